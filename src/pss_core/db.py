@@ -1,0 +1,86 @@
+"""Engines, sessions and migrations: the one place that knows how pss talks to its database."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_DATABASE_URL = "sqlite:///pss.sqlite"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def database_url(explicit: str | None = None) -> str:
+    """The database to use: an explicit URL, else ``PSS_DATABASE_URL``, else ``pss.sqlite`` here."""
+    return explicit or os.environ.get("PSS_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # SQLite leaves foreign keys off unless asked; pss relies on them being enforced.
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """Build an engine for ``url`` with the settings pss needs on each backend."""
+    url = database_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith(("postgresql://", "postgres://")):
+        # pss speaks to PostgreSQL through psycopg2; name the driver so no other is guessed.
+        url = "postgresql+psycopg2://" + url.split("://", 1)[1]
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits when the block ends normally and rolls back otherwise."""
+    session = make_session_factory(engine)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def alembic_config(engine_or_url: Engine | str) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if isinstance(engine_or_url, str):
+        cfg.set_main_option("sqlalchemy.url", engine_or_url)
+    else:
+        cfg.attributes["connection_engine"] = engine_or_url
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database behind ``engine`` to ``revision`` (head by default)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()

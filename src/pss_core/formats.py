@@ -1,0 +1,120 @@
+"""What a format plugin declares: its name, its options (from which the admin form is built) and
+the points curves that turn a rank into points."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from pss_core.errors import InvalidInput
+
+OPTION_TYPES = ("int", "bool", "choice", "str", "points_curve")
+
+
+@attrs.frozen
+class OptionSpec:
+    """One tournament option a format understands."""
+
+    name: str
+    type: str = attrs.field(validator=attrs.validators.in_(OPTION_TYPES))
+    default: Any
+    title: str = ""
+    help: str = ""
+    #: Allowed values for ``choice`` options.
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    #: ``None`` allowed as a value (an "unlimited" int, say).
+    nullable: bool = False
+
+    def parse(self, raw: Any) -> Any:
+        """Turn a form or command-line value into a typed, validated one."""
+        if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+            if self.nullable:
+                return None
+            raise InvalidInput(f"Option {self.name!r} needs a value.", code="invalid_option")
+        value: Any
+        if self.type == "int":
+            try:
+                value = int(str(raw).replace(",", "").strip()) if not isinstance(raw, int) else raw
+            except ValueError:
+                raise InvalidInput(
+                    f"Option {self.name!r} must be a whole number, not {raw!r}.",
+                    code="invalid_option",
+                ) from None
+            if isinstance(value, bool):
+                raise InvalidInput(f"Option {self.name!r} must be a whole number.",
+                                   code="invalid_option")
+            if self.minimum is not None and value < self.minimum:
+                raise InvalidInput(
+                    f"Option {self.name!r} must be at least {self.minimum}.", code="invalid_option"
+                )
+            if self.maximum is not None and value > self.maximum:
+                raise InvalidInput(
+                    f"Option {self.name!r} must be at most {self.maximum}.", code="invalid_option"
+                )
+        elif self.type == "bool":
+            if isinstance(raw, bool):
+                value = raw
+            elif str(raw).strip().lower() in ("1", "true", "yes", "on"):
+                value = True
+            elif str(raw).strip().lower() in ("0", "false", "no", "off"):
+                value = False
+            else:
+                raise InvalidInput(f"Option {self.name!r} must be yes or no.",
+                                   code="invalid_option")
+        elif self.type == "choice":
+            value = str(raw)
+            if value not in self.choices:
+                raise InvalidInput(
+                    f"Option {self.name!r} must be one of {', '.join(self.choices)}.",
+                    code="invalid_option",
+                )
+        else:
+            value = str(raw).strip()
+        return value
+
+
+@attrs.frozen
+class FormatSpec:
+    """A tournament format as a plugin registers it."""
+
+    name: str
+    title: str
+    description: str = ""
+    options: tuple[OptionSpec, ...] = ()
+    #: Teams, not players, own tokens and appear in standings.
+    team: bool = False
+
+    def option(self, name: str) -> OptionSpec:
+        for opt in self.options:
+            if opt.name == name:
+                return opt
+        known = ", ".join(o.name for o in self.options) or "none"
+        raise InvalidInput(
+            f"The {self.title} format has no option {name!r} (options: {known}).",
+            code="unknown_option",
+        )
+
+    def resolve_options(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults overlaid with ``raw``, each parsed and validated; unknown names are refused."""
+        values = {opt.name: opt.default for opt in self.options}
+        for name, value in raw.items():
+            values[name] = self.option(name).parse(value)
+        return values
+
+
+@attrs.frozen
+class PointsCurve:
+    """Turns a 1-based rank on a machine into points."""
+
+    name: str
+    title: str
+    points: Callable[[int], int]
+    description: str = ""
+
+    def table(self, ranks: int) -> list[int]:
+        """Points for ranks 1..``ranks`` (used to build SQL lookups)."""
+        return [self.points(r) for r in range(1, ranks + 1)]

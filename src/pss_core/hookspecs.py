@@ -1,0 +1,125 @@
+"""Every hook pss calls, in one place. Plugins implement them with ``pss_core.hookimpl``.
+
+Hooks come in families: registration (formats, points curves), tickets, tokens, games and scoring,
+and queues. A hook that is called for every tournament must first check ``tournament.format`` and
+return ``None`` (or do nothing) for formats it does not own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from pss_core.formats import FormatSpec, PointsCurve
+    from pss_core.models import Entry, Tournament
+    from pss_core.plays import GameStart, GameResult, QueueChange, QueueJoin, TicketSale, TokenScope
+    from pss_core.notify import PlayerNotification
+    from pss_core.registry import Registry
+    from pss_core.standings import ScoreRow, Standings
+
+hookspec = pluggy.HookspecMarker("pss")
+
+
+# --- registration ---------------------------------------------------------------------------
+
+
+@hookspec
+def pss_register_formats(registry: Registry[FormatSpec]) -> None:
+    """Called once when the plugin manager is built. Add formats with ``registry.add(FormatSpec(...))``.
+
+    A format name already registered by another plugin is an error.
+    """
+
+
+@hookspec
+def pss_register_points_curves(registry: Registry[PointsCurve]) -> None:
+    """Called once when the plugin manager is built. Add curves with ``registry.add(PointsCurve(...))``."""
+
+
+# --- tickets --------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def pss_tokens_per_ticket(tournament: Tournament, options: Mapping[str, Any]) -> int | None:
+    """Called when a ticket for ``tournament`` is sold. Return how many tokens (games) one ticket
+    makes (HERB: 1, PAPA-style: the games per entry), or ``None`` if the format is not yours."""
+
+
+@hookspec
+def pss_check_ticket_sale(session: Session, sale: TicketSale) -> None:
+    """Called before tickets are sold, under the buyer's lock. Raise ``pss_core.errors.Refused`` to
+    refuse the sale (an entry cap reached, say); return nothing to allow it."""
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+@hookspec
+def pss_token_scopes(session: Session, tournament: Tournament) -> Sequence[TokenScope] | None:
+    """Called when a game starts or a player queues in ``tournament``. Return extra places whose
+    tokens are good there (a metatournament), each with a priority; lower priorities are used first.
+    The tournament's own tokens always count, at priority 0."""
+
+
+@hookspec(firstresult=True)
+def pss_token_owner(session: Session, tournament: Tournament, player_id: int) -> int | None:
+    """Called when ``player_id`` buys, queues or plays in a team tournament. Return the id of the
+    team whose tokens the player uses, or ``None`` if the format is not yours."""
+
+
+# --- games and scoring ----------------------------------------------------------------------
+
+
+@hookspec
+def pss_check_game_start(session: Session, game: GameStart) -> None:
+    """Called before a game starts, with the machine and occupant locked. Raise ``Refused`` to stop
+    it (a team member on another machine, an entry cap reached, a machine already played)."""
+
+
+@hookspec(firstresult=True)
+def pss_entry_for_game(session: Session, game: GameStart) -> Entry | None:
+    """Called when a game starts. Return the entry the game belongs to: an open entry of the owner's,
+    or a new (unsaved) ``Entry``. ``None`` if the format is not yours."""
+
+
+@hookspec
+def pss_game_finished(session: Session, result: GameResult) -> None:
+    """Called after a game ends (score recorded or voided) in the same transaction. Formats close
+    entries here (a PAPA-style entry is complete after its last game)."""
+
+
+@hookspec(firstresult=True)
+def pss_compute_standings(session: Session, tournament: Tournament) -> Standings | None:
+    """Return the standings of ``tournament`` from the stored scores, or ``None`` if not yours."""
+
+
+@hookspec(firstresult=True)
+def pss_standings_from_rows(
+    format: FormatSpec, options: Mapping[str, Any], rows: Sequence[ScoreRow]
+) -> Standings | None:
+    """Return standings for plain score rows (no database), or ``None`` if the format is not yours.
+    Used by ``pss standings`` and as the reference the database engine is tested against."""
+
+
+# --- queues ---------------------------------------------------------------------------------
+
+
+@hookspec
+def pss_check_queue_join(session: Session, join: QueueJoin) -> None:
+    """Called before a player or team joins a machine's queue. Raise ``Refused`` to veto it."""
+
+
+@hookspec
+def pss_queue_changed(session: Session, change: QueueChange) -> None:
+    """Called after a queue changed (join, leave, bump, advance, clear), in the same transaction."""
+
+
+@hookspec(firstresult=True)
+def pss_notify(session: Session, notification: PlayerNotification) -> bool | None:
+    """Deliver a message to a player (by SMS, push, ...). Return True once delivered; the built-in
+    implementation, which runs last, records it as a ``Notification`` row."""

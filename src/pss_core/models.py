@@ -1,0 +1,750 @@
+"""The pss schema: one set of tables for every event, each event-owned row scoped by ``event_id``.
+
+Everything the database can enforce (uniqueness, foreign keys, checks, partial unique indexes) it does;
+services add the rules that need more than one row to decide.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (pss never stores a naive time)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always returned timezone-aware in UTC, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("pss stores only timezone-aware times")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as the value strings with a CHECK constraint, so SQLite and PostgreSQL enforce the same set.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=24,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class Role(enum.StrEnum):
+    """What an event user may do in one event."""
+
+    TOURNAMENT_DIRECTOR = "td"
+    DESK = "desk"
+    SCOREKEEPER = "scorekeeper"
+
+
+class MachineStatus(enum.StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"  # DOWN for repair: nobody new starts, scores still count
+    REMOVED = "removed"  # pulled from the bank: gone from everything but results history
+
+
+class TournamentStatus(enum.StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    FINALIZED = "finalized"
+    CANCELLED = "cancelled"
+
+
+class Channel(enum.StrEnum):
+    """Where a purchase was made."""
+
+    DESK = "desk"
+    ONLINE = "online"
+    COMP = "comp"
+
+
+class PurchaseStatus(enum.StrEnum):
+    PENDING = "pending"  # online: tokens held, waiting for Stripe
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"  # hold expired or payment abandoned
+    REFUNDED = "refunded"  # every token of it refunded
+
+
+class EntryStatus(enum.StrEnum):
+    OPEN = "open"
+    COMPLETE = "complete"
+    VOIDED = "voided"
+
+
+class LoginKind(enum.StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+    PLAYER = "player"
+
+
+# --- people -------------------------------------------------------------------------------------
+
+
+class User(Base):
+    """A global account. Event owners may log into the admin interface; others only into events."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(254))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    is_event_owner: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (CheckConstraint("length(username) > 0", name="username_not_empty"),)
+
+
+class Event(Base):
+    """One tournament weekend (PAPA 20, PPO 6): owns its tournaments, staff, players and money."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    starts_at: Mapped[datetime | None] = mapped_column()
+    ends_at: Mapped[datetime | None] = mapped_column()
+    currency: Mapped[str] = mapped_column(String(3), default="usd")
+    hold_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    # The owner's own Stripe account. Never logged, never shown back.
+    stripe_secret_key: Mapped[str | None] = mapped_column(String(255))
+    stripe_publishable_key: Mapped[str | None] = mapped_column(String(255))
+    stripe_webhook_secret: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[User] = relationship()
+    tournaments: Mapped[list[Tournament]] = relationship(
+        back_populates="event", order_by="Tournament.id"
+    )
+
+    __table_args__ = (
+        CheckConstraint("length(slug) > 0", name="slug_not_empty"),
+        CheckConstraint("hold_minutes > 0", name="hold_minutes_positive"),
+    )
+
+
+class EventUser(Base):
+    """A user's membership in one event's staff, with a password valid only for that event."""
+
+    __tablename__ = "event_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+    event: Mapped[Event] = relationship()
+    roles: Mapped[list[EventUserRole]] = relationship(
+        cascade="all, delete-orphan", back_populates="event_user"
+    )
+
+    __table_args__ = (UniqueConstraint("event_id", "user_id"),)
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        return frozenset(r.role for r in self.roles)
+
+
+class EventUserRole(Base):
+    __tablename__ = "event_user_roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_user_id: Mapped[int] = mapped_column(ForeignKey("event_users.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+
+    event_user: Mapped[EventUser] = relationship(back_populates="roles")
+
+    __table_args__ = (UniqueConstraint("event_user_id", "role"),)
+
+
+class Player(Base):
+    """A person who plays, known across events."""
+
+    __tablename__ = "players"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    email: Mapped[str | None] = mapped_column(String(254))
+    ifpa_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class EventPlayer(Base):
+    """A player registered in one event, with a player number and PIN that are only valid there."""
+
+    __tablename__ = "event_players"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    player_id: Mapped[int] = mapped_column(ForeignKey("players.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    pin_hash: Mapped[str] = mapped_column(String(200))
+    ifpa_rank: Mapped[int | None] = mapped_column(Integer)
+    offences: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    player: Mapped[Player] = relationship()
+    event: Mapped[Event] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "number"),
+        UniqueConstraint("event_id", "player_id"),
+        CheckConstraint("number > 0", name="number_positive"),
+        CheckConstraint("offences >= 0", name="offences_not_negative"),
+    )
+
+    @property
+    def name(self) -> str:
+        return self.player.name
+
+
+class Team(Base):
+    """A team in one event; its members share the team's tokens in team tournaments."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    members: Mapped[list[TeamMember]] = relationship(
+        cascade="all, delete-orphan", order_by="TeamMember.id"
+    )
+
+    __table_args__ = (UniqueConstraint("event_id", "name"),)
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    event_player_id: Mapped[int] = mapped_column(ForeignKey("event_players.id"))
+
+    event_player: Mapped[EventPlayer] = relationship()
+
+    __table_args__ = (UniqueConstraint("team_id", "event_player_id"),)
+
+
+# --- tournaments and machines -------------------------------------------------------------------
+
+
+class TicketScopeMixin:
+    """Pricing and sales fields shared by tournaments and metatournaments (everything sells tickets)."""
+
+    price_cents: Mapped[int] = mapped_column(Integer, default=0)
+    # [{"count": 3, "price_cents": 800}, ...]: bundles priced below `count` singles.
+    bundles: Mapped[list[Any]] = mapped_column(default=list)
+    min_purchase: Mapped[int] = mapped_column(Integer, default=1)
+    purchase_increment: Mapped[int] = mapped_column(Integer, default=1)
+    max_unused_tickets: Mapped[int | None] = mapped_column(Integer)
+    ticket_quota: Mapped[int | None] = mapped_column(Integer)
+    allow_ticket_purchases: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Tournament(TicketScopeMixin, Base):
+    """A division of an event (Main A, Classics), played in one format with its options."""
+
+    __tablename__ = "tournaments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    format: Mapped[str] = mapped_column(String(64))
+    format_options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[TournamentStatus] = mapped_column(
+        _enum(TournamentStatus, "tournament_status"), default=TournamentStatus.ACTIVE
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_team: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_team_size: Mapped[int | None] = mapped_column(Integer)
+    queuing_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    queue_limit: Mapped[int | None] = mapped_column(Integer)
+    qualifying_cut: Mapped[int | None] = mapped_column(Integer)
+    # Bumped by every change to scores or entries; standings caches key on it.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    event: Mapped[Event] = relationship(back_populates="tournaments")
+    machines: Mapped[list[TournamentMachine]] = relationship(
+        back_populates="tournament", order_by="TournamentMachine.id"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "slug"),
+        CheckConstraint("price_cents >= 0", name="price_not_negative"),
+        CheckConstraint("min_purchase >= 1", name="min_purchase_positive"),
+        CheckConstraint("purchase_increment >= 1", name="increment_positive"),
+        CheckConstraint("max_team_size IS NULL OR max_team_size >= 1", name="team_size_positive"),
+        CheckConstraint("queue_limit IS NULL OR queue_limit >= 1", name="queue_limit_positive"),
+        CheckConstraint("ticket_quota IS NULL OR ticket_quota >= 0", name="quota_not_negative"),
+    )
+
+
+class Metatournament(TicketScopeMixin, Base):
+    """A ticket scope spanning several tournaments (a classics ticket good on any classics day)."""
+
+    __tablename__ = "metatournaments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    members: Mapped[list[MetatournamentMember]] = relationship(cascade="all, delete-orphan")
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "slug"),
+        CheckConstraint("price_cents >= 0", name="price_not_negative"),
+    )
+
+
+class MetatournamentMember(Base):
+    __tablename__ = "metatournament_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    metatournament_id: Mapped[int] = mapped_column(
+        ForeignKey("metatournaments.id", ondelete="CASCADE")
+    )
+    # A tournament belongs to at most one metatournament, so "which meta token" is never ambiguous.
+    tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id"), unique=True)
+
+    tournament: Mapped[Tournament] = relationship()
+
+
+class Machine(Base):
+    """A pinball machine title in the catalogue (shared by all events)."""
+
+    __tablename__ = "machines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    abbreviation: Mapped[str] = mapped_column(String(16), default="")
+    manufacturer: Mapped[str] = mapped_column(String(100), default="")
+    year: Mapped[int | None] = mapped_column(Integer)
+
+
+class TournamentMachine(Base):
+    """A machine in one tournament's bank, with who is playing it now."""
+
+    __tablename__ = "tournament_machines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id"), index=True)
+    machine_id: Mapped[int] = mapped_column(ForeignKey("machines.id"))
+    status: Mapped[MachineStatus] = mapped_column(
+        _enum(MachineStatus, "machine_status"), default=MachineStatus.ACTIVE
+    )
+    # The game in progress, if any. A player (or team) is on at most one machine in the whole event.
+    player_id: Mapped[int | None] = mapped_column(ForeignKey("event_players.id"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"))
+    game_started_at: Mapped[datetime | None] = mapped_column()
+
+    tournament: Mapped[Tournament] = relationship(back_populates="machines")
+    machine: Mapped[Machine] = relationship()
+    player: Mapped[EventPlayer | None] = relationship(foreign_keys=[player_id])
+    team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
+
+    __table_args__ = (
+        UniqueConstraint("tournament_id", "machine_id"),
+        Index("uq_tournament_machines_player", "player_id", unique=True,
+              postgresql_where=text("player_id IS NOT NULL"),
+              sqlite_where=text("player_id IS NOT NULL")),
+        Index("uq_tournament_machines_team", "team_id", unique=True,
+              postgresql_where=text("team_id IS NOT NULL"),
+              sqlite_where=text("team_id IS NOT NULL")),
+        CheckConstraint("player_id IS NULL OR team_id IS NULL", name="one_occupant"),
+        CheckConstraint(
+            "(player_id IS NULL AND team_id IS NULL) = (token_id IS NULL)", name="game_has_token"
+        ),
+    )
+
+
+# --- money, tickets and tokens ------------------------------------------------------------------
+
+
+class Purchase(Base):
+    """What was bought: N tickets for one tournament or metatournament, at a price in cents."""
+
+    __tablename__ = "purchases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    player_id: Mapped[int] = mapped_column(ForeignKey("event_players.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    tournament_id: Mapped[int | None] = mapped_column(ForeignKey("tournaments.id"))
+    metatournament_id: Mapped[int | None] = mapped_column(ForeignKey("metatournaments.id"))
+    tickets: Mapped[int] = mapped_column(Integer)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    # How the amount was made: [{"count": 3, "bundle": 3, "price_cents": 800}, ...] plus restrictions.
+    breakdown: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
+    status: Mapped[PurchaseStatus] = mapped_column(
+        _enum(PurchaseStatus, "purchase_status"), default=PurchaseStatus.COMPLETED
+    )
+    hold_expires_at: Mapped[datetime | None] = mapped_column()
+    refunded_cents: Mapped[int] = mapped_column(Integer, default=0)
+    stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    sold_by_id: Mapped[int | None] = mapped_column(ForeignKey("event_users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column()
+
+    tokens: Mapped[list[Token]] = relationship(back_populates="purchase", order_by="Token.id")
+
+    __table_args__ = (
+        CheckConstraint(
+            "(tournament_id IS NULL) != (metatournament_id IS NULL)", name="one_scope"
+        ),
+        CheckConstraint("tickets > 0", name="tickets_positive"),
+        CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
+        CheckConstraint(
+            "refunded_cents >= 0 AND refunded_cents <= amount_cents", name="refund_within_amount"
+        ),
+        CheckConstraint("channel != 'comp' OR amount_cents = 0", name="comp_is_free"),
+        Index("ix_purchases_pending_hold", "status", "hold_expires_at"),
+    )
+
+
+class Token(Base):
+    """One game. Owned by exactly one player or one team; good in one tournament or metatournament."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchases.id"), index=True)
+    player_id: Mapped[int | None] = mapped_column(ForeignKey("event_players.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    tournament_id: Mapped[int | None] = mapped_column(ForeignKey("tournaments.id"), index=True)
+    metatournament_id: Mapped[int | None] = mapped_column(ForeignKey("metatournaments.id"))
+    comped: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A token is unpaid until paid_at; then exactly one of used/voided/refunded ends it.
+    paid_at: Mapped[datetime | None] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+    voided_at: Mapped[datetime | None] = mapped_column()
+    refunded_at: Mapped[datetime | None] = mapped_column()
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    purchase: Mapped[Purchase | None] = relationship(back_populates="tokens")
+
+    __table_args__ = (
+        CheckConstraint("(player_id IS NULL) != (team_id IS NULL)", name="one_owner"),
+        CheckConstraint("(tournament_id IS NULL) != (metatournament_id IS NULL)", name="one_scope"),
+        CheckConstraint(
+            "(CASE WHEN used_at IS NULL THEN 0 ELSE 1 END"
+            " + CASE WHEN voided_at IS NULL THEN 0 ELSE 1 END"
+            " + CASE WHEN refunded_at IS NULL THEN 0 ELSE 1 END) <= 1",
+            name="one_ending",
+        ),
+        CheckConstraint(
+            "paid_at IS NOT NULL OR (used_at IS NULL AND voided_at IS NULL AND refunded_at IS NULL)",
+            name="ended_tokens_were_paid",
+        ),
+    )
+
+
+class Entry(Base):
+    """A run of games that counts together: one game in HERB, G games in PAPA-style."""
+
+    __tablename__ = "entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id"), index=True)
+    player_id: Mapped[int | None] = mapped_column(ForeignKey("event_players.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    status: Mapped[EntryStatus] = mapped_column(
+        _enum(EntryStatus, "entry_status"), default=EntryStatus.OPEN
+    )
+    games_allowed: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column()
+    voided_at: Mapped[datetime | None] = mapped_column()
+
+    scores: Mapped[list[Score]] = relationship(back_populates="entry", order_by="Score.id")
+
+    __table_args__ = (
+        CheckConstraint("(player_id IS NULL) != (team_id IS NULL)", name="one_owner"),
+        CheckConstraint("games_allowed >= 1", name="games_positive"),
+    )
+
+
+class Score(Base):
+    """One game's score on one machine (64-bit: pinball scores pass 2^31)."""
+
+    __tablename__ = "scores"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
+    tournament_machine_id: Mapped[int] = mapped_column(
+        ForeignKey("tournament_machines.id"), index=True
+    )
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"), unique=True)
+    score: Mapped[int] = mapped_column(BigInteger)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("event_users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    entry: Mapped[Entry] = relationship(back_populates="scores")
+
+    __table_args__ = (
+        CheckConstraint("score >= 0", name="score_not_negative"),
+        UniqueConstraint("entry_id", "tournament_machine_id"),
+    )
+
+
+class QueueSlot(Base):
+    """A place in one tournament machine's queue. A player waits in at most one queue."""
+
+    __tablename__ = "queue_slots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    tournament_machine_id: Mapped[int] = mapped_column(
+        ForeignKey("tournament_machines.id"), index=True
+    )
+    player_id: Mapped[int | None] = mapped_column(ForeignKey("event_players.id"), unique=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), unique=True)
+    position: Mapped[int] = mapped_column(Integer)
+    bumped: Mapped[bool] = mapped_column(Boolean, default=False)
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("(player_id IS NULL) != (team_id IS NULL)", name="one_occupant"),
+        CheckConstraint("position >= 1", name="position_positive"),
+    )
+
+
+class PaymentTransaction(Base):
+    """One exchange with the payment processor for a purchase, kept with its outcome and error type."""
+
+    __tablename__ = "payment_transactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purchase_id: Mapped[int] = mapped_column(ForeignKey("purchases.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))  # create_intent, retrieve, refund, webhook ...
+    ok: Mapped[bool] = mapped_column(Boolean)
+    error_type: Mapped[str | None] = mapped_column(String(64))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[str | None] = mapped_column(Text)
+    amount_cents: Mapped[int | None] = mapped_column(Integer)
+    stripe_object_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StripeWebhookEvent(Base):
+    """Stripe events already handled, so a replayed or duplicated webhook is harmless."""
+
+    __tablename__ = "stripe_webhook_events"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Refund(Base):
+    """Money given back for unused paid tokens, at the desk (cash) or through Stripe."""
+
+    __tablename__ = "refunds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purchase_id: Mapped[int] = mapped_column(ForeignKey("purchases.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    tokens: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "refund_channel"))
+    stripe_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    refunded_by_id: Mapped[int | None] = mapped_column(ForeignKey("event_users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
+        CheckConstraint("tokens >= 0", name="tokens_not_negative"),
+    )
+
+
+class PriceRestriction(Base):
+    """A pricing or availability rule (early bird, coupon) whose meaning a restriction plugin gives."""
+
+    __tablename__ = "price_restrictions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    tournament_id: Mapped[int | None] = mapped_column(ForeignKey("tournaments.id"))
+    metatournament_id: Mapped[int | None] = mapped_column(ForeignKey("metatournaments.id"))
+    kind: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("max_uses IS NULL OR max_uses >= 0", name="max_uses_not_negative"),
+    )
+
+
+class RestrictionUse(Base):
+    """One purchase's use of a restriction (a coupon redeemed), counted under the restriction's lock."""
+
+    __tablename__ = "restriction_uses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    restriction_id: Mapped[int] = mapped_column(ForeignKey("price_restrictions.id"), index=True)
+    purchase_id: Mapped[int] = mapped_column(ForeignKey("purchases.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("restriction_id", "purchase_id"),)
+
+
+# --- sessions, throttling, notifications, audit -------------------------------------------------
+
+
+class LoginSession(Base):
+    """A login to the admin interface, to one event as staff, or to one event as a player."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[LoginKind] = mapped_column(_enum(LoginKind, "login_kind"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    player_id: Mapped[int | None] = mapped_column(ForeignKey("event_players.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        CheckConstraint(
+            "(kind = 'admin' AND event_id IS NULL AND user_id IS NOT NULL AND player_id IS NULL)"
+            " OR (kind = 'staff' AND event_id IS NOT NULL AND user_id IS NOT NULL"
+            " AND player_id IS NULL)"
+            " OR (kind = 'player' AND event_id IS NOT NULL AND player_id IS NOT NULL"
+            " AND user_id IS NULL)",
+            name="kind_matches_subject",
+        ),
+    )
+
+
+class LoginThrottle(Base):
+    """Failed login attempts per key (a player number, a client address) with a lockout time."""
+
+    __tablename__ = "login_throttles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (UniqueConstraint("event_id", "key"),)
+
+
+class Notification(Base):
+    """A message for a player (your queue was cleared); the default notification hook records them."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    player_id: Mapped[int] = mapped_column(ForeignKey("event_players.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column()
+
+
+class AuditLog(Base):
+    """One row per state change, written in the same transaction as the change."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_player_id: Mapped[int | None] = mapped_column(ForeignKey("event_players.id"))
+    actor: Mapped[str] = mapped_column(String(200), default="system")
+    action: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(64), default="")
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    # The player the change concerns, so a player's history is one indexed query.
+    player_id: Mapped[int | None] = mapped_column(ForeignKey("event_players.id"), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

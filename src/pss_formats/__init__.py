@@ -1,0 +1,1 @@
+"""The built-in tournament formats, each a pss plugin using only the public hooks."""

@@ -1,0 +1,61 @@
+"""Helpers the built-in formats share; built on pss_core's public models only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pss_core.models import Entry, EntryStatus, Score, Token, Tournament
+
+
+def options_of(tournament: Tournament, defaults: dict[str, Any]) -> dict[str, Any]:
+    return {**defaults, **(tournament.format_options or {})}
+
+
+def owner_filter(model: Any, player_id: int | None, team_id: int | None) -> Any:
+    if team_id is not None:
+        return model.team_id == team_id
+    return model.player_id == player_id
+
+
+def tokens_held(session: Session, tournament_id: int, player_id: int | None,
+                team_id: int | None) -> int:
+    """Tokens of this owner for this tournament that are paid or held, and not refunded."""
+    return session.scalar(
+        select(func.count(Token.id)).where(
+            Token.tournament_id == tournament_id,
+            owner_filter(Token, player_id, team_id),
+            Token.refunded_at.is_(None),
+        )
+    ) or 0
+
+
+def games_started(session: Session, tournament_id: int, player_id: int | None,
+                  team_id: int | None) -> int:
+    """Games the owner has started in the tournament (played, voided or in progress)."""
+    return session.scalar(
+        select(func.count(Token.id))
+        .join(Entry, Token.entry_id == Entry.id)
+        .where(Entry.tournament_id == tournament_id, owner_filter(Entry, player_id, team_id))
+    ) or 0
+
+
+def has_played_machine(session: Session, tournament_machine_id: int, entry_ids: Any) -> bool:
+    return session.scalar(
+        select(func.count(Score.id)).where(
+            Score.tournament_machine_id == tournament_machine_id, Score.entry_id.in_(entry_ids)
+        )
+    ) > 0
+
+
+def open_entry(session: Session, tournament_id: int, player_id: int | None,
+               team_id: int | None) -> Entry | None:
+    return session.scalars(
+        select(Entry).where(
+            Entry.tournament_id == tournament_id,
+            owner_filter(Entry, player_id, team_id),
+            Entry.status == EntryStatus.OPEN,
+        ).order_by(Entry.id)
+    ).first()
