@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
     from pss_core.formats import FormatSpec, PointsCurve
     from pss_core.models import Entry, Tournament
-    from pss_core.plays import GameStart, GameResult, QueueChange, QueueJoin, TicketSale, TokenScope
     from pss_core.notify import PlayerNotification
+    from pss_core.plays import GameResult, GameStart, QueueChange, QueueJoin, TicketSale, TokenScope
     from pss_core.registry import Registry
     from pss_core.standings import ScoreRow, Standings
 

@@ -11,8 +11,8 @@ from pss_core.errors import Refused
 from pss_core.formats import FormatSpec, OptionSpec
 from pss_core.models import Team, TeamMember, Tournament, TournamentMachine
 from pss_core.plays import GameStart, QueueJoin
-from pss_formats.herb import HERB_OPTIONS
 from pss_core.registry import Registry
+from pss_formats.herb import HERB_OPTIONS
 
 TEAM_OPTIONS = (
     OptionSpec("team_size", "int", 2, "Players per team",

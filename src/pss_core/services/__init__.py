@@ -1,0 +1,1 @@
+"""Services: the operations staff and players perform, each one transaction-safe and audit-logged."""

@@ -1,0 +1,1 @@
+"""Test kit for pss and its plugins: pytest fixtures and a fake Stripe server."""

@@ -1,0 +1,191 @@
+"""The pss test kit, a pytest plugin (entry point ``pytest11``): databases on SQLite and PostgreSQL,
+a rolled-back session per test, a plugin manager with your plugins, and a seeded demo event.
+
+Every test that asks for ``dbsession`` (or ``engine``) runs once per backend: always on SQLite, and
+on PostgreSQL when ``PSS_TEST_DATABASE_URL`` names a server (``postgresql://postgres@127.0.0.1/test``).
+Each run creates its own PostgreSQL database and drops it at the end. ``PSS_REQUIRE_POSTGRES=1``
+makes a missing or unreachable server, or a run in which no PostgreSQL test passed, a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from pss_core import db
+from pss_core.models import Base
+from pss_core.plugins import Pss, get_plugin_manager
+
+PG_ENV = "PSS_TEST_DATABASE_URL"
+REQUIRE_PG_ENV = "PSS_REQUIRE_POSTGRES"
+
+_pg_passed = 0
+
+
+def _require_pg() -> bool:
+    return os.environ.get(REQUIRE_PG_ENV, "") not in ("", "0", "false", "no")
+
+
+def backends() -> list[str]:
+    if os.environ.get(PG_ENV) or _require_pg():
+        return ["sqlite", "postgresql"]
+    return ["sqlite"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "postgres_only: needs PostgreSQL (row locks, real concurrency)")
+    config.addinivalue_line("markers", "sqlite_only: exercises SQLite-specific behaviour")
+    if _require_pg() and not os.environ.get(PG_ENV):
+        raise pytest.UsageError(f"{REQUIRE_PG_ENV} is set but {PG_ENV} is not")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    global _pg_passed
+    if report.when == "call" and report.passed and "[postgresql" in report.nodeid:
+        _pg_passed += 1
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _require_pg() and exitstatus == 0 and session.testscollected and _pg_passed == 0:
+        session.exitstatus = 1
+        print(f"\n{REQUIRE_PG_ENV} is set but no PostgreSQL test passed")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if os.environ.get(PG_ENV):
+        terminalreporter.write_line(f"pss: {_pg_passed} tests passed on PostgreSQL")
+
+
+@pytest.fixture(scope="session", params=backends())
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """``sqlite`` or ``postgresql``: every database test runs on each available backend."""
+    return str(request.param)
+
+
+def _create_pg_database() -> tuple[str, Callable[[], None]]:
+    server = make_url(db.database_url(os.environ[PG_ENV]).replace(
+        "postgresql://", "postgresql+psycopg2://", 1))
+    name = f"pss_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = db.make_engine(server.render_as_string(hide_password=False),
+                           isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        admin.dispose()
+        if _require_pg():
+            raise
+        pytest.skip(f"PostgreSQL at {server.host} is not reachable: {exc}")
+    url = server.set(database=name).render_as_string(hide_password=False)
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url, drop
+
+
+@pytest.fixture(scope="session")
+def database_url(db_backend: str) -> Iterator[str]:
+    """A freshly created database on the backend, migrated to head, dropped after the run."""
+    if db_backend == "postgresql":
+        url, drop = _create_pg_database()
+        engine = db.make_engine(url)
+        db.upgrade(engine)
+        engine.dispose()
+        try:
+            yield url
+        finally:
+            drop()
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'pss-test.sqlite'}"
+            engine = db.make_engine(url)
+            db.upgrade(engine)
+            engine.dispose()
+            yield url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = db.make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _backend_markers(request: pytest.FixtureRequest) -> None:
+    if "db_backend" not in request.fixturenames:
+        return
+    backend = request.getfixturevalue("db_backend")
+    if request.node.get_closest_marker("postgres_only") and backend != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    if request.node.get_closest_marker("sqlite_only") and backend != "sqlite":
+        pytest.skip("SQLite only")
+
+
+@pytest.fixture
+def dbsession(engine: Engine) -> Iterator[Session]:
+    """A session inside an outer transaction that is rolled back after the test; the code under test
+    may commit freely (commits become savepoints)."""
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint",
+                      expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def committed_engine(engine: Engine) -> Iterator[Engine]:
+    """The engine for tests whose work must really commit (races across connections); every
+    table is emptied afterwards."""
+    yield engine
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture(scope="session")
+def pss() -> Pss:
+    """The plugin manager with the built-in plugins only (no installed entry points)."""
+    return get_plugin_manager(load_entrypoints=False)
+
+
+@pytest.fixture
+def make_pss() -> Callable[..., Pss]:
+    """Build a manager with extra plugins: ``make_pss(my_plugin, builtins=True)``."""
+
+    def factory(*plugins: object, builtins: bool = True, load_entrypoints: bool = False) -> Pss:
+        return get_plugin_manager(plugins, builtins=builtins, load_entrypoints=load_entrypoints)
+
+    return factory
+
+
+@pytest.fixture
+def demo_event(dbsession: Session, pss: Pss) -> Any:
+    """The demo event (staff, players 101-108 with PIN 4321, a HERB and a PAPA-style tournament)."""
+    from pss_core.demo import create_demo
+
+    event = create_demo(dbsession, pss)
+    dbsession.flush()
+    return event
