@@ -8,6 +8,9 @@ from collections.abc import Sequence
 
 from pss_core import db
 
+#: Modules that add subcommands: each has ``add_parser(subparsers)``.
+SUBCOMMAND_MODULES: tuple[str, ...] = ()
+
 
 def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return db.make_engine(args.db)
@@ -98,12 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=6543)
     serve.add_argument("--demo", action="store_true", help="create the demo event first")
     serve.set_defaults(func=cmd_serve)
-    try:
-        from pss_core.standings_cli import add_parser as add_standings
-    except ImportError:  # pragma: no cover - the standings command ships with the formats
-        pass
-    else:
-        add_standings(sub)
+    import importlib
+
+    for module in SUBCOMMAND_MODULES:
+        importlib.import_module(module).add_parser(sub)
     return parser
 
 

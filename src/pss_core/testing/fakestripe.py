@@ -684,9 +684,9 @@ class FakeStripe:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Every API request seen (not OPTIONS or the JS shim), oldest first."""
+        """Copies of every API request seen (not OPTIONS or the JS shim), oldest first."""
         with self._lock:
-            return list(self._requests)
+            return copy.deepcopy(self._requests)
 
     @property
     def idempotency(self) -> dict[str, IdempotencyStats]:

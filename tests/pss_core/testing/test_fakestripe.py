@@ -88,7 +88,7 @@ def test_create_and_confirm_succeeds(fake: FakeStripe, client: stripe.StripeClie
     assert pi.object == "payment_intent"
     assert pi.status == "requires_payment_method"
     assert pi.livemode is False
-    assert pi.client_secret.startswith(f"{pi.id}_secret_")
+    assert str(pi.client_secret).startswith(f"{pi.id}_secret_")
     assert pi.metadata["purchase_id"] == "12"
     assert abs(pi.created - time.time()) < 60
 
@@ -117,8 +117,9 @@ def test_invalid_params_rejected(fake: FakeStripe, client: stripe.StripeClient) 
     with pytest.raises(stripe.InvalidRequestError) as excinfo:
         _create(client, amount=0)
     assert excinfo.value.param == "amount"
+    typo: Any = {"amout": 5, "currency": "usd"}
     with pytest.raises(stripe.InvalidRequestError, match="unknown parameter: amout"):
-        client.v1.payment_intents.create({"amout": 5, "currency": "usd"})  # type: ignore[typeddict-unknown-key]
+        client.v1.payment_intents.create(typo)
     assert fake.payment_intents == {}
 
 
@@ -374,6 +375,7 @@ def test_refunds_partial_default_and_over_refund(
     )
     assert partial.id.startswith("re_")
     assert (partial.status, partial.amount, partial.payment_intent) == ("succeeded", 2000, pi.id)
+    assert partial.metadata is not None
     assert partial.metadata["reason"] == "dup"
     assert client.v1.refunds.retrieve(partial.id).amount == 2000
 
@@ -463,7 +465,8 @@ def test_publishable_key_confirm_like_stripe_js(
     assert status == 400
     assert fake.payment_intents[pi.id]["status"] == "requires_payment_method"
 
-    status, headers, body = _raw(fake, "POST", path, {**form, "client_secret": pi.client_secret})
+    secret = str(pi.client_secret)
+    status, headers, body = _raw(fake, "POST", path, {**form, "client_secret": secret})
     assert status == 200
     assert headers["Access-Control-Allow-Origin"] == "*"
     assert json.loads(body)["status"] == "succeeded"
