@@ -1,4 +1,4 @@
-"""The ``pss`` command line: set up a database, seed a demo, list formats, compute standings, serve."""
+"""The ``pss`` command line: set up a database, seed a demo, list formats, standings, serve."""
 
 from __future__ import annotations
 
@@ -19,8 +19,10 @@ def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def cmd_initdb(args: argparse.Namespace) -> int:
     engine = _engine(args)
     db.upgrade(engine)
-    print(f"Database at {engine.url.render_as_string(hide_password=True)} is at revision "
-          f"{db.current_revision(engine)}.")
+    print(
+        f"Database at {engine.url.render_as_string(hide_password=True)} is at revision "
+        f"{db.current_revision(engine)}."
+    )
     return 0
 
 
@@ -57,8 +59,7 @@ def cmd_formats(args: argparse.Namespace) -> int:
             extra = f" choices: {', '.join(opt.choices)}" if opt.choices else ""
             if opt.type == "points_curve":
                 extra = f" curves: {', '.join(c.name for c in pss.curves)}"
-            print(f"    --set {opt.name}=<{opt.type}> (default {opt.default!r}){extra}"
-                  f"  {opt.help}")
+            print(f"    --set {opt.name}=<{opt.type}> (default {opt.default!r}){extra}  {opt.help}")
     return 0
 
 
@@ -87,15 +88,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pss", description=__doc__)
-    parser.add_argument("--db", help="database URL (default: $PSS_DATABASE_URL or "
-                        "sqlite:///pss.sqlite in the current directory)")
+    parser.add_argument(
+        "--db",
+        help="database URL (default: $PSS_DATABASE_URL or "
+        "sqlite:///pss.sqlite in the current directory)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("initdb", help="create or migrate the database to the newest schema"
-                   ).set_defaults(func=cmd_initdb)
-    sub.add_parser("demo", help="create a demo event and print how to log in"
-                   ).set_defaults(func=cmd_demo)
-    sub.add_parser("formats", help="list installed formats and their options"
-                   ).set_defaults(func=cmd_formats)
+    sub.add_parser(
+        "initdb", help="create or migrate the database to the newest schema"
+    ).set_defaults(func=cmd_initdb)
+    sub.add_parser("demo", help="create a demo event and print how to log in").set_defaults(
+        func=cmd_demo
+    )
+    sub.add_parser("formats", help="list installed formats and their options").set_defaults(
+        func=cmd_formats
+    )
     serve = sub.add_parser("serve", help="serve the web app with waitress")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=6543)

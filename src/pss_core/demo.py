@@ -30,11 +30,25 @@ DEMO_LOGINS = (
     Login("player", f"/events/{DEMO_SLUG}/player-login", "player number 101", f"PIN {DEMO_PIN}"),
 )
 
-MACHINES = ("Attack from Mars", "Medieval Madness", "The Addams Family", "Twilight Zone",
-            "Godzilla", "Foo Fighters")
+MACHINES = (
+    "Attack from Mars",
+    "Medieval Madness",
+    "The Addams Family",
+    "Twilight Zone",
+    "Godzilla",
+    "Foo Fighters",
+)
 CLASSICS = ("Eight Ball Deluxe", "Black Knight", "Paragon", "Fathom", "Gorgar")
-PLAYERS = (("Ada", "Flipper"), ("Bo", "Tilt"), ("Cy", "Nudge"), ("Di", "Drain"),
-           ("Ed", "Multiball"), ("Flo", "Jackpot"), ("Gus", "Spinner"), ("Hal", "Ramp"))
+PLAYERS = (
+    ("Ada", "Flipper"),
+    ("Bo", "Tilt"),
+    ("Cy", "Nudge"),
+    ("Di", "Drain"),
+    ("Ed", "Multiball"),
+    ("Flo", "Jackpot"),
+    ("Gus", "Spinner"),
+    ("Hal", "Ramp"),
+)
 
 
 def create_demo(session: Session, pss: Pss) -> Event:
@@ -43,22 +57,42 @@ def create_demo(session: Session, pss: Pss) -> Event:
     if event is not None:
         return event
     owner = setup.user_by_name(session, "owner") or setup.create_user(
-        session, "owner", password="owner-pass", full_name="Demo Owner", event_owner=True)
+        session, "owner", password="owner-pass", full_name="Demo Owner", event_owner=True
+    )
     session.flush()
     event = setup.create_event(session, owner, "PSS Demo Open", slug=DEMO_SLUG)
     setup.add_event_user(session, event, "desk", "desk-pass", [Role.DESK], full_name="Desk Dee")
-    setup.add_event_user(session, event, "scorekeeper", "scorekeeper-pass", [Role.SCOREKEEPER],
-                         full_name="Scorekeeper Sam")
+    setup.add_event_user(
+        session,
+        event,
+        "scorekeeper",
+        "scorekeeper-pass",
+        [Role.SCOREKEEPER],
+        full_name="Scorekeeper Sam",
+    )
     main = setup.create_tournament(
-        session, pss, event, "Main (HERB)", "herb", slug="main",
-        options={"machines_counted": 3}, price_cents=300,
-        bundles=[{"count": 3, "price_cents": 800}], qualifying_cut=4,
+        session,
+        pss,
+        event,
+        "Main (HERB)",
+        "herb",
+        slug="main",
+        options={"machines_counted": 3},
+        price_cents=300,
+        bundles=[{"count": 3, "price_cents": 800}],
+        qualifying_cut=4,
     )
     for name in MACHINES:
         setup.add_machine(session, main, name)
     classics = setup.create_tournament(
-        session, pss, event, "Classics (PAPA-style)", "papa", slug="classics",
-        options={"games_per_entry": 3}, price_cents=500,
+        session,
+        pss,
+        event,
+        "Classics (PAPA-style)",
+        "papa",
+        slug="classics",
+        options={"games_per_entry": 3},
+        price_cents=500,
     )
     for name in CLASSICS:
         setup.add_machine(session, classics, name)

@@ -1,6 +1,6 @@
 """Typed refusals: every error a desk worker, scorekeeper or player can cause, with a plain message.
 
-Each carries a machine-readable ``code`` and a ``kind`` that the web layer maps to an HTTP 4xx status.
+Each carries a machine-readable ``code`` and a ``kind`` that the web layer maps to a 4xx status.
 """
 
 from __future__ import annotations

@@ -45,8 +45,9 @@ class OptionSpec:
                     code="invalid_option",
                 ) from None
             if isinstance(value, bool):
-                raise InvalidInput(f"Option {self.name!r} must be a whole number.",
-                                   code="invalid_option")
+                raise InvalidInput(
+                    f"Option {self.name!r} must be a whole number.", code="invalid_option"
+                )
             if self.minimum is not None and value < self.minimum:
                 raise InvalidInput(
                     f"Option {self.name!r} must be at least {self.minimum}.", code="invalid_option"
@@ -63,8 +64,9 @@ class OptionSpec:
             elif str(raw).strip().lower() in ("0", "false", "no", "off"):
                 value = False
             else:
-                raise InvalidInput(f"Option {self.name!r} must be yes or no.",
-                                   code="invalid_option")
+                raise InvalidInput(
+                    f"Option {self.name!r} must be yes or no.", code="invalid_option"
+                )
         elif self.type == "choice":
             value = str(raw)
             if value not in self.choices:

@@ -1,6 +1,6 @@
 """The pss schema: one set of tables for every event, each event-owned row scoped by ``event_id``.
 
-Everything the database can enforce (uniqueness, foreign keys, checks, partial unique indexes) it does;
+Everything the database can enforce (uniqueness, foreign keys, checks, partial indexes) it does;
 services add the rules that need more than one row to decide.
 """
 
@@ -71,7 +71,7 @@ class Base(DeclarativeBase):
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    # Stored as the value strings with a CHECK constraint, so SQLite and PostgreSQL enforce the same set.
+    # Stored as value strings with a CHECK constraint: SQLite and PostgreSQL enforce the same set.
     return Enum(
         cls,
         name=name,
@@ -296,7 +296,7 @@ class TeamMember(Base):
 
 
 class TicketScopeMixin:
-    """Pricing and sales fields shared by tournaments and metatournaments (everything sells tickets)."""
+    """Pricing and sales fields shared by tournaments and metatournaments."""
 
     price_cents: Mapped[int] = mapped_column(Integer, default=0)
     # [{"count": 3, "price_cents": 800}, ...]: bundles priced below `count` singles.
@@ -417,12 +417,20 @@ class TournamentMachine(Base):
 
     __table_args__ = (
         UniqueConstraint("tournament_id", "machine_id"),
-        Index("uq_tournament_machines_player", "player_id", unique=True,
-              postgresql_where=text("player_id IS NOT NULL"),
-              sqlite_where=text("player_id IS NOT NULL")),
-        Index("uq_tournament_machines_team", "team_id", unique=True,
-              postgresql_where=text("team_id IS NOT NULL"),
-              sqlite_where=text("team_id IS NOT NULL")),
+        Index(
+            "uq_tournament_machines_player",
+            "player_id",
+            unique=True,
+            postgresql_where=text("player_id IS NOT NULL"),
+            sqlite_where=text("player_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_tournament_machines_team",
+            "team_id",
+            unique=True,
+            postgresql_where=text("team_id IS NOT NULL"),
+            sqlite_where=text("team_id IS NOT NULL"),
+        ),
         CheckConstraint("player_id IS NULL OR team_id IS NULL", name="one_occupant"),
         CheckConstraint(
             "(player_id IS NULL AND team_id IS NULL) = (token_id IS NULL)", name="game_has_token"
@@ -446,7 +454,7 @@ class Purchase(Base):
     metatournament_id: Mapped[int | None] = mapped_column(ForeignKey("metatournaments.id"))
     tickets: Mapped[int] = mapped_column(Integer)
     amount_cents: Mapped[int] = mapped_column(Integer)
-    # How the amount was made: [{"count": 3, "bundle": 3, "price_cents": 800}, ...] plus restrictions.
+    # How the amount was made: the bundle and single lines, plus any restrictions applied.
     breakdown: Mapped[dict[str, Any]] = mapped_column(default=dict)
     channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
     status: Mapped[PurchaseStatus] = mapped_column(
@@ -463,9 +471,7 @@ class Purchase(Base):
     tokens: Mapped[list[Token]] = relationship(back_populates="purchase", order_by="Token.id")
 
     __table_args__ = (
-        CheckConstraint(
-            "(tournament_id IS NULL) != (metatournament_id IS NULL)", name="one_scope"
-        ),
+        CheckConstraint("(tournament_id IS NULL) != (metatournament_id IS NULL)", name="one_scope"),
         CheckConstraint("tickets > 0", name="tickets_positive"),
         CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
         CheckConstraint(
@@ -477,7 +483,7 @@ class Purchase(Base):
 
 
 class Token(Base):
-    """One game. Owned by exactly one player or one team; good in one tournament or metatournament."""
+    """One game. Owned by one player or one team; good in one tournament or metatournament."""
 
     __tablename__ = "tokens"
 
@@ -509,7 +515,8 @@ class Token(Base):
             name="one_ending",
         ),
         CheckConstraint(
-            "paid_at IS NOT NULL OR (used_at IS NULL AND voided_at IS NULL AND refunded_at IS NULL)",
+            "paid_at IS NOT NULL"
+            " OR (used_at IS NULL AND voided_at IS NULL AND refunded_at IS NULL)",
             name="ended_tokens_were_paid",
         ),
     )
@@ -588,7 +595,7 @@ class QueueSlot(Base):
 
 
 class PaymentTransaction(Base):
-    """One exchange with the payment processor for a purchase, kept with its outcome and error type."""
+    """One exchange with the payment processor, kept with its outcome and error type."""
 
     __tablename__ = "payment_transactions"
 
@@ -637,7 +644,7 @@ class Refund(Base):
 
 
 class PriceRestriction(Base):
-    """A pricing or availability rule (early bird, coupon) whose meaning a restriction plugin gives."""
+    """A pricing or availability rule (early bird, coupon) that a restriction plugin interprets."""
 
     __tablename__ = "price_restrictions"
 
@@ -658,7 +665,7 @@ class PriceRestriction(Base):
 
 
 class RestrictionUse(Base):
-    """One purchase's use of a restriction (a coupon redeemed), counted under the restriction's lock."""
+    """One purchase's use of a restriction (a coupon redeemed), counted under its lock."""
 
     __tablename__ = "restriction_uses"
 
@@ -716,7 +723,7 @@ class LoginThrottle(Base):
 
 
 class Notification(Base):
-    """A message for a player (your queue was cleared); the default notification hook records them."""
+    """A message for a player (your queue was cleared); the default notifier records it."""
 
     __tablename__ = "notifications"
 

@@ -65,7 +65,7 @@ class QueueJoin:
 
 @attrs.frozen
 class QueueChange:
-    """What happened to a queue: ``action`` is join, leave, bump, insert, advance, clear or freeze."""
+    """What happened to a queue: ``action`` is join, leave, bump, insert, advance, clear, freeze."""
 
     machine: TournamentMachine
     action: str

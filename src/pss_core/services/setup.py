@@ -1,4 +1,4 @@
-"""Setting an event up: owners, events, staff and their roles, players, tournaments, machines, teams,
+"""Setting an event up: owners, events, staff and roles, players, tournaments, machines, teams,
 metatournaments. What the admin interface and ``pss demo`` call."""
 
 from __future__ import annotations
@@ -81,8 +81,15 @@ def create_user(
         is_event_owner=event_owner,
     )
     session.add(user)
-    audit.record(session, actor, "user.create", event_id=None, subject=user, username=username,
-                 event_owner=event_owner)
+    audit.record(
+        session,
+        actor,
+        "user.create",
+        event_id=None,
+        subject=user,
+        username=username,
+        event_owner=event_owner,
+    )
     return user
 
 
@@ -115,13 +122,15 @@ def create_event(
     session.flush()
     password_hash = hash_secret(owner_password) if owner_password else owner.password_hash
     if password_hash is None:
-        raise InvalidInput("The owner needs a password to log into the event.",
-                           code="missing_password")
+        raise InvalidInput(
+            "The owner needs a password to log into the event.", code="missing_password"
+        )
     eu = EventUser(event_id=event.id, user_id=owner.id, password_hash=password_hash)
     eu.roles.append(EventUserRole(role=Role.TOURNAMENT_DIRECTOR))
     session.add(eu)
-    audit.record(session, actor, "event.create", event_id=event.id, subject=event, name=name,
-                 slug=slug)
+    audit.record(
+        session, actor, "event.create", event_id=event.id, subject=event, name=name, slug=slug
+    )
     return event
 
 
@@ -145,8 +154,9 @@ def add_event_user(
     if not role_set:
         raise InvalidInput("Choose at least one role.", code="missing_role")
     if len(password or "") < 6:
-        raise InvalidInput("The event password must have at least 6 characters.",
-                           code="weak_password")
+        raise InvalidInput(
+            "The event password must have at least 6 characters.", code="weak_password"
+        )
     user = user_by_name(session, username)
     if user is None:
         user = create_user(session, username, full_name=full_name, actor=actor)
@@ -163,14 +173,23 @@ def add_event_user(
         session.flush()
     for role in sorted(role_set):
         eu.roles.append(EventUserRole(role=role))
-    audit.record(session, actor, "event_user.set", event_id=event.id, subject=eu,
-                 username=user.username, roles=sorted(r.value for r in role_set))
+    audit.record(
+        session,
+        actor,
+        "event_user.set",
+        event_id=event.id,
+        subject=eu,
+        username=user.username,
+        roles=sorted(r.value for r in role_set),
+    )
     return eu
 
 
 def event_user(session: Session, event: Event, username: str) -> EventUser | None:
     return session.scalars(
-        select(EventUser).join(User, EventUser.user_id == User.id).where(
+        select(EventUser)
+        .join(User, EventUser.user_id == User.id)
+        .where(
             EventUser.event_id == event.id, func.lower(User.username) == username.strip().lower()
         )
     ).first()
@@ -198,47 +217,76 @@ def register_player(
     if player is None and ifpa_id is not None:
         player = session.scalars(select(Player).where(Player.ifpa_id == ifpa_id)).first()
     if player is None:
-        player = Player(first_name=_require_text(first_name, "A first name"),
-                        last_name=(last_name or "").strip(), ifpa_id=ifpa_id, email=email)
+        player = Player(
+            first_name=_require_text(first_name, "A first name"),
+            last_name=(last_name or "").strip(),
+            ifpa_id=ifpa_id,
+            email=email,
+        )
         session.add(player)
         session.flush()
-    elif session.scalar(select(EventPlayer.id).where(
-            EventPlayer.event_id == event.id, EventPlayer.player_id == player.id)):
-        raise Refused(f"{player.name} is already registered in {event.name}.",
-                      code="already_registered")
+    elif session.scalar(
+        select(EventPlayer.id).where(
+            EventPlayer.event_id == event.id, EventPlayer.player_id == player.id
+        )
+    ):
+        raise Refused(
+            f"{player.name} is already registered in {event.name}.", code="already_registered"
+        )
     if number is None:
-        number = (session.scalar(
-            select(func.max(EventPlayer.number)).where(EventPlayer.event_id == event.id)
-        ) or 99) + 1
+        number = (
+            session.scalar(
+                select(func.max(EventPlayer.number)).where(EventPlayer.event_id == event.id)
+            )
+            or 99
+        ) + 1
     elif number < 1:
         raise InvalidInput("Player numbers start at 1.", code="invalid_number")
-    elif session.scalar(select(EventPlayer.id).where(
-            EventPlayer.event_id == event.id, EventPlayer.number == number)):
+    elif session.scalar(
+        select(EventPlayer.id).where(EventPlayer.event_id == event.id, EventPlayer.number == number)
+    ):
         raise Refused(f"Player number {number} is taken in {event.name}.", code="number_taken")
     pin = pin or new_pin()
     if not (pin.isdigit() and 4 <= len(pin) <= 8):
         raise InvalidInput("A PIN is 4 to 8 digits.", code="invalid_pin")
-    ep = EventPlayer(event_id=event.id, player_id=player.id, number=number,
-                     pin_hash=hash_secret(pin), ifpa_rank=ifpa_rank)
+    ep = EventPlayer(
+        event_id=event.id,
+        player_id=player.id,
+        number=number,
+        pin_hash=hash_secret(pin),
+        ifpa_rank=ifpa_rank,
+    )
     session.add(ep)
     session.flush()
-    audit.record(session, actor, "player.register", event_id=event.id, subject=ep,
-                 player_id=ep.id, number=number, name=player.name)
+    audit.record(
+        session,
+        actor,
+        "player.register",
+        event_id=event.id,
+        subject=ep,
+        player_id=ep.id,
+        number=number,
+        name=player.name,
+    )
     return ep, pin
 
 
 def player_by_number(session: Session, event_id: int, number: int) -> EventPlayer:
-    ep = session.scalars(select(EventPlayer).where(
-        EventPlayer.event_id == event_id, EventPlayer.number == number)).first()
+    ep = session.scalars(
+        select(EventPlayer).where(EventPlayer.event_id == event_id, EventPlayer.number == number)
+    ).first()
     if ep is None:
-        raise NotFound(f"There is no player number {number} in this event.",
-                       code="unknown_player")
+        raise NotFound(f"There is no player number {number} in this event.", code="unknown_player")
     return ep
 
 
 def create_team(
-    session: Session, event: Event, name: str, members: Iterable[EventPlayer],
-    *, actor: Actor = audit.SYSTEM,
+    session: Session,
+    event: Event,
+    name: str,
+    members: Iterable[EventPlayer],
+    *,
+    actor: Actor = audit.SYSTEM,
 ) -> Team:
     name = _require_text(name, "A team name")
     if session.scalar(select(Team.id).where(Team.event_id == event.id, Team.name == name)):
@@ -247,16 +295,25 @@ def create_team(
     session.add(team)
     for ep in members:
         if ep.event_id != event.id:
-            raise InvalidInput(f"{ep.name} is not registered in this event.",
-                               code="wrong_event")
-        other = session.scalar(select(Team.name).join(TeamMember).where(
-            Team.event_id == event.id, TeamMember.event_player_id == ep.id))
+            raise InvalidInput(f"{ep.name} is not registered in this event.", code="wrong_event")
+        other = session.scalar(
+            select(Team.name)
+            .join(TeamMember)
+            .where(Team.event_id == event.id, TeamMember.event_player_id == ep.id)
+        )
         if other is not None:
             raise Refused(f"{ep.name} is already on team {other}.", code="already_on_team")
         team.members.append(TeamMember(event_player_id=ep.id))
     session.flush()
-    audit.record(session, actor, "team.create", event_id=event.id, subject=team, name=name,
-                 members=[m.event_player_id for m in team.members])
+    audit.record(
+        session,
+        actor,
+        "team.create",
+        event_id=event.id,
+        subject=team,
+        name=name,
+        members=[m.event_player_id for m in team.members],
+    )
     return team
 
 
@@ -284,26 +341,45 @@ def create_tournament(
         if opt.type == "points_curve" and resolved[opt.name] not in pss.curves:
             raise InvalidInput(
                 f"There is no points curve called {resolved[opt.name]!r} (installed: "
-                f"{', '.join(c.name for c in pss.curves)}).", code="unknown_points_curve")
+                f"{', '.join(c.name for c in pss.curves)}).",
+                code="unknown_points_curve",
+            )
     name = _require_text(name, "A tournament name")
     slug = _check_slug(slug or slugify(name))
-    if session.scalar(select(Tournament.id).where(Tournament.event_id == event.id,
-                                                  Tournament.slug == slug)):
-        raise Refused(f"A tournament with the address {slug!r} exists in this event.",
-                      code="slug_taken")
+    if session.scalar(
+        select(Tournament.id).where(Tournament.event_id == event.id, Tournament.slug == slug)
+    ):
+        raise Refused(
+            f"A tournament with the address {slug!r} exists in this event.", code="slug_taken"
+        )
     if price_cents < 0:
         raise InvalidInput("A price cannot be negative.", code="invalid_price")
     t = Tournament(
-        event_id=event.id, slug=slug, name=name, format=format_name, format_options=resolved,
-        price_cents=price_cents, bundles=validate_bundles(bundles), is_team=spec.team,
+        event_id=event.id,
+        slug=slug,
+        name=name,
+        format=format_name,
+        format_options=resolved,
+        price_cents=price_cents,
+        bundles=validate_bundles(bundles),
+        is_team=spec.team,
         **settings,
     )
     if spec.team and t.max_team_size is None:
         t.max_team_size = resolved.get("team_size")
     session.add(t)
     session.flush()
-    audit.record(session, actor, "tournament.create", event_id=event.id, subject=t, name=name,
-                 format=format_name, options=resolved, price_cents=price_cents)
+    audit.record(
+        session,
+        actor,
+        "tournament.create",
+        event_id=event.id,
+        subject=t,
+        name=name,
+        format=format_name,
+        options=resolved,
+        price_cents=price_cents,
+    )
     return t
 
 
@@ -312,8 +388,10 @@ def validate_bundles(bundles: Iterable[Mapping[str, int]]) -> list[dict[str, int
     for b in bundles:
         count, price = int(b["count"]), int(b["price_cents"])
         if count < 2 or price < 0:
-            raise InvalidInput("A bundle is 2 or more tickets at a price of 0 or more cents.",
-                               code="invalid_bundle")
+            raise InvalidInput(
+                "A bundle is 2 or more tickets at a price of 0 or more cents.",
+                code="invalid_bundle",
+            )
         out.append({"count": count, "price_cents": price})
     if len({b["count"] for b in out}) != len(out):
         raise InvalidInput("Two bundles have the same ticket count.", code="invalid_bundle")
@@ -322,12 +400,12 @@ def validate_bundles(bundles: Iterable[Mapping[str, int]]) -> list[dict[str, int
 
 def machine_by_name(session: Session, name: str, *, create: bool = True) -> Machine:
     name = _require_text(name, "A machine name")
-    machine = session.scalars(select(Machine).where(func.lower(Machine.name) == name.lower())
-                              ).first()
+    machine = session.scalars(
+        select(Machine).where(func.lower(Machine.name) == name.lower())
+    ).first()
     if machine is None:
         if not create:
-            raise NotFound(f"No machine called {name!r} in the catalogue.",
-                           code="unknown_machine")
+            raise NotFound(f"No machine called {name!r} in the catalogue.", code="unknown_machine")
         machine = Machine(name=name, abbreviation="".join(w[0] for w in name.split())[:8].upper())
         session.add(machine)
         session.flush()
@@ -338,22 +416,34 @@ def add_machine(
     session: Session, tournament: Tournament, machine_name: str, *, actor: Actor = audit.SYSTEM
 ) -> TournamentMachine:
     machine = machine_by_name(session, machine_name)
-    existing = session.scalars(select(TournamentMachine).where(
-        TournamentMachine.tournament_id == tournament.id,
-        TournamentMachine.machine_id == machine.id)).first()
+    existing = session.scalars(
+        select(TournamentMachine).where(
+            TournamentMachine.tournament_id == tournament.id,
+            TournamentMachine.machine_id == machine.id,
+        )
+    ).first()
     if existing is not None:
         if existing.status != MachineStatus.REMOVED:
-            raise Refused(f"{machine.name} is already in {tournament.name}.",
-                          code="machine_already_added")
+            raise Refused(
+                f"{machine.name} is already in {tournament.name}.", code="machine_already_added"
+            )
         existing.status = MachineStatus.ACTIVE
         tm = existing
     else:
-        tm = TournamentMachine(event_id=tournament.event_id, tournament_id=tournament.id,
-                               machine_id=machine.id)
+        tm = TournamentMachine(
+            event_id=tournament.event_id, tournament_id=tournament.id, machine_id=machine.id
+        )
         session.add(tm)
         session.flush()
-    audit.record(session, actor, "machine.add", event_id=tournament.event_id, subject=tm,
-                 tournament=tournament.slug, machine=machine.name)
+    audit.record(
+        session,
+        actor,
+        "machine.add",
+        event_id=tournament.event_id,
+        subject=tm,
+        tournament=tournament.slug,
+        machine=machine.name,
+    )
     return tm
 
 
@@ -370,23 +460,40 @@ def create_metatournament(
 ) -> Metatournament:
     name = _require_text(name, "A metatournament name")
     slug = _check_slug(slug or slugify(name))
-    meta = Metatournament(event_id=event.id, slug=slug, name=name, price_cents=price_cents,
-                          bundles=validate_bundles(bundles))
+    meta = Metatournament(
+        event_id=event.id,
+        slug=slug,
+        name=name,
+        price_cents=price_cents,
+        bundles=validate_bundles(bundles),
+    )
     session.add(meta)
     members = list(tournaments)
     formats = {t.format for t in members}
     if len(formats) > 1:
-        raise InvalidInput("All tournaments of a metatournament must share one format, so a "
-                           "ticket means the same everywhere.", code="mixed_formats")
+        raise InvalidInput(
+            "All tournaments of a metatournament must share one format, so a "
+            "ticket means the same everywhere.",
+            code="mixed_formats",
+        )
     for t in members:
         if t.event_id != event.id:
             raise InvalidInput(f"{t.name} is not in this event.", code="wrong_event")
-        if session.scalar(select(MetatournamentMember.id).where(
-                MetatournamentMember.tournament_id == t.id)):
-            raise Refused(f"{t.name} is already in a metatournament.",
-                          code="already_in_metatournament")
+        if session.scalar(
+            select(MetatournamentMember.id).where(MetatournamentMember.tournament_id == t.id)
+        ):
+            raise Refused(
+                f"{t.name} is already in a metatournament.", code="already_in_metatournament"
+            )
         meta.members.append(MetatournamentMember(tournament_id=t.id))
     session.flush()
-    audit.record(session, actor, "metatournament.create", event_id=event.id, subject=meta,
-                 name=name, tournaments=[t.slug for t in members])
+    audit.record(
+        session,
+        actor,
+        "metatournament.create",
+        event_id=event.id,
+        subject=meta,
+        name=name,
+        tournaments=[t.slug for t in members],
+    )
     return meta

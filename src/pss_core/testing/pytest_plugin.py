@@ -43,7 +43,8 @@ def backends() -> list[str]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "postgres_only: needs PostgreSQL (row locks, real concurrency)")
+        "markers", "postgres_only: needs PostgreSQL (row locks, real concurrency)"
+    )
     config.addinivalue_line("markers", "sqlite_only: exercises SQLite-specific behaviour")
     if _require_pg() and not os.environ.get(PG_ENV):
         raise pytest.UsageError(f"{REQUIRE_PG_ENV} is set but {PG_ENV} is not")
@@ -73,11 +74,13 @@ def db_backend(request: pytest.FixtureRequest) -> str:
 
 
 def _create_pg_database() -> tuple[str, Callable[[], None]]:
-    server = make_url(db.database_url(os.environ[PG_ENV]).replace(
-        "postgresql://", "postgresql+psycopg2://", 1))
+    server = make_url(
+        db.database_url(os.environ[PG_ENV]).replace("postgresql://", "postgresql+psycopg2://", 1)
+    )
     name = f"pss_test_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = db.make_engine(server.render_as_string(hide_password=False),
-                           isolation_level="AUTOCOMMIT")
+    admin = db.make_engine(
+        server.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+    )
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -141,8 +144,9 @@ def dbsession(engine: Engine) -> Iterator[Session]:
     may commit freely (commits become savepoints)."""
     connection = engine.connect()
     outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint",
-                      expire_on_commit=False)
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     try:
         yield session
     finally:

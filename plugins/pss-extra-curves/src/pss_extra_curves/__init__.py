@@ -1,4 +1,4 @@
-"""Extra points curves for pss, installed as a separate distribution through the ``pss`` entry point."""
+"""Extra points curves for pss, a separate distribution found through the ``pss`` entry point."""
 
 from __future__ import annotations
 
