@@ -1,1 +1,1 @@
-"""Fixtures come from the pss test kit (``pss_core.testing.pytest_plugin``, loaded by entry point)."""
+"""Shared fixtures come from the pss test kit, ``pss_core.testing.pytest_plugin``."""
