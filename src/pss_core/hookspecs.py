@@ -30,7 +30,8 @@ hookspec = pluggy.HookspecMarker("pss")
 
 @hookspec
 def pss_register_formats(registry: Registry[FormatSpec]) -> None:
-    """Called once when the plugin manager is built. Add formats with ``registry.add(FormatSpec(...))``.
+    """Called once, when the plugin manager is built: add formats with
+    ``registry.add(FormatSpec(...))``.
 
     A format name already registered by another plugin is an error.
     """
@@ -38,7 +39,8 @@ def pss_register_formats(registry: Registry[FormatSpec]) -> None:
 
 @hookspec
 def pss_register_points_curves(registry: Registry[PointsCurve]) -> None:
-    """Called once when the plugin manager is built. Add curves with ``registry.add(PointsCurve(...))``."""
+    """Called once, when the plugin manager is built: add curves with
+    ``registry.add(PointsCurve(...))``."""
 
 
 # --- tickets --------------------------------------------------------------------------------
@@ -83,7 +85,8 @@ def pss_check_game_start(session: Session, game: GameStart) -> None:
 
 @hookspec(firstresult=True)
 def pss_entry_for_game(session: Session, game: GameStart) -> Entry | None:
-    """Called when a game starts. Return the entry the game belongs to: an open entry of the owner's,
+    """Called when a game starts. Return the entry the game belongs to: an open entry of the
+    owner's,
     or a new (unsaved) ``Entry``. ``None`` if the format is not yours."""
 
 
@@ -123,3 +126,39 @@ def pss_queue_changed(session: Session, change: QueueChange) -> None:
 def pss_notify(session: Session, notification: PlayerNotification) -> bool | None:
     """Deliver a message to a player (by SMS, push, ...). Return True once delivered; the built-in
     implementation, which runs last, records it as a ``Notification`` row."""
+
+
+# --- restrictions and pricing ---------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from pss_core.models import PriceRestriction
+    from pss_core.restrictions import PriceRequest, RestrictionKind, RestrictionVerdict
+
+
+@hookspec
+def pss_register_restrictions(registry: Registry[RestrictionKind]) -> None:
+    """Called once when the plugin manager is built. Add restriction kinds (early bird, coupon, ...)
+    with ``registry.add(RestrictionKind(...))``. A kind name already registered is an error."""
+
+
+@hookspec(firstresult=True)
+def pss_check_restriction_config(
+    kind: RestrictionKind, config: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Called when an organizer creates or edits a restriction of ``kind``, after each value was
+    parsed by the kind's ``options``. Return the config to store (normalised), raise
+    ``pss_core.errors.InvalidInput`` for a bad combination, or return ``None`` if the kind is not
+    yours."""
+
+
+@hookspec(firstresult=True)
+def pss_evaluate_restriction(
+    session: Session, restriction: PriceRestriction, request: PriceRequest
+) -> RestrictionVerdict | None:
+    """Called for every active restriction on the tickets being priced (a quote, a purchase, a late
+    payment), possibly while the quota and the restriction rows are locked, so it must not commit or
+    call the network. The plugin that registered ``restriction.kind`` returns its verdict: whether
+    the tickets may be sold (or no opinion) and at what total price. Others return ``None``.
+
+    Uses are counted by pss, not by the plugin: a restriction with ``max_uses`` stops applying once
+    that many live purchases used it."""

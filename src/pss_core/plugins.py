@@ -12,6 +12,7 @@ import pluggy
 from pss_core import hookspecs
 from pss_core.formats import FormatSpec, PointsCurve
 from pss_core.registry import Registry
+from pss_core.restrictions import RestrictionKind
 
 ENTRY_POINT_GROUP = "pss"
 
@@ -33,6 +34,7 @@ class Pss:
     pm: pluggy.PluginManager
     formats: Registry[FormatSpec]
     curves: Registry[PointsCurve]
+    restrictions: Registry[RestrictionKind]
 
     @property
     def hook(self) -> Any:
@@ -66,7 +68,9 @@ def get_plugin_manager(
     curves: Registry[PointsCurve] = Registry("points curve")
     _fill(pm, "pss_register_formats", formats)
     _fill(pm, "pss_register_points_curves", curves)
-    return Pss(pm=pm, formats=formats, curves=curves)
+    restrictions: Registry[RestrictionKind] = Registry("restriction kind")
+    _fill(pm, "pss_register_restrictions", restrictions)
+    return Pss(pm=pm, formats=formats, curves=curves, restrictions=restrictions)
 
 
 def _fill(pm: pluggy.PluginManager, hook_name: str, registry: Registry[Any]) -> None:
