@@ -97,16 +97,32 @@ def pss_game_finished(session: Session, result: GameResult) -> None:
 
 
 @hookspec(firstresult=True)
-def pss_compute_standings(session: Session, tournament: Tournament) -> Standings | None:
-    """Return the standings of ``tournament`` from the stored scores, or ``None`` if not yours."""
+def pss_compute_standings(
+    session: Session,
+    tournament: Tournament,
+    options: Mapping[str, Any],
+    curves: Registry[PointsCurve],
+) -> Standings | None:
+    """Called by ``pss_core.standings.compute_standings`` (standings pages, the TV view). Return the
+    standings of ``tournament`` from its stored scores — complete entries only, removed machines
+    left out — or ``None`` if the format is not yours. ``options`` are the tournament's resolved
+    format options and ``curves`` the installed points curves. The SQL helpers in
+    ``pss_core.standings`` (``sql_herb_standings``, ``sql_entry_standings``) do the ranking in one
+    query; the caller marks the qualifying cut and the version. A format without this hook but with
+    ``pss_standings_from_rows`` is given its stored scores as rows instead."""
 
 
 @hookspec(firstresult=True)
 def pss_standings_from_rows(
-    format: FormatSpec, options: Mapping[str, Any], rows: Sequence[ScoreRow]
+    format: FormatSpec,
+    options: Mapping[str, Any],
+    rows: Sequence[ScoreRow],
+    curves: Registry[PointsCurve],
 ) -> Standings | None:
-    """Return standings for plain score rows (no database), or ``None`` if the format is not yours.
-    Used by ``pss standings`` and as the reference the database engine is tested against."""
+    """Return standings for plain score rows (no database), or ``None`` if ``format`` is not yours;
+    raise ``pss_core.errors.InvalidInput`` naming ``row.line`` for a row your format cannot accept.
+    Used by ``pss standings`` for CSV files and as the reference the database engine is tested
+    against; ``pss_core.standings.herb_standings`` and ``entry_standings`` do the ranking."""
 
 
 # --- queues ---------------------------------------------------------------------------------

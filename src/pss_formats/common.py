@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pss_core.errors import InvalidInput
 from pss_core.models import Entry, EntryStatus, Score, Token, Tournament
+from pss_core.standings import ScoreRow
 
 
 def options_of(tournament: Tournament, defaults: dict[str, Any]) -> dict[str, Any]:
@@ -43,11 +46,11 @@ def games_started(session: Session, tournament_id: int, player_id: int | None,
 
 
 def has_played_machine(session: Session, tournament_machine_id: int, entry_ids: Any) -> bool:
-    return session.scalar(
+    return (session.scalar(
         select(func.count(Score.id)).where(
             Score.tournament_machine_id == tournament_machine_id, Score.entry_id.in_(entry_ids)
         )
-    ) > 0
+    ) or 0) > 0
 
 
 def open_entry(session: Session, tournament_id: int, player_id: int | None,
@@ -59,3 +62,29 @@ def open_entry(session: Session, tournament_id: int, player_id: int | None,
             Entry.status == EntryStatus.OPEN,
         ).order_by(Entry.id)
     ).first()
+
+
+def bad_row(row: ScoreRow, problem: str) -> InvalidInput:
+    """A clear error for a score row a format cannot accept, naming its line."""
+    where = f"Line {row.line}: " if row.line is not None else ""
+    return InvalidInput(f"{where}{problem}", code="bad_score_row", line=row.line)
+
+
+def check_no_teams(rows: Sequence[ScoreRow], title: str) -> None:
+    for row in rows:
+        if row.team is not None:
+            raise bad_row(row, f"{title} is not a team format, but this score names team "
+                               f"{row.team}; leave the team column out.")
+
+
+def check_replays(rows: Sequence[ScoreRow], allowed: bool) -> None:
+    """Without replays, an owner has at most one score per machine."""
+    if allowed:
+        return
+    seen: set[tuple[str, str]] = set()
+    for row in rows:
+        key = (row.owner, row.machine)
+        if key in seen:
+            raise bad_row(row, f"{row.owner} already has a score on {row.machine}, and replays "
+                               "are not allowed in this tournament.")
+        seen.add(key)

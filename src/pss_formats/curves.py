@@ -30,6 +30,6 @@ def linear_points(rank: int) -> int:
 @hookimpl
 def pss_register_points_curves(registry: Registry[PointsCurve]) -> None:
     registry.add(PointsCurve("papa", "PAPA (100, 90, 85, 84 …)", papa_points,
-                             "Rank 1 = 100, 2 = 90, 3 = 85, then 88 − rank down to 1."))
+                             "Rank 1 = 100, 2 = 90, 3 = 85, then 88 - rank down to 1."))
     registry.add(PointsCurve("linear", "Linear (100, 99, 98 …)", linear_points,
                              "Rank 1 = 100 and one point less per place, down to 0."))

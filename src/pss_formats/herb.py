@@ -3,7 +3,8 @@ machine is ranked against everyone's best there, and the best N machine results 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -11,11 +12,26 @@ from sqlalchemy.orm import Session
 
 from pss_core import hookimpl
 from pss_core.errors import Refused
-from pss_core.formats import FormatSpec, OptionSpec
+from pss_core.formats import FormatSpec, OptionSpec, PointsCurve
 from pss_core.models import Entry, EntryStatus, Score, Tournament
 from pss_core.plays import GameResult, GameStart, TicketSale
 from pss_core.registry import Registry
-from pss_formats.common import games_started, options_of, owner_filter, tokens_held
+from pss_core.standings import (
+    ScoreRow,
+    Standings,
+    herb_standings,
+    points_curve,
+    sql_herb_standings,
+)
+from pss_formats.common import (
+    bad_row,
+    check_no_teams,
+    check_replays,
+    games_started,
+    options_of,
+    owner_filter,
+    tokens_held,
+)
 
 HERB_FORMATS = ("herb", "limited_herb", "team")
 
@@ -129,3 +145,45 @@ def pss_game_finished(session: Session, result: GameResult) -> None:
     else:
         entry.status = EntryStatus.COMPLETE
         entry.completed_at = result.token.used_at
+
+
+# --- standings ------------------------------------------------------------------------------
+
+#: The HERB formats this module ranks (the team format ranks itself, with the same engine).
+RANKED_HERE = ("herb", "limited_herb")
+
+
+@hookimpl
+def pss_compute_standings(
+    session: Session, tournament: Tournament, options: Mapping[str, Any],
+    curves: Registry[PointsCurve],
+) -> Standings | None:
+    if tournament.format not in RANKED_HERE:
+        return None
+    return sql_herb_standings(
+        session, tournament, machines_counted=int(options["machines_counted"]),
+        curve=points_curve(curves, options), options=options,
+    )
+
+
+@hookimpl
+def pss_standings_from_rows(
+    format: FormatSpec, options: Mapping[str, Any], rows: Sequence[ScoreRow],
+    curves: Registry[PointsCurve],
+) -> Standings | None:
+    if format.name not in RANKED_HERE:
+        return None
+    check_no_teams(rows, format.title)
+    check_replays(rows, bool(options["replay_same_machine"]))
+    if format.name == "limited_herb":
+        cap = int(options["max_entries"])
+        played: Counter[str] = Counter()
+        for row in rows:
+            played[row.player] += 1
+            if played[row.player] > cap:
+                raise bad_row(row, f"{row.player} has more than {cap} entries, the most one "
+                                   "player may play in this tournament.")
+    return herb_standings(
+        rows, machines_counted=int(options["machines_counted"]),
+        curve=points_curve(curves, options), format=format.name, options=options,
+    )

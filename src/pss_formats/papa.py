@@ -1,9 +1,10 @@
 """PAPA-style entries: a ticket buys an entry of G games on distinct machines; every game of every
-completed entry is ranked on its machine, and a player's standing is their best entry (or best K)."""
+completed entry is ranked on its machine, and a player's standing is their best entry (or best
+K)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -11,11 +12,18 @@ from sqlalchemy.orm import Session
 
 from pss_core import hookimpl
 from pss_core.errors import Refused
-from pss_core.formats import FormatSpec, OptionSpec
+from pss_core.formats import FormatSpec, OptionSpec, PointsCurve
 from pss_core.models import Entry, EntryStatus, Score, Token, Tournament
 from pss_core.plays import GameResult, GameStart
 from pss_core.registry import Registry
-from pss_formats.common import open_entry, options_of
+from pss_core.standings import (
+    ScoreRow,
+    Standings,
+    entry_standings,
+    points_curve,
+    sql_entry_standings,
+)
+from pss_formats.common import check_no_teams, open_entry, options_of
 
 PAPA_OPTIONS = (
     OptionSpec("games_per_entry", "int", 5, "Games per entry",
@@ -94,3 +102,35 @@ def pss_game_finished(session: Session, result: GameResult) -> None:
     if games >= entry.games_allowed and entry.status == EntryStatus.OPEN:
         entry.status = EntryStatus.COMPLETE
         entry.completed_at = result.token.used_at or result.token.voided_at
+
+
+# --- standings ------------------------------------------------------------------------------
+
+
+@hookimpl
+def pss_compute_standings(
+    session: Session, tournament: Tournament, options: Mapping[str, Any],
+    curves: Registry[PointsCurve],
+) -> Standings | None:
+    if tournament.format != "papa":
+        return None
+    return sql_entry_standings(
+        session, tournament, entries_counted=int(options["entries_counted"]),
+        curve=points_curve(curves, options), options=options,
+    )
+
+
+@hookimpl
+def pss_standings_from_rows(
+    format: FormatSpec, options: Mapping[str, Any], rows: Sequence[ScoreRow],
+    curves: Registry[PointsCurve],
+) -> Standings | None:
+    if format.name != "papa":
+        return None
+    check_no_teams(rows, format.title)
+    # Rows carry no entry status: an entry with all its games is complete, one with fewer is not.
+    return entry_standings(
+        rows, entries_counted=int(options["entries_counted"]),
+        curve=points_curve(curves, options), games_per_entry=int(options["games_per_entry"]),
+        format=format.name, options=options,
+    )

@@ -3,15 +3,26 @@ belong to the team, and a team cannot start a game while any member is on anothe
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pss_core import hookimpl
 from pss_core.errors import Refused
-from pss_core.formats import FormatSpec, OptionSpec
+from pss_core.formats import FormatSpec, OptionSpec, PointsCurve
 from pss_core.models import Team, TeamMember, Tournament, TournamentMachine
 from pss_core.plays import GameStart, QueueJoin
 from pss_core.registry import Registry
+from pss_core.standings import (
+    ScoreRow,
+    Standings,
+    herb_standings,
+    points_curve,
+    sql_herb_standings,
+)
+from pss_formats.common import bad_row, check_replays
 from pss_formats.herb import HERB_OPTIONS
 
 TEAM_OPTIONS = (
@@ -82,3 +93,47 @@ def pss_check_queue_join(session: Session, join: QueueJoin) -> None:
         return
     if len(join.team.members) == 0:
         raise Refused(f"Team {join.team.name} has no players.", code="team_empty")
+
+
+# --- standings ------------------------------------------------------------------------------
+
+
+@hookimpl
+def pss_compute_standings(
+    session: Session, tournament: Tournament, options: Mapping[str, Any],
+    curves: Registry[PointsCurve],
+) -> Standings | None:
+    if tournament.format != "team":
+        return None
+    return sql_herb_standings(
+        session, tournament, machines_counted=int(options["machines_counted"]),
+        curve=points_curve(curves, options), team=True, options=options,
+    )
+
+
+@hookimpl
+def pss_standings_from_rows(
+    format: FormatSpec, options: Mapping[str, Any], rows: Sequence[ScoreRow],
+    curves: Registry[PointsCurve],
+) -> Standings | None:
+    if format.name != "team":
+        return None
+    size = int(options["team_size"])
+    team_of_player: dict[str, str] = {}
+    members: dict[str, set[str]] = {}
+    for row in rows:
+        if row.team is None:
+            raise bad_row(row, f"{row.player}'s score names no team; team scores need a 'team' "
+                               "column.")
+        team = team_of_player.setdefault(row.player, row.team)
+        if team != row.team:
+            raise bad_row(row, f"{row.player} plays for {team}, not {row.team}; a player is on "
+                               "one team.")
+        members.setdefault(row.team, set()).add(row.player)
+        if len(members[row.team]) > size:
+            raise bad_row(row, f"Team {row.team} has more than {size} players.")
+    check_replays(rows, bool(options["replay_same_machine"]))
+    return herb_standings(
+        rows, machines_counted=int(options["machines_counted"]),
+        curve=points_curve(curves, options), format=format.name, options=options, team=True,
+    )
