@@ -1,0 +1,211 @@
+"""Row locks that make concurrent staff actions safe at READ COMMITTED.
+
+On PostgreSQL every service that changes play state first locks the rows whose state it decides on
+(``SELECT ... FOR NO KEY UPDATE``, which serialises lockers but does not block inserts of rows that
+merely reference the locked row). Locks are held until the transaction ends. A lock that cannot be
+had within :data:`LOCK_TIMEOUT_MS` becomes :class:`pss_core.errors.Busy` ("busy, try again").
+
+Lock order — always acquire in this order, each level sorted by id, to rule out deadlocks. A
+service may skip levels and may re-lock a row it already holds, but never goes back up a level:
+
+1. ``tournament_machines`` — a machine's game in progress, its status and its queue slots.
+2. ``teams`` — a team's tokens and its game in progress.
+3. ``event_players`` — a player's tokens, their game in progress, their queue place, offences.
+4. ``tournaments`` — ticket quota and sales of a tournament, its ``version``.
+5. ``metatournaments`` — ticket quota and sales of a metatournament.
+
+Machines come first because a scorekeeper names a machine and only then learns who is on it and
+who waits; scopes come last because they are the most contended rows and so are held the shortest.
+When the rows to lock depend on what is read (the machine of a player's current queue place), the
+service reads without a lock, locks, re-reads, and starts again inside a savepoint if the answer
+changed (see :func:`retrying`).
+
+On SQLite, which lets one writer in at a time, a lock claims the database's write lock at once
+(the effect of ``BEGIN IMMEDIATE``), so what is read afterwards cannot change before commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from pss_core.errors import Busy
+from pss_core.models import (
+    EventPlayer,
+    Metatournament,
+    Team,
+    Tournament,
+    TournamentMachine,
+)
+
+#: How long a service waits for a row somebody else holds before answering "busy".
+LOCK_TIMEOUT_MS = 5000
+
+#: The lock order, lowest first (see the module docstring).
+LOCK_ORDER: tuple[type[Any], ...] = (
+    TournamentMachine, Team, EventPlayer, Tournament, Metatournament,
+)
+
+_PG_LOCK_ERRORS = ("55P03", "40P01")  # lock_not_available, deadlock_detected
+
+M = TypeVar("M")
+R = TypeVar("R")
+
+
+class _Protection:
+    """Whether locks are taken. Only race tests turn this off, to show a race is real."""
+
+    def __init__(self) -> None:
+        self.enabled = True
+        self._mutex = threading.Lock()
+
+    @contextlib.contextmanager
+    def off(self) -> Iterator[None]:
+        """Skip every lock inside the block, in all threads (negative controls only)."""
+        with self._mutex:
+            self.enabled = False
+        try:
+            yield
+        finally:
+            with self._mutex:
+                self.enabled = True
+
+
+PROTECTION = _Protection()
+
+
+def unprotected() -> contextlib.AbstractContextManager[None]:
+    """For race tests only: run the services without their row locks."""
+    return PROTECTION.off()
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+@contextlib.contextmanager
+def busy_on_lock_timeout(what: str = "This") -> Iterator[None]:
+    """Turn a PostgreSQL lock timeout or deadlock into :class:`Busy`."""
+    try:
+        yield
+    except OperationalError as exc:
+        code = getattr(exc.orig, "pgcode", None)
+        if code in _PG_LOCK_ERRORS or "database is locked" in str(exc.orig):
+            raise Busy(f"{what} is busy with another change; try again in a moment.",
+                       code="busy") from exc
+        raise
+
+
+def _claim_sqlite_write_lock(session: Session) -> None:
+    # A write statement makes SQLite take its RESERVED lock even when no row matches, so from
+    # here to commit no other connection can write.
+    with busy_on_lock_timeout("The database"):
+        session.execute(text("UPDATE events SET id = id WHERE 0 = 1"))
+
+
+def lock_rows(session: Session, model: type[M], ids: Iterable[int | None]) -> list[M]:
+    """Lock rows of ``model`` by id (sorted, duplicates and ``None`` ignored) and return them
+    freshly loaded. On PostgreSQL with protection off, the rows are only re-read."""
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return []
+    stmt = select(model).where(model.id.in_(wanted)).order_by(model.id)  # type: ignore[attr-defined]
+    stmt = stmt.execution_options(populate_existing=True)
+    if PROTECTION.enabled:
+        if is_postgres(session):
+            session.execute(text(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}"))
+            # key_share on a write lock renders FOR NO KEY UPDATE.
+            stmt = stmt.with_for_update(key_share=True, of=model)
+        else:
+            _claim_sqlite_write_lock(session)
+    with busy_on_lock_timeout(_what(model)):
+        return list(session.scalars(stmt).all())
+
+
+def _what(model: type[Any]) -> str:
+    return {
+        TournamentMachine: "This machine",
+        Team: "This team",
+        EventPlayer: "This player",
+        Tournament: "This tournament",
+        Metatournament: "This metatournament",
+    }.get(model, "This")
+
+
+def lock_machines(session: Session, ids: Iterable[int | None]) -> list[TournamentMachine]:
+    return lock_rows(session, TournamentMachine, ids)
+
+
+def lock_teams(session: Session, ids: Iterable[int | None]) -> list[Team]:
+    return lock_rows(session, Team, ids)
+
+
+def lock_players(session: Session, ids: Iterable[int | None]) -> list[EventPlayer]:
+    return lock_rows(session, EventPlayer, ids)
+
+
+def lock_tournaments(session: Session, ids: Iterable[int | None]) -> list[Tournament]:
+    return lock_rows(session, Tournament, ids)
+
+
+def lock_metatournaments(session: Session, ids: Iterable[int | None]) -> list[Metatournament]:
+    return lock_rows(session, Metatournament, ids)
+
+
+def lock_scope(session: Session, scope: Tournament | Metatournament) -> None:
+    """Lock a ticket scope (its quota, its sales switch)."""
+    if isinstance(scope, Tournament):
+        lock_tournaments(session, [scope.id])
+    else:
+        lock_metatournaments(session, [scope.id])
+
+
+def lock_in_order(
+    session: Session,
+    *,
+    machines: Iterable[int | None] = (),
+    teams: Iterable[int | None] = (),
+    players: Iterable[int | None] = (),
+    tournaments: Iterable[int | None] = (),
+    metatournaments: Iterable[int | None] = (),
+) -> None:
+    """Lock everything named, level by level in the documented order."""
+    lock_machines(session, machines)
+    lock_teams(session, teams)
+    lock_players(session, players)
+    lock_tournaments(session, tournaments)
+    lock_metatournaments(session, metatournaments)
+
+
+class LockSetChanged(Exception):
+    """Raised inside :func:`retrying` when what was locked is not what turned out to be needed."""
+
+
+def retrying(session: Session, attempt: Callable[[], R], *, tries: int = 5,
+             what: str = "This") -> R:
+    """Run ``attempt`` in a savepoint; if it raises :class:`LockSetChanged`, roll the savepoint
+    back (which releases the locks taken in it) and try again, up to ``tries`` times."""
+    for _ in range(tries):
+        savepoint = session.begin_nested()
+        try:
+            result = attempt()
+        except LockSetChanged:
+            savepoint.rollback()
+            continue
+        except BaseException:
+            if savepoint.is_active:
+                savepoint.rollback()
+            raise
+        savepoint.commit()
+        return result
+    raise Busy(f"{what} keeps changing under us; try again in a moment.", code="busy")
+
+
+def ids_of(rows: Sequence[Any]) -> list[int]:
+    return [r.id for r in rows]
