@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from pss_core import audit
 from pss_core.audit import Actor
-from pss_core.errors import InvalidInput, Refused
+from pss_core.errors import InvalidInput, PermissionDenied, Refused
 from pss_core.models import (
     Channel,
     EventPlayer,
@@ -472,6 +472,9 @@ def sell_tickets(
     """Sell (or, with ``Channel.COMP``, give) ``count`` tickets to ``player`` at the desk; the money
     is taken outside pss, so the tokens are paid at once. Refusals: bad count (InvalidInput),
     sales closed, too many unused tickets, sold out, or a format's cap (Refused)."""
+    if actor.player_id is not None:
+        raise PermissionDenied("Only desk staff can sell tickets at the desk.",
+                               code="staff_only")
     channel = Channel(channel)
     if channel not in (Channel.DESK, Channel.COMP):
         raise InvalidInput("The desk sells tickets or gives comps; online sales go through "
