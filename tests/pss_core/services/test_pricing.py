@@ -59,7 +59,7 @@ def test_bad_counts_are_refused_in_plain_words(tickets, kwargs, code):
 
 
 def test_increment_message_suggests_neighbours():
-    with pytest.raises(InvalidInput, match="multiples of 3: 5 is not one .try 3 or 6"):
+    with pytest.raises(InvalidInput, match=r"multiples of 3: 5 is not one \(try 3 or 6"):
         price_tickets(5, 300, increment=3)
 
 
