@@ -394,12 +394,12 @@ def evaluate(
 
 
 def lock_counted(session: Session, rows: Sequence[PriceRestriction]) -> None:
-    """Lock the restrictions that have ``max_uses`` (in id order, after the quota lock) so counting
-    and recording a use is atomic."""
+    """Lock the restrictions that have ``max_uses`` (in id order, after the quota lock: they come
+    after ``metatournaments`` in :mod:`pss_core.services.locking`'s order) so that counting and
+    recording a use is atomic."""
     from pss_core.services import locking
 
-    for row in sorted((r for r in rows if r.max_uses is not None), key=lambda r: r.id):
-        locking.lock_row(session, PriceRestriction, row.id, what=f"the offer {row.name!r}")
+    locking.lock_rows(session, PriceRestriction, [r.id for r in rows if r.max_uses is not None])
 
 
 def record_uses(session: Session, quote: Quote, purchase: Purchase) -> None:

@@ -1,0 +1,311 @@
+"""Refunds of unused paid tokens: in cash at the desk, or to the card through Stripe's Refunds API.
+
+A refund is worked out and written first — the tokens are marked refunded at once, so they can no
+longer be used — and committed; a card refund is then sent to Stripe with an idempotency key derived
+from the stored refund, so retrying it (after a lost connection, by the worker) refunds exactly
+once. Stripe's answer is applied afterwards: on success the purchase's ``refunded_cents`` and the
+refund's Stripe id are set; if Stripe refused it for good, the tokens become usable again and the
+refund is withdrawn; if Stripe could not be reached, it stays pending and the worker retries it.
+
+Partial refunds are priced pro rata by tokens, so refunding every token of a purchase, in any steps,
+gives back exactly what was paid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import attrs
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pss_core import audit
+from pss_core.audit import Actor
+from pss_core.errors import Busy, DomainError, InvalidInput, NotFound, Refused
+from pss_core.models import (
+    Channel,
+    Event,
+    Purchase,
+    PurchaseStatus,
+    Refund,
+    Token,
+    TournamentMachine,
+    utcnow,
+)
+from pss_core.payments.stripe_gateway import PaymentError, StripeGateway
+from pss_core.services import locking
+from pss_core.services import tickets as tickets_svc
+
+Commit = Callable[[], None]
+
+
+@attrs.frozen
+class RefundOutcome:
+    """``ok``: the money is back (or was handed over at the desk); ``pending``: waiting for Stripe
+    (retried by the worker); neither: Stripe refused it and the tokens are usable again."""
+
+    refund_id: int | None
+    ok: bool
+    pending: bool
+    amount_cents: int
+    tokens: int
+    message: str
+    error: DomainError | None = None
+
+
+def unused_tokens(session: Session, purchase: Purchase) -> list[Token]:
+    """Paid tokens of ``purchase`` that are not used, voided, refunded, in an entry or in play,
+    newest first (refunds take the newest)."""
+    in_play = select(TournamentMachine.token_id).where(TournamentMachine.token_id.is_not(None))
+    return list(session.scalars(
+        select(Token).where(
+            Token.purchase_id == purchase.id,
+            Token.paid_at.is_not(None),
+            Token.used_at.is_(None),
+            Token.voided_at.is_(None),
+            Token.refunded_at.is_(None),
+            Token.entry_id.is_(None),
+            Token.id.not_in(in_play),
+        ).order_by(Token.id.desc())
+    ).all())
+
+
+def _token_counts(session: Session, purchase: Purchase) -> tuple[int, int]:
+    total, refunded = session.execute(
+        select(func.count(Token.id), func.count(Token.refunded_at))
+        .where(Token.purchase_id == purchase.id)
+    ).one()
+    return int(total), int(refunded)
+
+
+def prorated_cents(amount_cents: int, total_tokens: int, refunded_before: int, tokens: int) -> int:
+    """The share of ``amount_cents`` for ``tokens`` more tokens when ``refunded_before`` of
+    ``total_tokens`` were refunded already; the shares of any sequence of refunds add up to the
+    whole amount."""
+    if total_tokens <= 0:
+        return 0
+    after = refunded_before + tokens
+    return amount_cents * after // total_tokens - amount_cents * refunded_before // total_tokens
+
+
+def _lock(session: Session, purchase: Purchase) -> Purchase:
+    # The token owner first (a game start holds it while choosing a token), then the purchase.
+    locking.lock_in_order(session, teams=[purchase.team_id], players=[purchase.player_id])
+    locking.lock_rows(session, Purchase, [purchase.id])
+    session.refresh(purchase)
+    return purchase
+
+
+def request_refund(
+    session: Session,
+    purchase_id: int,
+    *,
+    tokens: int,
+    actor: Actor,
+    reason: str = "",
+    event_id: int | None = None,
+    refunded_by_id: int | None = None,
+    now: datetime | None = None,
+) -> Refund:
+    """Refund ``tokens`` unused games of a purchase. Desk and comp purchases (and free online ones)
+    are refunded at once — the desk hands the cash back; an online purchase's refund is pending
+    until :func:`execute_refund` has sent it to Stripe. The tokens are unusable from now on."""
+    now = now or utcnow()
+    purchase = session.get(Purchase, purchase_id)
+    if purchase is None or (event_id is not None and purchase.event_id != event_id):
+        raise NotFound("There is no such purchase.", code="unknown_purchase")
+    if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1:
+        raise InvalidInput("Refund at least one game.", code="invalid_count")
+    purchase = _lock(session, purchase)
+    if purchase.status == PurchaseStatus.REFUNDED:
+        raise Refused("This purchase has been refunded in full already.", code="already_refunded")
+    if purchase.status != PurchaseStatus.COMPLETED:
+        raise Refused("Only paid purchases can be refunded; this one is "
+                      f"{purchase.status.value}.", code="not_paid")
+    unused = unused_tokens(session, purchase)
+    if tokens > len(unused):
+        raise Refused(
+            f"Only {len(unused)} game{'s' if len(unused) != 1 else ''} of this purchase "
+            f"{'are' if len(unused) != 1 else 'is'} unused and can be refunded.",
+            code="not_enough_unused", unused=len(unused),
+        )
+    total, refunded_before = _token_counts(session, purchase)
+    amount = prorated_cents(purchase.amount_cents, total, refunded_before, tokens)
+    chosen = unused[:tokens]
+    for token in chosen:
+        token.refunded_at = now
+    channel = purchase.channel
+    refund = Refund(
+        purchase_id=purchase.id, amount_cents=amount, tokens=tokens, channel=channel,
+        reason=(reason or "").strip()[:200], refunded_by_id=refunded_by_id, created_at=now,
+    )
+    session.add(refund)
+    session.flush()
+    at_once = channel != Channel.ONLINE or amount == 0
+    if at_once:
+        _settle(session, purchase, refund)
+    tickets_svc.audit_for_player(
+        session, actor, "refund.done" if at_once else "refund.request",
+        event_id=purchase.event_id, player_id=purchase.player_id, subject=refund, now=now,
+        purchase_id=purchase.id, channel=channel.value, amount_cents=amount, tokens=tokens,
+        token_ids=[t.id for t in chosen], reason=refund.reason,
+    )
+    return refund
+
+
+def _settle(session: Session, purchase: Purchase, refund: Refund) -> None:
+    """The refund's money is back: count it, and call the purchase refunded once every token (or,
+    for a late payment, the whole amount) is back with no card refund still on its way."""
+    purchase.refunded_cents += refund.amount_cents
+    session.flush()
+    unrefunded = session.scalar(select(func.count(Token.id)).where(
+        Token.purchase_id == purchase.id, Token.refunded_at.is_(None)))
+    waiting = [rid for rid in pending_refund_ids(session, purchase.id) if rid != refund.id]
+    if (refund.tokens == 0 or not unrefunded) and not waiting:
+        purchase.status = PurchaseStatus.REFUNDED
+
+
+def begin_late_refund(session: Session, purchase: Purchase, *, reason: str,
+                      now: datetime | None = None) -> Refund:
+    """Queue a refund of everything paid for a purchase whose payment came after its hold
+    expired with no room left. Its tokens were never paid and stay so. Call under the purchase
+    lock; the caller commits and then runs :func:`execute_refund`."""
+    now = now or utcnow()
+    if purchase.status == PurchaseStatus.PENDING:
+        purchase.status = PurchaseStatus.CANCELLED
+    refund = Refund(purchase_id=purchase.id, amount_cents=purchase.amount_cents, tokens=0,
+                    channel=Channel.ONLINE, reason=f"late payment: {reason}"[:200],
+                    created_at=now)
+    session.add(refund)
+    session.flush()
+    tickets_svc.audit_for_player(
+        session, Actor.system("payments"), "refund.late_payment", event_id=purchase.event_id,
+        player_id=purchase.player_id, subject=refund, now=now, purchase_id=purchase.id,
+        amount_cents=refund.amount_cents, reason=reason,
+        payment_intent=purchase.stripe_payment_intent_id,
+    )
+    return refund
+
+
+def pending_refund_ids(session: Session, purchase_id: int | None = None) -> Sequence[int]:
+    """Card refunds written but not yet confirmed by Stripe."""
+    stmt = select(Refund.id).where(Refund.channel == Channel.ONLINE,
+                                   Refund.stripe_refund_id.is_(None), Refund.amount_cents > 0)
+    if purchase_id is not None:
+        stmt = stmt.where(Refund.purchase_id == purchase_id)
+    return session.scalars(stmt.order_by(Refund.id)).all()
+
+
+def idempotency_key(refund: Refund) -> str:
+    """Derived from the stored refund alone, so every retry of it sends the same key."""
+    return f"pss-refund-{refund.purchase_id}-{refund.id}-{refund.created_at:%Y%m%d%H%M%S%f}"
+
+
+def execute_refund(
+    session: Session, gateway: StripeGateway, refund_id: int, *, now: datetime | None = None,
+    actor: Actor | None = None,
+) -> RefundOutcome:
+    """Send a pending card refund to Stripe (idempotently) and apply the answer. Commit after."""
+    now = now or utcnow()
+    actor = actor or Actor.system("payments")
+    refund = session.get(Refund, refund_id)
+    if refund is None:
+        raise NotFound("There is no such refund.", code="unknown_refund")
+    purchase = session.get(Purchase, refund.purchase_id)
+    assert purchase is not None
+    event = session.get(Event, purchase.event_id)
+    assert event is not None
+
+    def outcome(ok: bool, pending: bool, message: str, error: DomainError | None = None,
+                rid: int | None = refund_id) -> RefundOutcome:
+        return RefundOutcome(rid, ok, pending, refund.amount_cents, refund.tokens, message, error)
+
+    if refund.stripe_refund_id is not None or refund.channel != Channel.ONLINE:
+        return outcome(True, False, "This refund is done.")
+    if purchase.stripe_payment_intent_id is None:
+        raise Refused("This purchase was not paid through Stripe.", code="not_a_card_payment")
+    try:
+        state = gateway.create_refund(
+            session, event, purchase, purchase.stripe_payment_intent_id,
+            amount_cents=refund.amount_cents, idempotency_key=idempotency_key(refund),
+            metadata={"pss_purchase_id": str(purchase.id), "pss_refund_id": str(refund.id),
+                      "pss_tokens": str(refund.tokens)},
+        )
+    except PaymentError as err:
+        if isinstance(err, Busy):
+            audit.record(session, actor, "refund.retry_later", event_id=event.id, subject=refund,
+                         player_id=purchase.player_id, error=err.code)
+            return outcome(False, True, "The refund is recorded but the payment service could "
+                           "not be reached; it will be sent again automatically.", err)
+        _withdraw(session, purchase, refund, err, actor, now)
+        return outcome(False, False, f"The card refund failed: {err.message} The games are "
+                       "usable again.", err, rid=None)
+    purchase = _lock(session, purchase)
+    refund.stripe_refund_id = state.id
+    _settle(session, purchase, refund)
+    tickets_svc.audit_for_player(
+        session, actor, "refund.done", event_id=event.id, player_id=purchase.player_id,
+        subject=refund, now=now, purchase_id=purchase.id, channel="online",
+        amount_cents=refund.amount_cents, tokens=refund.tokens, stripe_refund=state.id,
+        refunded_cents=purchase.refunded_cents,
+    )
+    return outcome(True, False, f"{_money(refund.amount_cents, event.currency)} was refunded "
+                   "to the card.")
+
+
+def _withdraw(session: Session, purchase: Purchase, refund: Refund, err: PaymentError,
+              actor: Actor, now: datetime) -> None:
+    purchase = _lock(session, purchase)
+    restored = 0
+    for token in session.scalars(select(Token).where(
+            Token.purchase_id == purchase.id, Token.refunded_at == refund.created_at)):
+        token.refunded_at = None
+        restored += 1
+    tickets_svc.audit_for_player(
+        session, actor, "refund.failed", event_id=purchase.event_id,
+        player_id=purchase.player_id, subject=purchase, now=now, refund_id=refund.id,
+        amount_cents=refund.amount_cents, tokens_restored=restored, error=err.code,
+    )
+    session.delete(refund)
+    session.flush()
+
+
+def refund_purchase(
+    session: Session,
+    gateway: StripeGateway | None,
+    purchase_id: int,
+    *,
+    tokens: int,
+    commit: Commit,
+    actor: Actor,
+    reason: str = "",
+    event_id: int | None = None,
+    refunded_by_id: int | None = None,
+    now: datetime | None = None,
+) -> RefundOutcome:
+    """Refund ``tokens`` unused games: write the refund (committed), then for a card payment send
+    it to Stripe and apply the answer (committed)."""
+    refund = request_refund(session, purchase_id, tokens=tokens, actor=actor, reason=reason,
+                            event_id=event_id, refunded_by_id=refunded_by_id, now=now)
+    refund_id, amount, count = refund.id, refund.amount_cents, refund.tokens
+    done = refund.channel != Channel.ONLINE or amount == 0
+    event = session.get(Event, session.get(Purchase, purchase_id).event_id)  # type: ignore[union-attr]
+    assert event is not None
+    currency = event.currency
+    commit()
+    if done:
+        message = (f"Hand back {_money(amount, currency)} in cash."
+                   if refund.channel == Channel.DESK else "Refunded; nothing was paid.")
+        return RefundOutcome(refund_id, True, False, amount, count, message)
+    if gateway is None:
+        raise Refused("Card refunds need the payment service.", code="payment_not_configured")
+    result = execute_refund(session, gateway, refund_id, now=now, actor=actor)
+    commit()
+    return result
+
+
+def _money(cents: int, currency: str) -> str:
+    symbol = {"usd": "$", "eur": "€", "gbp": "£", "cad": "$", "aud": "$"}.get(currency.lower(), "")
+    text = f"{cents // 100}.{cents % 100:02d}"
+    return f"{symbol}{text}" if symbol else f"{text} {currency.upper()}".strip()
