@@ -1,43 +1,370 @@
-"""The traversal tree: root → events → an Event context per URL segment → its children."""
+"""The traversal tree. Every node knows its ``__name__`` and ``__parent__`` so ACLs inherit:
+
+    Root
+    ├── events/                       EventsContainer
+    │   └── <slug>/                   EventResource (per-event ACL, login scope)
+    │       ├── tournaments/<slug>/   TournamentResource
+    │       ├── machines/<id>/        MachineResource (a tournament machine)
+    │       ├── players/<number>/     PlayerResource (ACL: that player)
+    │       ├── teams/<id>/           TeamResource
+    │       ├── users/<username>/     EventUserResource
+    │       └── metatournaments/<slug>/ MetatournamentResource
+    ├── admin/                        AdminResource (admin login scope)
+    │   └── events/<slug>/            AdminEventResource (ACL: the event's owner)
+    │       └── users/<username>/     EventUserResource
+    └── api/                          ApiResource (OpenAPI document, CSRF token)
+
+``__getitem__`` looks rows up scoped to their event and raises ``KeyError`` on a miss (a 404).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
-from sqlalchemy import select
+from pyramid.authorization import DENY_ALL, Allow, Everyone
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from pss_core.models import Event
+from pss_core.models import (
+    Event,
+    EventPlayer,
+    EventUser,
+    Metatournament,
+    Role,
+    Team,
+    Tournament,
+    TournamentMachine,
+    User,
+)
+from pss_web import security as sec
+from pss_web.security import LoginScope, Permission
 
+P = Permission
+ACE = tuple[str, str, Any]
 
 class Resource:
-    __name__: str | None = None
-    __parent__: Any = None
+    """A node of the tree. ``api_paths`` are its URL templates, for the OpenAPI document."""
 
-    def __init__(self, request: Any, name: str | None = None, parent: Any = None) -> None:
+    __name__: str = ""
+    __parent__: Any = None
+    api_paths: ClassVar[tuple[str, ...]] = ()
+    #: What a breadcrumb shows.
+    title: str = ""
+
+    def __init__(self, request: Any, name: str, parent: Any) -> None:
         self.request = request
         self.__name__ = name
         self.__parent__ = parent
 
+    @property
+    def dbsession(self) -> Session:
+        return self.request.dbsession
+
+    def __getitem__(self, name: str) -> Any:
+        raise KeyError(name)
+
 
 class Root(Resource):
+    __acl__: ClassVar[list[ACE]] = [(Allow, Everyone, P.VIEW), DENY_ALL]
+    api_paths = ("",)
+    title = "Events"
+
     def __init__(self, request: Any) -> None:
         super().__init__(request, "", None)
 
     def __getitem__(self, name: str) -> Any:
         if name == "events":
-            return EventsResource(self.request, "events", self)
+            return EventsContainer(self.request, name, self)
+        if name == "admin":
+            return AdminResource(self.request, name, self)
+        if name == "api":
+            return ApiResource(self.request, name, self)
         raise KeyError(name)
 
 
-class EventsResource(Resource):
+class ApiResource(Resource):
+    api_paths = ("/api",)
+    title = "API"
+
+
+class EventsContainer(Resource):
+    api_paths = ("/events",)
+    title = "Events"
+
     def __getitem__(self, slug: str) -> EventResource:
-        event = self.request.dbsession.scalars(select(Event).where(Event.slug == slug)).first()
+        event = self.dbsession.scalars(select(Event).where(Event.slug == slug)).first()
         if event is None:
             raise KeyError(slug)
         return EventResource(self.request, slug, self, event)
 
 
+def _event_acl(event: Event) -> list[ACE]:
+    """The event's ACL: each role principal of THIS event gets that role's permissions."""
+    eid = event.id
+    acl: list[ACE] = [
+        (Allow, Everyone, P.VIEW),
+        (Allow, sec.event_owner(eid), P.MANAGE_USERS),
+    ]
+    for role in Role:
+        acl.append((Allow, sec.event_role(eid, role), sec.ROLE_PERMISSIONS[role]))
+    acl.append((Allow, sec.event_players(eid), P.PLAY))
+    acl.append(DENY_ALL)
+    return acl
+
+
 class EventResource(Resource):
+    """One event. Everything below it is scoped to ``event.id``."""
+
+    api_paths = ("/events/{event}",)
+
     def __init__(self, request: Any, name: str, parent: Any, event: Event) -> None:
         super().__init__(request, name, parent)
         self.event = event
+        self.title = event.name
+        self.__acl__ = _event_acl(event)
+
+    def login_scope(self, request: Any) -> LoginScope:
+        path = request.resource_path(self).rstrip("/")
+        return LoginScope("event", self.event.id, f"pss_event_{self.event.id}", path,
+                          f"{path}/login")
+
+    def __getitem__(self, name: str) -> Any:
+        child = _EVENT_CHILDREN.get(name)
+        if child is None:
+            raise KeyError(name)
+        return child(self.request, name, self)
+
+
+class EventChild(Resource):
+    """Anything inside an event: knows its event through the tree."""
+
+    @property
+    def event(self) -> Event:
+        node = self.__parent__
+        while node is not None and not hasattr(node, "event"):
+            node = node.__parent__
+        assert node is not None
+        return node.event
+
+
+class TournamentsContainer(EventChild):
+    api_paths = ("/events/{event}/tournaments",)
+    title = "Tournaments"
+
+    def __getitem__(self, slug: str) -> TournamentResource:
+        t = self.dbsession.scalars(select(Tournament).where(
+            Tournament.event_id == self.event.id, Tournament.slug == slug)).first()
+        if t is None:
+            raise KeyError(slug)
+        return TournamentResource(self.request, slug, self, t)
+
+
+class TournamentResource(EventChild):
+    api_paths = ("/events/{event}/tournaments/{tournament}",)
+
+    def __init__(self, request: Any, name: str, parent: Any, tournament: Tournament) -> None:
+        super().__init__(request, name, parent)
+        self.tournament = tournament
+        self.title = tournament.name
+
+
+class MachinesContainer(EventChild):
+    api_paths = ("/events/{event}/machines",)
+    title = "Machines"
+
+    def __getitem__(self, name: str) -> MachineResource:
+        if not name.isdigit():
+            raise KeyError(name)
+        tm = self.dbsession.get(TournamentMachine, int(name))
+        if tm is None or tm.event_id != self.event.id:
+            raise KeyError(name)
+        return MachineResource(self.request, name, self, tm)
+
+
+class MachineResource(EventChild):
+    api_paths = ("/events/{event}/machines/{machine}",)
+
+    def __init__(self, request: Any, name: str, parent: Any, tm: TournamentMachine) -> None:
+        super().__init__(request, name, parent)
+        self.machine = tm
+        self.title = tm.machine.name
+
+
+class PlayersContainer(EventChild):
+    api_paths = ("/events/{event}/players",)
+    title = "Players"
+
+    def __getitem__(self, name: str) -> PlayerResource:
+        if not name.isdigit():
+            raise KeyError(name)
+        ep = self.dbsession.scalars(select(EventPlayer).where(
+            EventPlayer.event_id == self.event.id, EventPlayer.number == int(name))).first()
+        if ep is None:
+            raise KeyError(name)
+        return PlayerResource(self.request, name, self, ep)
+
+
+class PlayerResource(EventChild):
+    """A registered player. The player themselves may see its private pages."""
+
+    api_paths = ("/events/{event}/players/{number}",)
+
+    def __init__(self, request: Any, name: str, parent: Any, ep: EventPlayer) -> None:
+        super().__init__(request, name, parent)
+        self.player = ep
+        self.title = f"{ep.name} (#{ep.number})"
+        self.__acl__ = [(Allow, sec.event_player(ep.event_id, ep.id), P.SEE_PLAYER)]
+
+
+class TeamsContainer(EventChild):
+    api_paths = ("/events/{event}/teams",)
+    title = "Teams"
+
+    def __getitem__(self, name: str) -> TeamResource:
+        if not name.isdigit():
+            raise KeyError(name)
+        team = self.dbsession.get(Team, int(name))
+        if team is None or team.event_id != self.event.id:
+            raise KeyError(name)
+        return TeamResource(self.request, name, self, team)
+
+
+class TeamResource(EventChild):
+    api_paths = ("/events/{event}/teams/{team}",)
+
+    def __init__(self, request: Any, name: str, parent: Any, team: Team) -> None:
+        super().__init__(request, name, parent)
+        self.team = team
+        self.title = team.name
+
+
+class EventUsersContainer(EventChild):
+    """The event's staff; reachable in the event and in the admin interface."""
+
+    api_paths = ("/events/{event}/users", "/admin/events/{event}/users")
+    title = "Event users"
+
+    def __getitem__(self, username: str) -> EventUserResource:
+        eu = self.dbsession.scalars(
+            select(EventUser).join(User, EventUser.user_id == User.id).where(
+                EventUser.event_id == self.event.id,
+                func.lower(User.username) == username.lower())
+        ).first()
+        if eu is None:
+            raise KeyError(username)
+        return EventUserResource(self.request, username, self, eu)
+
+
+class EventUserResource(EventChild):
+    api_paths = ("/events/{event}/users/{username}", "/admin/events/{event}/users/{username}")
+
+    def __init__(self, request: Any, name: str, parent: Any, eu: EventUser) -> None:
+        super().__init__(request, name, parent)
+        self.event_user = eu
+        self.title = eu.user.username
+
+
+class MetatournamentsContainer(EventChild):
+    api_paths = ("/events/{event}/metatournaments",)
+    title = "Metatournaments"
+
+    def __getitem__(self, slug: str) -> MetatournamentResource:
+        meta = self.dbsession.scalars(select(Metatournament).where(
+            Metatournament.event_id == self.event.id, Metatournament.slug == slug)).first()
+        if meta is None:
+            raise KeyError(slug)
+        return MetatournamentResource(self.request, slug, self, meta)
+
+
+class MetatournamentResource(EventChild):
+    api_paths = ("/events/{event}/metatournaments/{metatournament}",)
+
+    def __init__(self, request: Any, name: str, parent: Any, meta: Metatournament) -> None:
+        super().__init__(request, name, parent)
+        self.metatournament = meta
+        self.title = meta.name
+
+
+_EVENT_CHILDREN: dict[str, Callable[[Any, str, Any], Resource]] = {
+    "tournaments": TournamentsContainer,
+    "machines": MachinesContainer,
+    "players": PlayersContainer,
+    "teams": TeamsContainer,
+    "users": EventUsersContainer,
+    "metatournaments": MetatournamentsContainer,
+}
+
+
+def add_event_child(name: str, factory: Callable[[Any, str, Any], Resource]) -> None:
+    """Hang another container under every event (``/events/<slug>/<name>``)."""
+    if name in _EVENT_CHILDREN:
+        raise ValueError(f"/events/<slug>/{name} is taken")
+    _EVENT_CHILDREN[name] = factory
+
+
+# --- the admin interface ----------------------------------------------------------------------
+
+ADMIN_SCOPE_COOKIE = "pss_admin"
+
+
+class AdminResource(Resource):
+    """The event owners' interface; its own login, valid nowhere else."""
+
+    __acl__: ClassVar[list[ACE]] = [
+        (Allow, sec.ADMIN_PRINCIPAL, P.ADMIN),
+        (Allow, Everyone, P.VIEW),
+        DENY_ALL,
+    ]
+    api_paths = ("/admin",)
+    title = "Admin"
+
+    def login_scope(self, request: Any) -> LoginScope:
+        path = request.resource_path(self).rstrip("/")
+        return LoginScope("admin", None, ADMIN_SCOPE_COOKIE, path, f"{path}/login")
+
+    def __getitem__(self, name: str) -> Any:
+        if name == "events":
+            return AdminEventsContainer(self.request, name, self)
+        raise KeyError(name)
+
+
+class AdminEventsContainer(Resource):
+    api_paths = ("/admin/events",)
+    title = "My events"
+
+    def __getitem__(self, slug: str) -> AdminEventResource:
+        event = self.dbsession.scalars(select(Event).where(Event.slug == slug)).first()
+        if event is None:
+            raise KeyError(slug)
+        return AdminEventResource(self.request, slug, self, event)
+
+
+class AdminEventResource(Resource):
+    """An event seen from the admin interface: only its owner may change it."""
+
+    api_paths = ("/admin/events/{event}",)
+
+    def __init__(self, request: Any, name: str, parent: Any, event: Event) -> None:
+        super().__init__(request, name, parent)
+        self.event = event
+        self.title = event.name
+        self.__acl__ = [(Allow, sec.admin_user(event.owner_id),
+                         (P.EDIT_EVENT, P.MANAGE_USERS)),
+                        DENY_ALL]
+
+    def __getitem__(self, name: str) -> Any:
+        if name == "users":
+            return EventUsersContainer(self.request, name, self)
+        raise KeyError(name)
+
+
+def find_event(context: Any) -> Event | None:
+    """The event a context belongs to, if any."""
+    node = context
+    while node is not None:
+        event = getattr(node, "event", None)
+        if isinstance(event, Event):
+            return event
+        node = getattr(node, "__parent__", None)
+    return None

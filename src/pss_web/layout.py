@@ -1,0 +1,119 @@
+"""What the base template needs on every page: who is logged in where, the navigation for the
+current place, breadcrumbs, and the one-time message. Other view modules add navigation entries
+with :func:`add_event_nav`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from pyramid.location import lineage
+
+from pss_web.resources import AdminResource, EventResource, Root
+from pss_web.security import LoginScope, Permission, scope_of
+from pss_web.viewkit import flash
+
+P = Permission
+
+
+@attrs.frozen
+class NavItem:
+    """A link in an event's navigation, shown to whoever holds ``permission`` there."""
+
+    label: str
+    #: Path below the event, e.g. ``("tournaments", "")`` or ``("tv",)``.
+    path: tuple[str, ...]
+    permission: str = P.VIEW
+    order: int = 50
+
+
+_EVENT_NAV: list[NavItem] = [
+    NavItem("Home", ("",), P.VIEW, 0),
+    NavItem("Tournaments", ("tournaments", ""), P.VIEW, 10),
+    NavItem("Players", ("players", ""), P.VIEW, 20),
+    NavItem("TV", ("tv",), P.VIEW, 90),
+    NavItem("Teams", ("teams", ""), P.SELL, 60),
+    NavItem("Metatournaments", ("metatournaments", ""), P.MANAGE, 70),
+    NavItem("Staff", ("users", ""), P.MANAGE_USERS, 80),
+]
+
+
+def add_event_nav(label: str, *path: str, permission: str = P.VIEW, order: int = 50) -> None:
+    """Add a link to every event's navigation (idempotent per label and path)."""
+    item = NavItem(label, tuple(path), permission, order)
+    if all((i.label, i.path) != (item.label, item.path) for i in _EVENT_NAV):
+        _EVENT_NAV.append(item)
+
+
+@attrs.frozen
+class Link:
+    label: str
+    url: str
+    current: bool = False
+
+
+@attrs.frozen
+class Layout:
+    scope: LoginScope | None
+    identity: Any
+    nav: tuple[Link, ...]
+    crumbs: tuple[Link, ...]
+    login_url: str | None
+    player_login_url: str | None
+    logout_url: str | None
+    message: str | None
+    event_name: str | None
+    home_url: str
+
+
+def build_layout(request: Any) -> Layout:
+    context = getattr(request, "context", None)
+    scope = scope_of(request) if context is not None else None
+    identity = request.identity if scope is not None else None
+    base = request.application_url
+    nav: list[Link] = []
+    event_node = None
+    admin_node = None
+    for node in lineage(context) if context is not None else ():
+        if isinstance(node, EventResource):
+            event_node = node
+        if isinstance(node, AdminResource):
+            admin_node = node
+    here = request.path_url
+    if event_node is not None:
+        event_url = request.resource_url(event_node)
+        for item in sorted(_EVENT_NAV, key=lambda i: i.order):
+            if item.permission != P.VIEW and not request.has_permission(item.permission,
+                                                                        event_node):
+                continue
+            url = event_url + "/".join(item.path)
+            current = here == url or (item.path != ("",) and here.startswith(url)
+                                      and url.endswith("/"))
+            nav.append(Link(item.label, url, current))
+    elif admin_node is not None and identity is not None:
+        nav.append(Link("My events", request.resource_url(admin_node, "events", ""),
+                        here.startswith(request.resource_url(admin_node, "events", ""))))
+    crumbs = []
+    if context is not None:
+        for node in reversed(list(lineage(context))):
+            if isinstance(node, Root):
+                continue
+            title = getattr(node, "title", "") or node.__name__
+            crumbs.append(Link(title, request.resource_url(node)))
+    login = player_login = logout = None
+    if scope is not None:
+        login = base + scope.login_path
+        logout = base + scope.cookie_path + "/logout"
+        if scope.kind == "event":
+            player_login = base + scope.cookie_path + "/player-login"
+    return Layout(
+        scope=scope, identity=identity, nav=tuple(nav), crumbs=tuple(crumbs),
+        login_url=login, player_login_url=player_login, logout_url=logout,
+        message=flash(request),
+        event_name=event_node.event.name if event_node is not None else None,
+        home_url=base + "/",
+    )
+
+
+def includeme(config: Any) -> None:
+    config.add_request_method(build_layout, "layout", reify=True)

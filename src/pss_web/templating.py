@@ -1,0 +1,42 @@
+"""Template filters and globals (money, times, permissions)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pss_web.present import money
+from pss_web.security import Permission
+
+
+def when(value: Any) -> str:
+    """A time as ``2025-06-01 14:05 UTC`` (pages turn it into local time in the browser)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return f"{value:%Y-%m-%d %H:%M} UTC"
+
+
+def iso(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    return value if isinstance(value, str) else value.isoformat()
+
+
+def configure(env: Any) -> None:
+    env.filters["money"] = lambda cents, currency="usd": money(cents, currency)
+    env.filters["when"] = when
+    env.filters["iso"] = iso
+    env.filters["zip_titles"] = zip_titles
+    env.globals["P"] = Permission
+
+
+def zip_titles(values: Any, objs: Any = None) -> list[tuple[Any, Any]]:
+    """``(value, title)`` pairs for a select: from dicts with name/title, or values as titles."""
+    if objs:
+        return [(o["name"], o["title"]) for o in objs]
+    return [(v, v) for v in values]

@@ -1,0 +1,165 @@
+"""The three logins (admin interface, event staff, event player) and logging out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.csrf import get_csrf_token, new_csrf_token
+from pyramid.response import Response
+from pyramid.security import forget, remember
+
+from pss_core.services import auth
+from pss_web.resources import AdminResource, EventResource
+from pss_web.security import LoginScope, Permission, scope_of
+from pss_web.viewkit import Field, action, done, page, parse, request_input
+from pss_web.views.errors import error_response
+
+P = Permission
+
+STAFF_FIELDS = (
+    Field("username", required=True, label="Username", max_length=64),
+    Field("password", "password", required=True, label="Password"),
+    Field("next", label="Where to go after logging in"),
+)
+PLAYER_FIELDS = (
+    Field("number", "int", required=True, label="Player number", minimum=1),
+    Field("pin", "password", required=True, label="PIN"),
+    Field("next", label="Where to go after logging in"),
+)
+
+
+def client_of(request: Any) -> auth.Client:
+    # REMOTE_ADDR only: X-Forwarded-For is whatever the client says (behind a proxy, let the
+    # server rewrite REMOTE_ADDR, e.g. waitress's trusted_proxy).
+    return auth.Client(address=request.remote_addr or "unknown",
+                       user_agent=(request.user_agent or "")[:200])
+
+
+def policy_of(request: Any) -> auth.ThrottlePolicy:
+    return request.registry.get("pss.throttle_policy") or auth.DEFAULT_POLICY
+
+
+def safe_next(request: Any, scope: LoginScope, target: str | None, default: str) -> str:
+    """Only a path inside the login's own scope: never another site, never another event."""
+    if target and target.startswith(scope.cookie_path + "/") and not target.startswith("//") \
+            and "\\" not in target:
+        return request.application_url + target
+    return default
+
+
+def identity_json(identity: auth.Identity | None) -> dict[str, Any] | None:
+    if identity is None:
+        return None
+    return {
+        "kind": identity.kind,
+        "name": identity.name,
+        "roles": sorted(r.value for r in identity.roles),
+        "is_owner": identity.is_owner,
+        "player_number": identity.player_number,
+        "expires_at": identity.expires_at,
+    }
+
+
+def _login_page(context: Any, request: Any, kind: str) -> dict[str, Any]:
+    event = getattr(context, "event", None)
+    return {
+        "kind": kind,
+        "event": {"name": event.name, "slug": event.slug} if event is not None else None,
+        "identity": identity_json(request.identity),
+        "next": request.params.get("next", ""),
+        "csrf_token": get_csrf_token(request),
+    }
+
+
+def _finish_login(request: Any, context: Any, token: str, default: str) -> Response:
+    scope = scope_of(request, context)
+    assert scope is not None
+    headers = remember(request, token, scope=scope)
+    # A fresh CSRF token for the new login, so a token planted before it is worthless after.
+    new_csrf_token(request)
+    identity = auth.identity_for(request.dbsession, token)
+    target = safe_next(request, scope, request_input(request).get("next"), default)
+    response = done(request, target, {"identity": identity_json(identity),
+                                      "csrf_token": get_csrf_token(request)},
+                    message=f"Logged in as {identity.name}." if identity else None,
+                    headers=headers)
+    return response
+
+
+@page(context=AdminResource, name="login", permission=P.VIEW, template="auth/login.html")
+def admin_login_form(context: AdminResource, request: Any) -> dict[str, Any]:
+    """The admin interface login form (event owners)."""
+    return _login_page(context, request, "admin")
+
+
+@action(context=AdminResource, name="login", permission=P.VIEW, fields=STAFF_FIELDS)
+def admin_login(context: AdminResource, request: Any) -> Response:
+    """Log an event owner into the admin interface (sets the admin session cookie)."""
+    values = parse(request, STAFF_FIELDS)
+    try:
+        token = auth.login_admin(request.dbsession, values["username"], values["password"],
+                                 client_of(request), policy=policy_of(request))
+    except (auth.LoginRefused, auth.LockedOut) as exc:
+        # Returned, not raised: the failure count must be committed, not rolled back.
+        return error_response(request, exc)
+    return _finish_login(request, context, token, request.resource_url(context))
+
+
+@page(context=EventResource, name="login", permission=P.VIEW, template="auth/login.html")
+def staff_login_form(context: EventResource, request: Any) -> dict[str, Any]:
+    """The staff login form of one event (TD, desk, scorekeeper)."""
+    return _login_page(context, request, "staff")
+
+
+@action(context=EventResource, name="login", permission=P.VIEW, fields=STAFF_FIELDS)
+def staff_login(context: EventResource, request: Any) -> Response:
+    """Log an event user into this event with the password valid for it."""
+    values = parse(request, STAFF_FIELDS)
+    try:
+        token = auth.login_staff(request.dbsession, context.event, values["username"],
+                                 values["password"], client_of(request),
+                                 policy=policy_of(request))
+    except (auth.LoginRefused, auth.LockedOut) as exc:
+        return error_response(request, exc)
+    return _finish_login(request, context, token, request.resource_url(context))
+
+
+@page(context=EventResource, name="player-login", permission=P.VIEW,
+      template="auth/login.html")
+def player_login_form(context: EventResource, request: Any) -> dict[str, Any]:
+    """The player login form of one event (player number and PIN)."""
+    return _login_page(context, request, "player")
+
+
+@action(context=EventResource, name="player-login", permission=P.VIEW, fields=PLAYER_FIELDS)
+def player_login(context: EventResource, request: Any) -> Response:
+    """Log a player into this event with their number and PIN (attempts are rate-limited)."""
+    values = parse(request, PLAYER_FIELDS)
+    try:
+        token = auth.login_player(request.dbsession, context.event, values["number"],
+                                  values["pin"], client_of(request), policy=policy_of(request))
+    except (auth.LoginRefused, auth.LockedOut) as exc:
+        return error_response(request, exc)
+    default = request.resource_url(context, "players", str(values["number"]), "")
+    return _finish_login(request, context, token, default)
+
+
+def _logout(context: Any, request: Any) -> Response:
+    scope = scope_of(request, context)
+    assert scope is not None
+    auth.logout(request.dbsession, request.cookies.get(scope.cookie_name))
+    headers = forget(request, scope=scope)
+    return done(request, request.resource_url(context), {"identity": None},
+                message="Logged out.", headers=headers)
+
+
+@action(context=AdminResource, name="logout", permission=P.VIEW)
+def admin_logout(context: AdminResource, request: Any) -> Response:
+    """End the admin session (the token is revoked on the server, not just forgotten)."""
+    return _logout(context, request)
+
+
+@action(context=EventResource, name="logout", permission=P.VIEW)
+def event_logout(context: EventResource, request: Any) -> Response:
+    """End this event's session, staff or player (revoked on the server)."""
+    return _logout(context, request)

@@ -1,0 +1,465 @@
+"""Running an event (tournament director, inside the event): tournaments with a format from the
+installed plugins and its options, machines, metatournaments, teams, and the event's staff."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pyramid.response import Response
+from sqlalchemy import select
+
+from pss_core.audit import Actor
+from pss_core.errors import InvalidInput
+from pss_core.formats import FormatSpec, OptionSpec
+from pss_core.models import EventUser, Machine, MachineStatus, Role, User
+from pss_core.services import admin as admin_service
+from pss_core.services import games, queues, setup
+from pss_web.present import (
+    event_json,
+    event_url,
+    event_user_json,
+    machine_json,
+    metatournament_json,
+    team_json,
+    tournament_json,
+)
+from pss_web.resources import (
+    EventUserResource,
+    EventUsersContainer,
+    MachineResource,
+    MetatournamentsContainer,
+    TeamsContainer,
+    TournamentResource,
+    TournamentsContainer,
+)
+from pss_web.security import Permission
+from pss_web.viewkit import Field, action, done, page, parse, request_input
+
+P = Permission
+
+
+def actor_of(request: Any) -> Actor:
+    identity = request.identity
+    return identity.actor if identity is not None else Actor("anonymous")
+
+
+# --- format options as form fields ------------------------------------------------------------
+
+
+def option_field(request: Any, opt: OptionSpec, value: Any) -> dict[str, Any]:
+    """How one format option is shown in the form (its input comes from its declared type)."""
+    field: dict[str, Any] = {
+        "name": opt.name, "input": f"option.{opt.name}", "type": opt.type,
+        "title": opt.title or opt.name.replace("_", " ").capitalize(), "help": opt.help,
+        "default": opt.default, "value": value, "nullable": opt.nullable,
+        "minimum": opt.minimum, "maximum": opt.maximum, "choices": list(opt.choices),
+    }
+    if opt.type == "points_curve":
+        field["choices"] = [c.name for c in request.pss.curves]
+        field["choice_titles"] = {c.name: c.title for c in request.pss.curves}
+    return field
+
+
+def format_json(request: Any, spec: FormatSpec, values: dict[str, Any] | None = None
+                ) -> dict[str, Any]:
+    values = values or {}
+    return {
+        "name": spec.name, "title": spec.title, "description": spec.description,
+        "team": spec.team, "plugin": request.pss.formats.owner(spec.name),
+        "options": [option_field(request, o, values.get(o.name, o.default))
+                    for o in spec.options],
+    }
+
+
+def submitted_options(request: Any, spec: FormatSpec) -> dict[str, Any]:
+    """Raw option values from ``option.<name>`` form fields or a JSON ``options`` object; the
+    format validates them (``FormatSpec.resolve_options``)."""
+    data = request_input(request)
+    if data.is_json:
+        raw = data.get("options") or {}
+        if not isinstance(raw, dict):
+            raise InvalidInput("options must be an object of option values.",
+                               code="invalid_field", field="options")
+        return raw
+    out: dict[str, Any] = {}
+    for opt in spec.options:
+        key = f"option.{opt.name}"
+        values = data.getall(key)
+        if not values:
+            continue
+        # A checkbox sends a hidden "off" and, when ticked, "on" after it.
+        out[opt.name] = values[-1]
+    return out
+
+
+BUNDLE_RE = re.compile(r"^\s*(\d+)\s*(?:for|@|x|:)\s*\$?\s*(\d+(?:\.\d{1,2})?)\s*$", re.I)
+
+
+def parse_bundles(raw: Any) -> list[dict[str, int]]:
+    """Bundles from a JSON list of ``{"count", "price_cents"}`` or from text like
+    ``3 for 8.00; 7 for 15``."""
+    from pss_web.viewkit import parse_money
+
+    if raw is None or raw == "":
+        return []
+    if isinstance(raw, list):
+        out = []
+        for item in raw:
+            if not isinstance(item, dict) or "count" not in item or "price_cents" not in item:
+                raise InvalidInput("Each bundle needs a count and a price_cents.",
+                                   code="invalid_bundle")
+            out.append({"count": int(item["count"]), "price_cents": int(item["price_cents"])})
+        return out
+    out = []
+    for part in re.split(r"[;,\n]", str(raw)):
+        if not part.strip():
+            continue
+        match = BUNDLE_RE.match(part)
+        if match is None:
+            raise InvalidInput(f"Write bundles like '3 for 8.00', not {part.strip()!r}.",
+                               code="invalid_bundle")
+        out.append({"count": int(match.group(1)),
+                    "price_cents": parse_money(match.group(2), "A bundle price", "bundles")})
+    return out
+
+
+def bundles_text(bundles: list[dict[str, int]] | None) -> str:
+    return "; ".join(f"{b['count']} for {b['price_cents'] // 100}.{b['price_cents'] % 100:02d}"
+                     for b in bundles or [])
+
+
+# --- tournaments ------------------------------------------------------------------------------
+
+SETTINGS_FIELDS = (
+    Field("price", "money", label="Price of one ticket", help="Like 3.00; 0 for free."),
+    Field("bundles", "str", label="Bundles",
+          help="Cheaper multi-ticket prices, like '3 for 8.00; 7 for 15.00'."),
+    Field("min_purchase", "int", label="Smallest purchase", minimum=1, default=1),
+    Field("purchase_increment", "int", label="Sold in steps of", minimum=1, default=1),
+    Field("max_unused_tickets", "int", label="Most unused tickets a player may hold",
+          minimum=0, help="Empty for no limit."),
+    Field("ticket_quota", "int", label="Tickets for sale in total", minimum=0,
+          help="Empty for no limit."),
+    Field("qualifying_cut", "int", label="Qualifying cut", minimum=1,
+          help="How many qualify for finals; empty for none."),
+    Field("queue_limit", "int", label="Queue limit per machine", minimum=1,
+          help="Empty for no limit."),
+    Field("queuing_enabled", "bool", label="Players may queue for machines"),
+    Field("allow_ticket_purchases", "bool", label="Tickets are on sale"),
+    Field("active", "bool", label="Active (new games may start)"),
+)
+NEW_TOURNAMENT_FIELDS = (
+    Field("name", required=True, label="Name"),
+    Field("slug", label="Web address", help="Lower-case letters, digits and dashes; "
+          "made from the name when empty.", max_length=64),
+    Field("format", required=True, label="Format"),
+    Field("options", "object", label="Format options",
+          help="JSON clients: an object of option values. Forms: option.<name> fields."),
+    *SETTINGS_FIELDS,
+)
+EDIT_TOURNAMENT_FIELDS = (
+    Field("name", required=True, label="Name"),
+    Field("status", "choice", label="Status",
+          choices=("draft", "active", "finalized", "cancelled")),
+    Field("options", "object", label="Format options"),
+    *SETTINGS_FIELDS,
+)
+
+
+def new_tournament_form(request: Any) -> dict[str, Any]:
+    """The add-a-tournament form: the installed formats, and the options of the chosen one."""
+    data = request_input(request) if request.method == "POST" else None
+    chosen = (data.get("format") if data is not None else None) or request.params.get("format")
+    formats = list(request.pss.formats)
+    spec = next((f for f in formats if f.name == chosen), formats[0] if formats else None)
+    return {
+        "formats": [{"name": f.name, "title": f.title, "description": f.description,
+                     "team": f.team} for f in formats],
+        "format": format_json(request, spec) if spec else None,
+        "fields": [{"name": f.name, "kind": f.kind, "label": f.label, "help": f.help,
+                    "default": f.default} for f in SETTINGS_FIELDS],
+    }
+
+
+def _settings(values: dict[str, Any]) -> dict[str, Any]:
+    out = {k: values[k] for k in ("min_purchase", "purchase_increment", "max_unused_tickets",
+                                  "ticket_quota", "qualifying_cut", "queue_limit")}
+    for flag in ("queuing_enabled", "allow_ticket_purchases", "active"):
+        out[flag] = values[flag]
+    return out
+
+
+@action(context=TournamentsContainer, permission=P.MANAGE, fields=NEW_TOURNAMENT_FIELDS)
+def create_tournament(context: TournamentsContainer, request: Any) -> Response:
+    """Create a tournament in a format from the installed plugins, with its options."""
+    values = parse(request, NEW_TOURNAMENT_FIELDS)
+    data = request_input(request)
+    # Flags absent from a JSON body keep the usual defaults rather than turning off.
+    for flag in ("queuing_enabled", "allow_ticket_purchases", "active"):
+        if data.is_json and not data.has(flag):
+            values[flag] = True
+    spec = request.pss.formats[values["format"]]
+    t = setup.create_tournament(
+        request.dbsession, request.pss, context.event, values["name"], spec.name,
+        options=submitted_options(request, spec), slug=values["slug"] or None,
+        price_cents=values["price"] or 0, bundles=parse_bundles(data.get("bundles")),
+        actor=actor_of(request), **_settings(values))
+    url = event_url(request, context.event, "tournaments", t.slug, "")
+    return done(request, url + "machines", {"tournament": tournament_json(request, t)},
+                message=f"{t.name} created. Now add its machines.", status=201)
+
+
+@page(context=TournamentResource, name="edit", permission=P.MANAGE,
+      template="manage/tournament_edit.html")
+def edit_tournament_form(context: TournamentResource, request: Any) -> dict[str, Any]:
+    """A tournament's settings and format options, to change."""
+    t = context.tournament
+    spec = request.pss.formats[t.format]
+    return {
+        "event": event_json(request, context.event),
+        "tournament": tournament_json(request, t),
+        "format": format_json(request, spec, t.format_options or {}),
+        "bundles_text": bundles_text(t.bundles),
+        "statuses": ["draft", "active", "finalized", "cancelled"],
+    }
+
+
+@action(context=TournamentResource, name="edit", permission=P.MANAGE,
+        fields=EDIT_TOURNAMENT_FIELDS)
+def edit_tournament(context: TournamentResource, request: Any) -> Response:
+    """Change a tournament's settings and options (turning queuing off clears its queues)."""
+    t = context.tournament
+    data = request_input(request)
+    fields: tuple[Field, ...] = EDIT_TOURNAMENT_FIELDS
+    if data.is_json:  # JSON clients send only what they change
+        fields = tuple(f for f in fields if data.has(f.name))
+    values = parse(request, fields)
+    actor = actor_of(request)
+    changes: dict[str, Any] = {}
+    for key in ("name", "status", "active", "allow_ticket_purchases", "min_purchase",
+                "purchase_increment", "max_unused_tickets", "ticket_quota", "qualifying_cut"):
+        if key in values:
+            changes[key] = values[key]
+    if "price" in values:
+        changes["price_cents"] = values["price"] if values["price"] is not None else 0
+    if "bundles" in values:
+        changes["bundles"] = parse_bundles(data.get("bundles"))
+    spec = request.pss.formats[t.format]
+    options = submitted_options(request, spec)
+    if options:
+        changes["options"] = options
+    diff = admin_service.update_tournament(request.dbsession, request.pss, t, actor=actor,
+                                           changes=changes)
+    if "queue_limit" in values and values["queue_limit"] != t.queue_limit:
+        queues.set_queue_limit(request.dbsession, request.pss, tournament=t,
+                               limit=values["queue_limit"], actor=actor)
+        diff["queue_limit"] = values["queue_limit"]
+    if "queuing_enabled" in values and bool(values["queuing_enabled"]) != t.queuing_enabled:
+        queues.set_queuing(request.dbsession, request.pss, tournament=t,
+                           enabled=bool(values["queuing_enabled"]), actor=actor)
+        diff["queuing_enabled"] = values["queuing_enabled"]
+    return done(request, request.resource_url(context),
+                {"tournament": tournament_json(request, t), "changed": sorted(diff)},
+                message=f"{t.name} saved." if diff else "Nothing changed.")
+
+
+# --- machines ---------------------------------------------------------------------------------
+
+ADD_MACHINE_FIELDS = (Field("machine", required=True, label="Machine",
+                            help="A title from the catalogue, or a new one."),)
+STATUS_FIELDS = (
+    Field("status", "choice", required=True, label="New status",
+          choices=("enable", "disable", "remove", "active", "disabled", "removed")),
+    Field("reason", label="Why (for the log)"),
+)
+
+
+@page(context=TournamentResource, name="machines", permission=P.MANAGE,
+      template="manage/machines.html")
+def tournament_machines(context: TournamentResource, request: Any) -> dict[str, Any]:
+    """A tournament's bank: add machines, take one down for repair, bring it back, remove it."""
+    t = context.tournament
+    catalogue = request.dbsession.scalars(select(Machine.name).order_by(Machine.name)).all()
+    return {
+        "event": event_json(request, context.event),
+        "tournament": tournament_json(request, t),
+        "machines": [machine_json(request, tm, context.event) for tm in t.machines],
+        "catalogue": list(catalogue),
+    }
+
+
+@action(context=TournamentResource, name="machines", permission=P.MANAGE,
+        fields=ADD_MACHINE_FIELDS)
+def add_machine(context: TournamentResource, request: Any) -> Response:
+    """Add a machine to the tournament's bank (a removed one comes back)."""
+    values = parse(request, ADD_MACHINE_FIELDS)
+    tm = setup.add_machine(request.dbsession, context.tournament, values["machine"],
+                           actor=actor_of(request))
+    return done(request, request.resource_url(context, "machines"),
+                {"machine": machine_json(request, tm, context.event)},
+                message=f"{tm.machine.name} added.", status=201)
+
+
+@action(context=MachineResource, name="status", permission=P.MANAGE, fields=STATUS_FIELDS)
+def machine_status(context: MachineResource, request: Any) -> Response:
+    """Enable, disable (down for repair) or remove a machine."""
+    values = parse(request, STATUS_FIELDS)
+    tm = context.machine
+    change = games.set_machine_status(request.dbsession, request.pss, machine=tm,
+                                      status=values["status"], actor=actor_of(request),
+                                      reason=values["reason"] or "")
+    words = {MachineStatus.ACTIVE: "is back in play", MachineStatus.DISABLED: "is down",
+             MachineStatus.REMOVED: "is removed"}
+    target = event_url(request, context.event, "tournaments", tm.tournament.slug, "machines")
+    return done(request, target, {"machine": machine_json(request, tm, context.event),
+                                  "changed": change.changed},
+                message=f"{tm.machine.name} {words[change.new]}.")
+
+
+# --- metatournaments and teams ----------------------------------------------------------------
+
+META_FIELDS = (
+    Field("name", required=True, label="Name"),
+    Field("slug", label="Web address", max_length=64),
+    Field("price", "money", label="Price of one ticket"),
+    Field("bundles", "str", label="Bundles"),
+    Field("tournaments", "list", label="Tournaments",
+          help="The tournaments its tickets are good in (one format)."),
+)
+
+
+@action(context=MetatournamentsContainer, permission=P.MANAGE, fields=META_FIELDS)
+def create_metatournament(context: MetatournamentsContainer, request: Any) -> Response:
+    """Create a metatournament over tournaments of one format."""
+    values = parse(request, META_FIELDS)
+    event = context.event
+    by_slug = {t.slug: t for t in event.tournaments}
+    chosen = []
+    for slug in values["tournaments"]:
+        if slug not in by_slug:
+            raise InvalidInput(f"There is no tournament {slug!r} in this event.",
+                               code="unknown_tournament")
+        chosen.append(by_slug[slug])
+    if not chosen:
+        raise InvalidInput("Choose the tournaments its tickets are good in.",
+                           code="missing_field", field="tournaments")
+    meta = setup.create_metatournament(
+        request.dbsession, event, values["name"], chosen, slug=values["slug"] or None,
+        price_cents=values["price"] or 0,
+        bundles=parse_bundles(request_input(request).get("bundles")),
+        actor=actor_of(request))
+    return done(request, request.resource_url(context),
+                {"metatournament": metatournament_json(request, meta, event)},
+                message=f"{meta.name} created.", status=201)
+
+
+TEAM_FIELDS = (
+    Field("name", required=True, label="Team name", max_length=100),
+    Field("members", "list", label="Player numbers",
+          help="The members' player numbers, like 101, 102."),
+)
+
+
+@action(context=TeamsContainer, permission=P.SELL, fields=TEAM_FIELDS)
+def create_team(context: TeamsContainer, request: Any) -> Response:
+    """Create a team from registered players (by player number)."""
+    values = parse(request, TEAM_FIELDS)
+    numbers: list[int] = []
+    for item in values["members"]:
+        for part in re.split(r"[\s,;]+", item):
+            if not part:
+                continue
+            if not part.lstrip("#").isdigit():
+                raise InvalidInput(f"{part!r} is not a player number.", code="invalid_field",
+                                   field="members")
+            numbers.append(int(part.lstrip("#")))
+    if not numbers:
+        raise InvalidInput("A team needs at least one member.", code="missing_field",
+                           field="members")
+    members = [setup.player_by_number(request.dbsession, context.event.id, n) for n in numbers]
+    team = setup.create_team(request.dbsession, context.event, values["name"], members,
+                             actor=actor_of(request))
+    return done(request, request.resource_url(context),
+                {"team": team_json(request, team, context.event)},
+                message=f"Team {team.name} created.", status=201)
+
+
+# --- the event's staff (its owner; also reachable from the admin interface) -------------------
+
+ROLE_CHOICES = tuple(r.value for r in Role)
+ROLE_TITLES = {Role.TOURNAMENT_DIRECTOR.value: "Tournament director",
+               Role.DESK.value: "Desk", Role.SCOREKEEPER.value: "Scorekeeper"}
+ADD_USER_FIELDS = (
+    Field("username", required=True, label="Username", max_length=64),
+    Field("full_name", label="Full name"),
+    Field("password", "password", required=True, label="Password for this event",
+          help="At least 6 characters. Valid only for this event."),
+    Field("roles", "list", required=True, label="Roles", choices=ROLE_CHOICES),
+)
+EDIT_USER_FIELDS = (
+    Field("roles", "list", required=True, label="Roles", choices=ROLE_CHOICES),
+    Field("password", "password", label="New password for this event",
+          help="Leave empty to keep the current one."),
+)
+
+
+def _staff(request: Any, event_id: int) -> list[EventUser]:
+    return list(request.dbsession.scalars(
+        select(EventUser).join(User, User.id == EventUser.user_id)
+        .where(EventUser.event_id == event_id).order_by(User.username)))
+
+
+@page(context=EventUsersContainer, permission=P.MANAGE_USERS, template="manage/users.html")
+def event_users(context: EventUsersContainer, request: Any) -> dict[str, Any]:
+    """The event's staff and their roles, with the form to add someone."""
+    return {
+        "event": event_json(request, context.event),
+        "users": [{**event_user_json(eu), "url": request.resource_url(context, eu.user.username)}
+                  for eu in _staff(request, context.event.id)],
+        "roles": [{"value": v, "title": ROLE_TITLES[v]} for v in ROLE_CHOICES],
+    }
+
+
+@action(context=EventUsersContainer, permission=P.MANAGE_USERS, fields=ADD_USER_FIELDS)
+def add_event_user(context: EventUsersContainer, request: Any) -> Response:
+    """Add someone to the staff (their account is created if needed) with roles and a password
+    valid only for this event. Adding an existing member replaces roles and password."""
+    values = parse(request, ADD_USER_FIELDS)
+    eu = setup.add_event_user(request.dbsession, context.event, values["username"],
+                              values["password"], values["roles"],
+                              full_name=values["full_name"] or "", actor=actor_of(request))
+    return done(request, request.resource_url(context), {"user": event_user_json(eu)},
+                message=f"{eu.user.username} can now log into {context.event.name}.",
+                status=201)
+
+
+@page(context=EventUserResource, permission=P.MANAGE_USERS, template="manage/user.html")
+def event_user_form(context: EventUserResource, request: Any) -> dict[str, Any]:
+    """One staff member: change roles or password, or remove them."""
+    return {
+        "event": event_json(request, context.event),
+        "user": event_user_json(context.event_user),
+        "roles": [{"value": v, "title": ROLE_TITLES[v]} for v in ROLE_CHOICES],
+    }
+
+
+@action(context=EventUserResource, permission=P.MANAGE_USERS, fields=EDIT_USER_FIELDS)
+def edit_event_user(context: EventUserResource, request: Any) -> Response:
+    """Change a staff member's roles (and, optionally, their password for this event)."""
+    values = parse(request, EDIT_USER_FIELDS)
+    eu = admin_service.set_event_user(request.dbsession, context.event, context.event_user,
+                                      roles=values["roles"], password=values["password"],
+                                      actor=actor_of(request))
+    return done(request, request.resource_url(context.__parent__), {"user": event_user_json(eu)},
+                message=f"{eu.user.username} saved.")
+
+
+@action(context=EventUserResource, name="remove", permission=P.MANAGE_USERS)
+def remove_event_user(context: EventUserResource, request: Any) -> Response:
+    """Take someone off the staff; their logins to this event end at once."""
+    username = context.event_user.user.username
+    admin_service.remove_event_user(request.dbsession, context.event, context.event_user,
+                                    actor=actor_of(request))
+    return done(request, request.resource_url(context.__parent__), {"removed": username},
+                message=f"{username} is no longer on the staff.")
