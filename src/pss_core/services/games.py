@@ -350,12 +350,12 @@ def _end_locked(session: Session, pss: Pss, machine: TournamentMachine, tourname
                 actor: Actor, *, kind: str, score: int | None, token_id: int | None,
                 now: datetime, reason: str) -> GameEnded:
     name = machine.machine.name
-    if machine.token_id is None:
-        raise Refused(f"Nobody is playing {name}.", code="no_game")
     if token_id is not None and machine.token_id != token_id:
         raise Refused(
             f"The game on {name} changed since you looked (its score may have been recorded "
             "already); check the machine and try again.", code="game_changed")
+    if machine.token_id is None:
+        raise Refused(f"Nobody is playing {name}.", code="no_game")
     occ = occupants.from_row(session, machine.player_id, machine.team_id)
     assert occ is not None
     token = session.scalars(select(Token).where(Token.id == machine.token_id)

@@ -1,0 +1,378 @@
+"""Races on PostgreSQL with real threads and connections: each scenario runs with the services' row
+locks (nothing goes wrong, every loser gets a plain refusal) and, as a negative control, without
+them (the same scenario really does go wrong at least once in a bounded number of tries)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pss_core.errors import Refused
+from pss_core.models import (
+    EventPlayer,
+    QueueSlot,
+    Score,
+    Token,
+    Tournament,
+    TournamentMachine,
+)
+from pss_core.services import games, locking, queues, quotas, tickets
+
+from .conftest import build_world
+from .invariants import problems
+from .racing import Outcome, Slow, run_at_once
+
+pytestmark = pytest.mark.postgres_only
+
+PROTECTED_ROUNDS = 2
+CONTROL_TRIES = 8
+
+
+@attrs.frozen
+class Round:
+    outcomes: list[Outcome]
+    violations: list[str]
+
+    @property
+    def errors(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.kind == "error"]
+
+    @property
+    def oks(self) -> int:
+        return sum(o.ok for o in self.outcomes)
+
+    @property
+    def went_wrong(self) -> bool:
+        return bool(self.violations or self.errors)
+
+
+Scenario = Callable[[Any, Any], Round]
+
+
+def _fresh(engine, pss, prepare: Callable[[Any], Any], players: int = 4) -> tuple[Any, Any]:
+    with Session(bind=engine, expire_on_commit=False) as s:
+        w = build_world(s, pss, players=players)
+        extra = prepare(w)
+        s.commit()
+    return w, extra
+
+
+def _get(s: Session, model: Any, ident: int) -> Any:
+    return s.get(model, ident)
+
+
+def _check_protected(scenario: Scenario, engine, pss) -> list[Round]:
+    rounds = []
+    for _ in range(PROTECTED_ROUNDS):
+        r = scenario(engine, pss)
+        assert not r.errors, [repr(o.value) for o in r.errors]
+        assert not r.violations, r.violations
+        rounds.append(r)
+    return rounds
+
+
+def _control(scenario: Scenario, engine, pss) -> Round:
+    with locking.unprotected():
+        for _ in range(CONTROL_TRIES):
+            r = scenario(engine, pss)
+            if r.went_wrong:
+                return r
+    pytest.fail(f"no race observed without the locks in {CONTROL_TRIES} tries")
+
+
+@pytest.fixture
+def slow_pss(make_pss):
+    return make_pss(Slow(0.05))
+
+
+# --- tickets --------------------------------------------------------------------------------
+
+
+def last_tickets(engine, pss) -> Round:
+    """Four desks each sell 2 of the last 4 tickets of a tournament."""
+    def prepare(w):
+        w.tournaments["main"].ticket_quota = 4
+        return w.tournaments["main"].id
+
+    w, tid = _fresh(engine, pss, prepare)
+
+    def job(pid):
+        return lambda s: tickets.sell_tickets(
+            s, pss, player=_get(s, EventPlayer, pid), count=2,
+            tournament=_get(s, Tournament, tid), actor=w.desk).id
+
+    outcomes = run_at_once(engine, [job(p.id) for p in w.players])
+    with Session(bind=engine) as s:
+        sold = quotas.sold_or_held(s, _get(s, Tournament, tid), tickets.utcnow())
+    violations = [f"{sold} tickets sold of a quota of 4"] if sold > 4 else []
+    return Round(outcomes, violations)
+
+
+def test_two_desks_never_sell_past_the_quota(committed_engine, slow_pss):
+    for r in _check_protected(last_tickets, committed_engine, slow_pss):
+        assert r.oks == 2
+        assert {o.value.code for o in r.outcomes if o.kind == "refused"} <= {
+            "sold_out", "quota_exceeded"}
+
+
+def test_control_quota_oversold_without_locks(committed_engine, slow_pss):
+    r = _control(last_tickets, committed_engine, slow_pss)
+    assert r.violations or r.errors
+
+
+def same_player_two_desks(limit_field: str) -> Scenario:
+    """Two desks sell 2 tickets each to one player whose cap allows 3 (max unused tickets, or
+    a limited-HERB entry cap)."""
+    def scenario(engine, pss) -> Round:
+        def prepare(w):
+            if limit_field == "max_unused":
+                t = w.tournaments["main"]
+                t.max_unused_tickets = 3
+            else:
+                t = w.tournament("limited", "limited_herb", options={"max_entries": 3})
+            return t.id
+
+        w, tid = _fresh(engine, pss, prepare, players=1)
+        pid = w.players[0].id
+
+        def job(s):
+            return tickets.sell_tickets(s, pss, player=_get(s, EventPlayer, pid), count=2,
+                                        tournament=_get(s, Tournament, tid), actor=w.desk).id
+
+        outcomes = run_at_once(engine, [job, job])
+        with Session(bind=engine) as s:
+            held = s.scalar(select(func.count(Token.id)).where(
+                Token.player_id == pid, Token.tournament_id == tid))
+        return Round(outcomes, [f"player holds {held} of at most 3"] if held > 3 else [])
+
+    return scenario
+
+
+@pytest.mark.parametrize("cap", ["max_unused", "limited_herb"])
+def test_caps_hold_under_concurrent_desks(committed_engine, slow_pss, cap):
+    for r in _check_protected(same_player_two_desks(cap), committed_engine, slow_pss):
+        assert r.oks == 1
+        refused = [o.value.code for o in r.outcomes if o.kind == "refused"]
+        assert refused == ["max_unused_tickets" if cap == "max_unused" else "entry_cap_reached"]
+
+
+@pytest.mark.parametrize("cap", ["max_unused", "limited_herb"])
+def test_control_caps_exceeded_without_locks(committed_engine, slow_pss, cap):
+    r = _control(same_player_two_desks(cap), committed_engine, slow_pss)
+    assert r.violations or r.errors
+
+
+# --- queues ---------------------------------------------------------------------------------
+
+
+def crowd_joins_one_queue(engine, pss) -> Round:
+    """Six players join one machine's queue at the same moment."""
+    def prepare(w):
+        for p in w.players:
+            w.sell(p, 1)
+        return w.m().id
+
+    w, mid = _fresh(engine, pss, prepare, players=6)
+
+    def job(pid):
+        return lambda s: queues.join_queue(s, pss, machine=_get(s, TournamentMachine, mid),
+                                           player=_get(s, EventPlayer, pid), actor=w.sk).position
+
+    outcomes = run_at_once(engine, [job(p.id) for p in w.players])
+    with Session(bind=engine) as s:
+        found = problems(s, w.event.id)
+        n = s.scalar(select(func.count(QueueSlot.id)).where(QueueSlot.tournament_machine_id == mid))
+    if n != sum(o.ok for o in outcomes):
+        found.append(f"{n} places for {sum(o.ok for o in outcomes)} joins")
+    return Round(outcomes, found)
+
+
+def test_queue_positions_stay_contiguous_under_a_crowd(committed_engine, slow_pss):
+    for r in _check_protected(crowd_joins_one_queue, committed_engine, slow_pss):
+        assert r.oks == 6
+        assert sorted(o.value for o in r.outcomes) == [1, 2, 3, 4, 5, 6]
+
+
+def test_control_queue_positions_collide_without_locks(committed_engine, slow_pss):
+    r = _control(crowd_joins_one_queue, committed_engine, slow_pss)
+    assert any("positions" in v for v in r.violations) or r.errors
+
+
+def one_player_two_queues(engine, pss) -> Round:
+    """A player (on the phone) and a scorekeeper put the same player in two queues at once."""
+    def prepare(w):
+        w.sell(w.players[0], 2)
+        return w.m(i=0).id, w.m(i=1).id
+
+    w, (m0, m1) = _fresh(engine, pss, prepare, players=1)
+    pid = w.players[0].id
+
+    def job(mid):
+        return lambda s: queues.join_queue(s, pss, machine=_get(s, TournamentMachine, mid),
+                                           player=_get(s, EventPlayer, pid), actor=w.sk).machine_id
+
+    outcomes = run_at_once(engine, [job(m0), job(m1)])
+    with Session(bind=engine) as s:
+        found = problems(s, w.event.id)
+        n = s.scalar(select(func.count(QueueSlot.id)).where(QueueSlot.player_id == pid))
+    if n != 1:
+        found.append(f"player is in {n} queues")
+    return Round(outcomes, found)
+
+
+def test_a_player_is_never_in_two_queues(committed_engine, slow_pss):
+    for r in _check_protected(one_player_two_queues, committed_engine, slow_pss):
+        # Both requests succeed: the later one moves the player to its machine.
+        assert r.oks == 2
+
+
+def test_control_two_queues_race_without_locks(committed_engine, slow_pss):
+    # Without the locks only the unique index on queue_slots.player_id stops the second place:
+    # the request fails with a raw integrity error (a 500) instead of a move or a refusal.
+    r = _control(one_player_two_queues, committed_engine, slow_pss)
+    assert r.errors or r.violations
+
+
+# --- games ----------------------------------------------------------------------------------
+
+
+def member_and_team_start(engine, pss) -> Round:
+    """Ada starts on a Main machine while her teammate starts their team game on Split."""
+    def prepare(w):
+        w.tournament("split", "team", options={"team_size": 2})
+        ada, bo = w.players[:2]
+        w.team("Flippers", ada, bo)
+        w.sell(ada, 1)
+        w.sell(ada, 1, "split")
+        return w.m().id, w.m("split").id
+
+    w, (main_m, split_m) = _fresh(engine, pss, prepare, players=2)
+    ada, bo = (p.id for p in w.players)
+
+    def start(mid, pid):
+        return lambda s: games.start_game(s, pss, machine=_get(s, TournamentMachine, mid),
+                                          player=_get(s, EventPlayer, pid), actor=w.sk).token_id
+
+    outcomes = run_at_once(engine, [start(main_m, ada), start(split_m, bo)])
+    with Session(bind=engine) as s:
+        return Round(outcomes, problems(s, w.event.id))
+
+
+def test_a_player_is_never_on_two_machines_through_a_team(committed_engine, slow_pss):
+    for r in _check_protected(member_and_team_start, committed_engine, slow_pss):
+        assert r.oks == 1
+        assert next(o.value.code for o in r.outcomes if o.kind == "refused") in (
+            "already_playing", "team_member_busy")
+
+
+def test_control_player_on_two_machines_without_locks(committed_engine, slow_pss):
+    r = _control(member_and_team_start, committed_engine, slow_pss)
+    assert any("machines" in v for v in r.violations) or r.errors
+
+
+def same_game_twice(first: str, second: str) -> Scenario:
+    """Two scorekeepers end the same game at once (the one each sees on their screen) while the
+    next player waits in the machine's queue."""
+    def end(kind, mid, token_id, pss, sk):
+        def run(s):
+            machine = _get(s, TournamentMachine, mid)
+            if kind == "record":
+                return games.record_score(s, pss, machine=machine, score=12_345, actor=sk,
+                                          token_id=token_id).token_id
+            if kind == "void":
+                return games.void_game(s, pss, machine=machine, actor=sk,
+                                       token_id=token_id).token_id
+            return games.remove_from_machine(s, pss, machine=machine, actor=sk,
+                                             token_id=token_id, advance=False).token_id
+        return run
+
+    def scenario(engine, pss) -> Round:
+        def prepare(w):
+            ada, bo = w.players[:2]
+            w.sell(ada, 2)
+            w.sell(bo, 2)
+            started = w.start(ada, w.m())
+            w.join(bo, w.m())
+            return w.m().id, started.token_id
+
+        w, (mid, token_id) = _fresh(engine, pss, prepare, players=2)
+        outcomes = run_at_once(engine, [end(first, mid, token_id, pss, w.sk),
+                                        end(second, mid, token_id, pss, w.sk)])
+        with Session(bind=engine) as s:
+            found = problems(s, w.event.id)
+            token = _get(s, Token, token_id)
+            endings = sum(x is not None for x in (token.used_at, token.voided_at))
+            if sum(o.ok for o in outcomes) != 1:
+                found.append(f"{sum(o.ok for o in outcomes)} scorekeepers ended one game")
+            if endings > 1:
+                found.append("the token was ended twice")
+            n = s.scalar(select(func.count(Score.id)).where(Score.token_id == token_id))
+            if n > 1:
+                found.append(f"{n} scores for one game")
+        return Round(outcomes, found)
+
+    return scenario
+
+
+PAIRS = [("record", "record"), ("record", "void"), ("record", "remove")]
+
+
+@pytest.mark.parametrize(("first", "second"), PAIRS)
+def test_a_game_is_ended_exactly_once(committed_engine, slow_pss, first, second):
+    for r in _check_protected(same_game_twice(first, second), committed_engine, slow_pss):
+        loser = next(o for o in r.outcomes if o.kind == "refused").value
+        assert isinstance(loser, Refused)
+        assert loser.code == "game_changed"
+
+
+@pytest.mark.parametrize(("first", "second"), PAIRS)
+def test_control_game_ended_twice_without_locks(committed_engine, slow_pss, first, second):
+    r = _control(same_game_twice(first, second), committed_engine, slow_pss)
+    assert r.violations or r.errors
+
+
+def scores_on_every_machine(engine, pss) -> Round:
+    """Three scorekeepers record three games of one tournament at once: every score is kept and
+    the tournament's version (which standings caches key on) counts every one of them."""
+    def prepare(w):
+        for i, p in enumerate(w.players[:3]):
+            w.sell(p, 1)
+            w.start(p, w.m(i=i))
+        return w.tournaments["main"].id, w.tournaments["main"].version
+
+    w, (tid, v0) = _fresh(engine, pss, prepare, players=3)
+    mids = [m.id for m in w.machines["main"]]
+
+    def job(mid, score):
+        return lambda s: games.record_score(s, pss, machine=_get(s, TournamentMachine, mid),
+                                            score=score, actor=w.sk).score_id
+
+    outcomes = run_at_once(engine, [job(mid, 1000 + i) for i, mid in enumerate(mids)])
+    with Session(bind=engine) as s:
+        found = problems(s, w.event.id)
+        kept = sorted(s.scalars(select(Score.score).join(
+            TournamentMachine, Score.tournament_machine_id == TournamentMachine.id).where(
+            TournamentMachine.tournament_id == tid)).all())
+        version = _get(s, Tournament, tid).version
+    recorded = sum(o.ok for o in outcomes)
+    if kept != [1000 + i for i, o in enumerate(outcomes) if o.ok]:
+        found.append(f"scores kept {kept}")
+    if version != v0 + recorded:
+        found.append(f"version {version} after {recorded} scores from {v0}: a score is "
+                     "missing from what standings see")
+    return Round(outcomes, found)
+
+
+def test_no_score_is_lost_when_all_machines_finish_at_once(committed_engine, slow_pss):
+    for r in _check_protected(scores_on_every_machine, committed_engine, slow_pss):
+        assert r.oks == 3
+
+
+def test_control_scores_lost_from_version_without_locks(committed_engine, slow_pss):
+    r = _control(scores_on_every_machine, committed_engine, slow_pss)
+    assert any("version" in v for v in r.violations) or r.errors
