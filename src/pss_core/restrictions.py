@@ -76,6 +76,14 @@ class RestrictionKind:
         return values
 
 
+def normalise_code(code: str | None) -> str | None:
+    """Codes are compared without surrounding spaces and without regard to case."""
+    if code is None:
+        return None
+    code = code.strip()
+    return code.upper() or None
+
+
 @attrs.frozen
 class PriceRequest:
     """What is being priced, handed to ``pss_evaluate_restriction``."""
@@ -88,8 +96,8 @@ class PriceRequest:
     #: The scope's own price for ``tickets`` (bundles applied), in cents.
     base_cents: int
     now: datetime
-    #: A code the buyer entered (coupon), stripped; ``None`` if none.
-    code: str | None = None
+    #: A code the buyer entered (coupon), stripped and upper-cased; ``None`` if none.
+    code: str | None = attrs.field(default=None, converter=normalise_code)
     #: ``online``, ``desk`` or ``comp``.
     channel: str = "online"
 
@@ -406,14 +414,6 @@ def record_uses(session: Session, quote: Quote, purchase: Purchase) -> None:
     """One ``RestrictionUse`` per counted restriction of ``quote``, for ``purchase``."""
     for rid in quote.counted_ids:
         session.add(RestrictionUse(restriction_id=rid, purchase_id=purchase.id))
-
-
-def normalise_code(code: str | None) -> str | None:
-    """Codes are compared without surrounding spaces and without regard to case."""
-    if code is None:
-        return None
-    code = code.strip()
-    return code.upper() or None
 
 
 def now_or(now: datetime | None) -> datetime:
