@@ -1,0 +1,63 @@
+"""Races on PostgreSQL with real threads, each buyer on its own connection, through the whole online
+purchase against the fake Stripe server; each with a negative control that shows the race is real
+when the locks are off."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from pss_core.audit import Actor
+from pss_core.models import EventPlayer, Tournament
+from pss_core.payments.loadtest import build_shop, race
+from pss_core.services import locking, tickets
+
+pytestmark = pytest.mark.postgres_only
+
+CONTROL_TRIES = 3
+ALLOWED_REFUSALS = {"sold_out", "quota_exceeded", "max_unused_tickets", "busy"}
+
+
+def test_500_buyers_for_the_last_50_entries_never_oversell(committed_engine, pss, gateway, fake):
+    with Session(committed_engine, expire_on_commit=False) as s:
+        shop = build_shop(s, players=280, secret_key=fake.api_key, quota=80,
+                          max_unused_tickets=1)
+        tournament = s.get(Tournament, shop.tournament_id)
+        for pid in shop.player_ids[:30]:  # 30 entries sold at the desk: 50 are left
+            tickets.sell_tickets(s, pss, player=s.get(EventPlayer, pid), count=1,
+                                 tournament=tournament, actor=Actor("desk"))
+        s.commit()
+    online_players = shop.player_ids[30:]
+    # 500 buyers: every remaining player tries twice (a cap of one unused ticket each); a third
+    # of those who get a hold never pay, so live holds are part of the count.
+    buyers = [online_players[i % len(online_players)] for i in range(500)]
+    result = race(committed_engine, pss, gateway, shop, buyers=buyers, succeed=fake.succeed,
+                  pays=lambda i: i % 3 != 0)
+
+    assert not result.oversold
+    assert result.sold_or_held == 80
+    assert result.outcomes["paid"] + result.outcomes["held"] == 50
+    assert result.outcomes["held"] > 0
+    assert set(result.outcomes) - {"paid", "held"} <= ALLOWED_REFUSALS, result.outcomes
+    assert sum(result.outcomes.values()) == 500
+    assert result.max_per_player == 1
+    assert result.completed_tickets == 30 + result.outcomes["paid"]
+    assert result.paid_tokens == result.completed_tickets
+    assert len(fake.payment_intents) == 50
+    assert sum(pi["status"] == "succeeded" for pi in fake.payment_intents.values()) == (
+        result.outcomes["paid"])
+
+
+def test_negative_control_without_the_quota_lock_oversells(committed_engine, pss, gateway, fake):
+    seen = []
+    with locking.unprotected():
+        for _ in range(CONTROL_TRIES):
+            with Session(committed_engine, expire_on_commit=False) as s:
+                shop = build_shop(s, players=500, secret_key=fake.api_key, quota=50)
+                s.commit()
+            result = race(committed_engine, pss, gateway, shop, buyers=shop.player_ids,
+                          succeed=fake.succeed, pays=lambda i: False)
+            seen.append(result.sold_or_held)
+            if result.oversold:
+                break
+    assert any(n > 50 for n in seen), f"no oversell observed without locks: {seen}"
