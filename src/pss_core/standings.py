@@ -164,9 +164,9 @@ class Standing:
     competitor: Competitor
     points: int
     #: HERB: every machine the competitor has a score on, counted ones first (best points first).
-    machines: tuple[MachineResult, ...] = ()
+    machines: Sequence[MachineResult] = ()
     #: PAPA-style: every completed entry, counted ones first (best first).
-    entries: tuple[EntryResult, ...] = ()
+    entries: Sequence[EntryResult] = ()
     #: Inside the qualifying cut (which takes in everyone tied at the line).
     qualified: bool = False
 
@@ -265,6 +265,8 @@ def apply_cut(standings: Standings, cut: int | None) -> Standings:
     tied there (a cut of 4 over ranks 1, 2, 3, 4, 4, 6 qualifies five)."""
     if cut is not None and cut < 0:
         raise InvalidInput("A qualifying cut cannot be negative.", code="invalid_cut")
+    if all(row.qualified == (cut is not None and row.rank <= cut) for row in standings.rows):
+        return standings if standings.cut == cut else attrs.evolve(standings, cut=cut)
     rows = tuple(
         attrs.evolve(row, qualified=cut is not None and row.rank <= cut) for row in standings.rows
     )
@@ -535,60 +537,113 @@ def curve_lookup(curve: PointsCurve, ranks: int) -> tuple[list[int], int]:
     """Points for ranks 1..k and the points every rank from k+1 to ``ranks`` gets, with k as small
     as the curve allows (PAPA's curve is 0 from rank 88 on, so k is 87)."""
     points = [int(p) for p in curve.table(ranks)]
+    tail = points[-1]
     k = len(points)
-    while k > 1 and points[k - 2] == points[-1]:
+    while k > 1 and points[k - 1] == tail:
         k -= 1
-    return points[:k], points[-1]
-
-
-def _curve_cte(points: Sequence[int]) -> str:
-    # Integers only (never text), so inlining them is safe and keeps the statement cacheable.
-    values = ", ".join(f"({rank}, {int(p)})" for rank, p in enumerate(points, 1))
-    return f"curve(place, pts) AS (VALUES {values})"
-
-
-def _in_list(ids: Iterable[int]) -> str:
-    return ", ".join(str(int(i)) for i in ids)
+    return points[:k], tail
 
 
 @attrs.frozen
-class _Bank:
-    """The tournament's machines that count, in bank order."""
+class _Lookup:
+    """A points curve as a lookup: the table the query joins, and the same numbers in Python."""
 
-    names: dict[int, str]
-    fingerprint: tuple[tuple[int, str], ...]
+    points: tuple[int, ...]
+    tail: int
+    #: Ranks up to here are known to be right.
+    bound: int
+
+    @classmethod
+    def of(cls, curve: PointsCurve, bound: int) -> _Lookup:
+        points, tail = curve_lookup(curve, bound)
+        return cls(tuple(points), tail, bound)
+
+    def __call__(self, rank: int) -> int:
+        return self.points[rank - 1] if rank <= len(self.points) else self.tail
+
+    def cte(self) -> str:
+        # Integers only (never text), so inlining them is safe.
+        values = ", ".join(f"({rank}, {int(p)})" for rank, p in enumerate(self.points, 1))
+        return f"curve(place, pts) AS (VALUES {values})"
 
 
-def _bank(session: Session, tournament_id: int) -> _Bank:
-    rows = session.execute(
-        select(TournamentMachine.id, TournamentMachine.status, Machine.name)
-        .join(Machine, Machine.id == TournamentMachine.machine_id)
-        .where(TournamentMachine.tournament_id == tournament_id)
-        .order_by(TournamentMachine.id)
-    ).all()
-    return _Bank(
-        names={id_: name for id_, status, name in rows if status != MachineStatus.REMOVED},
-        fingerprint=tuple((id_, str(status)) for id_, status, _ in rows),
-    )
+class _Packed(Sequence[Any]):
+    """Results the query sent packed in one string per competitor, decoded on first use: the
+    totals and ranks are ready at once, and a page that shows the top ten never pays for
+    decoding a thousand breakdowns."""
+
+    __slots__ = ("_decode", "_items")
+
+    def __init__(self, decode: Callable[[], tuple[Any, ...]]) -> None:
+        self._decode: Callable[[], tuple[Any, ...]] | None = decode
+        self._items: tuple[Any, ...] | None = None
+
+    def _get(self) -> tuple[Any, ...]:
+        if self._items is None:
+            assert self._decode is not None
+            self._items = self._decode()
+            self._decode = None
+        return self._items
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._get()[index]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._get())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _Packed | tuple | list):
+            return self._get() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._get())
+
+    def __repr__(self) -> str:
+        return repr(self._get())
 
 
-def herb_sql(owner_column: str, machine_ids: Sequence[int], curve_points: Sequence[int]) -> str:
-    """The HERB standings query: one row per (competitor, machine) with the machine's best score,
-    rank and points, whether it counted, and the competitor's total and rank.
+def _aggregate(dialect: str) -> str:
+    return "string_agg" if dialect == "postgresql" else "group_concat"
 
-    Parameters: ``:tournament_id``, ``:counted`` (machines counted), ``:tail`` (points for ranks
-    past the lookup)."""
-    if owner_column not in ("player_id", "team_id"):
-        raise ValueError(owner_column)
+
+_OWNER_COLUMNS = {False: "player_id", True: "team_id"}
+
+
+def _named(owner_join_team: bool) -> str:
+    # The standings rows with who they are, so names cost no second query.
+    if owner_join_team:
+        return """
+SELECT s.owner_id, s.standing, s.total, s.deepest, s.packed,
+       NULL AS number, t.name AS first_name, '' AS last_name
+FROM standings s JOIN teams t ON t.id = s.owner_id"""
+    return """
+SELECT s.owner_id, s.standing, s.total, s.deepest, s.packed,
+       ep.number, p.first_name, p.last_name
+FROM standings s
+JOIN event_players ep ON ep.id = s.owner_id
+JOIN players p ON p.id = ep.player_id"""
+
+
+def herb_sql(dialect: str, lookup: _Lookup, *, team: bool = False) -> str:
+    """The HERB standings query. One row per competitor: rank, total, their deepest machine rank,
+    and every machine's ``machine_id:best score:rank`` packed into one string, plus their number
+    and name. Parameters: ``:tournament_id``, ``:counted`` (machines counted), ``:tail`` (points
+    past the curve table)."""
+    owner = _OWNER_COLUMNS[team]
+    agg = _aggregate(dialect)
     return f"""
-WITH {_curve_cte(curve_points)},
+WITH {lookup.cte()},
 best AS (
-    SELECT e.{owner_column} AS owner_id, s.tournament_machine_id AS machine_id,
-           MAX(s.score) AS score
-    FROM scores s JOIN entries e ON e.id = s.entry_id
-    WHERE e.tournament_id = :tournament_id AND e.status = 'complete'
-      AND s.tournament_machine_id IN ({_in_list(machine_ids)})
-    GROUP BY e.{owner_column}, s.tournament_machine_id
+    SELECT e.{owner} AS owner_id, s.tournament_machine_id AS machine_id, MAX(s.score) AS score
+    FROM scores s
+    JOIN entries e ON e.id = s.entry_id
+    JOIN tournament_machines tm ON tm.id = s.tournament_machine_id
+    WHERE e.tournament_id = :tournament_id AND e.status = 'complete' AND tm.status <> 'removed'
+    GROUP BY e.{owner}, s.tournament_machine_id
 ),
 placed AS (
     SELECT owner_id, machine_id, score,
@@ -604,114 +659,182 @@ picked AS (
            ROW_NUMBER() OVER (PARTITION BY owner_id ORDER BY pts DESC, machine_id) AS pick
     FROM pointed
 ),
-totals AS (
-    SELECT owner_id, CAST(SUM(CASE WHEN pick <= :counted THEN pts ELSE 0 END) AS BIGINT) AS total
+standings AS (
+    SELECT owner_id,
+           CAST(SUM(CASE WHEN pick <= :counted THEN pts ELSE 0 END) AS BIGINT) AS total,
+           RANK() OVER (ORDER BY SUM(CASE WHEN pick <= :counted THEN pts ELSE 0 END) DESC)
+               AS standing,
+           MAX(place) AS deepest,
+           {agg}(machine_id || ':' || score || ':' || place, ',') AS packed
     FROM picked GROUP BY owner_id
-),
-ranked AS (
-    SELECT owner_id, total, RANK() OVER (ORDER BY total DESC) AS standing FROM totals
-)
-SELECT r.standing, r.total, k.owner_id, k.machine_id, k.score, k.place, k.pts, k.pick
-FROM ranked r JOIN picked k ON k.owner_id = r.owner_id
-ORDER BY r.standing, k.owner_id, k.pick
+){_named(team)}
 """
 
 
-def entry_sql(owner_column: str, machine_ids: Sequence[int], curve_points: Sequence[int]) -> str:
-    """The PAPA-style standings query: one row per game of every complete entry, with its rank
-    and points on the machine, the entry's points, whether the entry counted, and the
-    competitor's total and rank.
-
+def entry_sql(dialect: str, lookup: _Lookup, *, team: bool = False) -> str:
+    """The PAPA-style standings query. One row per competitor: rank, total, deepest machine rank,
+    and every complete entry packed as ``entry_id=machine_id:score:rank;...`` joined by ``|``.
     Parameters: ``:tournament_id``, ``:counted`` (entries counted), ``:tail``."""
-    if owner_column not in ("player_id", "team_id"):
-        raise ValueError(owner_column)
+    owner = _OWNER_COLUMNS[team]
+    agg = _aggregate(dialect)
     return f"""
-WITH {_curve_cte(curve_points)},
+WITH {lookup.cte()},
 games AS (
-    SELECT s.entry_id, e.{owner_column} AS owner_id, s.tournament_machine_id AS machine_id,
-           s.score,
+    SELECT s.entry_id, e.{owner} AS owner_id, s.tournament_machine_id AS machine_id, s.score,
            RANK() OVER (PARTITION BY s.tournament_machine_id ORDER BY s.score DESC) AS place
-    FROM scores s JOIN entries e ON e.id = s.entry_id
-    WHERE e.tournament_id = :tournament_id AND e.status = 'complete'
-      AND s.tournament_machine_id IN ({_in_list(machine_ids)})
-),
-pointed AS (
-    SELECT g.entry_id, g.owner_id, g.machine_id, g.score, g.place,
-           COALESCE(c.pts, :tail) AS pts
-    FROM games g LEFT JOIN curve c ON c.place = g.place
+    FROM scores s
+    JOIN entries e ON e.id = s.entry_id
+    JOIN tournament_machines tm ON tm.id = s.tournament_machine_id
+    WHERE e.tournament_id = :tournament_id AND e.status = 'complete' AND tm.status <> 'removed'
 ),
 entry_points AS (
-    SELECT entry_id, owner_id, CAST(SUM(pts) AS BIGINT) AS points
-    FROM pointed GROUP BY entry_id, owner_id
+    SELECT g.entry_id, g.owner_id, SUM(COALESCE(c.pts, :tail)) AS points,
+           MAX(g.place) AS deepest,
+           {agg}(g.machine_id || ':' || g.score || ':' || g.place, ';') AS games
+    FROM games g LEFT JOIN curve c ON c.place = g.place
+    GROUP BY g.entry_id, g.owner_id
 ),
 picked AS (
-    SELECT entry_id, owner_id, points,
+    SELECT entry_id, owner_id, points, deepest, games,
            ROW_NUMBER() OVER (PARTITION BY owner_id ORDER BY points DESC, entry_id) AS pick
     FROM entry_points
 ),
-totals AS (
+standings AS (
     SELECT owner_id,
-           CAST(SUM(CASE WHEN pick <= :counted THEN points ELSE 0 END) AS BIGINT) AS total
+           CAST(SUM(CASE WHEN pick <= :counted THEN points ELSE 0 END) AS BIGINT) AS total,
+           RANK() OVER (ORDER BY SUM(CASE WHEN pick <= :counted THEN points ELSE 0 END) DESC)
+               AS standing,
+           MAX(deepest) AS deepest,
+           {agg}(entry_id || '=' || games, '|') AS packed
     FROM picked GROUP BY owner_id
-),
-ranked AS (
-    SELECT owner_id, total, RANK() OVER (ORDER BY total DESC) AS standing FROM totals
-)
-SELECT r.standing, r.total, k.owner_id, k.entry_id, k.points, k.pick,
-       g.machine_id, g.score, g.place, g.pts
-FROM ranked r JOIN picked k ON k.owner_id = r.owner_id JOIN pointed g ON g.entry_id = k.entry_id
-ORDER BY r.standing, k.owner_id, k.pick, g.machine_id
+){_named(team)}
 """
 
 
-def _run_ranked(
-    session: Session,
-    build: Callable[[Sequence[int]], str],
-    params: dict[str, Any],
-    curve: PointsCurve,
-    place_column: int,
-) -> list[Any]:
-    """Run a ranking query with a curve lookup big enough for every rank it produces."""
+def _machines_of(tournament_id: int) -> Any:
+    return (
+        select(TournamentMachine.id, TournamentMachine.status, Machine.name)
+        .join(Machine, Machine.id == TournamentMachine.machine_id)
+        .where(TournamentMachine.tournament_id == tournament_id)
+        .order_by(TournamentMachine.id)
+    )
+
+
+def _bank(session: Session, tournament_id: int) -> dict[int, str]:
+    """The machines that count (not removed), id to name, in bank order."""
+    return {id_: name for id_, status, name in session.execute(_machines_of(tournament_id))
+            if status != MachineStatus.REMOVED}
+
+
+def _team_members(session: Session, event_id: int) -> dict[int, tuple[str, ...]]:
+    members: dict[int, list[str]] = defaultdict(list)
+    for team_id, first, last in session.execute(
+        select(TeamMember.team_id, Player.first_name, Player.last_name)
+        .join(Team, Team.id == TeamMember.team_id)
+        .join(EventPlayer, EventPlayer.id == TeamMember.event_player_id)
+        .join(Player, Player.id == EventPlayer.player_id)
+        .where(Team.event_id == event_id)
+        .order_by(TeamMember.id)
+    ):
+        members[team_id].append(f"{first} {last}".strip())
+    return {team_id: tuple(names) for team_id, names in members.items()}
+
+
+def _run(session: Session, build: Callable[[str, _Lookup], str], params: dict[str, Any],
+         curve: PointsCurve) -> tuple[list[Any], _Lookup]:
+    """Run a standings query with a curve lookup that covers every rank it produces."""
+    dialect = session.get_bind().dialect.name
     bound = RANK_BOUND
     while True:
-        points, tail = curve_lookup(curve, bound)
-        rows = list(session.execute(text(build(points)), {**params, "tail": tail}).all())
-        deepest = max((row[place_column] for row in rows), default=0)
+        lookup = _Lookup.of(curve, bound)
+        rows = list(session.execute(text(build(dialect, lookup)),
+                                    {**params, "tail": lookup.tail}))
+        deepest = max((row.deepest for row in rows), default=0)
         if deepest <= bound:
-            return rows
-        # A machine has more ranks than the lookup knew: a rare, bigger event. Size it exactly.
+            return rows, lookup
+        # More places on a machine than the lookup covered (a very big event): size it exactly.
         bound = deepest
 
 
-def _competitors(session: Session, tournament: Tournament, team: bool) -> dict[int, Competitor]:
-    if not team:
-        return {
-            id_: Competitor(f"{first} {last}".strip(), id=id_, number=number)
-            for id_, number, first, last in session.execute(
-                select(EventPlayer.id, EventPlayer.number, Player.first_name, Player.last_name)
-                .join(Player, Player.id == EventPlayer.player_id)
-                .where(EventPlayer.event_id == tournament.event_id)
-            )
-        }
-    members: dict[int, list[str]] = defaultdict(list)
-    names: dict[int, str] = {}
-    for team_id, team_name, first, last in session.execute(
-        select(Team.id, Team.name, Player.first_name, Player.last_name)
-        .outerjoin(TeamMember, TeamMember.team_id == Team.id)
-        .outerjoin(EventPlayer, EventPlayer.id == TeamMember.event_player_id)
-        .outerjoin(Player, Player.id == EventPlayer.player_id)
-        .where(Team.event_id == tournament.event_id)
-        .order_by(Team.id, TeamMember.id)
-    ):
-        names[team_id] = team_name
-        if first is not None:
-            members[team_id].append(f"{first} {last}".strip())
-    return {id_: Competitor(name, id=id_, members=tuple(members[id_]), team=True)
-            for id_, name in names.items()}
+def _competitor(row: Any, team: bool, members: Mapping[int, tuple[str, ...]]) -> Competitor:
+    if team:
+        return Competitor(row.first_name, id=row.owner_id,
+                          members=members.get(row.owner_id, ()), team=True)
+    return Competitor(f"{row.first_name} {row.last_name}".strip(), id=row.owner_id,
+                      number=row.number)
+
+
+def _decode_games(packed: str, sep: str, machines: Mapping[int, str], lookup: _Lookup,
+                  counted: bool | None) -> list[MachineResult]:
+    results = []
+    for item in packed.split(sep):
+        machine_id, score, place = (int(v) for v in item.split(":"))
+        rank_points = lookup(place)
+        results.append(MachineResult(machines[machine_id], score, place, rank_points,
+                                     bool(counted), machine_id))
+    return results
+
+
+def _herb_results(packed: str, machines: Mapping[int, str], lookup: _Lookup,
+                  counted: int) -> Callable[[], tuple[MachineResult, ...]]:
+    def decode() -> tuple[MachineResult, ...]:
+        results = _decode_games(packed, ",", machines, lookup, False)
+        # The query's own order: best points first, then bank order.
+        results.sort(key=lambda r: (-r.points, r.machine_id))
+        return tuple(attrs.evolve(r, counted=True) if i < counted else r
+                     for i, r in enumerate(results))
+    return decode
+
+
+def _entry_results(packed: str, machines: Mapping[int, str], lookup: _Lookup,
+                   counted: int) -> Callable[[], tuple[EntryResult, ...]]:
+    def decode() -> tuple[EntryResult, ...]:
+        entries = []
+        for item in packed.split("|"):
+            entry_id, games = item.split("=", 1)
+            results = _decode_games(games, ";", machines, lookup, False)
+            results.sort(key=lambda r: (r.machine_id or 0))
+            entries.append(EntryResult(entry_id, sum(r.points for r in results), False,
+                                       tuple(results), int(entry_id)))
+        entries.sort(key=lambda e: (-e.points, e.entry_id or 0))
+        return tuple(_count_entry(e, i < counted) for i, e in enumerate(entries))
+    return decode
+
+
+def _standings_from_sql(
+    session: Session,
+    tournament: Tournament,
+    *,
+    build: Callable[[str, _Lookup], str],
+    counted: int,
+    curve: PointsCurve,
+    team: bool,
+    options: Mapping[str, Any] | None,
+    entries: bool,
+) -> Standings:
+    machines = _bank(session, tournament.id)
+    base = Standings(format=tournament.format, rows=(), options=options or {}, team=team,
+                     machines=tuple(machines.values()), tournament_id=tournament.id)
+    if not machines:
+        return base
+    rows, lookup = _run(session, build, {"tournament_id": tournament.id, "counted": counted},
+                        curve)
+    members = _team_members(session, tournament.event_id) if team else {}
+    cut = tournament.qualifying_cut
+    lines = []
+    for row in rows:
+        decode = (_entry_results if entries else _herb_results)(row.packed, machines, lookup,
+                                                                counted)
+        lines.append(Standing(
+            row.standing, _competitor(row, team, members), row.total,
+            **{"entries" if entries else "machines": _Packed(decode)},
+            qualified=cut is not None and row.standing <= cut,
+        ))
+    return attrs.evolve(base, rows=_sorted_lines(lines), cut=cut)
 
 
 def _sorted_lines(lines: list[Standing]) -> tuple[Standing, ...]:
-    # The query orders by rank; within a rank, show players by number and teams by name.
+    # Within a rank, players by number and teams by name.
     return tuple(sorted(lines, key=lambda s: (s.rank, s.competitor.sort_key)))
 
 
@@ -724,35 +847,13 @@ def sql_herb_standings(
     team: bool = False,
     options: Mapping[str, Any] | None = None,
 ) -> Standings:
-    """HERB standings of ``tournament`` computed in the database in one query: complete entries
-    only, removed machines left out (disabled ones still count). With ``team``, teams are
-    ranked. Equals :func:`herb_standings` over the same scores."""
-    bank = _bank(session, tournament.id)
-    base = Standings(format=tournament.format, rows=(), options=options or {}, team=team,
-                     machines=tuple(bank.names.values()), tournament_id=tournament.id)
-    if not bank.names:
-        return base
-    owner_column = "team_id" if team else "player_id"
-    rows = _run_ranked(
-        session, lambda points: herb_sql(owner_column, list(bank.names), points),
-        {"tournament_id": tournament.id, "counted": machines_counted}, curve, place_column=5,
-    )
-    who = _competitors(session, tournament, team)
-    machine_names = bank.names
-    lines: list[Standing] = []
-    current: int | None = None
-    results: list[MachineResult] = []
-    standing = total = 0
-    for rank, points_total, owner_id, machine_id, score, place, pts, pick in rows:
-        if owner_id != current:
-            if current is not None:
-                lines.append(Standing(standing, who[current], total, machines=tuple(results)))
-            current, standing, total, results = owner_id, rank, points_total, []
-        results.append(MachineResult(machine_names[machine_id], score, place, pts,
-                                     pick <= machines_counted, machine_id))
-    if current is not None:
-        lines.append(Standing(standing, who[current], total, machines=tuple(results)))
-    return attrs.evolve(base, rows=_sorted_lines(lines))
+    """HERB standings of ``tournament``, ranked in the database by one query: complete entries
+    only, removed machines left out (disabled ones still count); with ``team``, teams are ranked.
+    Equal to :func:`herb_standings` over the same scores, with ties among equal points broken by
+    bank order. The qualifying cut is marked. Each row's ``machines`` are decoded on first use."""
+    return _standings_from_sql(
+        session, tournament, build=lambda d, lookup: herb_sql(d, lookup, team=team),
+        counted=machines_counted, curve=curve, team=team, options=options, entries=False)
 
 
 def sql_entry_standings(
@@ -764,50 +865,13 @@ def sql_entry_standings(
     team: bool = False,
     options: Mapping[str, Any] | None = None,
 ) -> Standings:
-    """PAPA-style standings of ``tournament`` computed in the database in one query: complete
-    entries only (open and voided ones never count), games on removed machines left out. Equals
-    :func:`entry_standings` over the same scores."""
-    bank = _bank(session, tournament.id)
-    base = Standings(format=tournament.format, rows=(), options=options or {}, team=team,
-                     machines=tuple(bank.names.values()), tournament_id=tournament.id)
-    if not bank.names:
-        return base
-    owner_column = "team_id" if team else "player_id"
-    rows = _run_ranked(
-        session, lambda points: entry_sql(owner_column, list(bank.names), points),
-        {"tournament_id": tournament.id, "counted": entries_counted}, curve, place_column=8,
-    )
-    who = _competitors(session, tournament, team)
-    lines: list[Standing] = []
-    entries: list[EntryResult] = []
-    games: list[MachineResult] = []
-    current_owner: int | None = None
-    current_entry: tuple[int, int, int] | None = None
-    standing = total = 0
-
-    def close_entry() -> None:
-        if current_entry is not None:
-            entry_id, points, pick = current_entry
-            entries.append(EntryResult(str(entry_id), points, pick <= entries_counted,
-                                       tuple(games), entry_id))
-
-    for rank, points_total, owner_id, entry_id, points, pick, machine_id, score, place, pts in (
-            rows):
-        if current_entry is None or entry_id != current_entry[0]:
-            close_entry()
-            games = []
-            current_entry = (entry_id, points, pick)
-            if owner_id != current_owner:
-                if current_owner is not None:
-                    lines.append(Standing(standing, who[current_owner], total,
-                                          entries=tuple(entries)))
-                current_owner, standing, total, entries = owner_id, rank, points_total, []
-        games.append(MachineResult(bank.names[machine_id], score, place, pts,
-                                   pick <= entries_counted, machine_id))
-    close_entry()
-    if current_owner is not None:
-        lines.append(Standing(standing, who[current_owner], total, entries=tuple(entries)))
-    return attrs.evolve(base, rows=_sorted_lines(lines))
+    """PAPA-style standings of ``tournament``, ranked in the database by one query: complete
+    entries only (open and voided ones never count), games on removed machines left out. Equal to
+    :func:`entry_standings` over the same scores. Each row's ``entries`` are decoded on first
+    use."""
+    return _standings_from_sql(
+        session, tournament, build=lambda d, lookup: entry_sql(d, lookup, team=team),
+        counted=entries_counted, curve=curve, team=team, options=options, entries=True)
 
 
 def score_rows(session: Session, tournament: Tournament) -> list[ScoreRow]:
@@ -829,6 +893,22 @@ def score_rows(session: Session, tournament: Tournament) -> list[ScoreRow]:
                  team=None if team_id is None else str(team_id))
         for player_id, team_id, machine_id, score, entry_id in session.execute(stmt)
     ]
+
+
+def _all_competitors(session: Session, tournament: Tournament,
+                     team: bool) -> dict[int, Competitor]:
+    if team:
+        members = _team_members(session, tournament.event_id)
+        return {id_: Competitor(name, id=id_, members=members.get(id_, ()), team=True)
+                for id_, name in session.execute(
+                    select(Team.id, Team.name).where(Team.event_id == tournament.event_id))}
+    return {
+        id_: Competitor(f"{first} {last}".strip(), id=id_, number=number)
+        for id_, number, first, last in session.execute(
+            select(EventPlayer.id, EventPlayer.number, Player.first_name, Player.last_name)
+            .join(Player, Player.id == EventPlayer.player_id)
+            .where(EventPlayer.event_id == tournament.event_id))
+    }
 
 
 def _relabel(standings: Standings, competitors: Mapping[int, Competitor],
@@ -913,7 +993,9 @@ def compute_standings(
             str(bind.engine.url if hasattr(bind, "engine") else bind),
             tournament.id, version, tournament.format,
             json.dumps(options, sort_keys=True, default=str), tournament.qualifying_cut,
-            _bank(session, tournament.id).fingerprint,
+            tuple(session.execute(select(TournamentMachine.id, TournamentMachine.status)
+                                  .where(TournamentMachine.tournament_id == tournament.id)
+                                  .order_by(TournamentMachine.id)).tuples()),
         )
         hit = cache.get(key)
         if hit is not None:
@@ -924,8 +1006,8 @@ def compute_standings(
         result = pss.hook.pss_standings_from_rows(
             format=spec, options=options, rows=score_rows(session, tournament), curves=pss.curves)
         if result is not None:
-            bank = _bank(session, tournament.id)
-            result = _relabel(result, _competitors(session, tournament, spec.team), bank.names)
+            result = _relabel(result, _all_competitors(session, tournament, spec.team),
+                              _bank(session, tournament.id))
     if result is None:
         raise Refused(f"The {spec.title} format does not compute standings.",
                       code="no_standings")
