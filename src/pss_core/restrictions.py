@@ -149,6 +149,8 @@ class Quote:
     available: bool
     #: Why not, in plain words, when ``available`` is False.
     refusal: str = ""
+    #: ``not_for_sale``, ``invalid_code`` (no offer takes the code) or ``code_not_available``.
+    refusal_code: str = ""
     restrictions: tuple[AppliedRestriction, ...] = ()
     code: str | None = None
 
@@ -173,7 +175,7 @@ class Quote:
 
     def require_available(self) -> Quote:
         if not self.available:
-            raise Refused(self.refusal, code="not_for_sale")
+            raise Refused(self.refusal, code=self.refusal_code or "not_for_sale")
         return self
 
 
@@ -324,12 +326,17 @@ def combine(
     amount = min(priced)[0] if priced else request.base_cents
 
     code = request.code
+    refusal_code = ""
+    if not available:
+        matched_refused = any(v.matched_code and v.available is False for _, v in verdicts)
+        refusal_code = "code_not_available" if matched_refused else "not_for_sale"
     if code is not None and available:
         matched = [v for _, v in verdicts if v.matched_code]
         if not any(v.available is True for v in matched):
             reasons = [v.reason for v in matched if v.available is False and v.reason]
             available = False
             refusals.append(reasons[0] if reasons else f"The code {code!r} is not valid here.")
+            refusal_code = "code_not_available" if reasons else "invalid_code"
 
     applied = tuple(
         AppliedRestriction(
@@ -354,6 +361,7 @@ def combine(
         amount_cents=amount,
         available=available,
         refusal=" ".join(dict.fromkeys(refusals)),
+        refusal_code=refusal_code,
         restrictions=applied,
         code=code,
     )

@@ -134,9 +134,13 @@ def test_codes_must_match_an_applicable_restriction():
     unknown = combine(request(code="NOPE"), [(row(1, "coupon"), ABSTAIN)])
     assert not unknown.available
     assert unknown.refusal == "The code 'NOPE' is not valid here."
+    assert unknown.refusal_code == "invalid_code"
     used_up = combine(request(code="SPRING"), [
         (row(1, "coupon"), refuse("The code 'SPRING' has been used up.", matched_code=True))])
     assert used_up.refusal == "The code 'SPRING' has been used up."
+    with pytest.raises(Refused) as refused:
+        used_up.require_available()
+    assert refused.value.code == "code_not_available"
 
 
 def test_only_capped_restrictions_that_applied_are_counted():
