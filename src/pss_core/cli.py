@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pss_core import db
 
 #: Modules that add subcommands: each has ``add_parser(subparsers)``.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("pss_core.standings_cli",)
+SUBCOMMAND_MODULES: tuple[str, ...] = ("pss_core.standings_cli", "pss_core.payments.cli")
 
 
 def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
