@@ -81,10 +81,13 @@ def jsonable(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON data")
 
 
-def json_response(data: Any, status: int = 200, **kw: Any) -> Response:
+def json_response(data: Any, status: int = 200,
+                  headers: Mapping[str, str] | None = None) -> Response:
     body = json.dumps(jsonable(data), separators=(",", ":"), ensure_ascii=False)
-    return Response(body=body.encode(), status=status, content_type=JSON_TYPE,
-                    charset="utf-8", **kw)
+    response = Response(body=body.encode(), status=status, content_type=JSON_TYPE,
+                        charset="utf-8")
+    response.headers.update(headers or {})
+    return response
 
 
 def done(
@@ -236,7 +239,13 @@ def parse_value(field: Field, raw: Any) -> Any:
     """A typed value for ``field`` from a raw form or JSON value (``None`` when empty)."""
     what = field.what
     if field.kind == "list":
-        return [str(v).strip() for v in (raw or []) if str(v).strip()]
+        items = [str(v).strip() for v in (raw or []) if str(v).strip()]
+        for item in items:
+            if field.choices and item not in field.choices:
+                raise InvalidInput(f"{what} must be among {', '.join(field.choices)}, "
+                                   f"not {item[:20]!r}.", code="invalid_field",
+                                   field=field.name)
+        return items
     if field.kind == "bool":
         if raw is None or raw == "":
             return False

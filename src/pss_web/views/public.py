@@ -4,10 +4,8 @@ teams and metatournaments. Everything here needs no login and has a JSON twin.""
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from typing import Any
 
-from pyramid.httpexceptions import HTTPSeeOther
 from sqlalchemy import func, or_, select
 
 from pss_core.errors import Refused
@@ -148,7 +146,7 @@ def event_home(context: EventResource, request: Any) -> dict[str, Any]:
         "event": event_json(request, event),
         "tournaments": tournaments,
         "tv_url": event_url(request, event, "tv"),
-        "can_manage": request.has_permission(P.MANAGE),
+        "can_manage": bool(request.has_permission(P.MANAGE)),
     }
 
 
@@ -186,7 +184,7 @@ def tournament_standings(context: TournamentResource, request: Any) -> dict[str,
         "tournament": tournament_json(request, t, event),
         "standings": standings.as_dict() if standings else None,
         "machines": machines,
-        "can_manage": request.has_permission(P.MANAGE),
+        "can_manage": bool(request.has_permission(P.MANAGE)),
     }
 
 
@@ -221,7 +219,7 @@ def machine_page(context: MachineResource, request: Any) -> dict[str, Any]:
         "machine": {**machine_json(request, tm, event),
                     "queue": queue_lengths(request, event.id).get(tm.id, 0)},
         "results": machine_results(standings_of(request, tm.tournament), tm.id),
-        "can_manage": request.has_permission(P.MANAGE),
+        "can_manage": bool(request.has_permission(P.MANAGE)),
     }
 
 
@@ -293,8 +291,7 @@ def player_page(context: PlayerResource, request: Any) -> dict[str, Any]:
         "playing": machine_json(request, playing, event) if playing else None,
         "queued": queued,
         "teams": teams,
-        "is_me": request.has_permission(P.SEE_PLAYER) and request.identity is not None
-        and request.identity.player_id == ep.id,
+        "is_me": request.identity is not None and request.identity.player_id == ep.id,
     }
 
 
@@ -306,7 +303,7 @@ def teams_list(context: TeamsContainer, request: Any) -> dict[str, Any]:
         select(Team).where(Team.event_id == event.id).order_by(Team.name)).all()
     return {"event": event_json(request, event),
             "teams": [team_json(request, team, event) for team in teams],
-            "can_create": request.has_permission(P.SELL)}
+            "can_create": bool(request.has_permission(P.SELL))}
 
 
 @page(context=TeamResource, permission=P.VIEW, template="public/team.html")
@@ -348,14 +345,3 @@ def metatournament_page(context: MetatournamentResource, request: Any) -> dict[s
         "tournaments": [tournament_json(request, by_id[m.tournament_id], event)
                         for m in meta.members],
     }
-
-
-def redirect_to_events(request: Any) -> HTTPSeeOther:
-    return HTTPSeeOther(location=app_url(request, ""))
-
-
-def group_by(items: Any, key: Any) -> dict[Any, list[Any]]:
-    out: dict[Any, list[Any]] = defaultdict(list)
-    for item in items:
-        out[key(item)].append(item)
-    return out

@@ -14,12 +14,19 @@ from pss_core.plugins import Pss
 from pss_core.security import token_digest
 from pss_core.services import auth, setup
 
-from pss_web.testing import fast_hashing  # noqa: F401
-
-pytestmark = pytest.mark.usefixtures("fast_hashing")
-
 CLIENT = auth.Client("198.51.100.7")
 OTHER = auth.Client("198.51.100.8")
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Real argon2, small parameters: these tests hash a dozen PINs each.
+    from argon2 import PasswordHasher
+
+    from pss_core import security
+
+    monkeypatch.setattr(security, "_hasher",
+                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture
