@@ -1,0 +1,153 @@
+"""How much does protecting the last tickets cost? Times, in the same run and against the same local
+fake Stripe server:
+
+* ``race``: 500 buyers on 24 threads (each with its own connection) for the last 50 entries of a
+  tournament — every buyer goes through the whole online purchase (hold under the quota lock,
+  PaymentIntent, payment, the return page's check); 50 succeed and 450 are told "sold out";
+* ``uncontended``: 50 buyers one after another through the same purchase, nobody waiting.
+
+Reported: the wall time of each (median of ``--repeat`` runs), the time per completed purchase, and
+race / uncontended. The race checks its own result (exactly 50 sold, none oversold) every run.
+
+Run:  .venv/bin/python -m benchmarks.purchases
+      .venv/bin/python -m benchmarks.purchases --repeat 5 --backends postgresql,sqlite
+PostgreSQL: --pg-url (default $PSS_BENCH_DATABASE_URL or postgresql://postgres@127.0.0.1:5432/postgres);
+a scratch database is created and dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import stripe
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from pss_core import db
+from pss_core.payments.loadtest import RaceResult, build_shop, race
+from pss_core.payments.stripe_gateway import StripeGateway
+from pss_core.plugins import get_plugin_manager
+from pss_core.testing.fakestripe import FakeStripe
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@contextmanager
+def scratch_engine(backend: str, pg_url: str) -> Iterator[Engine]:
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            engine = db.make_engine(f"sqlite:///{Path(tmp) / 'bench.sqlite'}")
+            try:
+                db.upgrade(engine)
+                yield engine
+            finally:
+                engine.dispose()
+        return
+    server = make_url(pg_url.replace("postgresql://", "postgresql+psycopg2://", 1))
+    admin = db.make_engine(server.render_as_string(hide_password=False),
+                           isolation_level="AUTOCOMMIT")
+    name = f"pss_bench_{os.getpid()}_{secrets.token_hex(3)}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = db.make_engine(server.set(database=name).render_as_string(hide_password=False))
+    try:
+        db.upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def one_round(engine: Engine, fake: FakeStripe, *, buyers: int, left: int,
+              threads: int) -> tuple[RaceResult, RaceResult]:
+    pss = get_plugin_manager(load_entrypoints=False)
+    gateway = StripeGateway(api_base=fake.url, max_network_retries=2, timeout=30)
+    with Session(engine, expire_on_commit=False) as s:
+        contended = build_shop(s, players=buyers, secret_key=fake.api_key, quota=left)
+        calm = build_shop(s, players=left, secret_key=fake.api_key, quota=left)
+        s.commit()
+    raced = race(engine, pss, gateway, contended, buyers=contended.player_ids,
+                 succeed=fake.succeed, threads=threads)
+    alone = race(engine, pss, gateway, calm, buyers=calm.player_ids, succeed=fake.succeed,
+                 threads=1)
+    for result, what in ((raced, "race"), (alone, "uncontended")):
+        if result.oversold or result.completed_tickets != left:
+            raise SystemExit(f"{what}: {result.completed_tickets} sold of {left} "
+                             f"({dict(result.outcomes)})")
+    return raced, alone
+
+
+def run(backend: str, pg_url: str, *, buyers: int, left: int, threads: int,
+        repeat: int) -> dict[str, Any]:
+    # stripe-python's retry back-off is irrelevant against a local server that never fails.
+    stripe.HTTPClient.INITIAL_DELAY = 0.01
+    races, calms = [], []
+    with FakeStripe(api_key="sk_test_bench") as fake, scratch_engine(backend, pg_url) as engine:
+        one_round(engine, fake, buyers=buyers // 5, left=left // 5, threads=threads)  # warm-up
+        for _ in range(repeat):
+            fake.reset()
+            raced, alone = one_round(engine, fake, buyers=buyers, left=left, threads=threads)
+            races.append(raced)
+            calms.append(alone)
+    race_s = statistics.median(r.seconds for r in races)
+    calm_s = statistics.median(r.seconds for r in calms)
+    refusals = races[-1].outcomes
+    return {
+        "backend": backend,
+        "buyers": buyers,
+        "entries_left": left,
+        "threads": threads,
+        "repeat": repeat,
+        "race_seconds": round(race_s, 3),
+        "uncontended_seconds": round(calm_s, 3),
+        "race_ms_per_sale": round(race_s * 1000 / left, 1),
+        "uncontended_ms_per_sale": round(calm_s * 1000 / left, 1),
+        "race_over_uncontended": round(race_s / calm_s, 2),
+        "race_outcomes": dict(sorted(refusals.items())),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.purchases",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backends", default="postgresql",
+                        help="comma-separated: postgresql, sqlite (default postgresql)")
+    parser.add_argument("--pg-url", default=os.environ.get("PSS_BENCH_DATABASE_URL", DEFAULT_PG))
+    parser.add_argument("--buyers", type=int, default=500)
+    parser.add_argument("--left", type=int, default=50, help="entries left to sell")
+    parser.add_argument("--threads", type=int, default=24)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    args = parser.parse_args(argv)
+    results = []
+    for backend in args.backends.split(","):
+        result = run(backend.strip(), args.pg_url, buyers=args.buyers, left=args.left,
+                     threads=args.threads, repeat=args.repeat)
+        results.append(result)
+        print(f"{result['backend']:>10}: {args.buyers} buyers / {args.left} entries on "
+              f"{args.threads} threads: race {result['race_seconds']:.2f} s "
+              f"({result['race_ms_per_sale']} ms per sale) vs {args.left} uncontended "
+              f"{result['uncontended_seconds']:.2f} s "
+              f"({result['uncontended_ms_per_sale']} ms per sale): "
+              f"x{result['race_over_uncontended']}   {result['race_outcomes']}")
+        sys.stdout.flush()
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
