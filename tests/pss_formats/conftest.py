@@ -3,10 +3,11 @@ straight into the database (the play-flow services are tested elsewhere)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pss_core.models import (
@@ -114,12 +115,24 @@ class Board:
                        team=games[0].team is not None)
 
 
+def new_board(session: Session, pss: Pss) -> Board:
+    """A board on a new event (its own owner), so several can live in one test."""
+    n = len(session.new) + (session.scalar(select(func.count(User.id))) or 0) + 1
+    owner = User(username=f"td{n}", is_event_owner=True, password_hash="-")
+    session.add(owner)
+    session.flush()
+    event = Event(slug=f"open-{owner.id}", name="Standings Open", owner_id=owner.id)
+    session.add(event)
+    session.flush()
+    return Board(session, pss, event)
+
+
 @pytest.fixture
 def board(dbsession: Session, pss: Pss) -> Board:
-    owner = User(username="td", is_event_owner=True, password_hash="-")
-    dbsession.add(owner)
-    dbsession.flush()
-    event = Event(slug="open", name="Standings Open", owner_id=owner.id)
-    dbsession.add(event)
-    dbsession.flush()
-    return Board(dbsession, pss, event)
+    return new_board(dbsession, pss)
+
+
+@pytest.fixture
+def make_board(dbsession: Session, pss: Pss) -> Callable[[], Board]:
+    """Boards for property tests, which make one per example inside a savepoint."""
+    return lambda: new_board(dbsession, pss)
