@@ -10,13 +10,18 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pss_core.audit import Actor
 from pss_core.models import (
     Entry,
     EntryStatus,
     Event,
     EventPlayer,
+    EventUser,
+    EventUserRole,
     MachineStatus,
+    Metatournament,
     Player,
+    Role,
     Score,
     Team,
     TeamMember,
@@ -25,20 +30,32 @@ from pss_core.models import (
     User,
 )
 from pss_core.plugins import Pss
-from pss_core.services import setup
-from pss_core.standings import ScoreRow
+from pss_core.services import games, setup, tickets
 
 
 class Board:
     """Builds one event's tournaments and scores, and the same scores as ``ScoreRow`` values."""
 
-    def __init__(self, session: Session, pss: Pss, event: Event) -> None:
+    def __init__(self, session: Session, pss: Pss, event: Event, td: Actor) -> None:
         self.session = session
         self.pss = pss
         self.event = event
+        self.td = td
+        self.desk = self._staff("desk", Role.DESK)
+        self.sk = self._staff("scorekeeper", Role.SCOREKEEPER)
         self.players: dict[str, EventPlayer] = {}
         self.teams: dict[str, Team] = {}
         self.machines: dict[tuple[int, str], TournamentMachine] = {}
+
+    def _staff(self, name: str, role: Role) -> Actor:
+        user = User(username=f"{name}-{self.event.id}", password_hash="-")
+        self.session.add(user)
+        self.session.flush()
+        member = EventUser(event_id=self.event.id, user_id=user.id, password_hash="-")
+        member.roles.append(EventUserRole(role=role))
+        self.session.add(member)
+        self.session.flush()
+        return Actor(name, user_id=user.id)
 
     def tournament(self, format_name: str, machines: Sequence[str] = ("M1", "M2", "M3"),
                    *, options: dict[str, Any] | None = None, cut: int | None = None,
@@ -97,22 +114,32 @@ class Board:
         self.session.flush()
         return entry
 
+    # --- playing through the services, as the desk and scorekeepers do ----------------------
+
+    def sell(self, player: str, count: int, scope: Tournament | Metatournament) -> Any:
+        key = "tournament" if isinstance(scope, Tournament) else "metatournament"
+        return tickets.sell_tickets(self.session, self.pss, player=self.player(player),
+                                    count=count, actor=self.desk, **{key: scope})
+
+    def start(self, t: Tournament, player: str, machine: str) -> Any:
+        return games.start_game(self.session, self.pss, machine=self.machine(t, machine),
+                                player=self.player(player), actor=self.sk)
+
+    def play(self, t: Tournament, player: str, machine: str, score: int | None) -> Any:
+        """Start ``player`` on ``machine`` and record ``score`` (``None`` voids the game)."""
+        self.start(t, player, machine)
+        tm = self.machine(t, machine)
+        if score is None:
+            return games.void_game(self.session, self.pss, machine=tm, actor=self.sk)
+        return games.record_score(self.session, self.pss, machine=tm, score=score,
+                                  actor=self.sk)
+
+    # --- writing scores straight into the tables --------------------------------------------
+
     def game(self, t: Tournament, owner: str, machine: str, score: int, *,
              status: EntryStatus = EntryStatus.COMPLETE, team: bool = False) -> Entry:
         """A HERB game: an entry of one game."""
         return self.entry(t, owner, [(machine, score)], status=status, team=team)
-
-    def add_games(self, t: Tournament, rows: Iterable[ScoreRow]) -> None:
-        """Store rows (HERB: one entry per row; rows with an ``entry`` grouped into entries)."""
-        grouped: dict[str, list[ScoreRow]] = {}
-        for row in rows:
-            if row.entry is None:
-                self.game(t, row.owner, row.machine, row.score, team=row.team is not None)
-            else:
-                grouped.setdefault(row.entry, []).append(row)
-        for games in grouped.values():
-            self.entry(t, games[0].owner, [(g.machine, g.score) for g in games],
-                       team=games[0].team is not None)
 
 
 def new_board(session: Session, pss: Pss) -> Board:
@@ -121,10 +148,8 @@ def new_board(session: Session, pss: Pss) -> Board:
     owner = User(username=f"td{n}", is_event_owner=True, password_hash="-")
     session.add(owner)
     session.flush()
-    event = Event(slug=f"open-{owner.id}", name="Standings Open", owner_id=owner.id)
-    session.add(event)
-    session.flush()
-    return Board(session, pss, event)
+    event = setup.create_event(session, owner, "Standings Open", slug=f"open-{owner.id}")
+    return Board(session, pss, event, Actor("td", user_id=owner.id))
 
 
 @pytest.fixture
