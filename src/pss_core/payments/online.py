@@ -476,8 +476,8 @@ def apply_payment_intent(
 
     if state.status == "requires_payment_method" and state.last_error_code:
         _record_decline(session, purchase, state)
-        return result("declined", f"The last payment attempt failed: "
-                      f"{state.last_error_message or 'the card was declined'}. Nothing was "
+        reason = (state.last_error_message or "The card was declined.").rstrip(".")
+        return result("declined", f"The last payment attempt failed: {reason}. Nothing was "
                       "charged; you can try another card.")
     return result("waiting", "Waiting for the payment to be confirmed.")
 
