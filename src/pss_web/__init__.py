@@ -17,6 +17,7 @@ with warnings.catch_warnings():
 
 from pyramid.config import Configurator
 from pyramid.settings import asbool
+from pyramid.static import QueryStringConstantCacheBuster
 
 from pss_core.services.auth import DEFAULT_POLICY, ThrottlePolicy
 
@@ -36,6 +37,18 @@ def throttle_policy(settings: dict[str, Any]) -> ThrottlePolicy:
         lockout=timedelta(minutes=number("lockout_minutes",
                                          int(DEFAULT_POLICY.lockout.total_seconds() // 60))),
     )
+
+
+def static_digest() -> str:
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    for path in sorted((Path(__file__).parent / "static").rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def make_app(settings: dict[str, Any] | None = None, **overrides: Any) -> Any:
@@ -62,7 +75,10 @@ def make_app(settings: dict[str, Any] | None = None, **overrides: Any) -> Any:
         config.include(".layout")
         config.set_root_factory("pss_web.resources.Root")
         config.add_static_view("static", "pss_web:static",
-                               cache_max_age=0 if asbool(settings.get("pss.dev")) else 3600)
+                               cache_max_age=0 if asbool(settings.get("pss.dev")) else 31536000)
+        # URLs carry a digest of the files, so browsers may keep them for a year and still
+        # fetch new ones the moment they change.
+        config.add_cache_buster("pss_web:static/", QueryStringConstantCacheBuster(static_digest()))
         config.registry["pss.throttle_policy"] = throttle_policy(settings)
         config.registry["pss.standings_cache"] = StandingsCache(
             maxsize=int(settings.get("pss.standings_cache_size", 64)))

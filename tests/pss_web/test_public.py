@@ -96,6 +96,11 @@ def test_standings_mark_the_qualifying_cut(webapp: TestApp, scored: Tournament) 
     assert ranks == [(1, "Ada Flipper", True), (2, "Bo Tilt", True), (3, "Cy Nudge", True),
                      (4, "Di Drain", True), (4, "Ed Multiball", True),
                      (6, "Flo Jackpot", False)]
+    # Rows are lean by default; ?breakdown=1 adds each row's machine results.
+    assert "machines" not in standings["standings"][0]
+    full = webapp.get("/events/demo/tournaments/main/?breakdown=1", headers=JSON).json
+    assert [m["score"] for m in full["standings"]["standings"][0]["machines"]] == [
+        50_000_000, 9_000_000]
     html = webapp.get("/events/demo/tournaments/main/").text
     # The cut line comes right after the last qualifier and before the first non-qualifier.
     body = html[html.index("<tbody>"):]

@@ -169,10 +169,28 @@ def tournaments_list(context: TournamentsContainer, request: Any) -> dict[str, A
     return data
 
 
+def standings_json(standings: Standings | None, *, breakdown: bool) -> dict[str, Any] | None:
+    """Standings as data; without ``breakdown`` each row leaves out its machines and entries
+    (a player's page has them), which keeps a 400-player table small enough for a phone."""
+    if standings is None:
+        return None
+    data = standings.as_dict()
+    if not breakdown:
+        for row in data["standings"]:
+            row.pop("machines", None)
+            row.pop("entries", None)
+    return data
+
+
+def wants_breakdown(request: Any) -> bool:
+    return request.params.get("breakdown", "") in ("1", "true", "yes")
+
+
 @page(context=TournamentResource, permission=P.VIEW, template="public/tournament.html",
       live=event_fingerprint)
 def tournament_standings(context: TournamentResource, request: Any) -> dict[str, Any]:
-    """A tournament's standings, the qualifying cut marked, and its machines."""
+    """A tournament's standings, the qualifying cut marked, and its machines.
+    ``?breakdown=1`` adds every row's machine results and entries."""
     t = context.tournament
     event = context.event
     standings = standings_of(request, t)
@@ -182,7 +200,7 @@ def tournament_standings(context: TournamentResource, request: Any) -> dict[str,
     return {
         "event": event_json(request, event),
         "tournament": tournament_json(request, t, event),
-        "standings": standings.as_dict() if standings else None,
+        "standings": standings_json(standings, breakdown=wants_breakdown(request)),
         "machines": machines,
         "can_manage": bool(request.has_permission(P.MANAGE)),
     }
