@@ -118,11 +118,34 @@ def test_checkout_again_reads_back_the_same_payment_intent(shop, pss, gateway, f
     assert len(fake.payment_intents) == 1
 
 
-def test_metatournament_and_papa_tickets(shop, pss, gateway, fake):
+def test_papa_style_tickets_hold_their_games_unpaid(shop, pss, gateway, fake):
     # A PAPA-style ticket is 3 games; the purchase holds 3 unpaid tokens per ticket.
     checkout = buy(shop, pss, gateway, tickets=2, tournament=shop.classics)
     assert checkout.amount_cents == 1000
     assert len(tokens_of(shop.session, checkout.purchase_id)) == 6
+
+
+def test_metatournament_tickets_and_their_quota(shop, pss, gateway, fake):
+    from pss_core.services import setup
+
+    meta = setup.create_metatournament(shop.session, shop.event, "Classics pass",
+                                       [shop.classics], price_cents=400)
+    meta.ticket_quota = 3
+    shop.session.flush()
+    checkout = online.start_online_purchase(
+        shop.session, pss, gateway, commit=shop.session.commit, event=shop.event,
+        player=shop.players[0], tickets=2, metatournament=meta)
+    purchase = shop.session.get(Purchase, checkout.purchase_id)
+    assert (purchase.metatournament_id, purchase.tournament_id) == (meta.id, None)
+    assert checkout.amount_cents == 800
+    assert {t.metatournament_id for t in tokens_of(shop.session, purchase.id)} == {meta.id}
+    with pytest.raises(Refused, match="Only 1 ticket left for Classics pass"):
+        online.start_online_purchase(
+            shop.session, pss, gateway, commit=shop.session.commit, event=shop.event,
+            player=shop.players[1], tickets=2, metatournament=meta)
+    fake.succeed(checkout.payment_intent_id)
+    assert confirm(shop, pss, gateway, purchase.id).outcome == "paid"
+    assert quotas.sold_or_held(shop.session, meta, utcnow()) == 2
 
 
 # --- never paid without Stripe's word ---------------------------------------------------------
