@@ -108,9 +108,10 @@ class Competitor:
 
     @property
     def sort_key(self) -> tuple[Any, ...]:
-        """Order among equal ranks: by player number, then by name."""
-        return (self.number if self.number is not None else float("inf"),
-                _natural_key(self.name))
+        """Order among equal ranks: by player number, then by name (numbers first)."""
+        if self.number is not None:
+            return (0, self.number, self.name)
+        return (1, 0, _natural_key(self.name))
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "id": self.id, "team": self.team}
@@ -747,21 +748,14 @@ def _run(session: Session, build: Callable[[str, _Lookup], str], params: dict[st
     bound = RANK_BOUND
     while True:
         lookup = _Lookup.of(curve, bound)
-        rows = list(session.execute(text(build(dialect, lookup)),
-                                    {**params, "tail": lookup.tail}))
-        deepest = max((row.deepest for row in rows), default=0)
+        # Plain tuples: (owner_id, standing, total, deepest, packed, number, first, last).
+        rows = [tuple(row) for row in session.execute(text(build(dialect, lookup)),
+                                                      {**params, "tail": lookup.tail})]
+        deepest = max((row[3] for row in rows), default=0)
         if deepest <= bound:
             return rows, lookup
         # More places on a machine than the lookup covered (a very big event): size it exactly.
         bound = deepest
-
-
-def _competitor(row: Any, team: bool, members: Mapping[int, tuple[str, ...]]) -> Competitor:
-    if team:
-        return Competitor(row.first_name, id=row.owner_id,
-                          members=members.get(row.owner_id, ()), team=True)
-    return Competitor(f"{row.first_name} {row.last_name}".strip(), id=row.owner_id,
-                      number=row.number)
 
 
 def _decode_games(packed: str, sep: str, machines: Mapping[int, str], lookup: _Lookup,
@@ -822,13 +816,18 @@ def _standings_from_sql(
     members = _team_members(session, tournament.event_id) if team else {}
     cut = tournament.qualifying_cut
     lines = []
-    for row in rows:
-        decode = (_entry_results if entries else _herb_results)(row.packed, machines, lookup,
-                                                                counted)
+    results = _entry_results if entries else _herb_results
+    for owner_id, standing, total, _, packed, number, first, last in rows:
+        if team:
+            competitor = Competitor(first, id=owner_id, members=members.get(owner_id, ()),
+                                    team=True)
+        else:
+            competitor = Competitor(f"{first} {last}".strip(), id=owner_id, number=number)
+        breakdown = _Packed(results(packed, machines, lookup, counted))
         lines.append(Standing(
-            row.standing, _competitor(row, team, members), row.total,
-            **{"entries" if entries else "machines": _Packed(decode)},
-            qualified=cut is not None and row.standing <= cut,
+            standing, competitor, total,
+            machines=() if entries else breakdown, entries=breakdown if entries else (),
+            qualified=cut is not None and standing <= cut,
         ))
     return attrs.evolve(base, rows=_sorted_lines(lines), cut=cut)
 
