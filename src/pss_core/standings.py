@@ -574,17 +574,23 @@ class _Packed(Sequence[Any]):
     decoding a thousand breakdowns."""
 
     __slots__ = ("_decode", "_items")
+    # Cached standings are shared by a web server's threads: decode once, under a lock.
+    _lock = threading.Lock()
 
     def __init__(self, decode: Callable[[], tuple[Any, ...]]) -> None:
         self._decode: Callable[[], tuple[Any, ...]] | None = decode
         self._items: tuple[Any, ...] | None = None
 
     def _get(self) -> tuple[Any, ...]:
-        if self._items is None:
-            assert self._decode is not None
-            self._items = self._decode()
-            self._decode = None
-        return self._items
+        items = self._items
+        if items is None:
+            with self._lock:
+                if self._items is None:
+                    assert self._decode is not None
+                    self._items = self._decode()
+                    self._decode = None
+                items = self._items
+        return items
 
     def __getitem__(self, index: Any) -> Any:
         return self._get()[index]

@@ -2,6 +2,8 @@
 PostgreSQL: hand-worked tournaments, what never counts, the cut, freshness and the cache, formats
 that only rank rows, and the SQL engine checked against the reference engine."""
 
+import threading
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -255,6 +257,20 @@ def test_cache_is_bounded():
     assert cache.get((2,)) is values[2]
     cache.clear()
     assert cache.get((2,)) is None
+
+
+def test_breakdowns_decode_once_when_threads_share_cached_standings(board, pss, herb):
+    s = compute_standings(board.session, pss, herb, cache=StandingsCache())
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(tuple(s.rows[3].machines)))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(seen) == 8
+    assert len(set(seen)) == 1
+    assert [(m.machine, m.points) for m in seen[0]] == [("C", 100), ("A", 84)]
 
 
 # --- formats that only rank rows ------------------------------------------------------------
