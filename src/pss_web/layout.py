@@ -102,10 +102,12 @@ def build_layout(request: Any) -> Layout:
             crumbs.append(Link(title, request.resource_url(node)))
     login = player_login = logout = None
     if scope is not None:
-        login = base + scope.login_path
-        logout = base + scope.cookie_path + "/logout"
+        # Scope paths come from resource_path, so they already carry any script name.
+        host = request.host_url
+        login = host + scope.login_path
+        logout = host + scope.cookie_path + "/logout"
         if scope.kind == "event":
-            player_login = base + scope.cookie_path + "/player-login"
+            player_login = host + scope.cookie_path + "/player-login"
     return Layout(
         scope=scope, identity=identity, nav=tuple(nav), crumbs=tuple(crumbs),
         login_url=login, player_login_url=player_login, logout_url=logout,

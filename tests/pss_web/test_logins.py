@@ -175,3 +175,19 @@ def test_login_renews_the_csrf_token(webapp: TestApp, demo_event: Event) -> None
     after = webapp.cookies["csrf_token"]
     assert after != before
     assert res.json["csrf_token"] == after
+
+
+def test_mounted_under_a_prefix(make_webapp: Callable[..., TestApp], demo_event: Event) -> None:
+    app = make_webapp(SCRIPT_NAME="/pss")
+    res = app.get("/events/demo/tournaments/main/edit", status=303)
+    assert res.location == ("http://localhost/pss/events/demo/login?next="
+                            "%2Fpss%2Fevents%2Fdemo%2Ftournaments%2Fmain%2Fedit")
+    res = post_form(app, "/events/demo/login", {
+        "username": "owner", "password": "owner-pass",
+        "next": "/pss/events/demo/tournaments/main/edit"}, status=303)
+    assert res.location == "http://localhost/pss/events/demo/tournaments/main/edit"
+    cookie = next(v for k, v in res.headerlist if k == "Set-Cookie"
+                  and v.startswith(f"pss_event_{demo_event.id}="))
+    assert "Path=/pss/events/demo" in cookie
+    page = app.get("/events/demo/tournaments/main/edit")
+    assert 'action="http://localhost/pss/events/demo/logout"' in page.text

@@ -43,7 +43,7 @@ def safe_next(request: Any, scope: LoginScope, target: str | None, default: str)
     """Only a path inside the login's own scope: never another site, never another event."""
     if target and target.startswith(scope.cookie_path + "/") and not target.startswith("//") \
             and "\\" not in target:
-        return request.application_url + target
+        return request.host_url + target
     return default
 
 

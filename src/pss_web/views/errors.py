@@ -106,7 +106,7 @@ def forbidden(exc: HTTPForbidden, request: Any) -> Response:
     scope = scope_of(request)
     identity = request.identity
     if identity is None and scope is not None:
-        login = request.application_url + scope.login_path
+        login = request.host_url + scope.login_path
         if wants_json(request):
             return json_response({"error": "login_required", "message": "Log in first.",
                                   "login": login}, status=401)
@@ -121,7 +121,7 @@ def forbidden(exc: HTTPForbidden, request: Any) -> Response:
         return json_response({"error": "forbidden", "message": message}, status=403)
     return render_page(request, "error.html", {
         "error": {"code": "forbidden", "message": message}, "status": 403,
-        "login": request.application_url + scope.login_path if scope else None,
+        "login": request.host_url + scope.login_path if scope else None,
     }, 403)
 
 
