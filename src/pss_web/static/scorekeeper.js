@@ -1,0 +1,64 @@
+/* Scorekeeping: a score input that groups digits as they are typed and says the size in words,
+ * and a warning (or a fresh page) when the game on the machine changes under the scorekeeper. */
+(function () {
+  "use strict";
+
+  function group(digits) {
+    return digits.replace(/^0+(?=\d)/, "").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  }
+
+  function size(digits) {
+    var n = digits.length;
+    var units = [[12, "trillion"], [9, "billion"], [6, "million"], [3, "thousand"]];
+    for (var i = 0; i < units.length; i++) {
+      if (n > units[i][0]) {
+        var whole = digits.slice(0, n - units[i][0]);
+        var tenth = digits.charAt(n - units[i][0]);
+        return "about " + whole + (whole.length < 3 && tenth !== "0" ? "." + tenth : "") + " " + units[i][1];
+      }
+    }
+    return "";
+  }
+
+  function startScore() {
+    var input = document.getElementById("f-score");
+    var preview = document.getElementById("score-preview");
+    if (!input) return;
+    function update() {
+      var digits = input.value.replace(/\D/g, "");
+      var grouped = digits ? group(digits) : "";
+      if (input.value !== grouped) {
+        input.value = grouped;
+        input.setSelectionRange(grouped.length, grouped.length);
+      }
+      preview.textContent = digits ? size(digits.replace(/^0+(?=\d)/, "")) : "";
+    }
+    input.addEventListener("input", update);
+    update();
+    if (!input.value) input.focus();
+  }
+
+  function watchGame() {
+    var marker = document.getElementById("game-token");
+    var box = document.getElementById("live-game");
+    if (!marker || !box) return;
+    var seen = marker.getAttribute("data-token");
+    box.addEventListener("pss:updated", function () {
+      var now = document.getElementById("game-token");
+      if (!now || now.getAttribute("data-token") === seen) return;
+      var input = document.getElementById("f-score");
+      var typing = input && input.value;
+      if (!typing) { window.location.reload(); return; }
+      if (document.getElementById("game-changed")) return;
+      var p = document.createElement("p");
+      p.id = "game-changed";
+      p.className = "changed-warning";
+      p.setAttribute("role", "alert");
+      p.textContent = "The game on this machine changed since this page was loaded. " +
+        "Check who is playing before saving; reload the page to see it.";
+      box.parentNode.insertBefore(p, box);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { startScore(); watchGame(); });
+})();
