@@ -266,3 +266,52 @@ def test_without_stripe_keys_the_page_says_to_buy_at_the_desk(webapp, demo_event
     assert "does not take online payments" in page.text
     refused = buy(webapp, demo_event, status=409).json
     assert refused["error"] == "payment_not_configured"
+
+
+def test_commits_through_the_transaction_manager(committed_engine, pss, stripe_server,
+                                                 monkeypatch):
+    """Without a test's own session the views commit through pyramid_tm mid-request: the hold,
+    what Stripe said, the webhook and a refund are all really stored."""
+    from argon2 import PasswordHasher
+
+    from pss_core import security
+    from pss_core.demo import create_demo
+    from pss_web import make_app
+
+    fake = stripe_server
+    fake.reset()
+    monkeypatch.setattr(stripe.HTTPClient, "INITIAL_DELAY", 0.005)
+    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
+                                                            parallelism=1))
+    with Session(committed_engine, expire_on_commit=False) as s:
+        event = create_demo(s, pss)
+        event.stripe_secret_key = fake.api_key
+        event.stripe_publishable_key = "pk_test_tm"
+        event.stripe_webhook_secret = WEBHOOK_SECRET
+        s.commit()
+    app = TestApp(make_app({"pss.engine": committed_engine, "pss.plugins": pss,
+                            "pss.stripe_api_base": fake.url, "pss.raise_errors": "true"}))
+    login_player(app, event, 101, PIN)
+    held = buy(app, event, tickets=2).json["purchase"]
+    post_json(app, held["intent_url"])
+    [pi_id] = fake.payment_intents
+    fake.succeed(pi_id)
+    payload = fake.webhook_payload(
+        next(e for e in fake.events if e["type"] == "payment_intent.succeeded"))
+    res = app.post("/events/demo/stripe/webhook", payload, headers={
+        "Content-Type": "application/json",
+        "Stripe-Signature": sign_webhook(payload, WEBHOOK_SECRET)})
+    assert res.json["outcome"] == "handled"
+
+    desk = TestApp(app.app)
+    login_as(desk, event, "desk", username="desk", password="desk-pass")
+    refunded = post_json(desk, held["refund_url"], {"games": 1}).json
+    assert (refunded["ok"], refunded["amount_cents"]) == (True, 300)
+    with Session(committed_engine) as s:
+        purchase = s.get(Purchase, held["id"])
+        assert (purchase.status, purchase.refunded_cents) == (PurchaseStatus.COMPLETED, 300)
+        assert s.scalar(select(func.count(StripeWebhookEvent.id))) == 1
+        assert s.scalar(select(func.count(Token.id)).where(
+            Token.purchase_id == purchase.id, Token.paid_at.is_not(None),
+            Token.refunded_at.is_(None))) == 1
+    assert fake.amount_refunded(pi_id) == 300
