@@ -13,12 +13,12 @@ Building blocks for other sale channels (online checkout): :func:`prepare_sale` 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
 from datetime import datetime
 from typing import Any
 
 import attrs
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from pss_core import audit
@@ -166,18 +166,16 @@ def _count(cond: Any) -> Any:
     return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
-def ticket_summary(session: Session, player: EventPlayer,
-                   now: datetime | None = None) -> list[TicketSummary]:
-    """Paid, used, voided, refunded, in play, remaining and held games of ``player`` (and their
-    teams) per tournament and metatournament, tournaments first, by name."""
-    now = now or utcnow()
-    teams = team_ids_of(session, player.id)
-    owner = or_(Token.player_id == player.id, Token.team_id.in_(teams)) if teams else (
-        Token.player_id == player.id)
+@functools.cache
+def _summary_statements() -> tuple[Any, Any]:
+    # Built once with bound parameters: the summary is read for every audit row.
+    pid: Any = bindparam("player_id")
+    now: Any = bindparam("now")
+    teams = select(TeamMember.team_id).where(TeamMember.event_player_id == pid)
     in_play = Token.id.in_(_in_play_ids())
     live_hold = and_(Token.paid_at.is_(None), Token.refunded_at.is_(None),
                      Purchase.status == PurchaseStatus.PENDING, Purchase.hold_expires_at > now)
-    rows = session.execute(
+    games = (
         select(
             Token.tournament_id, Token.metatournament_id, Token.team_id,
             _count(Token.paid_at.is_not(None)),
@@ -189,10 +187,29 @@ def ticket_summary(session: Session, player: EventPlayer,
             _count(and_(Token.comped.is_(True), Token.paid_at.is_not(None))),
         )
         .outerjoin(Purchase, Token.purchase_id == Purchase.id)
-        .where(owner)
+        .where(or_(Token.player_id == pid, Token.team_id.in_(teams)))
         .group_by(Token.tournament_id, Token.metatournament_id, Token.team_id)
-    ).all()
-    tickets_by_scope = _tickets_bought(session, player.id, teams)
+    )
+    bought = (
+        select(Purchase.tournament_id, Purchase.metatournament_id, Purchase.team_id,
+               func.sum(Purchase.tickets))
+        .where(or_(and_(Purchase.player_id == pid, Purchase.team_id.is_(None)),
+                   Purchase.team_id.in_(teams)),
+               Purchase.status == PurchaseStatus.COMPLETED)
+        .group_by(Purchase.tournament_id, Purchase.metatournament_id, Purchase.team_id)
+    )
+    return games, bought
+
+
+def ticket_summary(session: Session, player: EventPlayer,
+                   now: datetime | None = None) -> list[TicketSummary]:
+    """Paid, used, voided, refunded, in play, remaining and held games of ``player`` (and their
+    teams) per tournament and metatournament, tournaments first, by name."""
+    params = {"player_id": player.id, "now": now or utcnow()}
+    games, bought = _summary_statements()
+    rows = session.execute(games, params).all()
+    tickets_by_scope = {(t, m, team): int(n)
+                        for t, m, team, n in session.execute(bought, params).all()}
     out: list[TicketSummary] = []
     for t_id, m_id, team_id, paid, used, voided, refunded, playing, held, comped in rows:
         scope: Scope | None = (session.get(Tournament, t_id) if t_id is not None
@@ -209,20 +226,6 @@ def ticket_summary(session: Session, player: EventPlayer,
         ))
     out.sort(key=lambda s: (s.scope != "tournament", s.name, s.team_id or 0))
     return out
-
-
-def _tickets_bought(session: Session, player_id: int,
-                    teams: Sequence[int]) -> dict[tuple[int | None, int | None, int | None], int]:
-    owner = or_(and_(Purchase.player_id == player_id, Purchase.team_id.is_(None)),
-                Purchase.team_id.in_(teams)) if teams else and_(
-        Purchase.player_id == player_id, Purchase.team_id.is_(None))
-    rows = session.execute(
-        select(Purchase.tournament_id, Purchase.metatournament_id, Purchase.team_id,
-               func.sum(Purchase.tickets))
-        .where(owner, Purchase.status == PurchaseStatus.COMPLETED)
-        .group_by(Purchase.tournament_id, Purchase.metatournament_id, Purchase.team_id)
-    ).all()
-    return {(t, m, team): int(n) for t, m, team, n in rows}
 
 
 def tickets_left(session: Session, player_id: int | None,
