@@ -1,0 +1,449 @@
+"""The desk's pages through WebTest, as forms and as JSON: finding and registering players (the PIN
+on a slip, once), selling and comping tickets with the live price, unlocking a PIN, a player's
+ticket summary and history; the permission matrix over two events; CSRF refusal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from webtest import TestApp
+
+from pss_core.models import (
+    AuditLog,
+    Channel,
+    Event,
+    EventPlayer,
+    EventUser,
+    Purchase,
+    Role,
+    Token,
+    Tournament,
+)
+from pss_core.plugins import Pss
+from pss_core.services import setup
+from pss_web.testing import (
+    JSON,
+    csrf_token,
+    login_as,
+    login_player,
+    post_form,
+    post_json,
+)
+
+# --- two events and who asks ------------------------------------------------------------------
+
+
+@attrs.frozen
+class Who:
+    name: str
+    kind: str  # anon | staff | player
+    event: str | None = None  # "a" | "b"
+    role: str | None = None  # td | desk | scorekeeper, or the player number
+
+
+WHO = [
+    Who("anonymous", "anon"),
+    Who("td in a", "staff", "a", "td"),
+    Who("desk in a", "staff", "a", "desk"),
+    Who("desk in b", "staff", "b", "desk"),
+    Who("scorekeeper in a", "staff", "a", "scorekeeper"),
+    Who("player 101 in a", "player", "a", "101"),
+    Who("player 101 in b", "player", "b", "101"),
+]
+
+
+@pytest.fixture
+def world(dbsession: Session, pss: Pss, demo_event: Event) -> dict[str, Event]:
+    """Event a (the demo) and event b with the same shape: tournament ``main`` with a machine,
+    players 101 and 102 (PIN 4321 in a, 9999 in b)."""
+    owner2 = setup.create_user(dbsession, "owner2", password="owner2-pass", event_owner=True)
+    dbsession.flush()
+    other = setup.create_event(dbsession, owner2, "Other Open", slug="other")
+    main = setup.create_tournament(dbsession, pss, other, "Main", "herb", slug="main",
+                                   price_cents=300)
+    setup.add_machine(dbsession, main, "Medieval Madness")
+    for number, name in ((101, "Zed"), (102, "Yul")):
+        setup.register_player(dbsession, other, name, "Other", number=number, pin="9999")
+    dbsession.flush()
+    return {"a": demo_event, "b": other}
+
+
+def log_in(app: TestApp, who: Who, world: dict[str, Event]) -> None:
+    if who.kind == "anon":
+        return
+    assert who.event is not None
+    assert who.role is not None
+    event = world[who.event]
+    if who.kind == "player":
+        login_player(app, event, int(who.role), "4321" if who.event == "a" else "9999")
+    else:
+        login_as(app, event, who.role)
+
+
+def desk_here(who: Who, ev: str) -> bool:
+    return who.kind == "staff" and who.event == ev and who.role in ("td", "desk")
+
+
+def staff_or_101_here(who: Who, ev: str) -> bool:
+    return who.event == ev and (who.kind == "staff" or who.role == "101")
+
+
+def staff_here(who: Who, ev: str) -> bool:
+    return who.kind == "staff" and who.event == ev
+
+
+VIEWS = [
+    ("GET", "/events/{slug}/desk", desk_here),
+    ("POST", "/events/{slug}/desk", desk_here),
+    ("GET", "/events/{slug}/players/101/slip", desk_here),
+    ("GET", "/events/{slug}/players/101/sell", desk_here),
+    ("POST", "/events/{slug}/players/101/sell", desk_here),
+    ("GET", "/events/{slug}/players/101/price?scope=tournament:main&tickets=1", desk_here),
+    ("GET", "/events/{slug}/players/101/unlock", desk_here),
+    ("POST", "/events/{slug}/players/101/unlock", desk_here),
+    ("GET", "/events/{slug}/players/101/tickets", staff_or_101_here),
+    ("GET", "/events/{slug}/players/101/history", staff_or_101_here),
+    ("GET", "/events/{slug}/players/102/tickets", staff_here),
+    ("GET", "/events/{slug}/players/102/history", staff_here),
+]
+
+
+def ask(app: TestApp, session: Session, method: str, url: str, token: str) -> Any:
+    """One request in a savepoint that is rolled back, so an allowed action changes nothing."""
+    savepoint = session.begin_nested()
+    try:
+        if method == "GET":
+            return app.get(url, headers=JSON, expect_errors=True)
+        return app.post_json(url, {}, headers={**JSON, "X-CSRF-Token": token},
+                             expect_errors=True)
+    finally:
+        savepoint.rollback()
+
+
+def check_matrix(app: TestApp, session: Session, world: dict[str, Event], who: Who,
+                 views: list[Any]) -> list[str]:
+    """Every view in both events; returns what was not as expected."""
+    log_in(app, who, world)
+    token = csrf_token(app)
+    wrong = []
+    for ev in ("a", "b"):
+        event = world[ev]
+        machine = event.tournaments[0].machines[0].id
+        for method, path, allowed_for in views:
+            url = path.format(slug=event.slug, machine=machine)
+            res = ask(app, session, method, url, token)
+            allowed = allowed_for(who, ev)
+            if allowed:
+                ok = res.status_int < 400 if method == "GET" else (
+                    res.status_int in (200, 201, 303, 400, 409))
+            else:
+                logged_in_here = who.kind != "anon" and who.event == ev
+                ok = res.status_int == (403 if logged_in_here else 401) and res.json["error"] in (
+                    "forbidden", "login_required", "not_yourself")
+            if not ok:
+                wrong.append(f"{method} {url}: {res.status_int} "
+                             f"(expected {'allowed' if allowed else 'denied'})")
+    return wrong
+
+
+@pytest.mark.parametrize("who", WHO, ids=[w.name for w in WHO])
+def test_permission_matrix(webapp: TestApp, dbsession: Session, world: dict[str, Event],
+                           who: Who) -> None:
+    assert check_matrix(webapp, dbsession, world, who, VIEWS) == []
+
+
+# --- finding and registering ------------------------------------------------------------------
+
+
+def test_registering_with_the_form_prints_the_pin_once(
+        webapp: TestApp, make_webapp: Any, dbsession: Session, demo_event: Event) -> None:
+    login_as(webapp, demo_event, "desk")
+    desk = webapp.get("/events/demo/desk")
+    form = desk.forms["register-form"]
+    form["first_name"] = "Quinn"
+    form["last_name"] = "Quarter"
+    res = form.submit(status=303)
+    assert res.location == "http://localhost/events/demo/players/109/slip"
+    slip = res.follow()
+    pin = slip.html.find(id="slip-pin").text
+    assert slip.html.find(id="slip-number").text == "109"
+    assert slip.html.find(id="slip-name").text == "Quinn Quarter"
+    assert pin.isdigit()
+    assert len(pin) == 4
+    assert "This is the only time the PIN is shown" in slip.text
+    # A reload shows the slip without the PIN: it is not kept anywhere.
+    again = webapp.get("/events/demo/players/109/slip")
+    assert again.html.find(id="slip-pin") is None
+    assert webapp.get("/events/demo/players/109/slip", headers=JSON).json["pin"] is None
+    # The PIN on the slip is the player's PIN.
+    ep = setup.player_by_number(dbsession, demo_event.id, 109)
+    assert ep.name == "Quinn Quarter"
+    login_player(make_webapp(), demo_event, 109, pin)
+    row = dbsession.scalars(select(AuditLog).where(AuditLog.action == "player.register",
+                                                   AuditLog.player_id == ep.id)).one()
+    assert row.actor == "desk-demo"
+
+
+def test_registering_as_json_gives_number_and_pin(webapp: TestApp, dbsession: Session,
+                                                  demo_event: Event) -> None:
+    login_as(webapp, demo_event, "desk")
+    res = post_json(webapp, "/events/demo/desk",
+                    {"first_name": "Rae", "last_name": "Rubber", "number": 500, "pin": "246810",
+                     "ifpa_id": 31337}, status=201)
+    assert res.json["pin"] == "246810"
+    assert res.json["player"]["number"] == 500
+    assert res.json["player"]["ifpa_id"] == 31337
+    assert res.json["player"]["sell_url"] == "http://localhost/events/demo/players/500/sell"
+    assert "pss_slip" not in webapp.cookies
+    ep = setup.player_by_number(dbsession, demo_event.id, 500)
+    assert ep.player.ifpa_id == 31337
+    # Searching finds them by number, by part of the name and by IFPA number.
+    for q in ("500", "#500", "rubb", "31337"):
+        found = webapp.get("/events/demo/desk", {"q": q}, headers=JSON).json["players"]
+        assert [p["number"] for p in found] == [500], q
+
+
+@pytest.mark.parametrize(("data", "status", "code", "message"), [
+    ({"first_name": "Ann", "number": 101}, 409, "number_taken",
+     "Player number 101 is taken in PSS Demo Open."),
+    ({"first_name": "Ann", "pin": "12"}, 400, "invalid_pin", "A PIN is 4 to 8 digits."),
+    ({"last_name": "Nobody"}, 400, "missing_field", "First name is required."),
+    ({"first_name": "Ann", "number": "ten"}, 400, "invalid_field",
+     "Player number must be a whole number, not 'ten'."),
+])
+def test_registration_refusals(webapp: TestApp, dbsession: Session, demo_event: Event,
+                               data: dict[str, Any], status: int, code: str,
+                               message: str) -> None:
+    login_as(webapp, demo_event, "desk")
+    before = dbsession.scalar(select(func.count(EventPlayer.id)))
+    res = post_json(webapp, "/events/demo/desk", data, status=status)
+    assert (res.json["error"], res.json["message"]) == (code, message)
+    # The same through the form: the page again, with the message and what was typed (no PIN).
+    page = post_form(webapp, "/events/demo/desk", data, status=status)
+    assert page.html.find(id="form-error").text == message
+    form = page.forms["register-form"]
+    for key, value in data.items():
+        if key != "pin":
+            assert form[key].value == str(value)
+    assert form["pin"].value == ""
+    assert dbsession.scalar(select(func.count(EventPlayer.id))) == before
+
+
+def test_search_by_name_and_no_match(webapp: TestApp, demo_event: Event) -> None:
+    login_as(webapp, demo_event, "desk")
+    found = webapp.get("/events/demo/desk", {"q": "TI"}, headers=JSON).json["players"]
+    assert [p["name"] for p in found] == ["Bo Tilt", "Ed Multiball"]
+    page = webapp.get("/events/demo/desk", {"q": "zzz"})
+    assert "Nobody matches “zzz”" in page.html.find(id="found").text
+
+
+# --- selling ----------------------------------------------------------------------------------
+
+
+def test_live_price_applies_bundles(webapp: TestApp, demo_event: Event) -> None:
+    login_as(webapp, demo_event, "desk")
+    url = "/events/demo/players/101/price"
+
+    def quote(**params: Any) -> Any:
+        return webapp.get(url, params, headers=JSON).json
+
+    three = quote(scope="tournament:main", tickets=3)
+    assert (three["amount_cents"], three["amount"]) == (800, "$8.00")
+    assert [line["text"] for line in three["lines"]] == ["1 \u00d7 3 for $8.00"]
+    four = quote(scope="tournament:main", tickets=4)
+    assert four["amount_cents"] == 1100
+    assert [(line["size"], line["count"]) for line in four["lines"]] == [(3, 1), (1, 1)]
+    assert four["available"] is True
+    comp = quote(scope="tournament:main", tickets=4, comp=1)
+    assert (comp["amount_cents"], comp["comp"], comp["lines"]) == (0, True, [])
+    # A PAPA-style ticket is several games.
+    papa = quote(scope="tournament:classics", tickets=2)
+    assert (papa["amount_cents"], papa["games"]) == (1000, 6)
+    bad = webapp.get(url, {"scope": "tournament:main", "tickets": "x"}, headers=JSON, status=400)
+    assert bad.json["message"] == "The number of tickets must be a whole number, like 3."
+    bad = webapp.get(url, {"scope": "tournament:nope", "tickets": 1}, headers=JSON, status=400)
+    assert bad.json["message"] == "Choose what the tickets are for."
+    bad = webapp.get(url, {"scope": "tournament:main", "tickets": 0}, headers=JSON, status=400)
+    assert bad.json["error"] == "invalid_count"
+
+
+def test_price_says_when_a_sale_would_be_refused(webapp: TestApp, dbsession: Session,
+                                                 demo_event: Event) -> None:
+    main = demo_event.tournaments[0]
+    main.allow_ticket_purchases = False
+    dbsession.flush()
+    login_as(webapp, demo_event, "desk")
+    quote = webapp.get("/events/demo/players/101/price",
+                       {"scope": "tournament:main", "tickets": 1}, headers=JSON).json
+    assert quote["available"] is False
+    assert quote["message"] == "Ticket sales for Main (HERB) are closed."
+    # A comp is still possible when sales are closed.
+    comp = webapp.get("/events/demo/players/101/price",
+                      {"scope": "tournament:main", "tickets": 1, "comp": "1"}, headers=JSON).json
+    assert comp["available"] is True
+
+
+def desk_user_id(session: Session, event: Event) -> int:
+    return session.scalars(select(EventUser.id).join(EventUser.user).where(
+        EventUser.event_id == event.id,
+        EventUser.user.has(username=f"desk-{event.slug}"))).one()
+
+
+def test_selling_with_the_form(webapp: TestApp, dbsession: Session, demo_event: Event) -> None:
+    login_as(webapp, demo_event, "desk")
+    page = webapp.get("/events/demo/players/101/sell")
+    assert "No tickets yet." in page.text
+    form = page.forms["sell-form"]
+    form["scope"] = "tournament:main"
+    form["tickets"] = "4"
+    res = form.submit(status=303)
+    assert res.location == "http://localhost/events/demo/players/101/sell"
+    page = res.follow()
+    assert "Sold 4 tickets for Main (HERB) to Ada Flipper: take $11.00." in page.text
+    purchase = dbsession.scalars(select(Purchase)).one()
+    assert (purchase.tickets, purchase.amount_cents, purchase.channel) == (4, 1100, Channel.DESK)
+    assert purchase.sold_by_id == desk_user_id(dbsession, demo_event)
+    assert dbsession.scalar(select(func.count(Token.id)).where(
+        Token.purchase_id == purchase.id, Token.paid_at.is_not(None))) == 4
+    summary = webapp.get("/events/demo/players/101/sell", headers=JSON).json["summary"]
+    assert [(s["slug"], s["paid"], s["remaining"]) for s in summary] == [("main", 4, 4)]
+    history = webapp.get("/events/demo/players/101/history", headers=JSON).json["history"]
+    assert history[0]["text"] == "Bought 4 tickets for Main (HERB): $11.00"
+    assert history[0]["by"] == "desk-demo"
+
+
+def test_comp_and_json_sale(webapp: TestApp, dbsession: Session, demo_event: Event) -> None:
+    login_as(webapp, demo_event, "td")
+    res = post_json(webapp, "/events/demo/players/102/sell",
+                    {"scope": "tournament:classics", "tickets": 1, "comp": True}, status=201)
+    assert res.json["purchase"]["channel"] == "comp"
+    assert res.json["purchase"]["amount_cents"] == 0
+    assert res.json["purchase"]["games"] == 3
+    assert res.json["message"] == "1 free ticket for Classics (PAPA-style) given to Bo Tilt."
+    assert [(s["slug"], s["comped"], s["remaining"]) for s in res.json["summary"]] == [
+        ("classics", 3, 3)]
+    assert dbsession.scalars(select(AuditLog.action).order_by(AuditLog.id.desc())).first() \
+        == "tickets.comp"
+
+
+def test_sale_refusals_show_the_message(webapp: TestApp, dbsession: Session, demo_event: Event,
+                                        pss: Pss) -> None:
+    main: Tournament = demo_event.tournaments[0]
+    main.max_unused_tickets = 2
+    dbsession.flush()
+    login_as(webapp, demo_event, "desk")
+    res = post_json(webapp, "/events/demo/players/101/sell",
+                    {"scope": "tournament:main", "tickets": 3}, status=409)
+    assert res.json["error"] == "max_unused_tickets"
+    assert res.json["message"] == ("Ada Flipper already holds 0 unused tickets for Main (HERB); "
+                                   "the most allowed is 2, so at most 2 more can be sold.")
+    page = post_form(webapp, "/events/demo/players/101/sell",
+                     {"scope": "tournament:main", "tickets": "3"}, status=409)
+    assert page.html.find(id="form-error").text == res.json["message"]
+    assert page.forms["sell-form"]["tickets"].value == "3"
+    assert page.forms["sell-form"]["scope"].value == "tournament:main"
+    post_json(webapp, "/events/demo/players/101/sell",
+              {"scope": "tournament:main", "tickets": 2}, status=201)
+    res = post_json(webapp, "/events/demo/players/101/sell",
+                    {"scope": "metatournament:none", "tickets": 1}, status=400)
+    assert res.json["field"] == "scope"
+    assert dbsession.scalar(select(func.sum(Purchase.tickets))) == 2
+
+
+def test_a_sale_without_the_csrf_token_is_refused(webapp: TestApp, dbsession: Session,
+                                                  demo_event: Event) -> None:
+    login_as(webapp, demo_event, "desk")
+    res = post_json(webapp, "/events/demo/players/101/sell",
+                    {"scope": "tournament:main", "tickets": 1}, status=403, csrf=False)
+    assert res.json["error"] == "csrf_failed"
+    res = post_form(webapp, "/events/demo/players/101/sell",
+                    {"scope": "tournament:main", "tickets": "1"}, status=403, csrf=False)
+    assert "This form has expired" in res.text
+    res = post_form(webapp, "/events/demo/desk", {"first_name": "Sneaky"}, status=403,
+                    csrf=False)
+    assert dbsession.scalar(select(func.count(Purchase.id))) == 0
+    assert dbsession.scalar(select(func.count(EventPlayer.id)).where(
+        EventPlayer.event_id == demo_event.id)) == 8
+
+
+# --- unlocking, tickets, history --------------------------------------------------------------
+
+
+def test_unlocking_a_locked_out_player(webapp: TestApp, make_webapp: Any,
+                                       demo_event: Event) -> None:
+    phone = make_webapp(REMOTE_ADDR="192.0.2.77")
+    for _ in range(4):
+        login_player(phone, demo_event, 103, "0000", status=403)
+    login_player(phone, demo_event, 103, "0000", status=429)
+    login_player(make_webapp(REMOTE_ADDR="192.0.2.76"), demo_event, 103, "4321", status=429)
+    login_as(webapp, demo_event, "desk")
+    page = webapp.get("/events/demo/players/103/sell")
+    assert "Locked out after too many wrong PINs" in page.text
+    assert webapp.get("/events/demo/players/103/sell", headers=JSON).json["locked_out"] is True
+    res = post_json(webapp, "/events/demo/players/103/unlock")
+    assert (res.json["unlocked"], res.json["message"]) == (True, "Cy Nudge can log in again.")
+    # The device is still throttled on its own; another device can log in as 103 now.
+    login_player(make_webapp(REMOTE_ADDR="192.0.2.78"), demo_event, 103, "4321")
+    res = post_json(webapp, "/events/demo/players/103/unlock")
+    assert (res.json["unlocked"], res.json["message"]) == (False, "Cy Nudge was not locked out.")
+
+
+def test_the_player_sees_their_own_tickets_and_history(
+        webapp: TestApp, make_webapp: Any, demo_event: Event) -> None:
+    desk = make_webapp()
+    login_as(desk, demo_event, "desk")
+    post_json(desk, "/events/demo/players/101/sell", {"scope": "tournament:main", "tickets": 3})
+    login_player(webapp, demo_event, 101, "4321")
+    tickets = webapp.get("/events/demo/players/101/tickets", headers=JSON).json
+    assert tickets["can_sell"] is False
+    [main] = tickets["summary"]
+    assert (main["name"], main["paid"], main["used"], main["remaining"]) == (
+        "Main (HERB)", 3, 0, 3)
+    page = webapp.get("/events/demo/players/101/tickets")
+    assert page.html.find("strong", class_="left").text == "3"
+    history = webapp.get("/events/demo/players/101/history", headers=JSON).json["history"]
+    texts = [h["text"] for h in history]
+    assert texts == ["Logged in", "Bought 3 tickets for Main (HERB): $8.00",
+                     "Registered as #101"]
+    # Where a login came from is not shown.
+    assert "address" not in history[0]["details"]
+    assert history[1]["games_left"] == [{"scope": "main", "remaining": 3}]
+
+
+def test_json_twins_of_the_desk_pages(webapp: TestApp, demo_event: Event) -> None:
+    login_as(webapp, demo_event, "desk")
+    desk = webapp.get("/events/demo/desk", headers=JSON).json
+    assert desk["register_url"] == "http://localhost/events/demo/desk"
+    assert [p["number"] for p in desk["recent"]][:2] == [108, 107]
+    sell = webapp.get("/events/demo/players/101/sell", headers=JSON).json
+    assert [s["key"] for s in sell["scopes"]] == ["tournament:main", "tournament:classics"]
+    main = sell["scopes"][0]
+    assert (main["price"], main["bundles"], main["games_per_ticket"]) == (
+        "$3.00", ["3 for $8.00"], 1)
+    assert sell["player"]["name"] == "Ada Flipper"
+    slip = webapp.get("/events/demo/players/101/slip", headers=JSON).json
+    assert slip["login_url"] == "http://localhost/events/demo/player-login"
+    assert slip["pin"] is None
+
+
+def test_unknown_player_is_a_404(webapp: TestApp, demo_event: Event) -> None:
+    login_as(webapp, demo_event, "desk")
+    res = webapp.get("/events/demo/players/999/sell", headers=JSON, status=404)
+    assert res.json["error"] == "not_found"
+
+
+def test_roles_are_read_from_the_event(webapp: TestApp, dbsession: Session,
+                                       demo_event: Event) -> None:
+    """A desk worker whose role is taken away loses the desk at once."""
+    login_as(webapp, demo_event, "desk")
+    webapp.get("/events/demo/desk", headers=JSON, status=200)
+    eu = setup.event_user(dbsession, demo_event, "desk-demo")
+    assert eu is not None
+    setup.add_event_user(dbsession, demo_event, "desk-demo", "test-pass-123",
+                         [Role.SCOREKEEPER])
+    dbsession.flush()
+    webapp.get("/events/demo/desk", headers=JSON, status=403)

@@ -1,0 +1,326 @@
+"""The player's own page through WebTest, as forms and as JSON: games left, joining and leaving a
+queue and the place in it, playing now, results; only the player acts for themselves; the
+permission matrix over two events; CSRF refusal; the OpenAPI document describes these pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from webtest import TestApp
+
+from pss_core.audit import Actor
+from pss_core.models import Event, EventPlayer, QueueSlot, TournamentMachine
+from pss_core.plugins import Pss
+from pss_core.services import games, setup, tickets
+from pss_web.testing import JSON, csrf_token, login_as, login_player, post_form, post_json
+
+STAFF = Actor("scorekeeper test", user_id=None)
+
+
+@attrs.frozen
+class Who:
+    name: str
+    kind: str  # anon | staff | player
+    event: str | None = None
+    role: str | None = None
+
+
+WHO = [
+    Who("anonymous", "anon"),
+    Who("td in a", "staff", "a", "td"),
+    Who("desk in a", "staff", "a", "desk"),
+    Who("scorekeeper in a", "staff", "a", "scorekeeper"),
+    Who("player 101 in a", "player", "a", "101"),
+    Who("player 102 in a", "player", "a", "102"),
+    Who("player 101 in b", "player", "b", "101"),
+]
+
+
+@pytest.fixture
+def world(dbsession: Session, pss: Pss, demo_event: Event) -> dict[str, Event]:
+    """Event a (the demo) and event b: tournament ``main`` with a machine, players 101 and 102."""
+    owner2 = setup.create_user(dbsession, "owner2", password="owner2-pass", event_owner=True)
+    dbsession.flush()
+    other = setup.create_event(dbsession, owner2, "Other Open", slug="other")
+    main = setup.create_tournament(dbsession, pss, other, "Main", "herb", slug="main")
+    setup.add_machine(dbsession, main, "Medieval Madness")
+    for number in (101, 102):
+        setup.register_player(dbsession, other, f"P{number}", number=number, pin="9999")
+    dbsession.flush()
+    return {"a": demo_event, "b": other}
+
+
+def player_here(number: str) -> Any:
+    def allowed(who: Who, ev: str) -> bool:
+        return who.kind == "player" and who.event == ev and who.role == number
+    return allowed
+
+
+def player_or_staff_here(number: str) -> Any:
+    def allowed(who: Who, ev: str) -> bool:
+        return who.event == ev and (who.kind == "staff" or who.role == number)
+    return allowed
+
+
+def any_player_here(who: Who, ev: str) -> bool:
+    return who.kind == "player" and who.event == ev
+
+
+VIEWS = [
+    ("GET", "/events/{slug}/me", any_player_here),
+    ("GET", "/events/{slug}/players/101/play", player_or_staff_here("101")),
+    ("GET", "/events/{slug}/players/101/join", player_or_staff_here("101")),
+    ("GET", "/events/{slug}/players/101/leave", player_or_staff_here("101")),
+    ("POST", "/events/{slug}/players/101/join", player_here("101")),
+    ("POST", "/events/{slug}/players/101/leave", player_here("101")),
+    ("GET", "/events/{slug}/players/102/play", player_or_staff_here("102")),
+    ("POST", "/events/{slug}/players/102/join", player_here("102")),
+    ("POST", "/events/{slug}/players/102/leave", player_here("102")),
+]
+
+
+def log_in(app: TestApp, who: Who, world: dict[str, Event]) -> None:
+    if who.kind == "anon":
+        return
+    assert who.event is not None
+    assert who.role is not None
+    event = world[who.event]
+    if who.kind == "player":
+        login_player(app, event, int(who.role), "4321" if who.event == "a" else "9999")
+    else:
+        login_as(app, event, who.role)
+
+
+@pytest.mark.parametrize("who", WHO, ids=[w.name for w in WHO])
+def test_permission_matrix(webapp: TestApp, dbsession: Session, world: dict[str, Event],
+                           who: Who) -> None:
+    log_in(webapp, who, world)
+    token = csrf_token(webapp)
+    wrong = []
+    for ev in ("a", "b"):
+        event = world[ev]
+        for method, path, allowed_for in VIEWS:
+            url = path.format(slug=event.slug)
+            savepoint = dbsession.begin_nested()
+            try:
+                res = (webapp.get(url, headers=JSON, expect_errors=True) if method == "GET"
+                       else webapp.post_json(url, {}, headers={**JSON, "X-CSRF-Token": token},
+                                             expect_errors=True))
+            finally:
+                savepoint.rollback()
+            if allowed_for(who, ev):
+                ok = res.status_int < 400 if method == "GET" else (
+                    res.status_int in (200, 201, 303, 400, 409))
+            else:
+                here = who.kind != "anon" and who.event == ev
+                ok = res.status_int == (403 if here else 401)
+            if not ok:
+                wrong.append(f"{method} {url}: {res.status_int}")
+    assert wrong == []
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def player(session: Session, event: Event, number: int) -> EventPlayer:
+    return setup.player_by_number(session, event.id, number)
+
+
+def sell(session: Session, pss: Pss, event: Event, number: int, count: int = 2) -> None:
+    tickets.sell_tickets(session, pss, player=player(session, event, number), count=count,
+                         tournament=event.tournaments[0], actor=Actor("desk test"))
+    session.flush()
+
+
+@pytest.fixture
+def machines(demo_event: Event) -> list[TournamentMachine]:
+    return list(demo_event.tournaments[0].machines)
+
+
+def me(app: TestApp, number: int = 101) -> Any:
+    return app.get(f"/events/demo/players/{number}/play", headers=JSON).json
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+
+def test_me_leads_to_the_players_page(webapp: TestApp, demo_event: Event) -> None:
+    login_player(webapp, demo_event, 104, "4321")
+    res = webapp.get("/events/demo/me", status=303)
+    assert res.location == "http://localhost/events/demo/players/104/play"
+    page = res.follow()
+    assert page.html.find("h1").text.split()[:2] == ["Di", "Drain"]
+    assert "No tickets yet." in page.text
+    assert "My page" in page.html.find("nav", class_="tabs").text
+
+
+def test_joining_and_leaving_a_queue_with_the_forms(
+        webapp: TestApp, make_webapp: Any, dbsession: Session, pss: Pss, demo_event: Event,
+        machines: list[TournamentMachine]) -> None:
+    sell(dbsession, pss, demo_event, 101)
+    sell(dbsession, pss, demo_event, 102)
+    other = make_webapp()
+    login_player(other, demo_event, 102, "4321")
+    post_json(other, "/events/demo/players/102/join", {"machine": machines[1].id}, status=201)
+    login_player(webapp, demo_event, 101, "4321")
+    page = webapp.get("/events/demo/players/101/play")
+    assert "2 games left in Main (HERB)" in " ".join(page.html.find(id="live-tickets")
+                                                    .text.split())
+    join = next(f for f in page.forms.values()
+                if f.get("machine", default=None) is not None
+                and f["machine"].value == str(machines[1].id))
+    page = join.submit(status=303).follow()
+    assert "You are 2nd in the queue for Medieval Madness." in page.text
+    now = " ".join(page.html.find(id="now").text.split())
+    assert now.startswith("You are 2nd in the queue for Medieval Madness")
+    data = me(webapp)
+    assert (data["place"]["position"], data["place"]["waiting"]) == (2, 2)
+    assert data["place"]["machine"]["name"] == "Medieval Madness"
+    # Bo leaves: Ada moves up to first, and her page says so.
+    post_json(other, "/events/demo/players/102/leave")
+    page = webapp.get("/events/demo/players/101/play")
+    assert "You are next: go to the machine." in page.html.find(id="now").text
+    # Joining another machine leaves the first queue.
+    post_json(webapp, "/events/demo/players/101/join", {"machine": machines[2].id}, status=201)
+    assert me(webapp)["place"]["machine"]["name"] == "The Addams Family"
+    assert dbsession.scalar(select(func.count(QueueSlot.id))) == 1
+    page = post_form(webapp, "/events/demo/players/101/leave", {}, status=303).follow()
+    assert "You left the queue for The Addams Family." in page.text
+    assert me(webapp)["place"] is None
+
+
+def test_join_refusals_show_the_page_with_the_message(
+        webapp: TestApp, dbsession: Session, pss: Pss, demo_event: Event,
+        machines: list[TournamentMachine]) -> None:
+    login_player(webapp, demo_event, 101, "4321")
+    page = post_form(webapp, "/events/demo/players/101/join",
+                     {"machine": str(machines[0].id)}, status=409)
+    assert page.html.find(id="form-error").text == (
+        "Ada Flipper has no tickets left for Main (HERB).")
+    assert page.html.find("h1").text.startswith("Ada Flipper")
+    sell(dbsession, pss, demo_event, 101)
+    # A machine that is down has its queue closed.
+    machines[0].status = "disabled"  # type: ignore[assignment]
+    dbsession.flush()
+    res = post_json(webapp, "/events/demo/players/101/join", {"machine": machines[0].id},
+                    status=409)
+    assert res.json["error"] == "machine_down"
+    # A machine of another event, or no machine at all.
+    res = post_json(webapp, "/events/demo/players/101/join", {"machine": 999999}, status=400)
+    assert res.json["error"] == "unknown_machine"
+    res = post_json(webapp, "/events/demo/players/101/join", {}, status=400)
+    assert res.json["field"] == "machine"
+    # Playing now: no queue.
+    games.start_game(dbsession, pss, machine=machines[1], player=player(dbsession, demo_event,
+                                                                        101), actor=STAFF)
+    dbsession.flush()
+    res = post_json(webapp, "/events/demo/players/101/join", {"machine": machines[2].id},
+                    status=409)
+    assert res.json["message"] == "Ada Flipper is already playing Medieval Madness."
+    res = post_json(webapp, "/events/demo/players/101/leave", status=409)
+    assert res.json["error"] == "not_queued"
+
+
+def test_a_player_cannot_act_for_another(webapp: TestApp, dbsession: Session, pss: Pss,
+                                         demo_event: Event,
+                                         machines: list[TournamentMachine]) -> None:
+    sell(dbsession, pss, demo_event, 102)
+    login_player(webapp, demo_event, 101, "4321")
+    res = post_json(webapp, "/events/demo/players/102/join", {"machine": machines[0].id},
+                    status=403)
+    assert res.json["message"] == "Players can only do this for themselves."
+    res = webapp.get("/events/demo/players/102/play", headers=JSON, status=403)
+    assert dbsession.scalar(select(func.count(QueueSlot.id))) == 0
+
+
+def test_playing_and_results(webapp: TestApp, dbsession: Session, pss: Pss, demo_event: Event,
+                             machines: list[TournamentMachine]) -> None:
+    sell(dbsession, pss, demo_event, 101)
+    login_player(webapp, demo_event, 101, "4321")
+    ep = player(dbsession, demo_event, 101)
+    games.start_game(dbsession, pss, machine=machines[0], player=ep, actor=STAFF)
+    dbsession.flush()
+    page = webapp.get("/events/demo/players/101/play")
+    assert page.html.find(id="now").text == "Your game: Attack from Mars. Play well!"
+    # No join buttons while playing.
+    assert not [f for f in page.forms.values() if f.action.endswith("/join")]
+    games.record_score(dbsession, pss, machine=machines[0], score=4_321_000_000, actor=STAFF)
+    dbsession.flush()
+    data = me(webapp)
+    assert data["playing"] is None
+    [result] = data["results"]
+    assert (result["tournament"]["slug"], result["standing"]["rank"]) == ("main", 1)
+    assert result["standing"]["machines"][0]["score"] == 4_321_000_000
+    assert "Attack from Mars: 4,321,000,000" in webapp.get(
+        "/events/demo/players/101/play").html.find(id="live-results").text
+    [main] = [t for t in data["tournaments"] if t["slug"] == "main"]
+    assert main["games_left"] == 1
+    assert [s["remaining"] for s in data["summary"]] == [1]
+
+
+def test_staff_see_what_the_player_sees(webapp: TestApp, dbsession: Session, pss: Pss,
+                                        demo_event: Event) -> None:
+    sell(dbsession, pss, demo_event, 101)
+    login_as(webapp, demo_event, "desk")
+    page = webapp.get("/events/demo/players/101/play")
+    assert "This is what Ada Flipper sees when logged in." in page.text
+    assert not [f for f in page.forms.values() if f.action.endswith("/join")]
+    assert me(webapp)["is_me"] is False
+
+
+def test_the_page_refreshes_when_the_queue_moves(
+        webapp: TestApp, make_webapp: Any, dbsession: Session, pss: Pss, demo_event: Event,
+        machines: list[TournamentMachine]) -> None:
+    sell(dbsession, pss, demo_event, 101)
+    sell(dbsession, pss, demo_event, 102)
+    login_player(webapp, demo_event, 101, "4321")
+    scorekeeper = make_webapp()
+    login_as(scorekeeper, demo_event, "scorekeeper")
+    post_json(scorekeeper, f"/events/demo/machines/{machines[0].id}/queue", {"player": 102})
+    post_json(webapp, "/events/demo/players/101/join", {"machine": machines[0].id})
+    page = webapp.get("/events/demo/players/101/play")
+    etag = page.headers["ETag"]
+    webapp.get("/events/demo/players/101/play", headers={"If-None-Match": etag}, status=304)
+    post_json(scorekeeper, f"/events/demo/machines/{machines[0].id}/start")
+    fresh = webapp.get("/events/demo/players/101/play", headers={"If-None-Match": etag})
+    assert "You are next: go to the machine." in fresh.html.find(id="now").text
+    assert fresh.html.find(id="now-state")["data-state"] == f"queued:{machines[0].id}:1"
+
+
+def test_csrf_is_required(webapp: TestApp, dbsession: Session, pss: Pss, demo_event: Event,
+                          machines: list[TournamentMachine]) -> None:
+    sell(dbsession, pss, demo_event, 101)
+    login_player(webapp, demo_event, 101, "4321")
+    res = post_json(webapp, "/events/demo/players/101/join", {"machine": machines[0].id},
+                    status=403, csrf=False)
+    assert res.json["error"] == "csrf_failed"
+    post_form(webapp, "/events/demo/players/101/join", {"machine": str(machines[0].id)},
+              status=403, csrf=False)
+    assert dbsession.scalar(select(func.count(QueueSlot.id))) == 0
+
+
+def test_openapi_describes_the_desk_scorekeeper_and_player_api(webapp: TestApp,
+                                                               demo_event: Event) -> None:
+    doc = webapp.get("/api/openapi.json").json
+    paths = doc["paths"]
+    sell = paths["/events/{event}/players/{number}/sell"]
+    assert sell["post"]["x-permission"] == "sell"
+    body = sell["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["scope", "tickets"]
+    assert body["properties"]["tickets"] == {"type": "integer", "minimum": 1, "maximum": 1000,
+                                             "description": "Number of tickets"}
+    score = paths["/events/{event}/machines/{machine}/score"]["post"]
+    assert score["x-permission"] == "scorekeep"
+    assert set(score["requestBody"]["content"]["application/json"]["schema"]["properties"]) \
+        == {"score", "token_id"}
+    assert paths["/events/{event}/board"]["get"]["responses"]["304"]
+    assert paths["/events/{event}/players/{number}/join"]["post"]["x-permission"] == "play"
+    assert paths["/events/{event}/desk"]["post"]["summary"].startswith("Register a player")
+    for path in ("/events/{event}/players/{number}/price", "/events/{event}/me",
+                 "/events/{event}/players/{number}/history",
+                 "/events/{event}/machines/{machine}/dequeue"):
+        assert path in paths
