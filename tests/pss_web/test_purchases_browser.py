@@ -121,10 +121,13 @@ def test_player_buys_on_a_phone(served, phone, committed_engine, fake, db_backen
     # A declined card: the page says so in plain words and nothing is paid.
     page.select_option("#f-card", "pm_card_chargeDeclined")
     page.click("#pay-button")
-    page.wait_for_function(
-        "document.getElementById('pay-message').textContent.includes('declined')")
+    # First what Stripe.js told the browser, then what pss read from Stripe itself.
+    page.wait_for_function("document.getElementById('pay-message').textContent"
+                           ".includes('The last payment attempt failed')")
+    assert "declined" in page.inner_text("#pay-message")
+    page.wait_for_selector("#pay-button:enabled")
+    assert page.inner_text("#status-word") == "pending"
     shot(page, "2-declined", db_backend)
-    assert page.is_enabled("#pay-button")
 
     page.select_option("#f-card", "pm_card_visa")
     page.click("#pay-button")

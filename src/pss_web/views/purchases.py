@@ -340,6 +340,7 @@ def purchase_page(context: PurchaseResource, request: Any) -> dict[str, Any]:
         "stripe_js_url": settings.get("pss.stripe_js_url") or STRIPE_JS_URL,
         "test_cards": settings.get("pss.stripe_test_cards") in (True, "true", "1"),
         "buy_url": event_url(request, event, "purchases", ""),
+        "publishable_key": event.stripe_publishable_key,
     }
     if staff:
         session = request.dbsession
