@@ -184,7 +184,7 @@ def _fail(
     """Count a failed attempt on the subject and on the client; return the error to raise."""
     key, who = subject_key
     subject = _count_failure(session, event_id, key, policy.max_failures, policy, now)
-    by_client = _count_failure(session, event_id, f"client:{client.address}",
+    by_client = _count_failure(session, event_id, _client_key(key, client),
                                policy.client_max_failures, policy, now)
     actor = Actor(f"login attempt from {client.address}")
     audit.record(session, actor, "login.failed", event_id=event_id, player_id=player_id,
@@ -198,6 +198,16 @@ def _fail(
                              until=row.locked_until.isoformat())
             return _locked_error(what, row.locked_until, now)
     return LoginRefused(message)
+
+
+def _client_key(subject_key: str, client: Client) -> str:
+    # Counted per kind of login: PIN typos on players' phones never lock the desk's laptop out
+    # of the staff login, even where they share one public address.
+    return f"client:{subject_key.split(':', 1)[0]}:{client.address}"
+
+
+def _lock_keys(subject: tuple[str, str], client: Client) -> list[tuple[str, str]]:
+    return [subject, (_client_key(subject[0], client), "this device")]
 
 
 def _clear(session: Session, event_id: int | None, key: str) -> None:
@@ -258,7 +268,7 @@ def login_admin(
     if not (username or "").strip() or not password:
         raise InvalidInput("Enter your username and password.", code="missing_credentials")
     subject = (f"admin:{username.strip().lower()}", f"user {username.strip()}")
-    _check_locks(session, None, [subject, (f"client:{client.address}", "this device")], now)
+    _check_locks(session, None, _lock_keys(subject, client), now)
     user = _user(session, username)
     ok = verify_secret(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not ok or not user.is_event_owner:
@@ -281,7 +291,7 @@ def login_staff(
     if not (username or "").strip() or not password:
         raise InvalidInput("Enter your username and password.", code="missing_credentials")
     subject = (f"staff:{username.strip().lower()}", f"user {username.strip()}")
-    _check_locks(session, event.id, [subject, (f"client:{client.address}", "this device")], now)
+    _check_locks(session, event.id, _lock_keys(subject, client), now)
     user = _user(session, username)
     eu = None
     if user is not None:
@@ -329,7 +339,7 @@ def login_player(
     if not pin:
         raise InvalidInput("Enter your PIN.", code="missing_credentials")
     subject = (f"player:{num}", f"player {num}")
-    _check_locks(session, event.id, [subject, (f"client:{client.address}", "this device")], now)
+    _check_locks(session, event.id, _lock_keys(subject, client), now)
     ep = session.scalars(select(EventPlayer).where(
         EventPlayer.event_id == event.id, EventPlayer.number == num)).first()
     ok = verify_secret(ep.pin_hash if ep else _DUMMY_HASH, pin)

@@ -240,3 +240,16 @@ def test_malformed_player_logins_are_invalid_input(
     demo, _ = two_events
     with pytest.raises(InvalidInput):
         auth.login_player(dbsession, demo, number, pin, CLIENT)
+
+
+def test_player_failures_do_not_lock_the_staff_login(dbsession: Session,
+                                                     two_events: tuple[Event, Event]) -> None:
+    demo, _ = two_events
+    policy = auth.ThrottlePolicy(max_failures=50, client_max_failures=2)
+    for number in (101, 102):
+        with pytest.raises((auth.LoginRefused, auth.LockedOut)):
+            auth.login_player(dbsession, demo, number, "1111", CLIENT, policy=policy)
+    with pytest.raises(auth.LockedOut):
+        auth.login_player(dbsession, demo, 103, "4321", CLIENT, policy=policy)
+    # The same device may still log staff in.
+    assert auth.login_staff(dbsession, demo, "desk", "desk-pass", CLIENT, policy=policy)
