@@ -130,12 +130,16 @@ def pss_standings_from_rows(
 
 @hookspec
 def pss_check_queue_join(session: Session, join: QueueJoin) -> None:
-    """Called before a player or team joins a machine's queue. Raise ``Refused`` to veto it."""
+    """Called before a player or team joins a machine's queue (or is put at its head), under the
+    machine's and the player's locks, after pss's own checks. Raise ``Refused`` to veto it.
+    Starting the head of a queue is a game start: veto that in ``pss_check_game_start``."""
 
 
 @hookspec
 def pss_queue_changed(session: Session, change: QueueChange) -> None:
-    """Called after a queue changed (join, leave, bump, advance, clear), in the same transaction."""
+    """Called after a queue changed, in the same transaction, with ``change.action`` one of join,
+    insert (at the head), leave, bump, advance (the head started), clear, freeze (machine down) or
+    unfreeze (machine back up). Return nothing; raising aborts the change."""
 
 
 @hookspec(firstresult=True)
