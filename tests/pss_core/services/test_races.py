@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pss_core.errors import Refused
+from pss_core.errors import Busy, Refused
 from pss_core.models import (
     EventPlayer,
     QueueSlot,
@@ -376,3 +376,29 @@ def test_no_score_is_lost_when_all_machines_finish_at_once(committed_engine, slo
 def test_control_scores_lost_from_version_without_locks(committed_engine, slow_pss):
     r = _control(scores_on_every_machine, committed_engine, slow_pss)
     assert any("version" in v for v in r.violations) or r.errors
+
+
+# --- busy -----------------------------------------------------------------------------------
+
+
+def test_a_held_lock_answers_busy_and_leaves_the_session_usable(committed_engine, pss,
+                                                               monkeypatch):
+    w, mid = _fresh(committed_engine, pss, lambda w: (w.sell(w.players[0], 1), w.m().id)[1],
+                    players=1)
+    pid = w.players[0].id
+    monkeypatch.setattr(locking, "LOCK_TIMEOUT_MS", 200)
+    with Session(bind=committed_engine) as holder, Session(bind=committed_engine) as other:
+        locking.lock_machines(holder, [mid])  # a scorekeeper's transaction, still open
+        with pytest.raises(Busy) as err:
+            games.start_game(other, pss, machine=_get(other, TournamentMachine, mid),
+                             player=_get(other, EventPlayer, pid), actor=w.sk)
+        assert err.value.message == "This machine is busy with another change; try again in a " \
+                                    "moment."
+        assert err.value.code == "busy"
+        # The savepoint was rolled back: the same transaction still works.
+        assert other.scalar(select(func.count(Token.id))) == 1
+        holder.rollback()
+        started = games.start_game(other, pss, machine=_get(other, TournamentMachine, mid),
+                                   player=_get(other, EventPlayer, pid), actor=w.sk)
+        other.commit()
+    assert started.player_id == pid
