@@ -78,8 +78,7 @@
       ["" + number("data-min", 1)].concat(sizes).forEach(function (s) {
         var b = document.createElement("button");
         b.type = "button";
-        b.textContent = s;
-        b.setAttribute("aria-label", s + " tickets");
+        b.textContent = s === "1" ? "1 ticket" : s + " tickets";
         b.addEventListener("click", function () { setCount(parseInt(s, 10)); });
         quick.appendChild(b);
       });

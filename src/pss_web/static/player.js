@@ -13,6 +13,9 @@
       if (state === seen) return;
       var turn = /^playing:/.test(state) || /^queued:\d+:1$/.test(state);
       seen = state;
+      // The message of the last action (a place in a queue) is out of date now.
+      var old = document.querySelector(".flash");
+      if (old) old.parentNode.removeChild(old);
       box.classList.remove("changed");
       void box.offsetWidth;  // restart the animation
       box.classList.add("changed");

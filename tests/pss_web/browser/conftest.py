@@ -1,0 +1,122 @@
+"""Browser tests: pss served by waitress on 127.0.0.1 (a free port) over a migrated SQLite file,
+driven through Playwright in Debian's Chromium (``/usr/bin/chromium``).
+
+Without that browser the tests are skipped, or fail when ``PSS_REQUIRE_BROWSER=1`` is set (CI).
+Screenshots of each step go to ``test-artifacts/`` at the top of the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+#: Longest wait for anything on a page; live pages poll every 4 seconds.
+WAIT_MS = 12_000
+
+
+def require_browser() -> None:
+    if os.path.exists(CHROMIUM):
+        return
+    if os.environ.get("PSS_REQUIRE_BROWSER", "") not in ("", "0", "false", "no"):
+        pytest.fail(f"PSS_REQUIRE_BROWSER is set but {CHROMIUM} is missing")
+    pytest.skip(f"{CHROMIUM} is not installed")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite file migrated to the newest schema."""
+    from pss_core import db
+
+    url = f"sqlite:///{tmp_path / 'pss-browser.sqlite'}"
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def served(sqlite_url: str, pss: Any) -> Iterator[str]:
+    """The app on 127.0.0.1 at a free port (waitress, in a thread); yields its base URL."""
+    import waitress
+
+    from pss_web import make_app
+
+    require_browser()
+    app = make_app({"pss.database_url": sqlite_url, "pss.plugins": pss})
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=6)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Chromium through Playwright; every request it makes outside 127.0.0.1 is refused."""
+    from playwright.sync_api import sync_playwright
+
+    require_browser()
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """``new_page(phone=True)``: a page in its own browser context (own cookies)."""
+    contexts: list[Any] = []
+
+    def factory(*, phone: bool = False) -> Any:
+        options: dict[str, Any] = {"viewport": PHONE if phone else DESKTOP}
+        if phone:
+            options.update(is_mobile=True, has_touch=True, device_scale_factor=2)
+        context = browser.new_context(**options)
+        context.route("**/*", _local_only)
+        context.set_default_timeout(WAIT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield factory
+    for context in contexts:
+        context.close()
+
+
+def _local_only(route: Any) -> None:
+    from urllib.parse import urlsplit
+
+    if urlsplit(route.request.url).hostname == "127.0.0.1":
+        route.continue_()
+    else:
+        route.abort()
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest) -> Callable[[Any, str], None]:
+    """``shot(page, "step")`` saves a full-page screenshot under test-artifacts/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    prefix = request.node.name.removeprefix("test_")
+    count = [0]
+
+    def take(page: Any, step: str) -> None:
+        count[0] += 1
+        page.screenshot(path=str(ARTIFACTS / f"{prefix}-{count[0]:02d}-{step}.png"),
+                        full_page=True, animations="disabled")
+
+    return take
