@@ -25,12 +25,20 @@ DESKTOP = {"width": 1280, "height": 800}
 WAIT_MS = 12_000
 
 
-def require_browser() -> None:
-    if os.path.exists(CHROMIUM):
+def require_browser(path: str = CHROMIUM) -> None:
+    """Skip the test when the browser is missing, or fail it if ``PSS_REQUIRE_BROWSER`` says the
+    browser tests must run."""
+    if os.path.exists(path):
         return
     if os.environ.get("PSS_REQUIRE_BROWSER", "") not in ("", "0", "false", "no"):
-        pytest.fail(f"PSS_REQUIRE_BROWSER is set but {CHROMIUM} is missing")
-    pytest.skip(f"{CHROMIUM} is not installed")
+        pytest.fail(f"PSS_REQUIRE_BROWSER is set but {path} is missing")
+    pytest.skip(f"{path} is not installed")
+
+
+@pytest.fixture
+def browser_requirement() -> Callable[[str], None]:
+    """The check every browser fixture makes first (for testing it)."""
+    return require_browser
 
 
 @pytest.fixture

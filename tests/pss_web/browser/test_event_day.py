@@ -229,3 +229,19 @@ def test_event_day(served: str, sqlite_url: str, new_page: Callable[..., Any],
             == [(2, 600), (3, 800)]
         assert len(session.scalars(select(Token).where(Token.used_at.is_not(None))).all()) == 3
     engine.dispose()
+
+
+def test_a_missing_browser_skips_or_fails_as_asked(browser_requirement: Callable[[str], None],
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Any) -> None:
+    missing = str(tmp_path / "no-chromium-here")
+    monkeypatch.setenv("PSS_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="PSS_REQUIRE_BROWSER is set"):
+        browser_requirement(missing)
+    monkeypatch.delenv("PSS_REQUIRE_BROWSER")
+    with pytest.raises(pytest.skip.Exception, match="is not installed"):
+        browser_requirement(missing)
+    present = tmp_path / "chromium"
+    present.write_text("")
+    monkeypatch.setenv("PSS_REQUIRE_BROWSER", "1")
+    browser_requirement(str(present))
