@@ -1,9 +1,6 @@
-"""The web test kit's fixtures (``pss_web.testing``); imported here until it is registered as a
-pytest11 entry point."""
+"""Web tests use the web test kit (``pss_web.testing``, a pytest11 entry point)."""
 
 import pytest
-
-from pss_web.testing import fast_hashing, make_webapp, webapp  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
