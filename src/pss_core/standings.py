@@ -5,7 +5,8 @@ Two engines compute the same thing. The reference engine (:func:`herb_standings`
 :func:`entry_standings`) works on plain :class:`ScoreRow` values: ``pss standings`` uses it for CSV
 files and the tests use it as the oracle. The SQL engine (:func:`sql_herb_standings`,
 :func:`sql_entry_standings`) ranks a tournament's stored scores inside the database with window
-functions and returns totals and the full breakdown in a single result set.
+functions: one statement returns each competitor's rank, total and name, with the breakdown
+(every machine's best score and rank) packed alongside and decoded on first use.
 
 Freshness: standings are computed per request by :func:`compute_standings`. Callers that serve the
 same standings often (a TV page) pass a :class:`StandingsCache`, which keys each result on the
@@ -547,7 +548,7 @@ def curve_lookup(curve: PointsCurve, ranks: int) -> tuple[list[int], int]:
 
 @attrs.frozen
 class _Lookup:
-    """A points curve as a lookup: the table the query joins, and the same numbers in Python."""
+    """A points curve for the query: the same numbers as an SQL expression and in Python."""
 
     points: tuple[int, ...]
     tail: int
@@ -562,10 +563,44 @@ class _Lookup:
     def __call__(self, rank: int) -> int:
         return self.points[rank - 1] if rank <= len(self.points) else self.tail
 
-    def cte(self) -> str:
-        # Integers only (never text), so inlining them is safe.
-        values = ", ".join(f"({rank}, {int(p)})" for rank, p in enumerate(self.points, 1))
-        return f"curve(place, pts) AS (VALUES {values})"
+    def pieces(self) -> list[tuple[int, int, int, int]]:
+        """The table as runs of ranks ``lo..hi`` where points are ``a + b * rank``: PAPA's curve
+        is two (100, 90, then 88 - rank), the linear curve one."""
+        points, n = self.points, len(self.points)
+        pieces, rank = [], 1
+        while rank <= n:
+            if rank == n:
+                pieces.append((rank, rank, points[rank - 1], 0))
+                break
+            step = points[rank] - points[rank - 1]
+            hi = rank + 1
+            while hi < n and points[hi] - points[hi - 1] == step:
+                hi += 1
+            pieces.append((rank, hi, points[rank - 1] - step * rank, step))
+            rank = hi + 1
+        return pieces
+
+    def sql(self, column: str = "place") -> str:
+        """Points for the rank in ``column``, as a CASE expression searched by halves. An
+        expression rather than a joined table, because SQLite would scan such a table once per
+        score. Integers only (never text), so inlining them is safe."""
+
+        def run(piece: tuple[int, int, int, int]) -> str:
+            _, _, a, b = piece
+            if b == 0:
+                return str(int(a))
+            return f"({int(a)} {'+' if b > 0 else '-'} {abs(int(b))} * {column})"
+
+        def halves(pieces: list[tuple[int, int, int, int]]) -> str:
+            if len(pieces) == 1:
+                return run(pieces[0])
+            mid = len(pieces) // 2
+            return (f"CASE WHEN {column} <= {pieces[mid - 1][1]} THEN {halves(pieces[:mid])} "
+                    f"ELSE {halves(pieces[mid:])} END")
+
+        pieces = self.pieces()
+        return (f"CASE WHEN {column} > {pieces[-1][1]} THEN {int(self.tail)} "
+                f"ELSE {halves(pieces)} END")
 
 
 class _Packed(Sequence[Any]):
@@ -638,13 +673,11 @@ JOIN players p ON p.id = ep.player_id"""
 def herb_sql(dialect: str, lookup: _Lookup, *, team: bool = False) -> str:
     """The HERB standings query. One row per competitor: rank, total, their deepest machine rank,
     and every machine's ``machine_id:best score:rank`` packed into one string, plus their number
-    and name. Parameters: ``:tournament_id``, ``:counted`` (machines counted), ``:tail`` (points
-    past the curve table)."""
+    and name. Parameters: ``:tournament_id``, ``:counted`` (machines counted)."""
     owner = _OWNER_COLUMNS[team]
     agg = _aggregate(dialect)
     return f"""
-WITH {lookup.cte()},
-best AS (
+WITH best AS (
     SELECT e.{owner} AS owner_id, s.tournament_machine_id AS machine_id, MAX(s.score) AS score
     FROM scores s
     JOIN entries e ON e.id = s.entry_id
@@ -658,8 +691,8 @@ placed AS (
     FROM best
 ),
 pointed AS (
-    SELECT p.owner_id, p.machine_id, p.score, p.place, COALESCE(c.pts, :tail) AS pts
-    FROM placed p LEFT JOIN curve c ON c.place = p.place
+    SELECT owner_id, machine_id, score, place, {lookup.sql()} AS pts
+    FROM placed
 ),
 picked AS (
     SELECT owner_id, machine_id, score, place, pts,
@@ -681,12 +714,11 @@ standings AS (
 def entry_sql(dialect: str, lookup: _Lookup, *, team: bool = False) -> str:
     """The PAPA-style standings query. One row per competitor: rank, total, deepest machine rank,
     and every complete entry packed as ``entry_id=machine_id:score:rank;...`` joined by ``|``.
-    Parameters: ``:tournament_id``, ``:counted`` (entries counted), ``:tail``."""
+    Parameters: ``:tournament_id``, ``:counted`` (entries counted)."""
     owner = _OWNER_COLUMNS[team]
     agg = _aggregate(dialect)
     return f"""
-WITH {lookup.cte()},
-games AS (
+WITH games AS (
     SELECT s.entry_id, e.{owner} AS owner_id, s.tournament_machine_id AS machine_id, s.score,
            RANK() OVER (PARTITION BY s.tournament_machine_id ORDER BY s.score DESC) AS place
     FROM scores s
@@ -695,14 +727,14 @@ games AS (
     WHERE e.tournament_id = :tournament_id AND e.status = 'complete' AND tm.status <> 'removed'
 ),
 entry_points AS (
-    SELECT g.entry_id, g.owner_id, SUM(COALESCE(c.pts, :tail)) AS points,
-           MAX(g.place) AS deepest,
-           {agg}(g.machine_id || ':' || g.score || ':' || g.place, ';') AS games
-    FROM games g LEFT JOIN curve c ON c.place = g.place
-    GROUP BY g.entry_id, g.owner_id
+    SELECT entry_id, owner_id, SUM({lookup.sql()}) AS points,
+           MAX(place) AS deepest,
+           {agg}(machine_id || ':' || score || ':' || place, ';') AS played
+    FROM games
+    GROUP BY entry_id, owner_id
 ),
 picked AS (
-    SELECT entry_id, owner_id, points, deepest, games,
+    SELECT entry_id, owner_id, points, deepest, played,
            ROW_NUMBER() OVER (PARTITION BY owner_id ORDER BY points DESC, entry_id) AS pick
     FROM entry_points
 ),
@@ -712,7 +744,7 @@ standings AS (
            RANK() OVER (ORDER BY SUM(CASE WHEN pick <= :counted THEN points ELSE 0 END) DESC)
                AS standing,
            MAX(deepest) AS deepest,
-           {agg}(entry_id || '=' || games, '|') AS packed
+           {agg}(entry_id || '=' || played, '|') AS packed
     FROM picked GROUP BY owner_id
 ){_named(team)}
 """
@@ -756,7 +788,7 @@ def _run(session: Session, build: Callable[[str, _Lookup], str], params: dict[st
         lookup = _Lookup.of(curve, bound)
         # Plain tuples: (owner_id, standing, total, deepest, packed, number, first, last).
         rows = [tuple(row) for row in session.execute(text(build(dialect, lookup)),
-                                                      {**params, "tail": lookup.tail})]
+                                                      params)]
         deepest = max((row[3] for row in rows), default=0)
         if deepest <= bound:
             return rows, lookup

@@ -17,6 +17,7 @@ from pss_core.standings import (
     ScoreRow,
     Standing,
     Standings,
+    _Lookup,
     apply_cut,
     competition_ranks,
     curve_lookup,
@@ -516,3 +517,25 @@ def test_read_score_rows_with_entries_and_teams():
 def test_read_score_rows_names_the_line_of_the_problem(text, team, message):
     with pytest.raises(InvalidInput, match=message):
         read_score_rows(text.splitlines(keepends=True), team=team)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=-5, max_value=300), min_size=1, max_size=60),
+       st.integers(min_value=1, max_value=80))
+def test_curve_expression_gives_the_curves_points_for_every_rank(values, bound):
+    # Any curve, even one that rises or jumps: the query's CASE expression agrees with it.
+    import sqlite3
+
+    curve = PointsCurve("any", "Any", lambda rank: values[(rank - 1) % len(values)])
+    lookup = _Lookup.of(curve, bound)
+    con = sqlite3.connect(":memory:")
+    ranks = range(1, bound + 1)
+    got = [con.execute(f"SELECT {lookup.sql()} FROM (SELECT ? AS place)", (r,)).fetchone()[0]
+           for r in ranks]
+    assert got == [curve.points(r) for r in ranks]
+    assert [lookup(r) for r in ranks] == got
+
+
+def test_curve_expressions_are_short_for_the_usual_curves():
+    assert len(_Lookup.of(PAPA, 1024).pieces()) == 2
+    assert len(_Lookup.of(LINEAR, 1024).pieces()) == 1
