@@ -21,11 +21,18 @@ def database_url(explicit: str | None = None) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    # pysqlite begins transactions lazily and on its own, which breaks SAVEPOINT (a nested
+    # transaction's commit would really commit); pss begins them itself, see _sqlite_begin.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # SQLite leaves foreign keys off unless asked; pss relies on them being enforced.
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
@@ -34,6 +41,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if url.startswith(("postgresql://", "postgres://")):
         # pss speaks to PostgreSQL through psycopg2; name the driver so no other is guessed.

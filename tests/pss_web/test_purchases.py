@@ -9,12 +9,10 @@ from typing import Any
 
 import pytest
 import stripe
-from sqlalchemy import Engine, func, select
-from sqlalchemy import event as sa_event
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from webtest import TestApp
 
-from pss_core import db
 from pss_core.models import (
     AuditLog,
     Event,
@@ -30,38 +28,6 @@ from pss_web.testing import JSON, login_admin, login_as, login_player, post_form
 
 PIN = "4321"
 WEBHOOK_SECRET = "whsec_web_test"
-
-
-@pytest.fixture(scope="session")
-def savepoint_engine(db_backend: str, database_url: str) -> Iterator[Engine | None]:
-    """On SQLite, savepoints that stay inside the test's transaction (pysqlite would otherwise
-    turn the first SAVEPOINT into a transaction of its own that RELEASE commits for good)."""
-    if db_backend != "sqlite":
-        yield None
-        return
-    engine = db.make_engine(database_url)
-    sa_event.listen(engine, "connect",
-                    lambda dbapi_connection, record: setattr(dbapi_connection,
-                                                             "isolation_level", None))
-    sa_event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def dbsession(engine: Engine, savepoint_engine: Engine | None) -> Iterator[Session]:
-    """The test kit's rolled-back session; the purchase views commit mid-request, and those
-    commits must stay inside the test on SQLite too."""
-    connection = (savepoint_engine or engine).connect()
-    outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint",
-                      expire_on_commit=False)
-    try:
-        yield session
-    finally:
-        session.close()
-        outer.rollback()
-        connection.close()
 
 
 @pytest.fixture(scope="module")

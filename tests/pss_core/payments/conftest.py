@@ -8,54 +8,15 @@ from typing import Any
 
 import pytest
 import stripe
-from sqlalchemy import Engine, select
-from sqlalchemy import event as sa_event
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pss_core import db
 from pss_core.models import Event, EventPlayer, Tournament
 from pss_core.payments.stripe_gateway import StripeGateway
 from pss_core.testing.fakestripe import FakeStripe
 
 PUBLISHABLE_KEY = "pk_test_fake_publishable"
 WEBHOOK_SECRET = "whsec_test_pss_secret"
-
-
-@pytest.fixture(scope="session")
-def savepoint_engine(db_backend: str, database_url: str) -> Iterator[Engine | None]:
-    """On SQLite, an engine on which a savepoint inside the test's outer transaction really is a
-    savepoint: pysqlite's own transaction handling would let ``SAVEPOINT`` start (and ``RELEASE``
-    commit) a transaction of its own, so a test's commits would outlive the test."""
-    if db_backend != "sqlite":
-        yield None
-        return
-    engine = db.make_engine(database_url)
-
-    @sa_event.listens_for(engine, "connect")
-    def _no_implicit_transactions(dbapi_connection: Any, record: Any) -> None:
-        dbapi_connection.isolation_level = None
-
-    @sa_event.listens_for(engine, "begin")
-    def _explicit_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
-
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def dbsession(engine: Engine, savepoint_engine: Engine | None) -> Iterator[Session]:
-    """The test kit's rolled-back session, with commits that stay inside the test on SQLite too."""
-    connection = (savepoint_engine or engine).connect()
-    outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint",
-                      expire_on_commit=False)
-    try:
-        yield session
-    finally:
-        session.close()
-        outer.rollback()
-        connection.close()
 
 
 @pytest.fixture(scope="module")
