@@ -66,7 +66,7 @@ def tv_points(page: Any) -> dict[str, int]:
 
 
 def test_event_day(served: str, sqlite_url: str, new_page: Callable[..., Any],
-                   shot: Callable[[Any, str], None]) -> None:
+                   shot: Callable[[Any, str], None], failed_requests: list[str]) -> None:
     from playwright.sync_api import expect
 
     # Live pages poll every 4 seconds: a change shows within about that, never instantly.
@@ -220,6 +220,8 @@ def test_event_day(served: str, sqlite_url: str, new_page: Callable[..., Any],
     expect(phone.locator("#live-results")).to_contain_text("Attack from Mars: 50,000,000")
     shot(phone, "player-results")
 
+    # Every page, style sheet, script and poll answered; nothing was refused or broke.
+    assert failed_requests == []
     # What the pages showed is what the database holds.
     engine = db.make_engine(sqlite_url)
     with Session(engine) as session:
