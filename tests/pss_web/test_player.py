@@ -324,3 +324,30 @@ def test_openapi_describes_the_desk_scorekeeper_and_player_api(webapp: TestApp,
                  "/events/{event}/players/{number}/history",
                  "/events/{event}/machines/{machine}/dequeue"):
         assert path in paths
+
+
+def test_a_team_member_queues_for_the_team(webapp: TestApp, make_webapp: Any,
+                                           dbsession: Session, pss: Pss,
+                                           demo_event: Event) -> None:
+    doubles = setup.create_tournament(dbsession, pss, demo_event, "Doubles", "team",
+                                      slug="doubles")
+    tm = setup.add_machine(dbsession, doubles, "Twilight Zone")
+    setup.create_team(dbsession, demo_event, "Flippers",
+                      [player(dbsession, demo_event, 101), player(dbsession, demo_event, 102)])
+    tickets.sell_tickets(dbsession, pss, player=player(dbsession, demo_event, 101), count=2,
+                         tournament=doubles, actor=Actor("desk test"))
+    dbsession.flush()
+    login_player(webapp, demo_event, 102, "4321")
+    [row] = [t for t in me(webapp, 102)["tournaments"] if t["slug"] == "doubles"]
+    assert row["games_left"] == 2
+    res = post_json(webapp, "/events/demo/players/102/join", {"machine": tm.id}, status=201)
+    assert res.json["place"]["team"] is True
+    assert res.json["place"]["name"] == "Team Flippers"
+    # The teammate sees the team's place on their own page, and may take it out.
+    mate = make_webapp()
+    login_player(mate, demo_event, 101, "4321")
+    place = me(mate)["place"]
+    assert (place["machine"]["name"], place["position"], place["team"]) == (
+        "Twilight Zone", 1, True)
+    post_json(mate, "/events/demo/players/101/leave")
+    assert me(webapp, 102)["place"] is None

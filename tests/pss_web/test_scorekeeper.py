@@ -386,3 +386,31 @@ def test_csrf_is_required(webapp: TestApp, dbsession: Session, pss: Pss, demo_ev
     assert "This form has expired" in page.text
     assert keep(webapp, machine)["game"] is not None
     assert dbsession.scalar(select(func.count(Score.id))) == 0
+
+
+def test_a_team_game(webapp: TestApp, dbsession: Session, pss: Pss,
+                     demo_event: Event) -> None:
+    """In a team tournament a member's number queues, starts and scores for the whole team."""
+    doubles = setup.create_tournament(dbsession, pss, demo_event, "Doubles", "team",
+                                      slug="doubles")
+    tm = setup.add_machine(dbsession, doubles, "Twilight Zone")
+    team = setup.create_team(dbsession, demo_event, "Flippers",
+                             [player(dbsession, demo_event, 101),
+                              player(dbsession, demo_event, 102)])
+    tickets.sell_tickets(dbsession, pss, player=player(dbsession, demo_event, 102), count=1,
+                         tournament=doubles, actor=DESK)
+    dbsession.flush()
+    login_as(webapp, demo_event, "scorekeeper")
+    res = post_json(webapp, url(tm, "queue"), {"player": 101}, status=201)
+    assert res.json["message"] == "Team Flippers is 1st in the queue for Twilight Zone."
+    page = webapp.get(url(tm, "keep"))
+    assert page.html.find(id="start-next").text == "Start Team Flippers"
+    post_form(webapp, url(tm, "start"), {}, status=303)
+    game = keep(webapp, tm)["game"]
+    assert (game["who"]["kind"], game["who"]["id"], game["who"]["numbers"]) == (
+        "team", team.id, [101, 102])
+    assert webapp.get(url(tm, "keep")).html.find(id="now-playing").text == "Team Flippers"
+    res = post_json(webapp, url(tm, "score"), {"score": "1,000", "token_id": game["token_id"]})
+    assert res.json["message"] == "1,000 recorded for Team Flippers on Twilight Zone."
+    board = webapp.get("/events/demo/board", headers=JSON).json
+    assert [t["slug"] for t in board["tournaments"]] == ["main", "classics", "doubles"]
