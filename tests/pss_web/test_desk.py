@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from webtest import TestApp
 
+from pss_core.audit import Actor
 from pss_core.models import (
     AuditLog,
     Channel,
@@ -24,7 +25,7 @@ from pss_core.models import (
     Tournament,
 )
 from pss_core.plugins import Pss
-from pss_core.services import setup
+from pss_core.services import games, setup, tickets
 from pss_web.testing import (
     JSON,
     csrf_token,
@@ -398,9 +399,9 @@ def test_the_player_sees_their_own_tickets_and_history(
     login_as(desk, demo_event, "desk")
     post_json(desk, "/events/demo/players/101/sell", {"scope": "tournament:main", "tickets": 3})
     login_player(webapp, demo_event, 101, "4321")
-    tickets = webapp.get("/events/demo/players/101/tickets", headers=JSON).json
-    assert tickets["can_sell"] is False
-    [main] = tickets["summary"]
+    mine = webapp.get("/events/demo/players/101/tickets", headers=JSON).json
+    assert mine["can_sell"] is False
+    [main] = mine["summary"]
     assert (main["name"], main["paid"], main["used"], main["remaining"]) == (
         "Main (HERB)", 3, 0, 3)
     page = webapp.get("/events/demo/players/101/tickets")
@@ -447,3 +448,43 @@ def test_roles_are_read_from_the_event(webapp: TestApp, dbsession: Session,
                          [Role.SCOREKEEPER])
     dbsession.flush()
     webapp.get("/events/demo/desk", headers=JSON, status=403)
+
+
+def test_pages_are_accessible(webapp: TestApp, make_webapp: Any, pss: Pss, dbsession: Session,
+                              demo_event: Event) -> None:
+    """Each desk, scorekeeper and player page has a language, one main heading, a label for
+    every input and text on every button."""
+    main = demo_event.tournaments[0]
+    ada = setup.player_by_number(dbsession, demo_event.id, 101)
+    tickets.sell_tickets(dbsession, pss, player=ada, count=3, tournament=main, actor=Actor("t"))
+    games.start_game(dbsession, pss, machine=main.machines[0], player=ada, actor=Actor("t"))
+    dbsession.flush()
+    td = make_webapp()
+    login_as(td, demo_event, "td")
+    registered = post_form(td, "/events/demo/desk", {"first_name": "New"}, status=303)
+    player = make_webapp()
+    login_player(player, demo_event, 102, "4321")
+    pages = [(td, registered.location)]
+    pages += [(td, f"/events/demo/{path}") for path in (
+        "desk", "desk?q=a", "players/101/sell", "players/101/tickets", "players/101/history",
+        "board", f"machines/{main.machines[0].id}/keep", f"machines/{main.machines[1].id}/keep",
+        "players/101/play")]
+    pages += [(player, "/events/demo/players/102/play")]
+    problems = []
+    for app, path in pages:
+        html = app.get(path).html
+        labels = {label.get("for") for label in html.find_all("label")}
+        if html.find("html").get("lang") != "en":
+            problems.append(f"{path}: no language")
+        if len(html.find_all("h1")) != 1:
+            problems.append(f"{path}: {len(html.find_all('h1'))} main headings")
+        for field in html.find_all(["input", "select", "textarea"]):
+            if field.get("type") not in ("hidden", "submit") and field.get("id") not in labels:
+                problems.append(f"{path}: {field.get('name')} has no label")
+        for button in html.find_all("button"):
+            if not button.get_text(strip=True):
+                problems.append(f"{path}: a button without text")
+        for nav in html.find_all("nav"):
+            if not nav.get("aria-label"):
+                problems.append(f"{path}: a navigation without a name")
+    assert problems == []
