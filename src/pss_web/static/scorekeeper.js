@@ -60,5 +60,15 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { startScore(); watchGame(); });
+  /* Times of today's games: the clock time is enough, in the reader's time zone (also after a
+   * live refresh brought new ones). */
+  function clocks() {
+    document.querySelectorAll("time.clock[datetime]").forEach(function (t) {
+      var d = new Date(t.getAttribute("datetime"));
+      if (!isNaN(d)) t.textContent = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    });
+  }
+
+  document.addEventListener("pss:updated", clocks);
+  document.addEventListener("DOMContentLoaded", function () { startScore(); watchGame(); clocks(); });
 })();
