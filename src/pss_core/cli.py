@@ -33,7 +33,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     engine = _engine(args)
     db.upgrade(engine)
     with db.session_scope(engine) as session:
-        event = create_demo(session, default_pss())
+        event = create_demo(session, default_pss(), play=True)
         print(f"Demo event {event.name!r} is ready at /events/{event.slug}/")
     print_logins()
     return 0
@@ -75,7 +75,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from pss_core.plugins import default_pss
 
         with db.session_scope(engine) as session:
-            create_demo(session, default_pss())
+            create_demo(session, default_pss(), play=True)
     app = make_app({"pss.database_url": engine.url.render_as_string(hide_password=False)})
     base = f"http://{args.host}:{args.port}"
     print(f"pss is serving on {base}/  (Ctrl-C stops it)")

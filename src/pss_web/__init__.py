@@ -7,6 +7,7 @@ Each web subpackage has an ``includeme``; all includes happen before the one ``c
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 with warnings.catch_warnings():
@@ -20,6 +21,8 @@ from pyramid.settings import asbool
 from pyramid.static import QueryStringConstantCacheBuster
 
 from pss_core.services.auth import DEFAULT_POLICY, ThrottlePolicy
+
+STATIC_DIR = Path(__file__).parent / "static"
 
 
 def throttle_policy(settings: dict[str, Any]) -> ThrottlePolicy:
@@ -41,10 +44,9 @@ def throttle_policy(settings: dict[str, Any]) -> ThrottlePolicy:
 
 def static_digest() -> str:
     import hashlib
-    from pathlib import Path
 
     digest = hashlib.sha256()
-    for path in sorted((Path(__file__).parent / "static").rglob("*")):
+    for path in sorted(STATIC_DIR.rglob("*")):
         if path.is_file():
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
@@ -74,11 +76,14 @@ def make_app(settings: dict[str, Any] | None = None, **overrides: Any) -> Any:
         config.include(".viewkit")
         config.include(".layout")
         config.set_root_factory("pss_web.resources.Root")
-        config.add_static_view("static", "pss_web:static",
+        # A filesystem path, not an asset spec: asset specs go through pkg_resources, which does
+        # not know every import loader (pytest's assertion rewriter, for one).
+        static = str(STATIC_DIR)
+        config.add_static_view("static", static,
                                cache_max_age=0 if asbool(settings.get("pss.dev")) else 31536000)
         # URLs carry a digest of the files, so browsers may keep them for a year and still
         # fetch new ones the moment they change.
-        config.add_cache_buster("pss_web:static/", QueryStringConstantCacheBuster(static_digest()))
+        config.add_cache_buster(static + "/", QueryStringConstantCacheBuster(static_digest()))
         config.registry["pss.throttle_policy"] = throttle_policy(settings)
         config.registry["pss.standings_cache"] = StandingsCache(
             maxsize=int(settings.get("pss.standings_cache_size", 64)))

@@ -33,6 +33,14 @@ def configure(env: Any) -> None:
     env.filters["iso"] = iso
     env.filters["zip_titles"] = zip_titles
     env.globals["P"] = Permission
+    env.globals["static_path"] = static_path
+
+
+def static_path(name: str) -> str:
+    """The file behind a static URL: ``request.static_url(static_path("pss.css"))``."""
+    from pss_web import STATIC_DIR
+
+    return str(STATIC_DIR / name)
 
 
 def zip_titles(values: Any, objs: Any = None) -> list[tuple[Any, Any]]:

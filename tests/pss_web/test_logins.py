@@ -29,7 +29,7 @@ def test_player_logs_in_with_a_form_and_lands_on_their_page(webapp: TestApp,
     form["number"] = "101"
     form["pin"] = "4321"
     res = form.submit(status=303)
-    assert res.location == "http://localhost/events/demo/players/101/"
+    assert res.location == "http://localhost/events/demo/players/101/play"
     page = res.follow()
     assert "Logged in as Ada Flipper (#101)" in page.text
     assert "Log out" in page.text

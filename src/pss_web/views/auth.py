@@ -140,7 +140,8 @@ def player_login(context: EventResource, request: Any) -> Response:
                                   values["pin"], client_of(request), policy=policy_of(request))
     except (auth.LoginRefused, auth.LockedOut) as exc:
         return error_response(request, exc)
-    default = request.resource_url(context, "players", str(values["number"]), "")
+    # A player logs in to play: land on their own page (tickets, queue, results).
+    default = request.resource_url(context, "players", str(values["number"]), "play")
     return _finish_login(request, context, token, default)
 
 

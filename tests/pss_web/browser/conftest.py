@@ -8,7 +8,6 @@ Screenshots of each step go to ``test-artifacts/`` at the top of the repository.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -62,7 +61,6 @@ def served(sqlite_url: str, pss: Any) -> Iterator[str]:
     from pss_web import make_app
 
     require_browser()
-    _static_files_under_pytest()
     app = make_app({"pss.database_url": sqlite_url, "pss.plugins": pss})
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=6)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -72,18 +70,6 @@ def served(sqlite_url: str, pss: Any) -> Iterator[str]:
     finally:
         server.close()
         thread.join(timeout=5)
-
-
-def _static_files_under_pytest() -> None:
-    """pytest loads ``pss_web`` (the package of a pytest plugin) through its assertion-rewriting
-    import hook, a loader ``pkg_resources`` (behind Pyramid's static view) does not know, so every
-    static file would be a 500 in an app served from inside pytest. The modules are plain files
-    on disk: say so."""
-    import pkg_resources
-
-    loader = getattr(sys.modules["pss_web"], "__loader__", None)
-    if type(pkg_resources.get_provider("pss_web")) is pkg_resources.NullProvider:
-        pkg_resources.register_loader_type(type(loader), pkg_resources.DefaultProvider)
 
 
 @pytest.fixture
