@@ -1,6 +1,7 @@
-"""Races on PostgreSQL with real threads and connections: each scenario runs with the services' row
-locks (nothing goes wrong, every loser gets a plain refusal) and, as a negative control, without
-them (the same scenario really does go wrong at least once in a bounded number of tries)."""
+"""Races with real threads and connections, mostly on PostgreSQL: each scenario runs with the
+services' row locks (nothing goes wrong, every loser gets a plain refusal) and, as a negative
+control, without them (the same scenario really does go wrong at least once in a bounded number of
+tries)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,6 @@ from pss_core.services import games, locking, queues, quotas, tickets
 from .conftest import build_world
 from .invariants import problems
 from .racing import Outcome, Slow, run_at_once
-
-pytestmark = pytest.mark.postgres_only
 
 PROTECTED_ROUNDS = 2
 CONTROL_TRIES = 8
@@ -113,6 +112,7 @@ def last_tickets(engine, pss) -> Round:
     return Round(outcomes, violations)
 
 
+@pytest.mark.postgres_only
 def test_two_desks_never_sell_past_the_quota(committed_engine, slow_pss):
     for r in _check_protected(last_tickets, committed_engine, slow_pss):
         assert r.oks == 2
@@ -120,6 +120,7 @@ def test_two_desks_never_sell_past_the_quota(committed_engine, slow_pss):
             "sold_out", "quota_exceeded"}
 
 
+@pytest.mark.postgres_only
 def test_control_quota_oversold_without_locks(committed_engine, slow_pss):
     r = _control(last_tickets, committed_engine, slow_pss)
     assert r.violations or r.errors
@@ -153,6 +154,7 @@ def same_player_two_desks(limit_field: str) -> Scenario:
     return scenario
 
 
+@pytest.mark.postgres_only
 @pytest.mark.parametrize("cap", ["max_unused", "limited_herb"])
 def test_caps_hold_under_concurrent_desks(committed_engine, slow_pss, cap):
     for r in _check_protected(same_player_two_desks(cap), committed_engine, slow_pss):
@@ -161,6 +163,7 @@ def test_caps_hold_under_concurrent_desks(committed_engine, slow_pss, cap):
         assert refused == ["max_unused_tickets" if cap == "max_unused" else "entry_cap_reached"]
 
 
+@pytest.mark.postgres_only
 @pytest.mark.parametrize("cap", ["max_unused", "limited_herb"])
 def test_control_caps_exceeded_without_locks(committed_engine, slow_pss, cap):
     r = _control(same_player_two_desks(cap), committed_engine, slow_pss)
@@ -192,12 +195,14 @@ def crowd_joins_one_queue(engine, pss) -> Round:
     return Round(outcomes, found)
 
 
+@pytest.mark.postgres_only
 def test_queue_positions_stay_contiguous_under_a_crowd(committed_engine, slow_pss):
     for r in _check_protected(crowd_joins_one_queue, committed_engine, slow_pss):
         assert r.oks == 6
         assert sorted(o.value for o in r.outcomes) == [1, 2, 3, 4, 5, 6]
 
 
+@pytest.mark.postgres_only
 def test_control_queue_positions_collide_without_locks(committed_engine, slow_pss):
     r = _control(crowd_joins_one_queue, committed_engine, slow_pss)
     assert any("positions" in v for v in r.violations) or r.errors
@@ -225,12 +230,14 @@ def one_player_two_queues(engine, pss) -> Round:
     return Round(outcomes, found)
 
 
+@pytest.mark.postgres_only
 def test_a_player_is_never_in_two_queues(committed_engine, slow_pss):
     for r in _check_protected(one_player_two_queues, committed_engine, slow_pss):
         # Both requests succeed: the later one moves the player to its machine.
         assert r.oks == 2
 
 
+@pytest.mark.postgres_only
 def test_control_two_queues_race_without_locks(committed_engine, slow_pss):
     # Without the locks only the unique index on queue_slots.player_id stops the second place:
     # the request fails with a raw integrity error (a 500) instead of a move or a refusal.
@@ -263,6 +270,7 @@ def member_and_team_start(engine, pss) -> Round:
         return Round(outcomes, problems(s, w.event.id))
 
 
+@pytest.mark.postgres_only
 def test_a_player_is_never_on_two_machines_through_a_team(committed_engine, slow_pss):
     for r in _check_protected(member_and_team_start, committed_engine, slow_pss):
         assert r.oks == 1
@@ -270,6 +278,7 @@ def test_a_player_is_never_on_two_machines_through_a_team(committed_engine, slow
             "already_playing", "team_member_busy")
 
 
+@pytest.mark.postgres_only
 def test_control_player_on_two_machines_without_locks(committed_engine, slow_pss):
     r = _control(member_and_team_start, committed_engine, slow_pss)
     assert any("machines" in v for v in r.violations) or r.errors
@@ -322,6 +331,7 @@ def same_game_twice(first: str, second: str) -> Scenario:
 PAIRS = [("record", "record"), ("record", "void"), ("record", "remove")]
 
 
+@pytest.mark.postgres_only
 @pytest.mark.parametrize(("first", "second"), PAIRS)
 def test_a_game_is_ended_exactly_once(committed_engine, slow_pss, first, second):
     for r in _check_protected(same_game_twice(first, second), committed_engine, slow_pss):
@@ -330,6 +340,7 @@ def test_a_game_is_ended_exactly_once(committed_engine, slow_pss, first, second)
         assert loser.code == "game_changed"
 
 
+@pytest.mark.postgres_only
 @pytest.mark.parametrize(("first", "second"), PAIRS)
 def test_control_game_ended_twice_without_locks(committed_engine, slow_pss, first, second):
     r = _control(same_game_twice(first, second), committed_engine, slow_pss)
@@ -368,11 +379,13 @@ def scores_on_every_machine(engine, pss) -> Round:
     return Round(outcomes, found)
 
 
+@pytest.mark.postgres_only
 def test_no_score_is_lost_when_all_machines_finish_at_once(committed_engine, slow_pss):
     for r in _check_protected(scores_on_every_machine, committed_engine, slow_pss):
         assert r.oks == 3
 
 
+@pytest.mark.postgres_only
 def test_control_scores_lost_from_version_without_locks(committed_engine, slow_pss):
     r = _control(scores_on_every_machine, committed_engine, slow_pss)
     assert any("version" in v for v in r.violations) or r.errors
@@ -381,6 +394,7 @@ def test_control_scores_lost_from_version_without_locks(committed_engine, slow_p
 # --- busy -----------------------------------------------------------------------------------
 
 
+@pytest.mark.postgres_only
 def test_a_held_lock_answers_busy_and_leaves_the_session_usable(committed_engine, pss,
                                                                monkeypatch):
     w, mid = _fresh(committed_engine, pss, lambda w: (w.sell(w.players[0], 1), w.m().id)[1],
@@ -402,3 +416,25 @@ def test_a_held_lock_answers_busy_and_leaves_the_session_usable(committed_engine
                                    player=_get(other, EventPlayer, pid), actor=w.sk)
         other.commit()
     assert started.player_id == pid
+
+
+# --- SQLite ---------------------------------------------------------------------------------
+
+
+@pytest.mark.sqlite_only
+def test_sqlite_serialises_desks_with_its_write_lock(committed_engine, slow_pss):
+    """SQLite has no row locks: the first lock claims the database's write lock. A desk whose
+    transaction has already read cannot wait for it (SQLite would deadlock), so it is told to try
+    again; nobody oversells and nothing fails with a raw error."""
+    r = last_tickets(committed_engine, slow_pss)
+    assert not r.errors, [repr(o.value) for o in r.errors]
+    assert not r.violations
+    assert 1 <= r.oks <= 2
+    assert {o.value.code for o in r.outcomes if o.kind == "refused"} <= {
+        "busy", "sold_out", "quota_exceeded"}
+
+
+@pytest.mark.sqlite_only
+def test_control_sqlite_without_the_write_lock(committed_engine, slow_pss):
+    r = _control(last_tickets, committed_engine, slow_pss)
+    assert r.violations or r.errors
