@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import attrs
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pss_core import hookimpl
-from pss_core.models import Notification
+from pss_core.models import Notification, QueueSlot, TeamMember
+from pss_core.plays import QueueChange
 
 
 @attrs.frozen
@@ -28,3 +30,37 @@ def pss_notify(session: Session, notification: PlayerNotification) -> bool:
         )
     )
     return True
+
+
+@hookimpl
+def pss_queue_changed(session: Session, change: QueueChange) -> None:
+    """Record a "you are next" message for whoever is now first in the queue, when the head moved
+    on: a game started from the queue (``advance``) or the head was bumped (``bump``)."""
+    if change.action not in ("advance", "bump"):
+        return
+    head = session.scalars(
+        select(QueueSlot)
+        .where(QueueSlot.tournament_machine_id == change.machine.id)
+        .order_by(QueueSlot.position)
+        .limit(1)
+    ).first()
+    if head is None:
+        return
+    if head.team_id is not None:
+        people = list(
+            session.scalars(
+                select(TeamMember.event_player_id).where(TeamMember.team_id == head.team_id)
+            )
+        )
+    else:
+        people = [head.player_id] if head.player_id is not None else []
+    name = change.machine.machine.name
+    for player_id in people:
+        session.add(
+            Notification(
+                event_id=change.machine.event_id,
+                player_id=player_id,
+                kind="queue_next",
+                message=f"You are next on {name}. Please make your way to the machine.",
+            )
+        )

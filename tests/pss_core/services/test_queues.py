@@ -107,7 +107,8 @@ def test_bump_moves_down_then_removes(world):
     second = queues.bump(world.session, world.pss, machine=m, actor=world.sk)
     assert second.removed
     assert world.queue(m) == [cy.id]
-    assert world.notes(ada) == ["queue_bumped", "queue_removed"]
+    # Bo's start made Ada first again, and she was told she is next.
+    assert world.notes(ada) == ["queue_bumped", "queue_next", "queue_removed"]
     with pytest.raises(Refused):
         queues.bump(world.session, world.pss, machine=world.m(i=2), actor=world.sk)
 
@@ -300,3 +301,20 @@ def test_a_plugin_can_deliver_notifications(dbsession, make_pss):
     assert courier.sent == [(ada.id, "queue_cleared")]
     # The plugin delivered it, so the built-in recorder (which runs last) did not.
     assert world.notes(ada) == []
+
+
+def test_new_head_of_the_queue_is_told_they_are_next(world):
+    ada, bo, cy, di = _stock(world)
+    m = world.m()
+    world.start(ada, m)
+    for p in (bo, cy, di):
+        world.join(p, m)
+    assert world.notes(cy) == []
+    world.record(m, 1)  # bo starts from the head; cy is now first
+    assert world.notes(cy) == ["queue_next"]
+    assert world.notes(di) == []
+    queues.bump(world.session, world.pss, machine=m, actor=world.sk)  # cy down, di first
+    assert world.notes(di) == ["queue_next"]
+    message = world.session.scalars(
+        select(Notification.message).where(Notification.player_id == di.id)).one()
+    assert m.machine.name in message
