@@ -189,34 +189,38 @@ def measure(engine: Engine, tournament_id: int, repeat: int) -> dict[str, Any]:
     breakdown_sql = text(hand_tuned_sql(dialect, breakdown=True))
     params = {"tid": tournament_id, "n": 4}
 
-    def run_pss() -> Any:
-        with Session(engine) as session:
-            tournament = session.get(Tournament, tournament_id)
-            assert tournament is not None
-            return compute_standings(session, pss, tournament)
+    # Each run gets a session with a connection checked out and the tournament loaded (as a
+    # web request has them); only the computation itself is timed.
+    def run_pss(session: Session, tournament: Tournament) -> Any:
+        return compute_standings(session, pss, tournament)
 
-    def run_sql(statement: Any) -> Callable[[], Any]:
-        def run() -> Any:
-            with Session(engine) as session:
-                return session.execute(statement, params).all()
-        return run
-
-    def run_pss_decoded() -> Any:
-        standings = run_pss()
+    def run_pss_decoded(session: Session, tournament: Tournament) -> Any:
+        standings = compute_standings(session, pss, tournament)
         for row in standings:
             tuple(row.machines)
         return standings
+
+    def run_sql(statement: Any) -> Callable[[Session, Tournament], Any]:
+        def run(session: Session, tournament: Tournament) -> Any:
+            return session.execute(statement, params).all()
+        return run
 
     jobs = {"pss": run_pss, "pss+decode": run_pss_decoded, "sql": run_sql(totals_sql),
             "sql+breakdown": run_sql(breakdown_sql)}
     runs: dict[str, list[float]] = {name: [] for name in jobs}
     results: dict[str, Any] = {}
+
+    def once(job: Callable[[Session, Tournament], Any]) -> tuple[float, Any]:
+        with Session(engine) as session:
+            tournament = session.get(Tournament, tournament_id)
+            assert tournament is not None
+            return timed(lambda: job(session, tournament))
+
     for name, job in jobs.items():  # warm the caches once
-        results[name] = job()
+        results[name] = once(job)[1]
     for _ in range(repeat):  # interleaved, so drift hits every contender alike
         for name, job in jobs.items():
-            seconds, _ = timed(job)
-            runs[name].append(seconds)
+            runs[name].append(once(job)[0])
     standings = results["pss+decode"]
     by_player = {row.competitor.id: (row.rank, row.points) for row in standings}
     hand = {player_id: (int(standing), int(total))

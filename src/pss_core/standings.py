@@ -17,6 +17,7 @@ qualifying cut, and the status of each of its machines.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import re
 import threading
@@ -557,8 +558,7 @@ class _Lookup:
 
     @classmethod
     def of(cls, curve: PointsCurve, bound: int) -> _Lookup:
-        points, tail = curve_lookup(curve, bound)
-        return cls(tuple(points), tail, bound)
+        return _lookup_of(curve, bound)
 
     def __call__(self, rank: int) -> int:
         return self.points[rank - 1] if rank <= len(self.points) else self.tail
@@ -601,6 +601,13 @@ class _Lookup:
         pieces = self.pieces()
         return (f"CASE WHEN {column} > {pieces[-1][1]} THEN {int(self.tail)} "
                 f"ELSE {halves(pieces)} END")
+
+
+@functools.lru_cache(maxsize=64)
+def _lookup_of(curve: PointsCurve, bound: int) -> _Lookup:
+    # Curves are pure functions of the rank, so a curve's lookup is worked out once per process.
+    points, tail = curve_lookup(curve, bound)
+    return _Lookup(tuple(points), tail, bound)
 
 
 class _Packed(Sequence[Any]):
