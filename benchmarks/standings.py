@@ -1,16 +1,18 @@
 """How fast are HERB standings? Builds a HERB tournament (1,000 players x 40 machines by default)
 with N scores on PostgreSQL and SQLite, then times, in the same run and over the same rows:
 
-* ``pss``: ``pss_core.standings.compute_standings`` — the call the standings pages make: version
-  read, format and options, the plugin hook, the machine list, the one ranking query returning
-  totals *and* the per-machine breakdown (~37,000 rows at 100k scores), player names, and the
-  frozen ``Standings`` value objects with the qualifying cut marked;
-* ``sql``: one hand-tuned SQL statement computing the same totals and ranks (1,000 rows, points
-  written as a CASE expression, no breakdown);
-* ``sql+breakdown``: the same hand-tuned statement also returning the breakdown rows, as plain
-  tuples — what pss's query returns, without building objects.
+* ``pss``: ``pss_core.standings.compute_standings``, the call the standings pages make: version
+  read, format and options, the plugin hook, the machine list, the one ranking statement (totals,
+  ranks, names, and each player's breakdown packed into one string), and the frozen ``Standings``
+  values with the qualifying cut marked (breakdowns are decoded on first use);
+* ``+decode``: ``pss`` and then every player's breakdown read (~37,000 values at 100k scores);
+* ``sql``: one hand-tuned statement computing the same totals and ranks (1,000 rows, points as a
+  CASE expression, no breakdown); its totals and ranks are checked against pss's;
+* ``sql+breakdown``: the same hand-tuned statement also returning the packed breakdowns, as raw
+  rows: the same output as pss's statement.
 
-The ratios pss/sql and pss/sql+breakdown are reported with the median of several runs.
+Reported: medians and best runs, and the ratios pss/sql, pss/sql+breakdown and +decode/sql.
+Figures are recorded in docs/benchmarks.rst.
 
 Run:  .venv/bin/python -m benchmarks.standings                  (10k and 100k scores, both backends)
       .venv/bin/python -m benchmarks.standings --sizes 10000,100000,1000000
