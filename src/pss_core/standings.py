@@ -453,17 +453,19 @@ def _count_entry(entry: EntryResult, counted: bool) -> EntryResult:
 SCORE_COLUMNS = ("player", "machine", "score")
 OPTIONAL_COLUMNS = ("entry", "team")
 _PLAIN = re.compile(r"\d+")
-_GROUPED = re.compile(r"\d{1,3}(?:([,_ ])\d{3})(?:\1\d{3})*")
+# One kind of separator, groups of three: the same scores the scorekeeper's form accepts.
+_GROUPED = re.compile(r"\d{1,3}(?:([,. '_\u00a0\u202f])\d{3})(?:\1\d{3})*")
 
 
 def parse_score(raw: str) -> int:
-    """A score as people write it: ``1234567``, or grouped in threes by commas, spaces or
-    underscores (``1,234,567``). Decimal points, signs and anything else are refused."""
+    """A score as people write it: ``1234567``, or grouped in threes by one kind of separator —
+    commas, points, spaces, apostrophes or underscores (``1,234,567``, ``1.234.567``). Decimals
+    (``12.5``), signs and anything else are refused."""
     value = raw.strip()
     if _PLAIN.fullmatch(value):
         score = int(value)
     elif _GROUPED.fullmatch(value):
-        score = int(re.sub(r"[,_ ]", "", value))
+        score = int(re.sub(r"\D", "", value))
     elif value == "":
         raise ValueError("the score is empty")
     else:

@@ -20,8 +20,8 @@ def add_parser(subparsers: Any) -> None:
         description=(
             "Read SCORES.csv (a header naming player, machine and score; entry for PAPA-style, "
             "team for team play) and print rank,player,points, best first. Scores may be grouped "
-            "in threes (1,234,567 in a quoted field). A bad row stops with its line number and "
-            "exit status 2, and no standings are printed."
+            "in threes (1,234,567 in a quoted field, or 1.234.567). A bad row stops with its line "
+            "number and exit status 2, and no standings are printed."
         ),
     )
     parser.add_argument("--format", required=True, dest="format_name", metavar="NAME",

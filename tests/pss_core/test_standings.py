@@ -473,7 +473,8 @@ def test_big_random_field_matches_between_row_orders():
 
 @pytest.mark.parametrize(("raw", "value"), [
     ("0", 0), ("42", 42), (" 1234567 ", 1234567), ("1,234,567", 1234567),
-    ("1 234 567", 1234567), ("12_345", 12345), ("999", 999), (str(MAX_SCORE), MAX_SCORE),
+    ("1 234 567", 1234567), ("12_345", 12345), ("1.234.567", 1234567), ("12'345", 12345),
+    ("1\u00a0234", 1234), ("999", 999), (str(MAX_SCORE), MAX_SCORE),
 ])
 def test_scores_may_be_grouped_in_threes(raw, value):
     assert parse_score(raw) == value
@@ -483,6 +484,7 @@ def test_scores_may_be_grouped_in_threes(raw, value):
     ("", "empty"), ("1.5", "not a whole number"), ("-5", "not a whole number"),
     ("1,23,456", "not a whole number"), ("12,345 678", "not a whole number"),
     ("1,2345", "not a whole number"), ("abc", "not a whole number"), ("1e6", "not a whole"),
+    ("12.5", "not a whole number"), ("1.234,567", "not a whole number"),
     (str(2**63), "larger than pss can store"),
 ])
 def test_bad_scores_are_refused(raw, problem):
