@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from pss_core.errors import InvalidInput
-from pss_core.models import Entry, EntryStatus, Score, Token, Tournament
+from pss_core.models import Entry, EntryStatus, Purchase, Score, Token, Tournament, utcnow
+from pss_core.services.quotas import live_purchase_filter
 from pss_core.standings import ScoreRow
 
 
@@ -25,12 +26,17 @@ def owner_filter(model: Any, player_id: int | None, team_id: int | None) -> Any:
 
 def tokens_held(session: Session, tournament_id: int, player_id: int | None,
                 team_id: int | None) -> int:
-    """Tokens of this owner for this tournament that are paid or held, and not refunded."""
+    """Tokens of this owner for this tournament that are paid, or unpaid on a hold that has not
+    expired; refunded tokens and abandoned holds do not count."""
+    live = Token.purchase_id.in_(
+        select(Purchase.id).where(live_purchase_filter(utcnow()))  # type: ignore[arg-type]
+    )
     return session.scalar(
         select(func.count(Token.id)).where(
             Token.tournament_id == tournament_id,
             owner_filter(Token, player_id, team_id),
             Token.refunded_at.is_(None),
+            or_(Token.paid_at.is_not(None), live),
         )
     ) or 0
 

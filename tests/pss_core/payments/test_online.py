@@ -443,9 +443,6 @@ def test_worker_reconciles_payments_nobody_reported_and_sweeps(shop, pss, gatewa
     assert shop.session.get(Purchase, abandoned.purchase_id).status == PurchaseStatus.CANCELLED
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pss_formats.common.tokens_held counts the unpaid tokens of expired holds, so limited "
-    "HERB's entry cap still counts an abandoned hold"))
 def test_an_abandoned_hold_does_not_count_against_an_entry_cap(shop, pss, gateway):
     from pss_core.services import setup
 
