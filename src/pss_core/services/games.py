@@ -602,13 +602,56 @@ def void_entry(session: Session, pss: Pss, *, entry: Entry, actor: Actor, reason
         raise Refused("A game of this entry is being played; record or take it off first.",
                       code="entry_in_play")
     before = entry.status.value
-    entry.status = EntryStatus.VOIDED
-    entry.voided_at = now
+    consumed = _void_rest_of_entry(session, pss, entry, occ, tournament, now)
     _bump_version(tournament)
     session.flush()
     _correction_audit(session, actor, "entry.void", occ, tournament, entry, now,
-                      before=before, after=entry.status.value, reason=reason)
+                      before=before, after=entry.status.value, reason=reason,
+                      tokens_voided=consumed)
     return entry
+
+
+def abandon_entry(session: Session, pss: Pss, *, entry: Entry, actor: Actor,
+                  now: datetime | None = None) -> Entry:
+    """A player gives up their open entry before finishing it (the player themself, or staff for
+    them): the games it has left are used up and its scores never count."""
+    now = now or utcnow()
+    occ, tournament = _lock_entry_owner(session, entry)
+    occupants.require_self_or_staff(actor.player_id, occ)
+    if entry.status != EntryStatus.OPEN:
+        raise Refused("Only an entry that is still being played can be given up.",
+                      code="entry_not_open")
+    if _entry_in_play(session, entry):
+        raise Refused("A game of this entry is being played; finish it first.",
+                      code="entry_in_play")
+    consumed = _void_rest_of_entry(session, pss, entry, occ, tournament, now)
+    _bump_version(tournament)
+    session.flush()
+    _correction_audit(session, actor, "entry.abandon", occ, tournament, entry, now,
+                      before=EntryStatus.OPEN.value, after=entry.status.value,
+                      tokens_voided=consumed)
+    return entry
+
+
+def _void_rest_of_entry(session: Session, pss: Pss, entry: Entry, occ: Occupant,
+                        tournament: Tournament, now: datetime) -> list[int]:
+    """Void the entry; if it was still open, the tokens of its unplayed games are used up too
+    (marked voided at the entry's void time, so an unvoid can give them back)."""
+    was_open = entry.status == EntryStatus.OPEN
+    entry.status = EntryStatus.VOIDED
+    entry.voided_at = now
+    if not was_open:
+        return []
+    left = entry.games_allowed - _games_ended(session, entry)
+    if left <= 0:
+        return []
+    team_id = occ.team.id if occ.team is not None else None
+    tokens = usable_tokens(session, pss, tournament, player_id=None if team_id else occ.player.id,
+                           team_id=team_id, limit=left)
+    for token in tokens:
+        token.voided_at = now
+        token.entry_id = entry.id
+    return [t.id for t in tokens]
 
 
 def _games_ended(session: Session, entry: Entry) -> int:
@@ -628,6 +671,13 @@ def unvoid_entry(session: Session, pss: Pss, *, entry: Entry, actor: Actor, reas
     if not entry.scores:
         raise Refused("This entry has no scores to bring back; add the missing score instead.",
                       code="entry_has_no_scores")
+    # Give back the unplayed games that voiding an open entry used up.
+    for token in session.scalars(select(Token).where(
+            Token.entry_id == entry.id, Token.voided_at == entry.voided_at,
+            ~Token.id.in_(select(Score.token_id).where(Score.token_id.is_not(None))))):
+        token.voided_at = None
+        token.entry_id = None
+    session.flush()
     if _games_ended(session, entry) >= entry.games_allowed:
         entry.status = EntryStatus.COMPLETE
         entry.completed_at = entry.completed_at or now

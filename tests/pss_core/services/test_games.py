@@ -375,3 +375,45 @@ def test_add_missing_score_into_a_papa_entry(world):
                             actor=world.td, entry=entry)
     assert entry.status == EntryStatus.COMPLETE
     assert sorted(s.score for s in entry.scores) == [5, 10]
+
+
+def test_giving_up_an_open_papa_entry_uses_its_remaining_games(world):
+    world.tournament("classics", "papa", options={"games_per_entry": 3})
+    ada, bo = world.players[0], world.players[1]
+    world.sell(ada, 2, "classics")  # two entries: six games
+    a = world.m("classics", 0)
+    started = world.start(ada, a)
+    world.record(a, 10_000)
+    entry = world.session.get(Entry, started.entry_id)
+    with pytest.raises(PermissionDenied):
+        games.abandon_entry(world.session, world.pss, entry=entry,
+                            actor=Actor("bo", player_id=bo.id))
+    games.abandon_entry(world.session, world.pss, entry=entry,
+                        actor=Actor("ada", player_id=ada.id))
+    assert entry.status == EntryStatus.VOIDED
+    summary = world.summary(ada, "classics")
+    # One game played, the entry's two unplayed games voided, the second entry untouched.
+    assert (summary.used, summary.voided, summary.remaining) == (1, 2, 3)
+    # The next game starts a fresh entry of three games.
+    again = world.start(ada, a)
+    assert again.entry_id != entry.id
+    with pytest.raises(Refused) as err:
+        games.abandon_entry(world.session, world.pss, entry=entry, actor=world.sk)
+    assert err.value.code == "entry_not_open"
+
+
+def test_td_void_of_open_entry_and_unvoid_gives_the_games_back(world):
+    world.tournament("classics", "papa", options={"games_per_entry": 3})
+    ada = world.players[0]
+    world.sell(ada, 1, "classics")
+    a = world.m("classics", 0)
+    started = world.start(ada, a)
+    world.record(a, 500)
+    entry = world.session.get(Entry, started.entry_id)
+    games.void_entry(world.session, world.pss, entry=entry, actor=world.td)
+    assert world.summary(ada, "classics").remaining == 0
+    games.unvoid_entry(world.session, world.pss, entry=entry, actor=world.td)
+    assert entry.status == EntryStatus.OPEN
+    assert world.summary(ada, "classics").remaining == 2
+    resumed = world.start(ada, world.m("classics", 1))
+    assert resumed.entry_id == entry.id
