@@ -80,6 +80,8 @@ VIEWS = [
     ("GET", "/events/{slug}/players/102/play", player_or_staff_here("102")),
     ("POST", "/events/{slug}/players/102/join", player_here("102")),
     ("POST", "/events/{slug}/players/102/leave", player_here("102")),
+    ("GET", "/events/{slug}/players/101/give-up", player_or_staff_here("101")),
+    ("POST", "/events/{slug}/players/101/give-up", player_here("101")),
 ]
 
 
@@ -351,3 +353,27 @@ def test_a_team_member_queues_for_the_team(webapp: TestApp, make_webapp: Any,
         "Twilight Zone", 1, True)
     post_json(mate, "/events/demo/players/101/leave")
     assert me(webapp, 102)["place"] is None
+
+
+def test_giving_up_an_unfinished_entry(webapp: TestApp, dbsession: Session, pss: Pss,
+                                       demo_event: Event) -> None:
+    classics = next(t for t in demo_event.tournaments if t.format == "papa")
+    ada = player(dbsession, demo_event, 101)
+    tickets.sell_tickets(dbsession, pss, player=ada, count=1, tournament=classics,
+                         actor=Actor("desk test"))
+    machine = classics.machines[0]
+    games.start_game(dbsession, pss, machine=machine, player=ada, actor=STAFF)
+    games.record_score(dbsession, pss, machine=machine, score=1_000, actor=STAFF)
+    dbsession.flush()
+    login_player(webapp, demo_event, 101, "4321")
+    page = webapp.get("/events/demo/players/101/play")
+    assert "1 of 3 games played" in page.text
+    form = next(f for f in page.forms.values() if f.get("entry", default=None) is not None)
+    page = form.submit(status=303).follow()
+    assert "Entry given up" in page.text
+    assert "Unfinished entries" not in page.text
+    summary = next(s for s in tickets.ticket_summary(dbsession, ada) if s.slug == classics.slug)
+    assert (summary.used, summary.voided, summary.remaining) == (1, 2, 0)
+    # Another player's entry id is refused, and nothing changes.
+    res = post_json(webapp, "/events/demo/players/101/give-up", {"entry": 999999}, status=400)
+    assert res.json["error"] == "unknown_entry"

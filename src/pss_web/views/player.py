@@ -17,15 +17,19 @@ from typing import Any
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.response import Response
 from pyramid.view import view_config
+from sqlalchemy import select
 
 from pss_core.errors import DomainError, InvalidInput, PermissionDenied
 from pss_core.models import (
+    Entry,
+    EntryStatus,
     EventPlayer,
     MachineStatus,
+    Tournament,
     TournamentMachine,
     TournamentStatus,
 )
-from pss_core.services import occupants, queues, tickets
+from pss_core.services import games, occupants, queues, tickets
 from pss_web.layout import add_event_nav
 from pss_web.live import event_fingerprint
 from pss_web.present import event_json, event_url, machine_json, tournament_json
@@ -92,6 +96,16 @@ def _playable(request: Any, event: Any, ep: EventPlayer) -> list[dict[str, Any]]
     return out
 
 
+def _open_entries(session: Any, ep: EventPlayer) -> list[dict[str, Any]]:
+    """The player's unfinished multi-game entries (PAPA-style), which they may give up."""
+    rows = session.scalars(select(Entry).where(
+        Entry.player_id == ep.id, Entry.status == EntryStatus.OPEN, Entry.games_allowed > 1
+    ).order_by(Entry.id)).all()
+    return [{"id": e.id, "tournament": e.tournament_id,
+             "tournament_name": session.get(Tournament, e.tournament_id).name,
+             "games_played": len(e.scores), "games_allowed": e.games_allowed} for e in rows]
+
+
 def play_page(context: PlayerResource, request: Any) -> dict[str, Any]:
     """A player's own page: games left per tournament, the game they are playing or their place
     in a queue, the machines they can queue for, and their results."""
@@ -110,13 +124,34 @@ def play_page(context: PlayerResource, request: Any) -> dict[str, Any]:
         "tournaments": _playable(request, event, ep),
         "results": public["results"],
         "teams": public["teams"],
+        "open_entries": _open_entries(session, ep),
         "join_url": base + "join",
         "leave_url": base + "leave",
+        "give_up_url": base + "give-up",
         "buy_url": event_url(request, event, "purchases", ""),
     }
 
 
-for _name in ("play", "join", "leave"):
+GIVE_UP_FIELDS = (Field("entry", "int", required=True, label="Entry", minimum=1,
+                         help="The id of your unfinished entry to give up."),)
+
+
+@action(context=PlayerResource, name="give-up", permission=P.PLAY, fields=GIVE_UP_FIELDS)
+def give_up(context: PlayerResource, request: Any) -> Response:
+    """Give up your unfinished entry: its remaining games are used up and it never counts."""
+    ep = _me(request, context)
+    values = parse(request, GIVE_UP_FIELDS)
+    entry = request.dbsession.get(Entry, values["entry"])
+    if entry is None or entry.event_id != context.event.id or entry.player_id != ep.id:
+        raise InvalidInput("You have no such entry.", code="unknown_entry", field="entry")
+    games.abandon_entry(request.dbsession, request.pss, entry=entry,
+                        actor=request.identity.actor)
+    return done(request, event_url(request, context.event, "players", ep.number, "play"),
+                {"entry": {"id": entry.id, "status": entry.status.value}},
+                message="Entry given up; its remaining games are used.")
+
+
+for _name in ("play", "join", "leave", "give-up"):
     page(context=PlayerResource, name=_name, permission=P.SEE_PLAYER,
          template="player/play.html", live=event_fingerprint)(play_page)
 
