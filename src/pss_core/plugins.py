@@ -1,4 +1,4 @@
-"""Builds the plugin manager: hookspecs, the built-in plugins, then installed ``pss`` entry points."""
+"""Builds the plugin manager: hookspecs, built-in plugins, then installed ``pss`` entry points."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Services: the operations staff and players perform, each one transaction-safe and audit-logged."""
+"""Services: what staff and players do, each one transaction-safe and audit-logged."""
