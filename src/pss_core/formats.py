@@ -3,7 +3,7 @@ the points curves that turn a rank into points."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -91,21 +91,32 @@ class FormatSpec:
     team: bool = False
 
     def option(self, name: str) -> OptionSpec:
-        for opt in self.options:
-            if opt.name == name:
-                return opt
-        known = ", ".join(o.name for o in self.options) or "none"
-        raise InvalidInput(
-            f"The {self.title} format has no option {name!r} (options: {known}).",
-            code="unknown_option",
-        )
+        return find_option(self.options, name, f"The {self.title} format has no option")
 
     def resolve_options(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults overlaid with ``raw``, each parsed and validated; unknown names are refused."""
-        values = {opt.name: opt.default for opt in self.options}
-        for name, value in raw.items():
-            values[name] = self.option(name).parse(value)
-        return values
+        return resolve_options(self.options, raw, f"The {self.title} format has no option")
+
+
+def find_option(options: Iterable[OptionSpec], name: str, missing: str) -> OptionSpec:
+    """The option called ``name``; otherwise an error starting with ``missing`` ("The HERB format
+    has no option") that lists the known names."""
+    options = tuple(options)
+    for opt in options:
+        if opt.name == name:
+            return opt
+    known = ", ".join(o.name for o in options) or "none"
+    raise InvalidInput(f"{missing} {name!r} (known: {known}).", code="unknown_option")
+
+
+def resolve_options(options: Iterable[OptionSpec], raw: Mapping[str, Any],
+                    missing: str) -> dict[str, Any]:
+    """Every option's default overlaid with ``raw``, each value parsed and validated."""
+    options = tuple(options)
+    values = {opt.name: opt.default for opt in options}
+    for name, value in raw.items():
+        values[name] = find_option(options, name, missing).parse(value)
+    return values
 
 
 @attrs.frozen

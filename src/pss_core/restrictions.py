@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from pss_core import audit
 from pss_core.audit import Actor
 from pss_core.errors import InvalidInput, NotFound, Refused
-from pss_core.formats import OptionSpec
+from pss_core.formats import OptionSpec, find_option, resolve_options
 from pss_core.models import (
     Metatournament,
     PriceRestriction,
@@ -59,21 +59,11 @@ class RestrictionKind:
     takes_code: bool = False
 
     def option(self, name: str) -> OptionSpec:
-        for opt in self.options:
-            if opt.name == name:
-                return opt
-        known = ", ".join(o.name for o in self.options) or "none"
-        raise InvalidInput(
-            f"A {self.title} restriction has no setting {name!r} (settings: {known}).",
-            code="unknown_option",
-        )
+        return find_option(self.options, name, f"A {self.title} restriction has no setting")
 
     def resolve_config(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults overlaid with ``raw``, each value parsed; unknown names are refused."""
-        values = {opt.name: opt.default for opt in self.options}
-        for name, value in raw.items():
-            values[name] = self.option(name).parse(value)
-        return values
+        return resolve_options(self.options, raw, f"A {self.title} restriction has no setting")
 
 
 def normalise_code(code: str | None) -> str | None:

@@ -73,9 +73,16 @@ def test_voiding_an_entry_before_it_is_complete(board, pss):
     games.void_entry(board.session, pss, entry=entry, actor=board.td, reason="gave up")
     s = compute_standings(board.session, pss, t)
     assert table(s) == [(1, "Bo", 300)]
-    # The game played stays used; the voided entry cannot be played on.
+    # The game played stays used and the entry's two unplayed games are used up with it, so
+    # Ada has nothing left to start with until she buys another ticket.
     assert board.session.scalar(select(func.count(Token.id)).where(
         Token.entry_id == entry.id, Token.used_at.is_not(None))) == 1
+    assert board.session.scalar(select(func.count(Token.id)).where(
+        Token.entry_id == entry.id, Token.voided_at.is_not(None))) == 2
+    with pytest.raises(Refused) as err:
+        board.start(t, "Ada", "B")
+    assert err.value.code == "no_tokens"
+    board.sell("Ada", 1, t)
     assert board.start(t, "Ada", "B").entry_id != entry.id
 
 
