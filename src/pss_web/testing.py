@@ -50,20 +50,6 @@ def app_for(dbsession: Session, engine: Engine, pss: Pss, **environ: Any) -> Tes
                                        **environ})
 
 
-@pytest.fixture(scope="session")
-def fast_hashing() -> Iterator[None]:
-    """Argon2 with small parameters for the test run: real hashing and verification, but
-    milliseconds instead of a fifth of a second for each of the many PINs tests create."""
-    from argon2 import PasswordHasher
-
-    from pss_core import security
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(security, "_hasher",
-                   PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-        yield
-
-
 @pytest.fixture
 def webapp(dbsession: Session, engine: Engine, pss: Pss) -> Iterator[TestApp]:
     """A WebTest app whose requests all use this test's rolled-back ``dbsession``."""
@@ -166,7 +152,6 @@ __all__ = [
     "TEST_PASSWORD",
     "csrf_token",
     "ensure_staff",
-    "fast_hashing",
     "login_admin",
     "login_as",
     "login_player",

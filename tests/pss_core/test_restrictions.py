@@ -38,17 +38,6 @@ from pss_core.restrictions import (
 NOW = utcnow()
 
 
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch):
-    """The demo event's passwords and PINs with argon2's cheapest settings: not what is tested."""
-    from argon2 import PasswordHasher
-
-    from pss_core import security
-
-    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8,
-                                                            parallelism=1))
-
-
 def request(base: int = 600, code: str | None = None, tickets: int = 2) -> PriceRequest:
     scope = Tournament(id=1, event_id=1, slug="main", name="Main")
     return PriceRequest(event_id=1, scope=scope, player_id=1, tickets=tickets, base_cents=base,

@@ -185,6 +185,76 @@ def make_pss() -> Callable[..., Pss]:
     return factory
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fast_hashing() -> Iterator[None]:
+    """Argon2 with small parameters for the whole run: real hashing and verification, but
+    milliseconds instead of a fifth of a second for each of the many PINs tests create."""
+    from argon2 import PasswordHasher
+
+    from pss_core import security
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(security, "_hasher",
+                   PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        yield
+
+
+@pytest.fixture
+def installed_pss(make_pss: Callable[..., Pss]) -> Pss:
+    """The plugin manager with the built-ins and every installed plugin, found by entry point."""
+    return make_pss(load_entrypoints=True)
+
+
+@pytest.fixture(scope="session")
+def fake_stripe_server() -> Iterator[Any]:
+    """A fake Stripe API on 127.0.0.1 for the whole run (see :mod:`pss_core.testing.fakestripe`)."""
+    from pss_core.testing.fakestripe import FakeStripe
+
+    with FakeStripe(api_key="sk_test_pss_event_secret_0123456789") as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_stripe(fake_stripe_server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The fake Stripe server, emptied for this test; the stripe library's retry pauses (half a
+    second and more) shortened, since the fake answers at once."""
+    import stripe
+
+    fake_stripe_server.reset()
+    monkeypatch.setattr(stripe.HTTPClient, "INITIAL_DELAY", 0.005)
+    monkeypatch.setattr(stripe.HTTPClient, "MAX_DELAY", 0.01)
+    return fake_stripe_server
+
+
+@pytest.fixture
+def stripe_shop(dbsession: Session, demo_event: Any, fake_stripe: Any) -> Any:
+    """The demo event connected to the fake Stripe account: ``session``, ``event``, ``players``
+    (by number), ``main`` (HERB), ``classics`` (PAPA-style) and ``gateway`` (a
+    :class:`~pss_core.payments.stripe_gateway.StripeGateway` talking to the fake)."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import select
+
+    from pss_core.models import EventPlayer, Tournament
+    from pss_core.payments.stripe_gateway import StripeGateway
+
+    demo_event.stripe_secret_key = fake_stripe.api_key
+    demo_event.stripe_publishable_key = SHOP_PUBLISHABLE_KEY
+    demo_event.stripe_webhook_secret = SHOP_WEBHOOK_SECRET
+    dbsession.flush()
+    players = dbsession.scalars(select(EventPlayer).where(
+        EventPlayer.event_id == demo_event.id).order_by(EventPlayer.number)).all()
+    by_slug = {t.slug: t for t in dbsession.scalars(select(Tournament).where(
+        Tournament.event_id == demo_event.id))}
+    gateway = StripeGateway(api_base=fake_stripe.url, max_network_retries=2, timeout=5)
+    return SimpleNamespace(session=dbsession, event=demo_event, players=list(players),
+                           main=by_slug["main"], classics=by_slug["classics"], gateway=gateway)
+
+
+SHOP_PUBLISHABLE_KEY = "pk_test_fake_publishable"
+SHOP_WEBHOOK_SECRET = "whsec_test_pss_secret"
+
+
 @pytest.fixture
 def demo_event(dbsession: Session, pss: Pss) -> Any:
     """The demo event (staff, players 101-108 with PIN 4321, a HERB and a PAPA-style tournament)."""

@@ -18,17 +18,6 @@ CLIENT = auth.Client("198.51.100.7")
 OTHER = auth.Client("198.51.100.8")
 
 
-@pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Real argon2, small parameters: these tests hash a dozen PINs each.
-    from argon2 import PasswordHasher
-
-    from pss_core import security
-
-    monkeypatch.setattr(security, "_hasher",
-                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
 @pytest.fixture
 def two_events(dbsession: Session, pss: Pss) -> tuple[Event, Event]:
     from pss_core.demo import create_demo
