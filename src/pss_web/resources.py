@@ -39,9 +39,28 @@ from pss_core.models import (
 )
 from pss_web import security as sec
 from pss_web.security import LoginScope, Permission
+from pss_web.viewkit import INT_MAX, storable
 
 P = Permission
 ACE = tuple[str, str, Any]
+#: The longest slug or username a URL segment is looked up by.
+MAX_KEY_LENGTH = 200
+
+
+def row_id(name: str) -> int:
+    """The id a URL segment names: plain digits within the id columns' range; anything else
+    (``²``, ``-1``, ``1e9``, twenty digits) is a ``KeyError``, so a 404, never a database error."""
+    if not (name.isascii() and name.isdigit()) or len(name) > 10 or int(name) > INT_MAX:
+        raise KeyError(name)
+    return int(name)
+
+
+def text_key(name: str) -> str:
+    """A slug or username from a URL segment, or a ``KeyError`` (a 404) for one no row can have:
+    too long, or holding a NUL or broken unicode that the database would refuse to compare."""
+    if len(name) > MAX_KEY_LENGTH or not storable(name):
+        raise KeyError(name[:MAX_KEY_LENGTH])
+    return name
 
 class Resource:
     """A node of the tree. ``api_paths`` are its URL templates, for the OpenAPI document."""
@@ -93,7 +112,7 @@ class EventsContainer(Resource):
     title = "Events"
 
     def __getitem__(self, slug: str) -> EventResource:
-        event = self.dbsession.scalars(select(Event).where(Event.slug == slug)).first()
+        event = self.dbsession.scalars(select(Event).where(Event.slug == text_key(slug))).first()
         if event is None:
             raise KeyError(slug)
         return EventResource(self.request, slug, self, event)
@@ -154,7 +173,7 @@ class TournamentsContainer(EventChild):
 
     def __getitem__(self, slug: str) -> TournamentResource:
         t = self.dbsession.scalars(select(Tournament).where(
-            Tournament.event_id == self.event.id, Tournament.slug == slug)).first()
+            Tournament.event_id == self.event.id, Tournament.slug == text_key(slug))).first()
         if t is None:
             raise KeyError(slug)
         return TournamentResource(self.request, slug, self, t)
@@ -174,9 +193,7 @@ class MachinesContainer(EventChild):
     title = "Machines"
 
     def __getitem__(self, name: str) -> MachineResource:
-        if not name.isdigit():
-            raise KeyError(name)
-        tm = self.dbsession.get(TournamentMachine, int(name))
+        tm = self.dbsession.get(TournamentMachine, row_id(name))
         if tm is None or tm.event_id != self.event.id:
             raise KeyError(name)
         return MachineResource(self.request, name, self, tm)
@@ -196,10 +213,8 @@ class PlayersContainer(EventChild):
     title = "Players"
 
     def __getitem__(self, name: str) -> PlayerResource:
-        if not name.isdigit():
-            raise KeyError(name)
         ep = self.dbsession.scalars(select(EventPlayer).where(
-            EventPlayer.event_id == self.event.id, EventPlayer.number == int(name))).first()
+            EventPlayer.event_id == self.event.id, EventPlayer.number == row_id(name))).first()
         if ep is None:
             raise KeyError(name)
         return PlayerResource(self.request, name, self, ep)
@@ -222,9 +237,7 @@ class TeamsContainer(EventChild):
     title = "Teams"
 
     def __getitem__(self, name: str) -> TeamResource:
-        if not name.isdigit():
-            raise KeyError(name)
-        team = self.dbsession.get(Team, int(name))
+        team = self.dbsession.get(Team, row_id(name))
         if team is None or team.event_id != self.event.id:
             raise KeyError(name)
         return TeamResource(self.request, name, self, team)
@@ -249,7 +262,7 @@ class EventUsersContainer(EventChild):
         eu = self.dbsession.scalars(
             select(EventUser).join(User, EventUser.user_id == User.id).where(
                 EventUser.event_id == self.event.id,
-                func.lower(User.username) == username.lower())
+                func.lower(User.username) == text_key(username).lower())
         ).first()
         if eu is None:
             raise KeyError(username)
@@ -271,7 +284,8 @@ class MetatournamentsContainer(EventChild):
 
     def __getitem__(self, slug: str) -> MetatournamentResource:
         meta = self.dbsession.scalars(select(Metatournament).where(
-            Metatournament.event_id == self.event.id, Metatournament.slug == slug)).first()
+            Metatournament.event_id == self.event.id,
+            Metatournament.slug == text_key(slug))).first()
         if meta is None:
             raise KeyError(slug)
         return MetatournamentResource(self.request, slug, self, meta)
@@ -334,7 +348,7 @@ class AdminEventsContainer(Resource):
     title = "My events"
 
     def __getitem__(self, slug: str) -> AdminEventResource:
-        event = self.dbsession.scalars(select(Event).where(Event.slug == slug)).first()
+        event = self.dbsession.scalars(select(Event).where(Event.slug == text_key(slug))).first()
         if event is None:
             raise KeyError(slug)
         return AdminEventResource(self.request, slug, self, event)

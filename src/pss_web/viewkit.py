@@ -38,6 +38,9 @@ from pss_core.errors import InvalidInput
 
 JSON_TYPE = "application/json"
 FLASH_COOKIE = "pss_flash"
+#: The largest whole number an input may be: every count, number and id column is a 32-bit
+#: integer (scores, the one 64-bit column, are parsed as text by their service).
+INT_MAX = 2**31 - 1
 
 
 # --- content negotiation ----------------------------------------------------------------------
@@ -134,7 +137,7 @@ def flash(request: Any) -> str | None:
 # --- form and JSON input ----------------------------------------------------------------------
 
 FIELD_KINDS = ("str", "text", "int", "bool", "money", "list", "password", "choice", "datetime",
-               "object")
+               "object", "bundles")
 
 
 @attrs.frozen
@@ -167,6 +170,13 @@ class Field:
             "choice": {"type": "string"},
             "datetime": {"type": "string", "format": "date-time"},
             "object": {"type": "object"},
+            "bundles": {"oneOf": [
+                {"type": "string", "description": "like '3 for 8.00; 7 for 15.00'"},
+                {"type": "array", "items": {
+                    "type": "object", "required": ["count", "price_cents"],
+                    "properties": {"count": {"type": "integer", "minimum": 2},
+                                   "price_cents": {"type": "integer", "minimum": 0}}}},
+            ]},
         }
         schema = dict(schemas[self.kind])
         if self.choices:
@@ -188,15 +198,18 @@ class Input:
         if self.is_json:
             try:
                 body = request.json_body if request.body else {}
-            except ValueError:
+            # RecursionError: nested too deep to read; LookupError: an unknown charset.
+            except (ValueError, RecursionError, LookupError):
                 raise InvalidInput("The request body is not valid JSON.",
                                    code="invalid_json") from None
             if not isinstance(body, dict):
                 raise InvalidInput("The request body must be a JSON object.",
                                    code="invalid_json")
+            check_storable(body)
             self._json: dict[str, Any] = body
         else:
             self._post = request.POST
+            check_storable(list(self._post.items()))
 
     def has(self, name: str) -> bool:
         return name in self._json if self.is_json else name in self._post
@@ -228,6 +241,42 @@ class Input:
         return out
 
 
+def storable(text: str) -> bool:
+    """False for text no database column can hold: a NUL character, or half of a UTF-16 pair
+    (which JSON's ``\\ud800`` escapes can produce and UTF-8 cannot encode)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_storable(value: Any, field: str | None = None) -> None:
+    """Refuse submitted values (nested in lists and objects too) holding unstorable text."""
+    if isinstance(value, str):
+        if not storable(value):
+            raise InvalidInput("The text sent contains a character that cannot be stored (a NUL "
+                               "or a broken unicode character).", code="invalid_text",
+                               field=field)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_storable(key, field)
+            check_storable(item, field if field is not None else str(key)[:40])
+    elif isinstance(value, list | tuple):
+        for item in value:
+            check_storable(item, field)
+
+
+def plain_number(text: str) -> int | None:
+    """The whole number ``text`` is, written in plain digits and small enough for the database's
+    integer columns; ``None`` for anything else (``²``, ``-1``, ``1e9``, twenty digits)."""
+    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= INT_MAX:
+        return int(text)
+    return None
+
+
 def request_input(request: Any) -> Input:
     cached = request.environ.get("pss.input")
     if cached is None:
@@ -239,6 +288,10 @@ def parse_value(field: Field, raw: Any) -> Any:
     """A typed value for ``field`` from a raw form or JSON value (``None`` when empty)."""
     what = field.what
     if field.kind == "list":
+        for item in raw or []:
+            if isinstance(item, list | dict):
+                raise InvalidInput(f"{what} must be a list of words or numbers.",
+                                   code="invalid_field", field=field.name)
         items = [str(v).strip() for v in (raw or []) if str(v).strip()]
         for item in items:
             if field.choices and item not in field.choices:
@@ -257,6 +310,8 @@ def parse_value(field: Field, raw: Any) -> Any:
         if text in ("0", "false", "no", "off"):
             return False
         raise InvalidInput(f"{what} must be yes or no.", code="invalid_field", field=field.name)
+    if field.kind == "bundles" and isinstance(raw, list):
+        return raw  # a JSON list of {count, price_cents}, checked by the service
     if field.kind == "object":
         if raw is None or raw == "":
             return None
@@ -277,8 +332,12 @@ def parse_value(field: Field, raw: Any) -> Any:
         if field.minimum is not None and value < field.minimum:
             raise InvalidInput(f"{what} must be at least {field.minimum}.",
                                code="invalid_field", field=field.name)
-        if field.maximum is not None and value > field.maximum:
-            raise InvalidInput(f"{what} must be at most {field.maximum}.",
+        if value < -INT_MAX:
+            raise InvalidInput(f"{what} must be at least {-INT_MAX}.",
+                               code="invalid_field", field=field.name)
+        maximum = INT_MAX if field.maximum is None else min(field.maximum, INT_MAX)
+        if value > maximum:
+            raise InvalidInput(f"{what} must be at most {maximum}.",
                                code="invalid_field", field=field.name)
         return value
     if field.kind == "money":
@@ -294,6 +353,9 @@ def parse_value(field: Field, raw: Any) -> Any:
 
             value_dt = value_dt.replace(tzinfo=UTC)
         return value_dt
+    if isinstance(raw, list | dict):
+        raise InvalidInput(f"{what} must be text, not a list or an object.",
+                           code="invalid_field", field=field.name)
     text = str(raw) if field.kind in ("password", "text") else str(raw).strip()
     if field.max_length is not None and len(text) > field.max_length and field.kind != "text":
         raise InvalidInput(f"{what} is too long (at most {field.max_length} characters).",
@@ -311,10 +373,15 @@ def parse_money(raw: Any, what: str = "The price", name: str = "price") -> int:
     except InvalidOperation:
         raise InvalidInput(f"{what} must be an amount like 3.00.", code="invalid_field",
                            field=name) from None
+    if not amount.is_finite():
+        raise InvalidInput(f"{what} must be an amount like 3.00.", code="invalid_field",
+                           field=name)
     cents = amount * 100
     if amount < 0 or cents != cents.to_integral_value():
         raise InvalidInput(f"{what} must be an amount like 3.00, not negative.",
                            code="invalid_field", field=name)
+    if cents > INT_MAX:
+        raise InvalidInput(f"{what} is too large.", code="invalid_field", field=name)
     return int(cents)
 
 
@@ -498,7 +565,55 @@ class ViewDecl:
     template: str = ""
 
 
+def _check_request(event: Any) -> None:
+    """Before any view (or the CSRF check) reads them: a query string with bytes that are not
+    UTF-8, a NUL or broken unicode is refused (no column can be compared with them), and so is a
+    form body that cannot be read at all. The refusal's page is then shown without them."""
+    request = event.request
+    try:
+        check_storable(list(request.GET.items()))
+    except (UnicodeDecodeError, InvalidInput):
+        request.environ["QUERY_STRING"] = ""
+        raise InvalidInput("The address contains characters that are not valid here.",
+                           code="invalid_query") from None
+    if request.method not in ("GET", "HEAD") and request.content_type in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        try:
+            request.POST  # noqa: B018  (parsed once here, cached for the CSRF check and views)
+        except (ValueError, DeprecationWarning):
+            # A multipart body without a usable boundary, say, or a charset other than UTF-8
+            # (which WebOb refuses by raising DeprecationWarning).
+            request.environ["CONTENT_TYPE"] = "application/octet-stream"
+            raise InvalidInput("The form sent could not be read (forms are sent in UTF-8).",
+                               code="invalid_form") from None
+
+
+def _drop_unreadable_cookies(event: Any) -> None:
+    """Cookies whose values are not UTF-8 (a quoted ``"\\377"`` decodes to such bytes) are
+    dropped before anything reads them, so such a request is simply one without them."""
+    from webob.cookies import parse_cookie  # type: ignore[import-untyped]
+
+    request = event.request
+    try:
+        list(request.cookies.items())
+    except UnicodeDecodeError:
+        kept = []
+        for part in request.environ.get("HTTP_COOKIE", "").split(";"):
+            try:
+                for name, value in parse_cookie(part):
+                    name.decode("utf-8")
+                    value.decode("utf-8")
+            except UnicodeError:
+                continue
+            kept.append(part)
+        request.environ["HTTP_COOKIE"] = ";".join(kept)
+
+
 def includeme(config: Any) -> None:
+    from pyramid.events import ContextFound, NewRequest
+
+    config.add_subscriber(_drop_unreadable_cookies, NewRequest)
+    config.add_subscriber(_check_request, ContextFound)
     config.add_view_deriver(_declare, "pss_declare", under="secured_view",
                             over="owrapped_view")
     config.add_view_deriver(_live, "pss_live")

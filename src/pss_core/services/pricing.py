@@ -16,6 +16,8 @@ from pss_core.models import Metatournament, Tournament
 
 #: The most tickets one purchase may be for; larger counts are almost certainly a typo.
 MAX_TICKETS_PER_PURCHASE = 1000
+#: The largest amount a purchase records (its amount column is a 32-bit integer of cents).
+MAX_AMOUNT_CENTS = 2**31 - 1
 
 
 @attrs.frozen
@@ -135,6 +137,9 @@ def price_tickets(
         PriceLine(count=c, size=s, unit_cents=unit[s], cents=c * unit[s])
         for s, c in sorted(counts.items(), reverse=True)
     )
+    if best[tickets][0] > MAX_AMOUNT_CENTS:
+        raise InvalidInput("That comes to more money than one purchase can record; sell fewer "
+                           "tickets at a time.", code="amount_too_large")
     return Price(total_cents=best[tickets][0], lines=lines, tickets=tickets)
 
 

@@ -383,10 +383,21 @@ def create_tournament(
     return t
 
 
+def _whole(value: object) -> int:
+    """A whole number from an int or a string of digits (not a bool, a float or a list)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(value)
+    return int(value)
+
+
 def validate_bundles(bundles: Iterable[Mapping[str, int]]) -> list[dict[str, int]]:
     out = []
     for b in bundles:
-        count, price = int(b["count"]), int(b["price_cents"])
+        try:
+            count, price = _whole(b["count"]), _whole(b["price_cents"])
+        except (TypeError, ValueError, KeyError):
+            raise InvalidInput("Each bundle needs a whole-number count and price_cents.",
+                               code="invalid_bundle") from None
         if count < 2 or price < 0:
             raise InvalidInput(
                 "A bundle is 2 or more tickets at a price of 0 or more cents.",

@@ -39,9 +39,13 @@ def policy_of(request: Any) -> auth.ThrottlePolicy:
     return request.registry.get("pss.throttle_policy") or auth.DEFAULT_POLICY
 
 
-def safe_next(request: Any, scope: LoginScope, target: str | None, default: str) -> str:
+def safe_next(request: Any, scope: LoginScope, target: Any, default: str) -> str:
     """Only a path inside the login's own scope: never another site, never another event."""
-    if target and target.startswith(scope.cookie_path + "/") and not target.startswith("//") \
+    if not isinstance(target, str):  # a JSON client may send anything
+        return default
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):  # no header can carry these
+        return default
+    if target.startswith(scope.cookie_path + "/") and not target.startswith("//") \
             and "\\" not in target:
         return request.host_url + target
     return default

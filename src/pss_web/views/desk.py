@@ -40,7 +40,16 @@ from pss_web.live import event_fingerprint
 from pss_web.present import event_json, event_url, money, player_json
 from pss_web.resources import EventResource, PlayerResource
 from pss_web.security import Permission
-from pss_web.viewkit import Field, action, done, json_response, page, parse, wants_json
+from pss_web.viewkit import (
+    Field,
+    action,
+    done,
+    json_response,
+    page,
+    parse,
+    plain_number,
+    wants_json,
+)
 from pss_web.views.manage import actor_of
 
 P = Permission
@@ -89,8 +98,11 @@ def find_players(request: Any, event: Event, q: str) -> list[EventPlayer]:
     query = select(EventPlayer).join(Player, Player.id == EventPlayer.player_id).where(
         EventPlayer.event_id == event.id)
     text = q.strip().lstrip("#")
-    if text.isdigit():
-        query = query.where(or_(EventPlayer.number == int(text), Player.ifpa_id == int(text)))
+    number = plain_number(text)
+    if number is not None:
+        query = query.where(or_(EventPlayer.number == number, Player.ifpa_id == number))
+    elif text.isdigit():  # too large (or not plain digits) to be anyone's number
+        return []
     else:
         like = f"%{text.lower()}%"
         query = query.where(or_(
@@ -320,11 +332,11 @@ def price(context: PlayerResource, request: Any) -> Response:
 
 
 def _parse_count(raw: str | None) -> int:
-    text = (raw or "").strip()
-    if not text.isdigit():
+    count = plain_number((raw or "").strip())
+    if count is None:
         raise InvalidInput("The number of tickets must be a whole number, like 3.",
                            code="invalid_field", field="tickets")
-    return int(text)
+    return count
 
 
 @action(context=PlayerResource, name="sell", permission=P.SELL, fields=SELL_FIELDS)

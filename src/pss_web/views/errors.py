@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from pyramid.csrf import get_csrf_token
-from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken
+from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken, URLDecodeError
 from pyramid.httpexceptions import HTTPException, HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.renderers import render_to_response
 from pyramid.response import Response
@@ -88,6 +88,12 @@ def render_page(request: Any, template: str, data: dict[str, Any], status: int) 
 @exception_view_config(DomainError)
 def domain_error(exc: DomainError, request: Any) -> Response:
     return error_response(request, exc)
+
+
+@exception_view_config(URLDecodeError)
+def undecodable_address(exc: URLDecodeError, request: Any) -> Response:
+    """A path whose bytes are not UTF-8 names nothing here."""
+    return not_found(HTTPNotFound(), request)
 
 
 @exception_view_config(BadCSRFToken)

@@ -34,7 +34,7 @@ from pss_web.resources import (
     TournamentsContainer,
 )
 from pss_web.security import Permission
-from pss_web.viewkit import Field, action, done, page, parse, request_input
+from pss_web.viewkit import Field, action, done, page, parse, plain_number, request_input
 
 P = Permission
 
@@ -109,7 +109,8 @@ def parse_bundles(raw: Any) -> list[dict[str, int]]:
             if not isinstance(item, dict) or "count" not in item or "price_cents" not in item:
                 raise InvalidInput("Each bundle needs a count and a price_cents.",
                                    code="invalid_bundle")
-            out.append({"count": int(item["count"]), "price_cents": int(item["price_cents"])})
+            # Checked (whole numbers, in range) by the service, with the other settings.
+            out.append({"count": item["count"], "price_cents": item["price_cents"]})
         return out
     out = []
     for part in re.split(r"[;,\n]", str(raw)):
@@ -133,7 +134,7 @@ def bundles_text(bundles: list[dict[str, int]] | None) -> str:
 
 SETTINGS_FIELDS = (
     Field("price", "money", label="Price of one ticket", help="Like 3.00; 0 for free."),
-    Field("bundles", "str", label="Bundles",
+    Field("bundles", "bundles", label="Bundles",
           help="Cheaper multi-ticket prices, like '3 for 8.00; 7 for 15.00'."),
     Field("min_purchase", "int", label="Smallest purchase", minimum=1, default=1),
     Field("purchase_increment", "int", label="Sold in steps of", minimum=1, default=1),
@@ -323,7 +324,7 @@ META_FIELDS = (
     Field("name", required=True, label="Name"),
     Field("slug", label="Web address", max_length=64),
     Field("price", "money", label="Price of one ticket"),
-    Field("bundles", "str", label="Bundles"),
+    Field("bundles", "bundles", label="Bundles"),
     Field("tournaments", "list", label="Tournaments",
           help="The tournaments its tickets are good in (one format)."),
 )
@@ -370,10 +371,11 @@ def create_team(context: TeamsContainer, request: Any) -> Response:
         for part in re.split(r"[\s,;]+", item):
             if not part:
                 continue
-            if not part.lstrip("#").isdigit():
-                raise InvalidInput(f"{part!r} is not a player number.", code="invalid_field",
-                                   field="members")
-            numbers.append(int(part.lstrip("#")))
+            number = plain_number(part.lstrip("#"))
+            if number is None:
+                raise InvalidInput(f"{part[:20]!r} is not a player number.",
+                                   code="invalid_field", field="members")
+            numbers.append(number)
     if not numbers:
         raise InvalidInput("A team needs at least one member.", code="missing_field",
                            field="members")

@@ -49,7 +49,7 @@ from pss_web.resources import (
     TournamentsContainer,
 )
 from pss_web.security import Permission
-from pss_web.viewkit import page
+from pss_web.viewkit import page, plain_number
 
 P = Permission
 EVENTS_PER_PAGE = 20
@@ -253,7 +253,8 @@ def players_list(context: PlayersContainer, request: Any) -> dict[str, Any]:
         EventPlayer.event_id == event.id)
     if q:
         if q.lstrip("#").isdigit():
-            query = query.where(EventPlayer.number == int(q.lstrip("#")))
+            # A number too large (or not in plain digits) to be anyone's finds nobody.
+            query = query.where(EventPlayer.number == (plain_number(q.lstrip("#")) or -1))
         else:
             like = f"%{q.lower()}%"
             query = query.where(or_(

@@ -52,9 +52,10 @@ from pss_web.resources import (
     EventChild,
     PlayerResource,
     add_event_child,
+    row_id,
 )
 from pss_web.security import Permission
-from pss_web.viewkit import Field, action, done, json_response, page, parse
+from pss_web.viewkit import Field, action, done, json_response, page, parse, plain_number
 from pss_web.views.errors import STATUS_BY_KIND
 
 P = Permission
@@ -68,9 +69,7 @@ class PurchasesContainer(EventChild):
     title = "Buy tickets"
 
     def __getitem__(self, name: str) -> PurchaseResource:
-        if not name.isdigit():
-            raise KeyError(name)
-        purchase = self.dbsession.get(Purchase, int(name))
+        purchase = self.dbsession.get(Purchase, row_id(name))
         if purchase is None or purchase.event_id != self.event.id:
             raise KeyError(name)
         return PurchaseResource(self.request, name, self, purchase)
@@ -282,12 +281,12 @@ def price_quote(context: PurchasesContainer, request: Any) -> Response:
     event = context.event
     player = _player(request)
     scope = _find_scope(request, event, request.params.get("scope"))
-    raw = (request.params.get("tickets") or "").strip()
-    if not raw.isdigit():
+    count = plain_number((request.params.get("tickets") or "").strip())
+    if count is None:
         raise InvalidInput("The number of tickets must be a whole number.",
                            code="invalid_field", field="tickets")
     quote = online.quote_online(
-        request.dbsession, request.pss, event=event, player=player, tickets=int(raw),
+        request.dbsession, request.pss, event=event, player=player, tickets=count,
         code=request.params.get("code") or None, **scope,
     )
     return json_response({
