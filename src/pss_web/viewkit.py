@@ -454,7 +454,8 @@ def _json_twin(view: Any, info: Any) -> Any:
     if isinstance(context, type) and "GET" in methods and isinstance(renderer_name, str) \
             and renderer_name.endswith(".html"):
         pages = registry.setdefault("pss.pages", {})
-        pages[(context, info.options.get("name") or "")] = (view, renderer_name)
+        pages[(context, info.options.get("name") or "")] = (
+            view, renderer_name, info.options.get("permission"))
 
     def twin(context: Any, request: Any) -> Any:
         result = view(context, request)

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from webob import Request  # type: ignore[import-untyped]
 from webtest import TestApp
 
 from pss_core.audit import SYSTEM
@@ -356,6 +357,8 @@ class Sent:
     data_changed: bool | None = None
     json_client: bool = True
     method: str = "GET"
+    #: The status of the page an accepted action led to (when followed).
+    followed: int | None = None
 
     @property
     def audit_added(self) -> int:
@@ -374,9 +377,10 @@ def send(world: World, who: str, method: str, url: str, *, body: Any = None,
          raw: bytes | None = None, content_type: str | None = None, csrf: str | bool = True,
          accept_json: bool = True, form: dict[str, Any] | list[tuple[str, str]] | None = None,
          digest: bool = False, accept: str | None = None,
-         cookies: dict[str, str] | None = None) -> Sent:
+         cookies: dict[str, str] | None = None, follow: bool = False) -> Sent:
     """One request as ``who``, in a savepoint rolled back afterwards (cookies restored too).
-    ``cookies`` are sent as they are, in place of the browser's own."""
+    ``cookies`` are sent as they are, in place of the browser's own; with ``follow``, the page
+    an accepted action leads to is fetched too (before the rollback), to see what was stored."""
     app = world.apps[who]
     session = world.session
     headers: dict[str, str] = dict(JSON) if accept_json else {"Accept": "text/html"}
@@ -415,6 +419,13 @@ def send(world: World, who: str, method: str, url: str, *, body: Any = None,
                                                      if content_type else {})},
                               expect_errors=True)
         session.flush()
+        followed = None
+        if follow and res.status_int < 300 and res.content_type == "application/json":
+            location = res.json.get("location", "").removeprefix("http://localhost")
+            if location.startswith("/"):
+                followed = app.get(location, headers={"Accept": "text/html"},
+                                   expect_errors=True).status_int
+                session.flush()
         new = tuple(session.scalars(select(AuditLog.action).where(AuditLog.id > top)
                                     .order_by(AuditLog.id)))
         changed = (data_digest(session) != before_data) if digest else None
@@ -435,7 +446,8 @@ def send(world: World, who: str, method: str, url: str, *, body: Any = None,
     except ValueError:
         data = None
     json_client = accept_json and accept is None  # an odd Accept may well mean HTML
-    return Sent(res.status_int, data, res.text, new, wrote, changed, json_client, method)
+    return Sent(res.status_int, data, res.text, new, wrote, changed, json_client, method,
+                followed)
 
 
 def _utf8(url: str) -> bool:
@@ -452,8 +464,6 @@ def _raw_wsgi(app: TestApp, method: str, url: str, headers: dict[str, str], body
               content_type: str | None, cookies: dict[str, str] | None = None) -> Any:
     """A request WebTest's client cannot make (its cookie jar decodes the path as UTF-8, and
     sends only well-formed cookies): the same environ, straight to the WSGI app."""
-    from webob import Request  # type: ignore[import-untyped]
-
     req = Request.blank(url, environ=dict(app.extra_environ), method=method, headers=headers)
     jar = {c.name: c.value for c in app.cookiejar} if cookies is None else cookies
     req.environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in jar.items()).encode(
@@ -490,6 +500,9 @@ class Problems:
         if sent.status >= 500:
             self.found.append(f"{what}: {sent.status}")
             return
+        if sent.followed is not None and sent.followed >= 500:
+            self.found.append(f"{what}: accepted, but the page it leads to is a "
+                              f"{sent.followed}")
         if sent.method == "GET" and (sent.audit_added or sent.changed):
             self.found.append(f"{what}: a GET changed things (audit {sent.new_audit}, "
                               f"tables {sorted(sent.wrote)})")
@@ -561,7 +574,7 @@ def test_hostile_fields(world: World) -> None:
             for value in hostile_values(schema):
                 body = {**base, name: value}
                 attempt(problems, f"{op} as {who} with {name}={_short(value)}", world, who,
-                        op.method, url, body=body,
+                        op.method, url, body=body, follow=True,
                         changes_allowed=login_failures_only if "login" in op.path else None)
     problems.assert_none()
 
@@ -683,6 +696,8 @@ def test_unsafe_requests_without_a_valid_csrf_token_change_nothing(world: World)
     for op in operations(world.apps["anonymous"]):
         if not op.unsafe or op.path.endswith("/webhook"):
             continue
+        if not op.permission:
+            problems.found.append(f"{op} needs no permission at all")
         who = allowed_login(op)
         url = world.url(op.path)
         body = world.body(op)
@@ -932,3 +947,318 @@ def test_hostile_headers(world: World) -> None:
                     "anonymous", "GET", url, cookies={event_cookie: junk, "pss_admin": junk,
                                                       "csrf_token": junk})
     problems.assert_none()
+
+
+# --- regressions: one test per fix ------------------------------------------------------------
+
+
+def _post(app: TestApp, url: str, data: Any, status: int | None = None) -> Any:
+    return app.post(url, json.dumps(data), content_type="application/json",
+                    headers={**JSON, "X-CSRF-Token": csrf_token(app)}, status=status)
+
+
+def test_numbers_past_the_integer_columns_are_refused(webapp: TestApp,
+                                                      demo_event: Event) -> None:
+    """Whole numbers past 2^31 - 1 reached the 32-bit columns and failed there (a 500)."""
+    login_as(webapp, demo_event, "td")
+    res = _post(webapp, "/events/demo/desk", {"first_name": "Big", "number": 2**31}, 400)
+    assert (res.json["error"], res.json["field"]) == ("invalid_field", "number")
+    assert "at most 2147483647" in res.json["message"]
+    res = _post(webapp, "/events/demo/desk", {"first_name": "Edge", "number": 2**31 - 1}, 201)
+    assert res.json["player"]["number"] == 2**31 - 1
+    for name, value in (("ifpa_id", 10**30), ("number", "12,345,678,901")):
+        res = _post(webapp, "/events/demo/desk", {"first_name": "Big", name: value}, 400)
+        assert res.json["field"] == name
+    res = _post(webapp, "/events/demo/tournaments/main/edit", {"min_purchase": 2**63}, 400)
+    assert res.json["field"] == "min_purchase"
+    res = _post(webapp, "/events/demo/machines/1/start", {"player": 10**30}, 400)
+    assert res.json["field"] == "player"
+    res = _post(webapp, "/events/demo/player-login", {"number": 2**63, "pin": "4321"}, 400)
+    assert res.json["field"] == "number"
+
+
+def test_prices_that_are_not_amounts_are_refused(webapp: TestApp, demo_event: Event) -> None:
+    """NaN and Infinity crashed the money parser; prices past what the column holds failed in
+    the database."""
+    login_as(webapp, demo_event, "td")
+    for price in ("NaN", "Infinity", "-Infinity", "sNaN", "21474836.48", 10**30):
+        res = _post(webapp, "/events/demo/tournaments/", {"name": "Pricey", "format": "herb",
+                                                          "price": price}, 400)
+        assert (res.json["error"], res.json["field"]) == ("invalid_field", "price"), price
+    res = _post(webapp, "/events/demo/tournaments/", {"name": "Pricey", "format": "herb",
+                                                      "price": "21474836.47"}, 201)
+    assert res.json["tournament"]["price_cents"] == 2**31 - 1
+
+
+def test_a_sale_too_large_to_record_is_refused(webapp: TestApp, demo_event: Event) -> None:
+    """Two tickets at the largest price come to more than a purchase's amount column holds
+    (PostgreSQL refused it with a 500)."""
+    login_as(webapp, demo_event, "td")
+    _post(webapp, "/events/demo/tournaments/main/edit", {"price": "20000000.00", "bundles": ""},
+          200)
+    sell = "/events/demo/players/101/sell"
+    res = _post(webapp, sell, {"scope": "tournament:main", "tickets": 2}, 400)
+    assert res.json["error"] == "amount_too_large"
+    res = _post(webapp, sell, {"scope": "tournament:main", "tickets": 1}, 201)
+    assert res.json["purchase"]["amount_cents"] == 2_000_000_000
+
+
+def test_text_no_column_can_hold_is_refused(webapp: TestApp, demo_event: Event) -> None:
+    """A NUL (PostgreSQL refuses it) or half a UTF-16 pair (UTF-8 cannot encode it), anywhere:
+    a JSON field, a form field, a nested option, a query string or a path segment."""
+    login_as(webapp, demo_event, "td")
+    for value in ("Ann\x00", "\ud800Ann"):
+        res = _post(webapp, "/events/demo/desk", {"first_name": value}, 400)
+        assert (res.json["error"], res.json["field"]) == ("invalid_text", "first_name")
+    res = _post(webapp, "/events/demo/tournaments/", {
+        "name": "Side", "format": "herb", "options": {"points_curve": "a\x00"}}, 400)
+    assert res.json["error"] == "invalid_text"
+    res = webapp.post("/events/demo/desk", {"first_name": "Ann\x00",
+                                            "csrf_token": csrf_token(webapp)},
+                      headers=JSON, status=400)
+    assert res.json["error"] == "invalid_text"
+    res = webapp.get("/events/demo/desk?q=Ann%00", headers=JSON, status=400)
+    assert res.json["error"] == "invalid_query"
+    res = webapp.get("/events/demo/players/?q=%ED%A0%80", status=400)
+    assert "not valid here" in res.text
+    for path in ("/events/de%00mo/", "/events/demo/tournaments/ma%00in/",
+                 "/events/demo/users/de%00sk/", "/admin/events/de%00mo/",
+                 "/events/demo/metatournaments/x%00/", "/events/" + "x" * 300 + "/"):
+        assert webapp.get(path, headers=JSON, status=404).json["error"] == "not_found"
+
+
+def test_lists_and_objects_are_not_text(webapp: TestApp, demo_event: Event) -> None:
+    login_as(webapp, demo_event, "td")
+    for value in (["Ann"], {"first": "Ann"}):
+        res = _post(webapp, "/events/demo/desk", {"first_name": value}, 400)
+        assert (res.json["error"], res.json["field"]) == ("invalid_field", "first_name")
+    res = _post(webapp, "/events/demo/teams/", {"name": "Tilt", "members": [["101"]]}, 400)
+    assert res.json["field"] == "members"
+
+
+def test_login_next_must_be_a_plain_path(webapp: TestApp, demo_event: Event) -> None:
+    """A ``next`` that is not a string crashed the login; one with CR/LF crashed the redirect."""
+    res = _post(webapp, "/events/demo/player-login", {"number": 101, "pin": "4321",
+                                                      "next": {"a": 1}}, 400)
+    assert (res.json["error"], res.json["field"]) == ("invalid_field", "next")
+    res = _post(webapp, "/events/demo/player-login", {"number": 101, "pin": "4321",
+                                                      "next": 12}, 200)
+    assert res.json["location"] == "http://localhost/events/demo/players/101/play"
+    res = webapp.post("/events/demo/player-login", {
+        "number": "101", "pin": "4321", "next": "/events/demo/\r\nSet-Cookie: x=1",
+        "csrf_token": csrf_token(webapp)}, status=303)
+    assert res.location == "http://localhost/events/demo/players/101/play"
+    assert not any(v.startswith("x=") for k, v in res.headerlist if k == "Set-Cookie")
+    res = webapp.post("/events/demo/player-login", {
+        "number": "101", "pin": "4321", "next": "/events/demo/tv",
+        "csrf_token": csrf_token(webapp)}, status=303)
+    assert res.location == "http://localhost/events/demo/tv"
+
+
+def test_path_ids_that_are_not_plain_numbers_are_not_found(webapp: TestApp,
+                                                           demo_event: Event) -> None:
+    """``²`` passed ``str.isdigit`` and crashed ``int``; twenty digits reached the database."""
+    login_as(webapp, demo_event, "td")
+    big = str(2**63)
+    for path in ("/events/demo/players/%C2%B2/", f"/events/demo/players/{big}/",
+                 f"/events/demo/machines/{big}/", "/events/demo/machines/%C2%B2/keep",
+                 f"/events/demo/teams/{big}/", f"/events/demo/purchases/{big}/",
+                 "/events/demo/players/%D9%A1%D9%A0%D9%A1/", "/events/demo/players/+101/"):
+        assert webapp.get(path, headers=JSON, status=404).json["error"] == "not_found", path
+    res = _post(webapp, f"/events/demo/machines/{big}/start", {}, 404)
+    assert res.json["error"] == "not_found"
+    assert webapp.get("/events/demo/players/101/", headers=JSON).json["player"]["number"] == 101
+
+
+def test_a_path_that_is_not_utf8_is_not_found(webapp: TestApp, demo_event: Event) -> None:
+    for path in ("/events/%FF/", "/events/demo/players/%FF%FE/", "/admin/events/%C0/"):
+        req = Request.blank(path, environ=dict(webapp.extra_environ), headers=JSON)
+        res = req.get_response(webapp.app)
+        assert (res.status_int, res.json["error"]) == (404, "not_found"), path
+
+
+def test_numbers_in_query_strings_are_plain_digits_in_range(webapp: TestApp,
+                                                            demo_event: Event) -> None:
+    """The desk search, the players list and both live prices crashed on ``²`` and failed in
+    the database on twenty digits."""
+    login_as(webapp, demo_event, "desk")
+    for q in ("99999999999999999999", "%C2%B2", "%23%C2%B2"):
+        assert webapp.get(f"/events/demo/desk?q={q}", headers=JSON).json["players"] == []
+        assert webapp.get(f"/events/demo/players/?q={q}", headers=JSON).json["players"] == []
+    assert [p["number"] for p in webapp.get("/events/demo/desk?q=%23101",
+                                            headers=JSON).json["players"]] == [101]
+    for tickets in ("%C2%B2", "99999999999999999999", "-1"):
+        res = webapp.get(f"/events/demo/players/101/price?scope=tournament:main&tickets={tickets}",
+                         headers=JSON, status=400)
+        assert res.json["field"] == "tickets"
+    player = TestApp(webapp.app, extra_environ=webapp.extra_environ)
+    login_player(player, demo_event, 101, "4321")
+    res = player.get("/events/demo/purchases/quote?scope=tournament:main&tickets=%C2%B2",
+                     headers=JSON, status=400)
+    assert res.json["field"] == "tickets"
+
+
+def test_bodies_that_cannot_be_read_are_refused(webapp: TestApp, demo_event: Event) -> None:
+    """JSON nested past the parser's depth or in an unknown charset, multipart without a
+    boundary and forms in another charset than UTF-8 were 500s."""
+    login_as(webapp, demo_event, "desk")
+    headers = {**JSON, "X-CSRF-Token": csrf_token(webapp)}
+    cases = (
+        (b"[" * 5000 + b"]" * 5000, "application/json", "invalid_json"),
+        (b'{"first_name": "Ann"}', "application/json; charset=x-unknown", "invalid_json"),
+        (b"garbage", "multipart/form-data", "invalid_form"),
+        (b"first_name=Ann", "application/x-www-form-urlencoded; charset=latin-1",
+         "invalid_form"),
+    )
+    for body, content_type, code in cases:
+        res = webapp.post("/events/demo/desk", body, headers={**headers,
+                          "Content-Type": content_type}, status=400)
+        assert res.json["error"] == code, content_type
+    # And a browser's form in UTF-8 still registers the player.
+    res = webapp.post("/events/demo/desk", {"first_name": "Ann", "last_name": "Ok",
+                                            "csrf_token": csrf_token(webapp)}, status=303)
+    assert "/slip" in res.location
+
+
+def test_cookies_that_are_not_utf8_are_ignored(webapp: TestApp, demo_event: Event) -> None:
+    """A quoted cookie value with ``\\377`` decodes to bytes that are not UTF-8, which crashed
+    every page; now that cookie is dropped and the others still work."""
+    login_as(webapp, demo_event, "desk")
+    good = "; ".join(f"{c.name}={c.value}" for c in webapp.cookiejar)
+    for cookie, status in ((r'junk="\377"', 401), (good + r'; junk="\377\000"', 200),
+                           (rf'pss_event_{demo_event.id}="\377"', 401)):
+        req = Request.blank("/events/demo/desk", environ=dict(webapp.extra_environ),
+                            headers=JSON)
+        req.environ["HTTP_COOKIE"] = cookie
+        res = req.get_response(webapp.app)
+        assert res.status_int == status, cookie
+
+
+def test_team_members_must_be_player_numbers(webapp: TestApp, demo_event: Event) -> None:
+    login_as(webapp, demo_event, "desk")
+    for members in (["101", "\u00b2"], ["101, 99999999999999999999"]):
+        res = _post(webapp, "/events/demo/teams/", {"name": "Tilt", "members": members}, 400)
+        assert (res.json["error"], res.json["field"]) == ("invalid_field", "members")
+    res = _post(webapp, "/events/demo/teams/", {"name": "Tilt", "members": ["101", "#102"]},
+                201)
+    assert res.json["team"]["name"] == "Tilt"
+
+
+def test_bundles_from_json_must_be_whole_numbers(webapp: TestApp, demo_event: Event) -> None:
+    login_as(webapp, demo_event, "td")
+    for bundles in ([{"count": "x", "price_cents": 1}], [{"count": 3, "price_cents": None}],
+                    [{"count": 3}], ["3 for 8"], [{"count": 2.5, "price_cents": 100}]):
+        res = _post(webapp, "/events/demo/tournaments/main/edit", {"bundles": bundles}, 400)
+        assert res.json["error"] == "invalid_bundle", bundles
+    res = _post(webapp, "/events/demo/tournaments/main/edit",
+                {"bundles": [{"count": 4, "price_cents": 1000}]}, 200)
+    assert res.json["changed"] == ["bundles"]
+    doc = webapp.get("/api/openapi.json").json
+    schema = doc["paths"]["/events/{event}/tournaments/"]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]["properties"]["bundles"]
+    assert [s["type"] for s in schema["oneOf"]] == ["string", "array"]
+
+
+# --- what people typed is shown as text, never as markup --------------------------------------
+
+XSS = '<script>pssXss()</script>"><b id=pss-xss>'
+
+
+def test_names_with_markup_are_shown_as_text_on_every_page(world: World, pss: Pss) -> None:
+    """Names, titles and reasons people type, with markup in them, are escaped on every page
+    (one per view, as the login that may see it)."""
+    session = world.session
+    event = world.event
+    main = session.scalars(select(Tournament).where(Tournament.event_id == event.id,
+                                                    Tournament.slug == "main")).one()
+    ada = session.scalars(select(EventPlayer).where(EventPlayer.event_id == event.id,
+                                                    EventPlayer.number == 101)).one()
+    ada.player.first_name = XSS
+    main.name = XSS
+    event.name = XSS
+    setup.add_machine(session, main, XSS)
+    setup.create_team(session, event, XSS, [ada])
+    setup.add_event_user(session, event, "marked", "secret-123", [Role.DESK], full_name=XSS)
+    session.flush()
+    problems = Problems()
+    pages = shown = 0
+    for op in one_per_view(operations(world.apps["anonymous"])):
+        if op.unsafe:
+            continue
+        who = allowed_login(op)
+        sent = attempt(problems, f"{op} as {who}", world, who, "GET", world.url(op.path),
+                       accept_json=False)
+        if sent is None or sent.status != 200 or "<html" not in sent.text.lower():
+            continue
+        pages += 1
+        shown += "&lt;script&gt;pssXss()" in sent.text
+        if "<script>pssXss" in sent.text or "<b id=pss-xss>" in sent.text:
+            problems.found.append(f"{op} as {who}: markup from a name is in the page")
+    problems.assert_none()
+    # The names did reach the pages (the event's name is on every page of the event).
+    assert pages >= 25
+    assert shown >= 20
+
+
+def test_format_options_too_large_to_store_are_refused(webapp: TestApp, dbsession: Session,
+                                                       pss: Pss, demo_event: Event) -> None:
+    """HERB's ``machines_counted`` has no maximum: 2^63 was saved, and every standings page of
+    the tournament then failed in the database."""
+    play_demo(dbsession, pss, demo_event)
+    login_as(webapp, demo_event, "td")
+    res = _post(webapp, "/events/demo/tournaments/main/edit",
+                {"options": {"machines_counted": 2**63}}, 400)
+    assert (res.json["error"], res.json["option"]) == ("invalid_option", "machines_counted")
+    assert webapp.get("/events/demo/tournaments/main/", headers=JSON).json["standings"]
+    res = _post(webapp, "/events/demo/tournaments/", {
+        "name": "Side", "format": "herb", "options": {"machines_counted": 2**31}}, 400)
+    assert res.json["option"] == "machines_counted"
+    res = _post(webapp, "/events/demo/tournaments/main/edit",
+                {"options": {"machines_counted": 5}}, 200)
+    assert res.json["tournament"]["format_options"]["machines_counted"] == 5
+
+
+def test_a_refused_action_never_shows_a_page_its_viewer_may_not_see(
+        world: World) -> None:
+    """A refused form re-renders the page of the same address with the message; a player's
+    queue actions (any player may try them) re-rendered another player's private page. Every
+    unsafe operation with a page at its address, as every login that may try it but may not
+    see the page: the answer is not that page."""
+    problems = Problems()
+    ops = operations(world.apps["anonymous"])
+    pages = {op.path: op for op in ops if not op.unsafe}
+    tried = 0
+    for op in ops:
+        page = pages.get(op.path)
+        if not op.unsafe or page is None:
+            continue
+        for who in ADMIN_LOGINS if op.admin else EVENT_LOGINS:
+            # The player tries another player's pages (102's, not their own 101's).
+            sees = MAY[who] - {"see_player"} if who == "player" else MAY[who]
+            if op.permission not in MAY[who] or page.permission in sees:
+                continue
+            tried += 1
+            url = world.url(op.path, number="102" if who == "player" else "101")
+            body = {k: ",".join(map(str, v)) if isinstance(v, list) else str(v)
+                    for k, v in world.body(op).items()}
+            sent = attempt(problems, f"{op} as {who} (a form)", world, who, op.method, url,
+                           form=body, accept_json=False)
+            if sent is not None and 400 <= sent.status < 500 and (
+                    "<title>Not allowed" not in sent.text
+                    and "<title>Cannot do that" not in sent.text):
+                problems.found.append(f"{op} as {who}: refused ({sent.status}) with a page "
+                                      f"it may not see")
+    problems.assert_none()
+    assert tried >= 3
+
+
+def test_another_players_page_is_not_shown_by_a_refused_queue_action(
+        world: World) -> None:
+    for action in ("join", "leave", "give-up"):
+        sent = send(world, "player", "POST", f"/events/demo/players/102/{action}",
+                    form={"machine": world.names["free_machine"], "entry": "1"},
+                    accept_json=False)
+        assert sent.status == 403
+        assert "Players can only do this for themselves." in sent.text
+        assert "Bo Tilt sees" not in sent.text
+        assert "games left" not in sent.text

@@ -15,7 +15,7 @@ from pss_core.errors import InvalidInput, Refused
 from pss_core.models import Event, EventUser, EventUserRole, Role, Tournament, TournamentStatus
 from pss_core.plugins import Pss
 from pss_core.security import hash_secret
-from pss_core.services.setup import validate_bundles
+from pss_core.services.setup import check_option_numbers, validate_bundles
 
 CURRENCIES = ("usd", "eur", "gbp", "cad", "aud")
 
@@ -114,6 +114,7 @@ def update_tournament(
         spec = pss.formats[tournament.format]
         resolved = spec.resolve_options({**(tournament.format_options or {}),
                                          **dict(changes["options"])})
+        check_option_numbers(resolved)
         for opt in spec.options:
             if opt.type == "points_curve" and resolved[opt.name] not in pss.curves:
                 raise InvalidInput(f"There is no points curve called {resolved[opt.name]!r}.",

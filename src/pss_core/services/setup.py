@@ -337,6 +337,7 @@ def create_tournament(
     """Create a tournament in ``format_name`` with validated options and pricing."""
     spec = pss.formats[format_name]
     resolved = spec.resolve_options(options or {})
+    check_option_numbers(resolved)
     for opt in spec.options:
         if opt.type == "points_curve" and resolved[opt.name] not in pss.curves:
             raise InvalidInput(
@@ -381,6 +382,19 @@ def create_tournament(
         price_cents=price_cents,
     )
     return t
+
+
+#: The largest whole number a format option may be: some become columns (a team's size) and
+#: all may meet 32-bit integers in the standings' SQL.
+OPTION_INT_MAX = 2**31 - 1
+
+
+def check_option_numbers(options: Mapping[str, Any]) -> None:
+    """Refuse whole-number options too large to store or compare (a format may set no maximum)."""
+    for name, value in options.items():
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > OPTION_INT_MAX:
+            raise InvalidInput(f"Option {name!r} must be at most {OPTION_INT_MAX}.",
+                               code="invalid_option", option=name)
 
 
 def _whole(value: object) -> int:

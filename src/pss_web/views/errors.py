@@ -63,7 +63,11 @@ def _rerender_form(request: Any, exc: DomainError, status: int) -> Response | No
             break
     if found is None:
         return None
-    view, template = found
+    view, template, permission = found
+    # The action's permission may be wider than the page's (any player may try to join a
+    # queue, only that player may see their page): never show a page its viewer may not see.
+    if permission is not None and not request.has_permission(permission, context):
+        return None
     try:
         data = view(context, request)
     except DomainError:
