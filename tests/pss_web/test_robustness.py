@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -180,8 +181,16 @@ class World:
     writes: Writes
 
     def url(self, path: str, **override: str) -> str:
+        """The path with the world's rows in it. A path name added since this module was
+        written gets an id that names nothing, so its operations still meet the hostile input
+        (and traversal's 404); give it a real row in ``names`` to reach their views too."""
         names = {k: self.fill(v) for k, v in PATH_NAMES.get(path, {}).items()}
-        return path.format_map({**self.names, **names, **override})
+        unknown = {k: "999999" for k in re.findall(r"{(\w+)}", path) if k not in self.names}
+        return path.format_map({**unknown, **self.names, **names, **override})
+
+    def known(self, op: Op) -> bool:
+        """Whether every name in the operation's path is a real row of the world."""
+        return all(k in self.names for k in re.findall(r"{(\w+)}", op.path))
 
     def body(self, op: Op) -> dict[str, Any]:
         """A body the operation accepts: from :data:`VALID_BODY`, or for an operation added
@@ -538,14 +547,19 @@ def login_failures_only(sent: Sent) -> bool:
 
 # --- hostile values ---------------------------------------------------------------------------
 
-HOSTILE_NUMBERS: tuple[Any, ...] = (2**63, 10**30, -1, "1e9", "12,345,678,901", 1.5, "abc",
-                                    True, [1], None)
+HOSTILE_NUMBERS: tuple[Any, ...] = (2**63, 10**30, -1, "1e9", "12,345,678,901", 1.5, True,
+                                    [1], None)
 HOSTILE_STRINGS: tuple[Any, ...] = (
-    " ", "x" * 10_000, "nul\x00byte", "\u00e9\u00df\u2603\U0001f3b0\u202e", "\ud800",
-    "/events/demo/\r\nSet-Cookie: x=1", "//evil.example/events/demo/", 12, [["a"]], {"a": "b"})
+    "x" * 10_000, "nul\x00byte", "\u00e9\u00df\u2603\U0001f3b0\u202e", "\ud800", 12,
+    [["a"]], {"a": "b"})
+#: For the fields that name where to go next (a redirect): elsewhere, and a header injection.
+HOSTILE_PATHS: tuple[Any, ...] = ("/events/demo/\r\nSet-Cookie: x=1",
+                                  "//evil.example/events/demo/", "https://evil.example/")
 
 
-def hostile_values(schema: dict[str, Any]) -> tuple[Any, ...]:
+def hostile_values(name: str, schema: dict[str, Any]) -> tuple[Any, ...]:
+    if name == "next":
+        return (*HOSTILE_STRINGS, *HOSTILE_PATHS)
     kind = schema.get("type")
     if kind == "integer":
         return HOSTILE_NUMBERS
@@ -558,7 +572,8 @@ def hostile_values(schema: dict[str, Any]) -> tuple[Any, ...]:
         return ([1], "x", 2**63, {"\x00": "\x00"}, {"machines_counted": 2**63},
                 {"machines_counted": "\ud800"}, {"x" * 1000: 1})
     if schema.get("pattern"):  # money
-        return (*HOSTILE_NUMBERS, "$1,000,000,000,000.00", "NaN", "Infinity", "-0.001")
+        return (2**63, -1, "1e9", "12,345,678,901", [1], "$1,000,000,000,000.00", "NaN",
+                "Infinity", "-0.001")
     return HOSTILE_STRINGS
 
 
@@ -571,7 +586,7 @@ def test_hostile_fields(world: World) -> None:
         base = world.body(op)
         url = world.url(op.path)
         for name, schema in op.fields.items():
-            for value in hostile_values(schema):
+            for value in hostile_values(name, schema):
                 body = {**base, name: value}
                 attempt(problems, f"{op} as {who} with {name}={_short(value)}", world, who,
                         op.method, url, body=body, follow=True,
@@ -595,10 +610,7 @@ def test_unknown_ids_in_the_path_are_not_found(world: World) -> None:
     problems = Problems()
     params_seen: set[tuple[str, str]] = set()
     for op in operations(world.apps["anonymous"]):
-        for param in ("event", "tournament", "machine", "number", "team", "username",
-                      "metatournament", "purchase"):
-            if "{" + param + "}" not in op.path:
-                continue
+        for param in re.findall(r"{(\w+)}", op.path):
             # One GET and one unsafe operation per resource is enough: the lookup is traversal's.
             key = (op.path.split("{" + param + "}")[0] + param, op.method)
             if key in params_seen:
@@ -646,7 +658,6 @@ HOSTILE_BODIES: tuple[tuple[str, bytes, str], ...] = (
     ("a JSON list", b"[1, 2]", "application/json"),
     ("a JSON string", b'"name"', "application/json"),
     ("JSON null", b"null", "application/json"),
-    ("a JSON number", b"12345678901234567890", "application/json"),
     ("broken JSON", b'{"name": ', "application/json"),
     ("JSON with NaN", b'{"tickets": NaN, "number": Infinity}', "application/json"),
     ("not UTF-8", b'\xff\xfe{"a": 1}', "application/json"),
@@ -660,7 +671,6 @@ HOSTILE_BODIES: tuple[tuple[str, bytes, str], ...] = (
      "application/x-www-form-urlencoded"),
     ("broken multipart", b"--xyz\r\ngarbage", "multipart/form-data; boundary=xyz"),
     ("multipart without a boundary", b"garbage", "multipart/form-data"),
-    ("XML", b"<name>x</name>", "application/xml"),
     ("no Content-Type", b'{"name": "x"}', ""),
 )
 
@@ -694,10 +704,10 @@ def test_unsafe_requests_without_a_valid_csrf_token_change_nothing(world: World)
     problems = Problems()
     stranger = csrf_token(world.apps["other_staff"])
     for op in operations(world.apps["anonymous"]):
-        if not op.unsafe or op.path.endswith("/webhook"):
-            continue
         if not op.permission:
             problems.found.append(f"{op} needs no permission at all")
+        if not op.unsafe or op.path.endswith("/webhook") or not world.known(op):
+            continue
         who = allowed_login(op)
         url = world.url(op.path)
         body = world.body(op)
@@ -711,9 +721,11 @@ def test_unsafe_requests_without_a_valid_csrf_token_change_nothing(world: World)
                                              "accept_json": False}),
             ("no token, anonymous", "anonymous", {"csrf": False, "body": body}),
         ]
-        for what, login, kw in tries:
+        for i, (what, login, kw) in enumerate(tries):
+            # The first try is checked against every row of every table, the others through
+            # the writes seen (the token test below shows the two agree).
             sent = attempt(problems, f"{op} as {login} with {what}", world, login, op.method,
-                           url, digest=True, **kw)
+                           url, digest=i == 0, **kw)
             if sent is None:
                 continue
             if sent.status not in (400, 401, 403):
@@ -727,12 +739,13 @@ def test_unsafe_requests_without_a_valid_csrf_token_change_nothing(world: World)
 
 def test_the_same_requests_with_the_token_go_through(world: World) -> None:
     """The control for the CSRF test: with the token each of those bodies is accepted (or
-    refused only for the state it meets), so the refusals above are the token's doing; and
-    every change it makes writes an audit row."""
+    refused only for the state it meets), so the refusals above are the token's doing; every
+    change it makes writes an audit row; and the writes the cheap recorder sees are exactly the
+    changes found by reading every table."""
     problems = Problems()
-    accepted = 0
+    accepted = changed = 0
     for op in operations(world.apps["anonymous"]):
-        if not op.unsafe or op.path.endswith("/webhook"):
+        if not op.unsafe or op.path.endswith("/webhook") or not world.known(op):
             continue
         who = allowed_login(op)
         sent = attempt(problems, f"{op} as {who}", world, who, op.method, world.url(op.path),
@@ -741,12 +754,17 @@ def test_the_same_requests_with_the_token_go_through(world: World) -> None:
             continue
         if sent.status in (401, 403) or (sent.json or {}).get("error") == "csrf_failed":
             problems.found.append(f"{op} as {who}: {sent.status} {sent.json}")
+        if bool(sent.wrote) != sent.data_changed:
+            problems.found.append(f"{op} as {who}: wrote {sorted(sent.wrote)}, but the "
+                                  f"tables {'did' if sent.data_changed else 'did not'} change")
         if sent.status < 300:
             accepted += 1
+            changed += bool(sent.data_changed)
             if sent.changed and not sent.audit_added:
                 problems.found.append(f"{op} as {who}: changed data without an audit row")
     problems.assert_none()
     assert accepted >= 30
+    assert changed >= 20
 
 
 # --- the wrong method -------------------------------------------------------------------------
@@ -807,7 +825,7 @@ def test_every_operation_as_every_login(world: World) -> None:
             sent = attempt(problems, f"{op} as {who}", world, who, op.method,
                            world.url(op.path), body=body,
                            changes_allowed=_expected_changes(op))
-            if sent is None or op.path.endswith("/webhook"):
+            if sent is None or op.path.endswith("/webhook") or not world.known(op):
                 continue
             may = op.permission in MAY[who if not (op.admin and who == "td") else "anonymous"]
             refused = sent.status in (401, 403) and (sent.json or {}).get("error") in (
@@ -841,9 +859,11 @@ def test_hostile_forms_from_a_browser(world: World) -> None:
         base = {k: ",".join(map(str, v)) if isinstance(v, list) else str(v)
                 for k, v in world.body(op).items()}
         forms.append(("every field twice", [(k, v) for k, v in base.items() for _ in (1, 2)]))
-        # One field at a time in a form that is otherwise accepted: what it becomes after the
-        # action (a redirect's Location, a flash message) must survive the value.
-        for name in op.fields:
+        # One text field at a time in a form that is otherwise accepted: what it becomes after
+        # the action (a redirect's Location, a flash message) must survive the value.
+        for name, schema in op.fields.items():
+            if schema.get("type") != "string":
+                continue
             value = "/events/demo/\r\nSet-Cookie: x=1"
             forms.append((f"{name}={value[:15]!r}", list({**base, name: value}.items())))
         for what, form in forms:
@@ -971,7 +991,8 @@ def test_numbers_past_the_integer_columns_are_refused(webapp: TestApp,
         assert res.json["field"] == name
     res = _post(webapp, "/events/demo/tournaments/main/edit", {"min_purchase": 2**63}, 400)
     assert res.json["field"] == "min_purchase"
-    res = _post(webapp, "/events/demo/machines/1/start", {"player": 10**30}, 400)
+    machine = demo_event.tournaments[0].machines[0].id
+    res = _post(webapp, f"/events/demo/machines/{machine}/start", {"player": 10**30}, 400)
     assert res.json["field"] == "player"
     res = _post(webapp, "/events/demo/player-login", {"number": 2**63, "pin": "4321"}, 400)
     assert res.json["field"] == "number"
@@ -1230,7 +1251,7 @@ def test_a_refused_action_never_shows_a_page_its_viewer_may_not_see(
     tried = 0
     for op in ops:
         page = pages.get(op.path)
-        if not op.unsafe or page is None:
+        if not op.unsafe or page is None or not world.known(op):
             continue
         for who in ADMIN_LOGINS if op.admin else EVENT_LOGINS:
             # The player tries another player's pages (102's, not their own 101's).
