@@ -567,6 +567,8 @@ class WebhookResult:
     stripe_event_id: str
     type: str
     settlement: Settlement | None = None
+    #: What a refund event changed (``charge.refunded``, ``refund.*``).
+    refunds: refunds.RefundSync | None = None
 
     @property
     def retry(self) -> bool:
@@ -574,6 +576,8 @@ class WebhookResult:
 
 
 _PAYMENT_INTENT_TYPES = ("payment_intent.",)
+#: Events that may tell of a refund made outside pss (in the Stripe dashboard, say).
+_REFUND_TYPES = ("charge.refunded", "charge.refund.updated", "refund.created", "refund.updated")
 
 
 def handle_webhook(
@@ -614,15 +618,27 @@ def handle_webhook(
         purchase = session.scalars(select(Purchase).where(
             Purchase.stripe_payment_intent_id == intent_id, Purchase.event_id == event.id)).first()
     settlement = None
+    synced = None
     if purchase is not None and evt_type.startswith(_PAYMENT_INTENT_TYPES):
         settlement = confirm_from_payment_intent(
             session, pss, gateway, purchase.id, commit=commit, now=now, source="webhook")
         if settlement.outcome == "error":
             return WebhookResult("retry", evt_id, evt_type, settlement)
+    elif purchase is not None and evt_type in _REFUND_TYPES:
+        purchase_id = purchase.id
+        if purchase.status == PurchaseStatus.PENDING:
+            # Paid and refunded before pss heard of the payment: take the payment first.
+            settlement = confirm_from_payment_intent(
+                session, pss, gateway, purchase_id, commit=commit, now=now, source="webhook")
+            if settlement.outcome == "error":
+                return WebhookResult("retry", evt_id, evt_type, settlement)
+        synced = refunds.sync_refunds(session, gateway, purchase_id, commit=commit, now=now)
+        if synced.error is not None:
+            return WebhookResult("retry", evt_id, evt_type, settlement, synced)
     _mark_seen(session, event, evt_id, evt_type, now)
     commit()
     return WebhookResult("handled" if purchase is not None else "ignored", evt_id, evt_type,
-                         settlement)
+                         settlement, synced)
 
 
 def _mark_seen(session: Session, event: Event, evt_id: str, evt_type: str, now: datetime) -> None:
@@ -679,12 +695,93 @@ def purchases_to_reconcile(session: Session, *, now: datetime | None = None,
     ).all()
 
 
+def intents_to_cancel(session: Session, *, now: datetime | None = None,
+                      window: timedelta = timedelta(days=1)) -> Sequence[int]:
+    """Cancelled purchases (their hold expired) whose PaymentIntent is not known to be settled
+    at Stripe: no successful ``cancel_intent`` recorded and no refund of a late payment. Those
+    whose hold expired more than ``window`` ago are left alone."""
+    now = now or utcnow()
+    cancelled = select(PaymentTransaction.id).where(
+        PaymentTransaction.purchase_id == Purchase.id,
+        PaymentTransaction.action == "cancel_intent", PaymentTransaction.ok.is_(True))
+    refunded = select(Refund.id).where(Refund.purchase_id == Purchase.id)
+    return session.scalars(
+        select(Purchase.id).where(
+            Purchase.channel == Channel.ONLINE,
+            Purchase.status == PurchaseStatus.CANCELLED,
+            Purchase.stripe_payment_intent_id.is_not(None),
+            Purchase.hold_expires_at > now - window,
+            ~cancelled.exists(),
+            ~refunded.exists(),
+        ).order_by(Purchase.id)
+    ).all()
+
+
+def cancel_abandoned_intent(
+    session: Session, pss: Pss, gateway: StripeGateway, purchase_id: int, *, commit: Commit,
+    now: datetime | None = None,
+) -> str:
+    """Cancel a cancelled purchase's PaymentIntent at Stripe, so it can no longer be paid.
+
+    The cancel is sent with a key derived from the stored purchase, so a retry after a lost
+    answer cancels once. A PaymentIntent that succeeded in the meantime is not cancelled: the
+    payment is handled as a late payment (accepted if there is still room, else refunded). A
+    Stripe error is kept on the purchase's transaction record and the worker tries again.
+    Commits. Returns ``intent_cancelled``, ``cancel_retry`` or the late payment's outcome."""
+    now = now or utcnow()
+    purchase = get_purchase(session, purchase_id)
+    event = session.get(Event, purchase.event_id)
+    assert event is not None
+    intent_id = purchase.stripe_payment_intent_id
+    if purchase.status != PurchaseStatus.CANCELLED or intent_id is None:
+        return "skipped"
+    try:
+        state = gateway.cancel_payment_intent(
+            session, event, purchase, intent_id,
+            idempotency_key=f"{purchase.idempotency_key}-cancel")
+    except PaymentError:
+        commit()  # the error's record
+        return "cancel_retry"
+    if state.status == "canceled":
+        if not session.scalar(select(PaymentTransaction.id).where(
+                PaymentTransaction.purchase_id == purchase.id,
+                PaymentTransaction.action == "cancel_intent",
+                PaymentTransaction.ok.is_(True))):
+            # Cancelled already (by Stripe, or by an earlier attempt whose answer was lost).
+            record(session, purchase, "cancel_intent", ok=True, stripe_object_id=state.id,
+                   message="cancelled at Stripe already")
+        audit.record(session, SYSTEM_ACTOR, "purchase.cancel_intent", event_id=event.id,
+                     subject=purchase, player_id=purchase.player_id, payment_intent=state.id)
+        commit()
+        return "intent_cancelled"
+    commit()
+    if state.status == "succeeded":
+        settlement = confirm_from_payment_intent(
+            session, pss, gateway, purchase_id, commit=commit, now=now, source="worker")
+        return settlement.outcome
+    return "cancel_retry"  # processing, say: asked again on the next pass
+
+
+def cancel_abandoned_intents(
+    session: Session, pss: Pss, gateway: StripeGateway, *, commit: Commit,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """:func:`cancel_abandoned_intent` for every purchase :func:`intents_to_cancel` names."""
+    outcomes: dict[str, int] = {}
+    for purchase_id in intents_to_cancel(session, now=now):
+        outcome = cancel_abandoned_intent(session, pss, gateway, purchase_id, commit=commit,
+                                          now=now)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
 def run_worker_pass(
     session: Session, pss: Pss, gateway: StripeGateway, *, commit: Commit,
     now: datetime | None = None,
 ) -> dict[str, int]:
     """One pass of the payments worker: reconcile open payments with Stripe, retry refunds
-    that could not reach Stripe, then mark expired holds CANCELLED. Commits as it goes."""
+    that could not reach Stripe, mark expired holds CANCELLED, then cancel their PaymentIntents
+    at Stripe (and retry cancels that failed before). Commits as it goes."""
     now = now or utcnow()
     outcomes: dict[str, int] = {}
     for purchase_id in purchases_to_reconcile(session, now=now):
@@ -698,4 +795,7 @@ def run_worker_pass(
         outcomes[key] = outcomes.get(key, 0) + 1
     outcomes["expired"] = len(sweep_expired_holds(session, now=now))
     commit()
+    cancels = cancel_abandoned_intents(session, pss, gateway, commit=commit, now=now)
+    for key, count in cancels.items():
+        outcomes[key] = outcomes.get(key, 0) + count
     return outcomes

@@ -33,7 +33,7 @@ from pss_core.models import (
     TournamentMachine,
     utcnow,
 )
-from pss_core.payments.stripe_gateway import PaymentError, StripeGateway
+from pss_core.payments.stripe_gateway import PaymentError, RefundState, StripeGateway
 from pss_core.services import locking
 from pss_core.services import tickets as tickets_svc
 
@@ -132,6 +132,11 @@ def request_refund(
         )
     total, refunded_before = _token_counts(session, purchase)
     amount = prorated_cents(purchase.amount_cents, total, refunded_before, tokens)
+    # Never more than is left of the payment: a refund made in the Stripe dashboard may have
+    # given back more than the games it covered (see :func:`sync_refunds`).
+    waiting = session.scalar(select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
+        Refund.id.in_(pending_refund_ids(session, purchase.id)))) or 0
+    amount = max(0, min(amount, purchase.amount_cents - purchase.refunded_cents - int(waiting)))
     chosen = unused[:tokens]
     for token in chosen:
         token.refunded_at = now
@@ -242,6 +247,12 @@ def execute_refund(
         return outcome(False, False, f"The card refund failed: {err.message} The games are "
                        "usable again.", err, rid=None)
     purchase = _lock(session, purchase)
+    session.refresh(refund)
+    if refund.stripe_refund_id is not None:
+        # Stripe's webhook told of this refund while we were waiting for the answer, and
+        # :func:`sync_refunds` settled it already.
+        return outcome(True, False, f"{_money(refund.amount_cents, event.currency)} was "
+                       "refunded to the card.")
     refund.stripe_refund_id = state.id
     _settle(session, purchase, refund)
     tickets_svc.audit_for_player(
@@ -252,6 +263,166 @@ def execute_refund(
     )
     return outcome(True, False, f"{_money(refund.amount_cents, event.currency)} was refunded "
                    "to the card.")
+
+
+# --- refunds made outside pss ---------------------------------------------------------------
+
+
+@attrs.frozen
+class RefundSync:
+    """What :func:`sync_refunds` found at Stripe and did about it.
+
+    ``external``: refunds made outside pss (the Stripe dashboard) now recorded; ``settled``:
+    pss's own refunds whose answer had been lost, now confirmed by Stripe; ``tokens``: unused
+    paid games marked refunded for the external ones; ``excess_cents``: money Stripe gave back
+    beyond what the unused games were worth (flagged for the desk in the audit log)."""
+
+    purchase_id: int
+    external: int = 0
+    settled: int = 0
+    tokens: int = 0
+    amount_cents: int = 0
+    excess_cents: int = 0
+    error: DomainError | None = None
+
+
+def games_covered(purchase: Purchase, total: int, refunded_before: int, unused: int,
+                  credit_cents: int) -> int:
+    """How many of ``unused`` games ``credit_cents`` pays back, each priced pro rata by games
+    exactly as :func:`request_refund` prices them (:func:`prorated_cents`)."""
+    games = 0
+    while games < unused and prorated_cents(
+            purchase.amount_cents, total, refunded_before, games + 1) <= credit_cents:
+        games += 1
+    return games
+
+
+def sync_refunds(
+    session: Session, gateway: StripeGateway, purchase_id: int, *, commit: Commit,
+    now: datetime | None = None, actor: Actor | None = None,
+) -> RefundSync:
+    """Make the purchase agree with the refunds Stripe has for its PaymentIntent, read from the
+    API (a webhook's word is not taken). Commits.
+
+    * A refund pss asked for whose answer was lost (its ``pss_refund_id`` metadata names a
+      pending refund of this purchase) is settled as if the answer had come.
+    * A refund made outside pss (in the Stripe dashboard), once Stripe calls it succeeded, is
+      recorded as a ``refunds`` row with its Stripe id, added to ``refunded_cents``, and as many
+      unused paid games as it pays back, priced pro rata as pss prices its own refunds, are
+      marked refunded (the newest first). Money beyond what the unused games are worth is
+      recorded too, and flagged for the desk (``refund.external_excess``); no game is invented.
+
+    Refunds already recorded (by their Stripe id) are skipped, so hearing of one again changes
+    nothing. A Stripe error comes back in ``error`` (recorded on the purchase)."""
+    now = now or utcnow()
+    actor = actor or Actor.system("stripe")
+    purchase = session.get(Purchase, purchase_id)
+    if purchase is None:
+        raise NotFound("There is no such purchase.", code="unknown_purchase")
+    event = session.get(Event, purchase.event_id)
+    assert event is not None
+    intent_id = purchase.stripe_payment_intent_id
+    if intent_id is None:
+        return RefundSync(purchase_id)
+    try:
+        at_stripe = gateway.list_refunds(session, event, purchase, intent_id)
+    except PaymentError as err:
+        commit()
+        return RefundSync(purchase_id, error=err)
+
+    purchase = _lock(session, purchase)
+    rows = session.scalars(select(Refund).where(Refund.purchase_id == purchase.id)
+                           .execution_options(populate_existing=True)).all()
+    known = {r.stripe_refund_id for r in rows if r.stripe_refund_id is not None}
+    pending = {str(r.id): r for r in rows
+               if r.stripe_refund_id is None and r.channel == Channel.ONLINE}
+    result = RefundSync(purchase_id)
+    for found in at_stripe:
+        if found.id in known:
+            continue
+        ours = pending.get(found.metadata.get("pss_refund_id", ""))
+        if ours is not None and found.metadata.get("pss_purchase_id") == str(purchase.id):
+            if found.status in ("succeeded", "pending"):
+                _settle_found(session, purchase, ours, found, actor, now)
+                del pending[str(ours.id)]
+                result = attrs.evolve(result, settled=result.settled + 1)
+            continue
+        if found.status != "succeeded":
+            continue  # a pending refund is recorded once Stripe says it went through
+        tokens, amount, excess = _record_external(session, purchase, event, found, actor, now)
+        result = attrs.evolve(result, external=result.external + 1,
+                              tokens=result.tokens + tokens,
+                              amount_cents=result.amount_cents + amount,
+                              excess_cents=result.excess_cents + excess)
+    commit()
+    return result
+
+
+def _settle_found(session: Session, purchase: Purchase, refund: Refund, found: RefundState,
+                  actor: Actor, now: datetime) -> None:
+    refund.stripe_refund_id = found.id
+    _settle(session, purchase, refund)
+    tickets_svc.audit_for_player(
+        session, actor, "refund.done", event_id=purchase.event_id,
+        player_id=purchase.player_id, subject=refund, now=now, purchase_id=purchase.id,
+        channel="online", amount_cents=refund.amount_cents, tokens=refund.tokens,
+        stripe_refund=found.id, refunded_cents=purchase.refunded_cents, source="webhook",
+    )
+
+
+def _record_external(session: Session, purchase: Purchase, event: Event, found: RefundState,
+                     actor: Actor, now: datetime) -> tuple[int, int, int]:
+    """Record one refund made outside pss; returns (games marked refunded, cents recorded,
+    cents beyond what the unused games were worth). Call under the purchase's lock."""
+    room = purchase.amount_cents - purchase.refunded_cents
+    amount = min(found.amount, room)
+    total, refunded_before = _token_counts(session, purchase)
+    completed = purchase.status == PurchaseStatus.COMPLETED
+    unused = unused_tokens(session, purchase) if completed else []
+    # Money refunded beyond the games refunded so far (an earlier partial refund included).
+    worth_before = purchase.amount_cents * refunded_before // total if total else 0
+    credit = purchase.refunded_cents + amount - worth_before
+    games = games_covered(purchase, total, refunded_before, len(unused), credit)
+    chosen = unused[:games]
+    for token in chosen:
+        token.refunded_at = now
+    leftover = credit - prorated_cents(purchase.amount_cents, total, refunded_before, games)
+    # Beyond the unused games' worth: every unused game is refunded and money is left over (or
+    # the purchase's tokens were never paid, or Stripe gave back more than pss has room for).
+    excess = (leftover if games == len(unused) and leftover > 0 else 0) + (found.amount - amount)
+    reason = "refunded in the Stripe dashboard"
+    if excess:
+        reason += f"; {_money(excess, event.currency)} more than the unused games were worth"
+    refund = Refund(
+        purchase_id=purchase.id, amount_cents=amount, tokens=games, channel=Channel.ONLINE,
+        stripe_refund_id=found.id, reason=reason[:200], created_at=now,
+    )
+    session.add(refund)
+    purchase.refunded_cents += amount
+    session.flush()
+    unrefunded = session.scalar(select(func.count(Token.id)).where(
+        Token.purchase_id == purchase.id, Token.refunded_at.is_(None)))
+    if purchase.status == PurchaseStatus.COMPLETED and not unrefunded:
+        purchase.status = PurchaseStatus.REFUNDED
+    tickets_svc.audit_for_player(
+        session, actor, "refund.external", event_id=purchase.event_id,
+        player_id=purchase.player_id, subject=refund, now=now, purchase_id=purchase.id,
+        channel="online", amount_cents=amount, tokens=games, token_ids=[t.id for t in chosen],
+        stripe_refund=found.id, refunded_cents=purchase.refunded_cents,
+        unmatched_cents=max(leftover, 0),
+    )
+    if excess:
+        audit.record(
+            session, actor, "refund.external_excess", event_id=purchase.event_id,
+            subject=purchase, player_id=purchase.player_id, needs_attention=True,
+            stripe_refund=found.id, stripe_amount_cents=found.amount, excess_cents=excess,
+            unused_games_left=len(unused) - games,
+            message=(f"Stripe refunded {_money(found.amount, event.currency)} of purchase "
+                     f"{purchase.id} outside pss, {_money(excess, event.currency)} more than its "
+                     "unused games were worth. Check with the player: games may have been "
+                     "played that are now paid back."),
+        )
+    return games, amount, excess
 
 
 def _withdraw(session: Session, purchase: Purchase, refund: Refund, err: PaymentError,

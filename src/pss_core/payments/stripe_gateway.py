@@ -189,9 +189,23 @@ class IntentState:
 
 @attrs.frozen
 class RefundState:
+    """A refund as Stripe has it."""
+
     id: str
     status: str
     amount: int
+    #: What pss put on it (``pss_refund_id``, ``pss_purchase_id``); empty for a refund made
+    #: elsewhere (the Stripe dashboard).
+    metadata: Mapping[str, str] = attrs.field(factory=dict)
+    created: int = 0
+
+    @classmethod
+    def from_api(cls, obj: Any) -> RefundState:
+        data = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+        return cls(id=str(data["id"]), status=str(data.get("status") or ""),
+                   amount=int(data.get("amount") or 0),
+                   metadata=dict(data.get("metadata") or {}),
+                   created=int(data.get("created") or 0))
 
 
 # --- the gateway ------------------------------------------------------------------------------
@@ -322,14 +336,36 @@ class StripeGateway:
         self, session: Session, event: Event, purchase: Purchase, intent_id: str, *,
         idempotency_key: str,
     ) -> IntentState:
+        """Cancel an abandoned PaymentIntent (the same key always: a retry after a lost answer
+        cancels once). One that can no longer be cancelled — it succeeded, or is cancelled
+        already — is not an error: its state as Stripe has it comes back, to act on."""
         params: Any = {"cancellation_reason": "abandoned"}
-        pi = self._call(
-            session, event, purchase, "cancel_intent",
-            lambda c: c.v1.payment_intents.cancel(
-                intent_id, params, {"idempotency_key": idempotency_key}
-            ),
-        )
-        return IntentState.from_api(pi)
+        unexpected: list[Any] = []
+
+        def cancel(c: stripe.StripeClient) -> Any:
+            try:
+                return c.v1.payment_intents.cancel(
+                    intent_id, params, {"idempotency_key": idempotency_key})
+            except stripe.InvalidRequestError as exc:
+                if exc.code != "payment_intent_unexpected_state":
+                    raise
+                unexpected.append(exc)
+                # Stripe names the PaymentIntent in the error; ask for it if it did not.
+                embedded = getattr(exc.error, "payment_intent", None) if exc.error else None
+                return embedded or c.v1.payment_intents.retrieve(intent_id)
+
+        pi = self._call(session, event, purchase, "cancel_intent", cancel,
+                        record_success=False)
+        state = IntentState.from_api(pi)
+        if unexpected:
+            record(session, purchase, "cancel_intent", ok=False,
+                   error_type="InvalidRequestError", error_code="payment_intent_unexpected_state",
+                   message=f"not cancelled: the payment intent is {state.status}",
+                   stripe_object_id=state.id)
+        else:
+            record(session, purchase, "cancel_intent", ok=True, stripe_object_id=state.id,
+                   message="cancelled at Stripe")
+        return state
 
     # --- refunds -------------------------------------------------------------------------
 
@@ -348,7 +384,27 @@ class StripeGateway:
             lambda c: c.v1.refunds.create(params, {"idempotency_key": idempotency_key}),
             amount_cents=amount_cents,
         )
-        return RefundState(id=refund.id, status=str(refund.status), amount=int(refund.amount))
+        return RefundState.from_api(refund)
+
+    def list_refunds(
+        self, session: Session, event: Event, purchase: Purchase, intent_id: str,
+    ) -> list[RefundState]:
+        """Every refund of a PaymentIntent as Stripe has it, oldest first (errors are recorded;
+        a plain read is not)."""
+
+        def read(c: stripe.StripeClient) -> list[RefundState]:
+            found: list[RefundState] = []
+            params: Any = {"payment_intent": intent_id, "limit": 100}
+            while True:
+                page = c.v1.refunds.list(params)
+                found.extend(RefundState.from_api(r) for r in page.data)
+                if not page.has_more or not page.data:
+                    break
+                params = {**params, "starting_after": page.data[-1].id}
+            found.reverse()  # Stripe lists newest first
+            return found
+
+        return self._call(session, event, purchase, "list_refunds", read, record_success=False)
 
 
 def record(
