@@ -222,9 +222,28 @@ def create_restriction(
     return row
 
 
+#: Settings are stored as JSON and end up in 32-bit integer columns (cents, counts) and in pages.
+MAX_SETTING_INT = 2**31 - 1
+MAX_SETTING_TEXT = 500
+
+
 def check_config(pss: Pss, spec: RestrictionKind, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Parse ``raw`` with the kind's options, then let its plugin check the combination."""
+    """Parse ``raw`` with the kind's options, then let its plugin check the combination.
+
+    Values must be plain (no lists or objects), whole numbers within the 32-bit range that the
+    cents and counts they become are stored in, and text at most 500 characters long."""
+    for name, value in raw.items():
+        if isinstance(value, list | dict | tuple):
+            raise InvalidInput(f"The setting {str(name)[:40]!r} must be a single value.",
+                               code="invalid_option")
     resolved = spec.resolve_config(raw)
+    for name, value in resolved.items():
+        if isinstance(value, int) and not isinstance(value, bool) \
+                and not -MAX_SETTING_INT <= value <= MAX_SETTING_INT:
+            raise InvalidInput(f"The setting {name!r} is too large.", code="invalid_option")
+        if isinstance(value, str) and len(value) > MAX_SETTING_TEXT:
+            raise InvalidInput(f"The setting {name!r} is too long (at most "
+                               f"{MAX_SETTING_TEXT} characters).", code="invalid_option")
     checked = pss.hook.pss_check_restriction_config(kind=spec, config=resolved)
     return dict(checked) if checked is not None else resolved
 
@@ -232,11 +251,83 @@ def check_config(pss: Pss, spec: RestrictionKind, raw: Mapping[str, Any]) -> dic
 def set_active(
     session: Session, restriction: PriceRestriction, active: bool, *, actor: Actor = audit.SYSTEM
 ) -> None:
+    """Switch a restriction on or off (a no-op, not audited, if it already is)."""
+    if restriction.active == active:
+        return
     restriction.active = active
     audit.record(
         session, actor, "restriction.activate" if active else "restriction.deactivate",
         event_id=restriction.event_id, subject=restriction,
     )
+
+
+_UNSET: Any = object()
+
+
+def update_restriction(
+    session: Session,
+    pss: Pss,
+    restriction: PriceRestriction,
+    *,
+    name: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    max_uses: int | None = _UNSET,
+    active: bool | None = None,
+    actor: Actor = audit.SYSTEM,
+) -> dict[str, Any]:
+    """Change a restriction's name, settings (checked by its kind, replacing the old ones),
+    maximum uses (``None``: unlimited) or active flag; arguments left out stay as they are.
+    Returns what changed (audited as ``restriction.update``). Its kind and scope stay: for
+    another, deactivate it and add a new one.
+
+    Uses already made stay counted when ``max_uses`` is lowered (it then simply allows no
+    more); uses are recorded only while a restriction has a maximum."""
+    from pss_core.services import locking
+
+    # Under its row lock, so a sale counting its uses sees the old or the new maximum.
+    locking.lock_rows(session, PriceRestriction, [restriction.id])
+    changes: dict[str, Any] = {}
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise InvalidInput("A restriction needs a name.", code="missing_field")
+        if name != restriction.name:
+            changes["name"] = name
+    if config is not None:
+        if restriction.kind not in pss.restrictions:
+            raise Refused(
+                f"The settings of {restriction.name!r} cannot be changed: its kind "
+                f"({restriction.kind!r}) is not installed.", code="restriction_kind_missing")
+        resolved = check_config(pss, pss.restrictions[restriction.kind], config)
+        if resolved != dict(restriction.config or {}):
+            changes["config"] = resolved
+    if max_uses is not _UNSET:
+        if max_uses is not None and max_uses < 0:
+            raise InvalidInput("Maximum uses cannot be negative.", code="invalid_max_uses")
+        if max_uses != restriction.max_uses:
+            changes["max_uses"] = max_uses
+    if active is not None and active != restriction.active:
+        changes["active"] = active
+    if not changes:
+        return changes
+    before = {key: getattr(restriction, key) for key in changes}
+    for key, value in changes.items():
+        setattr(restriction, key, value)
+    session.flush()
+    audit.record(
+        session, actor, "restriction.update", event_id=restriction.event_id,
+        subject=restriction, kind=restriction.kind, changed=sorted(changes),
+        before=before, after=changes,
+    )
+    return changes
+
+
+def event_restrictions(session: Session, event_id: int) -> Sequence[PriceRestriction]:
+    """Every restriction of an event, active or not, in id order."""
+    return session.scalars(
+        select(PriceRestriction).where(PriceRestriction.event_id == event_id)
+        .order_by(PriceRestriction.id)
+    ).all()
 
 
 # --- quoting ----------------------------------------------------------------------------------

@@ -166,7 +166,8 @@ def test_stripe_down_leaves_the_cancel_for_the_next_pass(shop, pss, gateway, fak
     assert worker(shop, pss, gateway, now)["cancel_retry"] == 1
     assert fake.payment_intents[checkout.payment_intent_id]["status"] == \
         "requires_payment_method"
-    assert cancel_records(shop.session, checkout.purchase_id) == [(False, "APIError", "payment_service_error")]
+    assert cancel_records(shop.session, checkout.purchase_id) == [
+        (False, "APIError", "payment_service_error")]
     assert worker(shop, pss, gateway, now)["intent_cancelled"] == 1
     assert fake.payment_intents[checkout.payment_intent_id]["status"] == "canceled"
 
