@@ -386,17 +386,19 @@ def send(world: World, who: str, method: str, url: str, *, body: Any = None,
          raw: bytes | None = None, content_type: str | None = None, csrf: str | bool = True,
          accept_json: bool = True, form: dict[str, Any] | list[tuple[str, str]] | None = None,
          digest: bool = False, accept: str | None = None,
-         cookies: dict[str, str] | None = None, follow: bool = False) -> Sent:
+         cookies: dict[str, str] | None = None, follow: bool = False,
+         headers: dict[str, str] | None = None) -> Sent:
     """One request as ``who``, in a savepoint rolled back afterwards (cookies restored too).
     ``cookies`` are sent as they are, in place of the browser's own; with ``follow``, the page
     an accepted action leads to is fetched too (before the rollback), to see what was stored."""
     app = world.apps[who]
     session = world.session
-    headers: dict[str, str] = dict(JSON) if accept_json else {"Accept": "text/html"}
+    extra, headers = headers or {}, dict(JSON) if accept_json else {"Accept": "text/html"}
+    headers.update(extra)
     if accept is not None:
         headers["Accept"] = accept
     params: Any = None
-    if method != "GET":
+    if method not in ("GET", "HEAD"):
         token = csrf_token(app) if csrf is True else (csrf or None)
         if form is not None:
             items = list(form.items()) if isinstance(form, dict) else list(form)
@@ -422,6 +424,8 @@ def send(world: World, who: str, method: str, url: str, *, body: Any = None,
             res = _raw_wsgi(app, method, url, headers, _encode(params), content_type, cookies)
         elif method == "GET":
             res = app.get(url, headers=headers, expect_errors=True)
+        elif method == "HEAD":
+            res = app.head(url, headers=headers, expect_errors=True)
         else:
             res = app.request(url, method=method, body=_encode(params),
                               headers={**headers, **({"Content-Type": content_type}
@@ -454,7 +458,8 @@ def send(world: World, who: str, method: str, url: str, *, body: Any = None,
         data = res.json if res.content_type == "application/json" else None
     except ValueError:
         data = None
-    json_client = accept_json and accept is None  # an odd Accept may well mean HTML
+    # An odd Accept may well mean HTML; a HEAD answer has no body at all.
+    json_client = accept_json and accept is None and method != "HEAD"
     return Sent(res.status_int, data, res.text, new, wrote, changed, json_client, method,
                 followed)
 
@@ -512,7 +517,7 @@ class Problems:
         if sent.followed is not None and sent.followed >= 500:
             self.found.append(f"{what}: accepted, but the page it leads to is a "
                               f"{sent.followed}")
-        if sent.method == "GET" and (sent.audit_added or sent.changed):
+        if sent.method in ("GET", "HEAD") and (sent.audit_added or sent.changed):
             self.found.append(f"{what}: a GET changed things (audit {sent.new_audit}, "
                               f"tables {sorted(sent.wrote)})")
         if 400 <= sent.status < 500:
@@ -962,6 +967,11 @@ def test_hostile_headers(world: World) -> None:
                        "*/*;q=0.5, application/json;level=\u00e9"):
             attempt(problems, f"{op} as {who} accepting {accept!r}", world, who, "GET", url,
                     accept=accept)
+        for name, value in (("If-None-Match", '*, W/"x", "' + "x" * 5000),
+                            ("If-Modified-Since", "yesterday"), ("Range", "bytes=9-1")):
+            attempt(problems, f"{op} as {who} with {name}", world, who, "GET", url,
+                    headers={name: value})
+        attempt(problems, f"HEAD {op.path} as {who}", world, who, "HEAD", url)
         for junk in junk_cookies:
             attempt(problems, f"{op} with the session cookie {junk[:10]!r}", world,
                     "anonymous", "GET", url, cookies={event_cookie: junk, "pss_admin": junk,
