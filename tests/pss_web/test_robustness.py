@@ -583,20 +583,35 @@ def hostile_values(name: str, schema: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def test_hostile_fields(world: World) -> None:
+    """Every declared field of every unsafe operation, one at a time in a body the operation
+    accepts, as a login that may run it: each hostile value of the field's type, and each
+    required field left out. What an accepted value leads to is fetched too."""
     problems = Problems()
+    missing = 0
     for op in operations(world.apps["anonymous"]):
         if not op.unsafe or op.path.endswith("/webhook"):
             continue
         who = allowed_login(op)
         base = world.body(op)
         url = world.url(op.path)
+        expected = _expected_changes(op)
         for name, schema in op.fields.items():
             for value in hostile_values(name, schema):
                 body = {**base, name: value}
                 attempt(problems, f"{op} as {who} with {name}={_short(value)}", world, who,
-                        op.method, url, body=body, follow=True,
-                        changes_allowed=login_failures_only if "login" in op.path else None)
+                        op.method, url, body=body, follow=True, changes_allowed=expected)
+        for name in op.required:
+            body = {k: v for k, v in base.items() if k != name}
+            sent = attempt(problems, f"{op} as {who} without {name}", world, who, op.method,
+                           url, body=body, changes_allowed=expected)
+            if sent is None or not world.known(op) or sent.status < 300:
+                continue  # JSON edits leave out what they do not change
+            missing += 1
+            if (sent.status, (sent.json or {}).get("error")) != (400, "missing_field"):
+                problems.found.append(f"{op} as {who} without {name}: {sent.status} "
+                                      f"{sent.json}")
     problems.assert_none()
+    assert missing >= 15
 
 
 def _short(value: Any) -> str:
@@ -612,6 +627,9 @@ HOSTILE_SEGMENTS = ("999999", "0", "-1", str(2**63), "9" * 30, "1e9", "%C2%B2",
 
 
 def test_unknown_ids_in_the_path_are_not_found(world: World) -> None:
+    """Every path name of every resource, in a GET and an unsafe operation, replaced by ids
+    and slugs that name nothing here (too large, not digits, NUL, not UTF-8, 10k long): a
+    404, never a 500."""
     problems = Problems()
     params_seen: set[tuple[str, str]] = set()
     for op in operations(world.apps["anonymous"]):
@@ -643,6 +661,8 @@ HOSTILE_QUERY_VALUES = ("%00", "x" * 10_000, str(2**63), "-1", "12,345,678,901",
 
 
 def test_hostile_query_strings(world: World) -> None:
+    """Every page (one per view) with every query parameter any view reads set at once to a
+    hostile value."""
     problems = Problems()
     for op in one_per_view(operations(world.apps["anonymous"])):
         if op.unsafe:
@@ -660,6 +680,8 @@ def test_hostile_query_strings(world: World) -> None:
 # --- bodies that are not JSON objects, and the wrong Content-Type ------------------------------
 
 HOSTILE_BODIES: tuple[tuple[str, bytes, str], ...] = (
+    ("an empty object", b"{}", "application/json"),
+    ("an empty body", b"", "application/json"),
     ("a JSON list", b"[1, 2]", "application/json"),
     ("a JSON string", b'"name"', "application/json"),
     ("JSON null", b"null", "application/json"),
@@ -681,6 +703,8 @@ HOSTILE_BODIES: tuple[tuple[str, bytes, str], ...] = (
 
 
 def test_bodies_that_are_not_json_objects(world: World) -> None:
+    """Every unsafe operation, as a login that may run it, with bodies that are not a JSON
+    object or not readable, and with the wrong Content-Type."""
     problems = Problems()
     for op in operations(world.apps["anonymous"]):
         if not op.unsafe:
@@ -776,6 +800,8 @@ def test_the_same_requests_with_the_token_go_through(world: World) -> None:
 
 
 def test_the_wrong_method_is_not_found_and_changes_nothing(world: World) -> None:
+    """GET on what only takes POST, POST (and PUT, DELETE, PATCH) on what only takes GET, with
+    and without a CSRF token: not found, and nothing changes."""
     problems = Problems()
     ops = operations(world.apps["anonymous"])
     methods: dict[str, set[str]] = {}
@@ -820,6 +846,10 @@ ADMIN_LOGINS = ("anonymous", "admin", "other_admin", "td")
 
 
 def test_every_operation_as_every_login(world: World) -> None:
+    """Every operation with a body it accepts, as every login that matters to it: allowed or
+    refused by the ACL exactly as the roles say (staff of another event, the admin interface
+    in an event and an event login in the admin interface hold nothing), and a refusal
+    changes nothing."""
     problems = Problems()
     for op in operations(world.apps["anonymous"]):
         logins: tuple[str, ...] = ADMIN_LOGINS if op.admin else EVENT_LOGINS
@@ -896,6 +926,8 @@ PROPERTY = settings(max_examples=40, deadline=None, derandomize=True,
 @given(value=ANYTHING, token=ANYTHING)
 def test_any_score_is_recorded_or_refused_in_plain_words(world: World, value: Any,
                                                          token: Any) -> None:
+    """Any JSON value as a score and as the game's token: recorded, or refused with a message
+    and nothing changed."""
     sent = send(world, "scorekeeper", "POST", world.url(
         "/events/{event}/machines/{machine}/score"), body={"score": value, "token_id": token})
     assert sent.status in (200, 400, 409), (value, token, sent.status)
@@ -912,6 +944,8 @@ def test_any_score_is_recorded_or_refused_in_plain_words(world: World, value: An
 @given(number=ANYTHING, pin=ANYTHING)
 def test_any_player_login_is_answered_in_plain_words(world: World, number: Any,
                                                      pin: Any) -> None:
+    """Any JSON value as player number and PIN: logged in, or refused with a message, keeping
+    only the failure count."""
     sent = send(world, "anonymous", "POST", world.url("/events/{event}/player-login"),
                 body={"number": number, "pin": pin})
     assert sent.status in (200, 400, 403, 429), (number, pin, sent.status)
@@ -927,6 +961,8 @@ def test_any_player_login_is_answered_in_plain_words(world: World, number: Any,
     tickets=st.one_of(st.integers(), st.text(max_size=12)))
 def test_any_live_price_is_answered_in_plain_words(world: World, scope: str,
                                                    tickets: Any) -> None:
+    """Any scope and ticket count in the desk's live price: a price or a message, and a GET
+    that changes nothing."""
     from urllib.parse import urlencode
 
     url = world.url("/events/{event}/players/{number}/price") + "?" + urlencode(
@@ -1059,6 +1095,7 @@ def test_text_no_column_can_hold_is_refused(webapp: TestApp, demo_event: Event) 
 
 
 def test_lists_and_objects_are_not_text(webapp: TestApp, demo_event: Event) -> None:
+    """A list or an object sent for a text field was stored as its Python spelling."""
     login_as(webapp, demo_event, "td")
     for value in (["Ann"], {"first": "Ann"}):
         res = _post(webapp, "/events/demo/desk", {"first_name": value}, 400)
@@ -1102,6 +1139,7 @@ def test_path_ids_that_are_not_plain_numbers_are_not_found(webapp: TestApp,
 
 
 def test_a_path_that_is_not_utf8_is_not_found(webapp: TestApp, demo_event: Event) -> None:
+    """Traversal could not decode such a path and the error escaped as a 500."""
     for path in ("/events/%FF/", "/events/demo/players/%FF%FE/", "/admin/events/%C0/"):
         req = Request.blank(path, environ=dict(webapp.extra_environ), headers=JSON)
         res = req.get_response(webapp.app)
@@ -1166,6 +1204,7 @@ def test_cookies_that_are_not_utf8_are_ignored(webapp: TestApp, demo_event: Even
 
 
 def test_team_members_must_be_player_numbers(webapp: TestApp, demo_event: Event) -> None:
+    """``²`` crashed ``int`` and twenty digits reached the database."""
     login_as(webapp, demo_event, "desk")
     for members in (["101", "\u00b2"], ["101, 99999999999999999999"]):
         res = _post(webapp, "/events/demo/teams/", {"name": "Tilt", "members": members}, 400)
@@ -1176,6 +1215,8 @@ def test_team_members_must_be_player_numbers(webapp: TestApp, demo_event: Event)
 
 
 def test_bundles_from_json_must_be_whole_numbers(webapp: TestApp, demo_event: Event) -> None:
+    """Bundles sent as a JSON list crashed on counts that are not numbers; OpenAPI now says
+    bundles are text or such a list."""
     login_as(webapp, demo_event, "td")
     for bundles in ([{"count": "x", "price_cents": 1}], [{"count": 3, "price_cents": None}],
                     [{"count": 3}], ["3 for 8"], [{"count": 2.5, "price_cents": 100}]):
@@ -1285,6 +1326,7 @@ def test_a_refused_action_never_shows_a_page_its_viewer_may_not_see(
 
 def test_another_players_page_is_not_shown_by_a_refused_queue_action(
         world: World) -> None:
+    """The case that was found: player 101's form posts to player 102's queue actions."""
     for action in ("join", "leave", "give-up"):
         sent = send(world, "player", "POST", f"/events/demo/players/102/{action}",
                     form={"machine": world.names["free_machine"], "entry": "1"},
