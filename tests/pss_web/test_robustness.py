@@ -728,8 +728,9 @@ def _expected_changes(op: Op) -> Callable[[Sent], bool] | None:
 
 def test_unsafe_requests_without_a_valid_csrf_token_change_nothing(world: World) -> None:
     """Every unsafe operation but Stripe's webhook (which is signature-checked instead), with a
-    body it would accept, as a login that may run it: refused without the token, with a forged
-    one, and with another browser's, as JSON and as a form; nothing changes."""
+    body it would accept, as a login that may run it: refused (403 ``csrf_failed``) without the
+    token, with a forged one, and with another browser's, as JSON and as a form; and without a
+    token as anonymous (a 401 where the ACL answers first). Nothing changes."""
     problems = Problems()
     stranger = csrf_token(world.apps["other_staff"])
     for op in operations(world.apps["anonymous"]):
