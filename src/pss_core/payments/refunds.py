@@ -409,7 +409,7 @@ def _record_external(session: Session, purchase: Purchase, event: Event, found: 
         player_id=purchase.player_id, subject=refund, now=now, purchase_id=purchase.id,
         channel="online", amount_cents=amount, tokens=games, token_ids=[t.id for t in chosen],
         stripe_refund=found.id, refunded_cents=purchase.refunded_cents,
-        unmatched_cents=max(leftover, 0),
+        unmatched_cents=max(leftover, 0), reason="refunded in the Stripe dashboard",
     )
     if excess:
         audit.record(
@@ -417,6 +417,7 @@ def _record_external(session: Session, purchase: Purchase, event: Event, found: 
             subject=purchase, player_id=purchase.player_id, needs_attention=True,
             stripe_refund=found.id, stripe_amount_cents=found.amount, excess_cents=excess,
             unused_games_left=len(unused) - games,
+            reason=f"{_money(excess, event.currency)} more than the unused games were worth",
             message=(f"Stripe refunded {_money(found.amount, event.currency)} of purchase "
                      f"{purchase.id} outside pss, {_money(excess, event.currency)} more than its "
                      "unused games were worth. Check with the player: games may have been "

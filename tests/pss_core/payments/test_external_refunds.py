@@ -144,6 +144,7 @@ def test_more_than_the_unused_games_are_worth_is_recorded_and_flagged(shop, pss,
     assert flag.details["excess_cents"] == 800 - two_games == 267
     assert flag.player_id == purchase.player_id
     assert "$2.67 more than its unused games were worth" in flag.details["message"]
+    assert flag.details["reason"] == "$2.67 more than the unused games were worth"
     # pss refuses to refund the played game: nothing is left to pay back.
     assert refunds.unused_tokens(shop.session, purchase) == []
 
