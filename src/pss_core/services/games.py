@@ -24,7 +24,10 @@ from pss_core.models import (
     Entry,
     EntryStatus,
     EventPlayer,
+    EventUser,
+    EventUserRole,
     MachineStatus,
+    Role,
     Score,
     Token,
     Tournament,
@@ -450,6 +453,30 @@ _STATUS_WORDS = {"enable": MachineStatus.ACTIVE, "disable": MachineStatus.DISABL
                  "remove": MachineStatus.REMOVED}
 
 
+def check_machine_status_allowed(session: Session, machine: TournamentMachine,
+                                 new: MachineStatus, actor: Actor) -> None:
+    """Refuse ``actor`` a change of ``machine`` to ``new``: a scorekeeper at the bank marks a
+    machine down for repair and back up, as does the tournament director; taking a machine out
+    of the bank is the tournament director's alone. pss itself (an actor with no user) may do
+    either; players may do neither."""
+    if actor.player_id is not None:
+        raise PermissionDenied("Only scorekeepers can do this.", code="staff_only")
+    if actor.user_id is None:
+        return
+    roles = set(session.scalars(
+        select(EventUserRole.role).join(EventUser, EventUserRole.event_user_id == EventUser.id)
+        .where(EventUser.event_id == machine.event_id, EventUser.user_id == actor.user_id)))
+    if new == MachineStatus.REMOVED:
+        if Role.TOURNAMENT_DIRECTOR not in roles:
+            raise PermissionDenied(
+                "Only a tournament director can remove a machine from the bank; mark it down "
+                "for repair instead.", code="td_only")
+    elif not roles & {Role.TOURNAMENT_DIRECTOR, Role.SCOREKEEPER}:
+        raise PermissionDenied(
+            "Only scorekeepers and tournament directors can mark a machine down or back up.",
+            code="scorekeepers_only")
+
+
 def set_machine_status(
     session: Session,
     pss: Pss,
@@ -467,13 +494,16 @@ def set_machine_status(
     queue thaws and its players are told (the scorekeeper starts the head when they are there).
     Remove: a game in progress is taken off without using its token, the queue is cleared and its
     players are told; the machine stays only in results history.
+
+    Scorekeepers and the tournament director disable and enable; only the tournament director
+    removes (see :func:`check_machine_status_allowed`).
     """
-    _staff_only(actor)
     try:
         new = _STATUS_WORDS[status] if status in _STATUS_WORDS else MachineStatus(status)
     except ValueError:
         raise InvalidInput(f"{status!r} is not a machine status (enable, disable or remove).",
                            code="invalid_status") from None
+    check_machine_status_allowed(session, machine, new, actor)
     now = now or utcnow()
     tournament = machine.tournament
 

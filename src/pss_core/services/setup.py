@@ -1,5 +1,6 @@
-"""Setting an event up: owners, events, staff and roles, players, tournaments, machines, teams,
-metatournaments. What the admin interface and ``pss demo`` call."""
+"""Setting an event up: owners, events, staff and roles, players (and a new PIN for one who lost
+theirs), tournaments, machines, teams and metatournaments, and who is on a team or in a
+metatournament afterwards. What the admin interface and ``pss demo`` call."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from pss_core import audit
 from pss_core.audit import Actor
-from pss_core.errors import InvalidInput, NotFound, Refused
+from pss_core.errors import InvalidInput, NotFound, PermissionDenied, Refused
 from pss_core.models import (
+    Entry,
+    EntryStatus,
     Event,
     EventPlayer,
     EventUser,
@@ -23,15 +26,19 @@ from pss_core.models import (
     Metatournament,
     MetatournamentMember,
     Player,
+    QueueSlot,
     Role,
     Team,
     TeamMember,
+    Token,
     Tournament,
     TournamentMachine,
+    TournamentStatus,
     User,
 )
 from pss_core.plugins import Pss
 from pss_core.security import hash_secret, new_pin
+from pss_core.services import auth, locking
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
@@ -246,9 +253,7 @@ def register_player(
         select(EventPlayer.id).where(EventPlayer.event_id == event.id, EventPlayer.number == number)
     ):
         raise Refused(f"Player number {number} is taken in {event.name}.", code="number_taken")
-    pin = pin or new_pin()
-    if not (pin.isdigit() and 4 <= len(pin) <= 8):
-        raise InvalidInput("A PIN is 4 to 8 digits.", code="invalid_pin")
+    pin = _pin_or_new(pin)
     ep = EventPlayer(
         event_id=event.id,
         player_id=player.id,
@@ -271,6 +276,47 @@ def register_player(
     return ep, pin
 
 
+def _pin_or_new(pin: str | None) -> str:
+    """``pin`` if it is 4 to 8 plain digits, or a new random one when it is empty."""
+    pin = pin or new_pin()
+    if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
+        raise InvalidInput("A PIN is 4 to 8 digits.", code="invalid_pin")
+    return pin
+
+
+def reset_pin(
+    session: Session, event_player: EventPlayer, *, actor: Actor, pin: str | None = None
+) -> str:
+    """Give a player who lost their slip a new PIN: ``pin``, or a random one. Returns it in clear
+    (shown once, to be printed, like at registration). The old PIN stops working, every login of
+    the player ends (a lost slip may be in someone else's hands) and a PIN lockout on their
+    number is lifted. The audit row says that it happened, never what the PIN is."""
+    if actor.player_id is not None:
+        raise PermissionDenied("Only the desk can give a player a new PIN.", code="staff_only")
+    chosen = bool(pin)
+    pin = _pin_or_new(pin)
+    ep = event_player
+    ep.pin_hash = hash_secret(pin)
+    ended = auth.revoke_sessions(session, event_id=ep.event_id, player_id=ep.id)
+    event = session.get(Event, ep.event_id)
+    assert event is not None
+    unlocked = auth.unlock_player(session, event, ep.number, actor=actor)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "player.pin_reset",
+        event_id=ep.event_id,
+        subject=ep,
+        player_id=ep.id,
+        number=ep.number,
+        chosen=chosen,
+        logins_ended=ended,
+        unlocked=unlocked,
+    )
+    return pin
+
+
 def player_by_number(session: Session, event_id: int, number: int) -> EventPlayer:
     ep = session.scalars(
         select(EventPlayer).where(EventPlayer.event_id == event_id, EventPlayer.number == number)
@@ -291,18 +337,14 @@ def create_team(
     name = _require_text(name, "A team name")
     if session.scalar(select(Team.id).where(Team.event_id == event.id, Team.name == name)):
         raise Refused(f"There is already a team called {name!r}.", code="team_name_taken")
+    members = list(members)
+    _check_team_size(session, event.id, name, len({ep.id for ep in members}))
     team = Team(event_id=event.id, name=name)
     session.add(team)
     for ep in members:
         if ep.event_id != event.id:
             raise InvalidInput(f"{ep.name} is not registered in this event.", code="wrong_event")
-        other = session.scalar(
-            select(Team.name)
-            .join(TeamMember)
-            .where(Team.event_id == event.id, TeamMember.event_player_id == ep.id)
-        )
-        if other is not None:
-            raise Refused(f"{ep.name} is already on team {other}.", code="already_on_team")
+        _refuse_other_team(session, event.id, ep)
         team.members.append(TeamMember(event_player_id=ep.id))
     session.flush()
     audit.record(
@@ -313,6 +355,149 @@ def create_team(
         subject=team,
         name=name,
         members=[m.event_player_id for m in team.members],
+    )
+    return team
+
+
+def _refuse_other_team(session: Session, event_id: int, ep: EventPlayer) -> None:
+    """One team per player per event."""
+    other = session.scalar(
+        select(Team.name)
+        .join(TeamMember)
+        .where(Team.event_id == event_id, TeamMember.event_player_id == ep.id)
+    )
+    if other is not None:
+        raise Refused(f"{ep.name} is already on team {other}.", code="already_on_team")
+
+
+def team_size_limit(session: Session, event_id: int) -> Tournament | None:
+    """The team tournament still to be played with the smallest team size, if any: every team
+    of the event may play in each, so none may have more players than it allows."""
+    return session.scalars(
+        select(Tournament)
+        .where(
+            Tournament.event_id == event_id,
+            Tournament.is_team.is_(True),
+            Tournament.max_team_size.is_not(None),
+            Tournament.status.not_in((TournamentStatus.FINALIZED, TournamentStatus.CANCELLED)),
+        )
+        .order_by(Tournament.max_team_size, Tournament.id)
+    ).first()
+
+
+def _check_team_size(session: Session, event_id: int, team_name: str, size: int) -> None:
+    limit = team_size_limit(session, event_id)
+    if limit is not None and limit.max_team_size is not None and size > limit.max_team_size:
+        most = limit.max_team_size
+        raise Refused(
+            f"Team {team_name} would have {size} players; {limit.name} allows at most {most}.",
+            code="team_full",
+            max_team_size=most,
+        )
+
+
+def _refuse_while_team_plays(session: Session, team: Team) -> None:
+    """A team's players do not change while it plays or waits: the game and the queue place
+    belong to the people who were on the team when they started or joined."""
+    playing = session.scalars(
+        select(TournamentMachine).where(TournamentMachine.team_id == team.id)
+    ).first()
+    if playing is not None:
+        raise Refused(
+            f"Team {team.name} is playing {playing.machine.name}; change its players when that "
+            "game is over.",
+            code="team_playing",
+        )
+    slot = session.scalars(select(QueueSlot).where(QueueSlot.team_id == team.id)).first()
+    if slot is not None:
+        where = session.get(TournamentMachine, slot.tournament_machine_id)
+        name = where.machine.name if where is not None else "a machine"
+        raise Refused(
+            f"Team {team.name} is waiting in the queue for {name}; take it out of the queue "
+            "before changing its players.",
+            code="team_queued",
+        )
+
+
+def _member_ids(session: Session, team: Team) -> list[int]:
+    return list(
+        session.scalars(
+            select(TeamMember.event_player_id)
+            .where(TeamMember.team_id == team.id)
+            .order_by(TeamMember.id)
+        )
+    )
+
+
+def add_team_member(
+    session: Session, team: Team, player: EventPlayer, *, actor: Actor = audit.SYSTEM
+) -> Team:
+    """Put ``player`` on ``team``. Refused for a player of another event, a player already on a
+    team (one team per player per event), a team as big as the smallest team tournament still
+    to be played allows, and while the team is playing or waiting in a queue. The team's tickets
+    become the new player's to share."""
+    if player.event_id != team.event_id:
+        raise InvalidInput(f"{player.name} is not registered in this event.", code="wrong_event")
+    # Games lock the team and its people before they start; so does this, so a game cannot
+    # start (or a queue place be taken) halfway through.
+    locking.lock_teams(session, [team.id])
+    locking.lock_players(session, [player.id])
+    _refuse_while_team_plays(session, team)
+    _refuse_other_team(session, team.event_id, player)
+    members = _member_ids(session, team)
+    _check_team_size(session, team.event_id, team.name, len(members) + 1)
+    session.add(TeamMember(team_id=team.id, event_player_id=player.id))
+    session.flush()
+    session.expire(team, ["members"])
+    audit.record(
+        session,
+        actor,
+        "team.add_member",
+        event_id=team.event_id,
+        subject=team,
+        player_id=player.id,
+        team=team.name,
+        number=player.number,
+        members=[*members, player.id],
+    )
+    return team
+
+
+def remove_team_member(
+    session: Session, team: Team, player: EventPlayer, *, actor: Actor = audit.SYSTEM
+) -> Team:
+    """Take ``player`` off ``team``. The team keeps its tickets, entries and scores; the player
+    keeps their own. Refused for someone not on the team, for the team's last player, and while
+    the team is playing or waiting in a queue."""
+    locking.lock_teams(session, [team.id])
+    locking.lock_players(session, [player.id])
+    row = session.scalars(
+        select(TeamMember).where(
+            TeamMember.team_id == team.id, TeamMember.event_player_id == player.id
+        )
+    ).first()
+    if row is None:
+        raise Refused(f"{player.name} is not on team {team.name}.", code="not_on_team")
+    _refuse_while_team_plays(session, team)
+    members = _member_ids(session, team)
+    if len(members) == 1:
+        raise Refused(
+            f"{player.name} is the only player of team {team.name}; a team keeps at least one.",
+            code="team_needs_a_player",
+        )
+    session.delete(row)
+    session.flush()
+    session.expire(team, ["members"])
+    audit.record(
+        session,
+        actor,
+        "team.remove_member",
+        event_id=team.event_id,
+        subject=team,
+        player_id=player.id,
+        team=team.name,
+        number=player.number,
+        members=[m for m in members if m != player.id],
     )
     return team
 
@@ -472,6 +657,34 @@ def add_machine(
     return tm
 
 
+MIXED_FORMATS = (
+    "All tournaments of a metatournament must share one format, so a ticket means the same "
+    "everywhere."
+)
+
+
+def _check_meta_candidate(session: Session, event_id: int, t: Tournament) -> None:
+    """Whether ``t`` may join a metatournament (the format rule aside)."""
+    if t.event_id != event_id:
+        raise InvalidInput(f"{t.name} is not in this event.", code="wrong_event")
+    if t.is_team:
+        # Team tournaments' tickets belong to teams, a metatournament's to players.
+        raise InvalidInput(
+            f"{t.name} is a team tournament; metatournament tickets are for players.",
+            code="team_tournament",
+        )
+    other = session.scalar(
+        select(Metatournament.name)
+        .join(MetatournamentMember, MetatournamentMember.metatournament_id == Metatournament.id)
+        .where(MetatournamentMember.tournament_id == t.id)
+    )
+    if other is not None:
+        raise Refused(
+            f"{t.name} is already in the metatournament {other}; a tournament is in one at most.",
+            code="already_in_metatournament",
+        )
+
+
 def create_metatournament(
     session: Session,
     event: Event,
@@ -496,20 +709,9 @@ def create_metatournament(
     members = list(tournaments)
     formats = {t.format for t in members}
     if len(formats) > 1:
-        raise InvalidInput(
-            "All tournaments of a metatournament must share one format, so a "
-            "ticket means the same everywhere.",
-            code="mixed_formats",
-        )
+        raise InvalidInput(MIXED_FORMATS, code="mixed_formats")
     for t in members:
-        if t.event_id != event.id:
-            raise InvalidInput(f"{t.name} is not in this event.", code="wrong_event")
-        if session.scalar(
-            select(MetatournamentMember.id).where(MetatournamentMember.tournament_id == t.id)
-        ):
-            raise Refused(
-                f"{t.name} is already in a metatournament.", code="already_in_metatournament"
-            )
+        _check_meta_candidate(session, event.id, t)
         meta.members.append(MetatournamentMember(tournament_id=t.id))
     session.flush()
     audit.record(
@@ -520,5 +722,116 @@ def create_metatournament(
         subject=meta,
         name=name,
         tournaments=[t.slug for t in members],
+    )
+    return meta
+
+
+def _meta_tournaments(session: Session, meta: Metatournament) -> list[Tournament]:
+    return list(
+        session.scalars(
+            select(Tournament)
+            .join(MetatournamentMember, MetatournamentMember.tournament_id == Tournament.id)
+            .where(MetatournamentMember.metatournament_id == meta.id)
+            .order_by(MetatournamentMember.id)
+        )
+    )
+
+
+def add_to_metatournament(
+    session: Session, meta: Metatournament, tournament: Tournament, *, actor: Actor = audit.SYSTEM
+) -> Metatournament:
+    """Make the metatournament's tickets good in ``tournament`` too (its own tickets are still
+    used first). The same rules as at creation: a tournament of this event, not a team
+    tournament, in no other metatournament, of the members' format."""
+    locking.lock_tournaments(session, [tournament.id])
+    locking.lock_metatournaments(session, [meta.id])
+    _check_meta_candidate(session, meta.event_id, tournament)
+    current = _meta_tournaments(session, meta)
+    if current and {t.format for t in current} != {tournament.format}:
+        raise InvalidInput(MIXED_FORMATS, code="mixed_formats")
+    session.add(MetatournamentMember(metatournament_id=meta.id, tournament_id=tournament.id))
+    session.flush()
+    session.expire(meta, ["members"])
+    audit.record(
+        session,
+        actor,
+        "metatournament.add_tournament",
+        event_id=meta.event_id,
+        subject=meta,
+        metatournament=meta.slug,
+        tournament=tournament.slug,
+        tournaments=[t.slug for t in [*current, tournament]],
+    )
+    return meta
+
+
+def remove_from_metatournament(
+    session: Session, meta: Metatournament, tournament: Tournament, *, actor: Actor = audit.SYSTEM
+) -> Metatournament:
+    """Stop the metatournament's tickets being good in ``tournament``. Games already played on
+    them stay as they are. Refused while one of its tickets is being played there (a game in
+    progress, or an unfinished multi-game entry), and for the last tournament of a
+    metatournament with unused tickets, which would have nowhere left to be played."""
+    locking.lock_tournaments(session, [tournament.id])
+    locking.lock_metatournaments(session, [meta.id])
+    row = session.scalars(
+        select(MetatournamentMember).where(
+            MetatournamentMember.metatournament_id == meta.id,
+            MetatournamentMember.tournament_id == tournament.id,
+        )
+    ).first()
+    if row is None:
+        raise Refused(
+            f"{tournament.name} is not in the metatournament {meta.name}.",
+            code="not_in_metatournament",
+        )
+    meta_token = Token.metatournament_id == meta.id
+    in_game = session.scalar(
+        select(TournamentMachine.id)
+        .join(Token, Token.id == TournamentMachine.token_id)
+        .where(TournamentMachine.tournament_id == tournament.id, meta_token)
+        .limit(1)
+    )
+    in_entry = session.scalar(
+        select(Entry.id)
+        .join(Token, Token.entry_id == Entry.id)
+        .where(Entry.tournament_id == tournament.id, Entry.status == EntryStatus.OPEN, meta_token)
+        .limit(1)
+    )
+    if in_game is not None or in_entry is not None:
+        raise Refused(
+            f"A {meta.name} ticket is being played in {tournament.name} right now; remove the "
+            "tournament when that game or entry is finished.",
+            code="metatournament_ticket_in_play",
+        )
+    current = _meta_tournaments(session, meta)
+    if len(current) == 1:
+        unused = session.scalar(
+            select(func.count(Token.id)).where(
+                meta_token,
+                Token.paid_at.is_not(None),
+                Token.used_at.is_(None),
+                Token.voided_at.is_(None),
+                Token.refunded_at.is_(None),
+            )
+        )
+        if unused:
+            raise Refused(
+                f"{tournament.name} is the only tournament of {meta.name}, which has {unused} "
+                "unused games sold; add another tournament first.",
+                code="metatournament_tickets_left",
+            )
+    session.delete(row)
+    session.flush()
+    session.expire(meta, ["members"])
+    audit.record(
+        session,
+        actor,
+        "metatournament.remove_tournament",
+        event_id=meta.event_id,
+        subject=meta,
+        metatournament=meta.slug,
+        tournament=tournament.slug,
+        tournaments=[t.slug for t in current if t.id != tournament.id],
     )
     return meta

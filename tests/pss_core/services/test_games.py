@@ -257,7 +257,7 @@ def test_remove_machine_takes_player_off_and_clears_queue(world):
     started = world.start(ada, m)
     world.join(bo, m)
     change = games.set_machine_status(world.session, world.pss, machine=m,
-                                      status=MachineStatus.REMOVED, actor=world.sk)
+                                      status=MachineStatus.REMOVED, actor=world.td)
     assert change.taken_off is not None
     assert change.taken_off.removed
     assert world.session.get(Token, started.token_id).used_at is None
@@ -272,6 +272,47 @@ def test_remove_machine_takes_player_off_and_clears_queue(world):
     # Re-adding it brings it back.
     setup.add_machine(world.session, world.tournaments["main"], m.machine.name)
     assert m.status == MachineStatus.ACTIVE
+
+
+def test_who_may_change_a_machines_status(world):
+    """Scorekeepers mark a machine down and back up; only the tournament director removes it;
+    the desk and players do neither. A refusal changes nothing and writes no audit row."""
+    m = world.m()
+    player = Actor("Ada", player_id=world.players[0].id)
+
+    def refused(status, actor):
+        before = world.session.scalar(select(func.count(AuditLog.id)))
+        with pytest.raises(PermissionDenied) as err:
+            games.set_machine_status(world.session, world.pss, machine=m, status=status,
+                                     actor=actor)
+        assert world.session.scalar(select(func.count(AuditLog.id))) == before
+        return err.value.code
+
+    assert refused("remove", world.sk) == "td_only"
+    assert refused("disable", world.desk) == "scorekeepers_only"
+    assert refused("disable", player) == "staff_only"
+    assert m.status == MachineStatus.ACTIVE
+    games.set_machine_status(world.session, world.pss, machine=m, status="disable",
+                             actor=world.sk)
+    assert m.status == MachineStatus.DISABLED
+    assert refused("remove", world.sk) == "td_only"
+    assert refused("enable", world.desk) == "scorekeepers_only"
+    games.set_machine_status(world.session, world.pss, machine=m, status="enable",
+                             actor=world.sk)
+    assert m.status == MachineStatus.ACTIVE
+    games.set_machine_status(world.session, world.pss, machine=m, status="remove",
+                             actor=world.td)
+    assert m.status == MachineStatus.REMOVED
+    # pss itself (no user: the command line, workers) may do it all.
+    setup.add_machine(world.session, world.tournaments["main"], m.machine.name)
+    games.set_machine_status(world.session, world.pss, machine=m, status="remove",
+                             actor=Actor("pss"))
+    assert m.status == MachineStatus.REMOVED
+    actions = world.session.scalars(select(AuditLog.details).where(
+        AuditLog.action == "machine.status").order_by(AuditLog.id)).all()
+    assert [(d["old"], d["new"]) for d in actions] == [
+        ("active", "disabled"), ("disabled", "active"), ("active", "removed"),
+        ("active", "removed")]
 
 
 def test_unknown_status_word(world):
