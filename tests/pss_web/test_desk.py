@@ -4,9 +4,9 @@ ticket summary and history; the permission matrix over two events; CSRF refusal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-import attrs
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -28,7 +28,10 @@ from pss_core.plugins import Pss
 from pss_core.services import games, setup, tickets
 from pss_web.testing import (
     JSON,
-    csrf_token,
+    WHO,
+    MatrixView,
+    Who,
+    check_matrix,
     login_as,
     login_player,
     post_form,
@@ -38,66 +41,21 @@ from pss_web.testing import (
 # --- two events and who asks ------------------------------------------------------------------
 
 
-@attrs.frozen
-class Who:
-    name: str
-    kind: str  # anon | staff | player
-    event: str | None = None  # "a" | "b"
-    role: str | None = None  # td | desk | scorekeeper, or the player number
-
-
-WHO = [
-    Who("anonymous", "anon"),
-    Who("td in a", "staff", "a", "td"),
-    Who("desk in a", "staff", "a", "desk"),
-    Who("desk in b", "staff", "b", "desk"),
-    Who("scorekeeper in a", "staff", "a", "scorekeeper"),
-    Who("player 101 in a", "player", "a", "101"),
-    Who("player 101 in b", "player", "b", "101"),
-]
-
-
-@pytest.fixture
-def world(dbsession: Session, pss: Pss, demo_event: Event) -> dict[str, Event]:
-    """Event a (the demo) and event b with the same shape: tournament ``main`` with a machine,
-    players 101 and 102 (PIN 4321 in a, 9999 in b)."""
-    owner2 = setup.create_user(dbsession, "owner2", password="owner2-pass", event_owner=True)
-    dbsession.flush()
-    other = setup.create_event(dbsession, owner2, "Other Open", slug="other")
-    main = setup.create_tournament(dbsession, pss, other, "Main", "herb", slug="main",
-                                   price_cents=300)
-    setup.add_machine(dbsession, main, "Medieval Madness")
-    for number, name in ((101, "Zed"), (102, "Yul")):
-        setup.register_player(dbsession, other, name, "Other", number=number, pin="9999")
-    dbsession.flush()
-    return {"a": demo_event, "b": other}
-
-
-def log_in(app: TestApp, who: Who, world: dict[str, Event]) -> None:
-    if who.kind == "anon":
-        return
-    assert who.event is not None
-    assert who.role is not None
-    event = world[who.event]
-    if who.kind == "player":
-        login_player(app, event, int(who.role), "4321" if who.event == "a" else "9999")
-    else:
-        login_as(app, event, who.role)
-
-
 def desk_here(who: Who, ev: str) -> bool:
     return who.kind == "staff" and who.event == ev and who.role in ("td", "desk")
 
 
-def staff_or_101_here(who: Who, ev: str) -> bool:
-    return who.event == ev and (who.kind == "staff" or who.role == "101")
+def staff_or_player_here(number: str) -> Callable[[Who, str], bool]:
+    def allowed(who: Who, ev: str) -> bool:
+        return who.event == ev and (who.kind == "staff" or who.role == number)
+    return allowed
 
 
-def staff_here(who: Who, ev: str) -> bool:
-    return who.kind == "staff" and who.event == ev
+staff_or_101_here = staff_or_player_here("101")
+staff_or_102_here = staff_or_player_here("102")
 
 
-VIEWS = [
+VIEWS: list[MatrixView] = [
     ("GET", "/events/{slug}/desk", desk_here),
     ("POST", "/events/{slug}/desk", desk_here),
     ("GET", "/events/{slug}/players/101/slip", desk_here),
@@ -106,55 +64,20 @@ VIEWS = [
     ("GET", "/events/{slug}/players/101/price?scope=tournament:main&tickets=1", desk_here),
     ("GET", "/events/{slug}/players/101/unlock", desk_here),
     ("POST", "/events/{slug}/players/101/unlock", desk_here),
+    ("GET", "/events/{slug}/players/101/new-pin", desk_here),
+    ("POST", "/events/{slug}/players/101/new-pin", desk_here),
     ("GET", "/events/{slug}/players/101/tickets", staff_or_101_here),
     ("GET", "/events/{slug}/players/101/history", staff_or_101_here),
-    ("GET", "/events/{slug}/players/102/tickets", staff_here),
-    ("GET", "/events/{slug}/players/102/history", staff_here),
+    ("GET", "/events/{slug}/players/101/purchases", staff_or_101_here),
+    ("GET", "/events/{slug}/players/102/tickets", staff_or_102_here),
+    ("GET", "/events/{slug}/players/102/history", staff_or_102_here),
 ]
 
 
-def ask(app: TestApp, session: Session, method: str, url: str, token: str) -> Any:
-    """One request in a savepoint that is rolled back, so an allowed action changes nothing."""
-    savepoint = session.begin_nested()
-    try:
-        if method == "GET":
-            return app.get(url, headers=JSON, expect_errors=True)
-        return app.post_json(url, {}, headers={**JSON, "X-CSRF-Token": token},
-                             expect_errors=True)
-    finally:
-        savepoint.rollback()
-
-
-def check_matrix(app: TestApp, session: Session, world: dict[str, Event], who: Who,
-                 views: list[Any]) -> list[str]:
-    """Every view in both events; returns what was not as expected."""
-    log_in(app, who, world)
-    token = csrf_token(app)
-    wrong = []
-    for ev in ("a", "b"):
-        event = world[ev]
-        machine = event.tournaments[0].machines[0].id
-        for method, path, allowed_for in views:
-            url = path.format(slug=event.slug, machine=machine)
-            res = ask(app, session, method, url, token)
-            allowed = allowed_for(who, ev)
-            if allowed:
-                ok = res.status_int < 400 if method == "GET" else (
-                    res.status_int in (200, 201, 303, 400, 409))
-            else:
-                logged_in_here = who.kind != "anon" and who.event == ev
-                ok = res.status_int == (403 if logged_in_here else 401) and res.json["error"] in (
-                    "forbidden", "login_required", "not_yourself")
-            if not ok:
-                wrong.append(f"{method} {url}: {res.status_int} "
-                             f"(expected {'allowed' if allowed else 'denied'})")
-    return wrong
-
-
 @pytest.mark.parametrize("who", WHO, ids=[w.name for w in WHO])
-def test_permission_matrix(webapp: TestApp, dbsession: Session, world: dict[str, Event],
+def test_permission_matrix(webapp: TestApp, dbsession: Session, two_events: dict[str, Event],
                            who: Who) -> None:
-    assert check_matrix(webapp, dbsession, world, who, VIEWS) == []
+    assert check_matrix(webapp, dbsession, two_events, who, VIEWS) == []
 
 
 # --- finding and registering ------------------------------------------------------------------

@@ -62,6 +62,10 @@ def desk_here(who: Who, ev: str) -> bool:
     return who.kind == "staff" and who.event == ev and bool({"td", "desk"} & who.roles)
 
 
+def scorekeeper_here(who: Who, ev: str) -> bool:
+    return who.kind == "staff" and who.event == ev and bool({"td", "scorekeeper"} & who.roles)
+
+
 def owner_here(who: Who, ev: str) -> bool:
     return who.kind == "staff" and who.event == ev and who.owner
 
@@ -77,7 +81,7 @@ def admin_owner(who: Who, ev: str) -> bool:
 @attrs.frozen
 class View:
     method: str
-    path: str  # {slug} {machine} are filled per event
+    path: str  # {slug} {machine} {team} {meta} are filled per event
     allowed: Callable[[Who, str], bool]
     scope: str = "event"  # which login scope the URL is in: event | admin | none
 
@@ -110,9 +114,20 @@ VIEWS = [
     View("POST", "/events/{slug}/tournaments/", td_here),
     View("POST", "/events/{slug}/tournaments/main/edit", td_here),
     View("POST", "/events/{slug}/tournaments/main/machines", td_here),
-    View("POST", "/events/{slug}/machines/{machine}/status", td_here),
+    View("POST", "/events/{slug}/machines/{machine}/status", scorekeeper_here),
+    View("GET", "/events/{slug}/machines/{machine}/status", scorekeeper_here),
     View("POST", "/events/{slug}/metatournaments/", td_here),
+    View("GET", "/events/{slug}/metatournaments/{meta}/tournaments", td_here),
+    View("POST", "/events/{slug}/metatournaments/{meta}/tournaments", td_here),
+    View("GET", "/events/{slug}/metatournaments/{meta}/remove-tournament", td_here),
+    View("POST", "/events/{slug}/metatournaments/{meta}/remove-tournament", td_here),
     View("POST", "/events/{slug}/teams/", desk_here),
+    View("GET", "/events/{slug}/teams/{team}/members", td_here),
+    View("POST", "/events/{slug}/teams/{team}/members", td_here),
+    View("GET", "/events/{slug}/teams/{team}/remove-member", td_here),
+    View("POST", "/events/{slug}/teams/{team}/remove-member", td_here),
+    View("GET", "/events/{slug}/players/101/new-pin", desk_here),
+    View("POST", "/events/{slug}/players/101/new-pin", desk_here),
     View("POST", "/events/{slug}/users/", owner_here),
     View("POST", "/events/{slug}/users/desk/", owner_here),
     View("POST", "/events/{slug}/users/desk/remove", owner_here),
@@ -127,7 +142,8 @@ VIEWS = [
 @pytest.fixture
 def world(dbsession: Session, pss: Pss, demo_event: Event) -> dict[str, Any]:
     """Event a (the demo) and event b, built alike: owner, td, desk, scorekeeper, player 101,
-    tournament ``main`` with a machine. The user ``desk`` is on both staffs."""
+    tournament ``main`` with a machine, a team and a metatournament. The user ``desk`` is on
+    both staffs."""
     owner2 = setup.create_user(dbsession, "owner2", password="owner2-pass", event_owner=True)
     dbsession.flush()
     other = setup.create_event(dbsession, owner2, "Other Open", slug="other")
@@ -135,14 +151,22 @@ def world(dbsession: Session, pss: Pss, demo_event: Event) -> dict[str, Any]:
     setup.add_event_user(dbsession, other, "scorekeeper", "other-sk", [Role.SCOREKEEPER])
     main = setup.create_tournament(dbsession, pss, other, "Main", "herb", slug="main")
     setup.add_machine(dbsession, main, "Medieval Madness")
-    setup.register_player(dbsession, other, "Zed", "Zero", number=101, pin="9999")
+    zed, _ = setup.register_player(dbsession, other, "Zed", "Zero", number=101, pin="9999")
+    teams = {"a": setup.create_team(dbsession, demo_event, "Flippers",
+                                    [setup.player_by_number(dbsession, demo_event.id, 101)]),
+             "b": setup.create_team(dbsession, other, "Flippers", [zed])}
+    metas = {"a": setup.create_metatournament(dbsession, demo_event, "Pass",
+                                              [demo_event.tournaments[1]], slug="pass"),
+             "b": setup.create_metatournament(dbsession, other, "Pass", [main], slug="pass")}
     dbsession.flush()
     demo_machine = demo_event.tournaments[0].machines[0].id
     return {
         "a": {"event": demo_event, "machine": demo_machine, "owner": ("owner", "owner-pass"),
-              "desk": "desk-pass", "scorekeeper": "scorekeeper-pass", "pin": "4321"},
+              "desk": "desk-pass", "scorekeeper": "scorekeeper-pass", "pin": "4321",
+              "team": teams["a"].id, "meta": metas["a"].slug},
         "b": {"event": other, "machine": main.machines[0].id, "owner": ("owner2", "owner2-pass"),
-              "desk": "other-desk", "scorekeeper": "other-sk", "pin": "9999"},
+              "desk": "other-desk", "scorekeeper": "other-sk", "pin": "9999",
+              "team": teams["b"].id, "meta": metas["b"].slug},
     }
 
 
@@ -174,7 +198,9 @@ def test_permission_matrix(webapp: TestApp, dbsession: Session, world: dict[str,
     for ev in ("a", "b"):
         event = world[ev]["event"]
         for view in VIEWS:
-            url = view.path.format(slug=event.slug, machine=world[ev]["machine"])
+            place = world[ev]
+            url = view.path.format(slug=event.slug, machine=place["machine"],
+                                   team=place["team"], meta=place["meta"])
             allowed = view.allowed(who, ev)
             savepoint = dbsession.begin_nested()
             try:

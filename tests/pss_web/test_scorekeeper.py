@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,40 +23,19 @@ from pss_core.models import (
 )
 from pss_core.plugins import Pss
 from pss_core.services import setup, tickets
-from pss_web.testing import JSON, csrf_token, login_as, login_player, post_form, post_json
+from pss_web.testing import (
+    JSON,
+    WHO,
+    MatrixView,
+    Who,
+    check_matrix,
+    login_as,
+    login_player,
+    post_form,
+    post_json,
+)
 
 DESK = Actor("desk test")
-
-
-@attrs.frozen
-class Who:
-    name: str
-    kind: str  # anon | staff | player
-    event: str | None = None
-    role: str | None = None
-
-
-WHO = [
-    Who("anonymous", "anon"),
-    Who("td in a", "staff", "a", "td"),
-    Who("scorekeeper in a", "staff", "a", "scorekeeper"),
-    Who("scorekeeper in b", "staff", "b", "scorekeeper"),
-    Who("desk in a", "staff", "a", "desk"),
-    Who("player 101 in a", "player", "a", "101"),
-]
-
-
-@pytest.fixture
-def world(dbsession: Session, pss: Pss, demo_event: Event) -> dict[str, Event]:
-    """Event a (the demo) and event b: tournament ``main`` with a machine, player 101."""
-    owner2 = setup.create_user(dbsession, "owner2", password="owner2-pass", event_owner=True)
-    dbsession.flush()
-    other = setup.create_event(dbsession, owner2, "Other Open", slug="other")
-    main = setup.create_tournament(dbsession, pss, other, "Main", "herb", slug="main")
-    setup.add_machine(dbsession, main, "Medieval Madness")
-    setup.register_player(dbsession, other, "Zed", "Zero", number=101, pin="9999")
-    dbsession.flush()
-    return {"a": demo_event, "b": other}
 
 
 def scorekeep_here(who: Who, ev: str) -> bool:
@@ -65,53 +43,18 @@ def scorekeep_here(who: Who, ev: str) -> bool:
 
 
 ACTIONS = ("keep", "start", "score", "void", "misconduct", "remove-player", "queue", "bump",
-           "dequeue")
-VIEWS = [("GET", "/events/{slug}/board", scorekeep_here)]
+           "dequeue", "status")
+VIEWS: list[MatrixView] = [("GET", "/events/{slug}/board", scorekeep_here)]
 VIEWS += [("GET", f"/events/{{slug}}/machines/{{machine}}/{name}", scorekeep_here)
           for name in ACTIONS]
 VIEWS += [("POST", f"/events/{{slug}}/machines/{{machine}}/{name}", scorekeep_here)
           for name in ACTIONS if name != "keep"]
 
 
-def log_in(app: TestApp, who: Who, world: dict[str, Event]) -> None:
-    if who.kind == "anon":
-        return
-    assert who.event is not None
-    assert who.role is not None
-    event = world[who.event]
-    if who.kind == "player":
-        login_player(app, event, int(who.role), "4321" if who.event == "a" else "9999")
-    else:
-        login_as(app, event, who.role)
-
-
 @pytest.mark.parametrize("who", WHO, ids=[w.name for w in WHO])
-def test_permission_matrix(webapp: TestApp, dbsession: Session, world: dict[str, Event],
+def test_permission_matrix(webapp: TestApp, dbsession: Session, two_events: dict[str, Event],
                            who: Who) -> None:
-    log_in(webapp, who, world)
-    token = csrf_token(webapp)
-    wrong = []
-    for ev in ("a", "b"):
-        event = world[ev]
-        machine = event.tournaments[0].machines[0].id
-        for method, path, allowed_for in VIEWS:
-            url = path.format(slug=event.slug, machine=machine)
-            savepoint = dbsession.begin_nested()
-            try:
-                res = (webapp.get(url, headers=JSON, expect_errors=True) if method == "GET"
-                       else webapp.post_json(url, {}, headers={**JSON, "X-CSRF-Token": token},
-                                             expect_errors=True))
-            finally:
-                savepoint.rollback()
-            if allowed_for(who, ev):
-                ok = res.status_int < 400 if method == "GET" else (
-                    res.status_int in (200, 201, 303, 400, 409))
-            else:
-                here = who.kind != "anon" and who.event == ev
-                ok = res.status_int == (403 if here else 401)
-            if not ok:
-                wrong.append(f"{method} {url}: {res.status_int}")
-    assert wrong == []
+    assert check_matrix(webapp, dbsession, two_events, who, VIEWS) == []
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ with the live price for the chosen count, and a player's ticket summary and hist
     /events/<slug>/players/<n>/sell         ticket summary and the sale form; POST sells or comps
     /events/<slug>/players/<n>/price        the live price of a sale (JSON)
     /events/<slug>/players/<n>/unlock       POST: lift a PIN lockout
+    /events/<slug>/players/<n>/new-pin      POST: a new PIN for a lost slip (shown on the slip once)
     /events/<slug>/players/<n>/tickets      the ticket summary (the player and staff)
     /events/<slug>/players/<n>/history      what happened to the player (the player and staff)
 """
@@ -29,6 +30,8 @@ from pss_core.models import (
     Metatournament,
     Player,
     Purchase,
+    Team,
+    TeamMember,
     Tournament,
     TournamentStatus,
     utcnow,
@@ -37,7 +40,7 @@ from pss_core.services import auth, quotas, setup, tickets
 from pss_core.services.pricing import Price
 from pss_web.layout import add_event_nav
 from pss_web.live import event_fingerprint
-from pss_web.present import event_json, event_url, money, player_json
+from pss_web.present import event_json, event_url, money, player_json, team_json
 from pss_web.resources import EventResource, PlayerResource
 from pss_web.security import Permission
 from pss_web.viewkit import (
@@ -151,12 +154,20 @@ def register_player(context: EventResource, request: Any) -> Response:
         request.dbsession, event, values["first_name"], values["last_name"] or "",
         number=values["number"], pin=values["pin"] or None, ifpa_id=values["ifpa_id"],
         email=values["email"] or None, actor=actor_of(request))
+    return slip_answer(request, event, ep, pin, message=f"{ep.name} is player {ep.number}.",
+                       status=201)
+
+
+def slip_answer(request: Any, event: Event, ep: EventPlayer, pin: str, *, message: str,
+                status: int = 200) -> Response:
+    """Answer an action that made a PIN: JSON clients get it in ``pin``; a browser goes to the
+    slip page, which shows it once."""
     data = player_links(request, event, ep)
-    response = done(request, data["slip_url"], {"player": data, "pin": pin}, status=201,
-                    message=f"{ep.name} is player {ep.number}.")
+    response = done(request, data["slip_url"], {"player": data, "pin": pin}, status=status,
+                    message=message)
     if not wants_json(request):
         # The slip page reads the PIN once from this short-lived cookie, so a reload of the
-        # page after the POST cannot register the player twice.
+        # page after the POST cannot run the action twice.
         response.set_cookie(SLIP_COOKIE, f"{ep.id}:{pin}", max_age=600, httponly=True,
                             samesite="Strict", path=_path_of(data["slip_url"]),
                             secure=request.scheme == "https")
@@ -271,9 +282,10 @@ SELL_FIELDS = (
 @page(context=PlayerResource, name="sell", permission=P.SELL, template="desk/sell.html",
       live=event_fingerprint)
 @page(context=PlayerResource, name="unlock", permission=P.SELL, template="desk/sell.html")
+@page(context=PlayerResource, name="new-pin", permission=P.SELL, template="desk/sell.html")
 def sell_page(context: PlayerResource, request: Any) -> dict[str, Any]:
-    """A player at the desk: their tickets per tournament, the sale form with the live price, and
-    their latest history."""
+    """A player at the desk: their tickets per tournament, the sale form with the live price,
+    their team and their latest history."""
     ep = context.player
     event = context.event
     session = request.dbsession
@@ -291,7 +303,21 @@ def sell_page(context: PlayerResource, request: Any) -> dict[str, Any]:
         "price_url": event_url(request, event, "players", ep.number, "price"),
         "sell_url": event_url(request, event, "players", ep.number, "sell"),
         "unlock_url": event_url(request, event, "players", ep.number, "unlock"),
+        "new_pin_url": event_url(request, event, "players", ep.number, "new-pin"),
+        "teams": player_teams(request, event, ep),
     }
+
+
+def player_teams(request: Any, event: Event, ep: EventPlayer) -> list[dict[str, Any]]:
+    """The player's team (one per event), with where a tournament director changes its
+    players."""
+    session = request.dbsession
+    teams = session.scalars(select(Team).join(TeamMember, TeamMember.team_id == Team.id).where(
+        Team.event_id == event.id, TeamMember.event_player_id == ep.id)).all()
+    manage = bool(request.has_permission(P.MANAGE, request.context))
+    return [{**team_json(request, team, event),
+             "members_url": event_url(request, event, "teams", team.id, "members")
+             if manage else None} for team in teams]
 
 
 def _quote(request: Any, context: PlayerResource, scope_raw: str | None, count: int,
@@ -398,6 +424,24 @@ def unlock(context: PlayerResource, request: Any) -> Response:
                 {"unlocked": lifted}, message=message)
 
 
+NEW_PIN_FIELDS = (
+    Field("pin", label="New PIN", max_length=8, help="4 to 8 digits. Empty: a random PIN."),
+)
+
+
+@action(context=PlayerResource, name="new-pin", permission=P.SELL, fields=NEW_PIN_FIELDS)
+def new_pin(context: PlayerResource, request: Any) -> Response:
+    """Give a player who lost their slip a new PIN (check who they are first). The old PIN stops
+    working and their logins on every phone end. Like at registration, the PIN is in this answer
+    (and on the slip page right after) and never shown again, so print the slip."""
+    values = parse(request, NEW_PIN_FIELDS)
+    ep = context.player
+    pin = setup.reset_pin(request.dbsession, ep, actor=actor_of(request),
+                          pin=values["pin"] or None)
+    return slip_answer(request, context.event, ep, pin,
+                       message=f"{ep.name} has a new PIN; the old one no longer works.")
+
+
 # --- tickets and history ----------------------------------------------------------------------
 
 
@@ -420,6 +464,9 @@ def ticket_page(context: PlayerResource, request: Any) -> dict[str, Any]:
 #: few worked-out fields: ``scope_name``, ``amount``, ``score``, ``ordinal``, ``n_tickets``).
 ACTION_WORDS = {
     "player.register": "Registered as #{number}",
+    "player.pin_reset": "Given a new PIN",
+    "team.add_member": "Put on team {team}",
+    "team.remove_member": "Taken off team {team}",
     "tickets.sell": "Bought {n_tickets} for {scope_name}: {amount}",
     "tickets.comp": "Given {n_tickets} free for {scope_name}",
     "purchase.hold": "Held {n_tickets} for {scope_name} while paying online ({amount})",
@@ -453,7 +500,7 @@ ACTION_WORDS = {
 
 #: Details not worth showing (or not for everyone's eyes).
 _HIDDEN_DETAILS = {"address", "tickets_left", "lines", "token_id", "token_ids", "entry_id",
-                   "team_id", "payment_intent"}
+                   "team_id", "payment_intent", "members"}
 
 
 class _Blank(dict[str, Any]):

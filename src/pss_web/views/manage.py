@@ -1,5 +1,12 @@
 """Running an event (tournament director, inside the event): tournaments with a format from the
-installed plugins and its options, machines, metatournaments, teams, and the event's staff."""
+installed plugins and its options, machines, metatournaments and the tournaments in them, teams
+and their players, and the event's staff.
+
+    /events/<slug>/teams/<id>/members                      a team's players; POST adds ``player``
+    /events/<slug>/teams/<id>/remove-member                POST: takes ``player`` off the team
+    /events/<slug>/metatournaments/<slug>/tournaments      its tournaments; POST adds ``tournament``
+    /events/<slug>/metatournaments/<slug>/remove-tournament  POST: takes ``tournament`` out
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,16 @@ from sqlalchemy import select
 from pss_core.audit import Actor
 from pss_core.errors import InvalidInput
 from pss_core.formats import FormatSpec, OptionSpec
-from pss_core.models import EventUser, Machine, MachineStatus, Role, User
+from pss_core.models import (
+    EventUser,
+    Machine,
+    MachineStatus,
+    Metatournament,
+    MetatournamentMember,
+    Role,
+    Tournament,
+    User,
+)
 from pss_core.services import admin as admin_service
 from pss_core.services import games, queues, setup
 from pss_web.present import (
@@ -28,7 +44,9 @@ from pss_web.resources import (
     EventUserResource,
     EventUsersContainer,
     MachineResource,
+    MetatournamentResource,
     MetatournamentsContainer,
+    TeamResource,
     TeamsContainer,
     TournamentResource,
     TournamentsContainer,
@@ -217,12 +235,21 @@ def edit_tournament_form(context: TournamentResource, request: Any) -> dict[str,
     """A tournament's settings and format options, to change."""
     t = context.tournament
     spec = request.pss.formats[t.format]
+    meta = request.dbsession.scalars(select(Metatournament).join(
+        MetatournamentMember, MetatournamentMember.metatournament_id == Metatournament.id
+    ).where(MetatournamentMember.tournament_id == t.id)).first()
     return {
         "event": event_json(request, context.event),
         "tournament": tournament_json(request, t),
         "format": format_json(request, spec, t.format_options or {}),
         "bundles_text": bundles_text(t.bundles),
         "statuses": ["draft", "active", "finalized", "cancelled"],
+        "metatournament": {
+            **metatournament_json(request, meta, context.event),
+            "tournaments_url": event_url(request, context.event, "metatournaments",
+                                         meta.slug, "tournaments"),
+        } if meta is not None else None,
+        "metatournaments_url": event_url(request, context.event, "metatournaments", ""),
     }
 
 
@@ -273,6 +300,10 @@ STATUS_FIELDS = (
     Field("status", "choice", required=True, label="New status",
           choices=("enable", "disable", "remove", "active", "disabled", "removed")),
     Field("reason", label="Why (for the log)"),
+    Field("back", "choice", label="Where to go afterwards", choices=("machines", "keep"),
+          help="machines: the tournament's bank (tournament directors); keep: the machine's "
+               "scorekeeping page. Empty: the bank for a tournament director, else the "
+               "machine's page."),
 )
 
 
@@ -302,9 +333,10 @@ def add_machine(context: TournamentResource, request: Any) -> Response:
                 message=f"{tm.machine.name} added.", status=201)
 
 
-@action(context=MachineResource, name="status", permission=P.MANAGE, fields=STATUS_FIELDS)
+@action(context=MachineResource, name="status", permission=P.SCOREKEEP, fields=STATUS_FIELDS)
 def machine_status(context: MachineResource, request: Any) -> Response:
-    """Enable, disable (down for repair) or remove a machine."""
+    """Mark a machine down for repair (``disable``) or back in play (``enable``): scorekeepers
+    and tournament directors. Remove it from the bank (``remove``): tournament directors only."""
     values = parse(request, STATUS_FIELDS)
     tm = context.machine
     change = games.set_machine_status(request.dbsession, request.pss, machine=tm,
@@ -312,7 +344,12 @@ def machine_status(context: MachineResource, request: Any) -> Response:
                                       reason=values["reason"] or "")
     words = {MachineStatus.ACTIVE: "is back in play", MachineStatus.DISABLED: "is down",
              MachineStatus.REMOVED: "is removed"}
-    target = event_url(request, context.event, "tournaments", tm.tournament.slug, "machines")
+    director = bool(request.has_permission(P.MANAGE, context))
+    if (values["back"] or ("machines" if director else "keep")) == "machines" and director:
+        target = event_url(request, context.event, "tournaments", tm.tournament.slug,
+                           "machines")
+    else:
+        target = event_url(request, context.event, "machines", tm.id, "keep")
     return done(request, target, {"machine": machine_json(request, tm, context.event),
                                   "changed": change.changed},
                 message=f"{tm.machine.name} {words[change.new]}.")
@@ -385,6 +422,130 @@ def create_team(context: TeamsContainer, request: Any) -> Response:
     return done(request, request.resource_url(context),
                 {"team": team_json(request, team, context.event)},
                 message=f"Team {team.name} created.", status=201)
+
+
+# --- a team's players, a metatournament's tournaments (tournament director) ---------------------
+
+PLAYER_FIELD = (Field("player", "int", required=True, label="Player number", minimum=1),)
+
+
+def team_form(context: TeamResource, request: Any) -> dict[str, Any]:
+    """A team's players: add one (by player number) or take one off. Not while the team is
+    playing or waiting in a queue; at most as many as the smallest team tournament allows."""
+    event = context.event
+    team = context.team
+    limit = setup.team_size_limit(request.dbsession, event.id)
+    base = event_url(request, event, "teams", team.id, "")
+    return {
+        "event": event_json(request, event),
+        "team": team_json(request, team, event),
+        "max_team_size": limit.max_team_size if limit is not None else None,
+        "size_from": limit.name if limit is not None else None,
+        "add_url": base + "members",
+        "remove_url": base + "remove-member",
+    }
+
+
+for _name in ("members", "remove-member"):
+    page(context=TeamResource, name=_name, permission=P.MANAGE,
+         template="manage/team.html")(team_form)
+
+
+def _team_done(context: TeamResource, request: Any, message: str) -> Response:
+    team = context.team
+    return done(request, event_url(request, context.event, "teams", team.id, "members"),
+                {"team": team_json(request, team, context.event)}, message=message)
+
+
+@action(context=TeamResource, name="members", permission=P.MANAGE, fields=PLAYER_FIELD)
+def add_team_member(context: TeamResource, request: Any) -> Response:
+    """Put a player (by number) on the team; they share its tickets from now on."""
+    values = parse(request, PLAYER_FIELD)
+    ep = setup.player_by_number(request.dbsession, context.event.id, values["player"])
+    setup.add_team_member(request.dbsession, context.team, ep, actor=actor_of(request))
+    return _team_done(context, request, f"{ep.name} is on team {context.team.name}.")
+
+
+@action(context=TeamResource, name="remove-member", permission=P.MANAGE, fields=PLAYER_FIELD)
+def remove_team_member(context: TeamResource, request: Any) -> Response:
+    """Take a player (by number) off the team; the team keeps its tickets and scores."""
+    values = parse(request, PLAYER_FIELD)
+    ep = setup.player_by_number(request.dbsession, context.event.id, values["player"])
+    setup.remove_team_member(request.dbsession, context.team, ep, actor=actor_of(request))
+    return _team_done(context, request, f"{ep.name} is off team {context.team.name}.")
+
+
+TOURNAMENT_FIELD = (Field("tournament", required=True, label="Tournament", max_length=64,
+                          help="The tournament's web address (slug)."),)
+
+
+def metatournament_form(context: MetatournamentResource, request: Any) -> dict[str, Any]:
+    """A metatournament's tournaments: add one of the same format (in no other
+    metatournament) or take one out (not while its tickets are being played there)."""
+    event = context.event
+    meta = context.metatournament
+    session = request.dbsession
+    members = [m.tournament for m in meta.members]
+    taken = set(session.scalars(select(MetatournamentMember.tournament_id)))
+    formats = {t.format for t in members}
+    candidates = [t for t in event.tournaments
+                  if t.id not in taken and not t.is_team and (not formats or t.format in formats)]
+    base = event_url(request, event, "metatournaments", meta.slug, "")
+    return {
+        "event": event_json(request, event),
+        "metatournament": metatournament_json(request, meta, event),
+        "tournaments": [tournament_json(request, t, event) for t in members],
+        "candidates": [{"slug": t.slug, "name": t.name, "format": t.format}
+                       for t in candidates],
+        "_options": [(t.slug, f"{t.name} ({t.format})") for t in candidates],
+        "add_url": base + "tournaments",
+        "remove_url": base + "remove-tournament",
+    }
+
+
+for _name in ("tournaments", "remove-tournament"):
+    page(context=MetatournamentResource, name=_name, permission=P.MANAGE,
+         template="manage/metatournament.html")(metatournament_form)
+
+
+def _tournament_named(request: Any, context: MetatournamentResource, slug: str) -> Tournament:
+    found = request.dbsession.scalars(select(Tournament).where(
+        Tournament.event_id == context.event.id, Tournament.slug == slug)).first()
+    if found is None:
+        raise InvalidInput(f"There is no tournament {slug!r} in this event.",
+                           code="unknown_tournament", field="tournament")
+    return found
+
+
+def _meta_done(context: MetatournamentResource, request: Any, message: str) -> Response:
+    meta: Metatournament = context.metatournament
+    return done(request, event_url(request, context.event, "metatournaments", meta.slug,
+                                   "tournaments"),
+                {"metatournament": metatournament_json(request, meta, context.event)},
+                message=message)
+
+
+@action(context=MetatournamentResource, name="tournaments", permission=P.MANAGE,
+        fields=TOURNAMENT_FIELD)
+def add_to_metatournament(context: MetatournamentResource, request: Any) -> Response:
+    """Make the metatournament's tickets good in another tournament (same format, in no other
+    metatournament)."""
+    values = parse(request, TOURNAMENT_FIELD)
+    t = _tournament_named(request, context, values["tournament"])
+    meta = context.metatournament
+    setup.add_to_metatournament(request.dbsession, meta, t, actor=actor_of(request))
+    return _meta_done(context, request, f"{meta.name} tickets are good in {t.name} now.")
+
+
+@action(context=MetatournamentResource, name="remove-tournament", permission=P.MANAGE,
+        fields=TOURNAMENT_FIELD)
+def remove_from_metatournament(context: MetatournamentResource, request: Any) -> Response:
+    """Stop the metatournament's tickets being good in a tournament (games played stay)."""
+    values = parse(request, TOURNAMENT_FIELD)
+    t = _tournament_named(request, context, values["tournament"])
+    meta = context.metatournament
+    setup.remove_from_metatournament(request.dbsession, meta, t, actor=actor_of(request))
+    return _meta_done(context, request, f"{meta.name} tickets are no longer good in {t.name}.")
 
 
 # --- the event's staff (its owner; also reachable from the admin interface) -------------------

@@ -11,6 +11,7 @@ record the score, void, misconduct, take off) and its queue (add, bump, put firs
     /events/<slug>/machines/<id>/queue          POST: add ``player`` to the queue (``at_head``: TD)
     /events/<slug>/machines/<id>/bump           POST: the head is not there: move them down one
     /events/<slug>/machines/<id>/dequeue        POST: take ``player`` out of the queue
+    /events/<slug>/machines/<id>/status         POST: down for repair, back in play (see manage)
 
 Each action's URL also answers GET with the machine's page, so a refused action shows that page
 again with the message and what was typed. Both pages refresh by themselves (``live``).
@@ -138,7 +139,8 @@ def machine_state(request: Any, event: Event, tm: TournamentMachine) -> dict[str
     return {**machine_json(request, tm, event), "queue": queue, "game": game, "recent": recent}
 
 
-_ACTIONS = ("start", "score", "void", "misconduct", "remove-player", "queue", "bump", "dequeue")
+_ACTIONS = ("start", "score", "void", "misconduct", "remove-player", "queue", "bump", "dequeue",
+            "status")
 
 
 def keep_page(context: MachineResource, request: Any) -> dict[str, Any]:
@@ -153,7 +155,8 @@ def keep_page(context: MachineResource, request: Any) -> dict[str, Any]:
         "tournament": tournament_json(request, tm.tournament, event),
         "machine": machine_state(request, event, tm),
         "urls": {**urls, "board": event_url(request, event, "board"),
-                 "status": event_url(request, event, "machines", tm.id, "status")},
+                 "bank": event_url(request, event, "tournaments", tm.tournament.slug,
+                                   "machines")},
         "can_insert_at_head": bool(request.has_permission(P.MANAGE, context)),
     }
 
