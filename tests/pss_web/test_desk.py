@@ -411,3 +411,111 @@ def test_pages_are_accessible(webapp: TestApp, make_webapp: Any, pss: Pss, dbses
             if not nav.get("aria-label"):
                 problems.append(f"{path}: a navigation without a name")
     assert problems == []
+
+
+# --- a new PIN for a lost slip ----------------------------------------------------------------
+
+
+def test_a_new_pin_with_the_form_prints_the_slip_once(
+        webapp: TestApp, make_webapp: Any, dbsession: Session, demo_event: Event) -> None:
+    phone = make_webapp()
+    login_player(phone, demo_event, 103, "4321")
+    phone.get("/events/demo/players/103/play", headers=JSON, status=200)
+    login_as(webapp, demo_event, "desk")
+    page = webapp.get("/events/demo/players/103/sell")
+    form = page.forms["new-pin-form"]
+    assert form["pin"].value == ""
+    res = form.submit(status=303)
+    assert res.location == "http://localhost/events/demo/players/103/slip"
+    slip = res.follow()
+    assert "Cy Nudge has a new PIN; the old one no longer works." in slip.text
+    pin = slip.html.find(id="slip-pin").text
+    assert pin.isdigit()
+    assert len(pin) == 4
+    assert slip.html.find(id="slip-number").text == "103"
+    assert "This is the only time the PIN is shown" in slip.text
+    # Shown once: a reload of the slip has no PIN.
+    assert webapp.get("/events/demo/players/103/slip").html.find(id="slip-pin") is None
+    # The phone that was logged in is logged out; the old PIN fails, the new one works.
+    assert phone.get("/events/demo/players/103/play", headers=JSON,
+                     status=401).json["error"] == "login_required"
+    if pin != "4321":
+        login_player(make_webapp(REMOTE_ADDR="192.0.2.31"), demo_event, 103, "4321",
+                     status=403)
+    login_player(make_webapp(REMOTE_ADDR="192.0.2.32"), demo_event, 103, pin)
+    history = webapp.get("/events/demo/players/103/history", headers=JSON).json["history"]
+    reset = next(h for h in history if h["action"] == "player.pin_reset")
+    assert (reset["text"], reset["by"]) == ("Given a new PIN", "desk-demo")
+    assert pin not in str(reset["details"])
+
+
+def test_a_new_pin_as_json_lifts_a_lockout(webapp: TestApp, make_webapp: Any,
+                                           dbsession: Session, demo_event: Event) -> None:
+    phone = make_webapp(REMOTE_ADDR="192.0.2.77")
+    for _ in range(4):
+        login_player(phone, demo_event, 104, "0000", status=403)
+    login_player(phone, demo_event, 104, "0000", status=429)
+    login_as(webapp, demo_event, "td")
+    assert webapp.get("/events/demo/players/104/sell", headers=JSON).json["locked_out"] is True
+    res = post_json(webapp, "/events/demo/players/104/new-pin", {"pin": "13579"})
+    assert res.json["pin"] == "13579"
+    assert res.json["player"]["number"] == 104
+    assert res.json["location"] == "http://localhost/events/demo/players/104/slip"
+    assert "pss_slip" not in webapp.cookies
+    assert webapp.get("/events/demo/players/104/sell", headers=JSON).json["locked_out"] is False
+    login_player(make_webapp(REMOTE_ADDR="192.0.2.78"), demo_event, 104, "13579")
+    actions = list(dbsession.scalars(select(AuditLog.action).where(
+        AuditLog.player_id == setup.player_by_number(dbsession, demo_event.id, 104).id)
+        .order_by(AuditLog.id)))
+    assert actions[-3:] == ["login.unlock", "player.pin_reset", "login"]
+
+
+@pytest.mark.parametrize(("pin", "code"), [("12", "invalid_pin"), ("123456789", "invalid_field"),
+                                           ("12ab", "invalid_pin")])
+def test_a_bad_new_pin_is_refused_and_changes_nothing(
+        webapp: TestApp, make_webapp: Any, dbsession: Session, demo_event: Event, pin: str,
+        code: str) -> None:
+    login_as(webapp, demo_event, "desk")
+    res = post_json(webapp, "/events/demo/players/105/new-pin", {"pin": pin}, status=400)
+    assert res.json["error"] == code
+    page = post_form(webapp, "/events/demo/players/105/new-pin", {"pin": pin}, status=400)
+    assert page.html.find(id="form-error").text == res.json["message"]
+    assert page.html.find("h1").text.startswith("Ed Multiball")
+    # The PIN typed is not echoed back into the page.
+    assert page.forms["new-pin-form"]["pin"].value == ""
+    res = post_json(webapp, "/events/demo/players/105/new-pin", {}, status=403, csrf=False)
+    assert res.json["error"] == "csrf_failed"
+    assert dbsession.scalar(select(func.count(AuditLog.id)).where(
+        AuditLog.action == "player.pin_reset")) == 0
+    login_player(make_webapp(), demo_event, 105, "4321")
+
+
+def test_the_desk_reaches_the_players_purchases(webapp: TestApp, demo_event: Event) -> None:
+    """From the desk's page of a player to their purchases, where refunds are made."""
+    login_as(webapp, demo_event, "desk")
+    post_json(webapp, "/events/demo/players/101/sell", {"scope": "tournament:main",
+                                                         "tickets": 3}, status=201)
+    page = webapp.get("/events/demo/players/101/sell")
+    link = page.html.find(id="purchases-link")["href"]
+    assert link == "http://localhost/events/demo/players/101/purchases"
+    listing = webapp.get(link)
+    assert "3 \u00d7 Main (HERB)" in listing.text
+    [purchase] = webapp.get(link, headers=JSON).json["purchases"]
+    assert (purchase["channel"], purchase["amount"]) == ("desk", "$8.00")
+    assert webapp.get(purchase["url"], headers=JSON).json["can_refund"] is True
+
+
+def test_a_tournament_director_sees_the_players_team(webapp: TestApp, dbsession: Session,
+                                                     demo_event: Event) -> None:
+    ada = setup.player_by_number(dbsession, demo_event.id, 101)
+    bo = setup.player_by_number(dbsession, demo_event.id, 102)
+    team = setup.create_team(dbsession, demo_event, "Flippers", [ada, bo])
+    dbsession.flush()
+    login_as(webapp, demo_event, "desk")
+    [shown] = webapp.get("/events/demo/players/101/sell", headers=JSON).json["teams"]
+    assert (shown["name"], [m["number"] for m in shown["members"]], shown["members_url"]) == (
+        "Flippers", [101, 102], None)
+    login_as(webapp, demo_event, "td")
+    page = webapp.get("/events/demo/players/101/sell")
+    link = page.html.find(id="team").find("a", string="Change its players")["href"]
+    assert link == f"http://localhost/events/demo/teams/{team.id}/members"

@@ -323,6 +323,89 @@ def test_desk_creates_teams(webapp: TestApp, dbsession: Session, demo_event: Eve
     assert res.json["error"] == "already_on_team"
 
 
+def test_td_changes_a_teams_players(webapp: TestApp, dbsession: Session, pss: Pss,
+                                    demo_event: Event) -> None:
+    doubles = setup.create_tournament(dbsession, pss, demo_event, "Doubles", "team",
+                                      slug="doubles", options={"team_size": 3})
+    players = {n: setup.player_by_number(dbsession, demo_event.id, n) for n in range(101, 106)}
+    team = setup.create_team(dbsession, demo_event, "Flip Side", [players[101], players[102]])
+    setup.create_team(dbsession, demo_event, "Ghosts", [players[105]])
+    dbsession.flush()
+    login_as(webapp, demo_event, "td")
+    members = f"/events/demo/teams/{team.id}/members"
+    page = webapp.get(members)
+    assert "At most 3 players a team (Doubles)." in page.text
+    form = page.forms["add-member-form"]
+    form["player"] = "103"
+    page = form.submit(status=303).follow()
+    assert "Cy Nudge is on team Flip Side." in page.text
+    rows = [tr.find("td").text for tr in page.html.find(id="members").find("tbody")("tr")]
+    assert rows == ["Ada Flipper", "Bo Tilt", "Cy Nudge"]
+    # Refusals show the page again with the message and the number typed.
+    for number, status, message in (
+            ("104", 409, "Team Flip Side would have 4 players; Doubles allows at most 3."),
+            ("105", 409, "Ed Multiball is already on team Ghosts."),
+            ("999", 404, "There is no player number 999 in this event.")):
+        page = post_form(webapp, members, {"player": number}, status=status)
+        assert page.html.find(id="form-error").text == message
+        assert page.forms["add-member-form"]["player"].value == number
+    # Take Ada off with her row's button.
+    take_off = next(f for f in page.forms.values() if f.action.endswith("/remove-member")
+                    and f["player"].value == "101")
+    page = take_off.submit(status=303).follow()
+    assert "Ada Flipper is off team Flip Side." in page.text
+    res = post_json(webapp, f"/events/demo/teams/{team.id}/remove-member", {"player": 101},
+                    status=409)
+    assert res.json["error"] == "not_on_team"
+    res = post_json(webapp, members, {"player": 104})
+    assert [m["number"] for m in res.json["team"]["members"]] == [102, 103, 104]
+    assert webapp.get(members, headers=JSON).json["max_team_size"] == 3
+    assert audit_actions(dbsession)[-3:] == ["team.add_member", "team.remove_member",
+                                             "team.add_member"]
+    assert doubles.max_team_size == 3
+    # The desk makes teams but does not change them.
+    login_as(webapp, demo_event, "desk")
+    post_json(webapp, members, {"player": 101}, status=403)
+
+
+def test_td_changes_a_metatournaments_tournaments(webapp: TestApp, dbsession: Session,
+                                                  pss: Pss, demo_event: Event) -> None:
+    classics = next(t for t in demo_event.tournaments if t.slug == "classics")
+    setup.create_tournament(dbsession, pss, demo_event, "Classics Sunday", "papa",
+                            slug="classics-2")
+    meta = setup.create_metatournament(dbsession, demo_event, "Classics Pass", [classics],
+                                       slug="pass")
+    dbsession.flush()
+    dbsession.expire(demo_event, ["tournaments"])  # as a new request would see it
+    login_as(webapp, demo_event, "td")
+    # The tournament's settings page leads to its metatournament's page.
+    edit = webapp.get("/events/demo/tournaments/classics/edit")
+    url = edit.html.find(id="in-metatournament")["href"]
+    assert url == "http://localhost/events/demo/metatournaments/pass/tournaments"
+    page = webapp.get(url)
+    # Only a tournament of the same format, in no metatournament, is offered.
+    assert [o[0] for o in page.forms["add-tournament-form"]["tournament"].options] == [
+        "classics-2"]
+    page = page.forms["add-tournament-form"].submit(status=303).follow()
+    assert "Classics Pass tickets are good in Classics Sunday now." in page.text
+    public = webapp.get("/events/demo/metatournaments/pass/", headers=JSON).json
+    assert public["metatournament"]["tournaments"] == ["classics", "classics-2"]
+    res = post_json(webapp, url, {"tournament": "main"}, status=400)
+    assert res.json["error"] == "mixed_formats"
+    res = post_json(webapp, url, {"tournament": "nope"}, status=400)
+    assert (res.json["error"], res.json["field"]) == ("unknown_tournament", "tournament")
+    page = post_form(webapp, url, {"tournament": "main"}, status=400)
+    assert "must share one format" in page.html.find(id="form-error").text
+    take_out = next(f for f in page.forms.values() if f.action.endswith("/remove-tournament")
+                    and f["tournament"].value == "classics")
+    page = take_out.submit(status=303).follow()
+    assert "Classics Pass tickets are no longer good in Classics (PAPA-style)." in page.text
+    assert webapp.get(url, headers=JSON).json["metatournament"]["tournaments"] == ["classics-2"]
+    assert audit_actions(dbsession)[-2:] == ["metatournament.add_tournament",
+                                             "metatournament.remove_tournament"]
+    assert meta.members[0].tournament.slug == "classics-2"
+
+
 # --- a format from an outside plugin ----------------------------------------------------------
 
 

@@ -321,3 +321,26 @@ def test_giving_up_an_unfinished_entry(webapp: TestApp, dbsession: Session, pss:
     # Another player's entry id is refused, and nothing changes.
     res = post_json(webapp, "/events/demo/players/101/give-up", {"entry": 999999}, status=400)
     assert res.json["error"] == "unknown_entry"
+
+
+def test_the_player_reaches_their_purchases_from_their_page(
+        webapp: TestApp, make_webapp: Any, stripe_shop: Any, demo_event: Event) -> None:
+    """The player's page links to their purchases: the desk's sale and the online purchase
+    they started, each with its page; another player's are not theirs to see."""
+    desk = make_webapp()
+    login_as(desk, demo_event, "desk")
+    post_json(desk, "/events/demo/players/101/sell", {"scope": "tournament:main", "tickets": 1},
+              status=201)
+    login_player(webapp, demo_event, 101, "4321")
+    held = post_json(webapp, "/events/demo/purchases/", {"scope": "tournament:main",
+                                                         "tickets": 3}, status=201)
+    page = webapp.get("/events/demo/players/101/play")
+    link = page.html.find(id="my-purchases")["href"]
+    assert link == "http://localhost/events/demo/players/101/purchases"
+    mine = webapp.get(link, headers=JSON).json["purchases"]
+    assert [(p["channel"], p["tickets"], p["status"]) for p in mine] == [
+        ("online", 3, "pending"), ("desk", 1, "completed")]
+    assert mine[0]["url"] == held.json["purchase"]["url"]
+    assert webapp.get(mine[0]["url"], headers=JSON).json["can_pay"] is True
+    assert "3 \u00d7 Main (HERB)" in webapp.get(link).text
+    webapp.get("/events/demo/players/102/purchases", headers=JSON, status=403)

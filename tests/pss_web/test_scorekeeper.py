@@ -14,8 +14,10 @@ from webtest import TestApp
 
 from pss_core.audit import Actor
 from pss_core.models import (
+    AuditLog,
     Event,
     EventPlayer,
+    Notification,
     QueueSlot,
     Score,
     Token,
@@ -357,3 +359,76 @@ def test_a_team_game(webapp: TestApp, dbsession: Session, pss: Pss,
     assert res.json["message"] == "1,000 recorded for Team Flippers on Twilight Zone."
     board = webapp.get("/events/demo/board", headers=JSON).json
     assert [t["slug"] for t in board["tournaments"]] == ["main", "classics", "doubles"]
+
+
+# --- the machine down and up ------------------------------------------------------------------
+
+
+def test_a_scorekeeper_marks_the_machine_down_and_up(
+        webapp: TestApp, dbsession: Session, pss: Pss, demo_event: Event,
+        machine: TournamentMachine) -> None:
+    sell(dbsession, pss, demo_event, 101, 102)
+    login_as(webapp, demo_event, "scorekeeper")
+    post_json(webapp, url(machine, "queue"), {"player": 101}, status=201)
+    page = webapp.get(url(machine, "keep"))
+    assert page.html.find(id="up-form") is None
+    form = page.forms["down-form"]
+    form["reason"] = "left flipper weak"
+    res = form.submit(status=303)
+    assert res.location == f"http://localhost/events/demo/machines/{machine.id}/keep"
+    page = res.follow()
+    assert "Attack from Mars is down." in page.text
+    assert "DOWN" in page.html.find(id="live-game").text
+    assert page.html.find(id="down-form") is None
+    assert machine.status == "disabled"
+    # Nobody starts on it; the queue keeps its places.
+    res = post_json(webapp, url(machine, "start"), {"player": 102}, status=409)
+    assert res.json["error"] == "machine_down"
+    assert [q["who"]["number"] for q in keep(webapp, machine)["queue"]] == [101]
+    row = dbsession.scalars(select(AuditLog).where(AuditLog.action == "machine.status")).one()
+    assert (row.actor, row.details["new"], row.details["reason"]) == (
+        "scorekeeper-demo", "disabled", "left flipper weak")
+    # The player waiting is told.
+    kinds = dbsession.scalars(select(Notification.kind).where(
+        Notification.player_id == player(dbsession, demo_event, 101).id)).all()
+    assert list(kinds) == ["machine_down"]
+    page = page.forms["up-form"].submit(status=303).follow()
+    assert "Attack from Mars is back in play." in page.text
+    assert machine.status == "active"
+    assert page.html.find(id="start-next").text == "Start Ada Flipper"
+
+
+def test_only_the_director_removes_a_machine(webapp: TestApp, make_webapp: Any,
+                                             dbsession: Session, demo_event: Event,
+                                             machine: TournamentMachine) -> None:
+    login_as(webapp, demo_event, "scorekeeper")
+    res = post_json(webapp, url(machine, "status"), {"status": "remove"}, status=403)
+    assert (res.json["error"], res.json["message"]) == (
+        "td_only", "Only a tournament director can remove a machine from the bank; mark it "
+                   "down for repair instead.")
+    page = post_form(webapp, url(machine, "status"), {"status": "remove"}, status=403)
+    assert page.html.find(id="form-error").text == res.json["message"]
+    assert page.html.find("h1").text == "Attack from Mars"
+    assert machine.status == "active"
+    # The desk does not run machines at all.
+    desk = make_webapp()
+    login_as(desk, demo_event, "desk")
+    assert post_json(desk, url(machine, "status"), {"status": "disable"},
+                     status=403).json["error"] == "forbidden"
+    assert dbsession.scalar(select(func.count(AuditLog.id)).where(
+        AuditLog.action == "machine.status")) == 0
+    # The director: from the machine's page back to it, from the bank back to the bank.
+    td = make_webapp()
+    login_as(td, demo_event, "td")
+    page = td.get(url(machine, "keep"))
+    assert page.html.find("a", string="the bank")["href"] == (
+        "http://localhost/events/demo/tournaments/main/machines")
+    res = page.forms["down-form"].submit(status=303)
+    assert res.location == f"http://localhost/events/demo/machines/{machine.id}/keep"
+    res = post_form(td, url(machine, "status"), {"status": "remove"}, status=303)
+    assert res.location == "http://localhost/events/demo/tournaments/main/machines"
+    assert machine.status == "removed"
+    # A scorekeeper asking for the bank is sent to the machine's page (the bank is not theirs).
+    res = post_form(webapp, url(machine, "status"), {"status": "enable", "back": "machines"},
+                    status=303)
+    assert res.location == f"http://localhost/events/demo/machines/{machine.id}/keep"

@@ -488,7 +488,9 @@ def metatournament_form(context: MetatournamentResource, request: Any) -> dict[s
     members = [m.tournament for m in meta.members]
     taken = set(session.scalars(select(MetatournamentMember.tournament_id)))
     formats = {t.format for t in members}
-    candidates = [t for t in event.tournaments
+    everything = session.scalars(select(Tournament).where(
+        Tournament.event_id == event.id).order_by(Tournament.id))
+    candidates = [t for t in everything
                   if t.id not in taken and not t.is_team and (not formats or t.format in formats)]
     base = event_url(request, event, "metatournaments", meta.slug, "")
     return {
