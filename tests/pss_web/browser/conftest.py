@@ -1,5 +1,6 @@
-"""Browser tests: pss served by waitress on 127.0.0.1 (a free port) over a migrated SQLite file,
-driven through Playwright in Debian's Chromium (``/usr/bin/chromium``).
+"""Browser tests: pss served by waitress on 127.0.0.1 (a free port), over a migrated SQLite file
+(``served``) or whatever the test sets up (``serve``), driven through Playwright in Debian's
+Chromium (``/usr/bin/chromium``).
 
 Without that browser the tests are skipped, or fail when ``PSS_REQUIRE_BROWSER=1`` is set (CI).
 Screenshots of each step go to ``test-artifacts/`` at the top of the repository.
@@ -54,22 +55,35 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def served(sqlite_url: str, pss: Any) -> Iterator[str]:
-    """The app on 127.0.0.1 at a free port (waitress, in a thread); yields its base URL."""
+def serve() -> Iterator[Callable[[dict[str, Any]], str]]:
+    """``serve(settings)``: an app made from ``settings`` on 127.0.0.1 at a free port (waitress,
+    in a thread); returns its base URL. Every server is stopped at the end of the test, before
+    the fixtures asked for ahead of ``serve`` (a ``committed_engine``, say) are torn down."""
     import waitress
 
     from pss_web import make_app
 
     require_browser()
-    app = make_app({"pss.database_url": sqlite_url, "pss.plugins": pss})
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=6)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
+    running: list[tuple[Any, threading.Thread]] = []
+
+    def start(settings: dict[str, Any]) -> str:
+        server = waitress.create_server(make_app(settings), host="127.0.0.1", port=0,
+                                        threads=6)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        return f"http://127.0.0.1:{server.effective_port}"
+
+    yield start
+    for server, thread in running:
         server.close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def served(sqlite_url: str, pss: Any, serve: Callable[[dict[str, Any]], str]) -> str:
+    """The app over a fresh SQLite file on 127.0.0.1 at a free port; its base URL."""
+    return serve({"pss.database_url": sqlite_url, "pss.plugins": pss})
 
 
 @pytest.fixture
