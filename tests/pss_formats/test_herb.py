@@ -106,7 +106,7 @@ def test_removed_machine_drops_out_disabled_one_counts(board, pss):
                              status="disable", actor=board.sk)
     assert table(compute_standings(board.session, pss, t)) == [(1, "Ada", 200)]
     games.set_machine_status(board.session, pss, machine=board.machine(t, "B"),
-                             status="remove", actor=board.sk)
+                             status="remove", actor=board.td)
     s = compute_standings(board.session, pss, t)
     assert table(s) == [(1, "Ada", 100)]
     assert s.machines == ("A",)
