@@ -15,7 +15,7 @@ from pss_core.errors import InvalidInput, Refused
 from pss_core.models import Event, EventUser, EventUserRole, Role, Tournament, TournamentStatus
 from pss_core.plugins import Pss
 from pss_core.security import hash_secret
-from pss_core.services.setup import check_option_numbers, validate_bundles
+from pss_core.services.setup import check_option_numbers, require_text, validate_bundles
 
 CURRENCIES = ("usd", "eur", "gbp", "cad", "aud")
 
@@ -43,10 +43,7 @@ def update_event(
     Its address (slug) never changes: logins and printed slips point at it."""
     diff: dict[str, Any] = {}
     if name is not None:
-        name = name.strip()
-        if not name:
-            raise InvalidInput("An event name is required.", code="missing_field")
-        _changed(event, "name", name, diff)
+        _changed(event, "name", require_text(name, "An event name"), diff)
     if active is not None:
         _changed(event, "active", bool(active), diff)
     start = starts_at if starts_at is not None else event.starts_at
@@ -106,10 +103,8 @@ def update_tournament(
         raise InvalidInput(f"These cannot be changed here: {', '.join(sorted(unknown))}.",
                            code="unknown_setting")
     if "name" in changes:
-        name = str(changes["name"] or "").strip()
-        if not name:
-            raise InvalidInput("A tournament name is required.", code="missing_field")
-        _changed(tournament, "name", name, diff)
+        _changed(tournament, "name", require_text(str(changes["name"] or ""),
+                                                  "A tournament name"), diff)
     if changes.get("options") is not None:
         spec = pss.formats[tournament.format]
         resolved = spec.resolve_options({**(tournament.format_options or {}),

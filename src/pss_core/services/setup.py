@@ -57,11 +57,36 @@ def _check_slug(slug: str) -> str:
     return slug
 
 
-def _require_text(value: str, what: str) -> str:
+# Control characters, and marks that reorder or hide text (bidi overrides, zero-width spaces): with
+# them a name can be made to read as somebody else's on the results board.
+_HIDDEN_CHARS = re.compile("[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e"
+                           "\u2066-\u2069\ufeff]")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+
+
+def clean_text(value: str | None, what: str) -> str:
+    """``value`` stripped; refused if it holds control or invisible reordering characters."""
     value = (value or "").strip()
+    if _HIDDEN_CHARS.search(value):
+        raise InvalidInput(f"{what} contains invisible or control characters.",
+                           code="invalid_text")
+    return value
+
+
+def require_text(value: str, what: str) -> str:
+    value = clean_text(value, what)
     if not value:
         raise InvalidInput(f"{what} is required.", code="missing_field")
     return value
+
+
+def check_username(username: str) -> str:
+    username = require_text(username, "A username")
+    if not USERNAME_RE.match(username):
+        raise InvalidInput(
+            "A username is up to 64 letters, digits and . _ @ + - characters, starting with a "
+            "letter or digit.", code="invalid_username")
+    return username
 
 
 # --- users and events -----------------------------------------------------------------------
@@ -77,7 +102,8 @@ def create_user(
     event_owner: bool = False,
     actor: Actor = audit.SYSTEM,
 ) -> User:
-    username = _require_text(username, "A username")
+    username = check_username(username)
+    full_name = clean_text(full_name, "A full name")
     if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
         raise Refused(f"The username {username!r} is taken.", code="username_taken")
     user = User(
@@ -119,7 +145,7 @@ def create_event(
     their own admin password hash) valid for logging into the event."""
     if not owner.is_event_owner:
         raise Refused("Only event owners can create events.", code="not_event_owner")
-    name = _require_text(name, "An event name")
+    name = require_text(name, "An event name")
     slug = _check_slug(slug or slugify(name))
     if session.scalar(select(Event.id).where(Event.slug == slug)):
         raise Refused(f"An event with the address {slug!r} exists already.", code="slug_taken")
@@ -225,8 +251,8 @@ def register_player(
         player = session.scalars(select(Player).where(Player.ifpa_id == ifpa_id)).first()
     if player is None:
         player = Player(
-            first_name=_require_text(first_name, "A first name"),
-            last_name=(last_name or "").strip(),
+            first_name=require_text(first_name, "A first name"),
+            last_name=clean_text(last_name, "A last name"),
             ifpa_id=ifpa_id,
             email=email,
         )
@@ -334,7 +360,7 @@ def create_team(
     *,
     actor: Actor = audit.SYSTEM,
 ) -> Team:
-    name = _require_text(name, "A team name")
+    name = require_text(name, "A team name")
     if session.scalar(select(Team.id).where(Team.event_id == event.id, Team.name == name)):
         raise Refused(f"There is already a team called {name!r}.", code="team_name_taken")
     members = list(members)
@@ -530,7 +556,7 @@ def create_tournament(
                 f"{', '.join(c.name for c in pss.curves)}).",
                 code="unknown_points_curve",
             )
-    name = _require_text(name, "A tournament name")
+    name = require_text(name, "A tournament name")
     slug = _check_slug(slug or slugify(name))
     if session.scalar(
         select(Tournament.id).where(Tournament.event_id == event.id, Tournament.slug == slug)
@@ -609,7 +635,7 @@ def validate_bundles(bundles: Iterable[Mapping[str, int]]) -> list[dict[str, int
 
 
 def machine_by_name(session: Session, name: str, *, create: bool = True) -> Machine:
-    name = _require_text(name, "A machine name")
+    name = require_text(name, "A machine name")
     machine = session.scalars(
         select(Machine).where(func.lower(Machine.name) == name.lower())
     ).first()
@@ -696,7 +722,7 @@ def create_metatournament(
     bundles: Iterable[Mapping[str, int]] = (),
     actor: Actor = audit.SYSTEM,
 ) -> Metatournament:
-    name = _require_text(name, "A metatournament name")
+    name = require_text(name, "A metatournament name")
     slug = _check_slug(slug or slugify(name))
     meta = Metatournament(
         event_id=event.id,
