@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from pyramid.authorization import DENY_ALL, Allow, Everyone
+from pyramid.authorization import DENY_ALL, Allow, Deny, Everyone
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,7 @@ from pss_core.models import (
     Team,
     Tournament,
     TournamentMachine,
+    TournamentStatus,
     User,
 )
 from pss_web import security as sec
@@ -186,6 +187,14 @@ class TournamentResource(EventChild):
         super().__init__(request, name, parent)
         self.tournament = tournament
         self.title = tournament.name
+        if tournament.status == TournamentStatus.DRAFT:
+            # A draft is the directors' until it opens: only roles that may manage see it.
+            eid = tournament.event_id
+            self.__acl__ = [
+                *[(Allow, sec.event_role(eid, role), P.VIEW) for role in Role
+                  if P.MANAGE in sec.ROLE_PERMISSIONS[role]],
+                (Deny, Everyone, P.VIEW),
+            ]
 
 
 class MachinesContainer(EventChild):

@@ -235,3 +235,23 @@ def test_json_twin_carries_the_same_data_as_the_page(webapp: TestApp, scored: To
     # A browser's Accept header gets HTML; no Accept header gets HTML too.
     browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
     assert webapp.get("/events/demo/", headers=browser).content_type == "text/html"
+
+
+def test_a_draft_tournament_is_only_the_directors(webapp: TestApp, dbsession: Session,
+                                                   pss: Pss, demo_event: Event) -> None:
+    from pss_core.models import TournamentStatus
+    from pss_web.testing import login_as, logout
+
+    setup.create_tournament(dbsession, pss, demo_event, "Secret Side", "herb", slug="secret",
+                            status=TournamentStatus.DRAFT)
+    dbsession.flush()
+    url = "/events/demo/tournaments/secret/"
+    assert webapp.get(url, headers=JSON, status=401).json["error"]
+    assert "/events/demo/login" in webapp.get(url, status=303).location
+    assert "Secret Side" not in webapp.get("/events/demo/tournaments/").text
+    login_as(webapp, demo_event, "desk")
+    webapp.get(url, status=403)
+    logout(webapp, demo_event)
+    login_as(webapp, demo_event, "td")
+    assert "Secret Side" in webapp.get(url).text
+    assert "Secret Side" in webapp.get("/events/demo/tournaments/").text
