@@ -140,6 +140,12 @@ VALID_BODY: dict[str, dict[str, Any]] = {
     "/events/{event}/purchases/{purchase}/status": {},
     "/events/{event}/stripe/webhook": {"id": "evt_1", "type": "payment_intent.succeeded"},
     "/events/{event}/teams/": {"name": "Flippers", "members": ["101", "102"]},
+    "/events/{event}/teams/{team}/members": {"player": 103},
+    "/events/{event}/teams/{team}/remove-member": {"player": 107},
+    "/events/{event}/metatournaments/{metatournament}/tournaments": {"tournament": "side"},
+    "/events/{event}/metatournaments/{metatournament}/remove-tournament": {
+        "tournament": "side-b"},
+    "/events/{event}/players/{number}/new-pin": {"pin": "2468"},
     "/events/{event}/tournaments/": {"name": "Side Two", "format": "herb", "price": "2.00"},
     "/events/{event}/tournaments/{tournament}/edit": {"name": "Main (HERB)", "price": "3.50"},
     "/events/{event}/tournaments/{tournament}/machines": {"machine": "Xenon"},
