@@ -133,14 +133,6 @@ def _check_can_start(machine: TournamentMachine, tournament: Tournament) -> None
                       code="tournament_inactive")
 
 
-def _people_audit(session: Session, actor: Actor, action: str, occ: Occupant,
-                  machine: TournamentMachine, now: datetime, **details: Any) -> None:
-    for pid in occ.person_ids:
-        audit_for_player(session, actor, action, event_id=machine.event_id, player_id=pid,
-                         subject=machine, now=now, machine=machine.machine.name,
-                         tournament=machine.tournament.slug, team_id=occ.team_id, **details)
-
-
 def _bump_version(tournament: Tournament) -> None:
     # The tournament row is locked (and re-read) by the caller, so this cannot lose an update.
     tournament.version = (tournament.version or 0) + 1
@@ -233,8 +225,9 @@ def _start_locked(session: Session, pss: Pss, machine: TournamentMachine,
                                 "advance" if left == machine.id else "leave", occ)
     _bump_version(tournament)
     session.flush()
-    _people_audit(session, actor, "game.start", occ, machine, now, token_id=token.id,
-                  entry_id=entry.id, from_queue=from_queue, left_queue_of=left)
+    occupants.audit_at_machine(session, actor, "game.start", occ, machine, now,
+                               token_id=token.id, entry_id=entry.id, from_queue=from_queue,
+                               left_queue_of=left)
     return GameStarted(machine_id=machine.id, token_id=token.id, entry_id=entry.id,
                        player_id=occ.player_id, team_id=occ.team_id, left_queue_of=left)
 
@@ -405,7 +398,7 @@ def _end_locked(session: Session, pss: Pss, machine: TournamentMachine, tourname
         details["score"] = score
     if reason:
         details["reason"] = reason
-    _people_audit(session, actor, action, occ, machine, now, **details)
+    occupants.audit_at_machine(session, actor, action, occ, machine, now, **details)
     return GameEnded(machine_id=machine.id, token_id=token.id, entry_id=entry_id,
                      player_id=occ.player_id, team_id=occ.team_id, score=score,
                      score_id=score_row.id if score_row is not None else None,

@@ -15,6 +15,7 @@ import attrs
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from pss_core.audit import Actor
 from pss_core.errors import InvalidInput, PermissionDenied, Refused
 from pss_core.models import (
     EventPlayer,
@@ -32,7 +33,7 @@ from pss_core.notify import PlayerNotification
 from pss_core.plays import QueueChange
 from pss_core.plugins import Pss
 from pss_core.services import locking
-from pss_core.services.tickets import team_ids_of, token_owner
+from pss_core.services.tickets import audit_for_player, team_ids_of, token_owner
 
 
 @attrs.frozen(eq=False)
@@ -216,6 +217,16 @@ def notify(session: Session, pss: Pss, person_ids: Sequence[int], event_id: int,
     for pid in person_ids:
         pss.hook.pss_notify(session=session, notification=PlayerNotification(
             event_id=event_id, player_id=pid, kind=kind, message=message))
+
+
+def audit_at_machine(session: Session, actor: Actor, action: str, occ: Occupant,
+                     machine: TournamentMachine, now: datetime, **details: Any) -> None:
+    """One audit row for each player of ``occ`` about something done to them at ``machine``
+    (a game, a queue place), with their games left."""
+    for pid in occ.person_ids:
+        audit_for_player(session, actor, action, event_id=machine.event_id, player_id=pid,
+                         subject=machine, now=now, machine=machine.machine.name,
+                         tournament=machine.tournament.slug, team_id=occ.team_id, **details)
 
 
 def ordinal(n: int) -> str:

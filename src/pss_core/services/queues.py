@@ -46,7 +46,7 @@ from pss_core.plugins import Pss
 from pss_core.services import locking, occupants
 from pss_core.services.games import GameStarted, _start_locked
 from pss_core.services.occupants import Occupant
-from pss_core.services.tickets import audit_for_player, usable_tokens
+from pss_core.services.tickets import usable_tokens
 
 
 @attrs.frozen
@@ -87,14 +87,6 @@ def place_of(session: Session, player: EventPlayer) -> QueuePlace | None:
         (QueueSlot.player_id == player.id) | QueueSlot.team_id.in_(team_ids)
     ).order_by(QueueSlot.id)).first()
     return _place(session, slot) if slot is not None else None
-
-
-def _audit_place(session: Session, actor: Actor, action: str, occ: Occupant,
-                 machine: TournamentMachine, now: datetime, **details: object) -> None:
-    for pid in occ.person_ids:
-        audit_for_player(session, actor, action, event_id=machine.event_id, player_id=pid,
-                         subject=machine, now=now, machine=machine.machine.name,
-                         tournament=machine.tournament.slug, team_id=occ.team_id, **details)
 
 
 def _fresh_tournament(session: Session, tournament_id: int) -> Tournament:
@@ -138,7 +130,8 @@ def _leave_current(session: Session, pss: Pss, slot: QueueSlot, occ: Occupant, a
     position = slot.position
     occupants.delete_slot(session, slot)
     occupants.queue_changed(session, pss, old, "leave", occ)
-    _audit_place(session, actor, "queue.leave", occ, old, now, position=position, why=why)
+    occupants.audit_at_machine(session, actor, "queue.leave", occ, old, now, position=position,
+                               why=why)
 
 
 def join_queue(
@@ -210,8 +203,8 @@ def _join(session: Session, pss: Pss, *, machine: TournamentMachine, player: Eve
                            else f"joined the queue for {name}")
         slot = occupants.add_slot(session, machine, occ, at_head=at_head, now=now)
         occupants.queue_changed(session, pss, machine, "insert" if at_head else "join", occ)
-        _audit_place(session, actor, "queue.insert" if at_head else "queue.join", occ, machine,
-                     now, position=slot.position)
+        occupants.audit_at_machine(session, actor, "queue.insert" if at_head else "queue.join",
+                                   occ, machine, now, position=slot.position)
         return _place(session, slot)
 
     return locking.retrying(session, attempt, what=machine.machine.name)
@@ -300,8 +293,8 @@ def bump(session: Session, pss: Pss, *, machine: TournamentMachine, actor: Actor
             result = Bumped(player_id=occ.player_id, team_id=occ.team_id, removed=False,
                             position=first.position)
         occupants.queue_changed(session, pss, machine, "bump", occ)
-        _audit_place(session, actor, "queue.bump", occ, machine, now, removed=result.removed,
-                     position=result.position)
+        occupants.audit_at_machine(session, actor, "queue.bump", occ, machine, now,
+                                   removed=result.removed, position=result.position)
         return result
 
     return locking.retrying(session, attempt, what=machine.machine.name)
@@ -348,8 +341,8 @@ def clear_locked(session: Session, pss: Pss, machine: TournamentMachine, actor: 
         session.delete(slot)
         session.flush()
         occupants.notify(session, pss, occ.person_ids, machine.event_id, kind, message)
-        _audit_place(session, actor, "queue.clear", occ, machine, now, position=position,
-                     why=kind)
+        occupants.audit_at_machine(session, actor, "queue.clear", occ, machine, now,
+                                   position=position, why=kind)
         told.extend(occ.person_ids)
     if told:
         occupants.queue_changed(session, pss, machine, "clear")
