@@ -124,6 +124,28 @@ def _scope_of(purchase: Purchase, session: Session) -> Tournament | Metatourname
     return scope
 
 
+def _online_sale(
+    session: Session, pss: Pss, player: EventPlayer, tickets: int,
+    tournament: Tournament | None, metatournament: Metatournament | None,
+) -> tickets_svc.SaleQuote:
+    """The sale worked out as an online one: the live price, the hold and a late payment's
+    second look all count and price the tickets alike."""
+    return tickets_svc.prepare_sale(
+        session, pss, player=player, count=tickets, tournament=tournament,
+        metatournament=metatournament, channel=Channel.ONLINE,
+    )
+
+
+def _price_request(event: Event, quote: tickets_svc.SaleQuote, code: str | None,
+                   now: datetime) -> restrictions.PriceRequest:
+    """What the offers are asked about an online sale, for the live price and for the hold."""
+    return restrictions.PriceRequest(
+        event_id=event.id, scope=quote.scope, player_id=quote.player.id, tickets=quote.tickets,
+        base_cents=quote.price.total_cents, now=now, code=restrictions.normalise_code(code),
+        channel="online",
+    )
+
+
 def reserve(
     session: Session,
     pss: Pss,
@@ -148,22 +170,13 @@ def reserve(
     if not accounts.online_payments_enabled(event):
         raise not_configured(event)
     actor = actor or Actor(f"player {player.number}", player_id=player.id)
-    code = restrictions.normalise_code(code)
-    quote = tickets_svc.prepare_sale(
-        session, pss, player=player, count=tickets, tournament=tournament,
-        metatournament=metatournament, channel=Channel.ONLINE,
-    )
+    quote = _online_sale(session, pss, player, tickets, tournament, metatournament)
     tickets_svc.lock_for_sale(session, quote)
     offers = restrictions.restrictions_for(session, quote.scope)
     restrictions.lock_counted(session, offers)
     tickets_svc.check_sale(session, pss, quote, now=now)
     price = restrictions.evaluate(
-        session, pss,
-        restrictions.PriceRequest(
-            event_id=event.id, scope=quote.scope, player_id=player.id, tickets=tickets,
-            base_cents=quote.price.total_cents, now=now, code=code, channel="online",
-        ),
-        rows=offers,
+        session, pss, _price_request(event, quote, code, now), rows=offers,
     ).require_available()
 
     free = price.amount_cents == 0
@@ -208,23 +221,13 @@ def quote_online(
     """The live price for the purchase page, without locks or writes: base price, restrictions,
     the price to pay, and whether (and why not) the tickets can be bought now."""
     now = now or utcnow()
-    quote = tickets_svc.prepare_sale(
-        session, pss, player=player, count=tickets, tournament=tournament,
-        metatournament=metatournament, channel=Channel.ONLINE,
-    )
+    quote = _online_sale(session, pss, player, tickets, tournament, metatournament)
     refusal = ""
     try:
         tickets_svc.check_sale(session, pss, quote, now=now)
     except Refused as exc:
         refusal = exc.message
-    price = restrictions.evaluate(
-        session, pss,
-        restrictions.PriceRequest(
-            event_id=event.id, scope=quote.scope, player_id=player.id, tickets=tickets,
-            base_cents=quote.price.total_cents, now=now,
-            code=restrictions.normalise_code(code), channel="online",
-        ),
-    )
+    price = restrictions.evaluate(session, pss, _price_request(event, quote, code, now))
     winner = price.winner
     return {
         "tickets": tickets,
@@ -378,11 +381,10 @@ def _late_room(session: Session, pss: Pss, purchase: Purchase, now: datetime) ->
     assert player is not None
     scope = _scope_of(purchase, session)
     try:
-        quote = tickets_svc.prepare_sale(
-            session, pss, player=player, count=purchase.tickets,
-            tournament=scope if isinstance(scope, Tournament) else None,
-            metatournament=scope if isinstance(scope, Metatournament) else None,
-            channel=Channel.ONLINE,
+        quote = _online_sale(
+            session, pss, player, purchase.tickets,
+            scope if isinstance(scope, Tournament) else None,
+            scope if isinstance(scope, Metatournament) else None,
         )
         # The purchase's own hold has expired, so it is not counted against anything here.
         tickets_svc.check_sale(session, pss, quote, now=now)
