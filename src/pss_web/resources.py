@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from pyramid.authorization import DENY_ALL, Allow, Deny, Everyone
 from sqlalchemy import func, select
@@ -44,6 +44,14 @@ from pss_web.viewkit import INT_MAX, storable
 
 P = Permission
 ACE = tuple[str, str, Any]
+
+
+class _EventRow(Protocol):
+    @property
+    def event_id(self) -> int: ...
+
+
+R = TypeVar("R", bound=_EventRow)
 #: The longest slug or username a URL segment is looked up by.
 MAX_KEY_LENGTH = 200
 
@@ -167,6 +175,14 @@ class EventChild(Resource):
         assert node is not None
         return node.event
 
+    def event_row(self, model: type[R], name: str) -> R:
+        """The ``model`` row whose id the URL segment ``name`` gives, if it is this event's;
+        otherwise ``KeyError`` (a 404), so no URL reaches another event's rows."""
+        row = self.dbsession.get(model, row_id(name))
+        if row is None or row.event_id != self.event.id:
+            raise KeyError(name)
+        return row
+
 
 class TournamentsContainer(EventChild):
     api_paths = ("/events/{event}/tournaments",)
@@ -202,10 +218,8 @@ class MachinesContainer(EventChild):
     title = "Machines"
 
     def __getitem__(self, name: str) -> MachineResource:
-        tm = self.dbsession.get(TournamentMachine, row_id(name))
-        if tm is None or tm.event_id != self.event.id:
-            raise KeyError(name)
-        return MachineResource(self.request, name, self, tm)
+        return MachineResource(self.request, name, self,
+                               self.event_row(TournamentMachine, name))
 
 
 class MachineResource(EventChild):
@@ -246,10 +260,7 @@ class TeamsContainer(EventChild):
     title = "Teams"
 
     def __getitem__(self, name: str) -> TeamResource:
-        team = self.dbsession.get(Team, row_id(name))
-        if team is None or team.event_id != self.event.id:
-            raise KeyError(name)
-        return TeamResource(self.request, name, self, team)
+        return TeamResource(self.request, name, self, self.event_row(Team, name))
 
 
 class TeamResource(EventChild):

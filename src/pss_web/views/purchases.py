@@ -52,7 +52,6 @@ from pss_web.resources import (
     EventChild,
     PlayerResource,
     add_event_child,
-    row_id,
 )
 from pss_web.security import Permission
 from pss_web.viewkit import Field, action, done, json_response, page, parse, plain_number
@@ -69,10 +68,7 @@ class PurchasesContainer(EventChild):
     title = "Buy tickets"
 
     def __getitem__(self, name: str) -> PurchaseResource:
-        purchase = self.dbsession.get(Purchase, row_id(name))
-        if purchase is None or purchase.event_id != self.event.id:
-            raise KeyError(name)
-        return PurchaseResource(self.request, name, self, purchase)
+        return PurchaseResource(self.request, name, self, self.event_row(Purchase, name))
 
 
 class PurchaseResource(EventChild):

@@ -23,7 +23,7 @@ from pss_core.models import Event, Metatournament, PriceRestriction, Tournament,
 from pss_core.restrictions import RestrictionKind
 from pss_web.layout import add_event_nav
 from pss_web.present import event_json, event_url
-from pss_web.resources import EventChild, add_event_child, row_id
+from pss_web.resources import EventChild, add_event_child
 from pss_web.security import Permission
 from pss_web.viewkit import Field, action, done, page, parse, request_input
 from pss_web.views.manage import actor_of, option_field
@@ -39,10 +39,8 @@ class RestrictionsContainer(EventChild):
     title = "Offers"
 
     def __getitem__(self, name: str) -> RestrictionResource:
-        row = self.dbsession.get(PriceRestriction, row_id(name))
-        if row is None or row.event_id != self.event.id:
-            raise KeyError(name)
-        return RestrictionResource(self.request, name, self, row)
+        return RestrictionResource(self.request, name, self,
+                                   self.event_row(PriceRestriction, name))
 
 
 class RestrictionResource(EventChild):
