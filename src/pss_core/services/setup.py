@@ -455,6 +455,16 @@ def _member_ids(session: Session, team: Team) -> list[int]:
     )
 
 
+def _members_changed(
+    session: Session, actor: Actor, action: str, group: Team | Metatournament, **details: Any
+) -> None:
+    """After a member row of ``group`` was added or deleted directly: write it, drop the
+    ``members`` list loaded before (it no longer says who is in), and audit the change."""
+    session.flush()
+    session.expire(group, ["members"])
+    audit.record(session, actor, action, event_id=group.event_id, subject=group, **details)
+
+
 def add_team_member(
     session: Session, team: Team, player: EventPlayer, *, actor: Actor = audit.SYSTEM
 ) -> Team:
@@ -473,14 +483,11 @@ def add_team_member(
     members = _member_ids(session, team)
     _check_team_size(session, team.event_id, team.name, len(members) + 1)
     session.add(TeamMember(team_id=team.id, event_player_id=player.id))
-    session.flush()
-    session.expire(team, ["members"])
-    audit.record(
+    _members_changed(
         session,
         actor,
         "team.add_member",
-        event_id=team.event_id,
-        subject=team,
+        team,
         player_id=player.id,
         team=team.name,
         number=player.number,
@@ -512,14 +519,11 @@ def remove_team_member(
             code="team_needs_a_player",
         )
     session.delete(row)
-    session.flush()
-    session.expire(team, ["members"])
-    audit.record(
+    _members_changed(
         session,
         actor,
         "team.remove_member",
-        event_id=team.event_id,
-        subject=team,
+        team,
         player_id=player.id,
         team=team.name,
         number=player.number,
@@ -776,14 +780,11 @@ def add_to_metatournament(
     if current and {t.format for t in current} != {tournament.format}:
         raise InvalidInput(MIXED_FORMATS, code="mixed_formats")
     session.add(MetatournamentMember(metatournament_id=meta.id, tournament_id=tournament.id))
-    session.flush()
-    session.expire(meta, ["members"])
-    audit.record(
+    _members_changed(
         session,
         actor,
         "metatournament.add_tournament",
-        event_id=meta.event_id,
-        subject=meta,
+        meta,
         metatournament=meta.slug,
         tournament=tournament.slug,
         tournaments=[t.slug for t in [*current, tournament]],
@@ -848,14 +849,11 @@ def remove_from_metatournament(
                 code="metatournament_tickets_left",
             )
     session.delete(row)
-    session.flush()
-    session.expire(meta, ["members"])
-    audit.record(
+    _members_changed(
         session,
         actor,
         "metatournament.remove_tournament",
-        event_id=meta.event_id,
-        subject=meta,
+        meta,
         metatournament=meta.slug,
         tournament=tournament.slug,
         tournaments=[t.slug for t in current if t.id != tournament.id],
