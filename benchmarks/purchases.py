@@ -20,20 +20,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import statistics
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import stripe
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from benchmarks.standings import scratch_engine
 from pss_core import db
 from pss_core.payments.loadtest import RaceResult, build_shop, race
 from pss_core.payments.stripe_gateway import StripeGateway
@@ -41,34 +37,6 @@ from pss_core.plugins import get_plugin_manager
 from pss_core.testing.fakestripe import FakeStripe
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-@contextmanager
-def scratch_engine(backend: str, pg_url: str) -> Iterator[Engine]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            engine = db.make_engine(f"sqlite:///{Path(tmp) / 'bench.sqlite'}")
-            try:
-                db.upgrade(engine)
-                yield engine
-            finally:
-                engine.dispose()
-        return
-    server = make_url(pg_url.replace("postgresql://", "postgresql+psycopg2://", 1))
-    admin = db.make_engine(server.render_as_string(hide_password=False),
-                           isolation_level="AUTOCOMMIT")
-    name = f"pss_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = db.make_engine(server.set(database=name).render_as_string(hide_password=False))
-    try:
-        db.upgrade(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def one_round(engine: Engine, fake: FakeStripe, *, buyers: int, left: int,
@@ -96,6 +64,7 @@ def run(backend: str, pg_url: str, *, buyers: int, left: int, threads: int,
     stripe.HTTPClient.INITIAL_DELAY = 0.01
     races, calms = [], []
     with FakeStripe(api_key="sk_test_bench") as fake, scratch_engine(backend, pg_url) as engine:
+        db.upgrade(engine)
         one_round(engine, fake, buyers=buyers // 5, left=left // 5, threads=threads)  # warm-up
         for _ in range(repeat):
             fake.reset()
