@@ -116,16 +116,32 @@ def race(
     tickets: int = 1,
     code: str | None = None,
     start_together: bool = True,
+    busy_retries: int = 50,
 ) -> RaceResult:
     """Send buyer ``i`` (player ``buyers[i]``) through the online purchase: hold, PaymentIntent,
     then — if ``pays(i)`` — the payment (``succeed(intent_id)``, e.g. ``FakeStripe.succeed``) and
     the return page's check. Buyers that do not pay keep their live hold. Outcomes are counted by
-    kind: ``paid``, ``held``, a refusal's code, ``payment:<code>`` or an exception's class name."""
+    kind: ``paid``, ``held``, a refusal's code, ``payment:<code>`` or an exception's class name.
+    A step refused as ``busy`` is retried up to ``busy_retries`` times before it counts."""
     url = engine.url.render_as_string(hide_password=False)
     own = db.make_engine(url, pool_size=threads, max_overflow=0) if engine.dialect.name == (
         "postgresql") else engine
     outcomes: Counter[str] = Counter()
     gate = threading.Event()
+
+    def until_not_busy(session: Session, step: Callable[[], Any]) -> Any:
+        """Run one step of the purchase, again after a short pause while the database says
+        ``busy`` (a lock held longer than the lock timeout under load): a real buyer's page
+        retries too, and a step that was refused as busy changed nothing."""
+        for attempt in range(busy_retries):
+            try:
+                return step()
+            except DomainError as exc:
+                session.rollback()
+                if exc.code != "busy" or attempt == busy_retries - 1:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def buyer(i: int) -> str:
         if start_together:
@@ -138,18 +154,33 @@ def race(
                 assert event is not None
                 assert player is not None
                 assert tournament is not None
-                checkout = online.start_online_purchase(
-                    session, pss, gateway, commit=session.commit, event=event, player=player,
-                    tickets=tickets, tournament=tournament, code=code,
-                )
+
+                def hold() -> int:
+                    purchase = online.reserve(
+                        session, pss, event=event, player=player, tickets=tickets,
+                        tournament=tournament, code=code)
+                    purchase_id = purchase.id
+                    session.commit()
+                    return purchase_id
+
+                # The two committed steps of online.start_online_purchase, each retried alone
+                # so that a buyer who holds a place never loses it to a busy answer.
+                purchase_id = until_not_busy(session, hold)
+
+                def pay_page() -> online.Checkout:
+                    result = online.checkout(session, gateway, purchase_id)
+                    session.commit()
+                    return result
+
+                checkout = until_not_busy(session, pay_page)
                 if checkout.error is not None:
                     return f"payment:{checkout.error.code}"
                 if not pays(i):
                     return "held"
                 assert checkout.payment_intent_id is not None
                 succeed(checkout.payment_intent_id)
-                settled = online.confirm_from_payment_intent(
-                    session, pss, gateway, checkout.purchase_id, commit=session.commit)
+                settled = until_not_busy(session, lambda: online.confirm_from_payment_intent(
+                    session, pss, gateway, purchase_id, commit=session.commit))
                 return "paid" if settled.paid else f"settled:{settled.outcome}"
             except DomainError as exc:
                 session.rollback()

@@ -115,6 +115,13 @@ def new_page(browser: Any, failed_requests: list[str]) -> Iterator[Callable[...,
         if response.status >= 400:
             failed_requests.append(f"{response.status} {response.url}")
 
+    def on_request_failed(request: Any) -> None:
+        # A page's own fetch (a live price, a poll) still in flight when the test navigates
+        # away is aborted by the browser: that is the test's doing, not a failure of pss.
+        if request.failure == "net::ERR_ABORTED" and request.resource_type in {"fetch", "xhr"}:
+            return
+        failed_requests.append(f"failed {request.url} ({request.failure})")
+
     def factory(*, phone: bool = False) -> Any:
         options: dict[str, Any] = {"viewport": PHONE if phone else DESKTOP}
         if phone:
@@ -123,7 +130,7 @@ def new_page(browser: Any, failed_requests: list[str]) -> Iterator[Callable[...,
         context.route("**/*", _local_only)
         context.set_default_timeout(WAIT_MS)
         context.on("response", on_response)
-        context.on("requestfailed", lambda r: failed_requests.append(f"failed {r.url}"))
+        context.on("requestfailed", on_request_failed)
         contexts.append(context)
         return context.new_page()
 
