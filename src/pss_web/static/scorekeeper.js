@@ -20,12 +20,43 @@
     return "";
   }
 
+  /* What the scorekeeper typed, as digits, or why it is not a score. Commas are this field's
+   * own separators (regrouped as digits are typed); a whole score pasted grouped in threes by
+   * one other separator (1.234.567) is taken too. Anything else — a letter O for a zero, a
+   * minus, 12.5 meaning 12.5 million — is refused, never silently dropped. */
+  function read(text) {
+    var value = text.trim();
+    if (/^[0-9,]*$/.test(value)) return { digits: value.replace(/,/g, "") };
+    if (/^\d{1,3}([.' _])\d{3}(\1\d{3})*$/.test(value)) return { digits: value.replace(/\D/g, "") };
+    var bad = value.match(/[^0-9,.' _]/);
+    if (bad) {
+      var ch = bad[0];
+      var why = /[oO]/.test(ch) ? "\u201c" + ch + "\u201d is a letter, not a zero" :
+        /[-+\u2212]/.test(ch) ? "a score has no sign" : "\u201c" + ch + "\u201d is not a digit";
+      return { error: "Not a score: " + why + ". Type the digits only (0\u20139)." };
+    }
+    return { error: "Not a score: a score is a whole number. Type every digit " +
+      "(12500000, not 12.5 million)." };
+  }
+
   function startScore() {
     var input = document.getElementById("f-score");
     var preview = document.getElementById("score-preview");
+    var problem = document.getElementById("score-problem");
     if (!input) return;
     function update() {
-      var digits = input.value.replace(/\D/g, "");
+      var got = read(input.value);
+      if (got.error) {
+        input.setCustomValidity(got.error);
+        input.setAttribute("aria-invalid", "true");
+        if (problem) problem.textContent = got.error;
+        preview.textContent = "";
+        return;
+      }
+      input.setCustomValidity("");
+      input.removeAttribute("aria-invalid");
+      if (problem) problem.textContent = "";
+      var digits = got.digits;
       var grouped = digits ? group(digits) : "";
       if (input.value !== grouped) {
         input.value = grouped;
