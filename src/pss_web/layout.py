@@ -66,6 +66,12 @@ class Layout:
     home_url: str
 
 
+def _own_pages(identity: Any, event_url: str) -> str:
+    """The address prefix of a logged-in player's own pages ("" for anyone else)."""
+    number = getattr(identity, "player_number", None)
+    return f"{event_url}players/{number}/" if number is not None else ""
+
+
 def build_layout(request: Any) -> Layout:
     context = getattr(request, "context", None)
     scope = scope_of(request) if context is not None else None
@@ -82,14 +88,29 @@ def build_layout(request: Any) -> Layout:
     here = request.path_url
     if event_node is not None:
         event_url = request.resource_url(event_node)
+        own = _own_pages(identity, event_url)
+        links = []
         for item in sorted(_EVENT_NAV, key=lambda i: i.order):
             if item.permission != P.VIEW and not request.has_permission(item.permission,
                                                                         event_node):
                 continue
             url = event_url + "/".join(item.path)
-            current = here == url or (item.path != ("",) and here.startswith(url)
-                                      and url.endswith("/"))
-            nav.append(Link(item.label, url, current))
+            # How much of the current address the tab covers: all of it, the section it opens
+            # (a container's address ends in "/"), or — for "My page" — the player's own pages.
+            if here == url:
+                covers = len(here) + 1
+            elif item.path != ("",) and url.endswith("/") and here.startswith(url):
+                covers = len(url)
+            elif item.path == ("me",) and own and here.startswith(own):
+                covers = len(own)
+            else:
+                covers = 0
+            links.append((item.label, url, covers))
+        # One tab is current: the one that covers most (a player on their own page under
+        # players/ is on "My page", not on the players list).
+        best = max((c for _, _, c in links), default=0)
+        nav.extend(Link(label, url, bool(best) and covers == best)
+                   for label, url, covers in links)
     elif admin_node is not None and identity is not None:
         nav.append(Link("My events", request.resource_url(admin_node, "events", ""),
                         here.startswith(request.resource_url(admin_node, "events", ""))))

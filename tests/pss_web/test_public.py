@@ -120,6 +120,32 @@ def test_machine_page_ranks_scores_there(webapp: TestApp, scored: Tournament) ->
     assert "9,000,000" in webapp.get(f"/events/demo/machines/{tm.id}/").text
 
 
+def test_the_machines_breadcrumb_leads_to_every_machine_of_the_event(
+        webapp: TestApp, dbsession: Session, pss: Pss, scored: Tournament,
+        demo_event: Event) -> None:
+    tm = scored.machines[2]
+    games.set_machine_status(dbsession, pss, machine=scored.machines[3], status="disable",
+                             actor=DESK)
+    ep = player(dbsession, demo_event, 103)
+    tickets.sell_tickets(dbsession, pss, player=ep, count=1, tournament=scored, actor=DESK)
+    games.start_game(dbsession, pss, machine=tm, player=ep, actor=DESK)
+    dbsession.flush()
+    page = webapp.get(f"/events/demo/machines/{tm.id}/")
+    crumb = page.html.select_one('nav.crumbs a:-soup-contains("Machines")')
+    assert crumb is not None
+    listing = webapp.get(crumb["href"])
+    assert listing.status_int == 200
+    data = webapp.get(crumb["href"], headers=JSON).json
+    by_slug = {t["slug"]: t for t in data["tournaments"]}
+    assert set(by_slug) == {t.slug for t in demo_event.tournaments}
+    main = {m["name"]: m for m in by_slug["main"]["machines"]}
+    assert set(main) == {m.machine.name for m in scored.machines}
+    assert main[tm.machine.name]["playing"]["name"] == "Cy Nudge"
+    assert main[scored.machines[3].machine.name]["status"] == "disabled"
+    assert "Playing: Cy Nudge" in listing.text
+    assert "DOWN" in listing.text
+
+
 def test_player_page_shows_results_and_where_they_play(
         webapp: TestApp, dbsession: Session, pss: Pss, scored: Tournament,
         demo_event: Event) -> None:

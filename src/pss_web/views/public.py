@@ -38,6 +38,7 @@ from pss_web.resources import (
     EventResource,
     EventsContainer,
     MachineResource,
+    MachinesContainer,
     MetatournamentResource,
     MetatournamentsContainer,
     PlayerResource,
@@ -223,6 +224,23 @@ def machine_results(standings: Standings | None, tm_id: int) -> list[dict[str, A
                         "competitor": row.competitor.as_dict(), "name": row.competitor.name})
     out.sort(key=lambda r: (r["rank"], r["name"]))
     return out
+
+
+@page(context=MachinesContainer, permission=P.VIEW, template="public/machines.html",
+      live=event_fingerprint)
+def machines_list(context: MachinesContainer, request: Any) -> dict[str, Any]:
+    """Every machine of the event, by tournament: whether it is up, who is on it and how many
+    wait (the target of a machine page's breadcrumb)."""
+    event = context.event
+    queues = queue_lengths(request, event.id)
+    return {
+        "event": event_json(request, event),
+        "tournaments": [
+            {**tournament_json(request, t, event),
+             "machines": [{**machine_json(request, m, event), "queue": queues.get(m.id, 0)}
+                          for m in t.machines if m.status != MachineStatus.REMOVED]}
+            for t in visible_tournaments(request, event)],
+    }
 
 
 @page(context=MachineResource, permission=P.VIEW, template="public/machine.html",
