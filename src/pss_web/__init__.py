@@ -7,7 +7,6 @@ Each web subpackage has an ``includeme``; all includes happen before the one ``c
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 from typing import Any
 
 with warnings.catch_warnings():
@@ -21,8 +20,7 @@ from pyramid.settings import asbool
 from pyramid.static import QueryStringConstantCacheBuster
 
 from pss_core.services.auth import DEFAULT_POLICY, ThrottlePolicy
-
-STATIC_DIR = Path(__file__).parent / "static"
+from pss_web.assets import STATIC_DIR, static_digest
 
 
 def throttle_policy(settings: dict[str, Any]) -> ThrottlePolicy:
@@ -40,17 +38,6 @@ def throttle_policy(settings: dict[str, Any]) -> ThrottlePolicy:
         lockout=timedelta(minutes=number("lockout_minutes",
                                          int(DEFAULT_POLICY.lockout.total_seconds() // 60))),
     )
-
-
-def static_digest() -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    for path in sorted(STATIC_DIR.rglob("*")):
-        if path.is_file():
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
 
 
 def make_app(settings: dict[str, Any] | None = None, **overrides: Any) -> Any:
@@ -73,6 +60,8 @@ def make_app(settings: dict[str, Any] | None = None, **overrides: Any) -> Any:
 
         templating.configure(env)
         config.include(".security")
+        config.include(".sanity")
+        config.include(".forms")
         config.include(".viewkit")
         config.include(".layout")
         config.set_root_factory("pss_web.resources.Root")

@@ -39,8 +39,8 @@ from pss_core.models import (
     User,
 )
 from pss_web import security as sec
+from pss_web.sanity import INT_MAX, storable
 from pss_web.security import LoginScope, Permission
-from pss_web.viewkit import INT_MAX, storable
 
 P = Permission
 ACE = tuple[str, str, Any]

@@ -16,6 +16,7 @@ from pyramid.interfaces import ISecurityPolicy
 from pyramid.location import lineage
 from zope.interface import implementer
 
+from pss_core.audit import Actor
 from pss_core.models import LoginKind, Role
 from pss_core.services import auth
 
@@ -211,9 +212,19 @@ def _set_cookie_headers(response: Any) -> list[tuple[str, str]]:
     return headers
 
 
+def request_actor(request: Any) -> Actor:
+    """Who is acting, as the audit log names them (``request.actor``): the logged-in staff member
+    or player, else ``anonymous``."""
+    identity = request.identity
+    return identity.actor if identity is not None else Actor("anonymous")
+
+
 def includeme(config: Any) -> None:
     from pyramid.csrf import CookieCSRFStoragePolicy
 
+    # A property, not reified: remember() and forget() drop the cached identity, so who is
+    # acting can change within a request.
+    config.add_request_method(request_actor, "actor", property=True)
     config.set_security_policy(PssSecurityPolicy())
     # The CSRF token lives in its own cookie (double submit), independent of any login, so the
     # login forms are protected too. Forms send it as ``csrf_token``, JSON clients as the

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pss_web.assets import STATIC_DIR
 from pss_web.present import money
 from pss_web.security import Permission
 
@@ -38,8 +39,6 @@ def configure(env: Any) -> None:
 
 def static_path(name: str) -> str:
     """The file behind a static URL: ``request.static_url(static_path("pss.css"))``."""
-    from pss_web import STATIC_DIR
-
     return str(STATIC_DIR / name)
 
 

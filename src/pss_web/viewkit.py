@@ -15,6 +15,9 @@ with a redirect or JSON, and every view is collected for the OpenAPI document.
 Keys starting with ``_`` are for the template only and never appear in the JSON twin.
 A ``DomainError`` raised by an action re-renders the page registered for the same context and
 view name (GET) with the error message and the submitted values, at the error's 4xx status.
+
+Inputs are declared and parsed by :mod:`pss_web.forms`; :mod:`pss_web.sanity` refuses what no
+view should see before any of them runs.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -34,13 +37,11 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from pyramid.viewderivers import VIEW
 
-from pss_core.errors import InvalidInput
+from pss_web.forms import JSON_TYPE, Field
+from pss_web.resources import Resource
+from pss_web.security import principals_for
 
-JSON_TYPE = "application/json"
 FLASH_COOKIE = "pss_flash"
-#: The largest whole number an input may be: every count, number and id column is a 32-bit
-#: integer (scores, the one 64-bit column, are parsed as text by their service).
-INT_MAX = 2**31 - 1
 
 
 # --- content negotiation ----------------------------------------------------------------------
@@ -134,273 +135,6 @@ def flash(request: Any) -> str | None:
     return unquote(raw)
 
 
-# --- form and JSON input ----------------------------------------------------------------------
-
-FIELD_KINDS = ("str", "text", "int", "bool", "money", "list", "password", "choice", "datetime",
-               "object", "bundles")
-
-
-@attrs.frozen
-class Field:
-    """One input of an action: parsed from a form or a JSON body, and described in OpenAPI."""
-
-    name: str
-    kind: str = attrs.field(default="str", validator=attrs.validators.in_(FIELD_KINDS))
-    required: bool = False
-    label: str = ""
-    help: str = ""
-    default: Any = None
-    minimum: int | None = None
-    maximum: int | None = None
-    choices: tuple[str, ...] = ()
-    max_length: int | None = 200
-
-    @property
-    def what(self) -> str:
-        return self.label or self.name.replace("_", " ").capitalize()
-
-    def openapi(self) -> dict[str, Any]:
-        schemas: dict[str, dict[str, Any]] = {
-            "str": {"type": "string"}, "text": {"type": "string"},
-            "password": {"type": "string", "format": "password"},
-            "int": {"type": "integer"}, "bool": {"type": "boolean"},
-            "money": {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$",
-                      "description": "an amount like 3.00"},
-            "list": {"type": "array", "items": {"type": "string"}},
-            "choice": {"type": "string"},
-            "datetime": {"type": "string", "format": "date-time"},
-            "object": {"type": "object"},
-            "bundles": {"oneOf": [
-                {"type": "string", "description": "like '3 for 8.00; 7 for 15.00'"},
-                {"type": "array", "items": {
-                    "type": "object", "required": ["count", "price_cents"],
-                    "properties": {"count": {"type": "integer", "minimum": 2},
-                                   "price_cents": {"type": "integer", "minimum": 0}}}},
-            ]},
-        }
-        schema = dict(schemas[self.kind])
-        if self.choices:
-            schema["enum"] = list(self.choices)
-        if self.minimum is not None:
-            schema["minimum"] = self.minimum
-        if self.maximum is not None:
-            schema["maximum"] = self.maximum
-        if self.help or self.label:
-            schema["description"] = self.help or self.label
-        return schema
-
-
-class Input:
-    """The submitted values of one request, from a form or from a JSON object body."""
-
-    def __init__(self, request: Any) -> None:
-        self.is_json = request.content_type == JSON_TYPE
-        if self.is_json:
-            try:
-                body = request.json_body if request.body else {}
-            # RecursionError: nested too deep to read; LookupError: an unknown charset.
-            except (ValueError, RecursionError, LookupError):
-                raise InvalidInput("The request body is not valid JSON.",
-                                   code="invalid_json") from None
-            if not isinstance(body, dict):
-                raise InvalidInput("The request body must be a JSON object.",
-                                   code="invalid_json")
-            check_storable(body)
-            self._json: dict[str, Any] = body
-        else:
-            self._post = request.POST
-            check_storable(list(self._post.items()))
-
-    def has(self, name: str) -> bool:
-        return name in self._json if self.is_json else name in self._post
-
-    def get(self, name: str) -> Any:
-        if self.is_json:
-            return self._json.get(name)
-        return self._post.get(name)
-
-    def getall(self, name: str) -> list[Any]:
-        if self.is_json:
-            value = self._json.get(name)
-            if value is None:
-                return []
-            return list(value) if isinstance(value, list) else [value]
-        return list(self._post.getall(name))
-
-    def echo(self) -> dict[str, Any]:
-        """The submitted values to put back into a re-rendered form (never secrets)."""
-        items = self._json.items() if self.is_json else self._post.items()
-        out: dict[str, Any] = {}
-        for key, value in items:
-            if key == "csrf_token" or "password" in key or key == "pin":
-                continue
-            if key in out and not self.is_json:
-                out[key] = [*out[key], value] if isinstance(out[key], list) else [out[key], value]
-            else:
-                out[key] = value
-        return out
-
-
-def storable(text: str) -> bool:
-    """False for text no database column can hold: a NUL character, or half of a UTF-16 pair
-    (which JSON's ``\\ud800`` escapes can produce and UTF-8 cannot encode)."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def check_storable(value: Any, field: str | None = None) -> None:
-    """Refuse submitted values (nested in lists and objects too) holding unstorable text."""
-    if isinstance(value, str):
-        if not storable(value):
-            raise InvalidInput("The text sent contains a character that cannot be stored (a NUL "
-                               "or a broken unicode character).", code="invalid_text",
-                               field=field)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_storable(key, field)
-            check_storable(item, field if field is not None else str(key)[:40])
-    elif isinstance(value, list | tuple):
-        for item in value:
-            check_storable(item, field)
-
-
-def plain_number(text: str) -> int | None:
-    """The whole number ``text`` is, written in plain digits and small enough for the database's
-    integer columns; ``None`` for anything else (``²``, ``-1``, ``1e9``, twenty digits)."""
-    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= INT_MAX:
-        return int(text)
-    return None
-
-
-def request_input(request: Any) -> Input:
-    cached = request.environ.get("pss.input")
-    if cached is None:
-        cached = request.environ["pss.input"] = Input(request)
-    return cached
-
-
-def parse_value(field: Field, raw: Any) -> Any:
-    """A typed value for ``field`` from a raw form or JSON value (``None`` when empty)."""
-    what = field.what
-    if field.kind == "list":
-        for item in raw or []:
-            if isinstance(item, list | dict):
-                raise InvalidInput(f"{what} must be a list of words or numbers.",
-                                   code="invalid_field", field=field.name)
-        items = [str(v).strip() for v in (raw or []) if str(v).strip()]
-        for item in items:
-            if field.choices and item not in field.choices:
-                raise InvalidInput(f"{what} must be among {', '.join(field.choices)}, "
-                                   f"not {item[:20]!r}.", code="invalid_field",
-                                   field=field.name)
-        return items
-    if field.kind == "bool":
-        if raw is None or raw == "":
-            return False
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-        raise InvalidInput(f"{what} must be yes or no.", code="invalid_field", field=field.name)
-    if field.kind == "bundles" and isinstance(raw, list):
-        return raw  # a JSON list of {count, price_cents}, checked by the service
-    if field.kind == "object":
-        if raw is None or raw == "":
-            return None
-        if isinstance(raw, dict):
-            return raw
-        raise InvalidInput(f"{what} must be an object.", code="invalid_field", field=field.name)
-    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
-        return None
-    if field.kind == "int":
-        if isinstance(raw, bool):
-            raise InvalidInput(f"{what} must be a whole number.", code="invalid_field",
-                               field=field.name)
-        try:
-            value = raw if isinstance(raw, int) else int(str(raw).strip().replace(",", ""))
-        except ValueError:
-            raise InvalidInput(f"{what} must be a whole number, not {str(raw)[:20]!r}.",
-                               code="invalid_field", field=field.name) from None
-        if field.minimum is not None and value < field.minimum:
-            raise InvalidInput(f"{what} must be at least {field.minimum}.",
-                               code="invalid_field", field=field.name)
-        if value < -INT_MAX:
-            raise InvalidInput(f"{what} must be at least {-INT_MAX}.",
-                               code="invalid_field", field=field.name)
-        maximum = INT_MAX if field.maximum is None else min(field.maximum, INT_MAX)
-        if value > maximum:
-            raise InvalidInput(f"{what} must be at most {maximum}.",
-                               code="invalid_field", field=field.name)
-        return value
-    if field.kind == "money":
-        return parse_money(raw, what, field.name)
-    if field.kind == "datetime":
-        try:
-            value_dt = datetime.fromisoformat(str(raw).strip())
-        except ValueError:
-            raise InvalidInput(f"{what} must be a date and time like 2025-06-01T09:00.",
-                               code="invalid_field", field=field.name) from None
-        if value_dt.tzinfo is None:
-            from datetime import UTC
-
-            value_dt = value_dt.replace(tzinfo=UTC)
-        return value_dt
-    if isinstance(raw, list | dict):
-        raise InvalidInput(f"{what} must be text, not a list or an object.",
-                           code="invalid_field", field=field.name)
-    text = str(raw) if field.kind in ("password", "text") else str(raw).strip()
-    if field.max_length is not None and len(text) > field.max_length and field.kind != "text":
-        raise InvalidInput(f"{what} is too long (at most {field.max_length} characters).",
-                           code="invalid_field", field=field.name)
-    if field.kind == "choice" and text not in field.choices:
-        raise InvalidInput(f"{what} must be one of {', '.join(field.choices)}.",
-                           code="invalid_field", field=field.name)
-    return text
-
-
-def parse_money(raw: Any, what: str = "The price", name: str = "price") -> int:
-    """Cents from ``3``, ``3.5``, ``"3.50"`` or ``"$3.50"``."""
-    try:
-        amount = Decimal(str(raw).strip().lstrip("$").replace(",", ""))
-    except InvalidOperation:
-        raise InvalidInput(f"{what} must be an amount like 3.00.", code="invalid_field",
-                           field=name) from None
-    if not amount.is_finite():
-        raise InvalidInput(f"{what} must be an amount like 3.00.", code="invalid_field",
-                           field=name)
-    cents = amount * 100
-    if amount < 0 or cents != cents.to_integral_value():
-        raise InvalidInput(f"{what} must be an amount like 3.00, not negative.",
-                           code="invalid_field", field=name)
-    if cents > INT_MAX:
-        raise InvalidInput(f"{what} is too large.", code="invalid_field", field=name)
-    return int(cents)
-
-
-def parse(request: Any, fields: Sequence[Field]) -> dict[str, Any]:
-    """Typed values for ``fields`` from the request; a missing required one is refused."""
-    data = request_input(request)
-    values: dict[str, Any] = {}
-    for field in fields:
-        raw = data.getall(field.name) if field.kind == "list" else data.get(field.name)
-        value = parse_value(field, raw)
-        if value is None or value == []:
-            if field.required:
-                raise InvalidInput(f"{field.what} is required.", code="missing_field",
-                                   field=field.name)
-            value = field.default if value is None else value
-        values[field.name] = value
-    return values
-
-
 # --- declaring views --------------------------------------------------------------------------
 
 
@@ -489,8 +223,6 @@ _atomic.options = ("atomic", "fields")  # type: ignore[attr-defined]
 
 
 def etag_for(request: Any, fingerprint: str) -> str:
-    from pss_web.security import principals_for
-
     identity = request.identity
     parts = [
         fingerprint,
@@ -530,8 +262,6 @@ _live.options = ("live",)  # type: ignore[attr-defined]
 def _declare(view: Any, info: Any) -> Any:
     """Collect every resource view for the OpenAPI document (nothing is written by hand)."""
     context = info.options.get("context")
-    from pss_web.resources import Resource
-
     if info.exception_only or not (isinstance(context, type) and issubclass(context, Resource)):
         return view
     methods = info.options.get("request_method") or ("GET",)
@@ -566,55 +296,8 @@ class ViewDecl:
     template: str = ""
 
 
-def _check_request(event: Any) -> None:
-    """Before any view (or the CSRF check) reads them: a query string with bytes that are not
-    UTF-8, a NUL or broken unicode is refused (no column can be compared with them), and so is a
-    form body that cannot be read at all. The refusal's page is then shown without them."""
-    request = event.request
-    try:
-        check_storable(list(request.GET.items()))
-    except (UnicodeDecodeError, InvalidInput):
-        request.environ["QUERY_STRING"] = ""
-        raise InvalidInput("The address contains characters that are not valid here.",
-                           code="invalid_query") from None
-    if request.method not in ("GET", "HEAD") and request.content_type in (
-            "application/x-www-form-urlencoded", "multipart/form-data"):
-        try:
-            request.POST  # noqa: B018  (parsed once here, cached for the CSRF check and views)
-        except (ValueError, DeprecationWarning):
-            # A multipart body without a usable boundary, say, or a charset other than UTF-8
-            # (which WebOb refuses by raising DeprecationWarning).
-            request.environ["CONTENT_TYPE"] = "application/octet-stream"
-            raise InvalidInput("The form sent could not be read (forms are sent in UTF-8).",
-                               code="invalid_form") from None
-
-
-def _drop_unreadable_cookies(event: Any) -> None:
-    """Cookies whose values are not UTF-8 (a quoted ``"\\377"`` decodes to such bytes) are
-    dropped before anything reads them, so such a request is simply one without them."""
-    from webob.cookies import parse_cookie  # type: ignore[import-untyped]
-
-    request = event.request
-    try:
-        list(request.cookies.items())
-    except UnicodeDecodeError:
-        kept = []
-        for part in request.environ.get("HTTP_COOKIE", "").split(";"):
-            try:
-                for name, value in parse_cookie(part):
-                    name.decode("utf-8")
-                    value.decode("utf-8")
-            except UnicodeError:
-                continue
-            kept.append(part)
-        request.environ["HTTP_COOKIE"] = ";".join(kept)
-
-
 def includeme(config: Any) -> None:
-    from pyramid.events import ContextFound, NewRequest
-
-    config.add_subscriber(_drop_unreadable_cookies, NewRequest)
-    config.add_subscriber(_check_request, ContextFound)
+    config.add_request_method(wants_json, "wants_json", reify=True)
     config.add_view_deriver(_declare, "pss_declare", under="secured_view",
                             over="owrapped_view")
     config.add_view_deriver(_live, "pss_live")

@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
-import stripe
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -54,6 +53,7 @@ from pss_core.payments.stripe_gateway import (
     construct_event,
     not_configured,
     record,
+    stripe_library,
 )
 from pss_core.plugins import Pss
 from pss_core.services import locking
@@ -600,6 +600,7 @@ def handle_webhook(
     now = now or utcnow()
     if not event.stripe_webhook_secret:
         raise not_configured(event)
+    stripe = stripe_library()
     try:
         data = construct_event(payload, signature, event.stripe_webhook_secret)
     except (stripe.SignatureVerificationError, ValueError) as exc:

@@ -14,14 +14,16 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
-import stripe
 from sqlalchemy.orm import Session
 
 from pss_core.errors import Busy, DomainError, Refused
 from pss_core.models import Event, PaymentTransaction, Purchase
+
+if TYPE_CHECKING:
+    import stripe
 
 log = logging.getLogger("pss.payments")
 
@@ -33,6 +35,17 @@ STRIPE_JS_URL = "https://js.stripe.com/v3"
 _KEY_RE = re.compile(r"\b(sk|rk|pk|whsec)_(test|live)?_?[A-Za-z0-9_*]*")
 
 T = TypeVar("T")
+
+
+def stripe_library() -> Any:
+    """The stripe library, imported only when a payment is actually made: pss without the
+    ``stripe`` extra does everything else."""
+    try:
+        import stripe
+    except ImportError as exc:
+        raise ImportError("Online payments need the stripe library: "
+                          "pip install 'pss[stripe]'") from exc
+    return stripe
 
 
 def redact(text: str | None) -> str:
@@ -98,6 +111,8 @@ _DECLINE_WORDS = {
 
 def payment_error(exc: stripe.StripeError) -> PaymentError:
     """Plain words for a Stripe error (the technical details go to the transaction record)."""
+    import stripe
+
     err: PaymentError
     if isinstance(exc, stripe.CardError):
         decline = getattr(exc.error, "decline_code", None) if exc.error else None
@@ -235,6 +250,7 @@ class StripeGateway:
         key = event.stripe_secret_key
         if not key:
             raise not_configured(event)
+        stripe = stripe_library()
         # One HTTP session per call: safe across threads, and closed (no leaked sockets).
         http = stripe.RequestsClient(timeout=self.timeout)
         try:
@@ -259,6 +275,7 @@ class StripeGateway:
         record_success: bool = True,
         object_id: Callable[[T], str | None] = lambda obj: getattr(obj, "id", None),
     ) -> T:
+        stripe = stripe_library()
         try:
             with self._client(event) as client:
                 result = fn(client)
@@ -343,6 +360,8 @@ class StripeGateway:
         unexpected: list[Any] = []
 
         def cancel(c: stripe.StripeClient) -> Any:
+            import stripe
+
             try:
                 return c.v1.payment_intents.cancel(
                     intent_id, params, {"idempotency_key": idempotency_key})
@@ -437,6 +456,6 @@ def record(
 
 def construct_event(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]:
     """Verify a webhook's ``Stripe-Signature`` with the stripe library and return the event."""
-    event = stripe.Webhook.construct_event(payload, signature, secret)
+    event = stripe_library().Webhook.construct_event(payload, signature, secret)
     data: dict[str, Any] = event.to_dict()
     return data

@@ -170,15 +170,17 @@ def start_game(
         slot = occupants.slot_of(session, occ)
         if slot is not None and slot.tournament_machine_id not in machine_ids:
             raise locking.LockSetChanged
-        return _start_locked(session, pss, machine, tournament, occ, actor, now,
-                             from_queue=False)
+        return start_locked(session, pss, machine, tournament, occ, actor, now,
+                            from_queue=False)
 
     return locking.retrying(session, attempt, what=machine.machine.name)
 
 
-def _start_locked(session: Session, pss: Pss, machine: TournamentMachine,
-                  tournament: Tournament, occ: Occupant, actor: Actor, now: datetime, *,
-                  from_queue: bool) -> GameStarted:
+def start_locked(session: Session, pss: Pss, machine: TournamentMachine,
+                 tournament: Tournament, occ: Occupant, actor: Actor, now: datetime, *,
+                 from_queue: bool) -> GameStarted:
+    """Start ``occ`` on ``machine``; the caller holds the machine, occupant and tournament
+    locks (a start from the desk and one from the head of the queue share this)."""
     name = machine.machine.name
     _check_can_start(machine, tournament)
     if machine.token_id is not None:
@@ -246,8 +248,8 @@ def _advance(session: Session, pss: Pss, machine: TournamentMachine, tournament:
     try:
         occ = occupants.from_row(session, first.player_id, first.team_id)
         assert occ is not None
-        started = _start_locked(session, pss, machine, tournament, occ, actor, now,
-                                from_queue=True)
+        started = start_locked(session, pss, machine, tournament, occ, actor, now,
+                               from_queue=True)
     except DomainError as exc:
         savepoint.rollback()
         people = ([first.player_id] if first.player_id is not None
@@ -527,11 +529,10 @@ def _set_status_locked(session: Session, pss: Pss, machine: TournamentMachine,
             taken_off = _end_locked(session, pss, machine, tournament, actor, kind="remove",
                                     score=None, token_id=None, now=now,
                                     reason=reason or "machine removed")
-        from pss_core.services.queues import clear_locked
-
-        told = clear_locked(session, pss, machine, actor, now=now, kind="machine_removed",
-                            message=f"{name} has been removed from {tournament.name}, so you "
-                                    "are no longer in its queue.")
+        told = occupants.clear_queue_locked(
+            session, pss, machine, actor, now=now, kind="machine_removed",
+            message=f"{name} has been removed from {tournament.name}, so you "
+                    "are no longer in its queue.")
     else:
         for slot in occupants.slots(session, machine.id):
             occ = occupants.from_row(session, slot.player_id, slot.team_id)

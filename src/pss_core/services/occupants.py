@@ -229,6 +229,25 @@ def audit_at_machine(session: Session, actor: Actor, action: str, occ: Occupant,
                          tournament=machine.tournament.slug, team_id=occ.team_id, **details)
 
 
+def clear_queue_locked(session: Session, pss: Pss, machine: TournamentMachine, actor: Actor,
+                       *, now: datetime, kind: str, message: str) -> list[int]:
+    """Empty ``machine``'s queue (its lock held), telling everyone who lost their place."""
+    told: list[int] = []
+    for slot in slots(session, machine.id):
+        occ = from_row(session, slot.player_id, slot.team_id)
+        assert occ is not None
+        position = slot.position
+        session.delete(slot)
+        session.flush()
+        notify(session, pss, occ.person_ids, machine.event_id, kind, message)
+        audit_at_machine(session, actor, "queue.clear", occ, machine, now,
+                         position=position, why=kind)
+        told.extend(occ.person_ids)
+    if told:
+        queue_changed(session, pss, machine, "clear")
+    return told
+
+
 def ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"

@@ -44,7 +44,7 @@ from pss_core.models import (
 from pss_core.plays import QueueJoin
 from pss_core.plugins import Pss
 from pss_core.services import locking, occupants
-from pss_core.services.games import GameStarted, _start_locked
+from pss_core.services.games import GameStarted, start_locked
 from pss_core.services.occupants import Occupant
 from pss_core.services.tickets import usable_tokens
 
@@ -321,32 +321,13 @@ def start_from_head(session: Session, pss: Pss, *, machine: TournamentMachine, a
         if first is None or (first.player_id, first.team_id) != seen:
             raise locking.LockSetChanged
         assert occ is not None
-        started = _start_locked(session, pss, machine, tournament, occ, actor, now,
-                                from_queue=True)
+        started = start_locked(session, pss, machine, tournament, occ, actor, now,
+                               from_queue=True)
         occupants.notify(session, pss, occ.person_ids, machine.event_id, "your_turn",
                          f"It is your turn on {machine.machine.name}.")
         return started
 
     return locking.retrying(session, attempt, what=machine.machine.name)
-
-
-def clear_locked(session: Session, pss: Pss, machine: TournamentMachine, actor: Actor, *,
-                 now: datetime, kind: str, message: str) -> list[int]:
-    """Empty ``machine``'s queue (its lock held), telling everyone who lost their place."""
-    told: list[int] = []
-    for slot in occupants.slots(session, machine.id):
-        occ = occupants.from_row(session, slot.player_id, slot.team_id)
-        assert occ is not None
-        position = slot.position
-        session.delete(slot)
-        session.flush()
-        occupants.notify(session, pss, occ.person_ids, machine.event_id, kind, message)
-        occupants.audit_at_machine(session, actor, "queue.clear", occ, machine, now,
-                                   position=position, why=kind)
-        told.extend(occ.person_ids)
-    if told:
-        occupants.queue_changed(session, pss, machine, "clear")
-    return told
 
 
 def clear_queue(session: Session, pss: Pss, *, machine: TournamentMachine, actor: Actor,
@@ -359,8 +340,9 @@ def clear_queue(session: Session, pss: Pss, *, machine: TournamentMachine, actor
     def attempt() -> list[int]:
         locking.lock_machines(session, [machine.id])
         text = f"The queue for {machine.machine.name} was cleared"
-        return clear_locked(session, pss, machine, actor, now=now, kind="queue_cleared",
-                            message=f"{text}: {reason}." if reason else f"{text}.")
+        return occupants.clear_queue_locked(
+            session, pss, machine, actor, now=now, kind="queue_cleared",
+            message=f"{text}: {reason}." if reason else f"{text}.")
 
     return locking.retrying(session, attempt, what=machine.machine.name)
 
@@ -388,7 +370,7 @@ def set_queuing(session: Session, pss: Pss, *, tournament: Tournament, enabled: 
         tournament.queuing_enabled = bool(enabled)
         if not enabled:
             for machine in machines:
-                told += clear_locked(
+                told += occupants.clear_queue_locked(
                     session, pss, machine, actor, now=now, kind="queuing_off",
                     message=f"Queuing is now off in {tournament.name}, so you are no longer in "
                             f"the queue for {machine.machine.name}.")

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from pss_core.models import Event, User
 from pss_core.services import admin as admin_service
 from pss_core.services import setup
+from pss_web.forms import Field, parse
 from pss_web.present import app_url, event_json
 from pss_web.resources import AdminEventResource, AdminEventsContainer, AdminResource
 from pss_web.security import Permission
-from pss_web.viewkit import Field, action, done, page, parse
-from pss_web.views.manage import actor_of
+from pss_web.viewkit import action, done, page
 
 P = Permission
 
@@ -71,7 +71,7 @@ def create_event(context: AdminEventsContainer, request: Any) -> Response:
     event = setup.create_event(request.dbsession, _owner(request), values["name"],
                                slug=values["slug"] or None,
                                owner_password=values["owner_password"] or None,
-                               actor=actor_of(request))
+                               actor=request.actor)
     data = _admin_event_json(request, event)
     return done(request, data["admin_url"], {"event": data},
                 message=f"{event.name} created. Add its staff, then log into it to set up "
@@ -89,13 +89,11 @@ def event_settings(context: AdminEventResource, request: Any) -> dict[str, Any]:
 @action(context=AdminEventResource, permission=P.EDIT_EVENT, fields=EDIT_EVENT_FIELDS)
 def update_event(context: AdminEventResource, request: Any) -> Response:
     """Change an event's name, dates, currency, online hold time, or whether it is active."""
-    from pss_web.viewkit import request_input
-
-    data = request_input(request)
+    data = request.submitted
     fields = tuple(f for f in EDIT_EVENT_FIELDS if not data.is_json or data.has(f.name))
     values = parse(request, fields)
     diff = admin_service.update_event(
-        request.dbsession, context.event, actor=actor_of(request),
+        request.dbsession, context.event, actor=request.actor,
         name=values.get("name"), active=values.get("active") if "active" in values else None,
         starts_at=values.get("starts_at"), ends_at=values.get("ends_at"),
         currency=values.get("currency"), hold_minutes=values.get("hold_minutes"))

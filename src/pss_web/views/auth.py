@@ -9,9 +9,10 @@ from pyramid.response import Response
 from pyramid.security import forget, remember
 
 from pss_core.services import auth
+from pss_web.forms import Field, parse
 from pss_web.resources import AdminResource, EventResource
 from pss_web.security import LoginScope, Permission, scope_of
-from pss_web.viewkit import Field, action, done, page, parse, request_input
+from pss_web.viewkit import action, done, page
 from pss_web.views.errors import error_response
 
 P = Permission
@@ -82,7 +83,7 @@ def _finish_login(request: Any, context: Any, token: str, default: str) -> Respo
     # A fresh CSRF token for the new login, so a token planted before it is worthless after.
     new_csrf_token(request)
     identity = auth.identity_for(request.dbsession, token)
-    target = safe_next(request, scope, request_input(request).get("next"), default)
+    target = safe_next(request, scope, request.submitted.get("next"), default)
     response = done(request, target, {"identity": identity_json(identity),
                                       "csrf_token": get_csrf_token(request)},
                     message=f"Logged in as {identity.name}." if identity else None,

@@ -38,22 +38,14 @@ from pss_core.models import (
 )
 from pss_core.services import auth, quotas, setup, tickets
 from pss_core.services.pricing import Price
+from pss_web.forms import Field, parse
 from pss_web.layout import add_event_nav
 from pss_web.live import event_fingerprint
 from pss_web.present import event_json, event_url, money, player_json, team_json
 from pss_web.resources import EventResource, PlayerResource
+from pss_web.sanity import plain_number
 from pss_web.security import Permission
-from pss_web.viewkit import (
-    Field,
-    action,
-    done,
-    json_response,
-    page,
-    parse,
-    plain_number,
-    wants_json,
-)
-from pss_web.views.manage import actor_of
+from pss_web.viewkit import action, done, json_response, page
 
 P = Permission
 
@@ -153,7 +145,7 @@ def register_player(context: EventResource, request: Any) -> Response:
     ep, pin = setup.register_player(
         request.dbsession, event, values["first_name"], values["last_name"] or "",
         number=values["number"], pin=values["pin"] or None, ifpa_id=values["ifpa_id"],
-        email=values["email"] or None, actor=actor_of(request))
+        email=values["email"] or None, actor=request.actor)
     return slip_answer(request, event, ep, pin, message=f"{ep.name} is player {ep.number}.",
                        status=201)
 
@@ -165,7 +157,7 @@ def slip_answer(request: Any, event: Event, ep: EventPlayer, pin: str, *, messag
     data = player_links(request, event, ep)
     response = done(request, data["slip_url"], {"player": data, "pin": pin}, status=status,
                     message=message)
-    if not wants_json(request):
+    if not request.wants_json:
         # The slip page reads the PIN once from this short-lived cookie, so a reload of the
         # page after the POST cannot run the action twice.
         response.set_cookie(SLIP_COOKIE, f"{ep.id}:{pin}", max_age=600, httponly=True,
@@ -374,7 +366,7 @@ def sell(context: PlayerResource, request: Any) -> Response:
     comp = bool(values["comp"])
     purchase = tickets.sell_tickets(
         request.dbsession, request.pss, player=ep, count=values["tickets"],
-        channel=Channel.COMP if comp else Channel.DESK, actor=actor_of(request),
+        channel=Channel.COMP if comp else Channel.DESK, actor=request.actor,
         sold_by_id=staff_member_id(request, event.id),
         **find_scope(request, event, values["scope"]))  # type: ignore[arg-type]
     data = purchase_summary(request, event, purchase)
@@ -417,7 +409,7 @@ def unlock(context: PlayerResource, request: Any) -> Response:
     """Let a player who typed a wrong PIN too often log in again (check who they are first)."""
     ep = context.player
     lifted = auth.unlock_player(request.dbsession, context.event, ep.number,
-                                actor=actor_of(request))
+                                actor=request.actor)
     message = (f"{ep.name} can log in again." if lifted
                else f"{ep.name} was not locked out.")
     return done(request, event_url(request, context.event, "players", ep.number, "sell"),
@@ -436,7 +428,7 @@ def new_pin(context: PlayerResource, request: Any) -> Response:
     (and on the slip page right after) and never shown again, so print the slip."""
     values = parse(request, NEW_PIN_FIELDS)
     ep = context.player
-    pin = setup.reset_pin(request.dbsession, ep, actor=actor_of(request),
+    pin = setup.reset_pin(request.dbsession, ep, actor=request.actor,
                           pin=values["pin"] or None)
     return slip_answer(request, context.event, ep, pin,
                        message=f"{ep.name} has a new PIN; the old one no longer works.")

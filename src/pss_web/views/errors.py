@@ -21,7 +21,7 @@ from pyramid.view import exception_view_config, forbidden_view_config, notfound_
 
 from pss_core.errors import DomainError
 from pss_web.security import scope_of
-from pss_web.viewkit import json_response, request_input, wants_json
+from pss_web.viewkit import json_response
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def error_response(request: Any, exc: DomainError) -> Response:
     headers = {}
     if exc.kind == "busy":
         headers["Retry-After"] = str(int(exc.details.get("retry_after", 2)))
-    if wants_json(request):
+    if request.wants_json:
         return json_response(exc.as_dict(), status=status, headers=headers)
     response = _rerender_form(request, exc, status)
     if response is None:
@@ -75,7 +75,7 @@ def _rerender_form(request: Any, exc: DomainError, status: int) -> Response | No
     if not isinstance(data, dict):
         return None
     try:
-        echo = request_input(request).echo()
+        echo = request.submitted.echo()
     except DomainError:
         echo = {}
     data = {**data, "error": {"code": exc.code, "message": exc.message,
@@ -104,7 +104,7 @@ def undecodable_address(exc: URLDecodeError, request: Any) -> Response:
 @exception_view_config(BadCSRFOrigin)
 def csrf_failed(exc: Exception, request: Any) -> Response:
     message = ("This form has expired or came from another site. Reload the page and try again.")
-    if wants_json(request):
+    if request.wants_json:
         return json_response({"error": "csrf_failed", "message": message,
                               "csrf_token": get_csrf_token(request)}, status=403)
     return render_page(request, "error.html",
@@ -117,7 +117,7 @@ def forbidden(exc: HTTPForbidden, request: Any) -> Response:
     identity = request.identity
     if identity is None and scope is not None:
         login = request.host_url + scope.login_path
-        if wants_json(request):
+        if request.wants_json:
             return json_response({"error": "login_required", "message": "Log in first.",
                                   "login": login}, status=401)
         if request.method in ("GET", "HEAD"):
@@ -127,7 +127,7 @@ def forbidden(exc: HTTPForbidden, request: Any) -> Response:
     if identity is not None:
         message = (f"You are logged in as {identity.name}, who may not do this. "
                    "Log in with another account if you need to.")
-    if wants_json(request):
+    if request.wants_json:
         return json_response({"error": "forbidden", "message": message}, status=403)
     return render_page(request, "error.html", {
         "error": {"code": "forbidden", "message": message}, "status": 403,
@@ -138,7 +138,7 @@ def forbidden(exc: HTTPForbidden, request: Any) -> Response:
 @notfound_view_config()
 def not_found(exc: HTTPNotFound, request: Any) -> Response:
     message = "There is no such page. It may have been removed, or the address is mistyped."
-    if wants_json(request):
+    if request.wants_json:
         return json_response({"error": "not_found", "message": message}, status=404)
     return render_page(request, "error.html",
                        {"error": {"code": "not_found", "message": message}, "status": 404}, 404)
@@ -153,7 +153,7 @@ def server_error(exc: Exception, request: Any) -> Response:
         raise exc  # tests want the real traceback
     log.exception("unhandled error on %s %s", request.method, request.path_qs)
     message = "Something went wrong on our side. The error has been logged; please try again."
-    if wants_json(request):
+    if request.wants_json:
         return json_response({"error": "server_error", "message": message}, status=500)
     try:
         return render_page(request, "error.html",

@@ -16,7 +16,6 @@ from typing import Any
 from pyramid.response import Response
 from sqlalchemy import select
 
-from pss_core.audit import Actor
 from pss_core.errors import InvalidInput
 from pss_core.formats import FormatSpec, OptionSpec
 from pss_core.models import (
@@ -31,6 +30,7 @@ from pss_core.models import (
 )
 from pss_core.services import admin as admin_service
 from pss_core.services import games, queues, setup
+from pss_web.forms import Field, parse
 from pss_web.present import (
     event_json,
     event_url,
@@ -51,15 +51,11 @@ from pss_web.resources import (
     TournamentResource,
     TournamentsContainer,
 )
+from pss_web.sanity import plain_number
 from pss_web.security import Permission
-from pss_web.viewkit import Field, action, done, page, parse, plain_number, request_input
+from pss_web.viewkit import action, done, page
 
 P = Permission
-
-
-def actor_of(request: Any) -> Actor:
-    identity = request.identity
-    return identity.actor if identity is not None else Actor("anonymous")
 
 
 # --- format options as form fields ------------------------------------------------------------
@@ -93,7 +89,7 @@ def format_json(request: Any, spec: FormatSpec, values: dict[str, Any] | None = 
 def submitted_options(request: Any, spec: FormatSpec) -> dict[str, Any]:
     """Raw option values from ``option.<name>`` form fields or a JSON ``options`` object; the
     format validates them (``FormatSpec.resolve_options``)."""
-    data = request_input(request)
+    data = request.submitted
     if data.is_json:
         raw = data.get("options") or {}
         if not isinstance(raw, dict):
@@ -117,7 +113,7 @@ BUNDLE_RE = re.compile(r"^\s*(\d+)\s*(?:for|@|x|:)\s*\$?\s*(\d+(?:\.\d{1,2})?)\s
 def parse_bundles(raw: Any) -> list[dict[str, int]]:
     """Bundles from a JSON list of ``{"count", "price_cents"}`` or from text like
     ``3 for 8.00; 7 for 15``."""
-    from pss_web.viewkit import parse_money
+    from pss_web.forms import parse_money
 
     if raw is None or raw == "":
         return []
@@ -188,7 +184,7 @@ EDIT_TOURNAMENT_FIELDS = (
 
 def new_tournament_form(request: Any) -> dict[str, Any]:
     """The add-a-tournament form: the installed formats, and the options of the chosen one."""
-    data = request_input(request) if request.method == "POST" else None
+    data = request.submitted if request.method == "POST" else None
     chosen = (data.get("format") if data is not None else None) or request.params.get("format")
     formats = list(request.pss.formats)
     spec = next((f for f in formats if f.name == chosen), formats[0] if formats else None)
@@ -213,7 +209,7 @@ def _settings(values: dict[str, Any]) -> dict[str, Any]:
 def create_tournament(context: TournamentsContainer, request: Any) -> Response:
     """Create a tournament in a format from the installed plugins, with its options."""
     values = parse(request, NEW_TOURNAMENT_FIELDS)
-    data = request_input(request)
+    data = request.submitted
     # Flags absent from a JSON body keep the usual defaults rather than turning off.
     for flag in ("queuing_enabled", "allow_ticket_purchases", "active"):
         if data.is_json and not data.has(flag):
@@ -223,7 +219,7 @@ def create_tournament(context: TournamentsContainer, request: Any) -> Response:
         request.dbsession, request.pss, context.event, values["name"], spec.name,
         options=submitted_options(request, spec), slug=values["slug"] or None,
         price_cents=values["price"] or 0, bundles=parse_bundles(data.get("bundles")),
-        actor=actor_of(request), **_settings(values))
+        actor=request.actor, **_settings(values))
     url = event_url(request, context.event, "tournaments", t.slug, "")
     return done(request, url + "machines", {"tournament": tournament_json(request, t)},
                 message=f"{t.name} created. Now add its machines.", status=201)
@@ -258,12 +254,12 @@ def edit_tournament_form(context: TournamentResource, request: Any) -> dict[str,
 def edit_tournament(context: TournamentResource, request: Any) -> Response:
     """Change a tournament's settings and options (turning queuing off clears its queues)."""
     t = context.tournament
-    data = request_input(request)
+    data = request.submitted
     fields: tuple[Field, ...] = EDIT_TOURNAMENT_FIELDS
     if data.is_json:  # JSON clients send only what they change
         fields = tuple(f for f in fields if data.has(f.name))
     values = parse(request, fields)
-    actor = actor_of(request)
+    actor = request.actor
     changes: dict[str, Any] = {}
     for key in ("name", "status", "active", "allow_ticket_purchases", "min_purchase",
                 "purchase_increment", "max_unused_tickets", "ticket_quota", "qualifying_cut"):
@@ -327,7 +323,7 @@ def add_machine(context: TournamentResource, request: Any) -> Response:
     """Add a machine to the tournament's bank (a removed one comes back)."""
     values = parse(request, ADD_MACHINE_FIELDS)
     tm = setup.add_machine(request.dbsession, context.tournament, values["machine"],
-                           actor=actor_of(request))
+                           actor=request.actor)
     return done(request, request.resource_url(context, "machines"),
                 {"machine": machine_json(request, tm, context.event)},
                 message=f"{tm.machine.name} added.", status=201)
@@ -340,7 +336,7 @@ def machine_status(context: MachineResource, request: Any) -> Response:
     values = parse(request, STATUS_FIELDS)
     tm = context.machine
     change = games.set_machine_status(request.dbsession, request.pss, machine=tm,
-                                      status=values["status"], actor=actor_of(request),
+                                      status=values["status"], actor=request.actor,
                                       reason=values["reason"] or "")
     words = {MachineStatus.ACTIVE: "is back in play", MachineStatus.DISABLED: "is down",
              MachineStatus.REMOVED: "is removed"}
@@ -385,8 +381,8 @@ def create_metatournament(context: MetatournamentsContainer, request: Any) -> Re
     meta = setup.create_metatournament(
         request.dbsession, event, values["name"], chosen, slug=values["slug"] or None,
         price_cents=values["price"] or 0,
-        bundles=parse_bundles(request_input(request).get("bundles")),
-        actor=actor_of(request))
+        bundles=parse_bundles(request.submitted.get("bundles")),
+        actor=request.actor)
     return done(request, request.resource_url(context),
                 {"metatournament": metatournament_json(request, meta, event)},
                 message=f"{meta.name} created.", status=201)
@@ -418,7 +414,7 @@ def create_team(context: TeamsContainer, request: Any) -> Response:
                            field="members")
     members = [setup.player_by_number(request.dbsession, context.event.id, n) for n in numbers]
     team = setup.create_team(request.dbsession, context.event, values["name"], members,
-                             actor=actor_of(request))
+                             actor=request.actor)
     return done(request, request.resource_url(context),
                 {"team": team_json(request, team, context.event)},
                 message=f"Team {team.name} created.", status=201)
@@ -462,7 +458,7 @@ def add_team_member(context: TeamResource, request: Any) -> Response:
     """Put a player (by number) on the team; they share its tickets from now on."""
     values = parse(request, PLAYER_FIELD)
     ep = setup.player_by_number(request.dbsession, context.event.id, values["player"])
-    setup.add_team_member(request.dbsession, context.team, ep, actor=actor_of(request))
+    setup.add_team_member(request.dbsession, context.team, ep, actor=request.actor)
     return _team_done(context, request, f"{ep.name} is on team {context.team.name}.")
 
 
@@ -471,7 +467,7 @@ def remove_team_member(context: TeamResource, request: Any) -> Response:
     """Take a player (by number) off the team; the team keeps its tickets and scores."""
     values = parse(request, PLAYER_FIELD)
     ep = setup.player_by_number(request.dbsession, context.event.id, values["player"])
-    setup.remove_team_member(request.dbsession, context.team, ep, actor=actor_of(request))
+    setup.remove_team_member(request.dbsession, context.team, ep, actor=request.actor)
     return _team_done(context, request, f"{ep.name} is off team {context.team.name}.")
 
 
@@ -535,7 +531,7 @@ def add_to_metatournament(context: MetatournamentResource, request: Any) -> Resp
     values = parse(request, TOURNAMENT_FIELD)
     t = _tournament_named(request, context, values["tournament"])
     meta = context.metatournament
-    setup.add_to_metatournament(request.dbsession, meta, t, actor=actor_of(request))
+    setup.add_to_metatournament(request.dbsession, meta, t, actor=request.actor)
     return _meta_done(context, request, f"{meta.name} tickets are good in {t.name} now.")
 
 
@@ -546,7 +542,7 @@ def remove_from_metatournament(context: MetatournamentResource, request: Any) ->
     values = parse(request, TOURNAMENT_FIELD)
     t = _tournament_named(request, context, values["tournament"])
     meta = context.metatournament
-    setup.remove_from_metatournament(request.dbsession, meta, t, actor=actor_of(request))
+    setup.remove_from_metatournament(request.dbsession, meta, t, actor=request.actor)
     return _meta_done(context, request, f"{meta.name} tickets are no longer good in {t.name}.")
 
 
@@ -593,7 +589,7 @@ def add_event_user(context: EventUsersContainer, request: Any) -> Response:
     values = parse(request, ADD_USER_FIELDS)
     eu = setup.add_event_user(request.dbsession, context.event, values["username"],
                               values["password"], values["roles"],
-                              full_name=values["full_name"] or "", actor=actor_of(request))
+                              full_name=values["full_name"] or "", actor=request.actor)
     return done(request, request.resource_url(context), {"user": event_user_json(eu)},
                 message=f"{eu.user.username} can now log into {context.event.name}.",
                 status=201)
@@ -615,7 +611,7 @@ def edit_event_user(context: EventUserResource, request: Any) -> Response:
     values = parse(request, EDIT_USER_FIELDS)
     eu = admin_service.set_event_user(request.dbsession, context.event, context.event_user,
                                       roles=values["roles"], password=values["password"],
-                                      actor=actor_of(request))
+                                      actor=request.actor)
     return done(request, request.resource_url(context.__parent__), {"user": event_user_json(eu)},
                 message=f"{eu.user.username} saved.")
 
@@ -625,6 +621,6 @@ def remove_event_user(context: EventUserResource, request: Any) -> Response:
     """Take someone off the staff; their logins to this event end at once."""
     username = context.event_user.user.username
     admin_service.remove_event_user(request.dbsession, context.event, context.event_user,
-                                    actor=actor_of(request))
+                                    actor=request.actor)
     return done(request, request.resource_url(context.__parent__), {"removed": username},
                 message=f"{username} is no longer on the staff.")

@@ -30,12 +30,13 @@ from pss_core.models import (
     TournamentStatus,
 )
 from pss_core.services import games, occupants, queues, tickets
+from pss_web.forms import Field, parse
 from pss_web.layout import add_event_nav
 from pss_web.live import event_fingerprint
 from pss_web.present import event_json, event_url, machine_json, tournament_json
 from pss_web.resources import EventResource, PlayerResource
 from pss_web.security import Permission
-from pss_web.viewkit import Field, action, done, page, parse
+from pss_web.viewkit import action, done, page
 from pss_web.views.desk import player_links, summary_json
 from pss_web.views.public import player_page, queue_lengths
 

@@ -49,8 +49,9 @@ from pss_web.resources import (
     TournamentResource,
     TournamentsContainer,
 )
+from pss_web.sanity import plain_number
 from pss_web.security import Permission
-from pss_web.viewkit import page, plain_number
+from pss_web.viewkit import page
 
 P = Permission
 EVENTS_PER_PAGE = 20

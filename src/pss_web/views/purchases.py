@@ -45,6 +45,7 @@ from pss_core.payments import accounts, online, refunds
 from pss_core.payments.stripe_gateway import STRIPE_JS_URL, StripeGateway
 from pss_core.services import quotas
 from pss_web import security as sec
+from pss_web.forms import Field, parse
 from pss_web.layout import add_event_nav
 from pss_web.present import app_url, event_json, event_url, money
 from pss_web.resources import (
@@ -53,8 +54,9 @@ from pss_web.resources import (
     PlayerResource,
     add_event_child,
 )
+from pss_web.sanity import plain_number
 from pss_web.security import Permission
-from pss_web.viewkit import Field, action, done, json_response, page, parse, plain_number
+from pss_web.viewkit import action, done, json_response, page
 from pss_web.views.errors import STATUS_BY_KIND
 
 P = Permission

@@ -21,12 +21,13 @@ from pss_core import restrictions as restriction_svc
 from pss_core.errors import InvalidInput
 from pss_core.models import Event, Metatournament, PriceRestriction, Tournament, utcnow
 from pss_core.restrictions import RestrictionKind
+from pss_web.forms import Field, parse
 from pss_web.layout import add_event_nav
 from pss_web.present import event_json, event_url
 from pss_web.resources import EventChild, add_event_child
 from pss_web.security import Permission
-from pss_web.viewkit import Field, action, done, page, parse, request_input
-from pss_web.views.manage import actor_of, option_field
+from pss_web.viewkit import action, done, page
+from pss_web.views.manage import option_field
 
 P = Permission
 
@@ -174,7 +175,7 @@ def submitted_settings(request: Any, kind: RestrictionKind,
     """The kind's settings from ``option.<name>`` form fields, or from a JSON ``config`` object
     (laid over ``current`` when editing, so JSON clients send only what changes). A blank value
     means the setting's default (an empty time, no percentage). ``None``: none were sent."""
-    data = request_input(request)
+    data = request.submitted
     raw: dict[str, Any] = {}
     if data.is_json:
         if not data.has("config"):
@@ -233,7 +234,7 @@ EDIT_FIELDS = (
 
 
 def _new_form(request: Any, event: Event) -> dict[str, Any]:
-    data = request_input(request) if request.method == "POST" else None
+    data = request.submitted if request.method == "POST" else None
     chosen = (data.get("kind") if data is not None else None) or request.params.get("kind")
     kinds = list(request.pss.restrictions)
     kind = next((k for k in kinds if k.name == chosen), kinds[0] if kinds else None)
@@ -266,17 +267,17 @@ def create_restriction(context: RestrictionsContainer, request: Any) -> Response
     of the event, with the kind's settings (checked by its plugin)."""
     event = context.event
     values = parse(request, CREATE_FIELDS)
-    data = request_input(request)
+    data = request.submitted
     kind = _kind(request, values["kind"])
     active = values["active"] if not data.is_json or data.has("active") else True
     config = submitted_settings(request, kind) or {}
     row = restriction_svc.create_restriction(
         request.dbsession, request.pss, event_id=event.id, kind=kind.name, name=values["name"],
-        config=config, max_uses=values["max_uses"], actor=actor_of(request),
+        config=config, max_uses=values["max_uses"], actor=request.actor,
         **_find_scope(request, event, values["scope"]),
     )
     if not active:
-        restriction_svc.set_active(request.dbsession, row, False, actor=actor_of(request))
+        restriction_svc.set_active(request.dbsession, row, False, actor=request.actor)
     data_out = restriction_json(request, row, event, _uses(request, [row]))
     return done(request, event_url(request, event, "restrictions", ""),
                 {"restriction": data_out}, message=f"{row.name} added.", status=201)
@@ -306,7 +307,7 @@ def edit_restriction(context: RestrictionResource, request: Any) -> Response:
     applies to stay; to change those, deactivate it and add another)."""
     event = context.event
     row = context.restriction
-    data = request_input(request)
+    data = request.submitted
     fields: tuple[Field, ...] = EDIT_FIELDS
     if data.is_json:  # JSON clients send only what they change
         fields = tuple(f for f in fields if data.has(f.name))
@@ -324,7 +325,7 @@ def edit_restriction(context: RestrictionResource, request: Any) -> Response:
         changes["active"] = values["active"]
     diff = restriction_svc.update_restriction(
         request.dbsession, request.pss, row, name=values.get("name"), config=config,
-        actor=actor_of(request), **changes)
+        actor=request.actor, **changes)
     return done(request, event_url(request, event, "restrictions", ""),
                 {"restriction": restriction_json(request, row, event, _uses(request, [row])),
                  "changed": sorted(diff)},
@@ -334,7 +335,7 @@ def edit_restriction(context: RestrictionResource, request: Any) -> Response:
 def _switch(context: RestrictionResource, request: Any, active: bool) -> Response:
     event = context.event
     row = context.restriction
-    restriction_svc.set_active(request.dbsession, row, active, actor=actor_of(request))
+    restriction_svc.set_active(request.dbsession, row, active, actor=request.actor)
     words = "applies again" if active else "no longer applies"
     return done(request, event_url(request, event, "restrictions", ""),
                 {"restriction": restriction_json(request, row, event, _uses(request, [row]))},

@@ -36,13 +36,13 @@ from pss_core.models import (
     TournamentStatus,
 )
 from pss_core.services import games, occupants, queues, setup
+from pss_web.forms import Field, parse
 from pss_web.layout import add_event_nav
 from pss_web.live import event_fingerprint
 from pss_web.present import event_json, event_url, machine_json, tournament_json
 from pss_web.resources import EventResource, MachineResource
 from pss_web.security import Permission
-from pss_web.viewkit import Field, action, done, page, parse
-from pss_web.views.manage import actor_of
+from pss_web.viewkit import action, done, page
 from pss_web.views.public import queue_lengths
 
 P = Permission
@@ -209,7 +209,7 @@ def start(context: MachineResource, request: Any) -> Response:
     values = parse(request, START_FIELDS)
     tm = context.machine
     event = context.event
-    actor = actor_of(request)
+    actor = request.actor
     if values["player"] is None:
         started = queues.start_from_head(request.dbsession, request.pss, machine=tm, actor=actor)
     else:
@@ -253,7 +253,7 @@ def score(context: MachineResource, request: Any) -> Response:
     tm = context.machine
     event = context.event
     ended = games.record_score(request.dbsession, request.pss, machine=tm, score=values["score"],
-                               token_id=values["token_id"], actor=actor_of(request))
+                               token_id=values["token_id"], actor=request.actor)
     who = _name_of(request, event, ended.player_id, ended.team_id)
     message = f"{ended.score:,} recorded for {who} on {tm.machine.name}." \
               + _after(request, event, ended, tm)
@@ -267,7 +267,7 @@ def _end(context: MachineResource, request: Any, how: str) -> Response:
     service = {"void": games.void_game, "misconduct": games.misconduct,
                "remove": games.remove_from_machine}[how]
     ended = service(request.dbsession, request.pss, machine=tm, token_id=values["token_id"],
-                    reason=values["reason"] or "", actor=actor_of(request))
+                    reason=values["reason"] or "", actor=request.actor)
     who = _name_of(request, event, ended.player_id, ended.team_id)
     words = {"void": f"The game of {who} on {tm.machine.name} is void; the ticket is used.",
              "misconduct": f"The game of {who} on {tm.machine.name} is void for misconduct; "
@@ -315,7 +315,7 @@ def enqueue(context: MachineResource, request: Any) -> Response:
     event = context.event
     service = queues.insert_at_head if values["at_head"] else queues.join_queue
     place = service(request.dbsession, request.pss, machine=tm,
-                    player=_player(request, event, values["player"]), actor=actor_of(request))
+                    player=_player(request, event, values["player"]), actor=request.actor)
     message = f"{place.name} is {occupants.ordinal(place.position)} in the queue for " \
               f"{tm.machine.name}."
     return _answer(context, request, message,
@@ -328,7 +328,7 @@ def bump(context: MachineResource, request: Any) -> Response:
     time, they lose their place)."""
     tm = context.machine
     event = context.event
-    bumped = queues.bump(request.dbsession, request.pss, machine=tm, actor=actor_of(request))
+    bumped = queues.bump(request.dbsession, request.pss, machine=tm, actor=request.actor)
     who = _name_of(request, event, bumped.player_id, bumped.team_id)
     message = (f"{who} was bumped a second time and is out of the queue." if bumped.removed
                else f"{who} is now {occupants.ordinal(bumped.position or 1)} in the queue.")
@@ -345,6 +345,6 @@ def dequeue(context: MachineResource, request: Any) -> Response:
     event = context.event
     left = queues.leave_queue(request.dbsession, request.pss,
                               player=_player(request, event, values["player"]), machine=tm,
-                              actor=actor_of(request))
+                              actor=request.actor)
     return _answer(context, request, f"{left.name} is out of the queue for {tm.machine.name}.",
                    {"left": {"position": left.position, "name": left.name}})
