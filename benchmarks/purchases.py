@@ -31,10 +31,10 @@ from sqlalchemy.orm import Session
 
 from benchmarks.standings import scratch_engine
 from pss_core import db
-from pss_core.payments.loadtest import RaceResult, build_shop, race
 from pss_core.payments.stripe_gateway import StripeGateway
 from pss_core.plugins import get_plugin_manager
-from pss_core.testing.fakestripe import FakeStripe
+from pss_testing.fakestripe import FakeStripe
+from pss_testing.loadtest import RaceResult, build_shop, race
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -1,1 +1,1 @@
-"""Shared fixtures come from the pss test kit, ``pss_core.testing.pytest_plugin``."""
+"""Fixtures and helpers come from the pss test kit, :mod:`pss_testing` (a pytest plugin)."""

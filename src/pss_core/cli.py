@@ -1,15 +1,23 @@
-"""The ``pss`` command line: set up a database, seed a demo, list formats, standings, serve."""
+"""The ``pss`` command line: set up a database, seed a demo, list formats, standings; installed
+packages add more (``pss serve`` comes from pss_web)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 
 from pss_core import db
 
 #: Modules that add subcommands: each has ``add_parser(subparsers)``.
 SUBCOMMAND_MODULES: tuple[str, ...] = ("pss_core.standings_cli", "pss_core.payments.cli")
+#: Entry point group of modules (in pss's own distribution or a plugin's) that add subcommands
+#: the same way: ``pss serve`` comes from pss_web through it.
+COMMANDS_GROUP = "pss.commands"
+#: Commands that other distributions contribute, and the extra that brings each.
+EXTRA_COMMANDS = {"serve": "web"}
 
 
 def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -63,29 +71,6 @@ def cmd_formats(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    import waitress
-
-    from pss_web import make_app
-
-    engine = _engine(args)
-    db.upgrade(engine)
-    if args.demo:
-        from pss_core.demo import create_demo
-        from pss_core.plugins import default_pss
-
-        with db.session_scope(engine) as session:
-            create_demo(session, default_pss(), play=True)
-    app = make_app({"pss.database_url": engine.url.render_as_string(hide_password=False)})
-    base = f"http://{args.host}:{args.port}"
-    print(f"pss is serving on {base}/  (Ctrl-C stops it)")
-    if args.demo:
-        print_logins(base)
-    sys.stdout.flush()
-    waitress.serve(app, host=args.host, port=args.port, threads=8, ident="pss")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pss", description=__doc__)
     parser.add_argument(
@@ -103,21 +88,36 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("formats", help="list installed formats and their options").set_defaults(
         func=cmd_formats
     )
-    serve = sub.add_parser("serve", help="serve the web app with waitress")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=6543)
-    serve.add_argument("--demo", action="store_true", help="create the demo event first")
-    serve.set_defaults(func=cmd_serve)
-    import importlib
-
     for module in SUBCOMMAND_MODULES:
         importlib.import_module(module).add_parser(sub)
+    for entry_point in entry_points(group=COMMANDS_GROUP):
+        try:
+            module = entry_point.load()
+        except ImportError:
+            # Its libraries are not installed (pss_web without the web extra): the command is
+            # then offered as one that is not installed, below.
+            continue
+        module.add_parser(sub)
+    for name, extra in EXTRA_COMMANDS.items():
+        if name not in sub.choices:
+            # Still listed, so that asking for it says how to get it.
+            sub.add_parser(name, help=f"(not installed: pip install 'pss[{extra}]')",
+                           add_help=False).set_defaults(func=_needs_extra, needs_extra=extra)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "needs_extra", None):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     return int(args.func(args))
+
+
+def _needs_extra(args: argparse.Namespace) -> int:
+    print(f"pss {args.command} is not installed: it comes with the {args.needs_extra} extra "
+          f"(pip install 'pss[{args.needs_extra}]')", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

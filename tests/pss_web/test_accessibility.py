@@ -9,7 +9,7 @@ import pytest
 from webtest import TestApp
 
 from pss_core.models import Event
-from pss_web.testing import login_admin, login_as
+from pss_testing.web import login_admin, login_as
 
 
 class Page(HTMLParser):

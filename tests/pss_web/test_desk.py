@@ -26,7 +26,7 @@ from pss_core.models import (
 )
 from pss_core.plugins import Pss
 from pss_core.services import games, setup, tickets
-from pss_web.testing import (
+from pss_testing.web import (
     JSON,
     WHO,
     MatrixView,

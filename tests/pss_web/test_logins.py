@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from webtest import TestApp
 
 from pss_core.models import AuditLog, Event, LoginSession
-from pss_web.testing import (
+from pss_testing.web import (
     JSON,
     csrf_token,
     login_admin,

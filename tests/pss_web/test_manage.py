@@ -25,7 +25,7 @@ from pss_core.models import (
 from pss_core.plugins import Pss
 from pss_core.registry import Registry
 from pss_core.services import setup
-from pss_web.testing import (
+from pss_testing.web import (
     JSON,
     app_for,
     login_admin,

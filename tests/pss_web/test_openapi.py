@@ -7,7 +7,7 @@ from typing import Any
 
 from webtest import TestApp
 
-from pss_web.testing import JSON
+from pss_testing.web import JSON
 
 
 def test_every_view_is_described(webapp: TestApp) -> None:

@@ -18,7 +18,7 @@ from webtest import TestApp
 from pss_core.models import Event, Role
 from pss_core.plugins import Pss
 from pss_core.services import setup
-from pss_web.testing import JSON, csrf_token, login_admin, login_as, login_player
+from pss_testing.web import JSON, csrf_token, login_admin, login_as, login_player
 
 
 @attrs.frozen

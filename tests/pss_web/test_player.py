@@ -15,7 +15,7 @@ from pss_core.audit import Actor
 from pss_core.models import Event, EventPlayer, QueueSlot, TournamentMachine
 from pss_core.plugins import Pss
 from pss_core.services import games, setup, tickets
-from pss_web.testing import (
+from pss_testing.web import (
     JSON,
     WHO,
     MatrixView,

@@ -15,7 +15,7 @@ from pss_core.audit import Actor
 from pss_core.models import Event, EventPlayer, Tournament
 from pss_core.plugins import Pss
 from pss_core.services import games, setup, tickets
-from pss_web.testing import JSON
+from pss_testing.web import JSON
 
 DESK = Actor("desk test")
 # Six players' scores on the first two machines of the demo's HERB tournament (cut: 4).
@@ -266,7 +266,7 @@ def test_json_twin_carries_the_same_data_as_the_page(webapp: TestApp, scored: To
 def test_a_draft_tournament_is_only_the_directors(webapp: TestApp, dbsession: Session,
                                                    pss: Pss, demo_event: Event) -> None:
     from pss_core.models import TournamentStatus
-    from pss_web.testing import login_as, logout
+    from pss_testing.web import login_as, logout
 
     setup.create_tournament(dbsession, pss, demo_event, "Secret Side", "herb", slug="secret",
                             status=TournamentStatus.DRAFT)

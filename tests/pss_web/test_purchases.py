@@ -23,8 +23,8 @@ from pss_core.models import (
     Token,
 )
 from pss_core.payments.stripe_gateway import StripeGateway
-from pss_core.testing.fakestripe import FakeStripe, sign_webhook
-from pss_web.testing import JSON, login_admin, login_as, login_player, post_form, post_json
+from pss_testing.fakestripe import FakeStripe, sign_webhook
+from pss_testing.web import JSON, login_admin, login_as, login_player, post_form, post_json
 
 PIN = "4321"
 WEBHOOK_SECRET = "whsec_web_test"

@@ -20,7 +20,7 @@ from pss_core import restrictions
 from pss_core.models import AuditLog, Event, PriceRestriction, Purchase, Role, Tournament, utcnow
 from pss_core.plugins import Pss, get_plugin_manager
 from pss_core.services import setup
-from pss_web.testing import (
+from pss_testing.web import (
     JSON,
     app_for,
     csrf_token,

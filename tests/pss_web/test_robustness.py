@@ -46,7 +46,7 @@ from pss_core.models import (
 )
 from pss_core.plugins import Pss
 from pss_core.services import queues, setup
-from pss_web.testing import JSON, csrf_token, login_admin, login_as, login_player
+from pss_testing.web import JSON, csrf_token, login_admin, login_as, login_player
 
 # --- the operations -------------------------------------------------------------------------
 

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pss_core.models import RestrictionUse
-from pss_core.payments.loadtest import build_shop, race
 from pss_core.payments.stripe_gateway import StripeGateway
 from pss_core.services import locking
+from pss_testing.loadtest import build_shop, race
 
 pytestmark = pytest.mark.postgres_only
 

@@ -114,7 +114,7 @@ def committer(request: Any) -> Callable[[], None]:
     """Commit what is done so far and carry on in a new transaction (the services reload their
     rows by id afterwards)."""
     if request.environ.get("app.dbsession") is not None:
-        # A test's own session (pss_web.testing): its commits are savepoints inside the test.
+        # A test's own session (pss_testing.web): its commits are savepoints inside the test.
         return request.dbsession.commit
 
     def commit() -> None:

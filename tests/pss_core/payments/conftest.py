@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from pss_core.payments.stripe_gateway import StripeGateway
-from pss_core.testing.fakestripe import FakeStripe
+from pss_testing.fakestripe import FakeStripe
 
 
 @pytest.fixture

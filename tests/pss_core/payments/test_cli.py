@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from pss_core import cli, db
 from pss_core.models import Event, EventPlayer, Purchase, PurchaseStatus, Tournament, utcnow
 from pss_core.payments import online
-from pss_core.payments.loadtest import build_shop
 from pss_core.payments.stripe_gateway import API_BASE_ENV, StripeGateway
+from pss_testing.loadtest import build_shop
 
 
 def test_sweep_holds_and_the_worker(tmp_path, pss, fake, monkeypatch, capsys):

@@ -23,7 +23,7 @@ from pss_core.models import (
     utcnow,
 )
 from pss_core.payments import online, refunds
-from pss_core.testing.fakestripe import FakeStripe, sign_webhook
+from pss_testing.fakestripe import FakeStripe, sign_webhook
 
 WEBHOOK_SECRET = "whsec_test_pss_secret"
 DESK = Actor("desk")

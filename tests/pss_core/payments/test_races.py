@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from pss_core.audit import Actor
 from pss_core.models import EventPlayer, Tournament
-from pss_core.payments.loadtest import build_shop, race
 from pss_core.services import locking, tickets
+from pss_testing.loadtest import build_shop, race
 
 pytestmark = pytest.mark.postgres_only
 

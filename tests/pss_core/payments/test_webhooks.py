@@ -14,7 +14,7 @@ from pss_core.errors import PermissionDenied
 from pss_core.models import PaymentTransaction, Purchase, PurchaseStatus, StripeWebhookEvent, Token
 from pss_core.payments import online
 from pss_core.payments.stripe_gateway import PaymentNotConfigured
-from pss_core.testing.fakestripe import sign_webhook
+from pss_testing.fakestripe import sign_webhook
 
 WEBHOOK_SECRET = "whsec_test_pss_secret"
 
@@ -28,7 +28,7 @@ def start(shop: Any, pss: Any, gateway: Any, player: Any = None) -> online.Check
 
 def deliver(shop: Any, pss: Any, gateway: Any, event: dict[str, Any], *,
             secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> online.WebhookResult:
-    from pss_core.testing.fakestripe import FakeStripe
+    from pss_testing.fakestripe import FakeStripe
 
     payload = FakeStripe.webhook_payload(event)
     return online.handle_webhook(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from pss_core.demo import DEMO_PIN, create_demo
 from pss_core.models import PaymentTransaction, Purchase, PurchaseStatus, Token
-from pss_core.testing.fakestripe import FakeStripe
+from pss_testing.fakestripe import FakeStripe
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import stripe
 
-from pss_core.testing.fakestripe import FakeStripe, parse_form, sign_webhook
+from pss_testing.fakestripe import FakeStripe, parse_form, sign_webhook
 
 WEBHOOK_SECRET = "whsec_test_secret"
 

@@ -1,5 +1,6 @@
-"""The web test kit, a pytest plugin: a WebTest app over the rolled-back ``dbsession`` of the pss
-test kit, and helpers that log in as an event's staff, a player or an event owner.
+"""The web part of the test kit: a WebTest app over the rolled-back ``dbsession``, and helpers that
+log in as an event's staff, a player or an event owner (part of the :mod:`pss_testing` plugin;
+WebTest and the web app are imported only when a test asks for them).
 
     def test_desk_sees_sales(webapp, demo_event):
         login_as(webapp, demo_event, "desk")
@@ -21,19 +22,30 @@ them in both events::
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from webtest import TestApp
 
 from pss_core.demo import DEMO_PIN
 from pss_core.models import Event, EventUser, Role
 from pss_core.plugins import Pss
 from pss_core.security import hash_secret
+
+if TYPE_CHECKING:
+    from webtest import TestApp
+
+with warnings.catch_warnings(), contextlib.suppress(ImportError):
+    # WebOb 1.8 imports the standard library's deprecated ``cgi`` module. Imported here, before
+    # pytest turns warnings into errors, so a test module importing webtest still works; without
+    # the web extra there is nothing to import, and the web fixtures are simply not usable.
+    warnings.filterwarnings("ignore", message="'cgi' is deprecated", category=DeprecationWarning)
+    import webob  # type: ignore[import-untyped]  # noqa: F401
 
 #: Send with a request to get its JSON twin.
 JSON = {"Accept": "application/json"}
@@ -56,6 +68,8 @@ def wsgi_app(engine: Engine, pss: Pss) -> Any:
 
 
 def app_for(dbsession: Session, engine: Engine, pss: Pss, **environ: Any) -> TestApp:
+    from webtest import TestApp
+
     app = wsgi_app(engine, pss)
     app.registry["pss.standings_cache"].clear()  # ids repeat across rolled-back tests
     return TestApp(app, extra_environ={"app.dbsession": dbsession, "REMOTE_ADDR": CLIENT_ADDR,

@@ -1,10 +1,14 @@
-"""The pss test kit, a pytest plugin (entry point ``pytest11``): databases on SQLite and PostgreSQL,
-a rolled-back session per test, a plugin manager with your plugins, and a seeded demo event.
+"""Databases on SQLite and PostgreSQL, a rolled-back session per test, a plugin manager with your
+plugins, the demo event and the fake Stripe account (part of the :mod:`pss_testing` plugin).
 
 Every test that asks for ``dbsession`` (or ``engine``) runs once per backend: always on SQLite, and
 on PostgreSQL when ``PSS_TEST_DATABASE_URL`` names a server (``postgresql://postgres@127.0.0.1/test``).
 Each run creates its own PostgreSQL database and drops it at the end. ``PSS_REQUIRE_POSTGRES=1``
 makes a missing or unreachable server, or a run in which no PostgreSQL test passed, a failure.
+
+Nothing here acts on a test that asks for none of these fixtures: there is no autouse fixture, and
+the hooks only look at tests that use ``db_backend`` (through ``engine`` or ``dbsession``), so the
+kit loaded into another project's test run changes nothing there.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ PG_ENV = "PSS_TEST_DATABASE_URL"
 REQUIRE_PG_ENV = "PSS_REQUIRE_POSTGRES"
 
 _pg_passed = 0
+_db_tests = 0
 
 
 def _require_pg() -> bool:
@@ -46,8 +51,29 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "postgres_only: needs PostgreSQL (row locks, real concurrency)"
     )
     config.addinivalue_line("markers", "sqlite_only: exercises SQLite-specific behaviour")
-    if _require_pg() and not os.environ.get(PG_ENV):
+
+
+def _uses_database(item: pytest.Item) -> bool:
+    return "db_backend" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    global _db_tests
+    _db_tests = sum(1 for item in items if _uses_database(item))
+    if _db_tests and _require_pg() and not os.environ.get(PG_ENV):
         raise pytest.UsageError(f"{REQUIRE_PG_ENV} is set but {PG_ENV} is not")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``postgres_only`` and ``sqlite_only`` tests run on their backend only."""
+    if not _uses_database(item):
+        return
+    callspec = getattr(item, "callspec", None)
+    backend = callspec.params.get("db_backend") if callspec is not None else None
+    if item.get_closest_marker("postgres_only") and backend != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    if item.get_closest_marker("sqlite_only") and backend != "sqlite":
+        pytest.skip("SQLite only")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -57,13 +83,13 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if _require_pg() and exitstatus == 0 and session.testscollected and _pg_passed == 0:
+    if _require_pg() and exitstatus == 0 and _db_tests and _pg_passed == 0:
         session.exitstatus = 1
         print(f"\n{REQUIRE_PG_ENV} is set but no PostgreSQL test passed")
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if os.environ.get(PG_ENV):
+    if os.environ.get(PG_ENV) and _db_tests:
         terminalreporter.write_line(f"pss: {_pg_passed} tests passed on PostgreSQL")
 
 
@@ -121,21 +147,10 @@ def database_url(db_backend: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def engine(database_url: str) -> Iterator[Engine]:
+def engine(database_url: str, fast_hashing: None) -> Iterator[Engine]:
     engine = db.make_engine(database_url)
     yield engine
     engine.dispose()
-
-
-@pytest.fixture(autouse=True)
-def _backend_markers(request: pytest.FixtureRequest) -> None:
-    if "db_backend" not in request.fixturenames:
-        return
-    backend = request.getfixturevalue("db_backend")
-    if request.node.get_closest_marker("postgres_only") and backend != "postgresql":
-        pytest.skip("needs PostgreSQL")
-    if request.node.get_closest_marker("sqlite_only") and backend != "sqlite":
-        pytest.skip("SQLite only")
 
 
 @pytest.fixture
@@ -185,10 +200,11 @@ def make_pss() -> Callable[..., Pss]:
     return factory
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def fast_hashing() -> Iterator[None]:
-    """Argon2 with small parameters for the whole run: real hashing and verification, but
-    milliseconds instead of a fifth of a second for each of the many PINs tests create."""
+    """Argon2 with small parameters from the first database test on: real hashing and
+    verification, but milliseconds instead of a fifth of a second for each of the many PINs
+    tests create (``engine`` asks for it)."""
     from argon2 import PasswordHasher
 
     from pss_core import security
@@ -207,8 +223,8 @@ def installed_pss(make_pss: Callable[..., Pss]) -> Pss:
 
 @pytest.fixture(scope="session")
 def fake_stripe_server() -> Iterator[Any]:
-    """A fake Stripe API on 127.0.0.1 for the whole run (see :mod:`pss_core.testing.fakestripe`)."""
-    from pss_core.testing.fakestripe import FakeStripe
+    """A fake Stripe API on 127.0.0.1 for the whole run (see :mod:`pss_testing.fakestripe`)."""
+    from pss_testing.fakestripe import FakeStripe
 
     with FakeStripe(api_key="sk_test_pss_event_secret_0123456789") as fake:
         yield fake

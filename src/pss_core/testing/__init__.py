@@ -1,1 +1,0 @@
-"""Test kit for pss and its plugins: pytest fixtures and a fake Stripe server."""

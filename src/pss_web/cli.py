@@ -1,0 +1,63 @@
+"""``pss serve``: the web app with waitress. Contributed to the ``pss`` command by pss_web through
+the ``pss.commands`` entry point group, so pss_core knows nothing of the web app."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from typing import Any
+
+#: What ``pss serve`` needs beyond pss_core, all in the ``web`` extra.
+WEB_LIBRARIES = ("pyramid", "pyramid_jinja2", "pyramid_tm", "waitress", "zope.sqlalchemy")
+WEB_EXTRA_HINT = "pss serve needs the web app's libraries: pip install 'pss[web]'"
+
+
+def missing_libraries() -> list[str]:
+    """The libraries of the ``web`` extra that are not installed."""
+    missing = []
+    for name in WEB_LIBRARIES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:  # the parent package of a dotted name is missing
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
+def add_parser(subparsers: Any) -> None:
+    serve = subparsers.add_parser("serve", help="serve the web app with waitress")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=6543)
+    serve.add_argument("--demo", action="store_true", help="create the demo event first")
+    serve.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    missing = missing_libraries()
+    if missing:
+        print(f"{WEB_EXTRA_HINT} (missing: {', '.join(missing)})", file=sys.stderr)
+        return 2
+    import waitress
+
+    from pss_core import db
+    from pss_core.cli import print_logins
+    from pss_web import make_app
+
+    engine = db.make_engine(args.db)
+    db.upgrade(engine)
+    if args.demo:
+        from pss_core.demo import create_demo
+        from pss_core.plugins import default_pss
+
+        with db.session_scope(engine) as session:
+            create_demo(session, default_pss(), play=True)
+    app = make_app({"pss.database_url": engine.url.render_as_string(hide_password=False)})
+    base = f"http://{args.host}:{args.port}"
+    print(f"pss is serving on {base}/  (Ctrl-C stops it)")
+    if args.demo:
+        print_logins(base)
+    sys.stdout.flush()
+    waitress.serve(app, host=args.host, port=args.port, threads=8, ident="pss")
+    return 0
