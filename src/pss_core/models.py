@@ -182,7 +182,10 @@ class Event(Base):
 
 
 class EventUser(Base):
-    """A user's membership in one event's staff, with a password valid only for that event."""
+    """A user's membership in one event's staff, with a password valid only for that event.
+
+    Removing someone from the staff marks the row removed instead of deleting it: the sales,
+    scores and refunds they made keep pointing at it, and history still says who did them."""
 
     __tablename__ = "event_users"
 
@@ -191,6 +194,8 @@ class EventUser(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set when taken off the staff: no roles, no login, kept for history.
+    removed_at: Mapped[datetime | None] = mapped_column()
 
     user: Mapped[User] = relationship()
     event: Mapped[Event] = relationship()
@@ -708,7 +713,8 @@ class LoginSession(Base):
 
 
 class LoginThrottle(Base):
-    """Failed login attempts per key (a player number, a client address) with a lockout time."""
+    """Failed login attempts per key (a player number or username, a client address, a whole
+    event) with a lockout time. ``event_id`` is NULL for the admin interface's keys."""
 
     __tablename__ = "login_throttles"
 
@@ -718,8 +724,43 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column()
+    #: Set by the desk's unlock: until then the address and event-wide caps do not stand in
+    #: this player's way (the per-number limit still does).
+    exempt_until: Mapped[datetime | None] = mapped_column()
 
-    __table_args__ = (UniqueConstraint("event_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "key"),
+        # UNIQUE(event_id, key) never matches two NULLs, so the admin keys need their own.
+        Index(
+            "uq_login_throttles_admin_key",
+            "key",
+            unique=True,
+            postgresql_where=text("event_id IS NULL"),
+            sqlite_where=text("event_id IS NULL"),
+        ),
+    )
+
+
+class LoginDevice(Base):
+    """A device (browser) that has logged in successfully as one subject (a player number,
+    a username) in one event or the admin interface. It keeps its own allowance of failed
+    attempts, so guesses from elsewhere never lock the real person out of their own phone."""
+
+    __tablename__ = "login_devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    #: The throttle key of the subject, e.g. ``player:101`` or ``staff:alice``.
+    subject: Mapped[str] = mapped_column(String(200))
+    #: SHA-256 of the device cookie's value.
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime] = mapped_column(default=utcnow)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (Index("ix_login_devices_subject", "event_id", "subject"),)
 
 
 class Notification(Base):

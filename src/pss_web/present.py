@@ -122,6 +122,7 @@ def event_user_json(eu: EventUser) -> dict[str, Any]:
         "full_name": eu.user.full_name,
         "roles": sorted(r.value for r in eu.role_set),
         "is_owner": eu.user_id == eu.event.owner_id,
+        "removed_at": eu.removed_at,
     }
 
 

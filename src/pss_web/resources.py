@@ -281,7 +281,7 @@ class EventUsersContainer(EventChild):
     def __getitem__(self, username: str) -> EventUserResource:
         eu = self.dbsession.scalars(
             select(EventUser).join(User, EventUser.user_id == User.id).where(
-                EventUser.event_id == self.event.id,
+                EventUser.event_id == self.event.id, EventUser.removed_at.is_(None),
                 func.lower(User.username) == text_key(username).lower())
         ).first()
         if eu is None:

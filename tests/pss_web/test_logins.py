@@ -71,9 +71,10 @@ def test_pin_lockout_through_the_web(webapp: TestApp, dbsession: Session,
 def test_one_device_guessing_many_players_is_locked(webapp: TestApp,
                                                     make_webapp: Callable[..., TestApp],
                                                     demo_event: Event) -> None:
+    # An address may be a venue's shared Wi-Fi: its cap is well above one number's.
     statuses = [login_player(webapp, demo_event, n, "1111", status="*").status_int
-                for n in range(101, 107)]
-    assert statuses == [403, 403, 403, 403, 429, 429]
+                for n in range(101, 122)]
+    assert statuses == [403] * 19 + [429, 429]
     # Another device is not affected.
     login_player(make_webapp(REMOTE_ADDR="203.0.113.9"), demo_event, 106, "4321")
 

@@ -12,7 +12,15 @@ from sqlalchemy.orm import Session
 from pss_core import audit
 from pss_core.audit import Actor
 from pss_core.errors import InvalidInput, Refused
-from pss_core.models import Event, EventUser, EventUserRole, Role, Tournament, TournamentStatus
+from pss_core.models import (
+    Event,
+    EventUser,
+    EventUserRole,
+    Role,
+    Tournament,
+    TournamentStatus,
+    utcnow,
+)
 from pss_core.plugins import Pss
 from pss_core.security import hash_secret
 from pss_core.services.setup import check_option_numbers, require_text, validate_bundles
@@ -154,13 +162,19 @@ def set_event_user(
     roles: Iterable[Role | str],
     actor: Actor,
     password: str | None = None,
+    keep_session_id: int | None = None,
 ) -> EventUser:
-    """Give an event user a new set of roles and, optionally, a new password for this event."""
+    """Give an event user a new set of roles and, optionally, a new password for this event.
+    A new password ends every login of theirs to this event (whoever knew the old one is out),
+    except ``keep_session_id``: the session of a person changing their own password. New roles
+    need no such step: every request reads them afresh."""
+    from pss_core.services.auth import revoke_sessions
+
     try:
         role_set = {Role(r) for r in roles}
     except ValueError:
         raise InvalidInput("Roles are td, desk and scorekeeper.", code="invalid_role") from None
-    if event_user.event_id != event.id:
+    if event_user.event_id != event.id or event_user.removed_at is not None:
         raise InvalidInput("That user is not on this event's staff.", code="wrong_event")
     if not role_set:
         raise InvalidInput("Choose at least one role (or remove the user).",
@@ -172,6 +186,10 @@ def set_event_user(
             raise InvalidInput("The event password must have at least 6 characters.",
                                code="weak_password")
         event_user.password_hash = hash_secret(password)
+    ended = 0
+    if password:
+        ended = revoke_sessions(session, event_id=event.id, user_id=event_user.user_id,
+                                keep_session_id=keep_session_id)
     before = sorted(r.value for r in event_user.role_set)
     for row in list(event_user.roles):
         if row.role not in role_set:
@@ -184,23 +202,30 @@ def set_event_user(
     audit.record(session, actor, "event_user.roles", event_id=event.id, subject=event_user,
                  username=event_user.user.username, before=before,
                  after=sorted(r.value for r in role_set),
-                 password_changed=bool(password))
+                 password_changed=bool(password), logins_ended=ended)
     return event_user
 
 
 def remove_event_user(
     session: Session, event: Event, event_user: EventUser, *, actor: Actor
 ) -> None:
-    """Take a user off the event's staff; their logins to the event stop working at once."""
+    """Take a user off the event's staff; their logins to the event stop working at once.
+
+    The membership is marked removed, not deleted: the sales, scores and refunds they made
+    keep pointing at it, and history shows them as removed. Adding them again later brings
+    the same membership back."""
     from pss_core.services.auth import revoke_sessions
 
-    if event_user.event_id != event.id:
+    if event_user.event_id != event.id or event_user.removed_at is not None:
         raise InvalidInput("That user is not on this event's staff.", code="wrong_event")
     if event_user.user_id == event.owner_id:
         raise Refused("The event owner cannot be removed from their own event.",
                       code="owner_is_td")
     username = event_user.user.username
-    revoke_sessions(session, event_id=event.id, user_id=event_user.user_id)
-    session.delete(event_user)
+    before = sorted(r.value for r in event_user.role_set)
+    ended = revoke_sessions(session, event_id=event.id, user_id=event_user.user_id)
+    event_user.roles.clear()
+    event_user.removed_at = utcnow()
     session.flush()
-    audit.record(session, actor, "event_user.remove", event_id=event.id, username=username)
+    audit.record(session, actor, "event_user.remove", event_id=event.id, subject=event_user,
+                 username=username, roles=before, logins_ended=ended)

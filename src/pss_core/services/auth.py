@@ -1,15 +1,25 @@
 """Logging in and out: event owners into the admin interface, staff into one event with the password
 valid there, players into one event with their number and PIN.
 
-A login returns a random session token; only its SHA-256 digest is stored. Failed attempts are
-counted per subject (player number, username) and per client address; after too many failures the
-key is locked for a while, so a four-digit PIN cannot be guessed by trying them all.
+A login returns a random session token; only its SHA-256 digest is stored. Guessing is bounded
+the way the device-cookie scheme does it (see ``docs/web.rst``, "Logins and lockouts"):
+
+* a device that has logged in as a subject (a player number, a username) before shows a device
+  token and has an allowance of its own, so guesses from elsewhere never lock it out;
+* every other attempt counts against the subject (shared by all such devices), against the
+  client address, and against the whole event per hour; a full count locks that key for a while;
+* the desk's unlock lifts the player's own lock and exempts the number from the address and event
+  caps for a while, so the real player always gets in.
+
+Every outcome of a credential check costs exactly one argon2 verification, so timing does not
+tell which names exist or have a password.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import attrs
 from sqlalchemy import func, select
@@ -23,6 +33,7 @@ from pss_core.models import (
     Event,
     EventPlayer,
     EventUser,
+    LoginDevice,
     LoginKind,
     LoginSession,
     LoginThrottle,
@@ -30,11 +41,7 @@ from pss_core.models import (
     User,
     utcnow,
 )
-from pss_core.security import hash_secret, new_session_token, token_digest, verify_secret
-
-#: Verified against when the username or player number is unknown, so a miss costs as much time
-#: as a wrong password and timing does not tell which usernames exist.
-_DUMMY_HASH = hash_secret("not-a-real-secret")
+from pss_core.security import new_session_token, token_digest, verify_in_constant_work
 
 
 class LoginRefused(PermissionDenied):
@@ -55,21 +62,32 @@ class Client:
 
     address: str = "unknown"
     user_agent: str = ""
+    #: Device tokens this browser holds from earlier successful logins (its device cookie).
+    devices: tuple[str, ...] = ()
 
 
 @attrs.frozen
 class ThrottlePolicy:
-    """How many failures lock a key, and for how long."""
+    """How many failures lock which key, and for how long."""
 
-    #: Failures per player number or username before it is locked.
+    #: Failures per player number or username from devices that never logged in as it, before
+    #: it is locked for such devices (OWASP ASVS 2.2.1 asks for at most 100 an hour).
     max_failures: int = 5
-    #: Failures per client address (all subjects together) before it is locked. Phones at a venue
-    #: may share one public address; raise this where they do.
-    client_max_failures: int = 5
-    #: Failures older than this are forgotten.
+    #: Failures per device that has logged in as the subject before (its own allowance).
+    device_max_failures: int = 10
+    #: Failures per client address (all subjects of one kind of login together). Phones at a
+    #: venue often share one public address, so this is well above ``max_failures``.
+    client_max_failures: int = 20
+    #: Failures per event (per kind of login) in ``event_window``: bounds spraying one PIN
+    #: over many numbers from many addresses.
+    event_max_failures: int = 50
+    #: Failures older than this are forgotten (numbers, devices, addresses).
     window: timedelta = timedelta(minutes=15)
-    #: How long a locked key stays locked.
+    #: How long a locked number, device or address stays locked; also how long the desk's
+    #: unlock exempts a number from the address and event caps.
     lockout: timedelta = timedelta(minutes=15)
+    #: The event-wide cap's window; a full window stays locked until it ends.
+    event_window: timedelta = timedelta(hours=1)
 
 
 DEFAULT_POLICY = ThrottlePolicy()
@@ -79,6 +97,18 @@ SESSION_LIFETIME: dict[LoginKind, timedelta] = {
     LoginKind.STAFF: timedelta(hours=24),
     LoginKind.PLAYER: timedelta(hours=72),
 }
+
+#: Device tokens kept in one browser's device cookie (newest first).
+DEVICE_TOKENS_KEPT = 8
+
+
+@attrs.frozen
+class Login:
+    """A successful login: the session token, and the device token to keep in the browser's
+    device cookie (``None`` when the device showed a valid one already)."""
+
+    token: str
+    device_token: str | None = None
 
 
 @attrs.frozen
@@ -109,32 +139,90 @@ class Identity:
 # --- throttling -------------------------------------------------------------------------------
 
 
-def _throttle_row(session: Session, event_id: int | None, key: str) -> LoginThrottle | None:
-    return session.scalars(
-        select(LoginThrottle)
-        .where(
-            LoginThrottle.event_id.is_(None) if event_id is None
-            else LoginThrottle.event_id == event_id,
-            LoginThrottle.key == key,
-        )
-        .order_by(LoginThrottle.id)
-        .with_for_update()
-    ).first()
+def _throttle_query(event_id: int | None, key: str) -> Any:
+    return select(LoginThrottle).where(
+        LoginThrottle.event_id.is_(None) if event_id is None
+        else LoginThrottle.event_id == event_id,
+        LoginThrottle.key == key,
+    ).execution_options(populate_existing=True)
 
 
-def _check_locks(
-    session: Session, event_id: int | None, keys: Sequence[tuple[str, str]], now: datetime
-) -> None:
-    """Refuse at once (without looking at the secret) while any key is locked."""
-    for key, who in keys:
-        row = _throttle_row(session, event_id, key)
-        if row is not None and row.locked_until is not None and row.locked_until > now:
-            raise _locked_error(who, row.locked_until, now)
+def _peek(session: Session, event_id: int | None, key: str) -> LoginThrottle | None:
+    """The throttle row as committed now, without waiting for anyone."""
+    return session.scalars(_throttle_query(event_id, key)).first()
 
 
-def _locked_error(who: str, until: datetime, now: datetime) -> LockedOut:
+def _ensure_row(session: Session, event_id: int | None, key: str, now: datetime) -> None:
+    """Create the row for ``key`` unless it exists. A concurrent creator of the same key makes
+    this wait for it, so a brand-new key is as serialized as an old one."""
+    values = {"event_id": event_id, "key": key, "failures": 0, "window_started_at": now}
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(LoginThrottle)
+        stmt = stmt.values(**values)
+        if event_id is None:
+            stmt = stmt.on_conflict_do_nothing(index_elements=["key"],
+                                               index_where=LoginThrottle.event_id.is_(None))
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=["event_id", "key"])
+        session.execute(stmt)
+        return
+    if _peek(session, event_id, key) is None:
+        try:
+            with session.begin_nested():
+                session.add(LoginThrottle(**values))
+        except IntegrityError:
+            pass  # created by a concurrent attempt: just as good
+
+
+def _locked_row(session: Session, event_id: int | None, key: str, now: datetime) -> LoginThrottle:
+    """The row for ``key``, created if need be, locked until this transaction ends."""
+    _ensure_row(session, event_id, key, now)
+    row = session.scalars(_throttle_query(event_id, key).with_for_update()).first()
+    assert row is not None
+    return row
+
+
+def _hold_subject(session: Session, event_id: int | None, key: str,
+                  now: datetime) -> LoginThrottle | None:
+    """Lock the subject's row *before* the secret is checked: concurrent attempts on one number
+    or username then take turns, and each sees the failures of those before it, so no burst of
+    simultaneous first attempts gets more checks than the limit."""
+    return _locked_row(session, event_id, key, now)
+
+
+_Counter = TypeVar("_Counter", LoginThrottle, LoginDevice)
+
+
+def _fresh(row: _Counter, window: timedelta, now: datetime) -> _Counter:
+    """Start the count over when its window has passed or its lock has expired."""
+    if row.window_started_at + window <= now or (
+        row.locked_until is not None and row.locked_until <= now
+    ):
+        row.failures = 0
+        row.window_started_at = now
+        row.locked_until = None
+    return row
+
+
+def _is_locked(row: LoginThrottle | LoginDevice | None, now: datetime) -> bool:
+    return row is not None and row.locked_until is not None and row.locked_until > now
+
+
+def _add_failure(row: _Counter, limit: int, until: datetime) -> bool:
+    """Count one failure; returns whether this one locked the key."""
+    row.failures += 1
+    if row.failures >= limit and row.locked_until is None:
+        row.locked_until = until
+        return True
+    return False
+
+
+def _locked_error(who: str, until: datetime, now: datetime, *, desk: bool) -> LockedOut:
     seconds = max(int((until - now).total_seconds()) + 1, 1)
-    ask = "Ask the desk to unlock it, or try" if who.startswith("player") else "Try"
+    ask = "Ask the desk to unlock your number, or try" if desk else "Try"
     return LockedOut(
         f"Too many wrong attempts for {who}. {ask} again at {until:%H:%M} UTC "
         f"(in {-(-seconds // 60)} min).",
@@ -143,98 +231,195 @@ def _locked_error(who: str, until: datetime, now: datetime) -> LockedOut:
     )
 
 
-def _count_failure(
-    session: Session, event_id: int | None, key: str, limit: int, policy: ThrottlePolicy,
-    now: datetime,
-) -> LoginThrottle:
-    row = _throttle_row(session, event_id, key)
-    if row is None:
-        try:
-            with session.begin_nested():
-                row = LoginThrottle(event_id=event_id, key=key, failures=0, window_started_at=now)
-                session.add(row)
-        except IntegrityError:
-            # Somebody failed on the same key at the same moment and created the row first.
-            row = _throttle_row(session, event_id, key)
-            assert row is not None
-    if row.window_started_at + policy.window <= now or (
-        row.locked_until is not None and row.locked_until <= now
-    ):
-        row.failures = 0
-        row.window_started_at = now
-        row.locked_until = None
-    row.failures += 1
-    if row.failures >= limit:
-        row.locked_until = now + policy.lockout
-    session.flush()
-    return row
-
-
-def _fail(
-    session: Session,
-    *,
-    event_id: int | None,
-    subject_key: tuple[str, str],
-    client: Client,
-    policy: ThrottlePolicy,
-    now: datetime,
-    message: str,
-    player_id: int | None = None,
-) -> LoginRefused | LockedOut:
-    """Count a failed attempt on the subject and on the client; return the error to raise."""
-    key, who = subject_key
-    subject = _count_failure(session, event_id, key, policy.max_failures, policy, now)
-    by_client = _count_failure(session, event_id, _client_key(key, client),
-                               policy.client_max_failures, policy, now)
-    actor = Actor(f"login attempt from {client.address}")
-    audit.record(session, actor, "login.failed", event_id=event_id, player_id=player_id,
-                 key=key, address=client.address, failures=subject.failures)
-    for row, limit, what in ((subject, policy.max_failures, who),
-                             (by_client, policy.client_max_failures, "this device")):
-        if row.locked_until is not None:
-            if row.failures == limit:
-                audit.record(session, actor, "login.locked", event_id=event_id,
-                             player_id=player_id, key=row.key,
-                             until=row.locked_until.isoformat())
-            return _locked_error(what, row.locked_until, now)
-    return LoginRefused(message)
-
-
-def _client_key(subject_key: str, client: Client) -> str:
+def _client_key(kind: LoginKind, client: Client) -> str:
     # Counted per kind of login: PIN typos on players' phones never lock the desk's laptop out
     # of the staff login, even where they share one public address.
-    return f"client:{subject_key.split(':', 1)[0]}:{client.address}"
+    return f"client:{kind.value}:{client.address}"
 
 
-def _lock_keys(subject: tuple[str, str], client: Client) -> list[tuple[str, str]]:
-    return [subject, (_client_key(subject[0], client), "this device")]
+def _event_key(kind: LoginKind) -> str:
+    return f"all:{kind.value}"
 
 
-def _clear(session: Session, event_id: int | None, key: str) -> None:
-    row = _throttle_row(session, event_id, key)
-    if row is not None:
-        row.failures = 0
-        row.locked_until = None
+_DEVICE = "this device or network"
+_EVENT = "this event"
+
+
+def _device_for(session: Session, event_id: int | None, subject: str,
+                tokens: Sequence[str]) -> LoginDevice | None:
+    """The trusted device among ``tokens`` for this subject, locked for this transaction."""
+    digests = [token_digest(t) for t in tokens[:DEVICE_TOKENS_KEPT] if t]
+    if not digests:
+        return None
+    return session.scalars(
+        select(LoginDevice).where(
+            LoginDevice.token_hash.in_(digests),
+            LoginDevice.event_id.is_(None) if event_id is None
+            else LoginDevice.event_id == event_id,
+            LoginDevice.subject == subject,
+        ).order_by(LoginDevice.id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def _new_device(session: Session, event_id: int | None, subject: str, now: datetime) -> str:
+    token = new_session_token()
+    session.add(LoginDevice(event_id=event_id, subject=subject, token_hash=token_digest(token),
+                            created_at=now, last_login_at=now, failures=0,
+                            window_started_at=now))
+    return token
+
+
+_Account = TypeVar("_Account")
+
+
+@attrs.frozen
+class _Attempt:
+    kind: LoginKind
+    event_id: int | None
+    #: The subject's throttle key and how to name it to the person logging in.
+    key: str
+    who: str
+    client: Client
+    policy: ThrottlePolicy
+    now: datetime
+    message: str
+
+
+def _guarded(
+    session: Session, attempt: _Attempt,
+    check: Callable[[], tuple[_Account | None, int | None]],
+) -> tuple[_Account, str | None]:
+    """Run ``check`` (one credential verification; returns the account or ``None``, and the
+    event player id for the audit) under the throttles. Returns the account and a new device
+    token, or raises :class:`LoginRefused` / :class:`LockedOut` after counting the failure."""
+    a, now, policy = attempt, attempt.now, attempt.policy
+    desk = a.kind == LoginKind.PLAYER
+    actor = Actor(f"login attempt from {a.client.address}")
+
+    device = _device_for(session, a.event_id, a.key, a.client.devices)
+    if device is not None:
+        # A device that logged in as this subject before: only its own allowance counts.
+        _fresh(device, policy.window, now)
+        if _is_locked(device, now):
+            assert device.locked_until is not None
+            raise _locked_error("this device", device.locked_until, now, desk=desk)
+        account, player_id = check()
+        if account is None:
+            locked = _add_failure(device, policy.device_max_failures, now + policy.lockout)
+            audit.record(session, actor, "login.failed", event_id=a.event_id,
+                         player_id=player_id, key=a.key, address=a.client.address,
+                         failures=device.failures, trusted_device=True)
+            if locked:
+                audit.record(session, actor, "login.locked", event_id=a.event_id,
+                             player_id=player_id, key=f"device:{device.id}",
+                             until=now + policy.lockout)
+            session.flush()
+            if device.locked_until is not None:
+                raise _locked_error("this device", device.locked_until, now, desk=desk)
+            raise LoginRefused(a.message)
+        device.failures = 0
+        device.locked_until = None
+        device.last_login_at = now
+        return account, None
+
+    subject = _hold_subject(session, a.event_id, a.key, now)
+    if subject is not None:
+        _fresh(subject, policy.window, now)
+        if _is_locked(subject, now):
+            assert subject.locked_until is not None
+            raise _locked_error(a.who, subject.locked_until, now, desk=desk)
+    exempt = (subject is not None and subject.exempt_until is not None
+              and subject.exempt_until > now)
+    caps = ((_client_key(a.kind, a.client), policy.client_max_failures, policy.window,
+             policy.lockout, _DEVICE),
+            (_event_key(a.kind), policy.event_max_failures, policy.event_window, None, _EVENT))
+    if not exempt:
+        for key, _limit, window, _lock, who in caps:
+            row = _peek(session, a.event_id, key)
+            if row is not None and _is_locked(_fresh(row, window, now), now):
+                assert row.locked_until is not None
+                raise _locked_error(who, row.locked_until, now, desk=desk)
+
+    account, player_id = check()
+
+    # Counted under lock only now, so that the argon2 time is not spent holding the rows
+    # every login of the event shares; a cap that filled meanwhile withholds the verdict.
+    subject = _locked_row(session, a.event_id, a.key, now)
+    _fresh(subject, policy.window, now)
+    rows = []
+    for key, limit, window, lockout, who in caps:
+        row = _fresh(_locked_row(session, a.event_id, key, now), window, now)
+        rows.append((row, limit, (now + lockout) if lockout else row.window_started_at + window,
+                     who))
+    blocking = [(r, who) for r, _l, _u, who in rows if _is_locked(r, now)] if not exempt else []
+    if _is_locked(subject, now):
+        blocking.insert(0, (subject, a.who))
+    if blocking:
+        row, who = blocking[0]
+        assert row.locked_until is not None
+        session.flush()
+        raise _locked_error(who, row.locked_until, now, desk=desk)
+    if account is None:
+        newly = []
+        if _add_failure(subject, policy.max_failures, now + policy.lockout):
+            newly.append(subject)
+        for row, limit, until, _who in rows:
+            if _add_failure(row, limit, until):
+                newly.append(row)
+        audit.record(session, actor, "login.failed", event_id=a.event_id, player_id=player_id,
+                     key=a.key, address=a.client.address, failures=subject.failures)
+        for row in newly:
+            audit.record(session, actor, "login.locked", event_id=a.event_id,
+                         player_id=player_id, key=row.key, until=row.locked_until)
+        session.flush()
+        if subject.locked_until is not None:
+            raise _locked_error(a.who, subject.locked_until, now, desk=desk)
+        if not exempt:
+            for row, _limit, _until, who in rows:
+                if row.locked_until is not None:
+                    raise _locked_error(who, row.locked_until, now, desk=desk)
+        raise LoginRefused(a.message)
+    subject.failures = 0
+    subject.locked_until = None
+    subject.exempt_until = None
+    return account, _new_device(session, a.event_id, a.key, now)
 
 
 def unlock_player(
-    session: Session, event: Event, number: int, *, actor: Actor = audit.SYSTEM
+    session: Session, event: Event, number: int, *, actor: Actor = audit.SYSTEM,
+    policy: ThrottlePolicy = DEFAULT_POLICY, now: datetime | None = None,
 ) -> bool:
-    """Lift a player's PIN lockout (the desk does this after checking who they are). Returns
-    whether there was anything to lift."""
-    row = _throttle_row(session, event.id, f"player:{number}")
-    if row is None or (row.failures == 0 and row.locked_until is None):
-        return False
+    """Let a player in again (the desk does this after checking who they are): lifts the lock
+    on their number and on their trusted devices, and for ``policy.lockout`` exempts the number
+    from the address and event-wide caps, which may be full because of someone else's guesses.
+    Returns whether anything stood in the player's way."""
+    now = now or utcnow()
+    key = f"player:{number}"
+    row = _locked_row(session, event.id, key, now)
+    stood = row.failures > 0 or _is_locked(row, now)
     row.failures = 0
     row.locked_until = None
+    row.window_started_at = now
+    row.exempt_until = now + policy.lockout
+    for device in session.scalars(select(LoginDevice).where(
+            LoginDevice.event_id == event.id, LoginDevice.subject == key)
+            .with_for_update().execution_options(populate_existing=True)):
+        stood = stood or device.failures > 0 or _is_locked(device, now)
+        device.failures = 0
+        device.locked_until = None
+    everyone = _peek(session, event.id, _event_key(LoginKind.PLAYER))
+    stood = stood or _is_locked(everyone, now)
+    session.flush()
     ep = session.scalars(select(EventPlayer).where(
         EventPlayer.event_id == event.id, EventPlayer.number == number)).first()
     audit.record(session, actor, "login.unlock", event_id=event.id, subject=ep,
-                 player_id=ep.id if ep else None, number=number)
-    return True
+                 player_id=ep.id if ep else None, number=number, lifted=stood,
+                 exempt_until=row.exempt_until)
+    return stood
 
 
-# --- logging in -------------------------------------------------------------------------------
+# --- logging in ---------------------------------------------------------------------------------
 
 
 def _new_session(
@@ -259,62 +444,82 @@ def _user(session: Session, username: str) -> User | None:
     ).first()
 
 
-def login_admin(
-    session: Session, username: str, password: str, client: Client, *,
-    policy: ThrottlePolicy = DEFAULT_POLICY, now: datetime | None = None,
-) -> str:
-    """Log an event owner into the admin interface; returns the new session token."""
-    now = now or utcnow()
+def _check_username(username: str, password: str) -> str:
     if not (username or "").strip() or not password:
         raise InvalidInput("Enter your username and password.", code="missing_credentials")
-    subject = (f"admin:{username.strip().lower()}", f"user {username.strip()}")
-    _check_locks(session, None, _lock_keys(subject, client), now)
-    user = _user(session, username)
-    ok = verify_secret(user.password_hash if user else _DUMMY_HASH, password)
-    if user is None or not ok or not user.is_event_owner:
-        raise _fail(session, event_id=None, subject_key=subject, client=client, policy=policy,
-                    now=now, message="Wrong username or password, or this account does not "
-                    "own events.")
-    _clear(session, None, subject[0])
+    return username.strip()
+
+
+def authenticate_admin(
+    session: Session, username: str, password: str, client: Client, *,
+    policy: ThrottlePolicy = DEFAULT_POLICY, now: datetime | None = None,
+) -> Login:
+    """Log an event owner into the admin interface."""
+    now = now or utcnow()
+    name = _check_username(username, password)
+    attempt = _Attempt(LoginKind.ADMIN, None, f"admin:{name.lower()}", f"user {name}", client,
+                       policy, now, "Wrong username or password, or this account does not "
+                       "own events.")
+
+    def check() -> tuple[User | None, None]:
+        user = _user(session, name)
+        # One verification whatever the outcome: an account without a password (staff only)
+        # or that owns no events takes as long to refuse as a wrong password.
+        ok = verify_in_constant_work(user.password_hash if user else None, password)
+        return (user if ok and user is not None and user.is_event_owner else None), None
+
+    user, device = _guarded(session, attempt, check)
     token, row = _new_session(session, LoginKind.ADMIN, now=now, user_id=user.id)
     audit.record(session, Actor(user.username, user_id=user.id), "login", event_id=None,
                  subject=row, kind="admin", address=client.address)
-    return token
+    return Login(token, device)
 
 
-def login_staff(
+def login_admin(session: Session, username: str, password: str, client: Client, *,
+                policy: ThrottlePolicy = DEFAULT_POLICY, now: datetime | None = None) -> str:
+    """:func:`authenticate_admin`, returning only the session token."""
+    return authenticate_admin(session, username, password, client, policy=policy, now=now).token
+
+
+def authenticate_staff(
     session: Session, event: Event, username: str, password: str, client: Client, *,
     policy: ThrottlePolicy = DEFAULT_POLICY, now: datetime | None = None,
-) -> str:
+) -> Login:
     """Log an event user into ``event`` with the password valid for that event."""
     now = now or utcnow()
-    if not (username or "").strip() or not password:
-        raise InvalidInput("Enter your username and password.", code="missing_credentials")
-    subject = (f"staff:{username.strip().lower()}", f"user {username.strip()}")
-    _check_locks(session, event.id, _lock_keys(subject, client), now)
-    user = _user(session, username)
-    eu = None
-    if user is not None:
-        eu = session.scalars(select(EventUser).where(
-            EventUser.event_id == event.id, EventUser.user_id == user.id)).first()
-    if eu is not None:
-        stored: str | None = eu.password_hash
-    elif user is not None and user.id == event.owner_id:
-        # An owner is tournament director of their events even without a membership row.
-        stored = user.password_hash
-    else:
-        stored = None
-    ok = verify_secret(stored or _DUMMY_HASH, password) and stored is not None
-    if user is None or not ok:
-        raise _fail(session, event_id=event.id, subject_key=subject, client=client,
-                    policy=policy, now=now,
-                    message=f"Wrong username or password for {event.name}.")
-    _clear(session, event.id, subject[0])
+    name = _check_username(username, password)
+    attempt = _Attempt(LoginKind.STAFF, event.id, f"staff:{name.lower()}", f"user {name}",
+                       client, policy, now, f"Wrong username or password for {event.name}.")
+
+    def check() -> tuple[User | None, None]:
+        user = _user(session, name)
+        eu = None
+        if user is not None:
+            eu = session.scalars(select(EventUser).where(
+                EventUser.event_id == event.id, EventUser.user_id == user.id,
+                EventUser.removed_at.is_(None))).first()
+        stored: str | None = None
+        if eu is not None:
+            stored = eu.password_hash
+        elif user is not None and user.id == event.owner_id:
+            # An owner is tournament director of their events even without a membership row.
+            stored = user.password_hash
+        ok = verify_in_constant_work(stored, password)
+        return (user if ok else None), None
+
+    user, device = _guarded(session, attempt, check)
     token, row = _new_session(session, LoginKind.STAFF, now=now, event_id=event.id,
                               user_id=user.id)
     audit.record(session, Actor(user.username, user_id=user.id), "login", event_id=event.id,
                  subject=row, kind="staff", address=client.address)
-    return token
+    return Login(token, device)
+
+
+def login_staff(session: Session, event: Event, username: str, password: str, client: Client,
+                *, policy: ThrottlePolicy = DEFAULT_POLICY, now: datetime | None = None) -> str:
+    """:func:`authenticate_staff`, returning only the session token."""
+    return authenticate_staff(session, event, username, password, client, policy=policy,
+                              now=now).token
 
 
 def _parse_number(number: int | str) -> int:
@@ -328,31 +533,39 @@ def _parse_number(number: int | str) -> int:
     return value
 
 
-def login_player(
+def authenticate_player(
     session: Session, event: Event, number: int | str, pin: str, client: Client, *,
     policy: ThrottlePolicy = DEFAULT_POLICY, now: datetime | None = None,
-) -> str:
+) -> Login:
     """Log a player into ``event`` with their player number and PIN."""
     now = now or utcnow()
     num = _parse_number(number)
     pin = (pin or "").strip()
     if not pin:
         raise InvalidInput("Enter your PIN.", code="missing_credentials")
-    subject = (f"player:{num}", f"player {num}")
-    _check_locks(session, event.id, _lock_keys(subject, client), now)
-    ep = session.scalars(select(EventPlayer).where(
-        EventPlayer.event_id == event.id, EventPlayer.number == num)).first()
-    ok = verify_secret(ep.pin_hash if ep else _DUMMY_HASH, pin)
-    if ep is None or not ok:
-        raise _fail(session, event_id=event.id, subject_key=subject, client=client,
-                    policy=policy, now=now, player_id=ep.id if ep else None,
-                    message="Wrong player number or PIN. Your PIN is on the slip from the desk.")
-    _clear(session, event.id, subject[0])
+    attempt = _Attempt(LoginKind.PLAYER, event.id, f"player:{num}", f"player {num}", client,
+                       policy, now,
+                       "Wrong player number or PIN. Your PIN is on the slip from the desk.")
+
+    def check() -> tuple[EventPlayer | None, int | None]:
+        ep = session.scalars(select(EventPlayer).where(
+            EventPlayer.event_id == event.id, EventPlayer.number == num)).first()
+        ok = verify_in_constant_work(ep.pin_hash if ep else None, pin)
+        return (ep if ok else None), (ep.id if ep else None)
+
+    ep, device = _guarded(session, attempt, check)
     token, row = _new_session(session, LoginKind.PLAYER, now=now, event_id=event.id,
                               player_id=ep.id)
     audit.record(session, Actor(ep.name, player_id=ep.id), "login", event_id=event.id,
                  subject=row, player_id=ep.id, kind="player", address=client.address)
-    return token
+    return Login(token, device)
+
+
+def login_player(session: Session, event: Event, number: int | str, pin: str, client: Client,
+                 *, policy: ThrottlePolicy = DEFAULT_POLICY, now: datetime | None = None) -> str:
+    """:func:`authenticate_player`, returning only the session token."""
+    return authenticate_player(session, event, number, pin, client, policy=policy,
+                               now=now).token
 
 
 # --- sessions ---------------------------------------------------------------------------------
@@ -368,11 +581,20 @@ def _live_session(session: Session, token: str | None, now: datetime) -> LoginSe
     )).first()
 
 
-def logout(session: Session, token: str | None, *, now: datetime | None = None) -> bool:
-    """Revoke the session behind ``token``; returns whether there was one to revoke."""
+def logout(
+    session: Session, token: str | None, *, kinds: Collection[LoginKind] | None = None,
+    event_id: int | None = None, now: datetime | None = None,
+) -> bool:
+    """Revoke the session behind ``token``; returns whether there was one to revoke. With
+    ``kinds`` (and ``event_id``), only a session of those kinds (in that event) is revoked: the
+    logout of one place never ends a login to another that was sent under its cookie."""
     now = now or utcnow()
     row = _live_session(session, token, now)
     if row is None:
+        return False
+    if kinds is not None and row.kind not in kinds:
+        return False
+    if event_id is not None and row.event_id != event_id:
         return False
     row.revoked_at = now
     ident = _identity(session, row)
@@ -384,12 +606,18 @@ def logout(session: Session, token: str | None, *, now: datetime | None = None) 
 
 def revoke_sessions(
     session: Session, *, event_id: int | None = None, user_id: int | None = None,
-    player_id: int | None = None, now: datetime | None = None,
+    player_id: int | None = None, kind: LoginKind | None = None,
+    keep_session_id: int | None = None, now: datetime | None = None,
 ) -> int:
-    """Revoke every live session of a user (in one event, or admin) or of an event player."""
+    """Revoke every live session of a user (in one event, or admin) or of an event player,
+    except ``keep_session_id``. Returns how many were revoked."""
     now = now or utcnow()
     query = select(LoginSession).where(LoginSession.revoked_at.is_(None),
                                        LoginSession.expires_at > now)
+    if kind is not None:
+        query = query.where(LoginSession.kind == kind)
+    if keep_session_id is not None:
+        query = query.where(LoginSession.id != keep_session_id)
     if user_id is not None:
         query = query.where(LoginSession.user_id == user_id)
     if player_id is not None:
@@ -427,7 +655,8 @@ def _identity(session: Session, row: LoginSession) -> Identity | None:
         if user is None or event is None:
             return None
         eu = session.scalars(select(EventUser).where(
-            EventUser.event_id == event.id, EventUser.user_id == user.id)).first()
+            EventUser.event_id == event.id, EventUser.user_id == user.id,
+            EventUser.removed_at.is_(None))).first()
         roles: set[Role] = set(eu.role_set) if eu is not None else set()
         is_owner = event.owner_id == user.id
         if is_owner:

@@ -182,7 +182,9 @@ def add_event_user(
     actor: Actor = audit.SYSTEM,
 ) -> EventUser:
     """Give ``username`` roles in ``event`` with a password valid there only; the account is created
-    silently if it does not exist yet. Re-adding an existing member replaces roles and password."""
+    silently if it does not exist yet. Re-adding an existing member replaces roles and password
+    (and ends their logins to the event: the old password no longer holds); re-adding someone
+    who was removed brings their old membership, and with it their history, back."""
     role_set = {Role(r) for r in roles}
     if not role_set:
         raise InvalidInput("Choose at least one role.", code="missing_role")
@@ -197,12 +199,16 @@ def add_event_user(
     eu = session.scalars(
         select(EventUser).where(EventUser.event_id == event.id, EventUser.user_id == user.id)
     ).first()
+    ended = 0
+    returning = eu is not None and eu.removed_at is not None
     if eu is None:
         eu = EventUser(event_id=event.id, user_id=user.id, password_hash=hash_secret(password))
         session.add(eu)
     else:
         eu.password_hash = hash_secret(password)
+        eu.removed_at = None
         eu.roles.clear()
+        ended = auth.revoke_sessions(session, event_id=event.id, user_id=user.id)
         session.flush()
     for role in sorted(role_set):
         eu.roles.append(EventUserRole(role=role))
@@ -214,18 +220,27 @@ def add_event_user(
         subject=eu,
         username=user.username,
         roles=sorted(r.value for r in role_set),
+        returning=returning,
+        logins_ended=ended,
     )
     return eu
 
 
-def event_user(session: Session, event: Event, username: str) -> EventUser | None:
-    return session.scalars(
+def event_user(
+    session: Session, event: Event, username: str, *, removed: bool = False
+) -> EventUser | None:
+    """``username``'s membership of the event's staff; with ``removed``, also a membership that
+    was taken off the staff."""
+    query = (
         select(EventUser)
         .join(User, EventUser.user_id == User.id)
         .where(
             EventUser.event_id == event.id, func.lower(User.username) == username.strip().lower()
         )
-    ).first()
+    )
+    if not removed:
+        query = query.where(EventUser.removed_at.is_(None))
+    return session.scalars(query).first()
 
 
 # --- players and teams ----------------------------------------------------------------------

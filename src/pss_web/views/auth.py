@@ -8,6 +8,7 @@ from pyramid.csrf import get_csrf_token, new_csrf_token
 from pyramid.response import Response
 from pyramid.security import forget, remember
 
+from pss_core.models import LoginKind
 from pss_core.services import auth
 from pss_web.forms import Field, parse
 from pss_web.resources import AdminResource, EventResource
@@ -29,11 +30,43 @@ PLAYER_FIELDS = (
 )
 
 
-def client_of(request: Any) -> auth.Client:
+#: How long a browser keeps its device cookie (it only ever widens what that browser may try).
+DEVICE_COOKIE_MAX_AGE = 90 * 24 * 3600
+
+
+def device_cookie_name(scope: LoginScope) -> str:
+    return f"{scope.cookie_name}_device"
+
+
+def device_tokens(request: Any, scope: LoginScope | None) -> tuple[str, ...]:
+    """The device tokens this browser holds for ``scope`` (newest first)."""
+    if scope is None:
+        return ()
+    raw = request.cookies.get(device_cookie_name(scope)) or ""
+    return tuple(t for t in raw.split(".") if t)[:auth.DEVICE_TOKENS_KEPT]
+
+
+def client_of(request: Any, context: Any = None) -> auth.Client:
     # REMOTE_ADDR only: X-Forwarded-For is whatever the client says (behind a proxy, let the
     # server rewrite REMOTE_ADDR, e.g. waitress's trusted_proxy).
     return auth.Client(address=request.remote_addr or "unknown",
-                       user_agent=(request.user_agent or "")[:200])
+                       user_agent=(request.user_agent or "")[:200],
+                       devices=device_tokens(request, scope_of(request, context)))
+
+
+def _device_cookie_headers(request: Any, scope: LoginScope,
+                           device_token: str | None) -> list[tuple[str, str]]:
+    """The Set-Cookie header that adds ``device_token`` to the browser's device cookie."""
+    if device_token is None:
+        return []
+    kept = (device_token, *device_tokens(request, scope))[:auth.DEVICE_TOKENS_KEPT]
+    response = request.response
+    response.set_cookie(device_cookie_name(scope), ".".join(kept), path=scope.cookie_path,
+                        httponly=True, samesite="Lax", secure=request.scheme == "https",
+                        max_age=DEVICE_COOKIE_MAX_AGE)
+    headers = [(k, v) for k, v in response.headerlist if k.lower() == "set-cookie"]
+    del response.headers["Set-Cookie"]
+    return headers
 
 
 def policy_of(request: Any) -> auth.ThrottlePolicy:
@@ -76,10 +109,12 @@ def _login_page(context: Any, request: Any, kind: str) -> dict[str, Any]:
     }
 
 
-def _finish_login(request: Any, context: Any, token: str, default: str) -> Response:
+def _finish_login(request: Any, context: Any, login: auth.Login, default: str) -> Response:
     scope = scope_of(request, context)
     assert scope is not None
+    token = login.token
     headers = remember(request, token, scope=scope)
+    headers += _device_cookie_headers(request, scope, login.device_token)
     # A fresh CSRF token for the new login, so a token planted before it is worthless after.
     new_csrf_token(request)
     identity = auth.identity_for(request.dbsession, token)
@@ -102,12 +137,13 @@ def admin_login(context: AdminResource, request: Any) -> Response:
     """Log an event owner into the admin interface (sets the admin session cookie)."""
     values = parse(request, STAFF_FIELDS)
     try:
-        token = auth.login_admin(request.dbsession, values["username"], values["password"],
-                                 client_of(request), policy=policy_of(request))
+        login = auth.authenticate_admin(request.dbsession, values["username"],
+                                        values["password"], client_of(request, context),
+                                        policy=policy_of(request))
     except (auth.LoginRefused, auth.LockedOut) as exc:
         # Returned, not raised: the failure count must be committed, not rolled back.
         return error_response(request, exc)
-    return _finish_login(request, context, token, request.resource_url(context))
+    return _finish_login(request, context, login, request.resource_url(context))
 
 
 @page(context=EventResource, name="login", permission=P.VIEW, template="auth/login.html")
@@ -121,12 +157,12 @@ def staff_login(context: EventResource, request: Any) -> Response:
     """Log an event user into this event with the password valid for it."""
     values = parse(request, STAFF_FIELDS)
     try:
-        token = auth.login_staff(request.dbsession, context.event, values["username"],
-                                 values["password"], client_of(request),
-                                 policy=policy_of(request))
+        login = auth.authenticate_staff(request.dbsession, context.event, values["username"],
+                                        values["password"], client_of(request, context),
+                                        policy=policy_of(request))
     except (auth.LoginRefused, auth.LockedOut) as exc:
         return error_response(request, exc)
-    return _finish_login(request, context, token, request.resource_url(context))
+    return _finish_login(request, context, login, request.resource_url(context))
 
 
 @page(context=EventResource, name="player-login", permission=P.VIEW,
@@ -141,19 +177,25 @@ def player_login(context: EventResource, request: Any) -> Response:
     """Log a player into this event with their number and PIN (attempts are rate-limited)."""
     values = parse(request, PLAYER_FIELDS)
     try:
-        token = auth.login_player(request.dbsession, context.event, values["number"],
-                                  values["pin"], client_of(request), policy=policy_of(request))
+        login = auth.authenticate_player(request.dbsession, context.event, values["number"],
+                                         values["pin"], client_of(request, context),
+                                         policy=policy_of(request))
     except (auth.LoginRefused, auth.LockedOut) as exc:
         return error_response(request, exc)
     # A player logs in to play: land on their own page (tickets, queue, results).
     default = request.resource_url(context, "players", str(values["number"]), "play")
-    return _finish_login(request, context, token, default)
+    return _finish_login(request, context, login, default)
 
 
 def _logout(context: Any, request: Any) -> Response:
     scope = scope_of(request, context)
     assert scope is not None
-    auth.logout(request.dbsession, request.cookies.get(scope.cookie_name))
+    # Only a login of this place: an admin token sent under an event's cookie name (or another
+    # event's token) is not this logout's to end.
+    kinds = ({LoginKind.ADMIN} if scope.kind == "admin"
+             else {LoginKind.STAFF, LoginKind.PLAYER})
+    auth.logout(request.dbsession, request.cookies.get(scope.cookie_name), kinds=kinds,
+                event_id=scope.event_id)
     headers = forget(request, scope=scope)
     return done(request, request.resource_url(context), {"identity": None},
                 message="Logged out.", headers=headers)

@@ -13,7 +13,7 @@ with the live price for the chosen count, and a player's ticket summary and hist
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from pyramid.response import Response
@@ -69,7 +69,8 @@ def staff_member_id(request: Any, event_id: int) -> int | None:
     if identity is None or identity.user_id is None:
         return None
     return request.dbsession.scalar(select(EventUser.id).where(
-        EventUser.event_id == event_id, EventUser.user_id == identity.user_id))
+        EventUser.event_id == event_id, EventUser.user_id == identity.user_id,
+        EventUser.removed_at.is_(None)))
 
 
 def player_links(request: Any, event: Event, ep: EventPlayer) -> dict[str, Any]:
@@ -534,14 +535,17 @@ def _suffix(n: int) -> str:
     return "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
 
 
-def history_json(row: AuditLog, currency: str, scope_names: dict[str, str]) -> dict[str, Any]:
+def history_json(row: AuditLog, currency: str, scope_names: dict[str, str],
+                 removed_staff: Collection[int] = ()) -> dict[str, Any]:
     left = (row.details or {}).get("tickets_left")
+    by_removed = row.actor_user_id is not None and row.actor_user_id in removed_staff
     return {
         "id": row.id,
         "at": row.created_at,
         "action": row.action,
         "text": describe(row, currency, scope_names),
-        "by": row.actor,
+        "by": f"{row.actor} (removed)" if by_removed else row.actor,
+        "by_removed": by_removed,
         "details": {k: v for k, v in (row.details or {}).items() if k not in _HIDDEN_DETAILS},
         "games_left": [{"scope": s.get("slug"), "remaining": s.get("remaining")}
                        for s in left if isinstance(s, dict)] if isinstance(left, list) else None,
@@ -557,7 +561,14 @@ def latest_history(request: Any, event: Event, ep: EventPlayer,
     rows = session.scalars(select(AuditLog).where(
         AuditLog.event_id == event.id, AuditLog.player_id == ep.id,
     ).order_by(AuditLog.id.desc()).limit(limit)).all()
-    return [history_json(row, event.currency, names) for row in rows]
+    removed = removed_staff_ids(session, event.id)
+    return [history_json(row, event.currency, names, removed) for row in rows]
+
+
+def removed_staff_ids(session: Any, event_id: int) -> set[int]:
+    """The user ids of people taken off the event's staff (history marks what they did)."""
+    return set(session.scalars(select(EventUser.user_id).where(
+        EventUser.event_id == event_id, EventUser.removed_at.is_not(None))))
 
 
 @page(context=PlayerResource, name="history", permission=P.SEE_PLAYER,

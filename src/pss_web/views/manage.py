@@ -565,19 +565,24 @@ EDIT_USER_FIELDS = (
 )
 
 
-def _staff(request: Any, event_id: int) -> list[EventUser]:
+def _staff(request: Any, event_id: int, *, removed: bool = False) -> list[EventUser]:
     return list(request.dbsession.scalars(
         select(EventUser).join(User, User.id == EventUser.user_id)
-        .where(EventUser.event_id == event_id).order_by(User.username)))
+        .where(EventUser.event_id == event_id,
+               EventUser.removed_at.is_not(None) if removed else EventUser.removed_at.is_(None))
+        .order_by(User.username)))
 
 
 @page(context=EventUsersContainer, permission=P.MANAGE_USERS, template="manage/users.html")
 def event_users(context: EventUsersContainer, request: Any) -> dict[str, Any]:
-    """The event's staff and their roles, with the form to add someone."""
+    """The event's staff and their roles, with the form to add someone; and who was removed
+    from it (their sales and scores keep their name)."""
     return {
         "event": event_json(request, context.event),
         "users": [{**event_user_json(eu), "url": request.resource_url(context, eu.user.username)}
                   for eu in _staff(request, context.event.id)],
+        "removed": [event_user_json(eu) for eu in _staff(request, context.event.id,
+                                                          removed=True)],
         "roles": [{"value": v, "title": ROLE_TITLES[v]} for v in ROLE_CHOICES],
     }
 
@@ -609,9 +614,13 @@ def event_user_form(context: EventUserResource, request: Any) -> dict[str, Any]:
 def edit_event_user(context: EventUserResource, request: Any) -> Response:
     """Change a staff member's roles (and, optionally, their password for this event)."""
     values = parse(request, EDIT_USER_FIELDS)
+    identity = request.identity
+    # Someone changing their own password keeps the session they are doing it from.
+    own = identity is not None and identity.user_id == context.event_user.user_id
     eu = admin_service.set_event_user(request.dbsession, context.event, context.event_user,
                                       roles=values["roles"], password=values["password"],
-                                      actor=request.actor)
+                                      actor=request.actor,
+                                      keep_session_id=identity.session_id if own else None)
     return done(request, request.resource_url(context.__parent__), {"user": event_user_json(eu)},
                 message=f"{eu.user.username} saved.")
 
