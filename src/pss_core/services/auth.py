@@ -197,10 +197,13 @@ _Counter = TypeVar("_Counter", LoginThrottle, LoginDevice)
 
 
 def _fresh(row: _Counter, window: timedelta, now: datetime) -> _Counter:
-    """Start the count over when its window has passed or its lock has expired."""
-    if row.window_started_at + window <= now or (
-        row.locked_until is not None and row.locked_until <= now
-    ):
+    """Start the count over when its lock has expired, or when its window has passed and it
+    is not locked (a lock always runs its full time)."""
+    if row.locked_until is not None:
+        expired = row.locked_until <= now
+    else:
+        expired = row.window_started_at + window <= now
+    if expired:
         row.failures = 0
         row.window_started_at = now
         row.locked_until = None
