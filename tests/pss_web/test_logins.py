@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from webtest import TestApp
 
 from pss_core.models import AuditLog, Event, LoginSession
+from pss_core.security import token_digest
 from pss_testing.web import (
     JSON,
     csrf_token,
@@ -192,3 +193,57 @@ def test_mounted_under_a_prefix(make_webapp: Callable[..., TestApp], demo_event:
     assert "Path=/pss/events/demo" in cookie
     page = app.get("/events/demo/tournaments/main/edit")
     assert 'action="http://localhost/pss/events/demo/logout"' in page.text
+
+
+def test_a_phone_that_logged_in_before_is_never_locked_out_by_others(
+        webapp: TestApp, make_webapp: Callable[..., TestApp], demo_event: Event) -> None:
+    phone = make_webapp(REMOTE_ADDR="203.0.113.30")
+    res = login_player(phone, demo_event, 103, "4321")
+    device = next(v for k, v in res.headers.items()
+                  if k == "Set-Cookie" and v.startswith(f"pss_event_{demo_event.id}_device="))
+    assert "HttpOnly" in device
+    assert "Path=/events/demo" in device
+    logout(phone, demo_event)
+    # Someone else locks number 103 from their own device.
+    for _ in range(5):
+        login_player(webapp, demo_event, 103, "0000", status="*")
+    assert login_player(webapp, demo_event, 103, "4321", status=429).json["error"] == "locked_out"
+    # The player's phone still gets in; a new phone waits (or asks the desk).
+    login_player(phone, demo_event, 103, "4321")
+    login_player(make_webapp(REMOTE_ADDR="203.0.113.30"), demo_event, 103, "4321", status=429)
+
+
+def test_the_desks_unlock_lets_the_player_in_from_a_locked_address(
+        webapp: TestApp, make_webapp: Callable[..., TestApp], demo_event: Event) -> None:
+    wifi = make_webapp(REMOTE_ADDR="203.0.113.40")
+    statuses = {login_player(wifi, demo_event, n, "0000", status="*").status_int
+                for n in range(201, 221)}
+    assert statuses == {403, 429}
+    newcomer = make_webapp(REMOTE_ADDR="203.0.113.40")
+    login_player(newcomer, demo_event, 104, "4321", status=429)
+    login_as(webapp, demo_event, "desk")
+    assert post_json(webapp, "/events/demo/players/104/unlock").json["unlocked"] is True
+    login_player(newcomer, demo_event, 104, "4321")
+
+
+def test_an_event_logout_does_not_end_an_admin_session(
+        webapp: TestApp, make_webapp: Callable[..., TestApp], dbsession: Session,
+        demo_event: Event) -> None:
+    login_admin(webapp)
+    admin_token = webapp.cookies["pss_admin"]
+
+    def admin_session_live() -> bool:
+        row = dbsession.scalars(select(LoginSession).where(
+            LoginSession.token_hash == token_digest(admin_token))).one()
+        dbsession.refresh(row)
+        return row.revoked_at is None
+
+    # The admin token sent under the event's cookie name to the event's logout.
+    other = make_webapp()
+    other.set_cookie(f"pss_event_{demo_event.id}", admin_token)
+    post_json(other, "/events/demo/logout")
+    assert admin_session_live()
+    assert webapp.get("/admin/login", headers=JSON).json["identity"]["kind"] == "admin"
+    # The admin logout does end it.
+    logout(webapp)
+    assert not admin_session_live()

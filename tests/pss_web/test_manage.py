@@ -443,3 +443,83 @@ def test_a_plugin_format_gets_its_form(dbsession: Session, engine: Engine,
     t = dbsession.scalars(select(Tournament).where(Tournament.slug == "gauntlet")).one()
     assert t.format_options == {"rounds": 5, "sudden_death": True, "seeding": "rating",
                                 "motto": "no tilt", "points_curve": "linear"}
+
+
+@pytest.mark.parametrize("html", [True, False], ids=["form", "json"])
+def test_removing_staff_who_sold_keeps_history_and_ends_their_logins(
+        webapp: TestApp, make_webapp: Callable[..., TestApp], dbsession: Session,
+        demo_event: Event, html: bool) -> None:
+    login_as(webapp, demo_event, "owner", username="owner", password="owner-pass")
+    post_json(webapp, "/events/demo/users/", {"username": "fred", "password": "fred-secret",
+                                              "roles": ["desk"]}, status=201)
+    fred, fred_phone = make_webapp(), make_webapp(REMOTE_ADDR="203.0.113.20")
+    for browser in (fred, fred_phone):
+        login_as(browser, demo_event, "desk", username="fred", password="fred-secret")
+    post_json(fred, "/events/demo/players/101/sell", {"scope": "tournament:main", "tickets": 2},
+              status=201)
+    # A role change is seen on fred's next request (roles are read on every request).
+    if html:
+        page = webapp.get("/events/demo/users/fred/")
+        form = next(f for f in page.forms.values() if "roles" in f.fields)
+        for box in form.fields["roles"]:
+            box.checked = box._value == "scorekeeper"
+        form.submit(status=303)
+    else:
+        post_json(webapp, "/events/demo/users/fred/", {"roles": ["scorekeeper"]})
+    assert fred.get("/events/demo/login", headers=JSON).json["identity"]["roles"] == [
+        "scorekeeper"]
+    fred.get("/events/demo/players/101/sell", status=403)
+
+    if html:
+        page = webapp.get("/events/demo/users/fred/")
+        form = next(f for f in page.forms.values() if f.action.endswith("/fred/remove"))
+        res = form.submit(status=303).follow()
+        assert "fred is no longer on the staff." in res.text
+        assert "Removed from the staff" in res.text
+    else:
+        res = post_json(webapp, "/events/demo/users/fred/remove")
+        assert res.json["removed"] == "fred"
+    # Both of fred's sessions ended at once, and the password opens nothing any more.
+    for browser in (fred, fred_phone):
+        assert browser.get("/events/demo/login", headers=JSON).json["identity"] is None
+    login_as(make_webapp(), demo_event, "desk", username="fred", password="fred-secret",
+             status=403)
+    staff = webapp.get("/events/demo/users/", headers=JSON).json
+    assert "fred" not in [u["username"] for u in staff["users"]]
+    assert [u["username"] for u in staff["removed"]] == ["fred"]
+    webapp.get("/events/demo/users/fred/", status=404)
+    # The sale is still fred's, shown as removed.
+    history = webapp.get("/events/demo/players/101/history", headers=JSON).json["history"]
+    sale = next(h for h in history if h["by"].startswith("fred"))
+    assert (sale["by"], sale["by_removed"]) == ("fred (removed)", True)
+    actions = audit_actions(dbsession)
+    assert actions.index("event_user.roles") < actions.index("event_user.remove")
+    # Adding fred again brings the same membership back.
+    post_json(webapp, "/events/demo/users/", {"username": "fred", "password": "fred-again",
+                                              "roles": ["desk"]}, status=201)
+    assert webapp.get("/events/demo/users/", headers=JSON).json["removed"] == []
+
+
+def test_the_staff_pages_are_in_the_openapi_document(webapp: TestApp) -> None:
+    paths = webapp.get("/api/openapi.json").json["paths"]
+    for base in ("/events/{event}/users/{username}", "/admin/events/{event}/users/{username}"):
+        assert "post" in paths[base + "/"], base  # change roles (and password)
+        assert "post" in paths[base + "/remove"], base
+    assert "post" in paths["/events/{event}/users/"]  # add someone
+
+
+def test_a_new_password_ends_the_staff_members_logins(
+        webapp: TestApp, make_webapp: Callable[..., TestApp], demo_event: Event) -> None:
+    login_as(webapp, demo_event, "owner", username="owner", password="owner-pass")
+    post_json(webapp, "/events/demo/users/", {"username": "fred", "password": "fred-secret",
+                                              "roles": ["desk"]}, status=201)
+    fred = make_webapp()
+    login_as(fred, demo_event, "desk", username="fred", password="fred-secret")
+    post_json(webapp, "/events/demo/users/fred/", {"roles": ["desk"], "password": "new-secret"})
+    assert fred.get("/events/demo/login", headers=JSON).json["identity"] is None
+    # The owner changing their own event password stays logged in on this browser only.
+    other_browser = make_webapp()
+    login_as(other_browser, demo_event, "owner", username="owner", password="owner-pass")
+    post_json(webapp, "/events/demo/users/owner/", {"roles": ["td"], "password": "owner-new"})
+    assert webapp.get("/events/demo/login", headers=JSON).json["identity"]["name"] == "owner"
+    assert other_browser.get("/events/demo/login", headers=JSON).json["identity"] is None

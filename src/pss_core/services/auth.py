@@ -396,7 +396,7 @@ def unlock_player(
     """Let a player in again (the desk does this after checking who they are): lifts the lock
     on their number and on their trusted devices, and for ``policy.lockout`` exempts the number
     from the address and event-wide caps, which may be full because of someone else's guesses.
-    Returns whether anything stood in the player's way."""
+    Returns whether anything locked may have stood in the player's way."""
     now = now or utcnow()
     key = f"player:{number}"
     row = _locked_row(session, event.id, key, now)
@@ -411,8 +411,12 @@ def unlock_player(
         stood = stood or device.failures > 0 or _is_locked(device, now)
         device.failures = 0
         device.locked_until = None
-    everyone = _peek(session, event.id, _event_key(LoginKind.PLAYER))
-    stood = stood or _is_locked(everyone, now)
+    # The desk cannot tell which address the player is behind: any locked one may be theirs.
+    stood = stood or session.scalar(select(func.count(LoginThrottle.id)).where(
+        LoginThrottle.event_id == event.id,
+        LoginThrottle.key.in_([_event_key(LoginKind.PLAYER)])
+        | LoginThrottle.key.startswith(_client_key(LoginKind.PLAYER, Client(""))),
+        LoginThrottle.locked_until > now)) > 0
     session.flush()
     ep = session.scalars(select(EventPlayer).where(
         EventPlayer.event_id == event.id, EventPlayer.number == number)).first()
