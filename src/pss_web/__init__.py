@@ -32,7 +32,9 @@ def throttle_policy(settings: dict[str, Any]) -> ThrottlePolicy:
 
     return ThrottlePolicy(
         max_failures=number("max_failures", DEFAULT_POLICY.max_failures),
+        device_max_failures=number("device_max_failures", DEFAULT_POLICY.device_max_failures),
         client_max_failures=number("client_max_failures", DEFAULT_POLICY.client_max_failures),
+        event_max_failures=number("event_max_failures", DEFAULT_POLICY.event_max_failures),
         window=timedelta(minutes=number("window_minutes",
                                         int(DEFAULT_POLICY.window.total_seconds() // 60))),
         lockout=timedelta(minutes=number("lockout_minutes",

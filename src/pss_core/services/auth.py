@@ -412,11 +412,11 @@ def unlock_player(
         device.failures = 0
         device.locked_until = None
     # The desk cannot tell which address the player is behind: any locked one may be theirs.
-    stood = stood or session.scalar(select(func.count(LoginThrottle.id)).where(
+    stood = stood or (session.scalar(select(func.count(LoginThrottle.id)).where(
         LoginThrottle.event_id == event.id,
         LoginThrottle.key.in_([_event_key(LoginKind.PLAYER)])
         | LoginThrottle.key.startswith(_client_key(LoginKind.PLAYER, Client(""))),
-        LoginThrottle.locked_until > now)) > 0
+        LoginThrottle.locked_until > now)) or 0) > 0
     session.flush()
     ep = session.scalars(select(EventPlayer).where(
         EventPlayer.event_id == event.id, EventPlayer.number == number)).first()
