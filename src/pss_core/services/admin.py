@@ -22,7 +22,7 @@ from pss_core.models import (
     utcnow,
 )
 from pss_core.plugins import Pss
-from pss_core.security import hash_secret
+from pss_core.security import hash_secret, verify_secret
 from pss_core.services.setup import check_option_numbers, require_text, validate_bundles
 
 CURRENCIES = ("usd", "eur", "gbp", "cad", "aud")
@@ -181,13 +181,12 @@ def set_event_user(
                            code="missing_role")
     if event_user.user_id == event.owner_id and Role.TOURNAMENT_DIRECTOR not in role_set:
         raise Refused("The event owner is always its tournament director.", code="owner_is_td")
-    if password is not None and password != "":
-        if len(password) < 6:
-            raise InvalidInput("The event password must have at least 6 characters.",
-                               code="weak_password")
-        event_user.password_hash = hash_secret(password)
+    if password and len(password) < 6:
+        raise InvalidInput("The event password must have at least 6 characters.",
+                           code="weak_password")
     ended = 0
-    if password:
+    if password and not verify_secret(event_user.password_hash, password):
+        event_user.password_hash = hash_secret(password)
         ended = revoke_sessions(session, event_id=event.id, user_id=event_user.user_id,
                                 keep_session_id=keep_session_id)
     before = sorted(r.value for r in event_user.role_set)

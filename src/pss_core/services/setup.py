@@ -37,7 +37,7 @@ from pss_core.models import (
     User,
 )
 from pss_core.plugins import Pss
-from pss_core.security import hash_secret, new_pin
+from pss_core.security import hash_secret, new_pin, verify_secret
 from pss_core.services import auth, locking
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -183,8 +183,8 @@ def add_event_user(
 ) -> EventUser:
     """Give ``username`` roles in ``event`` with a password valid there only; the account is created
     silently if it does not exist yet. Re-adding an existing member replaces roles and password
-    (and ends their logins to the event: the old password no longer holds); re-adding someone
-    who was removed brings their old membership, and with it their history, back."""
+    (a different password ends their logins to the event: the old one no longer holds);
+    re-adding someone who was removed brings their old membership, and its history, back."""
     role_set = {Role(r) for r in roles}
     if not role_set:
         raise InvalidInput("Choose at least one role.", code="missing_role")
@@ -205,10 +205,11 @@ def add_event_user(
         eu = EventUser(event_id=event.id, user_id=user.id, password_hash=hash_secret(password))
         session.add(eu)
     else:
-        eu.password_hash = hash_secret(password)
+        if returning or not verify_secret(eu.password_hash, password):
+            eu.password_hash = hash_secret(password)
+            ended = auth.revoke_sessions(session, event_id=event.id, user_id=user.id)
         eu.removed_at = None
         eu.roles.clear()
-        ended = auth.revoke_sessions(session, event_id=event.id, user_id=user.id)
         session.flush()
     for role in sorted(role_set):
         eu.roles.append(EventUserRole(role=role))
