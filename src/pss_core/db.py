@@ -85,6 +85,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     command.upgrade(alembic_config(engine), revision)
+    if revision == "head":
+        from pss_core.jobs.schema import ensure_schema
+
+        ensure_schema(engine)
 
 
 def current_revision(engine: Engine) -> str | None:

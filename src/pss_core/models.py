@@ -251,6 +251,10 @@ class EventPlayer(Base):
     pin_hash: Mapped[str] = mapped_column(String(200))
     ifpa_rank: Mapped[int | None] = mapped_column(Integer)
     offences: Mapped[int] = mapped_column(Integer, default=0)
+    # Opt-in: an e-mail when the player is next in a machine's queue (off unless asked for).
+    email_when_next: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     player: Mapped[Player] = relationship()
@@ -775,6 +779,43 @@ class Notification(Base):
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column()
+
+
+class MailStatus(enum.StrEnum):
+    PENDING = "pending"  # written with its cause; the worker sends it after commit
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the last attempt; ``last_error`` says why
+
+
+class OutgoingMail(Base):
+    """An e-mail to a player, written in the transaction of what caused it and sent after commit
+    by the worker, with every attempt's outcome kept for the desk to see."""
+
+    __tablename__ = "outgoing_mails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    player_id: Mapped[int | None] = mapped_column(ForeignKey("event_players.id"), index=True)
+    #: purchase_confirmation, payment_failed, payment_refunded, hold_expired, tournament_refund,
+    #: up_next
+    kind: Mapped[str] = mapped_column(String(64))
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    status: Mapped[MailStatus] = mapped_column(
+        _enum(MailStatus, "mail_status"), default=MailStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        Index("ix_outgoing_mails_due", "status", "next_attempt_at"),
+    )
 
 
 class AuditLog(Base):

@@ -6,8 +6,8 @@ import attrs
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pss_core import hookimpl
-from pss_core.models import Notification, QueueSlot, TeamMember
+from pss_core import hookimpl, mail
+from pss_core.models import EventPlayer, Notification, QueueSlot, TeamMember
 from pss_core.plays import QueueChange
 
 
@@ -64,3 +64,7 @@ def pss_queue_changed(session: Session, change: QueueChange) -> None:
                 message=f"You are next on {name}. Please make your way to the machine.",
             )
         )
+        player = session.get(EventPlayer, player_id)
+        if player is not None:
+            mail.up_next(session, player, machine=name,
+                         tournament=change.machine.tournament.name)

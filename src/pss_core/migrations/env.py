@@ -6,10 +6,16 @@ from alembic import context
 from sqlalchemy import Engine
 
 from pss_core.db import make_engine
+from pss_core.jobs.schema import is_procrastinate
 from pss_core.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def include_name(name, type_, parent_names):  # type: ignore[no-untyped-def]
+    # procrastinate's tables are its own schema (pss_core.jobs.schema), not pss models.
+    return not (type_ == "table" and is_procrastinate(name))
 
 
 def run_migrations_online() -> None:
@@ -22,6 +28,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=include_name,
         )
         context.run_migrations()
 

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pss_core import audit, restrictions
+from pss_core import audit, mail, restrictions
 from pss_core.audit import Actor
 from pss_core.errors import DomainError, InvalidInput, NotFound, PermissionDenied, Refused
 from pss_core.models import (
@@ -203,6 +203,8 @@ def reserve(
         base_cents=price.base_cents, price_rule=price.breakdown()["price_rule"],
         hold_expires_at=purchase.hold_expires_at, channel="online",
     )
+    if free:
+        mail.purchase_completed(session, purchase)
     return purchase
 
 
@@ -416,6 +418,7 @@ def _complete(session: Session, purchase: Purchase, event: Event, state: IntentS
         payment_intent=state.id, amount_cents=state.amount_received, tokens=paid,
         source=source, hold_expires_at=purchase.hold_expires_at,
     )
+    mail.purchase_completed(session, purchase)
 
 
 def apply_payment_intent(
@@ -498,6 +501,8 @@ def _record_decline(session: Session, purchase: Purchase, state: IntentState) ->
            error_code=state.last_error_code, message=state.last_error_message,
            amount_cents=state.amount, stripe_object_id=attempt)
     log.warning("payment for purchase %s failed: %s", purchase.id, state.last_error_code)
+    mail.payment_failed(session, purchase,
+                        (state.last_error_message or "The card was declined.").rstrip(".") + ".")
 
 
 def _cancel(session: Session, purchase: Purchase, now: datetime, *, reason: str,
@@ -678,6 +683,7 @@ def sweep_expired_holds(
     swept = []
     for purchase in session.scalars(stmt).all():
         _cancel(session, purchase, now, reason="hold expired", actor=actor)
+        mail.hold_expired(session, purchase)
         swept.append(purchase.id)
     return swept
 
@@ -778,27 +784,59 @@ def cancel_abandoned_intents(
     return outcomes
 
 
-def run_worker_pass(
+def reconcile_pass(
     session: Session, pss: Pss, gateway: StripeGateway, *, commit: Commit,
     now: datetime | None = None,
 ) -> dict[str, int]:
-    """One pass of the payments worker: reconcile open payments with Stripe, retry refunds
-    that could not reach Stripe, mark expired holds CANCELLED, then cancel their PaymentIntents
-    at Stripe (and retry cancels that failed before). Commits as it goes."""
-    now = now or utcnow()
+    """Ask Stripe about every payment that may still change (:func:`purchases_to_reconcile`)
+    and apply what it says: what a lost connection or webhook left unsettled is settled here."""
     outcomes: dict[str, int] = {}
     for purchase_id in purchases_to_reconcile(session, now=now):
         settlement = confirm_from_payment_intent(
             session, pss, gateway, purchase_id, commit=commit, now=now, source="worker")
         outcomes[settlement.outcome] = outcomes.get(settlement.outcome, 0) + 1
+    return outcomes
+
+
+def refund_pass(
+    session: Session, gateway: StripeGateway, *, commit: Commit, now: datetime | None = None,
+) -> dict[str, int]:
+    """Send again every card refund that could not reach Stripe."""
+    outcomes: dict[str, int] = {}
     for refund_id in refunds.pending_refund_ids(session):
         outcome = refunds.execute_refund(session, gateway, refund_id, now=now)
         commit()
         key = "refund_done" if outcome.ok else "refund_pending"
         outcomes[key] = outcomes.get(key, 0) + 1
-    outcomes["expired"] = len(sweep_expired_holds(session, now=now))
+    return outcomes
+
+
+def hold_pass(
+    session: Session, pss: Pss, gateway: StripeGateway, *, commit: Commit,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Mark expired holds CANCELLED, then cancel their PaymentIntents at Stripe (and retry
+    cancels that failed before)."""
+    outcomes = {"expired": len(sweep_expired_holds(session, now=now))}
     commit()
-    cancels = cancel_abandoned_intents(session, pss, gateway, commit=commit, now=now)
-    for key, count in cancels.items():
+    for key, count in cancel_abandoned_intents(session, pss, gateway, commit=commit,
+                                               now=now).items():
         outcomes[key] = outcomes.get(key, 0) + count
+    return outcomes
+
+
+def run_worker_pass(
+    session: Session, pss: Pss, gateway: StripeGateway, *, commit: Commit,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """The three payment passes in order, as one periodic run of ``pss worker`` does them:
+    reconcile open payments with Stripe, retry refunds that could not reach Stripe, mark
+    expired holds CANCELLED and cancel their PaymentIntents. Commits as it goes."""
+    now = now or utcnow()
+    outcomes: dict[str, int] = {}
+    for part in (reconcile_pass(session, pss, gateway, commit=commit, now=now),
+                 refund_pass(session, gateway, commit=commit, now=now),
+                 hold_pass(session, pss, gateway, commit=commit, now=now)):
+        for key, count in part.items():
+            outcomes[key] = outcomes.get(key, 0) + count
     return outcomes

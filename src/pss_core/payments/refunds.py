@@ -20,7 +20,7 @@ import attrs
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pss_core import audit
+from pss_core import audit, mail
 from pss_core.audit import Actor
 from pss_core.errors import Busy, DomainError, InvalidInput, NotFound, Refused
 from pss_core.models import (
@@ -169,6 +169,7 @@ def _settle(session: Session, purchase: Purchase, refund: Refund) -> None:
     waiting = [rid for rid in pending_refund_ids(session, purchase.id) if rid != refund.id]
     if (refund.tokens == 0 or not unrefunded) and not waiting:
         purchase.status = PurchaseStatus.REFUNDED
+    mail.refund_done(session, purchase, refund)
 
 
 def begin_late_refund(session: Session, purchase: Purchase, *, reason: str,

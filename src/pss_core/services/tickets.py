@@ -21,7 +21,7 @@ import attrs
 from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from pss_core import audit
+from pss_core import audit, mail
 from pss_core.audit import Actor
 from pss_core.errors import InvalidInput, PermissionDenied, Refused
 from pss_core.models import (
@@ -497,6 +497,7 @@ def sell_tickets(
         tickets=quote.tickets, tokens=quote.tokens, amount_cents=purchase.amount_cents,
         lines=[line.as_dict() for line in quote.price.lines], channel=channel.value,
     )
+    mail.purchase_completed(session, purchase)
     return purchase
 
 
