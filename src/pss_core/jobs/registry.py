@@ -23,9 +23,8 @@ log = logging.getLogger("pss.jobs")
 #: Modules whose import registers tasks; the worker imports them all before it fetches a job.
 TASK_MODULES = ["pss_core.jobs.tasks"]
 
-# Jobs are deferred on the caller's SQLAlchemy (psycopg2) connection, so this connector is never
-# opened: it only writes the job in that connection's transaction. The worker runs on a copy of
-# the app with an asyncio connector (see pss_core.jobs.worker).
+# The tasks' app. Its connector is a placeholder that is never opened: jobs are deferred on the
+# caller's connection (pss_core.jobs.queue), and the worker swaps in an asyncio connector.
 app = procrastinate.App(connector=SQLAlchemyPsycopg2Connector(), import_paths=TASK_MODULES)
 
 

@@ -48,20 +48,21 @@ def periodic_names() -> list[str]:
 async def _run_postgres(conninfo: str, *, once: bool, concurrency: int) -> None:
     from procrastinate import PsycopgConnector
 
-    worker_app = registry.app.with_connector(PsycopgConnector(conninfo=conninfo))
-    async with worker_app.open_async():
-        if once:
-            for name in [*periodic_names(), "pss.jobs.retry_stalled"]:
-                try:
-                    # A pass still waiting from another worker is enough: not queued twice.
-                    await worker_app.configure_task(name, queueing_lock=f"{name}.now").defer_async(
-                        timestamp=int(time.time()))
-                except pexc.AlreadyEnqueued:
-                    pass
-        await worker_app.run_worker_async(
-            wait=not once, concurrency=concurrency, delete_jobs="successful",
-            install_signal_handlers=True,
-        )
+    with registry.app.replace_connector(PsycopgConnector(conninfo=conninfo)) as worker_app:
+        async with worker_app.open_async():
+            if once:
+                for name in [*periodic_names(), "pss.jobs.retry_stalled"]:
+                    try:
+                        # A pass still waiting from another worker is enough: not queued twice.
+                        await worker_app.configure_task(
+                            name, queueing_lock=f"{name}.now").defer_async(
+                                timestamp=int(time.time()))
+                    except pexc.AlreadyEnqueued:
+                        pass
+            await worker_app.run_worker_async(
+                wait=not once, concurrency=concurrency, delete_jobs="successful",
+                install_signal_handlers=True,
+            )
 
 
 def _run_in_process(runtime: registry.Runtime, *, once: bool, interval: float) -> int:
