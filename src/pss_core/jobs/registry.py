@@ -110,7 +110,8 @@ def task(name: str, *, cron: str | None = None, lock: str | None = None,
 
         job_task = app.task(name=name, lock=lock)(run)
         if cron is not None:
-            app.periodic(cron=cron)(job_task)
+            # Periodic tasks are called with a ``timestamp``, which ``run`` drops.
+            app.periodic(cron=cron)(job_task)  # type: ignore[arg-type]
         TASKS[name] = TaskInfo(name, function, cron, lock)
         return function
 

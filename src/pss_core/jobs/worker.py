@@ -1,8 +1,10 @@
-"""Running the jobs: procrastinate workers on PostgreSQL, the periodic passes in-process on SQLite."""
+"""Running the jobs: procrastinate workers on PostgreSQL, the periodic passes in-process on
+SQLite."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import signal
@@ -52,13 +54,11 @@ async def _run_postgres(conninfo: str, *, once: bool, concurrency: int) -> None:
         async with worker_app.open_async():
             if once:
                 for name in [*periodic_names(), "pss.jobs.retry_stalled"]:
-                    try:
-                        # A pass still waiting from another worker is enough: not queued twice.
+                    # A pass still waiting from another worker is enough: not queued twice.
+                    with contextlib.suppress(pexc.AlreadyEnqueued):
                         await worker_app.configure_task(
                             name, queueing_lock=f"{name}.now").defer_async(
                                 timestamp=int(time.time()))
-                    except pexc.AlreadyEnqueued:
-                        pass
             await worker_app.run_worker_async(
                 wait=not once, concurrency=concurrency, delete_jobs="successful",
                 install_signal_handlers=True,

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pss_core import jobs
-from pss_core.models import Event, EventPlayer, MailStatus, OutgoingMail, utcnow
 from pss_core.mail.settings import MailSettings
+from pss_core.models import Event, EventPlayer, MailStatus, OutgoingMail, utcnow
 from pss_core.services import locking
 
 #: The longest wait between two attempts at one mail.

@@ -76,7 +76,8 @@ def parts(msg: EmailMessage) -> tuple[str, str]:
     """The plain text and HTML parts of a message."""
     text = msg.get_body(("plain",))
     html = msg.get_body(("html",))
-    assert text is not None and html is not None
+    assert text is not None
+    assert html is not None
     return text.get_content(), html.get_content()
 
 

@@ -87,7 +87,8 @@ def test_online_payment_completed(stripe_shop, pss, gateway, fake, player, inbox
     online.confirm_from_payment_intent(s, pss, gateway, checkout.purchase_id, commit=s.commit)
     deliver(s, mail_runtime)
     text, html = parts(only(inbox))
-    assert "payment of" in text and "was received" in text
+    assert "payment of" in text
+    assert "was received" in text
     assert all(tid in html for tid in ticket_ids(s, checkout.purchase_id))
 
 
@@ -128,7 +129,8 @@ def test_refund_and_cancelled_tournament_refund(stripe_shop, pss, player, inbox,
     assert "refunded" in refunded["Subject"]
     assert f"{stripe_shop.main.name} was cancelled" in cancelled["Subject"]
     text, html = parts(cancelled)
-    assert "has been cancelled" in text and stripe_shop.event.name in html
+    assert "has been cancelled" in text
+    assert stripe_shop.event.name in html
 
 
 def test_hold_expired(stripe_shop, pss, gateway, player, inbox, mail_runtime):
@@ -177,7 +179,8 @@ def test_a_failed_send_is_retried_with_its_error_visible(stripe_shop, pss, playe
     deliver(s, mail_runtime)
     [queued] = mails(s)
     assert (queued.status, queued.attempts) == (MailStatus.PENDING, 1)
-    assert "refused" in queued.last_error and "554" in queued.last_error
+    assert "refused" in queued.last_error
+    assert "554" in queued.last_error
     assert inbox.messages == []
 
     # Server down: not due yet, then due (as if the wait had passed) and unreachable.
@@ -187,7 +190,8 @@ def test_a_failed_send_is_retried_with_its_error_visible(stripe_shop, pss, playe
                         mail=outbox.MailSettings(host="127.0.0.1", port=_closed_port()))
     assert tasks.resend_due_mail(down, now=later) == {"retry": 1}
     [queued] = mails(s)
-    assert queued.attempts == 2 and "could not be reached" in queued.last_error
+    assert queued.attempts == 2
+    assert "could not be reached" in queued.last_error
 
     inbox.refuse = False
     evenlater = (queued.next_attempt_at + timedelta(seconds=1)).isoformat()
@@ -206,7 +210,8 @@ def test_the_last_failed_attempt_marks_the_mail_failed(stripe_shop, pss, player,
     s.flush()
     [queued] = mails(s)
     assert outbox.send(s, inbox.settings(max_attempts=1), queued.id) == "failed"
-    assert queued.status == MailStatus.FAILED and "554" in queued.last_error
+    assert queued.status == MailStatus.FAILED
+    assert "554" in queued.last_error
 
 
 def test_no_address_no_mail(stripe_shop, pss, inbox, mail_runtime):
@@ -214,7 +219,8 @@ def test_no_address_no_mail(stripe_shop, pss, inbox, mail_runtime):
     tickets_svc.sell_tickets(s, pss, player=stripe_shop.players[2], count=1,
                              tournament=stripe_shop.main, actor=DESK)
     deliver(s, mail_runtime)
-    assert mails(s) == [] and inbox.messages == []
+    assert mails(s) == []
+    assert inbox.messages == []
 
 
 def _closed_port() -> int:

@@ -61,7 +61,8 @@ def test_worker_process_sends_what_was_committed(committed_engine, database_url,
     assert _statuses(committed_engine) == [MailStatus.SENT]
     [msg] = inbox.messages
     assert msg["From"] == "desk@pss.example"
-    assert name in msg["Subject"] and name in parts(msg)[1]
+    assert name in msg["Subject"]
+    assert name in parts(msg)[1]
 
 
 def test_worker_reads_smtp_settings_from_the_ini_file(tmp_path, pss, inbox, monkeypatch,
