@@ -8,7 +8,6 @@ from typing import Any
 import attrs
 from procrastinate import exceptions as pexc
 from procrastinate import manager
-from procrastinate.contrib.sqlalchemy import SQLAlchemyPsycopg2Connector
 from procrastinate.jobs import Job
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
@@ -59,9 +58,18 @@ def defer(session: Session, name: str, *, lock: str | None = None,
     pending.append(_Deferred(transaction, name, kwargs))
 
 
-# Jobs are written with the caller's own SQLAlchemy (psycopg2) connection, so this connector is
-# never opened; the worker's app has an asyncio connector of its own (pss_core.jobs.worker).
-_on_connection = manager.JobManager(SQLAlchemyPsycopg2Connector())
+_managers: list[manager.JobManager] = []
+
+
+def _on_connection() -> manager.JobManager:
+    """Jobs are written with the caller's own SQLAlchemy (psycopg2) connection, so this
+    connector is never opened; the worker has an asyncio connector of its own. Made on first use,
+    as psycopg2 is there only with PostgreSQL (the ``postgresql`` extra)."""
+    if not _managers:
+        from procrastinate.contrib.sqlalchemy import SQLAlchemyPsycopg2Connector
+
+        _managers.append(manager.JobManager(SQLAlchemyPsycopg2Connector()))
+    return _managers[0]
 
 
 def _defer_on_connection(session: Session, name: str, lock: str | None,
@@ -69,14 +77,14 @@ def _defer_on_connection(session: Session, name: str, lock: str | None,
     job = Job(queue="default", task_name=name, lock=lock or registry.TASKS[name].lock,
               queueing_lock=queueing_lock, task_kwargs=kwargs)
     if queueing_lock is None:
-        _on_connection.defer_job(job, connection=session.connection())
+        _on_connection().defer_job(job, connection=session.connection())
         return
     # A refused duplicate is a unique violation, which would abort the caller's transaction:
     # try it inside a savepoint so only the duplicate is undone. (The session emits SAVEPOINT
     # when its connection is next asked for, hence connection() after begin_nested().)
     savepoint = session.begin_nested()
     try:
-        _on_connection.defer_job(job, connection=session.connection())
+        _on_connection().defer_job(job, connection=session.connection())
     except pexc.AlreadyEnqueued:
         savepoint.rollback()
     else:

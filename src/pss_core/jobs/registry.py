@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import procrastinate
-from procrastinate.contrib.sqlalchemy import SQLAlchemyPsycopg2Connector
 from sqlalchemy import Connection, Engine
-
-if TYPE_CHECKING:
-    from pss_core.mail.settings import MailSettings
-    from pss_core.payments.stripe_gateway import StripeGateway
-    from pss_core.plugins import Pss
+from sqlalchemy.orm import Session
 
 log = logging.getLogger("pss.jobs")
 
 #: Modules whose import registers tasks; the worker imports them all before it fetches a job.
-TASK_MODULES = ["pss_core.jobs.tasks"]
+TASK_MODULES = ["pss_core.jobs.tasks", "pss_core.payments.tasks", "pss_core.mail.tasks"]
 
 # The tasks' app. Its connector is a placeholder that is never opened: jobs are deferred on the
-# caller's connection (pss_core.jobs.queue), and the worker swaps in an asyncio connector.
-app = procrastinate.App(connector=SQLAlchemyPsycopg2Connector(), import_paths=TASK_MODULES)
+# caller's connection (pss_core.jobs.queue), and the worker swaps in one with its database.
+app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)
 
 
 @attrs.define
@@ -34,19 +30,18 @@ class Runtime:
 
     #: An engine (the worker, the web app) or a connection (tests inside a transaction).
     bind: Engine | Connection
-    pss: Pss
-    gateway: StripeGateway
-    mail: MailSettings
+    #: The plugin manager (:class:`pss_core.plugins.Pss`).
+    pss: Any
+    #: The Stripe gateway (:class:`pss_core.payments.stripe_gateway.StripeGateway`).
+    gateway: Any
+    #: SMTP settings (:class:`pss_core.mail.settings.MailSettings`).
+    mail: Any
 
-    @classmethod
-    def from_environment(cls, bind: Engine | Connection,
-                         settings: dict[str, Any] | None = None) -> Runtime:
-        from pss_core.mail.settings import MailSettings
-        from pss_core.payments.stripe_gateway import StripeGateway
-        from pss_core.plugins import default_pss
 
-        return cls(bind=bind, pss=default_pss(), gateway=StripeGateway.from_settings(),
-                   mail=MailSettings.from_settings(settings or {}))
+#: Builds a runtime from the environment (``PSS_SMTP_*``, ``PSS_STRIPE_API_BASE``) for jobs run
+#: where nothing was configured. Named by path and imported on first use, like the task modules,
+#: because it needs the payments and mail packages, which themselves defer jobs.
+RUNTIME_FACTORY = "pss_core.worker_cli:environment_runtime"
 
 
 @attrs.frozen
@@ -86,8 +81,18 @@ def runtime_for(bind: Engine | Connection) -> Runtime:
     """The configured runtime on ``bind``, or one made from the environment."""
     base = _configured
     if base is None:
-        return Runtime.from_environment(bind)
+        module, _, name = RUNTIME_FACTORY.partition(":")
+        factory: Callable[[Engine | Connection], Runtime] = getattr(
+            importlib.import_module(module), name)
+        return factory(bind)
     return attrs.evolve(base, bind=bind)
+
+
+def session_for(runtime: Runtime) -> Session:
+    """A session of its own for a task (a savepoint inside the caller's transaction when the
+    runtime is bound to a connection, as in tests)."""
+    return Session(bind=runtime.bind, expire_on_commit=False,
+                   join_transaction_mode="create_savepoint")
 
 
 def task(name: str, *, cron: str | None = None, lock: str | None = None,

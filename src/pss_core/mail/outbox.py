@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from pss_core import jobs
 from pss_core.mail.settings import MailSettings
 from pss_core.models import Event, EventPlayer, MailStatus, OutgoingMail, utcnow
-from pss_core.services import locking
 
 #: The longest wait between two attempts at one mail.
 MAX_BACKOFF = timedelta(hours=6)
@@ -114,7 +113,7 @@ def send(session: Session, settings: MailSettings, mail_id: int, *,
     another worker is sending it right now)."""
     now = now or utcnow()
     stmt = select(OutgoingMail).where(OutgoingMail.id == mail_id)
-    if locking.is_postgres(session):
+    if session.get_bind().dialect.name == "postgresql":
         # Whoever holds the row sends it; a second worker skips it instead of sending it twice.
         stmt = stmt.with_for_update(skip_locked=True)
     mail = session.scalars(stmt).first()

@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from pss_core import jobs, mail
 from pss_core.audit import Actor
-from pss_core.jobs import tasks
 from pss_core.mail import notices, outbox
+from pss_core.mail import tasks as mail_tasks
 from pss_core.models import MailStatus, OutgoingMail, Token, utcnow
 from pss_core.payments import online, refunds
+from pss_core.payments import tasks as payment_tasks
 from pss_core.services import tickets as tickets_svc
 
 from .conftest import parts
@@ -29,7 +30,7 @@ def deliver(session: Any, runtime: Any) -> None:
     processes are tested in tests/pss_core/jobs)."""
     session.commit()
     if session.get_bind().dialect.name == "postgresql":
-        tasks.resend_due_mail(runtime)
+        mail_tasks.resend_due_mail(runtime)
 
 
 def mails(session: Any, kind: str | None = None) -> list[OutgoingMail]:
@@ -138,7 +139,7 @@ def test_hold_expired(stripe_shop, pss, gateway, player, inbox, mail_runtime):
     online.start_online_purchase(s, pss, gateway, commit=s.commit, event=stripe_shop.event,
                                  player=player, tickets=1, tournament=stripe_shop.main,
                                  now=utcnow() - timedelta(hours=1))
-    tasks.sweep_holds(mail_runtime)
+    payment_tasks.sweep_holds(mail_runtime)
     deliver(s, mail_runtime)
     msg = only(inbox)
     assert "expired" in msg["Subject"]
@@ -185,17 +186,17 @@ def test_a_failed_send_is_retried_with_its_error_visible(stripe_shop, pss, playe
 
     # Server down: not due yet, then due (as if the wait had passed) and unreachable.
     later = (queued.next_attempt_at + timedelta(seconds=1)).isoformat()
-    assert tasks.resend_due_mail(mail_runtime) == {}
+    assert mail_tasks.resend_due_mail(mail_runtime) == {}
     down = jobs.Runtime(bind=mail_runtime.bind, pss=pss, gateway=mail_runtime.gateway,
                         mail=outbox.MailSettings(host="127.0.0.1", port=_closed_port()))
-    assert tasks.resend_due_mail(down, now=later) == {"retry": 1}
+    assert mail_tasks.resend_due_mail(down, now=later) == {"retry": 1}
     [queued] = mails(s)
     assert queued.attempts == 2
     assert "could not be reached" in queued.last_error
 
     inbox.refuse = False
     evenlater = (queued.next_attempt_at + timedelta(seconds=1)).isoformat()
-    assert tasks.resend_due_mail(mail_runtime, now=evenlater) == {"sent": 1}
+    assert mail_tasks.resend_due_mail(mail_runtime, now=evenlater) == {"sent": 1}
     [queued] = mails(s)
     assert (queued.status, queued.attempts, queued.last_error) == (MailStatus.SENT, 3, None)
     assert len(inbox.messages) == 1

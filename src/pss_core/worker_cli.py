@@ -7,7 +7,10 @@ import logging
 import sys
 from typing import Any
 
+from sqlalchemy import Connection, Engine
+
 from pss_core import db
+from pss_core.jobs.registry import Runtime
 
 WORKER_HELP = (
     "On PostgreSQL this is a procrastinate worker: it runs jobs deferred by the web app (e-mail) "
@@ -43,12 +46,24 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=cmd_worker)
 
 
+def environment_runtime(bind: Engine | Connection,
+                        settings: dict[str, Any] | None = None) -> Runtime:
+    """A runtime from the environment: the installed plugins, Stripe (``PSS_STRIPE_API_BASE``)
+    and SMTP (``PSS_SMTP_*`` over ``settings``)."""
+    from pss_core.mail.settings import MailSettings
+    from pss_core.payments.stripe_gateway import StripeGateway
+    from pss_core.plugins import default_pss
+
+    return Runtime(bind=bind, pss=default_pss(), gateway=StripeGateway.from_settings(),
+                   mail=MailSettings.from_settings(settings or {}))
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
-    from pss_core.jobs import Runtime, worker
+    from pss_core.jobs import worker
     from pss_core.mail.settings import MailSettings
 
     engine = db.make_engine(args.db)
-    runtime = Runtime.from_environment(engine)
+    runtime = environment_runtime(engine)
     if args.config:
         runtime.mail = MailSettings.from_ini(args.config)
     handler = logging.StreamHandler(sys.stdout)
