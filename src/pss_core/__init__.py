@@ -1,8 +1,40 @@
-"""pss: pinball tournament scoring — the domain, the hooks, and the plugin manager."""
+"""pss: pinball tournament scoring — the domain, the hooks, and the plugin manager.
+
+The names here are the plugin contract (:mod:`pss_core.contract`) and ``hookimpl``, the marker
+for hook implementations."""
 
 from importlib.metadata import PackageNotFoundError, version
 
 import pluggy
+
+from pss_core.contract.formats import Format, FormatSpec, PointsCurve
+from pss_core.contract.notifications import PlayerNotification
+from pss_core.contract.options import OPTION_TYPES, OptionSpec, find_option, resolve_options
+from pss_core.contract.plays import (
+    GameResult,
+    GameStart,
+    QueueChange,
+    QueueJoin,
+    TicketSale,
+    TokenScope,
+)
+from pss_core.contract.registry import Registry
+from pss_core.contract.restrictions import (
+    PriceRequest,
+    RestrictionKind,
+    RestrictionVerdict,
+    normalise_code,
+)
+from pss_core.contract.standings import (
+    MAX_SCORE,
+    Competitor,
+    EntryResult,
+    MachineResult,
+    Ranking,
+    ScoreRow,
+    Standing,
+    Standings,
+)
 
 try:
     __version__ = version("pss")
@@ -11,4 +43,34 @@ except PackageNotFoundError:  # run from a source tree that was never installed
 
 hookimpl = pluggy.HookimplMarker("pss")
 
-__all__ = ["__version__", "hookimpl"]
+__all__ = [
+    "MAX_SCORE",
+    "OPTION_TYPES",
+    "Competitor",
+    "EntryResult",
+    "Format",
+    "FormatSpec",
+    "GameResult",
+    "GameStart",
+    "MachineResult",
+    "OptionSpec",
+    "PlayerNotification",
+    "PointsCurve",
+    "PriceRequest",
+    "QueueChange",
+    "QueueJoin",
+    "Ranking",
+    "Registry",
+    "RestrictionKind",
+    "RestrictionVerdict",
+    "ScoreRow",
+    "Standing",
+    "Standings",
+    "TicketSale",
+    "TokenScope",
+    "__version__",
+    "find_option",
+    "hookimpl",
+    "normalise_code",
+    "resolve_options",
+]

@@ -1,26 +1,37 @@
 """Every hook pss calls, in one place. Plugins implement them with ``pss_core.hookimpl``.
 
-Hooks come in families: registration (formats, points curves), tickets, tokens, games and scoring,
-and queues. A hook that is called for every tournament must first check ``tournament.format`` and
-return ``None`` (or do nothing) for formats it does not own.
+Hooks are for what is cross-cutting: registration, vetoes by house-rule plugins, observers and
+notifications. What a format does is not a hook: pss calls the methods of the tournament's own
+:class:`~pss_core.contract.Format` (and of a restriction's own
+:class:`~pss_core.contract.RestrictionKind`), so no hook needs to ask "is this my format?".
+Format methods run before the hooks of the same moment (a format's own checks first, then the
+vetoes; closing entries first, then the observers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from pss_core.formats import FormatSpec, PointsCurve
-    from pss_core.models import Entry, Tournament
-    from pss_core.notify import PlayerNotification
-    from pss_core.plays import GameResult, GameStart, QueueChange, QueueJoin, TicketSale, TokenScope
-    from pss_core.registry import Registry
-    from pss_core.standings import ScoreRow, Standings
+    from pss_core.contract import (
+        FormatSpec,
+        GameResult,
+        GameStart,
+        PlayerNotification,
+        PointsCurve,
+        QueueChange,
+        QueueJoin,
+        Registry,
+        RestrictionKind,
+        TicketSale,
+        TokenScope,
+    )
+    from pss_core.models import Tournament
 
 hookspec = pluggy.HookspecMarker("pss")
 
@@ -31,31 +42,38 @@ hookspec = pluggy.HookspecMarker("pss")
 @hookspec
 def pss_register_formats(registry: Registry[FormatSpec]) -> None:
     """Called once, when the plugin manager is built: add formats with
-    ``registry.add(FormatSpec(...))``.
+    ``registry.add(FormatSpec(name, title, description, options, format=MyFormat()))``.
 
-    A format name already registered by another plugin is an error.
+    A format name already registered by another plugin is an error
+    (:class:`~pss_core.errors.DuplicateRegistration`, naming both plugins). Without any plugin
+    answering there are no formats, and no tournament can be created.
     """
 
 
 @hookspec
 def pss_register_points_curves(registry: Registry[PointsCurve]) -> None:
     """Called once, when the plugin manager is built: add curves with
-    ``registry.add(PointsCurve(...))``."""
+    ``registry.add(PointsCurve(...))``. A curve name registered twice is an error. The curves are
+    what ``points_curve`` options may name."""
+
+
+@hookspec
+def pss_register_restrictions(registry: Registry[RestrictionKind]) -> None:
+    """Called once, when the plugin manager is built: add restriction kinds (early bird, coupon,
+    ...) with ``registry.add(MyKind(...))``, a :class:`~pss_core.contract.RestrictionKind`
+    whose methods pss calls for restrictions of that kind. A kind name already registered is an
+    error; without any, organizers can add no restrictions."""
 
 
 # --- tickets --------------------------------------------------------------------------------
 
 
-@hookspec(firstresult=True)
-def pss_tokens_per_ticket(tournament: Tournament, options: Mapping[str, Any]) -> int | None:
-    """Called when a ticket for ``tournament`` is sold. Return how many tokens (games) one ticket
-    makes (HERB: 1, PAPA-style: the games per entry), or ``None`` if the format is not yours."""
-
-
 @hookspec
 def pss_check_ticket_sale(session: Session, sale: TicketSale) -> None:
-    """Called before tickets are sold, under the buyer's lock. Raise ``pss_core.errors.Refused`` to
-    refuse the sale (an entry cap reached, say); return nothing to allow it."""
+    """Called before tickets are sold (desk, comp or online), under the buyer's lock, after the
+    tournament format's own :meth:`~pss_core.contract.Format.check_ticket_sale`. Every plugin is
+    asked: raise :class:`pss_core.errors.Refused` to veto the sale; return nothing to allow it.
+    When no plugin answers, the sale goes ahead."""
 
 
 # --- tokens ---------------------------------------------------------------------------------
@@ -64,65 +82,27 @@ def pss_check_ticket_sale(session: Session, sale: TicketSale) -> None:
 @hookspec
 def pss_token_scopes(session: Session, tournament: Tournament) -> Sequence[TokenScope] | None:
     """Called when a game starts or a player queues in ``tournament``. Return extra places whose
-    tokens are good there (a metatournament), each with a priority; lower priorities are used first.
-    The tournament's own tokens always count, at priority 0."""
+    tokens are good there (a metatournament), each with a priority; lower priorities are used
+    first. Every plugin's scopes are used; ``None`` adds none. The tournament's own tokens always
+    count, at priority 0, so with no plugin answering only they are used."""
 
 
-@hookspec(firstresult=True)
-def pss_token_owner(session: Session, tournament: Tournament, player_id: int) -> int | None:
-    """Called when ``player_id`` buys, queues or plays in a team tournament. Return the id of the
-    team whose tokens the player uses, or ``None`` if the format is not yours."""
-
-
-# --- games and scoring ----------------------------------------------------------------------
+# --- games ----------------------------------------------------------------------------------
 
 
 @hookspec
 def pss_check_game_start(session: Session, game: GameStart) -> None:
-    """Called before a game starts, with the machine and occupant locked. Raise ``Refused`` to stop
-    it (a team member on another machine, an entry cap reached, a machine already played)."""
-
-
-@hookspec(firstresult=True)
-def pss_entry_for_game(session: Session, game: GameStart) -> Entry | None:
-    """Called when a game starts. Return the entry the game belongs to: an open entry of the
-    owner's,
-    or a new (unsaved) ``Entry``. ``None`` if the format is not yours."""
+    """Called before a game starts, with the machine and occupant locked, after the format's own
+    :meth:`~pss_core.contract.Format.check_game_start`. Every plugin is asked: raise
+    ``Refused`` to stop the game (a house rule); return nothing to allow it. When no plugin
+    answers, the game starts."""
 
 
 @hookspec
 def pss_game_finished(session: Session, result: GameResult) -> None:
-    """Called after a game ends (score recorded or voided) in the same transaction. Formats close
-    entries here (a PAPA-style entry is complete after its last game)."""
-
-
-@hookspec(firstresult=True)
-def pss_compute_standings(
-    session: Session,
-    tournament: Tournament,
-    options: Mapping[str, Any],
-    curves: Registry[PointsCurve],
-) -> Standings | None:
-    """Called by ``pss_core.standings.compute_standings`` (standings pages, the TV view). Return the
-    standings of ``tournament`` from its stored scores — complete entries only, removed machines
-    left out — or ``None`` if the format is not yours. ``options`` are the tournament's resolved
-    format options and ``curves`` the installed points curves. The SQL helpers in
-    ``pss_core.standings`` (``sql_herb_standings``, ``sql_entry_standings``) do the ranking in one
-    query; the caller marks the qualifying cut and the version. A format without this hook but with
-    ``pss_standings_from_rows`` is given its stored scores as rows instead."""
-
-
-@hookspec(firstresult=True)
-def pss_standings_from_rows(
-    format: FormatSpec,
-    options: Mapping[str, Any],
-    rows: Sequence[ScoreRow],
-    curves: Registry[PointsCurve],
-) -> Standings | None:
-    """Return standings for plain score rows (no database), or ``None`` if ``format`` is not yours;
-    raise ``pss_core.errors.InvalidInput`` naming ``row.line`` for a row your format cannot accept.
-    Used by ``pss standings`` for CSV files and as the reference the database engine is tested
-    against; ``pss_core.standings.herb_standings`` and ``entry_standings`` do the ranking."""
+    """Called after a game ends (score recorded or voided), in the same transaction, after the
+    format's :meth:`~pss_core.contract.Format.game_finished` closed its entry. For observers
+    (a scoreboard feed, a statistics table); return nothing. Raising aborts the score."""
 
 
 # --- queues ---------------------------------------------------------------------------------
@@ -131,54 +111,23 @@ def pss_standings_from_rows(
 @hookspec
 def pss_check_queue_join(session: Session, join: QueueJoin) -> None:
     """Called before a player or team joins a machine's queue (or is put at its head), under the
-    machine's and the player's locks, after pss's own checks. Raise ``Refused`` to veto it.
-    Starting the head of a queue is a game start: veto that in ``pss_check_game_start``."""
+    machine's and the player's locks, after pss's own checks and the format's
+    :meth:`~pss_core.contract.Format.check_queue_join`. Every plugin is asked: raise
+    ``Refused`` to veto the join; return nothing to allow it. Starting the head of a queue is a
+    game start: veto that in ``pss_check_game_start``."""
 
 
 @hookspec
 def pss_queue_changed(session: Session, change: QueueChange) -> None:
-    """Called after a queue changed, in the same transaction, with ``change.action`` one of join,
-    insert (at the head), leave, bump, advance (the head started), clear, freeze (machine down) or
-    unfreeze (machine back up). Return nothing; raising aborts the change."""
+    """Called after a queue changed, in the same transaction (see
+    :attr:`~pss_core.contract.QueueChange.action` for what can happen). Every plugin is told;
+    return nothing. Raising aborts the change. The built-in plugin records a "you are next"
+    message for the new head."""
 
 
 @hookspec(firstresult=True)
 def pss_notify(session: Session, notification: PlayerNotification) -> bool | None:
-    """Deliver a message to a player (by SMS, push, ...). Return True once delivered; the built-in
-    implementation, which runs last, records it as a ``Notification`` row."""
-
-
-# --- restrictions and pricing ---------------------------------------------------------------
-
-if TYPE_CHECKING:
-    from pss_core.models import PriceRestriction
-    from pss_core.restrictions import PriceRequest, RestrictionKind, RestrictionVerdict
-
-
-@hookspec
-def pss_register_restrictions(registry: Registry[RestrictionKind]) -> None:
-    """Called once when the plugin manager is built. Add restriction kinds (early bird, coupon, ...)
-    with ``registry.add(RestrictionKind(...))``. A kind name already registered is an error."""
-
-
-@hookspec(firstresult=True)
-def pss_check_restriction_config(
-    kind: RestrictionKind, config: Mapping[str, Any]
-) -> dict[str, Any] | None:
-    """Called when an organizer creates or edits a restriction of ``kind``, after each value was
-    parsed by the kind's ``options``. Return the config to store (normalised), raise
-    ``pss_core.errors.InvalidInput`` for a bad combination, or return ``None`` if the kind is not
-    yours."""
-
-
-@hookspec(firstresult=True)
-def pss_evaluate_restriction(
-    session: Session, restriction: PriceRestriction, request: PriceRequest
-) -> RestrictionVerdict | None:
-    """Called for every active restriction on the tickets being priced (a quote, a purchase, a late
-    payment), possibly while the quota and the restriction rows are locked, so it must not commit or
-    call the network. The plugin that registered ``restriction.kind`` returns its verdict: whether
-    the tickets may be sold (or no opinion) and at what total price. Others return ``None``.
-
-    Uses are counted by pss, not by the plugin: a restriction with ``max_uses`` stops applying once
-    that many live purchases used it."""
+    """Called to deliver a message to a player (your turn, bumped, ...). Return True once
+    delivered (by SMS, push, ...), which stops the search; return ``None`` to pass. The built-in
+    implementation runs last and records it as a ``Notification`` row for the player's page, so
+    a message is never lost when no other plugin answers."""

@@ -25,6 +25,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    and_,
+    or_,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -478,6 +480,13 @@ class Purchase(Base):
     completed_at: Mapped[datetime | None] = mapped_column()
 
     tokens: Mapped[list[Token]] = relationship(back_populates="purchase", order_by="Token.id")
+
+    @classmethod
+    def live(cls, now: datetime) -> Any:
+        """The SQL condition for purchases that count at ``now``: completed, or pending with a
+        hold that has not expired."""
+        return or_(cls.status == PurchaseStatus.COMPLETED,
+                   and_(cls.status == PurchaseStatus.PENDING, cls.hold_expires_at > now))
 
     __table_args__ = (
         CheckConstraint("(tournament_id IS NULL) != (metatournament_id IS NULL)", name="one_scope"),

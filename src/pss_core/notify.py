@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import attrs
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pss_core import hookimpl, mail
+from pss_core.contract import PlayerNotification, QueueChange
 from pss_core.models import EventPlayer, Notification, QueueSlot, TeamMember
-from pss_core.plays import QueueChange
 
-
-@attrs.frozen
-class PlayerNotification:
-    event_id: int
-    player_id: int
-    kind: str
-    message: str
+__all__ = ["PlayerNotification", "pss_notify", "pss_queue_changed"]
 
 
 @hookimpl(trylast=True)

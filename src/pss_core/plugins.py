@@ -1,30 +1,25 @@
-"""Builds the plugin manager: hookspecs, built-in plugins, then installed ``pss`` entry points."""
+"""Builds the plugin manager: hookspecs, then the plugins of entry point group ``pss`` (pss's own
+first, so that they load exactly like outside plugins), then ``check_pending()``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from types import ModuleType
-from typing import Any
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pluggy
 
 from pss_core import hookspecs
-from pss_core.formats import FormatSpec, PointsCurve
-from pss_core.registry import Registry
-from pss_core.restrictions import RestrictionKind
+from pss_core.contract import Format, FormatSpec, PointsCurve, Registry, RestrictionKind
+from pss_core.errors import Refused
+
+if TYPE_CHECKING:
+    from pss_core.models import Tournament
 
 ENTRY_POINT_GROUP = "pss"
-
-#: Built-in plugins, registered in this order before any installed one.
-BUILTIN_PLUGINS: tuple[str, ...] = (
-    "pss_core.notify",
-    "pss_formats.curves",
-    "pss_formats.herb",
-    "pss_formats.papa",
-    "pss_formats.team",
-    "pss_formats.meta",
-)
+#: The distribution whose ``pss`` entry points are the built-in plugins.
+OWN_DISTRIBUTION = "pss"
 
 
 @attrs.define
@@ -40,11 +35,24 @@ class Pss:
     def hook(self) -> Any:
         return self.pm.hook
 
+    def format_for(self, tournament: Tournament) -> tuple[Format, dict[str, Any]]:
+        """The tournament's own format object and its resolved options: what pss calls instead
+        of asking every plugin whether the tournament is theirs."""
+        if tournament.format not in self.formats:
+            raise Refused(f"The format of {tournament.name} ({tournament.format}) is not "
+                          "installed.", code="unknown_format")
+        spec = self.formats[tournament.format]
+        return spec.format, spec.resolve_options(tournament.format_options or {})
 
-def _import(name: str) -> ModuleType:
-    import importlib
 
-    return importlib.import_module(name)
+def builtin_entry_points() -> list[EntryPoint]:
+    """pss's own ``pss`` entry points (the built-in formats, curves and notifications), by
+    name."""
+    return sorted(
+        (ep for ep in entry_points(group=ENTRY_POINT_GROUP)
+         if ep.dist is not None and ep.dist.name == OWN_DISTRIBUTION),
+        key=lambda ep: ep.name,
+    )
 
 
 def get_plugin_manager(
@@ -53,12 +61,15 @@ def get_plugin_manager(
     builtins: bool = True,
     load_entrypoints: bool = True,
 ) -> Pss:
-    """Build the manager. Tests pass ``load_entrypoints=False`` and the plugins they want."""
+    """Build the manager. Tests pass ``load_entrypoints=False`` and the plugins they want; the
+    built-ins (pss's own entry points) still load unless ``builtins`` is false."""
     pm = pluggy.PluginManager("pss")
     pm.add_hookspecs(hookspecs)
     if builtins:
-        for name in BUILTIN_PLUGINS:
-            pm.register(_import(name), name=name)
+        # Before the given plugins, so a duplicate name is blamed on the later plugin.
+        for ep in builtin_entry_points():
+            if pm.get_plugin(ep.name) is None:
+                pm.register(ep.load(), name=ep.name)
     for plugin in plugins:
         pm.register(plugin)
     if load_entrypoints:
@@ -66,9 +77,9 @@ def get_plugin_manager(
     pm.check_pending()
     formats: Registry[FormatSpec] = Registry("format")
     curves: Registry[PointsCurve] = Registry("points curve")
+    restrictions: Registry[RestrictionKind] = Registry("restriction kind")
     _fill(pm, "pss_register_formats", formats)
     _fill(pm, "pss_register_points_curves", curves)
-    restrictions: Registry[RestrictionKind] = Registry("restriction kind")
     _fill(pm, "pss_register_restrictions", restrictions)
     return Pss(pm=pm, formats=formats, curves=curves, restrictions=restrictions)
 

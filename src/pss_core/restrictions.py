@@ -2,7 +2,7 @@
 
 A *restriction kind* is code a plugin registers; a *restriction* is a ``PriceRestriction`` row an
 organizer configures. For one quote, every active restriction on the scope (and the event-wide ones)
-gives a verdict through ``pss_evaluate_restriction``; then:
+gives a verdict from its kind's :meth:`~pss_core.contract.RestrictionKind.evaluate`; then:
 
 * restrictions of **different kinds are AND-ed**: the tickets are on sale only if every kind allows;
 * restrictions of the **same kind are OR-ed**: one restriction of a kind allowing is enough; a kind
@@ -28,8 +28,13 @@ from sqlalchemy.orm import Session
 
 from pss_core import audit
 from pss_core.audit import Actor
+
+# The kinds' values live in the contract; importing them from here keeps working.
+from pss_core.contract.restrictions import PriceRequest as PriceRequest
+from pss_core.contract.restrictions import RestrictionKind as RestrictionKind
+from pss_core.contract.restrictions import RestrictionVerdict as RestrictionVerdict
+from pss_core.contract.restrictions import normalise_code as normalise_code
 from pss_core.errors import InvalidInput, NotFound, Refused
-from pss_core.formats import OptionSpec, find_option, resolve_options
 from pss_core.models import (
     Metatournament,
     PriceRestriction,
@@ -44,73 +49,6 @@ if TYPE_CHECKING:
     from pss_core.plugins import Pss
 
 Scope = Tournament | Metatournament
-
-
-@attrs.frozen
-class RestrictionKind:
-    """A kind of restriction as a plugin registers it (``pss_register_restrictions``)."""
-
-    name: str
-    title: str
-    description: str = ""
-    #: The organizer's settings for one restriction of this kind; the admin form is built from them.
-    options: tuple[OptionSpec, ...] = ()
-    #: The buyer enters a code for it (the purchase page then shows a code field).
-    takes_code: bool = False
-
-    def option(self, name: str) -> OptionSpec:
-        return find_option(self.options, name, f"A {self.title} restriction has no setting")
-
-    def resolve_config(self, raw: Mapping[str, Any]) -> dict[str, Any]:
-        """Defaults overlaid with ``raw``, each value parsed; unknown names are refused."""
-        return resolve_options(self.options, raw, f"A {self.title} restriction has no setting")
-
-
-def normalise_code(code: str | None) -> str | None:
-    """Codes are compared without surrounding spaces and without regard to case."""
-    if code is None:
-        return None
-    code = code.strip()
-    return code.upper() or None
-
-
-@attrs.frozen
-class PriceRequest:
-    """What is being priced, handed to ``pss_evaluate_restriction``."""
-
-    event_id: int
-    #: The tournament or metatournament the tickets are good in.
-    scope: Scope
-    player_id: int | None
-    tickets: int
-    #: The scope's own price for ``tickets`` (bundles applied), in cents.
-    base_cents: int
-    now: datetime
-    #: A code the buyer entered (coupon), stripped and upper-cased; ``None`` if none.
-    code: str | None = attrs.field(default=None, converter=normalise_code)
-    #: ``online``, ``desk`` or ``comp``.
-    channel: str = "online"
-
-
-@attrs.frozen
-class RestrictionVerdict:
-    """One restriction's answer for one request."""
-
-    #: True: allows the sale; False: refuses it (``reason`` says why); None: no opinion.
-    available: bool | None
-    #: Total price in cents for all ``request.tickets`` if this restriction sets one.
-    price_cents: int | None = attrs.field(default=None)
-    #: Shown on the price breakdown ("Early bird", "Coupon SPRING").
-    label: str = ""
-    #: Plain words for the buyer when ``available`` is False.
-    reason: str = ""
-    #: The buyer's code matched this restriction.
-    matched_code: bool = False
-
-    @price_cents.validator
-    def _check_price(self, attribute: Any, value: int | None) -> None:
-        if value is not None and value < 0:
-            raise ValueError("a restriction price cannot be negative")
 
 
 @attrs.frozen
@@ -228,7 +166,7 @@ MAX_SETTING_TEXT = 500
 
 
 def check_config(pss: Pss, spec: RestrictionKind, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Parse ``raw`` with the kind's options, then let its plugin check the combination.
+    """Parse ``raw`` with the kind's options, then let the kind check the combination.
 
     Values must be plain (no lists or objects), whole numbers within the 32-bit range that the
     cents and counts they become are stored in, and text at most 500 characters long."""
@@ -244,8 +182,7 @@ def check_config(pss: Pss, spec: RestrictionKind, raw: Mapping[str, Any]) -> dic
         if isinstance(value, str) and len(value) > MAX_SETTING_TEXT:
             raise InvalidInput(f"The setting {name!r} is too long (at most "
                                f"{MAX_SETTING_TEXT} characters).", code="invalid_option")
-    checked = pss.hook.pss_check_restriction_config(kind=spec, config=resolved)
-    return dict(checked) if checked is not None else resolved
+    return dict(spec.check_config(resolved))
 
 
 def set_active(
@@ -473,14 +410,7 @@ def evaluate(
                 "ask the tournament director.",
                 code="restriction_kind_missing",
             )
-        verdict = pss.hook.pss_evaluate_restriction(session=session, restriction=row,
-                                                    request=request)
-        if verdict is None:
-            raise Refused(
-                f"The {row.kind!r} plugin gave no answer for {row.name!r}; "
-                "ask the tournament director.",
-                code="restriction_kind_missing",
-            )
+        verdict = pss.restrictions[row.kind].evaluate(session, row, request)
         if row.max_uses is not None and verdict.available is True and uses[row.id] >= row.max_uses:
             what = f"The code {request.code!r}" if verdict.matched_code else f"{row.name!r}"
             verdict = attrs.evolve(

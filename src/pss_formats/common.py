@@ -1,4 +1,4 @@
-"""Helpers the built-in formats share; built on pss_core's public models only."""
+"""Helpers the built-in formats share, built on the contract and the models only."""
 
 from __future__ import annotations
 
@@ -8,14 +8,8 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from pss_core.errors import InvalidInput
-from pss_core.models import Entry, EntryStatus, Purchase, Score, Token, Tournament, utcnow
-from pss_core.services.quotas import live_purchase_filter
-from pss_core.standings import ScoreRow
-
-
-def options_of(tournament: Tournament, defaults: dict[str, Any]) -> dict[str, Any]:
-    return {**defaults, **(tournament.format_options or {})}
+from pss_core.contract import ScoreRow
+from pss_core.models import Entry, EntryStatus, Purchase, Score, Token, utcnow
 
 
 def owner_filter(model: Any, player_id: int | None, team_id: int | None) -> Any:
@@ -29,7 +23,7 @@ def tokens_held(session: Session, tournament_id: int, player_id: int | None,
     """Tokens of this owner for this tournament that are paid, or unpaid on a hold that has not
     expired; refunded tokens and abandoned holds do not count."""
     live = Token.purchase_id.in_(
-        select(Purchase.id).where(live_purchase_filter(utcnow()))  # type: ignore[arg-type]
+        select(Purchase.id).where(Purchase.live(utcnow()))
     )
     return session.scalar(
         select(func.count(Token.id)).where(
@@ -70,16 +64,10 @@ def open_entry(session: Session, tournament_id: int, player_id: int | None,
     ).first()
 
 
-def bad_row(row: ScoreRow, problem: str) -> InvalidInput:
-    """A clear error for a score row a format cannot accept, naming its line."""
-    where = f"Line {row.line}: " if row.line is not None else ""
-    return InvalidInput(f"{where}{problem}", code="bad_score_row", line=row.line)
-
-
 def check_no_teams(rows: Sequence[ScoreRow], title: str) -> None:
     for row in rows:
         if row.team is not None:
-            raise bad_row(row, f"{title} is not a team format, but this score names team "
+            raise row.invalid(f"{title} is not a team format, but this score names team "
                                f"{row.team}; leave the team column out.")
 
 
@@ -91,6 +79,6 @@ def check_replays(rows: Sequence[ScoreRow], allowed: bool) -> None:
     for row in rows:
         key = (row.owner, row.machine)
         if key in seen:
-            raise bad_row(row, f"{row.owner} already has a score on {row.machine}, and replays "
+            raise row.invalid(f"{row.owner} already has a score on {row.machine}, and replays "
                                "are not allowed in this tournament.")
         seen.add(key)

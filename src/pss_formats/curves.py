@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from pss_core import hookimpl
-from pss_core.formats import PointsCurve
-from pss_core.registry import Registry
+from pss_core.contract import PointsCurve, Registry
 
 
 def papa_points(rank: int) -> int:

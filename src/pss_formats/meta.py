@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pss_core import hookimpl
+from pss_core.contract import TokenScope
 from pss_core.models import MetatournamentMember, Tournament
-from pss_core.plays import TokenScope
 
 
 @hookimpl

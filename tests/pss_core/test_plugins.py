@@ -5,7 +5,7 @@ import pytest
 from pss_core import hookimpl
 from pss_core.errors import DuplicateRegistration, NotFound
 from pss_core.formats import FormatSpec, PointsCurve
-from pss_core.plugins import BUILTIN_PLUGINS, get_plugin_manager
+from pss_core.plugins import builtin_entry_points, get_plugin_manager
 
 
 def test_builtin_formats_and_curves(pss):
@@ -58,7 +58,18 @@ def test_entry_point_plugin_installed_with_pip_is_found():
     pss = get_plugin_manager()
     assert "geometric" in pss.curves
     assert pss.curves.owner("geometric") == "extra_curves"
-    assert set(BUILTIN_PLUGINS) <= {name for name, _ in pss.pm.list_name_plugin()}
+    assert {ep.name for ep in builtin_entry_points()} <= {
+        name for name, _ in pss.pm.list_name_plugin()}
+
+
+def test_builtins_are_entry_points_of_pss_itself():
+    # The built-in formats load the way an outside plugin does, not from a list inside pss.
+    names = {ep.name for ep in builtin_entry_points()}
+    assert names == {"pss_core.notify", "pss_formats.curves", "pss_formats.herb",
+                     "pss_formats.papa", "pss_formats.team", "pss_formats.meta"}
+    assert all(ep.value == ep.name for ep in builtin_entry_points())
+    assert {f.name for f in get_plugin_manager(builtins=False, load_entrypoints=False)
+            .formats} == set()
 
 
 def test_test_managers_skip_entry_points(pss):

@@ -156,41 +156,45 @@ def test_codes_are_compared_without_case_or_spaces():
 # --- kinds from plugins, on the database ------------------------------------------------------
 
 
+class Switch(RestrictionKind):
+    """A sales switch with an optional price."""
+
+    def evaluate(self, session, restriction, request):
+        c = restriction.config
+        price = None if c["price_cents"] is None else c["price_cents"] * request.tickets
+        return RestrictionVerdict(available=c["open"], price_cents=price, reason="Closed.")
+
+
+class Code(RestrictionKind):
+    """A code with a fixed price."""
+
+    def check_config(self, config):
+        if not config["code"]:
+            raise InvalidInput("A code needs a code.", code="missing_code")
+        return {**config, "code": normalise_code(config["code"])}
+
+    def evaluate(self, session, restriction, request):
+        c = restriction.config
+        if request.code != c["code"]:
+            return RestrictionVerdict(available=None)
+        return RestrictionVerdict(available=True, price_cents=c["price_cents"],
+                                  matched_code=True, label=f"Code {c['code']}")
+
+
 class TestKinds:
     """Two small kinds: a sales switch with an optional price, and a code with a fixed price."""
 
     @hookimpl
     def pss_register_restrictions(self, registry):
-        registry.add(RestrictionKind(
+        registry.add(Switch(
             "switch", "Sales switch",
             options=(OptionSpec("open", "bool", True),
                      OptionSpec("price_cents", "int", None, nullable=True, minimum=0)),
         ))
-        registry.add(RestrictionKind(
+        registry.add(Code(
             "code", "Code", takes_code=True,
             options=(OptionSpec("code", "str", ""), OptionSpec("price_cents", "int", 0)),
         ))
-
-    @hookimpl
-    def pss_check_restriction_config(self, kind, config):
-        if kind.name == "code":
-            if not config["code"]:
-                raise InvalidInput("A code needs a code.", code="missing_code")
-            return {**config, "code": normalise_code(config["code"])}
-        return None
-
-    @hookimpl
-    def pss_evaluate_restriction(self, session, restriction, request):
-        c = restriction.config
-        if restriction.kind == "switch":
-            price = None if c["price_cents"] is None else c["price_cents"] * request.tickets
-            return RestrictionVerdict(available=c["open"], price_cents=price, reason="Closed.")
-        if restriction.kind == "code":
-            if request.code != c["code"]:
-                return RestrictionVerdict(available=None)
-            return RestrictionVerdict(available=True, price_cents=c["price_cents"],
-                                      matched_code=True, label=f"Code {c['code']}")
-        return None
 
 
 @pytest.fixture

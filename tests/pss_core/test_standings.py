@@ -17,7 +17,6 @@ from pss_core.standings import (
     ScoreRow,
     Standing,
     Standings,
-    _Lookup,
     apply_cut,
     competition_ranks,
     curve_lookup,
@@ -27,6 +26,7 @@ from pss_core.standings import (
     read_score_rows,
     standings_from_rows,
 )
+from pss_core.standings.sql import _Lookup
 from pss_formats.curves import linear_points, papa_points
 
 PAPA = PointsCurve("papa", "PAPA", papa_points)

@@ -9,9 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pss_core import hookimpl
-from pss_core import standings as standings_module
+from pss_core.contract import Format, FormatSpec, OptionSpec, PointsCurve
 from pss_core.errors import Refused
-from pss_core.formats import FormatSpec, OptionSpec, PointsCurve
 from pss_core.models import EntryStatus, MachineStatus
 from pss_core.standings import (
     ScoreRow,
@@ -22,6 +21,7 @@ from pss_core.standings import (
     herb_standings,
     score_rows,
 )
+from pss_core.standings import sql as standings_module
 from pss_formats.curves import linear_points, papa_points
 
 PAPA = PointsCurve("papa", "PAPA", papa_points)
@@ -276,21 +276,21 @@ def test_breakdowns_decode_once_when_threads_share_cached_standings(board, pss, 
 # --- formats that only rank rows ------------------------------------------------------------
 
 
+class Lowball(Format):
+    """A toy format that ranks only rows: the lowest single score wins."""
+
+    def standings_from_rows(self, rows, options, ranking):
+        flipped = [ScoreRow(r.player, r.machine, 10**9 - r.score, entry=r.entry) for r in rows]
+        return ranking.herb(flipped, machines_counted=1, curve=ranking.curve(options))
+
+
 class LowScore:
-    """A toy format that implements only the rows hook: the lowest single score wins."""
+    """The plugin that registers the toy format."""
 
     @hookimpl
     def pss_register_formats(self, registry):
         registry.add(FormatSpec("lowball", "Lowball", options=(
-            OptionSpec("points_curve", "points_curve", "linear"),)))
-
-    @hookimpl
-    def pss_standings_from_rows(self, format, options, rows, curves):
-        if format.name != "lowball":
-            return None
-        flipped = [ScoreRow(r.player, r.machine, 10**9 - r.score, entry=r.entry) for r in rows]
-        return herb_standings(flipped, machines_counted=1, curve=curves[options["points_curve"]],
-                              format="lowball", options=options)
+            OptionSpec("points_curve", "points_curve", "linear"),), format=Lowball))
 
 
 def test_a_rows_only_format_gets_its_stored_scores_as_rows(board, make_pss):

@@ -4,7 +4,6 @@ and the negative control without the locks, which over-uses it."""
 from __future__ import annotations
 
 import pytest
-from pss_coupons import create_coupon
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,7 +15,7 @@ from pss_testing.loadtest import build_shop, race
 pytestmark = pytest.mark.postgres_only
 
 
-def coupon_race(engine, pss, fake):
+def coupon_race(engine, pss, fake, create_coupon):
     with Session(engine, expire_on_commit=False) as s:
         shop = build_shop(s, players=100, secret_key=fake.api_key)
         coupon = create_coupon(s, pss, event_id=shop.event_id, code="TEN", percent_off=50,
@@ -32,9 +31,9 @@ def coupon_race(engine, pss, fake):
 
 
 def test_a_coupon_with_10_uses_raced_by_100_buyers_is_used_exactly_10_times(
-    committed_engine, installed, fake
+    committed_engine, installed, fake, create_coupon
 ):
-    result, used = coupon_race(committed_engine, installed, fake)
+    result, used = coupon_race(committed_engine, installed, fake, create_coupon)
     assert used == 10
     assert result.outcomes["paid"] + result.outcomes["held"] == 10
     assert set(result.outcomes) - {"paid", "held"} <= {"code_not_available", "busy"}
@@ -42,11 +41,12 @@ def test_a_coupon_with_10_uses_raced_by_100_buyers_is_used_exactly_10_times(
     assert all(pi["amount"] == 250 for pi in fake.payment_intents.values())
 
 
-def test_negative_control_without_the_coupon_lock_over_uses_it(committed_engine, installed, fake):
+def test_negative_control_without_the_coupon_lock_over_uses_it(committed_engine, installed, fake,
+                                                                create_coupon):
     seen = []
     with locking.unprotected():
         for _ in range(3):
-            _, used = coupon_race(committed_engine, installed, fake)
+            _, used = coupon_race(committed_engine, installed, fake, create_coupon)
             seen.append(used)
             if used > 10:
                 break

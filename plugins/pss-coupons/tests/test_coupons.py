@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from importlib.metadata import entry_points
 
 import pytest
-from pss_coupons import KIND, create_coupon, discounted
+from pss_coupons import KIND, discounted
 from sqlalchemy import func, select
 
 from pss_core.errors import InvalidInput, Refused
@@ -39,7 +39,7 @@ def test_discounts():
     assert discounted(100, {"percent_off": None, "amount_off_cents": 150}) == 0
 
 
-def test_config_is_checked(shop, installed):
+def test_config_is_checked(shop, installed, create_coupon):
     coupon = create_coupon(shop.session, installed, event_id=shop.event.id, code=" spring-24 ",
                            percent_off=20)
     assert coupon.config["code"] == "SPRING-24"
@@ -56,7 +56,7 @@ def test_config_is_checked(shop, installed):
                       percent_off=150)
 
 
-def test_a_coupon_takes_its_discount_when_its_code_is_entered(shop, installed):
+def test_a_coupon_takes_its_discount_when_its_code_is_entered(shop, installed, create_coupon):
     create_coupon(shop.session, installed, event_id=shop.event.id, code="HALF", percent_off=50,
                   tournament=shop.main)
     assert hold(shop, installed, code=None).amount_cents == 600
@@ -68,7 +68,7 @@ def test_a_coupon_takes_its_discount_when_its_code_is_entered(shop, installed):
     assert refused.value.code == "invalid_code"
 
 
-def test_max_uses_count_live_purchases_only(shop, installed):
+def test_max_uses_count_live_purchases_only(shop, installed, create_coupon):
     coupon = create_coupon(shop.session, installed, event_id=shop.event.id, code="TWO",
                            amount_off_cents=100, max_uses=2, tournament=shop.main)
     now = datetime.now(UTC)
@@ -84,7 +84,7 @@ def test_max_uses_count_live_purchases_only(shop, installed):
     assert first.status == PurchaseStatus.PENDING
 
 
-def test_cheapest_price_wins_and_a_losing_coupon_is_not_used(shop, installed):
+def test_cheapest_price_wins_and_a_losing_coupon_is_not_used(shop, installed, create_coupon):
     create_restriction(shop.session, installed, event_id=shop.event.id, kind="time_window",
                        name="Early bird", config={"ends_at": "2999-01-01T00:00Z",
                                                   "price_cents": 200}, tournament=shop.main)
@@ -100,7 +100,7 @@ def test_cheapest_price_wins_and_a_losing_coupon_is_not_used(shop, installed):
     assert uses(shop, big) == 1
 
 
-def test_a_free_purchase_needs_no_payment(shop, installed, fake):
+def test_a_free_purchase_needs_no_payment(shop, installed, fake, create_coupon):
     create_coupon(shop.session, installed, event_id=shop.event.id, code="FREE", percent_off=100)
     purchase = hold(shop, installed, code="free")
     assert (purchase.status, purchase.amount_cents) == (PurchaseStatus.COMPLETED, 0)

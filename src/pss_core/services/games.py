@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pss_core.audit import Actor
+from pss_core.contract import GameResult, GameStart
 from pss_core.errors import DomainError, InvalidInput, PermissionDenied, Refused
 from pss_core.models import (
     Entry,
@@ -35,7 +36,6 @@ from pss_core.models import (
     TournamentStatus,
     utcnow,
 )
-from pss_core.plays import GameResult, GameStart
 from pss_core.plugins import Pss
 from pss_core.services import locking, occupants
 from pss_core.services.occupants import Occupant
@@ -203,11 +203,10 @@ def start_locked(session: Session, pss: Pss, machine: TournamentMachine,
     token = tokens[0]
     game = GameStart(tournament=tournament, machine=machine, player=occ.player, team=occ.team,
                      token=token)
+    fmt, options = pss.format_for(tournament)
+    fmt.check_game_start(session, game, options)
     pss.hook.pss_check_game_start(session=session, game=game)
-    entry = pss.hook.pss_entry_for_game(session=session, game=game)
-    if entry is None:
-        raise Refused(f"The format of {tournament.name} ({tournament.format}) is not installed.",
-                      code="unknown_format")
+    entry = fmt.entry_for_game(session, game, options)
     if entry.id is None:
         session.add(entry)
         session.flush()
@@ -383,9 +382,11 @@ def _end_locked(session: Session, pss: Pss, machine: TournamentMachine, tourname
         if entry is not None:
             _drop_if_empty(session, entry)
     elif entry is not None:
-        pss.hook.pss_game_finished(session=session, result=GameResult(
-            tournament=tournament, machine=machine, entry=entry, token=token, score=score,
-            voided=kind != "score"))
+        finished = GameResult(tournament=tournament, machine=machine, entry=entry, token=token,
+                              score=score, voided=kind != "score")
+        fmt, options = pss.format_for(tournament)
+        fmt.game_finished(session, finished, options)
+        pss.hook.pss_game_finished(session=session, result=finished)
     if kind == "misconduct":
         for pid in occ.person_ids:
             person = session.get(EventPlayer, pid)
@@ -752,13 +753,11 @@ def add_missing_score(
         raise Refused(f"{occ.name} has no unused ticket for {tournament.name} to put this "
                       "score on; sell or comp one first.", code="no_tokens")
     token = tokens[0]
+    fmt, options = pss.format_for(tournament)
     if entry is None:
-        entry = pss.hook.pss_entry_for_game(session=session, game=GameStart(
+        entry = fmt.entry_for_game(session, GameStart(
             tournament=tournament, machine=machine, player=occ.player, team=occ.team,
-            token=token))
-        if entry is None:
-            raise Refused(f"The format of {tournament.name} is not installed.",
-                          code="unknown_format")
+            token=token), options)
         if entry.id is None:
             session.add(entry)
             session.flush()
@@ -783,8 +782,10 @@ def add_missing_score(
                 recorded_by_id=_event_user_id(session, machine.event_id, actor), recorded_at=now)
     session.add(row)
     session.flush()
-    pss.hook.pss_game_finished(session=session, result=GameResult(
-        tournament=tournament, machine=machine, entry=entry, token=token, score=value))
+    finished = GameResult(tournament=tournament, machine=machine, entry=entry, token=token,
+                          score=value)
+    fmt.game_finished(session, finished, options)
+    pss.hook.pss_game_finished(session=session, result=finished)
     _bump_version(tournament)
     session.flush()
     _correction_audit(session, actor, "score.add_missing", occ, tournament, row, now,

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from pss_core.audit import Actor
+from pss_core.contract import PlayerNotification, QueueChange
 from pss_core.errors import InvalidInput, PermissionDenied, Refused
 from pss_core.models import (
     EventPlayer,
@@ -29,8 +30,6 @@ from pss_core.models import (
     TournamentMachine,
     utcnow,
 )
-from pss_core.notify import PlayerNotification
-from pss_core.plays import QueueChange
 from pss_core.plugins import Pss
 from pss_core.services import locking
 from pss_core.services.tickets import audit_for_player, team_ids_of, token_owner

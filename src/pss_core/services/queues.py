@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from pss_core import audit
 from pss_core.audit import Actor
+from pss_core.contract import QueueJoin
 from pss_core.errors import InvalidInput, PermissionDenied, Refused
 from pss_core.models import (
     EventPlayer,
@@ -41,7 +42,6 @@ from pss_core.models import (
     TournamentStatus,
     utcnow,
 )
-from pss_core.plays import QueueJoin
 from pss_core.plugins import Pss
 from pss_core.services import locking, occupants
 from pss_core.services.games import GameStarted, start_locked
@@ -195,8 +195,11 @@ def _join(session: Session, pss: Pss, *, machine: TournamentMachine, player: Eve
                              team_id=occ.team_id, limit=1):
             raise Refused(f"{occ.name} has no tickets left for {tournament.name}.",
                           code="no_tokens")
-        pss.hook.pss_check_queue_join(session=session, join=QueueJoin(
-            tournament=tournament, machine=machine, player=occ.player, team=occ.team))
+        join = QueueJoin(tournament=tournament, machine=machine, player=occ.player,
+                         team=occ.team)
+        fmt, options = pss.format_for(tournament)
+        fmt.check_queue_join(session, join, options)
+        pss.hook.pss_check_queue_join(session=session, join=join)
         if current is not None:
             _leave_current(session, pss, current, occ, actor, now,
                            why="moved to the head" if current.tournament_machine_id == machine.id

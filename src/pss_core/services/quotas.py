@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pss_core.errors import Refused
-from pss_core.models import Metatournament, Purchase, PurchaseStatus, Tournament
+from pss_core.models import Metatournament, Purchase, Tournament
 
 
 def _scope_filter(scope: Tournament | Metatournament) -> object:
@@ -25,10 +25,7 @@ def _scope_filter(scope: Tournament | Metatournament) -> object:
 
 def live_purchase_filter(now: datetime) -> object:
     """Purchases that count: completed, or pending with a hold that has not expired."""
-    return or_(
-        Purchase.status == PurchaseStatus.COMPLETED,
-        and_(Purchase.status == PurchaseStatus.PENDING, Purchase.hold_expires_at > now),
-    )
+    return Purchase.live(now)
 
 
 def sold_or_held(session: Session, scope: Tournament | Metatournament, now: datetime) -> int:

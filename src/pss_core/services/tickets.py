@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from pss_core import audit, mail
 from pss_core.audit import Actor
+from pss_core.contract import TicketSale, TokenScope
 from pss_core.errors import InvalidInput, PermissionDenied, Refused
 from pss_core.models import (
     Channel,
@@ -39,7 +40,6 @@ from pss_core.models import (
     TournamentStatus,
     utcnow,
 )
-from pss_core.plays import TicketSale, TokenScope
 from pss_core.plugins import Pss
 from pss_core.services import locking, quotas
 from pss_core.services.pricing import Price, price_for, price_tickets
@@ -61,8 +61,8 @@ def team_ids_of(session: Session, player_id: int) -> list[int]:
 def token_owner(session: Session, pss: Pss, tournament: Tournament,
                 player: EventPlayer) -> Team | None:
     """The team whose tokens ``player`` uses in ``tournament``, or ``None`` (their own tokens)."""
-    team_id = pss.hook.pss_token_owner(session=session, tournament=tournament,
-                                        player_id=player.id)
+    fmt, _ = pss.format_for(tournament)
+    team_id = fmt.token_owner(session, tournament, player)
     if team_id is None:
         return None
     team = session.get(Team, team_id)
@@ -305,11 +305,11 @@ def _format_tournament(session: Session, scope: Scope) -> Tournament:
 
 def tokens_per_ticket(session: Session, pss: Pss, scope: Scope) -> int:
     t = _format_tournament(session, scope)
-    n = pss.hook.pss_tokens_per_ticket(tournament=t, options=dict(t.format_options or {}))
-    if n is None or n < 1:
-        raise Refused(
-            f"The format of {t.name} ({t.format}) does not say how many games a ticket is; "
-            "is its plugin installed?", code="unknown_format")
+    fmt, options = pss.format_for(t)
+    n = fmt.tokens_per_ticket(t, options)
+    if n < 1:
+        raise Refused(f"The format of {t.name} ({t.format}) makes tickets of no games.",
+                      code="unknown_format")
     return int(n)
 
 
@@ -397,12 +397,16 @@ def check_sale(session: Session, pss: Pss, quote: SaleQuote, *,
                 code="max_unused_tickets", held=held_tickets, limit=scope.max_unused_tickets,
             )
     quotas.check_quota(session, scope, quote.tickets, now)
-    pss.hook.pss_check_ticket_sale(session=session, sale=TicketSale(
+    sale = TicketSale(
         tournament=quote.tournament,
         metatournament_id=quote.metatournament.id if quote.metatournament else None,
         player=quote.player, team=quote.team, tickets=quote.tickets, tokens=quote.tokens,
         channel=quote.channel.value,
-    ))
+    )
+    if quote.tournament is not None:
+        fmt, options = pss.format_for(quote.tournament)
+        fmt.check_ticket_sale(session, sale, options)
+    pss.hook.pss_check_ticket_sale(session=session, sale=sale)
 
 
 def new_purchase(quote: SaleQuote, *, status: PurchaseStatus = PurchaseStatus.COMPLETED,

@@ -1,0 +1,64 @@
+"""The plugin contract: every value a plugin sees, and nothing else. Format and option specs, the
+registrars, the values handed to format methods and hooks, score rows and standings, restriction
+kinds and verdicts, notifications. It imports nothing of pss but errors and models, so a plugin
+that uses only this, :mod:`pss_core.hookspecs`, :mod:`pss_core.errors` and :mod:`pss_core.models`
+is insulated from the rest."""
+
+from pss_core.contract.formats import Format, FormatSpec, PointsCurve
+from pss_core.contract.notifications import PlayerNotification
+from pss_core.contract.options import OPTION_TYPES, OptionSpec, find_option, resolve_options
+from pss_core.contract.plays import (
+    GameResult,
+    GameStart,
+    QueueChange,
+    QueueJoin,
+    TicketSale,
+    TokenScope,
+)
+from pss_core.contract.registry import Registry
+from pss_core.contract.restrictions import (
+    PriceRequest,
+    RestrictionKind,
+    RestrictionVerdict,
+    normalise_code,
+)
+from pss_core.contract.standings import (
+    MAX_SCORE,
+    Competitor,
+    EntryResult,
+    MachineResult,
+    Ranking,
+    ScoreRow,
+    Standing,
+    Standings,
+)
+
+__all__ = [
+    "MAX_SCORE",
+    "OPTION_TYPES",
+    "Competitor",
+    "EntryResult",
+    "Format",
+    "FormatSpec",
+    "GameResult",
+    "GameStart",
+    "MachineResult",
+    "OptionSpec",
+    "PlayerNotification",
+    "PointsCurve",
+    "PriceRequest",
+    "QueueChange",
+    "QueueJoin",
+    "Ranking",
+    "Registry",
+    "RestrictionKind",
+    "RestrictionVerdict",
+    "ScoreRow",
+    "Standing",
+    "Standings",
+    "TicketSale",
+    "TokenScope",
+    "find_option",
+    "normalise_code",
+    "resolve_options",
+]

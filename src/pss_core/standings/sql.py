@@ -1,0 +1,486 @@
+"""The SQL engine: a tournament's stored scores ranked inside the database with window
+functions. One statement returns each competitor's rank, total and name, with the breakdown (every
+machine's best score and rank) packed alongside and decoded on first use. Equal to the reference
+engine (:mod:`pss_core.standings.reference`) over the same scores."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from pss_core.contract.standings import (
+    Competitor,
+    EntryResult,
+    MachineResult,
+    ScoreRow,
+    Standing,
+    Standings,
+)
+from pss_core.models import (
+    Entry,
+    EntryStatus,
+    EventPlayer,
+    Machine,
+    MachineStatus,
+    Player,
+    Score,
+    Team,
+    TeamMember,
+    Tournament,
+    TournamentMachine,
+)
+from pss_core.standings.reference import count_entry
+
+if TYPE_CHECKING:
+    from pss_core.contract.formats import PointsCurve
+
+#: Ranks the curve lookup covers before the engine checks whether it needs more.
+RANK_BOUND = 1024
+
+
+def curve_lookup(curve: PointsCurve, ranks: int) -> tuple[list[int], int]:
+    """Points for ranks 1..k and the points every rank from k+1 to ``ranks`` gets, with k as small
+    as the curve allows (PAPA's curve is 0 from rank 88 on, so k is 87)."""
+    points = [int(p) for p in curve.table(ranks)]
+    tail = points[-1]
+    k = len(points)
+    while k > 1 and points[k - 1] == tail:
+        k -= 1
+    return points[:k], tail
+
+
+@attrs.frozen
+class _Lookup:
+    """A points curve for the query: the same numbers as an SQL expression and in Python."""
+
+    points: tuple[int, ...]
+    tail: int
+    #: Ranks up to here are known to be right.
+    bound: int
+
+    @classmethod
+    def of(cls, curve: PointsCurve, bound: int) -> _Lookup:
+        return _lookup_of(curve, bound)
+
+    def __call__(self, rank: int) -> int:
+        return self.points[rank - 1] if rank <= len(self.points) else self.tail
+
+    def pieces(self) -> list[tuple[int, int, int, int]]:
+        """The table as runs of ranks ``lo..hi`` where points are ``a + b * rank``: PAPA's curve
+        is two (100, 90, then 88 - rank), the linear curve one."""
+        points, n = self.points, len(self.points)
+        pieces, rank = [], 1
+        while rank <= n:
+            if rank == n:
+                pieces.append((rank, rank, points[rank - 1], 0))
+                break
+            step = points[rank] - points[rank - 1]
+            hi = rank + 1
+            while hi < n and points[hi] - points[hi - 1] == step:
+                hi += 1
+            pieces.append((rank, hi, points[rank - 1] - step * rank, step))
+            rank = hi + 1
+        return pieces
+
+    def sql(self, column: str = "place") -> str:
+        """Points for the rank in ``column``, as a CASE expression searched by halves. An
+        expression rather than a joined table, because SQLite would scan such a table once per
+        score. Integers only (never text), so inlining them is safe."""
+
+        def run(piece: tuple[int, int, int, int]) -> str:
+            _, _, a, b = piece
+            if b == 0:
+                return str(int(a))
+            return f"({int(a)} {'+' if b > 0 else '-'} {abs(int(b))} * {column})"
+
+        def halves(pieces: list[tuple[int, int, int, int]]) -> str:
+            if len(pieces) == 1:
+                return run(pieces[0])
+            mid = len(pieces) // 2
+            return (f"CASE WHEN {column} <= {pieces[mid - 1][1]} THEN {halves(pieces[:mid])} "
+                    f"ELSE {halves(pieces[mid:])} END")
+
+        pieces = self.pieces()
+        return (f"CASE WHEN {column} > {pieces[-1][1]} THEN {int(self.tail)} "
+                f"ELSE {halves(pieces)} END")
+
+
+@functools.lru_cache(maxsize=64)
+def _lookup_of(curve: PointsCurve, bound: int) -> _Lookup:
+    # Curves are pure functions of the rank, so a curve's lookup is worked out once per process.
+    points, tail = curve_lookup(curve, bound)
+    return _Lookup(tuple(points), tail, bound)
+
+
+class _Packed(Sequence[Any]):
+    """Results the query sent packed in one string per competitor, decoded on first use: the
+    totals and ranks are ready at once, and a page that shows the top ten never pays for
+    decoding a thousand breakdowns."""
+
+    __slots__ = ("_decode", "_items")
+    # Cached standings are shared by a web server's threads: decode once, under a lock.
+    _lock = threading.Lock()
+
+    def __init__(self, decode: Callable[[], tuple[Any, ...]]) -> None:
+        self._decode: Callable[[], tuple[Any, ...]] | None = decode
+        self._items: tuple[Any, ...] | None = None
+
+    def _get(self) -> tuple[Any, ...]:
+        items = self._items
+        if items is None:
+            with self._lock:
+                if self._items is None:
+                    assert self._decode is not None
+                    self._items = self._decode()
+                    self._decode = None
+                items = self._items
+        return items
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._get()[index]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._get())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _Packed | tuple | list):
+            return self._get() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._get())
+
+    def __repr__(self) -> str:
+        return repr(self._get())
+
+
+def _aggregate(dialect: str) -> str:
+    return "string_agg" if dialect == "postgresql" else "group_concat"
+
+
+_OWNER_COLUMNS = {False: "player_id", True: "team_id"}
+
+
+def _named(owner_join_team: bool) -> str:
+    # The standings rows with who they are, so names cost no second query.
+    if owner_join_team:
+        return """
+SELECT s.owner_id, s.standing, s.total, s.deepest, s.packed,
+       NULL AS number, t.name AS first_name, '' AS last_name
+FROM standings s JOIN teams t ON t.id = s.owner_id"""
+    return """
+SELECT s.owner_id, s.standing, s.total, s.deepest, s.packed,
+       ep.number, p.first_name, p.last_name
+FROM standings s
+JOIN event_players ep ON ep.id = s.owner_id
+JOIN players p ON p.id = ep.player_id"""
+
+
+def herb_sql(dialect: str, lookup: _Lookup, *, team: bool = False) -> str:
+    """The HERB standings query. One row per competitor: rank, total, their deepest machine rank,
+    and every machine's ``machine_id:best score:rank`` packed into one string, plus their number
+    and name. Parameters: ``:tournament_id``, ``:counted`` (machines counted)."""
+    owner = _OWNER_COLUMNS[team]
+    agg = _aggregate(dialect)
+    return f"""
+WITH best AS (
+    SELECT e.{owner} AS owner_id, s.tournament_machine_id AS machine_id, MAX(s.score) AS score
+    FROM scores s
+    JOIN entries e ON e.id = s.entry_id
+    JOIN tournament_machines tm ON tm.id = s.tournament_machine_id
+    WHERE e.tournament_id = :tournament_id AND e.status = 'complete' AND tm.status <> 'removed'
+    GROUP BY e.{owner}, s.tournament_machine_id
+),
+placed AS (
+    SELECT owner_id, machine_id, score,
+           RANK() OVER (PARTITION BY machine_id ORDER BY score DESC) AS place
+    FROM best
+),
+pointed AS (
+    SELECT owner_id, machine_id, score, place, {lookup.sql()} AS pts
+    FROM placed
+),
+picked AS (
+    SELECT owner_id, machine_id, score, place, pts,
+           ROW_NUMBER() OVER (PARTITION BY owner_id ORDER BY pts DESC, machine_id) AS pick
+    FROM pointed
+),
+standings AS (
+    SELECT owner_id,
+           CAST(SUM(CASE WHEN pick <= :counted THEN pts ELSE 0 END) AS BIGINT) AS total,
+           RANK() OVER (ORDER BY SUM(CASE WHEN pick <= :counted THEN pts ELSE 0 END) DESC)
+               AS standing,
+           MAX(place) AS deepest,
+           {agg}(machine_id || ':' || score || ':' || place, ',') AS packed
+    FROM picked GROUP BY owner_id
+){_named(team)}
+"""
+
+
+def entry_sql(dialect: str, lookup: _Lookup, *, team: bool = False) -> str:
+    """The PAPA-style standings query. One row per competitor: rank, total, deepest machine rank,
+    and every complete entry packed as ``entry_id=machine_id:score:rank;...`` joined by ``|``.
+    Parameters: ``:tournament_id``, ``:counted`` (entries counted)."""
+    owner = _OWNER_COLUMNS[team]
+    agg = _aggregate(dialect)
+    return f"""
+WITH games AS (
+    SELECT s.entry_id, e.{owner} AS owner_id, s.tournament_machine_id AS machine_id, s.score,
+           RANK() OVER (PARTITION BY s.tournament_machine_id ORDER BY s.score DESC) AS place
+    FROM scores s
+    JOIN entries e ON e.id = s.entry_id
+    JOIN tournament_machines tm ON tm.id = s.tournament_machine_id
+    WHERE e.tournament_id = :tournament_id AND e.status = 'complete' AND tm.status <> 'removed'
+),
+entry_points AS (
+    SELECT entry_id, owner_id, SUM({lookup.sql()}) AS points,
+           MAX(place) AS deepest,
+           {agg}(machine_id || ':' || score || ':' || place, ';') AS played
+    FROM games
+    GROUP BY entry_id, owner_id
+),
+picked AS (
+    SELECT entry_id, owner_id, points, deepest, played,
+           ROW_NUMBER() OVER (PARTITION BY owner_id ORDER BY points DESC, entry_id) AS pick
+    FROM entry_points
+),
+standings AS (
+    SELECT owner_id,
+           CAST(SUM(CASE WHEN pick <= :counted THEN points ELSE 0 END) AS BIGINT) AS total,
+           RANK() OVER (ORDER BY SUM(CASE WHEN pick <= :counted THEN points ELSE 0 END) DESC)
+               AS standing,
+           MAX(deepest) AS deepest,
+           {agg}(entry_id || '=' || played, '|') AS packed
+    FROM picked GROUP BY owner_id
+){_named(team)}
+"""
+
+
+def _machines_of(tournament_id: int) -> Any:
+    return (
+        select(TournamentMachine.id, TournamentMachine.status, Machine.name)
+        .join(Machine, Machine.id == TournamentMachine.machine_id)
+        .where(TournamentMachine.tournament_id == tournament_id)
+        .order_by(TournamentMachine.id)
+    )
+
+
+def bank(session: Session, tournament_id: int) -> dict[int, str]:
+    """The machines that count (not removed), id to name, in bank order."""
+    return {id_: name for id_, status, name in session.execute(_machines_of(tournament_id))
+            if status != MachineStatus.REMOVED}
+
+
+def _team_members(session: Session, event_id: int) -> dict[int, tuple[str, ...]]:
+    members: dict[int, list[str]] = defaultdict(list)
+    for team_id, first, last in session.execute(
+        select(TeamMember.team_id, Player.first_name, Player.last_name)
+        .join(Team, Team.id == TeamMember.team_id)
+        .join(EventPlayer, EventPlayer.id == TeamMember.event_player_id)
+        .join(Player, Player.id == EventPlayer.player_id)
+        .where(Team.event_id == event_id)
+        .order_by(TeamMember.id)
+    ):
+        members[team_id].append(f"{first} {last}".strip())
+    return {team_id: tuple(names) for team_id, names in members.items()}
+
+
+def _run(session: Session, build: Callable[[str, _Lookup], str], params: dict[str, Any],
+         curve: PointsCurve) -> tuple[list[Any], _Lookup]:
+    """Run a standings query with a curve lookup that covers every rank it produces."""
+    dialect = session.get_bind().dialect.name
+    bound = RANK_BOUND
+    while True:
+        lookup = _Lookup.of(curve, bound)
+        # Plain tuples: (owner_id, standing, total, deepest, packed, number, first, last).
+        rows = [tuple(row) for row in session.execute(text(build(dialect, lookup)),
+                                                      params)]
+        deepest = max((row[3] for row in rows), default=0)
+        if deepest <= bound:
+            return rows, lookup
+        # More places on a machine than the lookup covered (a very big event): size it exactly.
+        bound = deepest
+
+
+def _decode_games(packed: str, sep: str, machines: Mapping[int, str], lookup: _Lookup,
+                  counted: bool | None) -> list[MachineResult]:
+    results = []
+    for item in packed.split(sep):
+        machine_id, score, place = (int(v) for v in item.split(":"))
+        rank_points = lookup(place)
+        results.append(MachineResult(machines[machine_id], score, place, rank_points,
+                                     bool(counted), machine_id))
+    return results
+
+
+def _herb_results(packed: str, machines: Mapping[int, str], lookup: _Lookup,
+                  counted: int) -> Callable[[], tuple[MachineResult, ...]]:
+    def decode() -> tuple[MachineResult, ...]:
+        results = _decode_games(packed, ",", machines, lookup, False)
+        # The query's own order: best points first, then bank order.
+        results.sort(key=lambda r: (-r.points, r.machine_id))
+        return tuple(attrs.evolve(r, counted=True) if i < counted else r
+                     for i, r in enumerate(results))
+    return decode
+
+
+def _entry_results(packed: str, machines: Mapping[int, str], lookup: _Lookup,
+                   counted: int) -> Callable[[], tuple[EntryResult, ...]]:
+    def decode() -> tuple[EntryResult, ...]:
+        entries = []
+        for item in packed.split("|"):
+            entry_id, games = item.split("=", 1)
+            results = _decode_games(games, ";", machines, lookup, False)
+            results.sort(key=lambda r: (r.machine_id or 0))
+            entries.append(EntryResult(entry_id, sum(r.points for r in results), False,
+                                       tuple(results), int(entry_id)))
+        entries.sort(key=lambda e: (-e.points, e.entry_id or 0))
+        return tuple(count_entry(e, i < counted) for i, e in enumerate(entries))
+    return decode
+
+
+def _standings_from_sql(
+    session: Session,
+    tournament: Tournament,
+    *,
+    build: Callable[[str, _Lookup], str],
+    counted: int,
+    curve: PointsCurve,
+    team: bool,
+    options: Mapping[str, Any] | None,
+    entries: bool,
+) -> Standings:
+    machines = bank(session, tournament.id)
+    base = Standings(format=tournament.format, rows=(), options=options or {}, team=team,
+                     machines=tuple(machines.values()), tournament_id=tournament.id)
+    if not machines:
+        return base
+    rows, lookup = _run(session, build, {"tournament_id": tournament.id, "counted": counted},
+                        curve)
+    members = _team_members(session, tournament.event_id) if team else {}
+    cut = tournament.qualifying_cut
+    lines = []
+    results = _entry_results if entries else _herb_results
+    for owner_id, standing, total, _, packed, number, first, last in rows:
+        if team:
+            competitor = Competitor(first, id=owner_id, members=members.get(owner_id, ()),
+                                    team=True)
+        else:
+            competitor = Competitor(f"{first} {last}".strip(), id=owner_id, number=number)
+        breakdown = _Packed(results(packed, machines, lookup, counted))
+        lines.append(Standing(
+            standing, competitor, total,
+            machines=() if entries else breakdown, entries=breakdown if entries else (),
+            qualified=cut is not None and standing <= cut,
+        ))
+    return attrs.evolve(base, rows=_sorted_lines(lines), cut=cut)
+
+
+def _sorted_lines(lines: list[Standing]) -> tuple[Standing, ...]:
+    # Within a rank, players by number and teams by name.
+    return tuple(sorted(lines, key=lambda s: (s.rank, s.competitor.sort_key)))
+
+
+def sql_herb_standings(
+    session: Session,
+    tournament: Tournament,
+    *,
+    machines_counted: int,
+    curve: PointsCurve,
+    team: bool = False,
+    options: Mapping[str, Any] | None = None,
+) -> Standings:
+    """HERB standings of ``tournament``, ranked in the database by one query: complete entries
+    only, removed machines left out (disabled ones still count); with ``team``, teams are ranked.
+    Equal to :func:`herb_standings` over the same scores, with ties among equal points broken by
+    bank order. The qualifying cut is marked. Each row's ``machines`` are decoded on first use."""
+    return _standings_from_sql(
+        session, tournament, build=lambda d, lookup: herb_sql(d, lookup, team=team),
+        counted=machines_counted, curve=curve, team=team, options=options, entries=False)
+
+
+def sql_entry_standings(
+    session: Session,
+    tournament: Tournament,
+    *,
+    entries_counted: int,
+    curve: PointsCurve,
+    team: bool = False,
+    options: Mapping[str, Any] | None = None,
+) -> Standings:
+    """PAPA-style standings of ``tournament``, ranked in the database by one query: complete
+    entries only (open and voided ones never count), games on removed machines left out. Equal to
+    :func:`entry_standings` over the same scores. Each row's ``entries`` are decoded on first
+    use."""
+    return _standings_from_sql(
+        session, tournament, build=lambda d, lookup: entry_sql(d, lookup, team=team),
+        counted=entries_counted, curve=curve, team=team, options=options, entries=True)
+
+
+def score_rows(session: Session, tournament: Tournament) -> list[ScoreRow]:
+    """Every score that counts in ``tournament`` (complete entries, machines not removed) as
+    :class:`ScoreRow` values, in one query. Players, teams, machines and entries are named by their
+    ids; :func:`~pss_core.standings.compute_standings` uses this for formats that only rank rows."""
+    stmt = (
+        select(Entry.player_id, Entry.team_id, Score.tournament_machine_id, Score.score,
+               Entry.id)
+        .join(Entry, Entry.id == Score.entry_id)
+        .join(TournamentMachine, TournamentMachine.id == Score.tournament_machine_id)
+        .where(Entry.tournament_id == tournament.id, Entry.status == EntryStatus.COMPLETE,
+               TournamentMachine.status != MachineStatus.REMOVED)
+        .order_by(Score.id)
+    )
+    return [
+        ScoreRow(player=str(player_id if player_id is not None else f"team {team_id}"),
+                 machine=str(machine_id), score=score, entry=str(entry_id),
+                 team=None if team_id is None else str(team_id))
+        for player_id, team_id, machine_id, score, entry_id in session.execute(stmt)
+    ]
+
+
+def all_competitors(session: Session, tournament: Tournament,
+                     team: bool) -> dict[int, Competitor]:
+    if team:
+        members = _team_members(session, tournament.event_id)
+        return {id_: Competitor(name, id=id_, members=members.get(id_, ()), team=True)
+                for id_, name in session.execute(
+                    select(Team.id, Team.name).where(Team.event_id == tournament.event_id))}
+    return {
+        id_: Competitor(f"{first} {last}".strip(), id=id_, number=number)
+        for id_, number, first, last in session.execute(
+            select(EventPlayer.id, EventPlayer.number, Player.first_name, Player.last_name)
+            .join(Player, Player.id == EventPlayer.player_id)
+            .where(EventPlayer.event_id == tournament.event_id))
+    }
+
+
+def relabel(standings: Standings, competitors: Mapping[int, Competitor],
+             machines: Mapping[int, str]) -> Standings:
+    """Turn the ids :func:`score_rows` used as names back into names."""
+
+    def machine(result: MachineResult) -> MachineResult:
+        id_ = int(result.machine)
+        return attrs.evolve(result, machine=machines[id_], machine_id=id_)
+
+    rows = []
+    for row in standings.rows:
+        key = row.competitor.name
+        competitor = competitors[int(key)] if key.isdigit() else row.competitor
+        rows.append(attrs.evolve(
+            row, competitor=competitor,
+            machines=tuple(machine(m) for m in row.machines),
+            entries=tuple(attrs.evolve(e, entry_id=int(e.entry) if e.entry.isdigit() else None,
+                                       games=tuple(machine(g) for g in e.games))
+                          for e in row.entries),
+        ))
+    return attrs.evolve(standings, rows=_sorted_lines(rows), machines=tuple(machines.values()))
