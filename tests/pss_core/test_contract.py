@@ -119,3 +119,27 @@ def test_contract_values_are_frozen_attrs(name):
     cls = getattr(contract, name)
     instance_setattr = cls.__setattr__
     assert instance_setattr is not object.__setattr__, f"{name} must be @attrs.frozen"
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """The ``#:`` comments of ``cls``'s fields, as Sphinx reads them."""
+    from sphinx.pycode import ModuleAnalyzer
+
+    docs = ModuleAnalyzer.for_module(cls.__module__).find_attr_docs()
+    return {name: "".join(lines).strip() for (owner, name), lines in docs.items()
+            if owner == cls.__qualname__}
+
+
+@pytest.mark.parametrize("name", VALUES)
+def test_every_contract_field_is_documented(name):
+    cls = getattr(contract, name)
+    assert (cls.__doc__ or "").strip(), f"{name} needs a docstring"
+    documented = field_docs(cls)
+    missing = [f.name for f in attrs.fields(cls) if not documented.get(f.name)]
+    assert missing == [], f"{name}: document {missing} with a #: comment"
+
+
+def test_every_contract_name_is_in_the_api_reference():
+    page = (ROOT / "docs" / "contract.rst").read_text(encoding="utf-8")
+    for name in contract.__all__:
+        assert f"pss_core.contract.{name}\n" in page, f"docs/contract.rst does not show {name}"

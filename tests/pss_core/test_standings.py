@@ -26,7 +26,7 @@ from pss_core.standings import (
     read_score_rows,
     standings_from_rows,
 )
-from pss_core.standings.sql import _Lookup
+from pss_core.standings.sql import CurveLookup
 from pss_formats.curves import linear_points, papa_points
 
 PAPA = PointsCurve("papa", "PAPA", papa_points)
@@ -529,7 +529,7 @@ def test_curve_expression_gives_the_curves_points_for_every_rank(values, bound):
     import sqlite3
 
     curve = PointsCurve("any", "Any", lambda rank: values[(rank - 1) % len(values)])
-    lookup = _Lookup.of(curve, bound)
+    lookup = CurveLookup.of(curve, bound)
     con = sqlite3.connect(":memory:")
     ranks = range(1, bound + 1)
     got = [con.execute(f"SELECT {lookup.sql()} FROM (SELECT ? AS place)", (r,)).fetchone()[0]
@@ -539,5 +539,5 @@ def test_curve_expression_gives_the_curves_points_for_every_rank(values, bound):
 
 
 def test_curve_expressions_are_short_for_the_usual_curves():
-    assert len(_Lookup.of(PAPA, 1024).pieces()) == 2
-    assert len(_Lookup.of(LINEAR, 1024).pieces()) == 1
+    assert len(CurveLookup.of(PAPA, 1024).pieces()) == 2
+    assert len(CurveLookup.of(LINEAR, 1024).pieces()) == 1

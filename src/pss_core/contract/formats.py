@@ -142,9 +142,11 @@ class PointsCurve:
 
     #: The name stored in the tournament's options (``papa``).
     name: str
+    #: What organizers read in the options form.
     title: str
     #: A pure function of the rank (pss works out a table of it once per process).
     points: Callable[[int], int]
+    #: One sentence on how the points fall.
     description: str = ""
 
     def table(self, ranks: int) -> list[int]:

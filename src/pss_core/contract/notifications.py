@@ -9,6 +9,7 @@ import attrs
 class PlayerNotification:
     """A message for one player (your turn, you were bumped, ...)."""
 
+    #: The event the message is about.
     event_id: int
     #: The ``EventPlayer.id`` to tell.
     player_id: int

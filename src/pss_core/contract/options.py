@@ -31,8 +31,9 @@ class OptionSpec:
     help: str = ""
     #: Allowed values for ``choice`` options.
     choices: tuple[str, ...] = ()
-    #: The smallest and largest values allowed for ``int`` options (``None``: no bound).
+    #: The smallest value allowed for ``int`` options (``None``: no bound).
     minimum: int | None = None
+    #: The largest value allowed for ``int`` options (``None``: no bound).
     maximum: int | None = None
     #: ``None`` allowed as a value (an "unlimited" int, say).
     nullable: bool = False

@@ -9,6 +9,8 @@ from pss_core.errors import DuplicateRegistration, NotFound
 
 
 class Named(Protocol):
+    """Anything with a ``name``: what a registry holds."""
+
     @property
     def name(self) -> str: ...
 
@@ -20,12 +22,15 @@ class Registry(Generic[T]):
     """Named things added by plugins. Adding a name twice is an error, never a silent override."""
 
     def __init__(self, what: str) -> None:
+        #: What the items are, for messages ("format", "points curve").
         self.what = what
         self._items: dict[str, T] = {}
         self._owners: dict[str, str] = {}
         self.current_plugin = "?"
 
     def add(self, item: T) -> None:
+        """Register ``item`` under its name; a name already taken raises
+        :class:`~pss_core.errors.DuplicateRegistration` naming both plugins."""
         if item.name in self._items:
             raise DuplicateRegistration(
                 f"{self.what} {item.name!r} is registered twice: by {self._owners[item.name]}"
@@ -35,6 +40,8 @@ class Registry(Generic[T]):
         self._owners[item.name] = self.current_plugin
 
     def __getitem__(self, name: str) -> T:
+        """The item called ``name``; :class:`~pss_core.errors.NotFound` listing the installed
+        names otherwise."""
         try:
             return self._items[name]
         except KeyError:
@@ -54,4 +61,5 @@ class Registry(Generic[T]):
         return len(self._items)
 
     def owner(self, name: str) -> str:
+        """The name of the plugin that registered ``name``."""
         return self._owners[name]

@@ -30,6 +30,7 @@ class RestrictionKind:
     name: str
     #: What organizers read ("Coupon code").
     title: str
+    #: One or two sentences for the organizer choosing a kind.
     description: str = ""
     #: The organizer's settings for one restriction of this kind; the admin form is built from them.
     options: tuple[OptionSpec, ...] = ()
@@ -71,16 +72,19 @@ def normalise_code(code: str | None) -> str | None:
 
 @attrs.frozen
 class PriceRequest:
-    """What is being priced, handed to ``pss_evaluate_restriction``."""
+    """What is being priced, handed to :meth:`RestrictionKind.evaluate`."""
 
+    #: The event the tickets are in.
     event_id: int
     #: The tournament or metatournament the tickets are good in.
     scope: Tournament | Metatournament
     #: The buyer (``EventPlayer.id``), when known.
     player_id: int | None
+    #: How many tickets are being priced.
     tickets: int
     #: The scope's own price for ``tickets`` (bundles applied), in cents.
     base_cents: int
+    #: The moment of the quote (UTC), for time windows.
     now: datetime
     #: A code the buyer entered (coupon), stripped and upper-cased; ``None`` if none.
     code: str | None = attrs.field(default=None, converter=normalise_code)

@@ -48,6 +48,7 @@ class ScoreRow:
     player: str
     #: The machine it was played on.
     machine: str
+    #: The score, a whole number from 0 to :data:`MAX_SCORE`.
     score: int = attrs.field(validator=_check_score)
     #: The entry the game belongs to (PAPA-style); ``None`` where every game is its own entry.
     entry: str | None = None
@@ -72,6 +73,7 @@ class ScoreRow:
 class Competitor:
     """A player or a team as the standings show them."""
 
+    #: The player's full name or the team's name.
     name: str
     #: ``EventPlayer.id`` or ``Team.id`` for standings from the database; ``None`` from rows.
     id: int | None = None
@@ -79,6 +81,7 @@ class Competitor:
     number: int | None = None
     #: Team members' names, in the order they joined (teams only).
     members: tuple[str, ...] = ()
+    #: A team, not a player.
     team: bool = False
 
     @property
@@ -102,13 +105,17 @@ class MachineResult:
     """One score's place on its machine: in HERB a competitor's best score there, in PAPA-style one
     game of an entry."""
 
+    #: The machine's name.
     machine: str
+    #: The score placed (a whole number up to :data:`MAX_SCORE`).
     score: int
     #: 1-based rank on the machine; equal scores share a rank and the next one is skipped.
     rank: int
+    #: The points the rank is worth by the tournament's curve.
     points: int
     #: Whether the points are part of the competitor's total.
     counted: bool
+    #: ``TournamentMachine.id`` for standings from the database; ``None`` from rows.
     machine_id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -120,10 +127,15 @@ class MachineResult:
 class EntryResult:
     """A completed PAPA-style entry: its games, their points summed, and whether it counts."""
 
+    #: The entry as the rows name it (its id, for standings from the database).
     entry: str
+    #: The sum of its games' points.
     points: int
+    #: Whether it is one of the entries summed for the standing.
     counted: bool
+    #: Its games, one per machine, in bank order.
     games: tuple[MachineResult, ...]
+    #: ``Entry.id`` for standings from the database; ``None`` from rows.
     entry_id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -137,7 +149,9 @@ class Standing:
 
     #: 1-based; equal totals share a rank and the next one is skipped (1, 1, 3).
     rank: int
+    #: Who the line is for.
     competitor: Competitor
+    #: The total the rank is by.
     points: int
     #: HERB: every machine the competitor has a score on, counted ones first (best points first).
     machines: Sequence[MachineResult] = ()
@@ -178,8 +192,11 @@ def _freeze_options(options: Mapping[str, Any]) -> Mapping[str, Any]:
 class Standings:
     """A tournament's standings: rows in display order with how each total was made."""
 
+    #: The name of the tournament's format.
     format: str
+    #: One :class:`Standing` per competitor, best first (equal ranks by player number, then name).
     rows: tuple[Standing, ...]
+    #: The tournament's resolved format options (read-only).
     options: Mapping[str, Any] = attrs.field(factory=dict, converter=_freeze_options,
                                              eq=False, hash=False)
     #: Teams, not players, are ranked.
@@ -188,6 +205,7 @@ class Standings:
     machines: tuple[str, ...] = ()
     #: How many qualify (the tournament's qualifying cut); ``None`` when there is no cut.
     cut: int | None = None
+    #: The tournament ranked (``None`` without a database).
     tournament_id: int | None = None
     #: The tournament version the standings were computed at (``None`` without a database).
     version: int | None = None

@@ -432,7 +432,8 @@ def apply_payment_intent(
 ) -> Settlement:
     """Apply a PaymentIntent state read from the Stripe API (never from the browser) to its
     purchase, under the locks. No network call; the caller commits, then runs the refund this
-    may have queued (``Settlement.refund_id``) with :func:`refunds.execute_refund`."""
+    may have queued (``Settlement.refund_id``) with
+    :func:`~pss_core.payments.refunds.execute_refund`."""
     now = now or utcnow()
     purchase = _lock_for_settlement(session, get_purchase(session, purchase_id))
     event = session.get(Event, purchase.event_id)

@@ -3,9 +3,10 @@ change a machine's status, and the tournament director's corrections.
 
 A token is used only when a score or a void is recorded; taking a player off the machine (broken
 machine, wrong player) leaves the token unused. Ending a game starts the next player waiting in the
-machine's queue. Every change locks the machine and the people involved (see :mod:`.locking` for the
-order), bumps ``Tournament.version`` when a score or entry changes, and writes one audit row per
-player concerned, with their remaining games after the change.
+machine's queue. Every change locks the machine and the people involved (see
+:mod:`~pss_core.services.locking` for the order), bumps ``Tournament.version`` when a score or
+entry changes, and writes one audit row per player concerned, with their remaining games after the
+change.
 """
 
 from __future__ import annotations

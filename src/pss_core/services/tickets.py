@@ -1,10 +1,11 @@
 """Tickets and tokens: desk and comp sales, the building blocks online sales reuse, and a player's
 ticket summary.
 
-A ticket is what is sold; a token is one game. The format decides how many tokens a ticket makes
-(``pss_tokens_per_ticket``) and, in team tournaments, who owns them (``pss_token_owner``). A sale is
-checked and written under the owner's and the scope's row locks (see :mod:`.locking`), so caps and
-quotas hold however many desks sell at once.
+A ticket is what is sold; a token is one game. The tournament's format decides how many tokens a
+ticket makes (``Format.tokens_per_ticket``) and, in team tournaments, who owns them
+(``Format.token_owner``). A sale is checked and written under the owner's and the scope's row
+locks (see :mod:`~pss_core.services.locking`), so caps and quotas hold however many desks sell at
+once.
 
 Building blocks for other sale channels (online checkout): :func:`prepare_sale` →
 :func:`lock_for_sale` → :func:`check_sale` → create the :class:`~pss_core.models.Purchase` →
@@ -324,7 +325,8 @@ def prepare_sale(
     channel: Channel = Channel.DESK,
 ) -> SaleQuote:
     """Work out a sale (scope, token owner, tokens, price) without locking or writing anything.
-    Refuses a bad count (below the minimum, off the increment) with :class:`InvalidInput`."""
+    Refuses a bad count (below the minimum, off the increment) with
+    :class:`~pss_core.errors.InvalidInput`."""
     if (tournament is None) == (metatournament is None):
         raise InvalidInput("Choose a tournament or a metatournament to sell tickets for.",
                            code="missing_scope")

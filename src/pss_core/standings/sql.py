@@ -57,7 +57,7 @@ def curve_lookup(curve: PointsCurve, ranks: int) -> tuple[list[int], int]:
 
 
 @attrs.frozen
-class _Lookup:
+class CurveLookup:
     """A points curve for the query: the same numbers as an SQL expression and in Python."""
 
     points: tuple[int, ...]
@@ -66,7 +66,7 @@ class _Lookup:
     bound: int
 
     @classmethod
-    def of(cls, curve: PointsCurve, bound: int) -> _Lookup:
+    def of(cls, curve: PointsCurve, bound: int) -> CurveLookup:
         return _lookup_of(curve, bound)
 
     def __call__(self, rank: int) -> int:
@@ -113,10 +113,10 @@ class _Lookup:
 
 
 @functools.lru_cache(maxsize=64)
-def _lookup_of(curve: PointsCurve, bound: int) -> _Lookup:
+def _lookup_of(curve: PointsCurve, bound: int) -> CurveLookup:
     # Curves are pure functions of the rank, so a curve's lookup is worked out once per process.
     points, tail = curve_lookup(curve, bound)
-    return _Lookup(tuple(points), tail, bound)
+    return CurveLookup(tuple(points), tail, bound)
 
 
 class _Packed(Sequence[Any]):
@@ -186,7 +186,7 @@ JOIN event_players ep ON ep.id = s.owner_id
 JOIN players p ON p.id = ep.player_id"""
 
 
-def herb_sql(dialect: str, lookup: _Lookup, *, team: bool = False) -> str:
+def herb_sql(dialect: str, lookup: CurveLookup, *, team: bool = False) -> str:
     """The HERB standings query. One row per competitor: rank, total, their deepest machine rank,
     and every machine's ``machine_id:best score:rank`` packed into one string, plus their number
     and name. Parameters: ``:tournament_id``, ``:counted`` (machines counted)."""
@@ -227,7 +227,7 @@ standings AS (
 """
 
 
-def entry_sql(dialect: str, lookup: _Lookup, *, team: bool = False) -> str:
+def entry_sql(dialect: str, lookup: CurveLookup, *, team: bool = False) -> str:
     """The PAPA-style standings query. One row per competitor: rank, total, deepest machine rank,
     and every complete entry packed as ``entry_id=machine_id:score:rank;...`` joined by ``|``.
     Parameters: ``:tournament_id``, ``:counted`` (entries counted)."""
@@ -295,13 +295,13 @@ def _team_members(session: Session, event_id: int) -> dict[int, tuple[str, ...]]
     return {team_id: tuple(names) for team_id, names in members.items()}
 
 
-def _run(session: Session, build: Callable[[str, _Lookup], str], params: dict[str, Any],
-         curve: PointsCurve) -> tuple[list[Any], _Lookup]:
+def _run(session: Session, build: Callable[[str, CurveLookup], str], params: dict[str, Any],
+         curve: PointsCurve) -> tuple[list[Any], CurveLookup]:
     """Run a standings query with a curve lookup that covers every rank it produces."""
     dialect = session.get_bind().dialect.name
     bound = RANK_BOUND
     while True:
-        lookup = _Lookup.of(curve, bound)
+        lookup = CurveLookup.of(curve, bound)
         # Plain tuples: (owner_id, standing, total, deepest, packed, number, first, last).
         rows = [tuple(row) for row in session.execute(text(build(dialect, lookup)),
                                                       params)]
@@ -312,7 +312,7 @@ def _run(session: Session, build: Callable[[str, _Lookup], str], params: dict[st
         bound = deepest
 
 
-def _decode_games(packed: str, sep: str, machines: Mapping[int, str], lookup: _Lookup,
+def _decode_games(packed: str, sep: str, machines: Mapping[int, str], lookup: CurveLookup,
                   counted: bool | None) -> list[MachineResult]:
     results = []
     for item in packed.split(sep):
@@ -323,7 +323,7 @@ def _decode_games(packed: str, sep: str, machines: Mapping[int, str], lookup: _L
     return results
 
 
-def _herb_results(packed: str, machines: Mapping[int, str], lookup: _Lookup,
+def _herb_results(packed: str, machines: Mapping[int, str], lookup: CurveLookup,
                   counted: int) -> Callable[[], tuple[MachineResult, ...]]:
     def decode() -> tuple[MachineResult, ...]:
         results = _decode_games(packed, ",", machines, lookup, False)
@@ -334,7 +334,7 @@ def _herb_results(packed: str, machines: Mapping[int, str], lookup: _Lookup,
     return decode
 
 
-def _entry_results(packed: str, machines: Mapping[int, str], lookup: _Lookup,
+def _entry_results(packed: str, machines: Mapping[int, str], lookup: CurveLookup,
                    counted: int) -> Callable[[], tuple[EntryResult, ...]]:
     def decode() -> tuple[EntryResult, ...]:
         entries = []
@@ -353,7 +353,7 @@ def _standings_from_sql(
     session: Session,
     tournament: Tournament,
     *,
-    build: Callable[[str, _Lookup], str],
+    build: Callable[[str, CurveLookup], str],
     counted: int,
     curve: PointsCurve,
     team: bool,
@@ -402,8 +402,9 @@ def sql_herb_standings(
 ) -> Standings:
     """HERB standings of ``tournament``, ranked in the database by one query: complete entries
     only, removed machines left out (disabled ones still count); with ``team``, teams are ranked.
-    Equal to :func:`herb_standings` over the same scores, with ties among equal points broken by
-    bank order. The qualifying cut is marked. Each row's ``machines`` are decoded on first use."""
+    Equal to :func:`~pss_core.standings.reference.herb_standings` over the same scores, with ties
+    among equal points broken by bank order. The qualifying cut is marked. Each row's ``machines``
+    are decoded on first use."""
     return _standings_from_sql(
         session, tournament, build=lambda d, lookup: herb_sql(d, lookup, team=team),
         counted=machines_counted, curve=curve, team=team, options=options, entries=False)
@@ -420,8 +421,8 @@ def sql_entry_standings(
 ) -> Standings:
     """PAPA-style standings of ``tournament``, ranked in the database by one query: complete
     entries only (open and voided ones never count), games on removed machines left out. Equal to
-    :func:`entry_standings` over the same scores. Each row's ``entries`` are decoded on first
-    use."""
+    :func:`~pss_core.standings.reference.entry_standings` over the same scores. Each row's
+    ``entries`` are decoded on first use."""
     return _standings_from_sql(
         session, tournament, build=lambda d, lookup: entry_sql(d, lookup, team=team),
         counted=entries_counted, curve=curve, team=team, options=options, entries=True)
@@ -429,8 +430,9 @@ def sql_entry_standings(
 
 def score_rows(session: Session, tournament: Tournament) -> list[ScoreRow]:
     """Every score that counts in ``tournament`` (complete entries, machines not removed) as
-    :class:`ScoreRow` values, in one query. Players, teams, machines and entries are named by their
-    ids; :func:`~pss_core.standings.compute_standings` uses this for formats that only rank rows."""
+    :class:`~pss_core.contract.ScoreRow` values, in one query. Players, teams, machines and
+    entries are named by their ids; :func:`~pss_core.standings.compute.compute_standings` uses
+    this for formats that only rank rows."""
     stmt = (
         select(Entry.player_id, Entry.team_id, Score.tournament_machine_id, Score.score,
                Entry.id)
