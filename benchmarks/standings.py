@@ -2,9 +2,9 @@
 with N scores on PostgreSQL and SQLite, then times, in the same run and over the same rows:
 
 * ``pss``: ``pss_core.standings.compute_standings``, the call the standings pages make: version
-  read, format and options, the plugin hook, the machine list, the one ranking statement (totals,
-  ranks, names, and each player's breakdown packed into one string), and the frozen ``Standings``
-  values with the qualifying cut marked (breakdowns are decoded on first use);
+  read, format and options, the format's standings method, the machine list, the one ranking
+  statement (totals, ranks, names, and each player's breakdown packed into one string), and the
+  frozen ``Standings`` values with the qualifying cut marked (breakdowns are decoded on first use);
 * ``+decode``: ``pss`` and then every player's breakdown read (~37,000 values at 100k scores);
 * ``sql``: one hand-tuned statement computing the same totals and ranks (1,000 rows, points as a
   CASE expression, no breakdown); its totals and ranks are checked against pss's;

@@ -3,8 +3,8 @@
 import pytest
 
 from pss_core import hookimpl
+from pss_core.contract import FormatSpec, PointsCurve
 from pss_core.errors import DuplicateRegistration, NotFound
-from pss_core.formats import FormatSpec, PointsCurve
 from pss_core.plugins import builtin_entry_points, get_plugin_manager
 
 

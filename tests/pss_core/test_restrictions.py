@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from pss_core import hookimpl
+from pss_core.contract import OptionSpec
 from pss_core.errors import DuplicateRegistration, InvalidInput, NotFound, Refused
-from pss_core.formats import OptionSpec
 from pss_core.models import (
     AuditLog,
     Channel,

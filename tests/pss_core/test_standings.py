@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pss_core.contract import PointsCurve
 from pss_core.errors import InvalidInput
-from pss_core.formats import PointsCurve
 from pss_core.standings import (
     MAX_SCORE,
     Competitor,

@@ -4,9 +4,9 @@ stay per tournament."""
 import pytest
 from sqlalchemy import select
 
+from pss_core.contract import TokenScope
 from pss_core.errors import Refused
 from pss_core.models import Token
-from pss_core.plays import TokenScope
 from pss_core.services import setup
 from pss_core.standings import compute_standings
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from webtest import TestApp
 
 from pss_core import hookimpl
-from pss_core.formats import FormatSpec, OptionSpec
+from pss_core.contract import FormatSpec, OptionSpec, Registry
 from pss_core.models import (
     AuditLog,
     Event,
@@ -23,7 +23,6 @@ from pss_core.models import (
     TournamentMachine,
 )
 from pss_core.plugins import Pss
-from pss_core.registry import Registry
 from pss_core.services import setup
 from pss_testing.web import (
     JSON,

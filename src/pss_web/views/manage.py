@@ -16,8 +16,8 @@ from typing import Any
 from pyramid.response import Response
 from sqlalchemy import select
 
+from pss_core.contract import FormatSpec, OptionSpec
 from pss_core.errors import InvalidInput
-from pss_core.formats import FormatSpec, OptionSpec
 from pss_core.models import (
     EventUser,
     Machine,
