@@ -19,7 +19,8 @@ intersphinx_mapping = {
     "pluggy": ("https://pluggy.readthedocs.io/en/stable", None),
 }
 #: The projects whose names the inventories resolve.
-EXTERNAL = (r"(datetime|collections|contextlib|typing|enum|importlib|types|sqlalchemy|pluggy)"
+EXTERNAL = (r"(argparse|datetime|collections|contextlib|typing|enum|importlib|types|sqlalchemy|"
+            r"pluggy)"
             r"(\..*)?|Session|Engine")
 # Type variables (``T``, ``R``) are not objects to link to.
 nitpick_ignore_regex = [(r"py:class", r"pss_core(\.\w+)*\.[A-Z]")]

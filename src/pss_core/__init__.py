@@ -7,7 +7,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pluggy
 
-from pss_core.contract.formats import Format, FormatSpec, PointsCurve
+from pss_core.contract.curves import PointsCurve
+from pss_core.contract.formats import Format, FormatSpec
 from pss_core.contract.notifications import PlayerNotification
 from pss_core.contract.options import OPTION_TYPES, OptionSpec, find_option, resolve_options
 from pss_core.contract.plays import (

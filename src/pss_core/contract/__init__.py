@@ -4,7 +4,8 @@ kinds and verdicts, notifications. It imports nothing of pss but errors and mode
 that uses only this, :mod:`pss_core.hookspecs`, :mod:`pss_core.errors` and :mod:`pss_core.models`
 is insulated from the rest."""
 
-from pss_core.contract.formats import Format, FormatSpec, PointsCurve
+from pss_core.contract.curves import PointsCurve
+from pss_core.contract.formats import Format, FormatSpec
 from pss_core.contract.notifications import PlayerNotification
 from pss_core.contract.options import OPTION_TYPES, OptionSpec, find_option, resolve_options
 from pss_core.contract.plays import (

@@ -1,5 +1,5 @@
-"""Formats: what a format plugin registers (a :class:`FormatSpec` holding a :class:`Format` object)
-and the points curves that turn a rank into points.
+"""Formats: what a format plugin registers, a :class:`FormatSpec` holding a :class:`Format`
+object.
 
 pss calls the methods of the tournament's own format only, so a format never checks whether a
 tournament is its own. Every method has a default that behaves like HERB; a minimal format is a
@@ -8,7 +8,7 @@ name, its options and :meth:`Format.standings_from_rows`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -133,22 +133,3 @@ class FormatSpec:
     def resolve_options(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults overlaid with ``raw``, each parsed and validated; unknown names are refused."""
         return resolve_options(self.options, raw, f"The {self.title} format has no option")
-
-
-@attrs.frozen
-class PointsCurve:
-    """Turns a 1-based rank on a machine into points; registered in
-    ``pss_register_points_curves`` and chosen by a ``points_curve`` option."""
-
-    #: The name stored in the tournament's options (``papa``).
-    name: str
-    #: What organizers read in the options form.
-    title: str
-    #: A pure function of the rank (pss works out a table of it once per process).
-    points: Callable[[int], int]
-    #: One sentence on how the points fall.
-    description: str = ""
-
-    def table(self, ranks: int) -> list[int]:
-        """Points for ranks 1..``ranks`` (used to build SQL lookups)."""
-        return [self.points(r) for r in range(1, ranks + 1)]

@@ -14,7 +14,7 @@ import attrs
 from pss_core.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from pss_core.contract.formats import PointsCurve
+    from pss_core.contract.curves import PointsCurve
     from pss_core.contract.registry import Registry
 
 #: The largest score a ``BIGINT`` column holds.

@@ -33,7 +33,7 @@ from pss_core.standings.sql import (
 )
 
 if TYPE_CHECKING:
-    from pss_core.contract.formats import PointsCurve
+    from pss_core.contract.curves import PointsCurve
     from pss_core.contract.registry import Registry
     from pss_core.plugins import Pss
 

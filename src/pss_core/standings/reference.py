@@ -22,7 +22,7 @@ from pss_core.contract.standings import (
 from pss_core.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from pss_core.contract.formats import PointsCurve
+    from pss_core.contract.curves import PointsCurve
 
 
 def apply_cut(standings: Standings, cut: int | None) -> Standings:

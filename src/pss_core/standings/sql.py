@@ -39,7 +39,7 @@ from pss_core.models import (
 from pss_core.standings.reference import count_entry
 
 if TYPE_CHECKING:
-    from pss_core.contract.formats import PointsCurve
+    from pss_core.contract.curves import PointsCurve
 
 #: Ranks the curve lookup covers before the engine checks whether it needs more.
 RANK_BOUND = 1024
