@@ -1,9 +1,15 @@
 """The play-flow invariants, checked straight from the tables: a list of what is wrong (empty when
-all is well). Used by the race tests and the property tests."""
+all is well). Used by the race tests and the property tests.
+
+Tokens are conserved when the paid ones are partitioned by four conditions, each counted on its
+own: used (``used_at``), voided (``voided_at``), refunded (``refunded_at``) and unused — what the
+services would let its owner play now (:func:`pss_core.services.tickets.usable_tokens`) or the
+game on a machine. A paid token in none of them is lost, one in two is counted twice."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,11 +21,42 @@ from pss_core.models import (
     Score,
     TeamMember,
     Token,
+    Tournament,
     TournamentMachine,
 )
+from pss_core.plugins import Pss
+from pss_core.services.tickets import token_scopes, usable_tokens
 
 
-def problems(session: Session, event_id: int) -> list[str]:
+def _playable(session: Session, pss: Pss, tokens: Sequence[Token]) -> set[int]:
+    """Ids of the tokens the services would let their owners play now: ``usable_tokens`` asked
+    once for each owner of a paid token and each tournament that token is good in."""
+    paid = [t for t in tokens if t.paid_at is not None]
+    wanted_metas = {t.metatournament_id for t in paid if t.metatournament_id is not None}
+    # A metatournament's tokens are asked for through one tournament they are good in.
+    through: dict[int, int] = {}
+    if wanted_metas and paid:
+        for tournament in session.scalars(select(Tournament).where(
+                Tournament.event_id == paid[0].event_id)):
+            for scope in token_scopes(session, pss, tournament):
+                if scope.metatournament_id in wanted_metas:
+                    through.setdefault(scope.metatournament_id, tournament.id)
+    asks: set[tuple[int, int | None, int | None]] = set()
+    for t in paid:
+        tid = t.tournament_id if t.tournament_id is not None else through.get(
+            t.metatournament_id or 0)
+        if tid is not None:
+            asks.add((tid, t.player_id, t.team_id))
+    found: set[int] = set()
+    for tid, player_id, team_id in sorted(asks, key=str):
+        tournament = session.get(Tournament, tid)
+        assert tournament is not None
+        found.update(t.id for t in usable_tokens(session, pss, tournament, player_id=player_id,
+                                                 team_id=team_id))
+    return found
+
+
+def problems(session: Session, event_id: int, pss: Pss) -> list[str]:
     found: list[str] = []
     tokens = session.scalars(select(Token).where(Token.event_id == event_id)).all()
     scores = session.scalars(select(Score).where(Score.event_id == event_id)).all()
@@ -44,14 +81,24 @@ def problems(session: Session, event_id: int) -> list[str]:
                 t.paid_at is None and t.refunded_at is None for t in issued):
             found.append(f"purchase {purchase.id} completed with unpaid tokens")
 
-    paid = [t for t in tokens if t.paid_at is not None]
-    used = [t for t in paid if t.used_at is not None]
-    voided = [t for t in paid if t.voided_at is not None]
-    refunded = [t for t in paid if t.refunded_at is not None]
-    unused = [t for t in paid if t.used_at is None and t.voided_at is None
-              and t.refunded_at is None]
-    if len(paid) != len(used) + len(voided) + len(refunded) + len(unused):
-        found.append("paid != used + voided + refunded + unused")
+    paid = {t.id for t in tokens if t.paid_at is not None}
+    endings = {
+        "used": {t.id for t in tokens if t.used_at is not None},
+        "voided": {t.id for t in tokens if t.voided_at is not None},
+        "refunded": {t.id for t in tokens if t.refunded_at is not None},
+        "unused": _playable(session, pss, tokens) | {
+            m.token_id for m in machines if m.token_id is not None},
+    }
+    for token_id in sorted(paid | set().union(*endings.values())):
+        classes = [name for name, ids in endings.items() if token_id in ids]
+        if token_id not in paid and classes:
+            found.append(f"unpaid token {token_id} counts as {' and '.join(classes)}")
+        elif token_id in paid and len(classes) != 1:
+            found.append(f"paid token {token_id} counts as "
+                         f"{' and '.join(classes) or 'none of used, voided, refunded, unused'}")
+    if len(paid) != sum(len(ids & paid) for ids in endings.values()):
+        found.append(f"{len(paid)} paid tokens != " + " + ".join(
+            f"{len(ids & paid)} {name}" for name, ids in endings.items()))
 
     for t in tokens:
         n = scores_by_token.get(t.id, 0)

@@ -23,7 +23,7 @@ def test_demo_with_play_is_consistent_and_idempotent(dbsession, pss):
     ada = setup.player_by_number(dbsession, event.id, 101)
     [ada_entry] = [s for s in tickets.ticket_summary(dbsession, ada) if s.slug == "classics"]
     assert (ada_entry.paid, ada_entry.used, ada_entry.remaining) == (3, 2, 1)
-    assert problems(dbsession, event.id) == []
+    assert problems(dbsession, event.id, pss) == []
     summary = {s.slug: s for s in tickets.ticket_summary(dbsession, godzilla.player)}
     assert (summary["main"].paid, summary["main"].used, summary["main"].in_play) == (3, 1, 1)
     # Calling again changes nothing.

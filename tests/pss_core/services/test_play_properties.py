@@ -1,5 +1,6 @@
 """Random sequences of desk, scorekeeper and player actions keep the play-flow invariants: tokens
-conserved (paid = used + voided + refunded + unused, each used token has exactly one score), queue
+conserved (the paid ones partitioned by used, voided, refunded and unused, each counted from its own
+condition — see ``invariants`` — and each used token with exactly one score), queue
 positions 1..n, nobody in two queues, on two machines, or queued while playing; and every player's
 remaining games match a simple model of sales and finished games. Runs on both backends."""
 
@@ -143,7 +144,7 @@ def test_random_play_keeps_the_invariants(dbsession, pss):
         @invariant()
         def tables_are_consistent(self) -> None:
             dbsession.flush()
-            assert problems(dbsession, self.w.event.id) == []
+            assert problems(dbsession, self.w.event.id, pss) == []
 
         @invariant()
         def remaining_games_match_the_model(self) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from pss_core.errors import Busy, Refused
@@ -26,7 +27,7 @@ from pss_core.services import games, locking, queues, quotas, tickets
 
 from .conftest import build_world
 from .invariants import problems
-from .racing import Outcome, Slow, run_at_once
+from .racing import Outcome, SecondActsMidway, Slow, constraints_off, run_at_once
 
 PROTECTED_ROUNDS = 2
 CONTROL_TRIES = 8
@@ -45,10 +46,6 @@ class Round:
     def oks(self) -> int:
         return sum(o.ok for o in self.outcomes)
 
-    @property
-    def went_wrong(self) -> bool:
-        return bool(self.violations or self.errors)
-
 
 Scenario = Callable[[Any, Any], Round]
 
@@ -65,23 +62,36 @@ def _get(s: Session, model: Any, ident: int) -> Any:
     return s.get(model, ident)
 
 
-def _check_protected(scenario: Scenario, engine, pss) -> list[Round]:
+def _check_protected(scenario: Scenario, engine, pss, *,
+                     backstops: tuple[str, ...] = ()) -> list[Round]:
+    """Protected rounds: with the schema as it is, and — where a constraint backs the locks up —
+    again with those constraints dropped, to show that the locks alone keep the rule."""
     rounds = []
-    for _ in range(PROTECTED_ROUNDS):
-        r = scenario(engine, pss)
-        assert not r.errors, [repr(o.value) for o in r.errors]
-        assert not r.violations, r.violations
-        rounds.append(r)
+    for dropped in ((), backstops) if backstops else ((),):
+        with constraints_off(engine, *dropped):
+            for _ in range(PROTECTED_ROUNDS):
+                r = scenario(engine, pss)
+                assert not r.errors, [repr(o.value) for o in r.errors]
+                assert not r.violations, r.violations
+                rounds.append(r)
     return rounds
 
 
-def _control(scenario: Scenario, engine, pss) -> Round:
-    with locking.unprotected():
+def _control(scenario: Scenario, engine, pss, *, shows: str,
+             constraints: tuple[str, ...] = ()) -> Round:
+    """The negative control: without the locks (and without ``constraints``, where the database
+    would otherwise refuse the write), the scenario must break the rule — a violation containing
+    ``shows`` — within a bounded number of tries. Any exception fails it: a control proves the
+    race by what ends up in the tables, never by a crash."""
+    seen: list[list[str]] = []
+    with constraints_off(engine, *constraints), locking.unprotected():
         for _ in range(CONTROL_TRIES):
             r = scenario(engine, pss)
-            if r.went_wrong:
+            assert not r.errors, [repr(o.value) for o in r.errors]
+            if any(shows in v for v in r.violations):
                 return r
-    pytest.fail(f"no race observed without the locks in {CONTROL_TRIES} tries")
+            seen.append(r.violations)
+    pytest.fail(f"no {shows!r} observed without the locks in {CONTROL_TRIES} tries: {seen}")
 
 
 @pytest.fixture
@@ -114,6 +124,7 @@ def last_tickets(engine, pss) -> Round:
 
 @pytest.mark.postgres_only
 def test_two_desks_never_sell_past_the_quota(committed_engine, slow_pss):
+    """Protected by row locks only (the tournament row): no constraint counts tickets."""
     for r in _check_protected(last_tickets, committed_engine, slow_pss):
         assert r.oks == 2
         assert {o.value.code for o in r.outcomes if o.kind == "refused"} <= {
@@ -122,8 +133,9 @@ def test_two_desks_never_sell_past_the_quota(committed_engine, slow_pss):
 
 @pytest.mark.postgres_only
 def test_control_quota_oversold_without_locks(committed_engine, slow_pss):
-    r = _control(last_tickets, committed_engine, slow_pss)
-    assert r.violations or r.errors
+    """Without the tournament lock the desks sell more than the quota."""
+    r = _control(last_tickets, committed_engine, slow_pss, shows="tickets sold of a quota of 4")
+    assert r.oks > 2
 
 
 def same_player_two_desks(limit_field: str) -> Scenario:
@@ -157,6 +169,7 @@ def same_player_two_desks(limit_field: str) -> Scenario:
 @pytest.mark.postgres_only
 @pytest.mark.parametrize("cap", ["max_unused", "limited_herb"])
 def test_caps_hold_under_concurrent_desks(committed_engine, slow_pss, cap):
+    """Protected by row locks only (the player row): no constraint counts a player's tickets."""
     for r in _check_protected(same_player_two_desks(cap), committed_engine, slow_pss):
         assert r.oks == 1
         refused = [o.value.code for o in r.outcomes if o.kind == "refused"]
@@ -166,8 +179,10 @@ def test_caps_hold_under_concurrent_desks(committed_engine, slow_pss, cap):
 @pytest.mark.postgres_only
 @pytest.mark.parametrize("cap", ["max_unused", "limited_herb"])
 def test_control_caps_exceeded_without_locks(committed_engine, slow_pss, cap):
-    r = _control(same_player_two_desks(cap), committed_engine, slow_pss)
-    assert r.violations or r.errors
+    """Without the player lock both desks sell: the player holds 4 of at most 3."""
+    r = _control(same_player_two_desks(cap), committed_engine, slow_pss,
+                 shows="player holds 4 of at most 3")
+    assert r.oks == 2
 
 
 # --- queues ---------------------------------------------------------------------------------
@@ -188,7 +203,7 @@ def crowd_joins_one_queue(engine, pss) -> Round:
 
     outcomes = run_at_once(engine, [job(p.id) for p in w.players])
     with Session(bind=engine) as s:
-        found = problems(s, w.event.id)
+        found = problems(s, w.event.id, pss)
         n = s.scalar(select(func.count(QueueSlot.id)).where(QueueSlot.tournament_machine_id == mid))
     if n != sum(o.ok for o in outcomes):
         found.append(f"{n} places for {sum(o.ok for o in outcomes)} joins")
@@ -197,6 +212,7 @@ def crowd_joins_one_queue(engine, pss) -> Round:
 
 @pytest.mark.postgres_only
 def test_queue_positions_stay_contiguous_under_a_crowd(committed_engine, slow_pss):
+    """Protected by row locks only (the machine row): positions have no unique constraint."""
     for r in _check_protected(crowd_joins_one_queue, committed_engine, slow_pss):
         assert r.oks == 6
         assert sorted(o.value for o in r.outcomes) == [1, 2, 3, 4, 5, 6]
@@ -204,8 +220,11 @@ def test_queue_positions_stay_contiguous_under_a_crowd(committed_engine, slow_ps
 
 @pytest.mark.postgres_only
 def test_control_queue_positions_collide_without_locks(committed_engine, slow_pss):
-    r = _control(crowd_joins_one_queue, committed_engine, slow_pss)
-    assert any("positions" in v for v in r.violations) or r.errors
+    """Without the machine lock two joins take the same position."""
+    _control(crowd_joins_one_queue, committed_engine, slow_pss, shows="has positions")
+
+
+QUEUE_BACKSTOPS = ("uq_queue_slots_player_id",)
 
 
 def one_player_two_queues(engine, pss) -> Round:
@@ -223,7 +242,7 @@ def one_player_two_queues(engine, pss) -> Round:
 
     outcomes = run_at_once(engine, [job(m0), job(m1)])
     with Session(bind=engine) as s:
-        found = problems(s, w.event.id)
+        found = problems(s, w.event.id, pss)
         n = s.scalar(select(func.count(QueueSlot.id)).where(QueueSlot.player_id == pid))
     if n != 1:
         found.append(f"player is in {n} queues")
@@ -232,17 +251,23 @@ def one_player_two_queues(engine, pss) -> Round:
 
 @pytest.mark.postgres_only
 def test_a_player_is_never_in_two_queues(committed_engine, slow_pss):
-    for r in _check_protected(one_player_two_queues, committed_engine, slow_pss):
+    """Protected by both: the player row lock, and the unique index on queue_slots.player_id as
+    a backstop. The rounds run with the index dropped too, so the locks alone are shown to
+    suffice."""
+    for r in _check_protected(one_player_two_queues, committed_engine, slow_pss,
+                              backstops=QUEUE_BACKSTOPS):
         # Both requests succeed: the later one moves the player to its machine.
         assert r.oks == 2
 
 
 @pytest.mark.postgres_only
 def test_control_two_queues_race_without_locks(committed_engine, slow_pss):
-    # Without the locks only the unique index on queue_slots.player_id stops the second place:
-    # the request fails with a raw integrity error (a 500) instead of a move or a refusal.
-    r = _control(one_player_two_queues, committed_engine, slow_pss)
-    assert r.errors or r.violations
+    """Without the locks and without the unique index (which would otherwise turn the second
+    place into a raw integrity error, a 500), both joins succeed and the player waits in two
+    queues at once."""
+    r = _control(one_player_two_queues, committed_engine, slow_pss, shows="is in 2 queues",
+                 constraints=QUEUE_BACKSTOPS)
+    assert r.oks == 2
 
 
 # --- games ----------------------------------------------------------------------------------
@@ -267,11 +292,13 @@ def member_and_team_start(engine, pss) -> Round:
 
     outcomes = run_at_once(engine, [start(main_m, ada), start(split_m, bo)])
     with Session(bind=engine) as s:
-        return Round(outcomes, problems(s, w.event.id))
+        return Round(outcomes, problems(s, w.event.id, pss))
 
 
 @pytest.mark.postgres_only
 def test_a_player_is_never_on_two_machines_through_a_team(committed_engine, slow_pss):
+    """Protected by row locks only (the player and team rows): the unique indexes on
+    tournament_machines cover one player or one team, not a player and their team."""
     for r in _check_protected(member_and_team_start, committed_engine, slow_pss):
         assert r.oks == 1
         assert next(o.value.code for o in r.outcomes if o.kind == "refused") in (
@@ -280,13 +307,15 @@ def test_a_player_is_never_on_two_machines_through_a_team(committed_engine, slow
 
 @pytest.mark.postgres_only
 def test_control_player_on_two_machines_without_locks(committed_engine, slow_pss):
-    r = _control(member_and_team_start, committed_engine, slow_pss)
-    assert any("machines" in v for v in r.violations) or r.errors
+    """Without the locks Ada plays Main while her team plays Split: she is on two machines."""
+    r = _control(member_and_team_start, committed_engine, slow_pss, shows="is on 2 machines")
+    assert r.oks == 2
 
 
 def same_game_twice(first: str, second: str) -> Scenario:
-    """Two scorekeepers end the same game at once (the one each sees on their screen) while the
-    next player waits in the machine's queue."""
+    """Two scorekeepers end the same game (the one each sees on their screen) while the next
+    player waits in the machine's queue: the second acts while the first one's ending is in
+    flight (made certain by :class:`SecondActsMidway`, not left to timing)."""
     def end(kind, mid, token_id, pss, sk):
         def run(s):
             machine = _get(s, TournamentMachine, mid)
@@ -310,10 +339,16 @@ def same_game_twice(first: str, second: str) -> Scenario:
             return w.m().id, started.token_id
 
         w, (mid, token_id) = _fresh(engine, pss, prepare, players=2)
-        outcomes = run_at_once(engine, [end(first, mid, token_id, pss, w.sk),
-                                        end(second, mid, token_id, pss, w.sk)])
+        gate = SecondActsMidway()
+        pss.pm.register(gate)
+        try:
+            outcomes = run_at_once(engine, [
+                gate.first(end(first, mid, token_id, pss, w.sk)),
+                gate.second(end(second, mid, token_id, pss, w.sk))])
+        finally:
+            pss.pm.unregister(gate)
         with Session(bind=engine) as s:
-            found = problems(s, w.event.id)
+            found = problems(s, w.event.id, pss)
             token = _get(s, Token, token_id)
             endings = sum(x is not None for x in (token.used_at, token.voided_at))
             if sum(o.ok for o in outcomes) != 1:
@@ -329,12 +364,24 @@ def same_game_twice(first: str, second: str) -> Scenario:
 
 
 PAIRS = [("record", "record"), ("record", "void"), ("record", "remove")]
+#: What the database refuses when a game is ended twice, by pair.
+GAME_BACKSTOPS = {
+    ("record", "record"): ("uq_scores_token_id", "uq_scores_entry_id_tournament_machine_id"),
+    ("record", "void"): ("ck_tokens_one_ending",),
+    ("record", "remove"): (),
+}
 
 
 @pytest.mark.postgres_only
 @pytest.mark.parametrize(("first", "second"), PAIRS)
 def test_a_game_is_ended_exactly_once(committed_engine, slow_pss, first, second):
-    for r in _check_protected(same_game_twice(first, second), committed_engine, slow_pss):
+    """Protected by the machine row lock (the late scorekeeper is told the game changed), with
+    the database as a backstop where it has a rule for it: two scores are refused by the unique
+    constraints on scores, a score and a void by the one-ending CHECK on tokens; a score and a
+    removal only by the locks. The rounds run with the backstops dropped too, so the locks alone
+    are shown to suffice."""
+    for r in _check_protected(same_game_twice(first, second), committed_engine, slow_pss,
+                              backstops=GAME_BACKSTOPS[(first, second)]):
         loser = next(o for o in r.outcomes if o.kind == "refused").value
         assert isinstance(loser, Refused)
         assert loser.code == "game_changed"
@@ -343,8 +390,13 @@ def test_a_game_is_ended_exactly_once(committed_engine, slow_pss, first, second)
 @pytest.mark.postgres_only
 @pytest.mark.parametrize(("first", "second"), PAIRS)
 def test_control_game_ended_twice_without_locks(committed_engine, slow_pss, first, second):
-    r = _control(same_game_twice(first, second), committed_engine, slow_pss)
-    assert r.violations or r.errors
+    """Without the locks and without the backstop constraints (which would otherwise turn the
+    second ending into a raw integrity error, a 500), both scorekeepers end the same game: two
+    scores, a token both used and void, or a used token taken off its entry."""
+    r = _control(same_game_twice(first, second), committed_engine, slow_pss,
+                 shows="2 scorekeepers ended one game",
+                 constraints=GAME_BACKSTOPS[(first, second)])
+    assert r.oks == 2
 
 
 def scores_on_every_machine(engine, pss) -> Round:
@@ -365,7 +417,7 @@ def scores_on_every_machine(engine, pss) -> Round:
 
     outcomes = run_at_once(engine, [job(mid, 1000 + i) for i, mid in enumerate(mids)])
     with Session(bind=engine) as s:
-        found = problems(s, w.event.id)
+        found = problems(s, w.event.id, pss)
         kept = sorted(s.scalars(select(Score.score).join(
             TournamentMachine, Score.tournament_machine_id == TournamentMachine.id).where(
             TournamentMachine.tournament_id == tid)).all())
@@ -381,14 +433,18 @@ def scores_on_every_machine(engine, pss) -> Round:
 
 @pytest.mark.postgres_only
 def test_no_score_is_lost_when_all_machines_finish_at_once(committed_engine, slow_pss):
+    """Protected by row locks only (the tournament row, whose version counts every score)."""
     for r in _check_protected(scores_on_every_machine, committed_engine, slow_pss):
         assert r.oks == 3
 
 
 @pytest.mark.postgres_only
 def test_control_scores_lost_from_version_without_locks(committed_engine, slow_pss):
-    r = _control(scores_on_every_machine, committed_engine, slow_pss)
-    assert any("version" in v for v in r.violations) or r.errors
+    """Without the tournament lock two version bumps collapse into one: standings would miss a
+    score."""
+    r = _control(scores_on_every_machine, committed_engine, slow_pss,
+                 shows="missing from what standings see")
+    assert r.oks == 3
 
 
 # --- busy -----------------------------------------------------------------------------------
@@ -436,5 +492,20 @@ def test_sqlite_serialises_desks_with_its_write_lock(committed_engine, slow_pss)
 
 @pytest.mark.sqlite_only
 def test_control_sqlite_without_the_write_lock(committed_engine, slow_pss):
-    r = _control(last_tickets, committed_engine, slow_pss)
-    assert r.violations or r.errors
+    """What the write lock protects on SQLite: not the quota (SQLite's own database lock lets one
+    writer in at a time, so nobody oversells either way) but the answer. Without it, a desk whose
+    transaction read before another desk wrote hits SQLite's deadlock refusal and fails with a raw
+    "database is locked" error — a 500 — instead of a typed "busy". Any other exception, or an
+    oversell, fails the control."""
+    seen = []
+    with locking.unprotected():
+        for _ in range(CONTROL_TRIES):
+            r = last_tickets(committed_engine, slow_pss)
+            assert not r.violations, r.violations
+            raw = [o.value for o in r.errors]
+            assert all(isinstance(e, OperationalError) and "database is locked" in str(e.orig)
+                       for e in raw), [repr(e) for e in raw]
+            if raw:
+                return
+            seen.append([o.kind for o in r.outcomes])
+    pytest.fail(f"no raw lock error without the write lock in {CONTROL_TRIES} tries: {seen}")
