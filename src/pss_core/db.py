@@ -46,8 +46,35 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     if url.startswith(("postgresql://", "postgres://")):
         # pss speaks to PostgreSQL through psycopg2; name the driver so no other is guessed.
         url = "postgresql+psycopg2://" + url.split("://", 1)[1]
+    # A pooled connection may have died while idle (the server restarted, a backend was
+    # terminated): test it on checkout and reconnect, so a request never starts on a dead one.
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+#: PostgreSQL error codes that mean the server or the connection is gone, not the statement
+#: wrong: admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections; class 08 is
+#: every connection exception.
+_PG_UNAVAILABLE = ("57P01", "57P02", "57P03", "53300")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached right now (refused, killed, restarting,
+    the pool exhausted) rather than that a statement is wrong: a "try again shortly", not a bug."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:  # SQLAlchemy recognised a disconnect
+        return True
+    code = getattr(exc.orig, "pgcode", None)
+    if code:
+        return code.startswith("08") or code in _PG_UNAVAILABLE
+    # psycopg2 gives no code when it could not connect at all, or the connection is closed.
+    return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError) and (
+        type(exc.orig).__module__.startswith("psycopg2"))
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -11,7 +11,8 @@ from typing import Any, ClassVar
 class DomainError(Exception):
     """A refusal the person at the desk or the machine can understand and act on."""
 
-    kind: ClassVar[str] = "invalid"  # invalid | not_found | conflict | forbidden | busy
+    # invalid | not_found | conflict | forbidden | busy | unavailable
+    kind: ClassVar[str] = "invalid"
     default_code: ClassVar[str] = "invalid"
 
     def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
@@ -52,6 +53,14 @@ class Busy(DomainError):
 
     kind = "busy"
     default_code = "busy"
+
+
+class Unavailable(DomainError):
+    """The database cannot be reached right now (restarting, connection lost); nothing was
+    changed, and the same request will work once it is back."""
+
+    kind = "unavailable"
+    default_code = "database_unavailable"
 
 
 class DuplicateRegistration(Exception):

@@ -2,6 +2,9 @@
 
 A domain error raised by a form action re-renders that form with the message and what was typed.
 An anonymous visitor who needs a login is sent to the right login page (JSON clients get a 401).
+A lost database (refused, killed, restarting) is a 503 with Retry-After: its transaction did not
+commit (unless the connection died during the COMMIT itself), and the request works again once
+the database is back.
 Anything else is a bug and a 500.
 """
 
@@ -18,8 +21,10 @@ from pyramid.renderers import render_to_response
 from pyramid.response import Response
 from pyramid.settings import asbool
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+from sqlalchemy import exc as sa_exc
 
-from pss_core.errors import DomainError
+from pss_core.db import database_unavailable
+from pss_core.errors import DomainError, Unavailable
 from pss_web.security import scope_of
 from pss_web.viewkit import json_response
 
@@ -31,7 +36,12 @@ STATUS_BY_KIND = {
     "not_found": 404,
     "conflict": 409,
     "busy": 429,
+    "unavailable": 503,
 }
+#: Seconds a client is asked to wait before trying again when the database is away.
+UNAVAILABLE_RETRY_AFTER = 5
+UNAVAILABLE_MESSAGE = ("The database cannot be reached right now, so this may not have been "
+                       "saved. Check, and try again in a few seconds.")
 
 
 def error_response(request: Any, exc: DomainError) -> Response:
@@ -40,6 +50,8 @@ def error_response(request: Any, exc: DomainError) -> Response:
     headers = {}
     if exc.kind == "busy":
         headers["Retry-After"] = str(int(exc.details.get("retry_after", 2)))
+    if exc.kind == "unavailable":
+        return _unavailable_response(request, exc)
     if request.wants_json:
         return json_response(exc.as_dict(), status=status, headers=headers)
     response = _rerender_form(request, exc, status)
@@ -92,6 +104,38 @@ def render_page(request: Any, template: str, data: dict[str, Any], status: int) 
 @exception_view_config(DomainError)
 def domain_error(exc: DomainError, request: Any) -> Response:
     return error_response(request, exc)
+
+
+def _unavailable_response(request: Any, exc: DomainError) -> Response:
+    """The 503 for a lost database. The page must not need the database itself: if the layout
+    (which looks up the login) fails too, a plain page says the same."""
+    headers = {"Retry-After": str(int(exc.details.get("retry_after", UNAVAILABLE_RETRY_AFTER)))}
+    data = exc.as_dict()
+    if request.wants_json:
+        return json_response(data, status=503, headers=headers)
+    try:
+        response = render_page(request, "error.html", {"error": {"code": exc.code,
+                                                                 "message": exc.message},
+                                                       "status": 503}, 503)
+    except Exception:  # the layout needed the database too
+        response = Response(
+            "<!doctype html><html lang=en><meta charset=utf-8><title>Try again shortly</title>"
+            f"<h1>Try again shortly</h1><p>{exc.message}</p></html>",
+            status=503, content_type="text/html", charset="utf-8")
+    response.headers.update(headers)
+    return response
+
+
+@exception_view_config(sa_exc.DBAPIError)
+@exception_view_config(sa_exc.TimeoutError)
+def database_error(exc: Exception, request: Any) -> Response:
+    """A lost database becomes a typed 503; any other database error is a bug (a 500)."""
+    if database_unavailable(exc):
+        log.warning("database unavailable on %s %s: %s", request.method, request.path_qs,
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return _unavailable_response(request, Unavailable(UNAVAILABLE_MESSAGE,
+                                                          retry_after=UNAVAILABLE_RETRY_AFTER))
+    return server_error(exc, request)
 
 
 @exception_view_config(URLDecodeError)
