@@ -21,7 +21,7 @@ def unreachable() -> TestApp:
 def test_json_clients_get_a_typed_503(unreachable: TestApp) -> None:
     r = unreachable.get("/events/any/board", headers={"Accept": "application/json"}, status=503)
     assert r.json["error"] == "database_unavailable"
-    assert "Try again" in r.json["message"]
+    assert "may not have been saved" in r.json["message"]
     assert r.headers["Retry-After"] == "5"
 
 
