@@ -98,7 +98,7 @@ def session_for(runtime: Runtime) -> Session:
 def task(name: str, *, cron: str | None = None, lock: str | None = None,
          ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``function(runtime, **kwargs)`` as the pss task ``name``: a procrastinate task
-    for the worker (periodic if ``cron`` is given) and an entry in :data:`TASKS` for in-process
+    for the worker (periodic if ``cron`` is given) and an entry in ``TASKS`` for in-process
     runs on SQLite. Arguments must be JSON values."""
 
     def register(function: Callable[..., Any]) -> Callable[..., Any]:
