@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import attrs
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pss_core.models import AuditLog
+from pss_core.models import AuditLog, utcnow
 
 
 @attrs.frozen
@@ -36,9 +37,12 @@ def record(
     event_id: int | None,
     subject: Any = None,
     player_id: int | None = None,
+    at: datetime | None = None,
     **details: Any,
 ) -> AuditLog:
-    """Add an audit row for ``action`` on ``subject`` (an ORM object with an ``id``)."""
+    """Add an audit row for ``action`` on ``subject`` (an ORM object with an ``id``), dated
+    ``at`` (the time the service acted, so durations read from the log are the real ones) or
+    now."""
     if subject is not None and getattr(subject, "id", None) is None:
         session.flush()
     row = AuditLog(
@@ -51,6 +55,7 @@ def record(
         subject_id=getattr(subject, "id", None),
         player_id=player_id,
         details=_jsonable(details),
+        created_at=at or utcnow(),
     )
     session.add(row)
     return row

@@ -253,7 +253,7 @@ def audit_for_player(session: Session, actor: Actor, action: str, *, event_id: i
     session.flush()
     audit.record(session, actor, action, event_id=event_id, subject=subject,
                  player_id=player_id, tickets_left=tickets_left(session, player_id, now),
-                 **details)
+                 at=now, **details)
 
 
 # --- selling --------------------------------------------------------------------------------
