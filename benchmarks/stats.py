@@ -7,7 +7,7 @@ comp, spread over three days and two desk workers, some refunded), then times si
 * ``page``: ``GET /events/bench/stats/`` through the whole web app as the tournament director
   (login, traversal, the queries, charts and template), as HTML.
 
-Run:  .venv/bin/python -m benchmarks.stats              (100,000 scores, 20,000 purchases, both backends)
+Run:  .venv/bin/python -m benchmarks.stats              (100k scores, 20k purchases, both backends)
       .venv/bin/python -m benchmarks.stats --quick      (a smoke run: 2,000 and 400, SQLite)
       .venv/bin/python -m benchmarks.stats --backends postgresql --repeat 9
 PostgreSQL: --pg-url (default $PSS_BENCH_DATABASE_URL or postgresql://postgres@127.0.0.1:5432/postgres);
@@ -105,7 +105,6 @@ def build(engine: Engine, *, scores: int, purchases: int, players: int = 1000,
             conn.execute(Purchase.__table__.insert(), rows)
             if refunds:
                 conn.execute(Refund.__table__.insert(), refunds)
-        audit_id = 0
         for start in range(1, scores + 1, BATCH):
             ids = range(start, min(start + BATCH, scores + 1))
             entries, score_rows, audit = [], [], []
@@ -122,15 +121,12 @@ def build(engine: Engine, *, scores: int, purchases: int, players: int = 1000,
                 common = {"event_id": 1, "actor": "sk", "subject_type": "TournamentMachine",
                           "subject_id": m, "player_id": p}
                 if rng.random() < 0.1:
-                    audit_id += 1
-                    audit.append({"id": audit_id, "action": "queue.join", "details": {},
+                    audit.append({"action": "queue.join", "details": {},
                                   "created_at": began - timedelta(minutes=rng.randint(1, 20)),
                                   **common})
-                audit_id += 1
-                audit.append({"id": audit_id, "action": "game.start", "details": {},
+                audit.append({"action": "game.start", "details": {},
                               "created_at": began, **common})
-                audit_id += 1
-                audit.append({"id": audit_id, "action": "game.score", "details": {},
+                audit.append({"action": "game.score", "details": {},
                               "created_at": ended, **common})
             conn.execute(Entry.__table__.insert(), entries)
             conn.execute(Score.__table__.insert(), score_rows)
@@ -201,11 +197,11 @@ def baseline(dialect: str) -> list[str]:
 
 
 def measure(engine: Engine, repeat: int) -> dict[str, Any]:
-    from pss_web.testing import JSON, post_json
     from webtest import TestApp
 
     from pss_core.plugins import get_plugin_manager
     from pss_web import make_app
+    from pss_web.testing import JSON, post_json
 
     statements = [text(s) for s in baseline(engine.dialect.name)]
     app = TestApp(make_app({"pss.engine": engine,

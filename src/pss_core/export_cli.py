@@ -100,7 +100,8 @@ def _write_one(session: Any, event: Any, tournament: Any, args: argparse.Namespa
 
     exports.check_exportable(tournament)
     out: TextIO
-    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    # stdout is not ours to close; a named file is closed in the finally below.
+    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
     try:
         if args.what == "scores":
             bar: ProgressBar | None = None

@@ -278,10 +278,10 @@ def queue_waits(session: Session, event_id: int) -> Table:
 def busiest_hours(session: Session, event_id: int) -> Table:
     """Games finished per hour of the day (all days together), and sales in that hour."""
     game_hour = bucket(session, Score.recorded_at, "hour_of_day")
-    games = dict(session.execute(select(game_hour, func.count(Score.id))
+    games: dict[str, int] = dict(session.execute(select(game_hour, func.count(Score.id))
                                  .where(Score.event_id == event_id).group_by(game_hour)).all())
     sale_hour = bucket(session, Purchase.created_at, "hour_of_day")
-    sales = dict(session.execute(select(sale_hour, func.count(Purchase.id))
+    sales: dict[str, int] = dict(session.execute(select(sale_hour, func.count(Purchase.id))
                                  .where(_sold(event_id)).group_by(sale_hour)).all())
     hours = sorted(set(games) | set(sales))
     return Table("busiest_hours", "Busiest hours (UTC)", ("hour", "games", "purchases"),
