@@ -58,3 +58,7 @@ def test_qr_reader_is_served_from_node_modules(webapp: TestApp) -> None:
         webapp.get("/vendor/jsQR.js", status=404)
     webapp.get("/vendor/../pyproject.toml", status=404)
     webapp.get("/vendor/other.js", status=404)
+
+
+def test_tv_shows_the_event_code(webapp: TestApp, demo_event: Event) -> None:
+    assert 'src="http://localhost/events/demo/qr.svg"' in webapp.get("/events/demo/tv").text

@@ -466,7 +466,9 @@ def send(world: World, who: str, method: str, url: str, *, body: Any = None,
         data = None
     # An odd Accept may well mean HTML; a HEAD answer has no body at all.
     json_client = accept_json and accept is None and method != "HEAD"
-    return Sent(res.status_int, data, res.text, new, wrote, changed, json_client, method,
+    # A download such as the event zip is bytes, not text.
+    body = res.text if res.charset or res.content_type.startswith("text/") else ""
+    return Sent(res.status_int, data, body, new, wrote, changed, json_client, method,
                 followed)
 
 
