@@ -200,8 +200,8 @@ def measure(engine: Engine, repeat: int) -> dict[str, Any]:
     from webtest import TestApp
 
     from pss_core.plugins import get_plugin_manager
+    from pss_testing.web import JSON, post_json
     from pss_web import make_app
-    from pss_web.testing import JSON, post_json
 
     statements = [text(s) for s in baseline(engine.dialect.name)]
     app = TestApp(make_app({"pss.engine": engine,

@@ -11,7 +11,7 @@ from webtest import TestApp
 
 from pss_core.demo import DEMO_PIN
 from pss_core.models import Event
-from pss_web.testing import login_as
+from pss_testing.web import login_as
 from pss_web.views.badges import NODE_MODULES, qr_svg
 
 

@@ -17,7 +17,7 @@ from pss_core.demo import MAIN_SCORES, play_demo
 from pss_core.models import Event, TournamentStatus
 from pss_core.plugins import Pss
 from pss_core.standings import compute_standings
-from pss_web.testing import JSON, WHO, MatrixView, Who, check_matrix, login_as
+from pss_testing.web import JSON, WHO, MatrixView, Who, check_matrix, login_as
 
 T = "/events/{slug}/tournaments/main/"
 

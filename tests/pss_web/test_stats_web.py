@@ -14,7 +14,7 @@ from pss_core import stats
 from pss_core.demo import play_demo
 from pss_core.models import Event, EventUser, EventUserRole, Role
 from pss_core.plugins import Pss
-from pss_web.testing import JSON, WHO, MatrixView, Who, check_matrix, login_as
+from pss_testing.web import JSON, WHO, MatrixView, Who, check_matrix, login_as
 
 
 def td_here(who: Who, ev: str) -> bool:
