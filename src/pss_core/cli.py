@@ -14,7 +14,7 @@ from pss_core import db
 #: Modules that add subcommands: each has ``add_parser(subparsers)``.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "pss_core.standings_cli", "pss_core.payments.cli", "pss_core.worker_cli",
-    "pss_core.export_cli",
+    "pss_core.export_cli", "pss_core.accounts_cli",
 )
 #: Entry point group of modules (in pss's own distribution or a plugin's) that add subcommands
 #: the same way: ``pss serve`` comes from pss_web through it.
@@ -34,6 +34,14 @@ def cmd_initdb(args: argparse.Namespace) -> int:
         f"Database at {engine.url.render_as_string(hide_password=True)} is at revision "
         f"{db.current_revision(engine)}."
     )
+    from pss_core.accounts_cli import CommandError, Terminal, first_run
+
+    term = Terminal()
+    try:
+        first_run(engine, term, optional=True)
+    except CommandError as exc:
+        term.stderr.write(f"{exc}\n")
+        return 2
     return 0
 
 

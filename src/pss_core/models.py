@@ -147,6 +147,8 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     is_event_owner: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Runs this pss instance: creates event-owner accounts and resets their passwords.
+    is_instance_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (CheckConstraint("length(username) > 0", name="username_not_empty"),)

@@ -47,6 +47,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     engine = db.make_engine(args.db)
     db.upgrade(engine)
+    if not args.demo:
+        # Never serve an instance nobody can administer, and never with known credentials:
+        # the first run asks for the administrator (or says how to create one).
+        from pss_core.accounts_cli import CommandError, Terminal, first_run
+
+        term = Terminal()
+        try:
+            first_run(engine, term, optional=False)
+        except CommandError as exc:
+            term.stderr.write(f"{exc}\n")
+            return 2
     if args.demo:
         from pss_core.demo import create_demo
         from pss_core.plugins import default_pss

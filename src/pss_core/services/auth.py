@@ -130,6 +130,8 @@ class Identity:
     is_owner: bool = False
     player_number: int | None = None
     expires_at: datetime | None = None
+    #: Admin login: the user administers this pss instance (creates event owners).
+    is_instance_admin: bool = False
 
     @property
     def actor(self) -> Actor:
@@ -655,7 +657,8 @@ def _identity(session: Session, row: LoginSession) -> Identity | None:
             return None
         return Identity(session_id=row.id, kind=row.kind, event_id=None, user_id=user.id,
                         player_id=None, name=user.username, is_owner=True,
-                        expires_at=row.expires_at)
+                        expires_at=row.expires_at,
+                        is_instance_admin=bool(user.is_instance_admin))
     if row.kind == LoginKind.STAFF:
         user = session.get(User, row.user_id)
         event = session.get(Event, row.event_id)
