@@ -4,6 +4,7 @@ with :func:`add_event_nav`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -25,6 +26,8 @@ class NavItem:
     path: tuple[str, ...]
     permission: str = P.VIEW
     order: int = 50
+    #: Shown only where this says so for the event (``when(request, event)``).
+    when: Callable[[Any, Any], bool] | None = None
 
 
 _EVENT_NAV: list[NavItem] = [
@@ -38,9 +41,11 @@ _EVENT_NAV: list[NavItem] = [
 ]
 
 
-def add_event_nav(label: str, *path: str, permission: str = P.VIEW, order: int = 50) -> None:
-    """Add a link to every event's navigation (idempotent per label and path)."""
-    item = NavItem(label, tuple(path), permission, order)
+def add_event_nav(label: str, *path: str, permission: str = P.VIEW, order: int = 50,
+                  when: Callable[[Any, Any], bool] | None = None) -> None:
+    """Add a link to every event's navigation (idempotent per label and path); with ``when``,
+    only in events where ``when(request, event)`` is true."""
+    item = NavItem(label, tuple(path), permission, order, when)
     if all((i.label, i.path) != (item.label, item.path) for i in _EVENT_NAV):
         _EVENT_NAV.append(item)
 
@@ -64,6 +69,8 @@ class Layout:
     message: str | None
     event_name: str | None
     home_url: str
+    #: Where the logged-in person changes their own password here (``None``: nowhere).
+    password_url: str | None = None
 
 
 def _own_pages(identity: Any, event_url: str) -> str:
@@ -94,6 +101,8 @@ def build_layout(request: Any) -> Layout:
             if item.permission != P.VIEW and not request.has_permission(item.permission,
                                                                         event_node):
                 continue
+            if item.when is not None and not item.when(request, event_node.event):
+                continue
             url = event_url + "/".join(item.path)
             # How much of the current address the tab covers: all of it, the section it opens
             # (a container's address ends in "/"), or — for "My page" — the player's own pages.
@@ -114,6 +123,9 @@ def build_layout(request: Any) -> Layout:
     elif admin_node is not None and identity is not None:
         nav.append(Link("My events", request.resource_url(admin_node, "events", ""),
                         here.startswith(request.resource_url(admin_node, "events", ""))))
+        if getattr(identity, "is_instance_admin", False):
+            owners = request.resource_url(admin_node, "owners", "")
+            nav.append(Link("Event owners", owners, here.startswith(owners)))
     crumbs = []
     if context is not None:
         for node in reversed(list(lineage(context))):
@@ -121,12 +133,15 @@ def build_layout(request: Any) -> Layout:
                 continue
             title = getattr(node, "title", "") or node.__name__
             crumbs.append(Link(title, request.resource_url(node)))
-    login = player_login = logout = None
+    login = player_login = logout = password = None
     if scope is not None:
         # Scope paths come from resource_path, so they already carry any script name.
         host = request.host_url
         login = host + scope.login_path
         logout = host + scope.cookie_path + "/logout"
+        # Staff and owners have a password of their own; a player's PIN comes from the desk.
+        if identity is not None and getattr(identity, "user_id", None) is not None:
+            password = host + scope.cookie_path + "/password"
         if scope.kind == "event":
             player_login = host + scope.cookie_path + "/player-login"
     return Layout(
@@ -135,6 +150,7 @@ def build_layout(request: Any) -> Layout:
         message=flash(request),
         event_name=event_node.event.name if event_node is not None else None,
         home_url=base + "/",
+        password_url=password,
     )
 
 

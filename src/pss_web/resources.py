@@ -10,8 +10,9 @@
     │       ├── users/<username>/     EventUserResource
     │       └── metatournaments/<slug>/ MetatournamentResource
     ├── admin/                        AdminResource (admin login scope)
-    │   └── events/<slug>/            AdminEventResource (ACL: the event's owner)
-    │       └── users/<username>/     EventUserResource
+    │   ├── events/<slug>/            AdminEventResource (ACL: the event's owner)
+    │   │   └── users/<username>/     EventUserResource
+    │   └── owners/<username>/        AdminOwnerResource (instance administrators)
     └── api/                          ApiResource (OpenAPI document, CSRF token)
 
 ``__getitem__`` looks rows up scoped to their event and raises ``KeyError`` on a miss (a 404).
@@ -347,6 +348,7 @@ class AdminResource(Resource):
 
     __acl__: ClassVar[list[ACE]] = [
         (Allow, sec.ADMIN_PRINCIPAL, P.ADMIN),
+        (Allow, sec.INSTANCE_ADMIN_PRINCIPAL, P.MANAGE_OWNERS),
         (Allow, Everyone, P.VIEW),
         DENY_ALL,
     ]
@@ -360,7 +362,33 @@ class AdminResource(Resource):
     def __getitem__(self, name: str) -> Any:
         if name == "events":
             return AdminEventsContainer(self.request, name, self)
+        if name == "owners":
+            return AdminOwnersContainer(self.request, name, self)
         raise KeyError(name)
+
+
+class AdminOwnersContainer(Resource):
+    """The event-owner accounts (an instance administrator's)."""
+
+    api_paths = ("/admin/owners",)
+    title = "Event owners"
+
+    def __getitem__(self, username: str) -> AdminOwnerResource:
+        user = self.dbsession.scalars(select(User).where(
+            User.is_event_owner.is_(True),
+            func.lower(User.username) == text_key(username).lower())).first()
+        if user is None:
+            raise KeyError(username)
+        return AdminOwnerResource(self.request, username, self, user)
+
+
+class AdminOwnerResource(Resource):
+    api_paths = ("/admin/owners/{username}",)
+
+    def __init__(self, request: Any, name: str, parent: Any, user: User) -> None:
+        super().__init__(request, name, parent)
+        self.user = user
+        self.title = user.username
 
 
 class AdminEventsContainer(Resource):

@@ -46,6 +46,8 @@ class Permission(enum.StrEnum):
     PLAY = "play"
     #: A player's private pages (tickets, history): that player and the event's staff.
     SEE_PLAYER = "see_player"
+    #: Creating event owners and resetting their passwords (an instance administrator).
+    MANAGE_OWNERS = "manage_owners"
 
 
 P = Permission
@@ -62,6 +64,8 @@ ROLE_PERMISSIONS: dict[Role, tuple[Permission, ...]] = {
 # Every principal but ``admin`` names the event it is valid in.
 
 ADMIN_PRINCIPAL = "admin"
+#: An admin login of an instance administrator.
+INSTANCE_ADMIN_PRINCIPAL = "admin:instance"
 
 
 def admin_user(user_id: int) -> str:
@@ -101,6 +105,8 @@ def principals_for(identity: auth.Identity | None) -> list[str]:
     if identity.kind == LoginKind.ADMIN:
         assert identity.user_id is not None
         principals += [ADMIN_PRINCIPAL, admin_user(identity.user_id)]
+        if identity.is_instance_admin:
+            principals.append(INSTANCE_ADMIN_PRINCIPAL)
     elif identity.kind == LoginKind.STAFF:
         assert identity.event_id is not None
         assert identity.user_id is not None

@@ -134,10 +134,21 @@ def test_next_only_goes_inside_the_same_login_scope(webapp: TestApp, demo_event:
         "username": "desk", "password": "desk-pass", "next": "/events/demo/players/"},
         status=303)
     assert res.location == "http://localhost/events/demo/players/"
-    for target in ("//evil.example/", "https://evil.example/", "/admin/", "/events/other/"):
+    # A full address on this very site is as good as its path.
+    res = post_form(webapp, "/events/demo/login", {
+        "username": "desk", "password": "desk-pass",
+        "next": "http://localhost/events/demo/players/?page=2"}, status=303)
+    assert res.location == "http://localhost/events/demo/players/?page=2"
+    for target in ("//evil.example/", "https://evil.example/", "/admin/", "/events/other/",
+                   "https://evil.example/events/demo/", "http://localhost.evil/events/demo/",
+                   "/events/demo/../other/", "/events/demo/%2e%2e/other/",
+                   "/events/demo/./../../admin/", "/\\evil.example/events/demo/",
+                   "/events/demo\\..\\other/", "/events/demo", "/events/demo-2/",
+                   "javascript:alert(1)//events/demo/"):
         res = post_form(webapp, "/events/demo/login", {
             "username": "desk", "password": "desk-pass", "next": target}, status=303)
-        assert res.location == "http://localhost/events/demo/"
+        # Refused: the desk's own landing page instead.
+        assert res.location == "http://localhost/events/demo/desk", target
 
 
 @pytest.mark.parametrize(("url", "body"), [

@@ -75,8 +75,12 @@ def create_owner(
     """An event-owner account (it logs into the admin interface and creates events); with
     ``instance_admin`` also an administrator of this pss instance, who creates owners."""
     password = check_new_password(password)
+    email = (email or "").strip() or None
+    if email is not None and ("@" not in email or any(c.isspace() for c in email)):
+        raise InvalidInput("That does not look like an e-mail address.", code="invalid_email",
+                           field="email")
     user = setup.create_user(session, username, password=password, full_name=full_name,
-                             email=email or None, event_owner=True, actor=actor)
+                             email=email, event_owner=True, actor=actor)
     user.is_instance_admin = instance_admin
     session.flush()
     if instance_admin:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pyramid.csrf import get_csrf_token, new_csrf_token
 from pyramid.response import Response
 from pyramid.security import forget, remember
 
-from pss_core.models import LoginKind
+from pss_core.models import LoginKind, Role
 from pss_core.services import auth
 from pss_web.forms import Field, parse
 from pss_web.resources import AdminResource, EventResource
@@ -74,15 +76,40 @@ def policy_of(request: Any) -> auth.ThrottlePolicy:
 
 
 def safe_next(request: Any, scope: LoginScope, target: Any, default: str) -> str:
-    """Only a path inside the login's own scope: never another site, never another event."""
+    """Only a path inside the login's own scope: never another site, never another event.
+    A full address is accepted only on this site's own origin."""
     if not isinstance(target, str):  # a JSON client may send anything
         return default
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):  # no header can carry these
         return default
-    if target.startswith(scope.cookie_path + "/") and not target.startswith("//") \
-            and "\\" not in target:
-        return request.host_url + target
-    return default
+    if "\\" in target:  # browsers read a backslash as a slash: "/\\evil.example"
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        if f"{parts.scheme}://{parts.netloc}" != request.host_url:
+            return default
+        target = urlunsplit(("", "", parts.path, parts.query, parts.fragment))
+        parts = urlsplit(target)
+    if target.startswith("//") or not parts.path.startswith(scope.cookie_path + "/"):
+        return default
+    # Dot segments (also percent-encoded) would climb out of the event once resolved.
+    segments = unquote(parts.path).split("/")
+    if any(seg in (".", "..") for seg in segments):
+        return default
+    return request.host_url + target
+
+
+def landing_url(request: Any, context: Any, identity: auth.Identity | None) -> str:
+    """Where a staff login goes without a ``next``: the page of the person's job. The tournament
+    director (or owner) manages the tournaments, the desk sells, a scorekeeper keeps score."""
+    roles = identity.roles if identity is not None else frozenset()
+    if identity is not None and (identity.is_owner or Role.TOURNAMENT_DIRECTOR in roles):
+        return request.resource_url(context, "tournaments", "")
+    if Role.DESK in roles:
+        return request.resource_url(context, "desk")
+    if Role.SCOREKEEPER in roles:
+        return request.resource_url(context, "board")
+    return request.resource_url(context)
 
 
 def identity_json(identity: auth.Identity | None) -> dict[str, Any] | None:
@@ -95,6 +122,7 @@ def identity_json(identity: auth.Identity | None) -> dict[str, Any] | None:
         "is_owner": identity.is_owner,
         "player_number": identity.player_number,
         "expires_at": identity.expires_at,
+        "is_instance_admin": identity.is_instance_admin,
     }
 
 
@@ -109,7 +137,8 @@ def _login_page(context: Any, request: Any, kind: str) -> dict[str, Any]:
     }
 
 
-def _finish_login(request: Any, context: Any, login: auth.Login, default: str) -> Response:
+def _finish_login(request: Any, context: Any, login: auth.Login,
+                  default: str | Callable[[auth.Identity | None], str]) -> Response:
     scope = scope_of(request, context)
     assert scope is not None
     token = login.token
@@ -118,6 +147,8 @@ def _finish_login(request: Any, context: Any, login: auth.Login, default: str) -
     # A fresh CSRF token for the new login, so a token planted before it is worthless after.
     new_csrf_token(request)
     identity = auth.identity_for(request.dbsession, token)
+    if callable(default):
+        default = default(identity)
     target = safe_next(request, scope, request.submitted.get("next"), default)
     response = done(request, target, {"identity": identity_json(identity),
                                       "csrf_token": get_csrf_token(request)},
@@ -162,7 +193,8 @@ def staff_login(context: EventResource, request: Any) -> Response:
                                         policy=policy_of(request))
     except (auth.LoginRefused, auth.LockedOut) as exc:
         return error_response(request, exc)
-    return _finish_login(request, context, login, request.resource_url(context))
+    return _finish_login(request, context, login,
+                         lambda identity: landing_url(request, context, identity))
 
 
 @page(context=EventResource, name="player-login", permission=P.VIEW,

@@ -95,7 +95,8 @@ class StripeContainer(EventChild):
 
 add_event_child("purchases", PurchasesContainer)
 add_event_child("stripe", StripeContainer)
-add_event_nav("Buy tickets", "purchases", "", permission=P.PLAY, order=30)
+add_event_nav("Buy tickets", "purchases", "", permission=P.PLAY, order=30,
+              when=lambda request, event: accounts.sells_online(request.dbsession, event))
 
 
 # --- helpers ----------------------------------------------------------------------------------
