@@ -61,7 +61,7 @@ def _cli_actor() -> Actor:
     # The audit log says the change came from the command line of this machine's user.
     try:
         who = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name in a container is not an error
+    except (KeyError, OSError):  # no user name (a container without /etc/passwd entry)
         who = "unknown"
     return Actor(f"command line ({who})")
 

@@ -383,7 +383,7 @@ class AdminOwnersContainer(Resource):
 
 
 class AdminOwnerResource(Resource):
-    api_paths = ("/admin/owners/{username}",)
+    api_paths = ("/admin/owners/{owner}",)
 
     def __init__(self, request: Any, name: str, parent: Any, user: User) -> None:
         super().__init__(request, name, parent)

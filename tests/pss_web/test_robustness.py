@@ -45,8 +45,15 @@ from pss_core.models import (
     Tournament,
 )
 from pss_core.plugins import Pss
-from pss_core.services import queues, setup
-from pss_testing.web import JSON, csrf_token, login_admin, login_as, login_player
+from pss_core.services import accounts, queues, setup
+from pss_testing.web import (
+    JSON,
+    TEST_PASSWORD,
+    csrf_token,
+    login_admin,
+    login_as,
+    login_player,
+)
 
 # --- the operations -------------------------------------------------------------------------
 
@@ -153,6 +160,14 @@ VALID_BODY: dict[str, dict[str, Any]] = {
                                "roles": ["scorekeeper"]},
     "/events/{event}/users/{username}/": {"roles": ["desk"]},
     "/events/{event}/users/{username}/remove": {},
+    "/admin/owners/": {"username": "newowner", "password": "owner-pass-2",
+                       "password_confirm": "owner-pass-2", "instance_admin": False},
+    "/admin/owners/{owner}/": {"password": "owner2-new-pass", "password_confirm":
+                               "owner2-new-pass"},
+    "/admin/password": {"current_password": "owner-pass", "password": "owner-new-pass",
+                        "password_confirm": "owner-new-pass"},
+    "/events/{event}/password": {"current_password": TEST_PASSWORD, "password": "desk-new-pass",
+                                 "password_confirm": "desk-new-pass"},
 }
 
 #: Path names that differ for one operation (a game starts on a free machine).
@@ -164,7 +179,7 @@ PATH_NAMES: dict[str, dict[str, str]] = {
 ALLOWED_LOGIN = {
     "view": "anonymous", "admin": "admin", "edit_event": "admin", "manage": "td",
     "sell": "desk", "refund": "desk", "scorekeep": "scorekeeper", "play": "player",
-    "see_player": "player",
+    "see_player": "player", "staff": "desk", "manage_owners": "instance_admin",
 }
 
 
@@ -220,7 +235,7 @@ class World:
 
 
 LOGINS = ("anonymous", "owner", "td", "desk", "scorekeeper", "player", "other_staff", "admin",
-          "other_admin")
+          "other_admin", "instance_admin")
 
 
 class Browsers(dict[str, TestApp]):
@@ -255,6 +270,7 @@ def world(dbsession: Session, pss: Pss, demo_event: Event,
         select(EventPlayer).where(EventPlayer.event_id == event.id))}
     team = setup.create_team(session, event, "Tilt", [players[107], players[108]])
     owner2 = setup.create_user(session, "owner2", password="owner2-pass", event_owner=True)
+    accounts.create_owner(session, "root", "root-pass-1", instance_admin=True)
     session.flush()
     other = setup.create_event(session, owner2, "Other Open", slug="other")
     setup.add_event_user(session, other, "desk", "other-desk", [Role.DESK])
@@ -285,6 +301,7 @@ def world(dbsession: Session, pss: Pss, demo_event: Event,
         "other_staff": lambda app: login_as(app, other, "td"),
         "admin": lambda app: login_admin(app),
         "other_admin": lambda app: login_admin(app, "owner2", "owner2-pass"),
+        "instance_admin": lambda app: login_admin(app, "root", "root-pass-1"),
     }
     assert set(logins) == set(LOGINS)
     apps = Browsers(make_webapp, logins)
@@ -292,7 +309,7 @@ def world(dbsession: Session, pss: Pss, demo_event: Event,
         "event": event.slug, "tournament": "main", "machine": str(busy.id),
         "free_machine": str(free.id), "token": str(busy.token_id), "number": "101",
         "team": str(team.id), "username": "desk", "metatournament": meta.slug,
-        "purchase": str(purchase.id), "entry": str(entry.id),
+        "purchase": str(purchase.id), "entry": str(entry.id), "owner": "owner2",
     }
     return World(session, event, other, apps, names, Writes(session))
 
@@ -841,17 +858,19 @@ def test_the_wrong_method_is_not_found_and_changes_nothing(world: World) -> None
 #: What each login may do in the demo event, from the roles (not read from the code under test).
 MAY: dict[str, set[str]] = {
     "anonymous": {"view"},
-    "owner": {"view", "manage", "sell", "refund", "scorekeep", "see_player", "manage_users"},
-    "td": {"view", "manage", "sell", "refund", "scorekeep", "see_player"},
-    "desk": {"view", "sell", "refund", "see_player"},
-    "scorekeeper": {"view", "scorekeep", "see_player"},
+    "owner": {"view", "manage", "sell", "refund", "scorekeep", "see_player", "manage_users",
+              "staff"},
+    "td": {"view", "manage", "sell", "refund", "scorekeep", "see_player", "staff"},
+    "desk": {"view", "sell", "refund", "see_player", "staff"},
+    "scorekeeper": {"view", "scorekeep", "see_player", "staff"},
     "player": {"view", "play", "see_player"},  # player 101, whose pages these are
     "other_staff": {"view"},
     "admin": {"view", "admin", "edit_event", "manage_users"},
     "other_admin": {"view", "admin"},
+    "instance_admin": {"view", "admin", "manage_owners"},
 }
 EVENT_LOGINS = ("anonymous", "owner", "td", "desk", "scorekeeper", "player", "other_staff")
-ADMIN_LOGINS = ("anonymous", "admin", "other_admin", "td")
+ADMIN_LOGINS = ("anonymous", "admin", "other_admin", "td", "instance_admin")
 
 
 def test_every_operation_as_every_login(world: World) -> None:
