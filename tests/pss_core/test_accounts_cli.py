@@ -4,6 +4,7 @@ how, and with the password on standard input or in a file for scripts."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import select
@@ -106,10 +107,8 @@ class Terminal:
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=30)
-        try:
+        with contextlib.suppress(OSError):  # closed already by finish()
             os.close(self.master)
-        except OSError:
-            pass
 
 
 def free_port() -> int:
@@ -211,7 +210,8 @@ def test_initdb_offers_the_prompt_and_may_skip_it(tmp_path: Path) -> None:
     term.expect("Administrator boss created")
     assert term.finish() == 0
     (boss,) = users(tmp_path)
-    assert boss.is_instance_admin and verify_secret(boss.password_hash, "boss-pass-1")
+    assert boss.is_instance_admin
+    assert verify_secret(boss.password_hash, "boss-pass-1")
     # Once there is an account, initdb asks nothing.
     done = run(tmp_path, "initdb")
     assert done.returncode == 0
