@@ -107,7 +107,7 @@ def match_standings(
         return (-points[player], *(-c for c in counts))
 
     ordered = sorted(points, key=key)
-    standings = []
+    standings: list[MatchStanding] = []
     for index, player in enumerate(ordered):
         rank = index + 1
         if index and key(ordered[index - 1]) == key(player):
@@ -257,7 +257,7 @@ class _Search:
             return
         need = size - len(group)
         for index in range(start, len(rest) - need + 1):
-            candidate = group + [rest[index]]
+            candidate = [*group, rest[index]]
             partial = sum(self.met[a][b] for i, a in enumerate(candidate)
                           for b in candidate[i + 1:]) * self.w_repeat
             if self.swiss:

@@ -7,6 +7,7 @@ key itself except where a rule says so.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -29,7 +30,7 @@ def _check_table(size: int, table: Sequence[int]) -> tuple[int, ...]:
         )
     if any(not isinstance(v, int) or isinstance(v, bool) or v < 0 for v in values):
         raise InvalidInput("Points per place are whole numbers, 0 or more.", code="points")
-    if any(a < b for a, b in zip(values, values[1:], strict=False)):
+    if any(a < b for a, b in itertools.pairwise(values)):
         raise InvalidInput(
             f"Points per place must not rise from first to last ({', '.join(map(str, values))}).",
             code="points",

@@ -34,9 +34,11 @@ def test_points_tables():
 
 @pytest.mark.parametrize("text", ["4,2,x", "1,2,3,4", "4,2,1", "4,2,1,0/1/2", "4,-1,0,0"])
 def test_bad_points_lists_are_refused(text):
+    def four_player_points():
+        return parse_points(text).for_size(4)
+
     with pytest.raises(InvalidInput):
-        table = parse_points(text)
-        table.for_size(4)
+        four_player_points()
 
 
 def test_places_from_scores_share_the_better_place():
