@@ -70,3 +70,12 @@ def test_impossible_numbers_exit_2_with_the_reason(capsys, argv, message):
     assert code == 2
     assert out == ""
     assert message in err
+
+
+def test_the_command_comes_through_the_commands_entry_point_group():
+    from importlib.metadata import entry_points
+
+    from pss_core import cli
+
+    assert [ep.value for ep in entry_points(group=cli.COMMANDS_GROUP) if ep.name == "bracket"] \
+        == ["pss_formats.finals.cli"]
