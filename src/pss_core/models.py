@@ -172,6 +172,12 @@ class Event(Base):
     stripe_secret_key: Mapped[str | None] = mapped_column(String(255))
     stripe_publishable_key: Mapped[str | None] = mapped_column(String(255))
     stripe_webhook_secret: Mapped[str | None] = mapped_column(String(255))
+    #: Players may register themselves online (``/events/<slug>/register``) until the closing time.
+    self_registration: Mapped[bool] = mapped_column(Boolean, default=False)
+    self_registration_closes_at: Mapped[datetime | None] = mapped_column()
+    #: A self-registering player may ask for a free number of their choice.
+    self_registration_choose_number: Mapped[bool] = mapped_column(Boolean, default=False)
+    self_registration_email_required: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     owner: Mapped[User] = relationship()
@@ -234,7 +240,8 @@ class Player(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100), default="")
-    email: Mapped[str | None] = mapped_column(String(254))
+    #: Lower-cased; with the IFPA id, how a person is found again in the next event.
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
     ifpa_id: Mapped[int | None] = mapped_column(Integer, unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -303,6 +310,51 @@ class TeamMember(Base):
     event_player: Mapped[EventPlayer] = relationship()
 
     __table_args__ = (UniqueConstraint("team_id", "event_player_id"),)
+
+
+class QuestionKind(enum.StrEnum):
+    """What kind of answer a registration question takes."""
+
+    TEXT = "text"
+    CHOICE = "choice"  # one of the question's choices (a t-shirt size)
+    YES_NO = "yes_no"
+    NUMBER = "number"
+
+
+class RegistrationQuestion(Base):
+    """A question the tournament director asks every player at registration (desk or online)."""
+
+    __tablename__ = "registration_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(200))
+    help: Mapped[str] = mapped_column(String(500), default="")
+    kind: Mapped[QuestionKind] = mapped_column(_enum(QuestionKind, "question_kind"))
+    choices: Mapped[list[Any]] = mapped_column(default=list)
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=1)
+    #: Deactivated questions are no longer asked; their answers are kept and exported.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (CheckConstraint("length(label) > 0", name="label_not_empty"),)
+
+
+class RegistrationAnswer(Base):
+    """One player's answer to one registration question, as text (``yes``/``no`` for yes/no)."""
+
+    __tablename__ = "registration_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_player_id: Mapped[int] = mapped_column(
+        ForeignKey("event_players.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("registration_questions.id", ondelete="CASCADE"), index=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("event_player_id", "question_id"),)
 
 
 # --- tournaments and machines -------------------------------------------------------------------
