@@ -270,7 +270,7 @@ def register_player(
             first_name=require_text(first_name, "A first name"),
             last_name=clean_text(last_name, "A last name"),
             ifpa_id=ifpa_id,
-            email=email,
+            email=email.strip().lower() if email else None,
         )
         session.add(player)
         session.flush()

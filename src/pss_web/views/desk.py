@@ -36,12 +36,19 @@ from pss_core.models import (
     TournamentStatus,
     utcnow,
 )
-from pss_core.services import auth, quotas, setup, tickets
+from pss_core.services import auth, players, quotas, setup, tickets
 from pss_core.services.pricing import Price
 from pss_web.forms import Field, parse
 from pss_web.layout import add_event_nav
 from pss_web.live import event_fingerprint
 from pss_web.present import event_json, event_url, money, player_json, team_json
+from pss_web.questions import (
+    ANSWERS_FIELD,
+    CONFIRM_NEW_FIELD,
+    answers_json,
+    question_json,
+    submitted_answers,
+)
 from pss_web.resources import EventResource, PlayerResource
 from pss_web.sanity import plain_number
 from pss_web.security import Permission
@@ -117,7 +124,11 @@ REGISTER_FIELDS = (
     Field("number", "int", label="Player number", minimum=1,
           help="Empty: the next free number."),
     Field("pin", label="PIN", max_length=8, help="4 to 8 digits. Empty: a random PIN."),
+    CONFIRM_NEW_FIELD,
+    ANSWERS_FIELD,
 )
+#: Where a refused registration leaves the registrations it may duplicate, for the form.
+DUPLICATES_KEY = "pss.possible_duplicates"
 
 
 @page(context=EventResource, name="desk", permission=P.SELL, template="desk/desk.html")
@@ -134,19 +145,33 @@ def desk_home(context: EventResource, request: Any) -> dict[str, Any]:
         "players": [player_links(request, event, ep) for ep in found],
         "recent": [player_links(request, event, ep) for ep in recent],
         "register_url": event_url(request, event, "desk"),
+        "questions": [question_json(q) for q in players.questions_of(request.dbsession, event)],
+        "duplicates": [{**c, "sell_url": event_url(request, event, "players", c["number"],
+                                                   "sell")}
+                       for c in request.environ.get(DUPLICATES_KEY, ())],
     }
 
 
 @action(context=EventResource, name="desk", permission=P.SELL, fields=REGISTER_FIELDS)
 def register_player(context: EventResource, request: Any) -> Response:
     """Register a player: they get a player number and a PIN. The PIN is in this answer (and on
-    the slip page right after) and never shown again, so print the slip."""
+    the slip page right after) and never shown again, so print the slip. Somebody with the same
+    name (case and accents aside), IFPA number or e-mail already registered is a 409
+    ``possible_duplicate`` with the ``candidates``: open theirs, or send ``confirm_new``. The
+    event's registration questions are answered in ``answers``; required ones must be."""
     values = parse(request, REGISTER_FIELDS)
     event = context.event
-    ep, pin = setup.register_player(
-        request.dbsession, event, values["first_name"], values["last_name"] or "",
-        number=values["number"], pin=values["pin"] or None, ifpa_id=values["ifpa_id"],
-        email=values["email"] or None, actor=request.actor)
+    session = request.dbsession
+    try:
+        ep, pin = players.register(
+            session, event, values["first_name"], values["last_name"] or "",
+            number=values["number"], pin=values["pin"] or None, ifpa_id=values["ifpa_id"],
+            email=values["email"] or None, confirm_new=values["confirm_new"],
+            answers=submitted_answers(request, players.questions_of(session, event)),
+            actor=request.actor)
+    except players.PossibleDuplicate as exc:
+        request.environ[DUPLICATES_KEY] = exc.details.get("candidates", [])
+        raise
     return slip_answer(request, event, ep, pin, message=f"{ep.name} is player {ep.number}.",
                        status=201)
 
@@ -298,6 +323,10 @@ def sell_page(context: PlayerResource, request: Any) -> dict[str, Any]:
         "unlock_url": event_url(request, event, "players", ep.number, "unlock"),
         "new_pin_url": event_url(request, event, "players", ep.number, "new-pin"),
         "teams": player_teams(request, event, ep),
+        "answers": answers_json(players.questions_of(session, event, active_only=False),
+                                players.answers_of(session, ep)),
+        "edit_url": event_url(request, event, "players", ep.number, "edit"),
+        "can_manage": bool(request.has_permission(P.MANAGE, context)),
     }
 
 
@@ -458,6 +487,11 @@ def ticket_page(context: PlayerResource, request: Any) -> dict[str, Any]:
 ACTION_WORDS = {
     "player.register": "Registered as #{number}",
     "player.pin_reset": "Given a new PIN",
+    "player.self_register": "Registered online as #{number}",
+    "player.edit": "Registration corrected",
+    "player.answers": "Registration answers changed",
+    "player.known": "Known from another event",
+    "player.merge": "Registration #{merged_number} merged into #{number}",
     "team.add_member": "Put on team {team}",
     "team.remove_member": "Taken off team {team}",
     "tickets.sell": "Bought {n_tickets} for {scope_name}: {amount}",
