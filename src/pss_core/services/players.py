@@ -355,7 +355,7 @@ def check_answers(session: Session, event: Event, answers: Mapping[Any, Any], *,
 def answers_of(session: Session, ep: EventPlayer) -> dict[int, str]:
     """A player's answers by question id."""
     return dict(session.execute(select(RegistrationAnswer.question_id, RegistrationAnswer.value)
-                                .where(RegistrationAnswer.event_player_id == ep.id)).tuples())
+                                .where(RegistrationAnswer.event_player_id == ep.id)).all())
 
 
 def _store_answers(session: Session, ep: EventPlayer, values: Mapping[int, str], *,
@@ -387,11 +387,14 @@ def set_answers(session: Session, ep: EventPlayer, answers: Mapping[Any, Any], *
     required)."""
     event = session.get(Event, ep.event_id)
     assert event is not None
-    merged: dict[Any, Any] = {str(k): v for k, v in answers_of(session, ep).items()}
+    asked = {q.id for q in questions_of(session, event)}
+    merged: dict[Any, Any] = {str(k): v for k, v in answers_of(session, ep).items()
+                              if k in asked}
     merged.update({str(k): v for k, v in answers.items()})
     values = check_answers(session, event, merged)
-    return _store_answers(session, ep, {k: v for k, v in values.items()
-                                        if str(k) in {str(x) for x in answers}}, actor=actor)
+    given = {str(k) for k in answers}
+    return _store_answers(session, ep, {k: v for k, v in values.items() if str(k) in given},
+                          actor=actor)
 
 
 # --- editing ---------------------------------------------------------------------------------
@@ -600,40 +603,42 @@ def merge(session: Session, pss: Pss, keep: EventPlayer, other: EventPlayer, *,
         Token.player_id == other.id)) if t is not None}
     before = {"kept": _state(keep), "merged": {**_state(other), "registration_id": other.id}}
 
-    ended = auth.revoke_sessions(session, event_id=other.event_id, player_id=other.id)
-    moved: dict[str, int] = {}
-    # Answers: the surviving registration's own answers win, the other's fill the gaps.
-    mine = set(answers_of(session, keep))
-    for row in session.scalars(select(RegistrationAnswer).where(
-            RegistrationAnswer.event_player_id == other.id)):
-        if row.question_id in mine:
-            session.delete(row)
-        else:
-            row.event_player_id = keep.id
-            moved["registration_answers"] = moved.get("registration_answers", 0) + 1
-    if other_team is not None:
-        if keep_team is not None:
-            session.delete(other_team)
-        else:
-            other_team.event_player_id = keep.id
-            moved["team_members"] = 1
-    session.flush()
-    for table, column in _referring_columns():
-        if (table.name, column) in _MERGED_BY_HAND:
-            continue
-        count = _count(session, table, column, other.id)
-        if count:
-            session.execute(update(table).where(table.c[column] == other.id)
-                            .values({column: keep.id}))
-            moved[f"{table.name}.{column}"] = count
-    keep.offences += other.offences
-    if keep.ifpa_rank is None:
-        keep.ifpa_rank = other.ifpa_rank
-    for t in session.scalars(select(Tournament).where(Tournament.id.in_(touched))):
-        t.version += 1
-    session.flush()
-    session.expire_all()
-    _check_formats(session, pss, keep, touched, a, b)
+    # Moved in a savepoint: a format that refuses the result undoes the whole merge.
+    with session.begin_nested():
+        ended = auth.revoke_sessions(session, event_id=other.event_id, player_id=other.id)
+        moved: dict[str, int] = {}
+        # Answers: the surviving registration's own answers win, the other's fill the gaps.
+        mine = set(answers_of(session, keep))
+        for row in session.scalars(select(RegistrationAnswer).where(
+                RegistrationAnswer.event_player_id == other.id)):
+            if row.question_id in mine:
+                session.delete(row)
+            else:
+                row.event_player_id = keep.id
+                moved["registration_answers"] = moved.get("registration_answers", 0) + 1
+        if other_team is not None:
+            if keep_team is not None:
+                session.delete(other_team)
+            else:
+                other_team.event_player_id = keep.id
+                moved["team_members"] = 1
+        session.flush()
+        for table, column in _referring_columns():
+            if (table.name, column) in _MERGED_BY_HAND:
+                continue
+            count = _count(session, table, column, other.id)
+            if count:
+                session.execute(update(table).where(table.c[column] == other.id)
+                                .values({column: keep.id}))
+                moved[f"{table.name}.{column}"] = count
+        keep.offences += other.offences
+        if keep.ifpa_rank is None:
+            keep.ifpa_rank = other.ifpa_rank
+        for t in session.scalars(select(Tournament).where(Tournament.id.in_(touched))):
+            t.version += 1
+        session.flush()
+        session.expire_all()
+        _check_formats(session, pss, keep, touched, a, b)
 
     person, other_person = keep.player, other.player
     other_id, other_number = other.id, other.number
@@ -826,7 +831,7 @@ def registration_rows(session: Session, event: Event) -> tuple[list[str], list[l
     rows = []
     for ep, person in session.execute(
             select(EventPlayer, Player).join(Player, Player.id == EventPlayer.player_id)
-            .where(EventPlayer.event_id == event.id).order_by(EventPlayer.number)).tuples():
+            .where(EventPlayer.event_id == event.id).order_by(EventPlayer.number)).all():
         mine = answers.get(ep.id, {})
         rows.append([ep.number, person.first_name, person.last_name, person.ifpa_id,
                      ep.ifpa_rank, person.email, ep.created_at.isoformat(),
