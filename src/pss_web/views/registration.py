@@ -204,8 +204,8 @@ KINDS = ("text", "choice", "yes_no", "number")
 QUESTION_FIELDS = (
     Field("label", required=True, label="Question", max_length=200),
     Field("kind", "choice", required=True, label="Kind of answer", choices=KINDS),
-    Field("choices", "text", label="Choices",
-          help="For a choice: one a line (or a JSON list)."),
+    Field("choices", "list", label="Choices",
+          help="For a choice: a list, or one text with a choice a line."),
     Field("required", "bool", label="An answer is required"),
     Field("help", label="Help text", max_length=500),
 )
@@ -223,15 +223,8 @@ SETTINGS_FIELDS = (
 )
 
 
-def _choices(raw: Any) -> list[str]:
-    if isinstance(raw, list):
-        return [str(c) for c in raw]
-    return [line.strip() for line in str(raw or "").replace(",", "\n").splitlines()]
-
-
-def _choices_raw(request: Any) -> Any:
-    value = request.submitted.get("choices")
-    return value if isinstance(value, list) else None
+def _choices(raw: list[str]) -> list[str]:
+    return [part.strip() for item in raw for part in item.splitlines()]
 
 
 def _settings_json(request: Any, event: Any) -> dict[str, Any]:
@@ -270,7 +263,7 @@ def add_question(context: QuestionsContainer, request: Any) -> Response:
     """Add a question asked at every registration from now on (desk and online)."""
     values = parse(request, QUESTION_FIELDS)
     q = players.add_question(request.dbsession, context.event, values["label"], values["kind"],
-                             choices=_choices(_choices_raw(request) or values["choices"]),
+                             choices=_choices(values["choices"]),
                              required=values["required"], help=values["help"] or "",
                              actor=request.actor)
     return done(request, event_url(request, context.event, "questions", ""),
@@ -297,7 +290,7 @@ def edit_question(context: QuestionResource, request: Any) -> Response:
     active = values["active"] if request.submitted.has("active") else True
     q = players.edit_question(
         request.dbsession, context.question, label=values["label"], kind=values["kind"],
-        choices=_choices(_choices_raw(request) or values["choices"]),
+        choices=_choices(values["choices"]),
         required=values["required"], help=values["help"] or "", active=active,
         actor=request.actor)
     return done(request, event_url(request, context.event, "questions", ""),
