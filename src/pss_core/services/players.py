@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from pss_core import audit
 from pss_core.audit import Actor
-from pss_core.errors import Busy, InvalidInput, PermissionDenied, Refused
+from pss_core.errors import Busy, InvalidInput, NotFound, PermissionDenied, Refused
 from pss_core.models import (
     AuditLog,
     Base,
@@ -47,7 +47,7 @@ from pss_core.models import (
 from pss_core.plugins import Pss
 from pss_core.security import new_session_token, token_digest
 from pss_core.services import auth, locking, setup
-from pss_core.standings import score_rows
+from pss_core.standings import ranking_for, score_rows
 
 #: Self-registrations one client address may make per event in :data:`SELF_REGISTRATION_WINDOW`
 #: (a family on one phone, a venue's shared address; not a script filling the event).
@@ -657,11 +657,13 @@ def _check_formats(session: Session, pss: Pss, keep: EventPlayer, tournament_ids
                    a: str, b: str) -> None:
     """Refuse the merge if a tournament's format does not accept the merged player's scores."""
     for t in session.scalars(select(Tournament).where(Tournament.id.in_(tournament_ids))):
-        spec = pss.formats[t.format]
+        try:
+            spec = pss.formats[t.format]
+        except NotFound:
+            continue  # not installed: nothing here can say what its rules are
         options = spec.resolve_options(t.format_options or {})
         try:
-            pss.hook.pss_standings_from_rows(format=spec, options=options,
-                                             rows=score_rows(session, t), curves=pss.curves)
+            spec.format.standings_from_rows(score_rows(session, t), options, ranking_for(pss))
         except InvalidInput as exc:
             why = re.sub(rf"\b{keep.id}\b", keep.name, re.sub(r"^Line \d+: ", "", exc.message))
             raise Refused(f"{a} and {b} together would break the rules of {t.name}: {why}",
