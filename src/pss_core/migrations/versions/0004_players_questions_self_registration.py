@@ -1,7 +1,7 @@
 """registration questions and answers, self-registration settings, players' e-mail index
 
 Revision ID: 0004
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0004'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
