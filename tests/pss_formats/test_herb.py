@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from pss_core.errors import Refused
 from pss_core.models import Entry, EntryStatus, Token
-from pss_core.services import games
+from pss_core.services import machines
 from pss_core.standings import compute_standings
 
 
@@ -102,11 +102,11 @@ def test_removed_machine_drops_out_disabled_one_counts(board, pss):
     board.sell("Ada", 2, t)
     board.play(t, "Ada", "A", 10)
     board.play(t, "Ada", "B", 10)
-    games.set_machine_status(board.session, pss, machine=board.machine(t, "B"),
-                             status="disable", actor=board.sk)
+    machines.set_machine_status(board.session, pss, machine=board.machine(t, "B"),
+                                status="disable", actor=board.sk)
     assert table(compute_standings(board.session, pss, t)) == [(1, "Ada", 200)]
-    games.set_machine_status(board.session, pss, machine=board.machine(t, "B"),
-                             status="remove", actor=board.td)
+    machines.set_machine_status(board.session, pss, machine=board.machine(t, "B"),
+                                status="remove", actor=board.td)
     s = compute_standings(board.session, pss, t)
     assert table(s) == [(1, "Ada", 100)]
     assert s.machines == ("A",)

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from pss_core.errors import Refused
 from pss_core.models import Entry, EntryStatus, Token
-from pss_core.services import games
+from pss_core.services import corrections
 from pss_core.standings import compute_standings
 
 
@@ -70,7 +70,7 @@ def test_voiding_an_entry_before_it_is_complete(board, pss):
         board.play(t, "Bo", m, 10)
     ada = board.play(t, "Ada", "A", 99)
     entry = board.session.get(Entry, ada.entry_id)
-    games.void_entry(board.session, pss, entry=entry, actor=board.td, reason="gave up")
+    corrections.void_entry(board.session, pss, entry=entry, actor=board.td, reason="gave up")
     s = compute_standings(board.session, pss, t)
     assert table(s) == [(1, "Bo", 300)]
     # The game played stays used and the entry's two unplayed games are used up with it, so

@@ -14,7 +14,7 @@ from webtest import TestApp
 from pss_core.audit import Actor
 from pss_core.models import Event, EventPlayer, Tournament
 from pss_core.plugins import Pss
-from pss_core.services import games, setup, tickets
+from pss_core.services import games, machines, setup, tickets
 from pss_testing.web import JSON
 
 DESK = Actor("desk test")
@@ -124,8 +124,8 @@ def test_the_machines_breadcrumb_leads_to_every_machine_of_the_event(
         webapp: TestApp, dbsession: Session, pss: Pss, scored: Tournament,
         demo_event: Event) -> None:
     tm = scored.machines[2]
-    games.set_machine_status(dbsession, pss, machine=scored.machines[3], status="disable",
-                             actor=DESK)
+    machines.set_machine_status(dbsession, pss, machine=scored.machines[3], status="disable",
+                                actor=DESK)
     ep = player(dbsession, demo_event, 103)
     tickets.sell_tickets(dbsession, pss, player=ep, count=1, tournament=scored, actor=DESK)
     games.start_game(dbsession, pss, machine=tm, player=ep, actor=DESK)
@@ -242,7 +242,7 @@ def test_machine_status_change_refreshes_the_machine_page(
     url = f"/events/demo/machines/{tm.id}/"
     etag = webapp.get(url).headers["ETag"]
     webapp.get(url, headers={"If-None-Match": etag}, status=304)
-    games.set_machine_status(dbsession, pss, machine=tm, status="disable", actor=DESK)
+    machines.set_machine_status(dbsession, pss, machine=tm, status="disable", actor=DESK)
     dbsession.flush()
     res = webapp.get(url, headers={"If-None-Match": etag}, status=200)
     assert "DOWN" in res.text

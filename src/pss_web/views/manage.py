@@ -29,7 +29,7 @@ from pss_core.models import (
     User,
 )
 from pss_core.services import admin as admin_service
-from pss_core.services import games, queues, setup
+from pss_core.services import machines, queues, setup
 from pss_web.forms import Field, parse
 from pss_web.present import (
     event_json,
@@ -335,9 +335,9 @@ def machine_status(context: MachineResource, request: Any) -> Response:
     and tournament directors. Remove it from the bank (``remove``): tournament directors only."""
     values = parse(request, STATUS_FIELDS)
     tm = context.machine
-    change = games.set_machine_status(request.dbsession, request.pss, machine=tm,
-                                      status=values["status"], actor=request.actor,
-                                      reason=values["reason"] or "")
+    change = machines.set_machine_status(request.dbsession, request.pss, machine=tm,
+                                         status=values["status"], actor=request.actor,
+                                         reason=values["reason"] or "")
     words = {MachineStatus.ACTIVE: "is back in play", MachineStatus.DISABLED: "is down",
              MachineStatus.REMOVED: "is removed"}
     director = bool(request.has_permission(P.MANAGE, context))

@@ -30,7 +30,7 @@ from pss_core.models import (
     TournamentStatus,
 )
 from pss_core.payments import accounts
-from pss_core.services import games, occupants, queues, tickets
+from pss_core.services import corrections, occupants, queues, tickets
 from pss_web.forms import Field, parse
 from pss_web.layout import add_event_nav
 from pss_web.live import event_fingerprint
@@ -148,8 +148,8 @@ def give_up(context: PlayerResource, request: Any) -> Response:
     entry = request.dbsession.get(Entry, values["entry"])
     if entry is None or entry.event_id != context.event.id or entry.player_id != ep.id:
         raise InvalidInput("You have no such entry.", code="unknown_entry", field="entry")
-    games.abandon_entry(request.dbsession, request.pss, entry=entry,
-                        actor=request.identity.actor)
+    corrections.abandon_entry(request.dbsession, request.pss, entry=entry,
+                              actor=request.identity.actor)
     return done(request, event_url(request, context.event, "players", ep.number, "play"),
                 {"entry": {"id": entry.id, "status": entry.status.value}},
                 message="Entry given up; its remaining games are used.")

@@ -16,7 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from pss_core.audit import Actor
 from pss_core.errors import DomainError
 from pss_core.models import MachineStatus
-from pss_core.services import games, queues, tickets
+from pss_core.services import games, machines, queues, tickets
 
 from .conftest import build_world
 from .invariants import problems
@@ -133,8 +133,8 @@ def test_random_play_keeps_the_invariants(dbsession, pss):
         def machine_status(self, m: int, status: MachineStatus) -> None:
             # Scorekeepers mark machines down and up; removing one is the director's.
             actor = self.w.td if status == MachineStatus.REMOVED else self.w.sk
-            games.set_machine_status(dbsession, pss, machine=self.machines[m], status=status,
-                                     actor=actor)
+            machines.set_machine_status(dbsession, pss, machine=self.machines[m], status=status,
+                                        actor=actor)
 
         @rule(on=st.booleans())
         def queuing(self, on: bool) -> None:

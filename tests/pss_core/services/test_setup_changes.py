@@ -10,7 +10,7 @@ from pss_core.audit import Actor
 from pss_core.errors import InvalidInput, PermissionDenied, Refused
 from pss_core.models import AuditLog, Entry, EntryStatus, Metatournament, Team, Token
 from pss_core.security import verify_secret
-from pss_core.services import auth, games, queues, setup, tickets
+from pss_core.services import auth, corrections, games, queues, setup, tickets
 
 from .conftest import World, build_world, team_member_ids
 
@@ -258,8 +258,8 @@ def test_a_tournament_stays_while_a_pass_is_played_there(world: World) -> None:
             world.session, meta, sat)
     assert meta_slugs(meta) == ["fri", "sat"]
     # Once the entry is over (given up here), the tournament may leave.
-    games.abandon_entry(world.session, world.pss, entry=entry,
-                        actor=Actor(ada.name, player_id=ada.id))
+    corrections.abandon_entry(world.session, world.pss, entry=entry,
+                              actor=Actor(ada.name, player_id=ada.id))
     assert entry.status != EntryStatus.OPEN
     setup.remove_from_metatournament(world.session, meta, sat)
     assert meta_slugs(meta) == ["fri"]
