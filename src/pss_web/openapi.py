@@ -31,6 +31,28 @@ ERROR_RESPONSES = {
 }
 
 
+def field_schema(field: Any) -> dict[str, Any]:
+    """A field's schema, with any ``enum`` on the scalar it constrains: a list of choices is an
+    array whose items are enumerated (an ``enum`` on the array itself would list the arrays
+    allowed, which no client can build a request from)."""
+    return _enum_on_items(field.openapi())
+
+
+def _enum_on_items(schema: dict[str, Any]) -> dict[str, Any]:
+    schema = dict(schema)
+    if schema.get("type") == "array":
+        items = dict(schema.get("items") or {})
+        if "enum" in schema:
+            items["enum"] = schema.pop("enum")
+        schema["items"] = _enum_on_items(items)
+    for key in ("oneOf", "anyOf", "allOf"):
+        if key in schema:
+            schema[key] = [_enum_on_items(s) for s in schema[key]]
+    if isinstance(schema.get("properties"), dict):
+        schema["properties"] = {k: _enum_on_items(v) for k, v in schema["properties"].items()}
+    return schema
+
+
 def _path(template: str, name: str) -> str:
     if name:
         return f"{template}/{name}"
@@ -66,7 +88,7 @@ def _operation(decl: ViewDecl, method: str, path: str) -> dict[str, Any]:
         op["responses"]["304"] = {"description": "unchanged since the ETag you sent"}
     if method != "GET":
         op["security"] = [{"session": [], "csrf": []}]
-        properties = {f.name: f.openapi() for f in decl.fields}
+        properties = {f.name: field_schema(f) for f in decl.fields}
         required = [f.name for f in decl.fields if f.required]
         schema: dict[str, Any] = {"type": "object", "properties": properties}
         if required:

@@ -61,3 +61,45 @@ def test_operations_say_what_they_need(webapp: TestApp) -> None:
 def test_csrf_endpoint_matches_the_cookie(webapp: TestApp) -> None:
     token = webapp.get("/api/csrf", headers=JSON).json["csrf_token"]
     assert webapp.cookies["csrf_token"] == token
+
+
+def _schemas(node: Any, where: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """Every schema object in a document part, with where it is."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(node, dict):
+        if "enum" in node:
+            found.append((where, node))
+        for key, value in node.items():
+            found += _schemas(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += _schemas(value, f"{where}/{i}")
+    return found
+
+
+def test_every_enum_is_on_a_scalar(webapp: TestApp) -> None:
+    """An ``enum`` lists the values a scalar may take; on an array or object it would list whole
+    arrays, and a client (or a fuzzer) could build no request from it."""
+    doc = webapp.get("/api/openapi.json").json
+    enums = _schemas(doc["paths"])
+    assert enums, "the document has choices (roles, formats): some enum must be there"
+    wrong = [where for where, schema in enums
+             if schema.get("type") not in ("string", "integer", "number", "boolean")
+             or not all(isinstance(v, str | int | float | bool) for v in schema["enum"])]
+    assert wrong == []
+    # The roles of a new event user: an array of strings, each one of the roles.
+    add = doc["paths"]["/events/{event}/users/"]["post"]
+    roles = add["requestBody"]["content"]["application/json"]["schema"]["properties"]["roles"]
+    assert roles["type"] == "array"
+    assert "enum" not in roles
+    assert set(roles["items"]["enum"]) >= {"desk", "scorekeeper"}
+
+
+def test_actions_on_a_game_require_its_token(webapp: TestApp) -> None:
+    paths = webapp.get("/api/openapi.json").json["paths"]
+    for name in ("score", "void", "misconduct", "remove-player"):
+        op = paths[f"/events/{{event}}/machines/{{machine}}/{name}"]["post"]
+        schema = op["requestBody"]["content"]["application/json"]["schema"]
+        assert "token_id" in schema["required"], name
+        assert op["requestBody"]["required"] is True
+        assert "game_changed" in op["description"]

@@ -140,7 +140,8 @@ def test_big_scores_and_bad_scores(webapp: TestApp, dbsession: Session, pss: Pss
     assert page.html.find(id="form-error").text == (
         "'12,34,5' is not a score; type a whole number like 12,345,670.")
     assert page.forms["score-form"]["score"].value == "12,34,5"
-    res = post_json(webapp, url(machine, "score"), {"score": "-5"}, status=400)
+    res = post_json(webapp, url(machine, "score"), {"score": "-5", "token_id": game["token_id"]},
+                    status=400)
     assert res.json["error"] == "negative_score"
     res = post_json(webapp, url(machine, "score"), {"token_id": game["token_id"]}, status=400)
     assert (res.json["error"], res.json["field"]) == ("missing_field", "score")
@@ -173,6 +174,55 @@ def test_a_late_second_score_is_refused(webapp: TestApp, make_webapp: Any, dbses
     assert late.json["error"] == "game_changed"
     assert dbsession.scalars(select(Score.score)).all() == [100]
     assert keep(webapp, machine)["game"]["who"]["number"] == 102
+
+
+@pytest.mark.parametrize("how", ["score", "void", "misconduct", "remove-player"])
+def test_an_action_on_the_game_must_name_it(webapp: TestApp, dbsession: Session, pss: Pss,
+                                            demo_event: Event, machine: TournamentMachine,
+                                            how: str) -> None:
+    """Without ``token_id`` an action would land on whoever plays the machine when it arrives
+    (the next player, started from the queue by the first save): it is refused, naming the
+    field, as JSON and as a form, and the game stays as it was."""
+    sell(dbsession, pss, demo_event, 101, 102)
+    login_as(webapp, demo_event, "scorekeeper")
+    post_json(webapp, url(machine, "queue"), {"player": 101})
+    post_json(webapp, url(machine, "queue"), {"player": 102})
+    post_json(webapp, url(machine, "start"), status=201)
+    game = keep(webapp, machine)["game"]
+    body = {"score": "1,000"} if how == "score" else {"reason": "test"}
+    res = post_json(webapp, url(machine, how), body, status=400)
+    assert (res.json["error"], res.json["field"]) == ("missing_field", "token_id")
+    assert "is required" in res.json["message"]
+    res = post_json(webapp, url(machine, how), {**body, "token_id": None}, status=400)
+    assert res.json["field"] == "token_id"
+    post_form(webapp, url(machine, how), body, status=400)
+    assert keep(webapp, machine)["game"] == game
+    assert dbsession.scalar(select(func.count(Score.id))) == 0
+
+
+def test_a_score_for_a_game_that_ended_is_a_conflict(webapp: TestApp, dbsession: Session,
+                                                     pss: Pss, demo_event: Event,
+                                                     machine: TournamentMachine) -> None:
+    """Sent again (a retry after a lost answer, say), a score for a game that has ended is a
+    409 ``game_changed``: nothing lands on the next player, nor on a free machine."""
+    sell(dbsession, pss, demo_event, 101, 102)
+    login_as(webapp, demo_event, "scorekeeper")
+    post_json(webapp, url(machine, "queue"), {"player": 101})
+    post_json(webapp, url(machine, "queue"), {"player": 102})
+    post_json(webapp, url(machine, "start"), status=201)
+    first = keep(webapp, machine)["game"]["token_id"]
+    post_json(webapp, url(machine, "score"), {"score": "100", "token_id": first})
+    second = keep(webapp, machine)["game"]["token_id"]
+    for how, body in (("score", {"score": "200"}), ("void", {}), ("misconduct", {}),
+                      ("remove-player", {})):
+        res = post_json(webapp, url(machine, how), {**body, "token_id": first}, status=409)
+        assert res.json["error"] == "game_changed"
+    post_json(webapp, url(machine, "score"), {"score": "300", "token_id": second})
+    assert keep(webapp, machine)["game"] is None
+    res = post_json(webapp, url(machine, "score"), {"score": "400", "token_id": second},
+                    status=409)
+    assert res.json["error"] == "game_changed"
+    assert dbsession.scalars(select(Score.score).order_by(Score.id)).all() == [100, 300]
 
 
 @pytest.mark.parametrize(("how", "used", "voided", "offences"), [
@@ -224,8 +274,8 @@ def test_start_refusals(webapp: TestApp, dbsession: Session, pss: Pss, demo_even
     page = post_form(webapp, url(machine, "start"), {"player": "102"}, status=409)
     assert "1 waiting in the queue for Attack from Mars; Ada Flipper is next." in page.text
     assert page.forms["start-form"]["player"].value == "102"
-    res = post_json(webapp, url(machine, "score"), {"score": "5"}, status=409)
-    assert res.json["message"] == "Nobody is playing Attack from Mars."
+    res = post_json(webapp, url(machine, "score"), {"score": "5", "token_id": 1}, status=409)
+    assert res.json["error"] == "game_changed"
 
 
 # --- the queue --------------------------------------------------------------------------------

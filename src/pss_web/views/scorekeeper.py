@@ -220,8 +220,13 @@ def start(context: MachineResource, request: Any) -> Response:
                    {"started": _started_json(started)}, status=201)
 
 
-TOKEN_FIELD = Field("token_id", "int", label="The game (token) you are looking at", minimum=1,
-                    help="Send it so a game that changed meanwhile is refused, not overwritten.")
+#: Required: an action without it would land on whoever is on the machine by the time it
+#: arrives (the next player, started from the queue by a first scorekeeper's save).
+TOKEN_FIELD = Field("token_id", "int", required=True,
+                    label="The game (token) you are looking at", minimum=1,
+                    help="The game's token_id, as the machine's page shows it: a game that "
+                         "ended or changed meanwhile is refused (409 game_changed), never "
+                         "overwritten.")
 SCORE_FIELDS = (
     Field("score", required=True, label="Score", max_length=40,
           help="A whole number; thousands separators are fine (12,345,670)."),
@@ -248,7 +253,11 @@ def _ended_json(ended: games.GameEnded) -> dict[str, Any]:
 @action(context=MachineResource, name="score", permission=P.SCOREKEEP, fields=SCORE_FIELDS)
 def score(context: MachineResource, request: Any) -> Response:
     """Record the score of the game in progress (its ticket is used); the next in the queue
-    starts at once."""
+    starts at once.
+
+    ``token_id`` names the game the score is for (the machine page's ``game.token_id``) and is
+    required; when that game has ended or was replaced meanwhile the answer is 409
+    ``game_changed`` and nothing is recorded."""
     values = parse(request, SCORE_FIELDS)
     tm = context.machine
     event = context.event
@@ -279,13 +288,17 @@ def _end(context: MachineResource, request: Any, how: str) -> Response:
 
 @action(context=MachineResource, name="void", permission=P.SCOREKEEP, fields=END_FIELDS)
 def void(context: MachineResource, request: Any) -> Response:
-    """Void the game in progress: no score is kept and its ticket is used."""
+    """Void the game in progress: no score is kept and its ticket is used.
+
+    ``token_id`` (required) names the game; 409 ``game_changed`` when it is no longer on."""
     return _end(context, request, "void")
 
 
 @action(context=MachineResource, name="misconduct", permission=P.SCOREKEEP, fields=END_FIELDS)
 def misconduct(context: MachineResource, request: Any) -> Response:
-    """Void the game in progress for misconduct: as void, and an offence on the player."""
+    """Void the game in progress for misconduct: as void, and an offence on the player.
+
+    ``token_id`` (required) names the game; 409 ``game_changed`` when it is no longer on."""
     return _end(context, request, "misconduct")
 
 
@@ -293,7 +306,9 @@ def misconduct(context: MachineResource, request: Any) -> Response:
         fields=END_FIELDS)
 def remove_player(context: MachineResource, request: Any) -> Response:
     """Take the player off the machine without using their ticket (the machine broke, the wrong
-    player was started)."""
+    player was started).
+
+    ``token_id`` (required) names the game; 409 ``game_changed`` when it is no longer on."""
     return _end(context, request, "remove")
 
 
