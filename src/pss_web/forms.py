@@ -4,6 +4,7 @@ or refuses them with a message that names the field."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -193,11 +194,16 @@ def parse_value(field: Field, raw: Any) -> Any:
         except ValueError:
             raise InvalidInput(f"{what} must be a date and time like 2025-06-01T09:00.",
                                code="invalid_field", field=field.name) from None
-        if value_dt.tzinfo is None:
-            from datetime import UTC
+        from datetime import UTC
 
+        if value_dt.tzinfo is None:
             value_dt = value_dt.replace(tzinfo=UTC)
-        return value_dt
+        try:
+            # Stored in UTC: an offset can push year 1 or 9999 past what a datetime holds.
+            return value_dt.astimezone(UTC)
+        except OverflowError:
+            raise InvalidInput(f"{what} is out of range; use a date between the years 1 and "
+                               "9999.", code="invalid_field", field=field.name) from None
     if isinstance(raw, list | dict):
         raise InvalidInput(f"{what} must be text, not a list or an object.",
                            code="invalid_field", field=field.name)
@@ -211,16 +217,30 @@ def parse_value(field: Field, raw: Any) -> Any:
     return text
 
 
+#: An amount as typed: digits, at most one decimal point. No sign, exponent, NaN or Infinity:
+#: ``1E+999999999`` overflows Decimal arithmetic and ``1E-999999999`` rounds to nothing.
+_AMOUNT = re.compile(r"[0-9]*\.?[0-9]*")
+#: Longer than any amount a column holds (21474836.47), so Decimal never sees a huge number.
+_AMOUNT_MAX_CHARS = 24
+
+
 def parse_money(raw: Any, what: str = "The price", name: str = "price") -> int:
-    """Cents from ``3``, ``3.5``, ``"3.50"`` or ``"$3.50"``."""
-    try:
-        amount = Decimal(str(raw).strip().lstrip("$").replace(",", ""))
-    except InvalidOperation:
-        raise InvalidInput(f"{what} must be an amount like 3.00.", code="invalid_field",
-                           field=name) from None
-    if not amount.is_finite():
+    """Cents from ``3``, ``3.5``, ``"3.50"``, ``"1,000.00"`` or ``"$3.50"``."""
+    text = str(raw).strip().lstrip("$").replace(",", "")
+    if text.startswith("-") and _AMOUNT.fullmatch(text[1:]) and text.strip("-.0") != "":
+        raise InvalidInput(f"{what} must be an amount like 3.00, not negative.",
+                           code="invalid_field", field=name)
+    text = text.removeprefix("-")  # minus zero is zero
+    if isinstance(raw, bool) or not _AMOUNT.fullmatch(text) or not any(c.isdigit() for c in text):
         raise InvalidInput(f"{what} must be an amount like 3.00.", code="invalid_field",
                            field=name)
+    if len(text) > _AMOUNT_MAX_CHARS:
+        raise InvalidInput(f"{what} is too large.", code="invalid_field", field=name)
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:  # pragma: no cover  (the pattern admits only plain decimals)
+        raise InvalidInput(f"{what} must be an amount like 3.00.", code="invalid_field",
+                           field=name) from None
     cents = amount * 100
     if amount < 0 or cents != cents.to_integral_value():
         raise InvalidInput(f"{what} must be an amount like 3.00, not negative.",

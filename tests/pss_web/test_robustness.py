@@ -1085,6 +1085,57 @@ def test_prices_that_are_not_amounts_are_refused(webapp: TestApp, demo_event: Ev
     assert res.json["tournament"]["price_cents"] == 2**31 - 1
 
 
+@pytest.mark.parametrize("price", [
+    "1E+999999999", "1e999999999", "1E-999999999", "1e2", "9" * 5000, "1" + ",000" * 2000,
+    "0x10", "1_000", "\u0661\u0662", "--1", "-1", "-0.001", ".", "$", "3.5.0", True, 1e300,
+    1e-7, [1], {"a": 1},
+])
+def test_every_price_that_is_not_an_amount_is_a_400(webapp: TestApp, demo_event: Event,
+                                                   price: Any) -> None:
+    """``1E+999999999`` overflowed Decimal arithmetic (a 500) and ``1E-999999999`` rounded to
+    a free tournament: a price is digits with at most one point, nothing else."""
+    login_as(webapp, demo_event, "td")
+    res = _post(webapp, "/events/demo/tournaments/", {"name": "Pricey", "format": "herb",
+                                                      "price": price}, 400)
+    assert (res.json["error"], res.json["field"]) == ("invalid_field", "price")
+    assert res.json["message"].startswith("Price ")
+    res = _post(webapp, "/events/demo/tournaments/main/edit", {"price": price}, 400)
+    assert res.json["field"] == "price"
+
+
+@pytest.mark.parametrize(("price", "cents"), [
+    ("-0", 0), ("-0.00", 0), ("0", 0), ("$1,000.50", 100_050), (".5", 50), ("3.", 300),
+    (3.5, 350), (7, 700), ("3.500", 350),
+])
+def test_amounts_as_people_write_them(webapp: TestApp, demo_event: Event, price: Any,
+                                      cents: int) -> None:
+    login_as(webapp, demo_event, "td")
+    res = _post(webapp, "/events/demo/tournaments/main/edit", {"price": price}, 200)
+    assert res.json["tournament"]["price_cents"] == cents
+
+
+def test_bundle_text_with_huge_numbers_is_a_400(webapp: TestApp, demo_event: Event) -> None:
+    """A bundle count of thousands of digits made int() raise (a 500)."""
+    login_as(webapp, demo_event, "td")
+    for bundles in ("9" * 5000 + " for 8.00", "3 for " + "9" * 5000, "3 for 1E+999999999",
+                    "3 for 99999999999.00"):
+        res = _post(webapp, "/events/demo/tournaments/main/edit", {"bundles": bundles}, 400)
+        assert res.json["error"] in ("invalid_bundle", "invalid_field"), bundles
+
+
+def test_times_an_offset_pushes_out_of_range_are_a_400(webapp: TestApp,
+                                                      demo_event: Event) -> None:
+    """Stored in UTC, year 1 at +01:00 (or 9999 at -01:00) is no datetime at all (a 500)."""
+    from pss_web.testing import login_admin
+
+    login_admin(webapp)
+    for when in ("0001-01-01T00:00+01:00", "9999-12-31T23:59-01:00"):
+        res = _post(webapp, "/admin/events/demo/", {"starts_at": when}, 400)
+        assert (res.json["error"], res.json["field"]) == ("invalid_field", "starts_at")
+    res = _post(webapp, "/admin/events/demo/", {"starts_at": "2030-05-01T09:00+02:00"}, 200)
+    assert res.json["changed"] == ["starts_at"]
+
+
 def test_a_sale_too_large_to_record_is_refused(webapp: TestApp, demo_event: Event) -> None:
     """Two tickets at the largest price come to more than a purchase's amount column holds
     (PostgreSQL refused it with a 500)."""

@@ -47,6 +47,9 @@ def test_config_is_checked_and_stored_in_utc(shop, installed):
         window(shop, installed, price_cents=100)
     with pytest.raises(InvalidInput, match="not 'soon'"):
         window(shop, installed, ends_at="soon")
+    for out_of_range in ("0001-01-01T00:00+01:00", "9999-12-31T23:59-01:00"):
+        with pytest.raises(InvalidInput, match="between the years 1 and 9999"):
+            window(shop, installed, ends_at=out_of_range)
 
 
 def test_early_price_inside_the_window_and_the_usual_price_after(shop, installed):

@@ -43,6 +43,9 @@ from pss_core.services.tickets import usable_tokens
 #: The largest score pss stores (a signed 64-bit integer).
 MAX_SCORE = 2**63 - 1
 
+#: 2^63 - 1 has 19 digits; grouped in threes that is 25 characters, and leading zeros are rare.
+_SCORE_MAX_CHARS = 40
+
 # "12,345,670", "12.345.670", "12 345 670", "12'345'670": one separator, groups of three.
 _GROUPED = re.compile(r"^\d{1,3}(?P<sep>[,. '_\u00a0\u202f])\d{3}(?:(?P=sep)\d{3})*$")
 
@@ -56,6 +59,10 @@ def parse_score(value: int | str) -> int:
         number = value
     elif isinstance(value, str):
         text = value.strip()
+        if len(text) > _SCORE_MAX_CHARS:
+            # int() refuses more than 4,300 digits with a ValueError; no score is this long.
+            raise InvalidInput("That score is too large to be real; check the number.",
+                               code="score_too_large")
         if text.isascii() and text.isdigit():
             number = int(text)
         elif _GROUPED.match(text):

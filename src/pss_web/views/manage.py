@@ -107,7 +107,10 @@ def submitted_options(request: Any, spec: FormatSpec) -> dict[str, Any]:
     return out
 
 
-BUNDLE_RE = re.compile(r"^\s*(\d+)\s*(?:for|@|x|:)\s*\$?\s*(\d+(?:\.\d{1,2})?)\s*$", re.I)
+# At most nine digits of count (a 32-bit column) and twelve of price (parse_money says "too
+# large"): int() of thousands of digits raises, and such text is no bundle anyway.
+BUNDLE_RE = re.compile(r"^\s*(\d{1,9})\s*(?:for|@|x|:)\s*\$?\s*(\d{1,12}(?:\.\d{1,2})?)\s*$",
+                       re.I)
 
 
 def parse_bundles(raw: Any) -> list[dict[str, int]]:

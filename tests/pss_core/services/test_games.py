@@ -31,6 +31,11 @@ def test_parse_score_accepts(text, value):
     ("12,34", "invalid_score"), ("1,234.567", "invalid_score"), ("", "invalid_score"),
     ("abc", "invalid_score"), (str(MAX_SCORE + 1), "score_too_large"), (True, "invalid_score"),
     (1.5, "invalid_score"), ("١٢٣", "invalid_score"),
+    # Past what int() reads (4,300 digits), exponents, NaN and Infinity, typed or as floats.
+    ("9" * 5000, "score_too_large"), ("-" + "9" * 5000, "score_too_large"),
+    ("1" + ",000" * 2000, "score_too_large"), ("1E+999999999", "invalid_score"),
+    ("NaN", "invalid_score"), ("Infinity", "invalid_score"), (float("nan"), "invalid_score"),
+    (float("inf"), "invalid_score"), (-0.0, "invalid_score"),
 ])
 def test_parse_score_refuses(text, code):
     with pytest.raises(InvalidInput) as err:

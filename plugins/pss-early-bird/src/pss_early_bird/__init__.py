@@ -44,7 +44,11 @@ def parse_time(raw: str, name: str) -> datetime | None:
             f"{name} needs a time zone (add Z for UTC, or an offset like -04:00).",
             code="invalid_time",
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, or 9999 west of it, is before or after any time
+        raise InvalidInput(f"{name} must be a date between the years 1 and 9999, not {raw!r}.",
+                           code="invalid_time") from None
 
 
 def window(config: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
