@@ -67,6 +67,7 @@ def make_app(settings: dict[str, Any] | None = None, **overrides: Any) -> Any:
         config.include(".viewkit")
         config.include(".layout")
         config.set_root_factory("pss_web.resources.Root")
+        config.include(".resources")
         # A filesystem path, not an asset spec: asset specs go through pkg_resources, which does
         # not know every import loader (pytest's assertion rewriter, for one).
         static = str(STATIC_DIR)

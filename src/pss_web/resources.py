@@ -80,6 +80,9 @@ class Resource:
     api_paths: ClassVar[tuple[str, ...]] = ()
     #: What a breadcrumb shows.
     title: str = ""
+    #: Not there at all (a 404, at this node and below) for whoever may not VIEW it, so that a
+    #: login prompt or a 403 does not tell that it exists (a draft tournament's name, say).
+    hidden: bool = False
 
     def __init__(self, request: Any, name: str, parent: Any) -> None:
         self.request = request
@@ -205,13 +208,18 @@ class TournamentResource(EventChild):
         self.tournament = tournament
         self.title = tournament.name
         if tournament.status == TournamentStatus.DRAFT:
-            # A draft is the directors' until it opens: only roles that may manage see it.
-            eid = tournament.event_id
-            self.__acl__ = [
-                *[(Allow, sec.event_role(eid, role), P.VIEW) for role in Role
-                  if P.MANAGE in sec.ROLE_PERMISSIONS[role]],
-                (Deny, Everyone, P.VIEW),
-            ]
+            self.__acl__ = _draft_acl(tournament)
+            self.hidden = True
+
+
+def _draft_acl(tournament: Tournament) -> list[ACE]:
+    """A draft is the directors' until it opens: only roles that may manage see it."""
+    eid = tournament.event_id
+    return [
+        *[(Allow, sec.event_role(eid, role), P.VIEW) for role in Role
+          if P.MANAGE in sec.ROLE_PERMISSIONS[role]],
+        (Deny, Everyone, P.VIEW),
+    ]
 
 
 class MachinesContainer(EventChild):
@@ -230,6 +238,10 @@ class MachineResource(EventChild):
         super().__init__(request, name, parent)
         self.machine = tm
         self.title = tm.machine.name
+        if tm.tournament.status == TournamentStatus.DRAFT:
+            # Its page names the draft tournament it belongs to.
+            self.__acl__ = _draft_acl(tm.tournament)
+            self.hidden = True
 
 
 class PlayersContainer(EventChild):
@@ -430,3 +442,21 @@ def find_event(context: Any) -> Event | None:
             return event
         node = getattr(node, "__parent__", None)
     return None
+
+
+def _hide_what_may_not_be_seen(event: Any) -> None:
+    """After traversal: a hidden node (or anything below it) the requester may not VIEW is not
+    found, whatever the view's own permission would have answered (a login prompt, a 403)."""
+    from pyramid.httpexceptions import HTTPNotFound
+    from pyramid.location import lineage
+
+    request = event.request
+    for node in lineage(request.context):
+        if getattr(node, "hidden", False) and not request.has_permission(P.VIEW, node):
+            raise HTTPNotFound()
+
+
+def includeme(config: Any) -> None:
+    from pyramid.events import ContextFound
+
+    config.add_subscriber(_hide_what_may_not_be_seen, ContextFound)

@@ -272,12 +272,46 @@ def test_a_draft_tournament_is_only_the_directors(webapp: TestApp, dbsession: Se
                             status=TournamentStatus.DRAFT)
     dbsession.flush()
     url = "/events/demo/tournaments/secret/"
-    assert webapp.get(url, headers=JSON, status=401).json["error"]
-    assert "/events/demo/login" in webapp.get(url, status=303).location
     assert "Secret Side" not in webapp.get("/events/demo/tournaments/").text
-    login_as(webapp, demo_event, "desk")
-    webapp.get(url, status=403)
-    logout(webapp, demo_event)
     login_as(webapp, demo_event, "td")
     assert "Secret Side" in webapp.get(url).text
     assert "Secret Side" in webapp.get("/events/demo/tournaments/").text
+
+
+def test_a_draft_answers_as_if_it_did_not_exist(webapp: TestApp, make_webapp: Any,
+                                                dbsession: Session, pss: Pss,
+                                                demo_event: Event) -> None:
+    """Anyone who may not see drafts gets the same 404 for a draft as for a name that was never
+    used (a 401 or a 403 told the draft's name was right), at the draft and at every page under
+    it, and at its machines' pages (which name it)."""
+    from pss_core.models import TournamentStatus
+    from pss_web.testing import login_as, login_player
+
+    secret = setup.create_tournament(dbsession, pss, demo_event, "Secret Side", "herb",
+                                     slug="secret", status=TournamentStatus.DRAFT)
+    tm = setup.add_machine(dbsession, secret, "Medieval Madness")
+    dbsession.flush()
+    drafts = ["/events/demo/tournaments/secret/", "/events/demo/tournaments/secret/edit",
+              "/events/demo/tournaments/secret/machines", f"/events/demo/machines/{tm.id}/",
+              f"/events/demo/machines/{tm.id}/keep"]
+    unknown = ["/events/demo/tournaments/nothing-here/",
+               "/events/demo/tournaments/nothing-here/edit",
+               "/events/demo/machines/999999/"]
+    anonymous = make_webapp()
+    player = make_webapp()
+    login_player(player, demo_event, 101, "4321")
+    desk, scorekeeper = make_webapp(), make_webapp()
+    login_as(desk, demo_event, "desk")
+    login_as(scorekeeper, demo_event, "scorekeeper")
+    for app in (anonymous, player, desk, scorekeeper):
+        for path in drafts + unknown:
+            assert app.get(path, headers=JSON, status=404).json["error"] == "not_found", path
+            assert app.get(path, status=404).content_type == "text/html"
+        for path in drafts[1:3]:  # the actions too (before any CSRF check)
+            app.post_json(path, {"name": "x"}, headers=JSON, status=404)
+        assert f"/machines/{tm.id}/" not in scorekeeper.get("/events/demo/board").text
+    # The tournament director sees and manages it.
+    login_as(webapp, demo_event, "td")
+    for path in drafts:
+        webapp.get(path, status=200)
+    assert f"/machines/{tm.id}/keep" in webapp.get("/events/demo/board").text

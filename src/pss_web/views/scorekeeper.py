@@ -78,9 +78,12 @@ def keep_url(request: Any, event: Event, tm: TournamentMachine, name: str = "kee
     return event_url(request, event, "machines", tm.id, name)
 
 
-def _tournaments_in_play(event: Event) -> list[Any]:
+def _tournaments_in_play(request: Any, event: Event) -> list[Any]:
+    """Active tournaments, and drafts for those who may manage (nobody else may see them)."""
+    drafts = bool(request.has_permission(P.MANAGE))
     return [t for t in event.tournaments
-            if t.status not in (TournamentStatus.FINALIZED, TournamentStatus.CANCELLED)]
+            if t.status == TournamentStatus.ACTIVE
+            or (drafts and t.status == TournamentStatus.DRAFT)]
 
 
 # --- the board --------------------------------------------------------------------------------
@@ -97,7 +100,7 @@ def board(context: EventResource, request: Any) -> dict[str, Any]:
     heads = {slot.tournament_machine_id: slot for slot in session.scalars(
         select(QueueSlot).where(QueueSlot.event_id == event.id, QueueSlot.position == 1))}
     tournaments = []
-    for t in _tournaments_in_play(event):
+    for t in _tournaments_in_play(request, event):
         machines = []
         for tm in t.machines:
             if tm.status == MachineStatus.REMOVED:
