@@ -684,12 +684,15 @@ class PaymentTransaction(Base):
 
 
 class StripeWebhookEvent(Base):
-    """Stripe events already handled, so a replayed or duplicated webhook is harmless."""
+    """Stripe events already handled by one pss event, so a replayed or duplicated webhook is
+    harmless. Keyed per pss event: several pss events may share one Stripe account, and Stripe
+    then sends the same ``evt_`` to each of their endpoints, each of which must handle it."""
 
     __tablename__ = "stripe_webhook_events"
 
-    id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    stripe_event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     type: Mapped[str] = mapped_column(String(100))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 

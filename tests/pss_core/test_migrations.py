@@ -37,3 +37,51 @@ def test_upgrade_and_downgrade_on_empty_sqlite(tmp_path):
     command.downgrade(db.alembic_config(engine), "base")
     assert "tokens" not in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_primary_keys_match_models(engine):
+    """compare_metadata does not look at primary keys: a migration that rebuilds a table must
+    be checked to have kept (or changed) its key as the models say."""
+    from sqlalchemy import inspect
+
+    inspector = inspect(engine)
+    wrong = []
+    for table in Base.metadata.sorted_tables:
+        declared = [c.name for c in table.primary_key.columns]
+        found = inspector.get_pk_constraint(table.name)["constrained_columns"]
+        if sorted(found) != sorted(declared):
+            wrong.append((table.name, found, declared))
+    assert wrong == []
+
+
+def test_webhook_events_keep_their_rows_when_keyed_per_event(tmp_path):
+    """0003 keys handled Stripe events on (pss event, Stripe event id); rows already there are
+    kept, and going back keeps one row per Stripe event id."""
+    from alembic import command
+    from sqlalchemy import text
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    config = db.alembic_config(engine)
+    command.upgrade(config, "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO users (id, username, full_name, is_event_owner, "
+                          "created_at) VALUES (1, 'o', 'O', 1, '2026-01-01 00:00:00')"))
+        for eid in (1, 2):
+            conn.execute(text("INSERT INTO events (id, slug, name, owner_id, currency, "
+                              "hold_minutes, active, created_at) VALUES (:id, :slug, 'E', 1, "
+                              "'usd', 15, 1, '2026-01-01 00:00:00')"),
+                         {"id": eid, "slug": f"e{eid}"})
+        conn.execute(text("INSERT INTO stripe_webhook_events (id, event_id, type, received_at) "
+                          "VALUES ('evt_1', 1, 'charge.refunded', '2026-01-01 00:00:00')"))
+    command.upgrade(config, "0003")
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT event_id, stripe_event_id FROM stripe_webhook_events")
+                            ).all() == [(1, "evt_1")]
+        conn.execute(text("INSERT INTO stripe_webhook_events (stripe_event_id, event_id, type, "
+                          "received_at) VALUES ('evt_1', 2, 'charge.refunded', "
+                          "'2026-01-01 00:00:00')"))
+    command.downgrade(config, "0001")
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT event_id, id FROM stripe_webhook_events")).all() == [
+            (1, "evt_1")]
+    engine.dispose()

@@ -181,7 +181,24 @@ def test_stripe_webhook_is_signature_checked_and_deduplicated(webapp, dbsession,
     assert webapp.post(hook, payload, headers=signed).json["outcome"] == "handled"
     assert dbsession.get(Purchase, held["id"]).status == PurchaseStatus.COMPLETED
     assert webapp.post(hook, payload, headers=signed).json["outcome"] == "duplicate"
-    assert dbsession.scalar(select(func.count(StripeWebhookEvent.id))) == 1
+    assert dbsession.scalar(select(func.count(StripeWebhookEvent.stripe_event_id))) == 1
+
+
+@pytest.mark.parametrize("body", [b"[]", b"null", b'{"id": "evt_1", "type": null}',
+                                  b'{"id": "evt_' + b"x" * 296 + b'", "type": "charge.refunded",'
+                                  b' "data": {"object": {}}}',
+                                  b'{"id": "evt_1", "type": "charge.refunded"}',
+                                  b'{"id": 1, "type": 2, "data": "x"}'],
+                         ids=["list", "null", "null type", "300-char id", "no data.object",
+                              "wrong types"])
+def test_a_signed_webhook_that_is_no_stripe_event_is_a_400(webapp, dbsession, shop, body):
+    """Signed with the event's webhook secret, as Stripe signs, these bodies were a 500 (an
+    AttributeError in the stripe library, a value too long for the id column)."""
+    res = webapp.post("/events/demo/stripe/webhook", body, headers={
+        "Content-Type": "application/json",
+        "Stripe-Signature": sign_webhook(body, WEBHOOK_SECRET)}, status=400)
+    assert res.json["error"] == "invalid_webhook"
+    assert dbsession.scalar(select(func.count(StripeWebhookEvent.stripe_event_id))) == 0
 
 
 def test_webhook_asks_for_a_retry_when_stripe_cannot_be_reached(webapp, dbsession, shop, fake):
@@ -276,7 +293,7 @@ def test_commits_through_the_transaction_manager(committed_engine, pss, stripe_s
     with Session(committed_engine) as s:
         purchase = s.get(Purchase, held["id"])
         assert (purchase.status, purchase.refunded_cents) == (PurchaseStatus.COMPLETED, 300)
-        assert s.scalar(select(func.count(StripeWebhookEvent.id))) == 1
+        assert s.scalar(select(func.count(StripeWebhookEvent.stripe_event_id))) == 1
         assert s.scalar(select(func.count(Token.id)).where(
             Token.purchase_id == purchase.id, Token.paid_at.is_not(None),
             Token.refunded_at.is_(None))) == 1

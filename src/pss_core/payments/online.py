@@ -16,7 +16,9 @@ otherwise refunded in full automatically.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -50,7 +52,6 @@ from pss_core.payments.stripe_gateway import (
     IntentState,
     PaymentError,
     StripeGateway,
-    construct_event,
     not_configured,
     record,
     stripe_library,
@@ -599,8 +600,10 @@ def handle_webhook(
     commit: Commit,
     now: datetime | None = None,
 ) -> WebhookResult:
-    """Verify the signature (the stripe library's check, with the event's signing secret), skip
-    events already handled (by Stripe's event id), and for a PaymentIntent of one of this event's
+    """Verify the signature (the stripe library's check, with the event's signing secret), refuse
+    a body that is no Stripe event (:class:`InvalidInput`), skip events this pss event already
+    handled (by Stripe's event id: other pss events on the same Stripe account get the same
+    event, and handle it for themselves), and for a PaymentIntent of one of this event's
     purchases re-read it from the API and apply it — so duplicates and events arriving out of
     order change nothing. Commits."""
     now = now or utcnow()
@@ -608,15 +611,15 @@ def handle_webhook(
         raise not_configured(event)
     stripe = stripe_library()
     try:
-        data = construct_event(payload, signature, event.stripe_webhook_secret)
+        stripe.WebhookSignature.verify_header(payload, signature, event.stripe_webhook_secret,
+                                              stripe.Webhook.DEFAULT_TOLERANCE)
     except (stripe.SignatureVerificationError, ValueError) as exc:
         log.warning("rejected a webhook for event %s: %s", event.slug, type(exc).__name__)
         raise PermissionDenied("The webhook signature is not valid.",
                                code="bad_signature") from None
-    evt_id, evt_type = str(data.get("id")), str(data.get("type"))
-    if session.get(StripeWebhookEvent, evt_id) is not None:
+    evt_id, evt_type, obj = _stripe_event(payload)
+    if session.get(StripeWebhookEvent, (event.id, evt_id)) is not None:
         return WebhookResult("duplicate", evt_id, evt_type)
-    obj = (data.get("data") or {}).get("object") or {}
     intent_id = None
     if evt_type.startswith(_PAYMENT_INTENT_TYPES):
         intent_id = obj.get("id")
@@ -650,11 +653,43 @@ def handle_webhook(
                          settlement, synced)
 
 
+#: Stripe's ids and event types: printable ASCII without spaces, short enough for their columns
+#: (``stripe_event_id`` holds 255 characters, ``type`` 100).
+_STRIPE_ID = re.compile(r"[\x21-\x7e]{1,255}")
+_STRIPE_TYPE = re.compile(r"[\x21-\x7e]{1,100}")
+
+
+def _stripe_event(payload: bytes) -> tuple[str, str, dict[str, Any]]:
+    """The id, type and ``data.object`` of a signed webhook body; a body that is no Stripe event
+    (not a JSON object, an id or type that is not a short string, no object) is refused, as a
+    400 and not recorded, whoever signed it."""
+    try:
+        data = json.loads(payload)
+    except (ValueError, RecursionError):
+        data = None
+    if not isinstance(data, dict):
+        raise InvalidInput("The webhook body is not a Stripe event (a JSON object).",
+                           code="invalid_webhook")
+    evt_id, evt_type = data.get("id"), data.get("type")
+    if not isinstance(evt_id, str) or not _STRIPE_ID.fullmatch(evt_id):
+        raise InvalidInput("The webhook's event id is missing or not a Stripe id.",
+                           code="invalid_webhook", field="id")
+    if not isinstance(evt_type, str) or not _STRIPE_TYPE.fullmatch(evt_type):
+        raise InvalidInput("The webhook's event type is missing or not a Stripe event type.",
+                           code="invalid_webhook", field="type")
+    body = data.get("data")
+    obj = body.get("object") if isinstance(body, dict) else None
+    if not isinstance(obj, dict):
+        raise InvalidInput("The webhook has no data.object.", code="invalid_webhook",
+                           field="data.object")
+    return evt_id, evt_type, obj
+
+
 def _mark_seen(session: Session, event: Event, evt_id: str, evt_type: str, now: datetime) -> None:
     savepoint = session.begin_nested()
     try:
-        session.add(StripeWebhookEvent(id=evt_id, event_id=event.id, type=evt_type[:100],
-                                       received_at=now))
+        session.add(StripeWebhookEvent(stripe_event_id=evt_id, event_id=event.id,
+                                       type=evt_type, received_at=now))
         session.flush()
     except IntegrityError:
         savepoint.rollback()  # the same event delivered twice at once: the other one recorded it

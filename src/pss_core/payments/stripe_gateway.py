@@ -452,10 +452,3 @@ def record(
     session.add(row)
     session.flush()
     return row
-
-
-def construct_event(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]:
-    """Verify a webhook's ``Stripe-Signature`` with the stripe library and return the event."""
-    event = stripe_library().Webhook.construct_event(payload, signature, secret)
-    data: dict[str, Any] = event.to_dict()
-    return data

@@ -483,7 +483,7 @@ def stripe_webhook(context: StripeContainer, request: Any) -> Response:
             session, request.pss, gateway_of(request), event, request.body,
             request.headers.get("Stripe-Signature"), commit=committer(request),
         )
-    except PermissionDenied as err:
+    except (PermissionDenied, InvalidInput) as err:
         return json_response(err.as_dict(), status=400)
     return json_response({"received": True, "outcome": result.outcome},
                          status=503 if result.retry else 200)

@@ -248,7 +248,7 @@ def test_stripe_unreachable_asks_for_the_refund_event_again(shop, pss, gateway, 
     fake.fail_next("server_error", times=3, path_contains="/v1/refunds", method="GET")
     result = deliver(shop, pss, gateway, created)
     assert result.retry
-    assert shop.session.get(StripeWebhookEvent, created["id"]) is None
+    assert shop.session.get(StripeWebhookEvent, (shop.event.id, created["id"])) is None
     shop.session.refresh(purchase)
     assert purchase.refunded_cents == 0
     assert refunded_tokens(shop.session, purchase) == 0
@@ -276,3 +276,43 @@ def test_refund_updates_are_handled_like_the_others(shop, pss, gateway, fake, ty
     refund_id = dashboard_refund(fake, purchase, 266)
     update = fake.event_for(type_, fake.refunds[refund_id])
     assert deliver(shop, pss, gateway, update).refunds.tokens == 1
+
+
+def test_two_pss_events_on_one_stripe_account_each_handle_the_same_stripe_event(
+        shop, pss, gateway, fake):
+    """Stripe sends one event, with one ``evt_`` id, to every endpoint of its account. Keyed on
+    that id alone, the first pss event to hear of a refund (not its purchase: ignored) made the
+    other one drop it as a duplicate, and the refunded games stayed playable."""
+    from pss_core.models import User
+    from pss_core.services import setup
+
+    owner = shop.session.get(User, shop.event.owner_id)
+    other = setup.create_event(shop.session, owner, "Second Event", slug="second")
+    other.stripe_secret_key = shop.event.stripe_secret_key  # the same Stripe account
+    other.stripe_publishable_key = shop.event.stripe_publishable_key
+    other.stripe_webhook_secret = "whsec_second_endpoint"  # its own endpoint's secret
+    shop.session.commit()
+    purchase = paid(shop, pss, gateway, fake)
+    dashboard_refund(fake, purchase)
+    [charge_refunded] = events(fake, "charge.refunded")
+    payload = FakeStripe.webhook_payload(charge_refunded)
+
+    at_other = online.handle_webhook(
+        shop.session, pss, gateway, other, payload,
+        sign_webhook(payload, "whsec_second_endpoint"), commit=shop.session.commit)
+    assert at_other.outcome == "ignored"
+    ours = deliver(shop, pss, gateway, charge_refunded)
+    assert ours.outcome == "handled"
+    shop.session.refresh(purchase)
+    assert purchase.refunded_cents == 800
+    assert refunded_tokens(shop.session, purchase) == 3
+    assert refunds.unused_tokens(shop.session, purchase) == []
+    # Each pss event deduplicates its own deliveries.
+    assert deliver(shop, pss, gateway, charge_refunded).outcome == "duplicate"
+    assert online.handle_webhook(
+        shop.session, pss, gateway, other, payload,
+        sign_webhook(payload, "whsec_second_endpoint"),
+        commit=shop.session.commit).outcome == "duplicate"
+    assert sorted(shop.session.scalars(select(StripeWebhookEvent.event_id).where(
+        StripeWebhookEvent.stripe_event_id == charge_refunded["id"]))) == sorted(
+        [shop.event.id, other.id])

@@ -10,7 +10,7 @@ import pytest
 import stripe
 from sqlalchemy import func, select
 
-from pss_core.errors import PermissionDenied
+from pss_core.errors import InvalidInput, PermissionDenied
 from pss_core.models import PaymentTransaction, Purchase, PurchaseStatus, StripeWebhookEvent, Token
 from pss_core.payments import online
 from pss_core.payments.stripe_gateway import PaymentNotConfigured
@@ -57,7 +57,8 @@ def test_signed_succeeded_webhook_marks_paid_and_a_replay_changes_nothing(
     assert result.outcome == "handled"
     assert result.settlement.outcome == "paid"
     assert paid_tokens(shop.session, checkout.purchase_id) == 2
-    assert shop.session.get(StripeWebhookEvent, succeeded["id"]).type == "payment_intent.succeeded"
+    seen = shop.session.get(StripeWebhookEvent, (shop.event.id, succeeded["id"]))
+    assert seen.type == "payment_intent.succeeded"
     rows = shop.session.scalar(select(func.count(PaymentTransaction.id)))
 
     # Stripe delivers the same event again (and again): deduplicated by its id.
@@ -128,7 +129,7 @@ def test_bad_signatures_are_refused_and_nothing_is_recorded(shop, pss, gateway, 
         online.handle_webhook(shop.session, pss, gateway, shop.event, payload, header,
                               commit=shop.session.commit)
     assert refused.value.code == "bad_signature"
-    assert shop.session.scalar(select(func.count(StripeWebhookEvent.id))) == 0
+    assert shop.session.scalar(select(func.count(StripeWebhookEvent.stripe_event_id))) == 0
     assert paid_tokens(shop.session, checkout.purchase_id) == 0
 
 
@@ -148,7 +149,7 @@ def test_stripe_unreachable_asks_for_a_redelivery(shop, pss, gateway, fake):
     fake.fail_next("server_error", times=3, path_contains=checkout.payment_intent_id)
     result = deliver(shop, pss, gateway, succeeded)
     assert result.retry
-    assert shop.session.get(StripeWebhookEvent, succeeded["id"]) is None
+    assert shop.session.get(StripeWebhookEvent, (shop.event.id, succeeded["id"])) is None
     assert paid_tokens(shop.session, checkout.purchase_id) == 0
     # Stripe sends it again later; now it is applied.
     assert deliver(shop, pss, gateway, succeeded).settlement.outcome == "paid"
@@ -158,3 +159,73 @@ def test_an_event_without_a_signing_secret_takes_no_webhooks(shop, pss, gateway,
     shop.event.stripe_webhook_secret = None
     with pytest.raises(PaymentNotConfigured):
         deliver(shop, pss, gateway, fake.event_for("payment_intent.created", {"id": "pi_x"}))
+
+
+def deliver_raw(shop: Any, pss: Any, gateway: Any, payload: bytes) -> online.WebhookResult:
+    """A body signed with the event's webhook secret, as Stripe (and the fake) signs them."""
+    return online.handle_webhook(shop.session, pss, gateway, shop.event, payload,
+                                 sign_webhook(payload, WEBHOOK_SECRET),
+                                 commit=shop.session.commit)
+
+
+def _event(**changes: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {"id": "evt_malformed", "object": "event",
+                             "type": "payment_intent.succeeded",
+                             "data": {"object": {"id": "pi_x", "object": "payment_intent"}}}
+    for key, value in changes.items():
+        if value is _DROP:
+            event.pop(key)
+        else:
+            event[key] = value
+    return event
+
+
+_DROP = object()
+MALFORMED: dict[str, Any] = {
+    "a list": [], "null": None, "a number": 7, "a string": "evt_1",
+    "a null type": _event(type=None), "no type": _event(type=_DROP),
+    "a numeric type": _event(type=12), "a list type": _event(type=["charge.refunded"]),
+    "a type of 300 characters": _event(type="charge." + "x" * 300),
+    "an id of 300 characters": _event(id="evt_" + "x" * 296),
+    "a null id": _event(id=None), "no id": _event(id=_DROP), "a numeric id": _event(id=42),
+    "an empty id": _event(id=""), "an id with a NUL": _event(id="evt_\u0000x"),
+    "an id with spaces": _event(id="evt 1"),
+    "no data": _event(data=_DROP), "null data": _event(data=None),
+    "data as a list": _event(data=[{"object": {}}]), "no data.object": _event(data={}),
+    "a null data.object": _event(data={"object": None}),
+    "data.object as a string": _event(data={"object": "pi_x"}),
+    "data.object as a list": _event(data={"object": [{"id": "pi_x"}]}),
+}
+
+
+@pytest.mark.parametrize("body", MALFORMED.values(), ids=MALFORMED.keys())
+def test_signed_bodies_that_are_no_stripe_event_are_refused(shop, pss, gateway, fake, body):
+    """Correctly signed, these bodies made the handler raise (AttributeError, TypeError, a
+    value too long for its column): each is an InvalidInput, and nothing is recorded."""
+    import json
+
+    with pytest.raises(InvalidInput) as refused:
+        deliver_raw(shop, pss, gateway, json.dumps(body).encode())
+    assert refused.value.code == "invalid_webhook"
+    assert shop.session.scalar(select(func.count(StripeWebhookEvent.stripe_event_id))) == 0
+
+
+@pytest.mark.parametrize("payload", [b"", b"not json", b"[" * 100_000, b"\xff\xfe{}"],
+                         ids=["empty", "not json", "too deep", "not utf-8"])
+def test_signed_bodies_that_are_not_json_are_refused(shop, pss, gateway, fake, payload):
+    with pytest.raises((InvalidInput, PermissionDenied)):
+        deliver_raw(shop, pss, gateway, payload)
+    assert shop.session.scalar(select(func.count(StripeWebhookEvent.stripe_event_id))) == 0
+
+
+def test_a_well_formed_event_with_odd_object_fields_is_ignored(shop, pss, gateway, fake):
+    """Fields pss does not rely on may be anything: an object id that is no string names no
+    purchase, so the event is recorded as ignored."""
+    for i, obj in enumerate(({"id": 5, "object": "payment_intent"},
+                             {"object": ["charge"], "payment_intent": {"id": "pi_x"}},
+                             {"object": "charge", "payment_intent": 12})):
+        import json
+
+        payload = json.dumps({"id": f"evt_odd_{i}", "type": "payment_intent.succeeded"
+                              if i == 0 else "charge.refunded", "data": {"object": obj}})
+        assert deliver_raw(shop, pss, gateway, payload.encode()).outcome == "ignored"
