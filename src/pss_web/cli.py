@@ -31,6 +31,10 @@ def add_parser(subparsers: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=6543)
     serve.add_argument("--demo", action="store_true", help="create the demo event first")
+    serve.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    serve.add_argument("--trusted-proxy", metavar="ADDRESS",
+                       help="the reverse proxy in front (e.g. 127.0.0.1): its X-Forwarded-For "
+                            "and X-Forwarded-Proto headers are believed")
     serve.set_defaults(func=cmd_serve)
 
 
@@ -39,11 +43,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if missing:
         print(f"{WEB_EXTRA_HINT} (missing: {', '.join(missing)})", file=sys.stderr)
         return 2
-    import waitress
-
     from pss_core import db
     from pss_core.cli import print_logins
     from pss_web import make_app
+    from pss_web.serving import serve
 
     engine = db.make_engine(args.db)
     db.upgrade(engine)
@@ -70,5 +73,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
         print_logins(base)
     sys.stdout.flush()
-    waitress.serve(app, host=args.host, port=args.port, threads=8, ident="pss")
+    proxy: dict[str, object] = {}
+    if args.trusted_proxy:
+        # Believe the proxy's word on the client's address and scheme (https), only from it.
+        proxy = {"trusted_proxy": args.trusted_proxy, "trusted_proxy_count": 1,
+                 "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto x-forwarded-host",
+                 "clear_untrusted_proxy_headers": True}
+    serve(app, host=args.host, port=args.port, threads=args.threads, **proxy)
     return 0
