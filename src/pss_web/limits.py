@@ -16,6 +16,8 @@ import io
 import re
 from typing import Any
 
+from pyramid.tweens import EXCVIEW
+
 from pss_web.viewkit import json_response, wants_json
 
 #: Every request body: forms and JSON actions are a few kilobytes (``pss.max_body_bytes``).
@@ -50,9 +52,12 @@ def too_large(request: Any, limit: int) -> Any:
         response = json_response({"error": "body_too_large", "message": message,
                                   "limit": limit}, status=413)
     else:
-        from pyramid.response import Response
+        from pyramid.renderers import render_to_response
 
-        response = Response(message, status=413, content_type="text/plain", charset="utf-8")
+        response = render_to_response("error.html", {
+            "error": {"code": "body_too_large", "message": message}, "status": 413,
+        }, request=request)
+        response.status_code = 413
     # No "Connection: close": the server deals with the unread rest (waitress has buffered the
     # body, up to its own bound, before the app is called), and forcing the close made waitress
     # leave that buffer's temporary file open.
@@ -61,7 +66,8 @@ def too_large(request: Any, limit: int) -> Any:
 
 def body_limit_tween_factory(handler: Any, registry: Any) -> Any:
     def body_limit_tween(request: Any) -> Any:
-        limit = body_limit(registry, request.path_info)
+        # The raw path: one that is not UTF-8 is refused later, as not found.
+        limit = body_limit(registry, request.environ.get("PATH_INFO", ""))
         # A body within its (small) limit is kept in memory when WebOb copies it, not spooled
         # to a temporary file past 10 KiB as it otherwise does.
         request.request_body_tempfile_limit = limit
@@ -88,6 +94,8 @@ def body_limit_tween_factory(handler: Any, registry: Any) -> Any:
 
 def includeme(config: Any) -> None:
     config.add_directive("add_body_limit", add_body_limit)
-    # Outermost but for the exception view, so nothing below it has touched the body yet.
-    config.add_tween("pss_web.limits.body_limit_tween_factory", over="pyramid_tm.tm_tween_factory")
+    # Just above the exception view (inside the transaction, which the refusal's page may use
+    # to learn who is logged in): nothing has touched the body yet.
+    config.add_tween("pss_web.limits.body_limit_tween_factory",
+                     under="pyramid_tm.tm_tween_factory", over=EXCVIEW)
     config.add_body_limit(r"^/events/[^/]+/stripe/webhook/?$", WEBHOOK_MAX_BODY_BYTES)

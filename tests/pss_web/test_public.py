@@ -266,7 +266,7 @@ def test_json_twin_carries_the_same_data_as_the_page(webapp: TestApp, scored: To
 def test_a_draft_tournament_is_only_the_directors(webapp: TestApp, dbsession: Session,
                                                    pss: Pss, demo_event: Event) -> None:
     from pss_core.models import TournamentStatus
-    from pss_testing.web import login_as, logout
+    from pss_testing.web import login_as
 
     setup.create_tournament(dbsession, pss, demo_event, "Secret Side", "herb", slug="secret",
                             status=TournamentStatus.DRAFT)
@@ -285,7 +285,7 @@ def test_a_draft_answers_as_if_it_did_not_exist(webapp: TestApp, make_webapp: An
     used (a 401 or a 403 told the draft's name was right), at the draft and at every page under
     it, and at its machines' pages (which name it)."""
     from pss_core.models import TournamentStatus
-    from pss_web.testing import login_as, login_player
+    from pss_testing.web import login_as, login_player
 
     secret = setup.create_tournament(dbsession, pss, demo_event, "Secret Side", "herb",
                                      slug="secret", status=TournamentStatus.DRAFT)

@@ -1126,7 +1126,7 @@ def test_bundle_text_with_huge_numbers_is_a_400(webapp: TestApp, demo_event: Eve
 def test_times_an_offset_pushes_out_of_range_are_a_400(webapp: TestApp,
                                                       demo_event: Event) -> None:
     """Stored in UTC, year 1 at +01:00 (or 9999 at -01:00) is no datetime at all (a 500)."""
-    from pss_web.testing import login_admin
+    from pss_testing.web import login_admin
 
     login_admin(webapp)
     for when in ("0001-01-01T00:00+01:00", "9999-12-31T23:59-01:00"):

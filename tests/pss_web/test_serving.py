@@ -18,7 +18,7 @@ from webtest import TestApp
 
 from pss_web import limits
 from pss_web.serving import SERVE_OPTIONS, create_server
-from pss_web.testing import JSON, csrf_token
+from pss_testing.web import JSON, csrf_token
 
 #: Generous: the machine may be loaded; nothing here is a speed measurement.
 WAIT_SECONDS = 60
@@ -87,7 +87,8 @@ def test_bodies_within_the_limit_are_read_as_usual(webapp: TestApp, demo_event: 
     assert res.json["limit"] == limits.DEFAULT_MAX_BODY_BYTES
     # A browser's form gets the message as text.
     res = webapp.post("/events/demo/player-login", {"pin": "x" * 70_000}, status=413)
-    assert "too large" in res.text
+    assert res.content_type == "text/html"
+    assert "The request is too large: at most 65,536 bytes" in res.text
 
 
 def test_a_route_may_take_larger_bodies(webapp: TestApp, demo_event: Any) -> None:
