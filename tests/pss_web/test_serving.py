@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from webtest import TestApp
 
+from pss_testing.web import JSON, csrf_token
 from pss_web import limits
 from pss_web.serving import SERVE_OPTIONS, create_server
-from pss_testing.web import JSON, csrf_token
 
 #: Generous: the machine may be loaded; nothing here is a speed measurement.
 WAIT_SECONDS = 60
