@@ -62,7 +62,10 @@ def test_webhook_events_keep_their_rows_when_keyed_per_event(tmp_path):
 
     engine = db.make_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
     config = db.alembic_config(engine)
-    command.upgrade(config, "0001")
+    from alembic.script import ScriptDirectory
+
+    before = ScriptDirectory.from_config(config).get_revision("0003").down_revision
+    command.upgrade(config, before)
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO users (id, username, full_name, is_event_owner, "
                           "created_at) VALUES (1, 'o', 'O', 1, '2026-01-01 00:00:00')"))
@@ -80,7 +83,7 @@ def test_webhook_events_keep_their_rows_when_keyed_per_event(tmp_path):
         conn.execute(text("INSERT INTO stripe_webhook_events (stripe_event_id, event_id, type, "
                           "received_at) VALUES ('evt_1', 2, 'charge.refunded', "
                           "'2026-01-01 00:00:00')"))
-    command.downgrade(config, "0001")
+    command.downgrade(config, before)
     with engine.begin() as conn:
         assert conn.execute(text("SELECT event_id, id FROM stripe_webhook_events")).all() == [
             (1, "evt_1")]
