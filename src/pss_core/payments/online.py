@@ -601,7 +601,7 @@ def handle_webhook(
     now: datetime | None = None,
 ) -> WebhookResult:
     """Verify the signature (the stripe library's check, with the event's signing secret), refuse
-    a body that is no Stripe event (:class:`InvalidInput`), skip events this pss event already
+    a body that is no Stripe event (``InvalidInput``), skip events this pss event already
     handled (by Stripe's event id: other pss events on the same Stripe account get the same
     event, and handle it for themselves), and for a PaymentIntent of one of this event's
     purchases re-read it from the API and apply it — so duplicates and events arriving out of
