@@ -4,7 +4,7 @@ Two pss events on one Stripe account receive the same ``evt_`` id; keyed on that
 second event's copy was dropped as a duplicate. The key becomes (event_id, stripe_event_id).
 
 Revision ID: 0003
-Revises: 0005
+Revises: 0004
 Create Date: 2026-11-28
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0003'
-down_revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
