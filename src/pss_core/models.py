@@ -100,10 +100,32 @@ class MachineStatus(enum.StrEnum):
 
 
 class TournamentStatus(enum.StrEnum):
+    """Where a tournament (or a metatournament's ticket sales) is in its lifecycle; changed only
+    through :mod:`pss_core.lifecycle`. A cancelled tournament is a draft whose tickets were
+    refunded (its ``cancelled_at`` says when); ``cancelled`` is kept only so rows written before
+    the lifecycle existed stay valid (migration 0007 turns them into such drafts)."""
+
     DRAFT = "draft"
     ACTIVE = "active"
     FINALIZED = "finalized"
     CANCELLED = "cancelled"
+
+
+class LifecycleJobKind(enum.StrEnum):
+    """The work a status change hands to the worker."""
+
+    REFUND = "refund"  # cancel: refund unused paid tickets, cancel holds, clear queues
+    FREEZE = "freeze"  # finalize: store the final standings
+    REVOKE = "revoke"  # reopen: revoke the stored standings, re-check tokens
+
+
+class LifecycleJobState(enum.StrEnum):
+    QUEUED = "queued"  # deferred with the status change, not started yet
+    RUNNING = "running"
+    RETRYING = "retrying"  # failed; tried again at ``next_attempt_at``
+    FAILED = "failed"  # gave up after the last attempt; a self-transition runs it again
+    DONE = "done"
+    SUPERSEDED = "superseded"  # a later status change replaced it before it was done
 
 
 class Channel(enum.StrEnum):
@@ -395,6 +417,8 @@ class Tournament(TicketScopeMixin, Base):
     qualifying_cut: Mapped[int | None] = mapped_column(Integer)
     # Bumped by every change to scores or entries; standings caches key on it.
     version: Mapped[int] = mapped_column(Integer, default=0)
+    #: Set when the tournament was cancelled (active → draft): a draft with refunded tickets.
+    cancelled_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     event: Mapped[Event] = relationship(back_populates="tournaments")
@@ -422,6 +446,12 @@ class Metatournament(TicketScopeMixin, Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     slug: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
+    #: The lifecycle of the metatournament's own tickets (its members have their own).
+    status: Mapped[TournamentStatus] = mapped_column(
+        _enum(TournamentStatus, "metatournament_status"), default=TournamentStatus.ACTIVE,
+        server_default=TournamentStatus.ACTIVE.value,
+    )
+    cancelled_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     members: Mapped[list[MetatournamentMember]] = relationship(cascade="all, delete-orphan")
@@ -903,3 +933,78 @@ class AuditLog(Base):
     player_id: Mapped[int | None] = mapped_column(ForeignKey("event_players.id"), index=True)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- the tournament lifecycle -------------------------------------------------------------------
+
+
+class LifecycleJob(Base):
+    """The work of one status change of a tournament or metatournament, run by the worker. The
+    newest row of a scope is its current job; while it is queued, running or retrying (or failed,
+    for everything but a status change) the scope is locked."""
+
+    __tablename__ = "lifecycle_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    tournament_id: Mapped[int | None] = mapped_column(ForeignKey("tournaments.id"), index=True)
+    metatournament_id: Mapped[int | None] = mapped_column(ForeignKey("metatournaments.id"),
+                                                          index=True)
+    kind: Mapped[LifecycleJobKind] = mapped_column(_enum(LifecycleJobKind, "lifecycle_job_kind"))
+    old_status: Mapped[TournamentStatus] = mapped_column(
+        _enum(TournamentStatus, "lifecycle_old_status"))
+    new_status: Mapped[TournamentStatus] = mapped_column(
+        _enum(TournamentStatus, "lifecycle_new_status"))
+    state: Mapped[LifecycleJobState] = mapped_column(
+        _enum(LifecycleJobState, "lifecycle_job_state"), default=LifecycleJobState.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    #: What the last run did (refunds, snapshot id ...), for the TD's page.
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    requested_by: Mapped[str] = mapped_column(String(200), default="system")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    #: Touched after every step, so a run whose worker died can be told from one still going.
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        CheckConstraint("(tournament_id IS NULL) != (metatournament_id IS NULL)", name="one_scope"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        Index("ix_lifecycle_jobs_due", "state", "next_attempt_at"),
+    )
+
+
+class ResultsSnapshot(Base):
+    """The final standings of a tournament as frozen when it was finalized: versioned per
+    tournament, never changed afterwards; a reopen marks it revoked and keeps it for history."""
+
+    __tablename__ = "results_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id"), index=True)
+    #: 1 for the first finalization, 2 after a reopen and a second one, ...
+    number: Mapped[int] = mapped_column(Integer)
+    #: The tournament's ``version`` (scores and entries) the standings were computed at.
+    tournament_version: Mapped[int] = mapped_column(Integer)
+    #: :meth:`pss_core.contract.Standings.as_dict` of the final standings.
+    standings: Mapped[dict[str, Any]] = mapped_column()
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("lifecycle_jobs.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    revoked_by_job_id: Mapped[int | None] = mapped_column(ForeignKey("lifecycle_jobs.id"))
+
+    __table_args__ = (
+        UniqueConstraint("tournament_id", "number"),
+        CheckConstraint("number >= 1", name="number_positive"),
+        # At most one snapshot in force per tournament: a repeated freeze cannot add a second.
+        Index(
+            "uq_results_snapshots_current",
+            "tournament_id",
+            unique=True,
+            postgresql_where=text("revoked_at IS NULL"),
+            sqlite_where=text("revoked_at IS NULL"),
+        ),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pss_core.lifecycle.service import is_locked, job_view, status_of
 from pss_core.models import (
     Event,
     EventPlayer,
@@ -50,6 +51,14 @@ def event_json(request: Any, event: Event) -> dict[str, Any]:
     }
 
 
+def lifecycle_json(request: Any, scope: Tournament | Metatournament) -> dict[str, Any]:
+    """The lifecycle part of a tournament's (or metatournament's) JSON: its status, whether a
+    job locks it, and that job with its state."""
+    session = request.dbsession
+    return {"status": status_of(scope).value, "cancelled": scope.cancelled_at is not None,
+            "locked": is_locked(session, scope), "job": job_view(session, scope)}
+
+
 def tournament_json(request: Any, t: Tournament, event: Event | None = None) -> dict[str, Any]:
     event = event or t.event
     return {
@@ -57,7 +66,7 @@ def tournament_json(request: Any, t: Tournament, event: Event | None = None) -> 
         "name": t.name,
         "format": t.format,
         "format_options": dict(t.format_options or {}),
-        "status": t.status,
+        **lifecycle_json(request, t),
         "active": t.active,
         "is_team": t.is_team,
         "max_team_size": t.max_team_size,
@@ -134,5 +143,6 @@ def metatournament_json(request: Any, meta: Metatournament, event: Event) -> dic
         "price": money(meta.price_cents, event.currency),
         "bundles": list(meta.bundles or []),
         "tournaments": [m.tournament.slug for m in meta.members],
+        **lifecycle_json(request, meta),
         "url": event_url(request, event, "metatournaments", meta.slug, ""),
     }

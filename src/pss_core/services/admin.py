@@ -18,7 +18,6 @@ from pss_core.models import (
     EventUserRole,
     Role,
     Tournament,
-    TournamentStatus,
     utcnow,
 )
 from pss_core.plugins import Pss
@@ -129,13 +128,10 @@ def update_tournament(
         if changes.get(flag) is not None:
             _changed(tournament, flag, bool(changes[flag]), diff)
     if changes.get("status") is not None:
-        try:
-            status = TournamentStatus(changes["status"])
-        except ValueError:
-            raise InvalidInput(
-                f"A tournament status is one of {', '.join(s.value for s in TournamentStatus)}.",
-                code="invalid_status") from None
-        _changed(tournament, "status", status, diff)
+        # A status change has work (refunds, frozen results): it is a transition of its own.
+        raise InvalidInput("The status is changed with its own buttons (the tournament's "
+                           "status page), not with its settings.", code="use_status_change",
+                           field="status")
     for field, (minimum, nullable, what) in _TOURNAMENT_INTS.items():
         if field not in changes:
             continue

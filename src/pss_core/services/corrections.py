@@ -21,6 +21,7 @@ from pss_core.models import (
     Token,
     Tournament,
     TournamentMachine,
+    TournamentStatus,
     utcnow,
 )
 from pss_core.plugins import Pss
@@ -39,6 +40,9 @@ def _lock_entry_owner(session: Session, entry: Entry) -> tuple[Occupant, Tournam
     occ = _owner_of_entry(session, entry)
     occupants.lock_occupants(session, [occ])
     tournament = locking.lock_tournaments(session, [entry.tournament_id])[0]
+    if tournament.status == TournamentStatus.FINALIZED:
+        raise Refused(f"{tournament.name} is finalized and its results are frozen; reopen it "
+                      "to change a score.", code="tournament_finalized")
     session.refresh(entry)
     return occ, tournament
 

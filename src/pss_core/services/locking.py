@@ -22,6 +22,10 @@ changed (see :func:`retrying`).
 
 On SQLite, which lets one writer in at a time, a lock claims the database's write lock at once
 (the effect of ``BEGIN IMMEDIATE``), so what is read afterwards cannot change before commit.
+
+Locking a tournament or metatournament is also where a change to it is refused while a lifecycle
+job (cancel, finalize, reopen: :mod:`pss_core.lifecycle`) holds it: every service that changes a
+tournament takes its lock, so none of them needs a check of its own.
 """
 
 from __future__ import annotations
@@ -35,9 +39,12 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from pss_core.errors import Busy
+from pss_core.errors import Busy, Refused
 from pss_core.models import (
     EventPlayer,
+    LifecycleJob,
+    LifecycleJobKind,
+    LifecycleJobState,
     Metatournament,
     Team,
     Tournament,
@@ -151,11 +158,79 @@ def lock_players(session: Session, ids: Iterable[int | None]) -> list[EventPlaye
 
 
 def lock_tournaments(session: Session, ids: Iterable[int | None]) -> list[Tournament]:
-    return lock_rows(session, Tournament, ids)
+    """Lock tournaments for a change: refused with ``locked`` while a lifecycle job holds one."""
+    rows = lock_rows(session, Tournament, ids)
+    for row in rows:
+        refuse_if_held(session, row)
+    return rows
 
 
 def lock_metatournaments(session: Session, ids: Iterable[int | None]) -> list[Metatournament]:
-    return lock_rows(session, Metatournament, ids)
+    """Lock metatournaments for a change: refused with ``locked`` while a lifecycle job holds
+    one."""
+    rows = lock_rows(session, Metatournament, ids)
+    for row in rows:
+        refuse_if_held(session, row)
+    return rows
+
+
+# --- lifecycle jobs hold their scope ----------------------------------------------------------
+
+#: Job states that hold the scope against every change, a status change included.
+HOLDING_STATES = (LifecycleJobState.QUEUED, LifecycleJobState.RUNNING,
+                  LifecycleJobState.RETRYING)
+#: ``session.info`` key: scopes (``("tournament", id)``) whose own lifecycle job this session
+#: runs, so the job's work is not refused by its own lock.
+JOB_SCOPES = "pss.lifecycle.scopes"
+
+_DOING = {
+    LifecycleJobKind.REFUND: "its tickets are being refunded (cancel)",
+    LifecycleJobKind.FREEZE: "its results are being frozen (finalize)",
+    LifecycleJobKind.REVOKE: "its frozen results are being revoked (reopen)",
+}
+
+
+class Locked(Refused):
+    """A lifecycle job holds the tournament; the change can be made once it is done."""
+
+    default_code = "locked"
+
+
+def scope_key(scope: Tournament | Metatournament) -> tuple[str, int]:
+    return ("tournament" if isinstance(scope, Tournament) else "metatournament", scope.id)
+
+
+def current_job(session: Session, scope: Tournament | Metatournament) -> LifecycleJob | None:
+    """The newest lifecycle job of ``scope`` (``None`` if its status never changed)."""
+    column = (LifecycleJob.tournament_id if isinstance(scope, Tournament)
+              else LifecycleJob.metatournament_id)
+    return session.scalars(
+        select(LifecycleJob).where(column == scope.id).order_by(LifecycleJob.id.desc())
+        .limit(1).execution_options(populate_existing=True)
+    ).first()
+
+
+def refuse_if_held(session: Session, scope: Tournament | Metatournament, *,
+                   status_change: bool = False) -> None:
+    """Raise :class:`Locked` if a lifecycle job holds ``scope``: while it is queued, running or
+    waiting for a retry; after it failed for good, for everything but a status change (which is
+    how the job is run again)."""
+    if scope_key(scope) in session.info.get(JOB_SCOPES, ()):
+        return
+    job = current_job(session, scope)
+    if job is None:
+        return
+    doing = _DOING[job.kind]
+    if job.state in HOLDING_STATES:
+        retry = (f" (attempt {job.attempts} failed: {job.last_error}; trying again shortly)"
+                 if job.state == LifecycleJobState.RETRYING else "")
+        raise Locked(f"{scope.name} is locked: {doing}{retry}. Try again when it is done.",
+                     job=job.id, job_state=job.state.value, job_kind=job.kind.value)
+    if job.state == LifecycleJobState.FAILED and not status_change:
+        raise Locked(
+            f"{scope.name} is locked: {doing} failed ({job.last_error}). A tournament director "
+            f"can run it again by setting the status to {job.new_status.value} once more.",
+            job=job.id, job_state=job.state.value, job_kind=job.kind.value)
 
 
 def lock_scope(session: Session, scope: Tournament | Metatournament) -> None:

@@ -378,10 +378,12 @@ def check_sale(session: Session, pss: Pss, quote: SaleQuote, *,
     :func:`lock_for_sale`. Comps skip the sales switch (the price rules were skipped already)."""
     now = now or utcnow()
     scope = quote.scope
-    if isinstance(scope, Tournament) and scope.status in (TournamentStatus.FINALIZED,
-                                                          TournamentStatus.CANCELLED):
+    if scope.status in (TournamentStatus.FINALIZED, TournamentStatus.CANCELLED):
         raise Refused(f"{scope.name} is {scope.status.value}; no more tickets can be sold.",
                       code="tournament_closed")
+    if scope.cancelled_at is not None:
+        raise Refused(f"{scope.name} was cancelled; no tickets can be sold until it is active "
+                      "again.", code="tournament_closed")
     if quote.channel != Channel.COMP and not scope.allow_ticket_purchases:
         raise Refused(f"Ticket sales for {scope.name} are closed.", code="sales_closed")
     if scope.max_unused_tickets is not None:

@@ -178,8 +178,6 @@ NEW_TOURNAMENT_FIELDS = (
 )
 EDIT_TOURNAMENT_FIELDS = (
     Field("name", required=True, label="Name"),
-    Field("status", "choice", label="Status",
-          choices=("draft", "active", "finalized", "cancelled")),
     Field("options", "object", label="Format options"),
     *SETTINGS_FIELDS,
 )
@@ -242,7 +240,7 @@ def edit_tournament_form(context: TournamentResource, request: Any) -> dict[str,
         "tournament": tournament_json(request, t),
         "format": format_json(request, spec, t.format_options or {}),
         "bundles_text": bundles_text(t.bundles),
-        "statuses": ["draft", "active", "finalized", "cancelled"],
+        "status_url": request.resource_url(context, "status"),
         "metatournament": {
             **metatournament_json(request, meta, context.event),
             "tournaments_url": event_url(request, context.event, "metatournaments",
@@ -264,7 +262,7 @@ def edit_tournament(context: TournamentResource, request: Any) -> Response:
     values = parse(request, fields)
     actor = request.actor
     changes: dict[str, Any] = {}
-    for key in ("name", "status", "active", "allow_ticket_purchases", "min_purchase",
+    for key in ("name", "active", "allow_ticket_purchases", "min_purchase",
                 "purchase_increment", "max_unused_tickets", "ticket_quota", "qualifying_cut"):
         if key in values:
             changes[key] = values[key]
