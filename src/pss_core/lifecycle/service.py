@@ -113,7 +113,7 @@ def change_status(session: Session, scope: Scope, status: str | TournamentStatus
     model = Tournament if isinstance(scope, Tournament) else Metatournament
     locking.lock_rows(session, model, [scope.id])
     session.refresh(scope)
-    locking.refuse_if_held(session, scope, status_change=True)
+    locking.refuse_if_held(session, scope, status_change=True, now=now)
     old = status_of(scope)
     if (old, new) not in ALLOWED:
         raise InvalidStatusChange(
@@ -126,7 +126,8 @@ def change_status(session: Session, scope: Scope, status: str | TournamentStatus
                       f"{'cancelled' if new == S.DRAFT else 'finalized'}.",
                       code="games_in_progress")
     previous = locking.current_job(session, scope)
-    if previous is not None and previous.state == LifecycleJobState.FAILED:
+    if previous is not None and previous.state in (LifecycleJobState.FAILED,
+                                                   LifecycleJobState.RUNNING):
         previous.state = LifecycleJobState.SUPERSEDED
         previous.finished_at = previous.finished_at or now
     scope.status = new

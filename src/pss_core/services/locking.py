@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import select, text
@@ -49,6 +50,7 @@ from pss_core.models import (
     Team,
     Tournament,
     TournamentMachine,
+    utcnow,
 )
 
 #: How long a service waits for a row somebody else holds before answering "busy".
@@ -179,6 +181,9 @@ def lock_metatournaments(session: Session, ids: Iterable[int | None]) -> list[Me
 #: Job states that hold the scope against every change, a status change included.
 HOLDING_STATES = (LifecycleJobState.QUEUED, LifecycleJobState.RUNNING,
                   LifecycleJobState.RETRYING)
+#: A running job silent this long counts as dead (its steps take seconds, Stripe calls time out
+#: after 30 s and are retried a couple of times).
+STALLED_AFTER = timedelta(minutes=3)
 #: ``session.info`` key: scopes (``("tournament", id)``) whose own lifecycle job this session
 #: runs, so the job's work is not refused by its own lock.
 JOB_SCOPES = "pss.lifecycle.scopes"
@@ -210,17 +215,27 @@ def current_job(session: Session, scope: Tournament | Metatournament) -> Lifecyc
     ).first()
 
 
+def stalled(job: LifecycleJob, now: datetime) -> bool:
+    """A running job whose worker has given no sign of life for :data:`STALLED_AFTER` (killed,
+    its machine gone): a status change may take over from it."""
+    beat = job.heartbeat_at or job.started_at
+    return (job.state == LifecycleJobState.RUNNING and beat is not None
+            and beat < now - STALLED_AFTER)
+
+
 def refuse_if_held(session: Session, scope: Tournament | Metatournament, *,
-                   status_change: bool = False) -> None:
+                   status_change: bool = False, now: datetime | None = None) -> None:
     """Raise :class:`Locked` if a lifecycle job holds ``scope``: while it is queued, running or
-    waiting for a retry; after it failed for good, for everything but a status change (which is
-    how the job is run again)."""
+    waiting for a retry; after it failed for good (or its worker died mid-run), for everything
+    but a status change (which is how the job is run again)."""
     if scope_key(scope) in session.info.get(JOB_SCOPES, ()):
         return
     job = current_job(session, scope)
     if job is None:
         return
     doing = _DOING[job.kind]
+    if status_change and stalled(job, now or utcnow()):
+        return
     if job.state in HOLDING_STATES:
         retry = (f" (attempt {job.attempts} failed: {job.last_error}; trying again shortly)"
                  if job.state == LifecycleJobState.RETRYING else "")

@@ -91,6 +91,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table('metatournaments', schema=None) as batch_op:
         batch_op.drop_column('cancelled_at')
+        batch_op.drop_constraint(op.f('ck_metatournaments_metatournament_status'), type_='check')
         batch_op.drop_column('status')
 
     with op.batch_alter_table('results_snapshots', schema=None) as batch_op:
