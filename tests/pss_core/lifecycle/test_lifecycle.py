@@ -31,7 +31,7 @@ from pss_core.models import (
     utcnow,
 )
 from pss_core.payments import online, refunds
-from pss_core.services import games, queues, tickets
+from pss_core.services import corrections, games, queues, tickets
 from pss_core.services.locking import Locked
 from pss_core.standings import compute_standings
 
@@ -108,7 +108,7 @@ def test_every_change_is_refused_while_the_job_is_pending(world):
         "game": lambda: games.start_game(world.session, world.pss,
                                          machine=world.main.machines[0],
                                          player=world.players[1], actor=world.keeper),
-        "correction": lambda: games.edit_score(
+        "correction": lambda: corrections.edit_score(
             world.session, world.pss, actor=world.td, new_score=5,
             score=world.session.scalars(select(Score).order_by(Score.id)).first()),
     }
