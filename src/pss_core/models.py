@@ -415,6 +415,8 @@ class Tournament(TicketScopeMixin, Base):
     queuing_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     queue_limit: Mapped[int | None] = mapped_column(Integer)
     qualifying_cut: Mapped[int | None] = mapped_column(Integer)
+    # Scores on machines removed from the bank keep counting unless the director says otherwise.
+    count_removed_machines: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped by every change to scores or entries; standings caches key on it.
     version: Mapped[int] = mapped_column(Integer, default=0)
     #: Set when the tournament was cancelled (active → draft): a draft with refunded tickets.
@@ -525,6 +527,16 @@ class TournamentMachine(Base):
             unique=True,
             postgresql_where=text("team_id IS NOT NULL"),
             sqlite_where=text("team_id IS NOT NULL"),
+        ),
+        # One physical machine of an event (one title in several tournaments' banks) runs one
+        # game at a time, whichever tournament it is for.
+        Index(
+            "uq_tournament_machines_one_game",
+            "event_id",
+            "machine_id",
+            unique=True,
+            postgresql_where=text("token_id IS NOT NULL"),
+            sqlite_where=text("token_id IS NOT NULL"),
         ),
         CheckConstraint("player_id IS NULL OR team_id IS NULL", name="one_occupant"),
         CheckConstraint(

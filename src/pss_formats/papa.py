@@ -17,13 +17,22 @@ from pss_core.contract import (
     GameResult,
     GameStart,
     OptionSpec,
+    QueueJoin,
     Ranking,
     Registry,
     ScoreRow,
     Standings,
 )
 from pss_core.errors import Refused
-from pss_core.models import Entry, EntryStatus, Score, Token, Tournament
+from pss_core.models import (
+    Entry,
+    EntryStatus,
+    EventPlayer,
+    Score,
+    Token,
+    Tournament,
+    TournamentMachine,
+)
 from pss_formats.common import check_no_teams, open_entry
 
 PAPA_OPTIONS = (
@@ -47,20 +56,13 @@ class Papa(Format):
 
     def check_game_start(self, session: Session, game: GameStart,
                          options: Mapping[str, Any]) -> None:
-        entry = open_entry(session, game.tournament.id, game.player.id, None)
-        if entry is None:
-            return
-        played = session.scalar(
-            select(func.count(Score.id)).where(
-                Score.entry_id == entry.id, Score.tournament_machine_id == game.machine.id
-            )
-        )
-        if played:
-            raise Refused(
-                f"{game.player.name} already played {game.machine.machine.name} in this entry; "
-                "each game of an entry must be on a different machine.",
-                code="machine_already_in_entry",
-            )
+        _refuse_if_played(session, game.tournament, game.machine, game.player)
+
+    def check_queue_join(self, session: Session, join: QueueJoin,
+                         options: Mapping[str, Any]) -> None:
+        # Waiting for a machine the open entry already played would end in a start the
+        # scorekeeper cannot make, holding up everyone behind.
+        _refuse_if_played(session, join.tournament, join.machine, join.player)
 
     def entry_for_game(self, session: Session, game: GameStart,
                        options: Mapping[str, Any]) -> Entry:
@@ -99,6 +101,24 @@ class Papa(Format):
         return ranking.entries(rows, entries_counted=int(options["entries_counted"]),
                                curve=ranking.curve(options),
                                games_per_entry=int(options["games_per_entry"]))
+
+
+def _refuse_if_played(session: Session, tournament: Tournament, machine: TournamentMachine,
+                      player: EventPlayer) -> None:
+    entry = open_entry(session, tournament.id, player.id, None)
+    if entry is None:
+        return
+    played = session.scalar(
+        select(func.count(Score.id)).where(
+            Score.entry_id == entry.id, Score.tournament_machine_id == machine.id
+        )
+    )
+    if played:
+        raise Refused(
+            f"{player.name} already played {machine.machine.name} in this entry; "
+            "each game of an entry must be on a different machine.",
+            code="machine_already_in_entry",
+        )
 
 
 @hookimpl

@@ -81,6 +81,7 @@ def tournament_json(request: Any, t: Tournament, event: Event | None = None) -> 
         "queuing_enabled": t.queuing_enabled,
         "queue_limit": t.queue_limit,
         "qualifying_cut": t.qualifying_cut,
+        "count_removed_machines": t.count_removed_machines,
         "version": t.version,
         "url": event_url(request, event, "tournaments", t.slug, ""),
     }

@@ -105,7 +105,7 @@ def update_tournament(
     :mod:`pss_core.services.queues`, which clears queues when it must. Returns what changed."""
     diff: dict[str, Any] = {}
     unknown = set(changes) - {"name", "options", "bundles", "active", "allow_ticket_purchases",
-                              "status", *_TOURNAMENT_INTS}
+                              "count_removed_machines", "status", *_TOURNAMENT_INTS}
     if unknown:
         raise InvalidInput(f"These cannot be changed here: {', '.join(sorted(unknown))}.",
                            code="unknown_setting")
@@ -124,7 +124,7 @@ def update_tournament(
         _changed(tournament, "format_options", resolved, diff)
     if "bundles" in changes:
         _changed(tournament, "bundles", validate_bundles(changes["bundles"] or ()), diff)
-    for flag in ("active", "allow_ticket_purchases"):
+    for flag in ("active", "allow_ticket_purchases", "count_removed_machines"):
         if changes.get(flag) is not None:
             _changed(tournament, flag, bool(changes[flag]), diff)
     if changes.get("status") is not None:

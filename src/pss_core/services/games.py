@@ -128,6 +128,23 @@ def fresh_machine(session: Session, machine: TournamentMachine) -> TournamentMac
     return fresh
 
 
+def same_machine_ids(session: Session, machine: TournamentMachine) -> list[int]:
+    """The rows of ``machine``'s physical machine: its title in every tournament bank of the
+    event (HERB and PAPA on one bank machine), ``machine`` among them, by id."""
+    return list(session.scalars(select(TournamentMachine.id).where(
+        TournamentMachine.event_id == machine.event_id,
+        TournamentMachine.machine_id == machine.machine_id).order_by(TournamentMachine.id)))
+
+
+def _busy_elsewhere(session: Session, machine: TournamentMachine) -> TournamentMachine | None:
+    """The game on ``machine``'s physical machine for another tournament, if one is on."""
+    return session.scalars(select(TournamentMachine).where(
+        TournamentMachine.event_id == machine.event_id,
+        TournamentMachine.machine_id == machine.machine_id,
+        TournamentMachine.id != machine.id, TournamentMachine.token_id.is_not(None))
+        .execution_options(populate_existing=True)).first()
+
+
 def _check_can_start(machine: TournamentMachine, tournament: Tournament) -> None:
     name = machine.machine.name
     if machine.status == MachineStatus.REMOVED:
@@ -171,7 +188,9 @@ def start_game(
 
     def attempt() -> GameStarted:
         slot = occupants.slot_of(session, occ)
-        machine_ids = {machine.id} | ({slot.tournament_machine_id} if slot else set())
+        # The physical machine's rows in every tournament: one game at a time on it.
+        machine_ids = (set(same_machine_ids(session, machine))
+                       | ({slot.tournament_machine_id} if slot else set()))
         locking.lock_machines(session, machine_ids)
         occupants.lock_occupants(session, [occ])
         locking.lock_tournaments(session, [tournament.id])
@@ -195,6 +214,12 @@ def start_locked(session: Session, pss: Pss, machine: TournamentMachine,
         current = occupants.from_row(session, machine.player_id, machine.team_id)
         who = current.name if current else "someone"
         raise Refused(f"{name} is in use: {who} is playing it.", code="machine_busy")
+    other = _busy_elsewhere(session, machine)
+    if other is not None:
+        current = occupants.from_row(session, other.player_id, other.team_id)
+        who = current.name if current else "someone"
+        raise Refused(f"{name} is in use: {who} is playing it for {other.tournament.name}.",
+                      code="machine_busy")
     occupants.refuse_if_playing(session, occ)
     queue = occupants.slots(session, machine.id)
     if queue and not occ.same_as(queue[0].player_id, queue[0].team_id):
@@ -241,12 +266,31 @@ def start_locked(session: Session, pss: Pss, machine: TournamentMachine,
                        player_id=occ.player_id, team_id=occ.team_id, left_queue_of=left)
 
 
+def _next_to_play(session: Session, machine: TournamentMachine,
+                  siblings: list[TournamentMachine]) -> TournamentMachine:
+    """Which tournament's queue the freed physical machine serves next: the one whose head has
+    waited longest among the open ones (``machine``'s own when nobody else waits)."""
+    best: tuple[Any, int] | None = None
+    chosen = machine
+    for m in siblings:
+        if m.status != MachineStatus.ACTIVE:
+            continue
+        first = occupants.head(session, m.id)
+        if first is None:
+            continue
+        key = (first.joined_at, 0 if m.id == machine.id else 1)
+        if best is None or key < best:
+            best, chosen = key, m
+    return chosen
+
+
 def _advance(session: Session, pss: Pss, machine: TournamentMachine, tournament: Tournament,
              actor: Actor, now: datetime) -> tuple[GameStarted | None, str | None]:
     """Start the head of the queue on the (free) machine. A refusal leaves the queue as it was
     and tells the player; the game that just ended is recorded either way."""
     if (machine.token_id is not None or machine.status != MachineStatus.ACTIVE
-            or not tournament.active or tournament.status != TournamentStatus.ACTIVE):
+            or not tournament.active or tournament.status != TournamentStatus.ACTIVE
+            or _busy_elsewhere(session, machine) is not None):
         return None, None
     first = occupants.head(session, machine.id)
     if first is None:
@@ -326,26 +370,37 @@ def _end_game(session: Session, pss: Pss, *, machine: TournamentMachine, actor: 
     now = now or utcnow()
     tournament = machine.tournament
 
+    def heads(ids: list[int]) -> dict[int, tuple[int | None, int | None]]:
+        found = {}
+        for mid in ids:
+            first = occupants.head(session, mid)
+            if first is not None:
+                found[mid] = (first.player_id, first.team_id)
+        return found
+
     def attempt() -> GameEnded:
         fresh_machine(session, machine)
         seen = (machine.player_id, machine.team_id)
-        first = occupants.head(session, machine.id)
-        seen_head = (first.player_id, first.team_id) if first else None
-        locking.lock_machines(session, [machine.id])
+        # The queues of the physical machine in every tournament: whoever has waited longest
+        # plays it next.
+        ids = same_machine_ids(session, machine)
+        seen_heads = heads(ids)
+        locking.lock_machines(session, ids)
         occupants.lock_occupants(session, [
             occupants.from_row(session, *seen),
-            occupants.from_row(session, *seen_head) if seen_head else None,
+            *(occupants.from_row(session, *h) for h in seen_heads.values()),
         ])
-        locking.lock_tournaments(session, [tournament.id])
-        first = occupants.head(session, machine.id)
-        if ((machine.player_id, machine.team_id) != seen
-                or ((first.player_id, first.team_id) if first else None) != seen_head):
+        siblings = [session.get(TournamentMachine, mid) for mid in ids]
+        locking.lock_tournaments(session, sorted({m.tournament_id for m in siblings if m}))
+        if ((machine.player_id, machine.team_id) != seen or heads(ids) != seen_heads
+                or same_machine_ids(session, machine) != ids):
             raise locking.LockSetChanged
         ended = end_locked(session, pss, machine, tournament, actor, kind=kind, score=score,
                             token_id=token_id, now=now, reason=reason)
         if not advance:
             return ended
-        started, refused = _advance(session, pss, machine, tournament, actor, now)
+        nxt = _next_to_play(session, machine, [m for m in siblings if m is not None])
+        started, refused = _advance(session, pss, nxt, nxt.tournament, actor, now)
         return attrs.evolve(ended, next_game=started, advance_refused=refused)
 
     return locking.retrying(session, attempt, what=machine.machine.name)

@@ -84,6 +84,7 @@ def set_machine_status(
     Disable: nobody new starts; a game in progress may still be recorded; the queue is frozen
     (places kept, nobody joins, nobody is started from it) and its players are told. Enable: the
     queue thaws and its players are told (the scorekeeper starts the head when they are there).
+    Disable and enable apply to the physical machine: every tournament whose bank has it.
     Remove: a game in progress is taken off without using its token, the queue is cleared and its
     players are told; the machine stays only in results history.
 
@@ -102,12 +103,23 @@ def set_machine_status(
     def attempt() -> MachineStatusChange:
         games.fresh_machine(session, machine)
         seen = (machine.player_id, machine.team_id)
-        locking.lock_machines(session, [machine.id])
+        # Down and back up is the physical machine's state, so it holds in every tournament
+        # whose bank has it; removal takes it out of this tournament's bank only.
+        ids = ([machine.id] if new == MachineStatus.REMOVED
+               else games.same_machine_ids(session, machine))
+        locking.lock_machines(session, ids)
         occupants.lock_occupants(session, [occupants.from_row(session, *seen)])
-        locking.lock_tournaments(session, [tournament.id])
+        others = [m for m in (session.get(TournamentMachine, i) for i in ids)
+                  if m is not None and m.id != machine.id
+                  and m.status != MachineStatus.REMOVED]
+        locking.lock_tournaments(session, sorted({tournament.id,
+                                                  *(m.tournament_id for m in others)}))
         if (machine.player_id, machine.team_id) != seen:
             raise locking.LockSetChanged
-        return _set_status_locked(session, pss, machine, tournament, new, actor, reason, now)
+        change = _set_status_locked(session, pss, machine, tournament, new, actor, reason, now)
+        for other in others:
+            _set_status_locked(session, pss, other, other.tournament, new, actor, reason, now)
+        return change
 
     return locking.retrying(session, attempt, what=machine.machine.name)
 

@@ -96,6 +96,7 @@ def compute_standings(
             str(bind.engine.url if hasattr(bind, "engine") else bind),
             tournament.id, version, tournament.format,
             json.dumps(options, sort_keys=True, default=str), tournament.qualifying_cut,
+            tournament.count_removed_machines,
             tuple((id_, str(status)) for id_, status in session.execute(
                 select(TournamentMachine.id, TournamentMachine.status)
                 .where(TournamentMachine.tournament_id == tournament.id)

@@ -198,7 +198,8 @@ WITH best AS (
     FROM scores s
     JOIN entries e ON e.id = s.entry_id
     JOIN tournament_machines tm ON tm.id = s.tournament_machine_id
-    WHERE e.tournament_id = :tournament_id AND e.status = 'complete' AND tm.status <> 'removed'
+    WHERE e.tournament_id = :tournament_id AND e.status = 'complete' 
+      AND (tm.status <> 'removed' OR :count_removed = 1)
     GROUP BY e.{owner}, s.tournament_machine_id
 ),
 placed AS (
@@ -240,7 +241,8 @@ WITH games AS (
     FROM scores s
     JOIN entries e ON e.id = s.entry_id
     JOIN tournament_machines tm ON tm.id = s.tournament_machine_id
-    WHERE e.tournament_id = :tournament_id AND e.status = 'complete' AND tm.status <> 'removed'
+    WHERE e.tournament_id = :tournament_id AND e.status = 'complete' 
+      AND (tm.status <> 'removed' OR :count_removed = 1)
 ),
 entry_points AS (
     SELECT entry_id, owner_id, SUM({lookup.sql()}) AS points,
@@ -275,10 +277,18 @@ def _machines_of(tournament_id: int) -> Any:
     )
 
 
+def counts_removed(session: Session, tournament_id: int) -> bool:
+    """Whether scores on machines removed from the bank still count (the default)."""
+    return bool(session.scalar(select(Tournament.count_removed_machines)
+                               .where(Tournament.id == tournament_id)))
+
+
 def bank(session: Session, tournament_id: int) -> dict[int, str]:
-    """The machines that count (not removed), id to name, in bank order."""
+    """The machines that count (all, or all but the removed ones when the tournament drops
+    them), id to name, in bank order."""
+    keep = counts_removed(session, tournament_id)
     return {id_: name for id_, status, name in session.execute(_machines_of(tournament_id))
-            if status != MachineStatus.REMOVED}
+            if keep or status != MachineStatus.REMOVED}
 
 
 def _team_members(session: Session, event_id: int) -> dict[int, tuple[str, ...]]:
@@ -365,7 +375,9 @@ def _standings_from_sql(
                      machines=tuple(machines.values()), tournament_id=tournament.id)
     if not machines:
         return base
-    rows, lookup = _run(session, build, {"tournament_id": tournament.id, "counted": counted},
+    rows, lookup = _run(session, build, {"tournament_id": tournament.id, "counted": counted,
+                                         "count_removed": int(counts_removed(session,
+                                                                             tournament.id))},
                         curve)
     members = _team_members(session, tournament.event_id) if team else {}
     cut = tournament.qualifying_cut
@@ -401,7 +413,7 @@ def sql_herb_standings(
     options: Mapping[str, Any] | None = None,
 ) -> Standings:
     """HERB standings of ``tournament``, ranked in the database by one query: complete entries
-    only, removed machines left out (disabled ones still count); with ``team``, teams are ranked.
+    only, removed machines counted unless the tournament drops them (disabled ones count); with ``team``, teams are ranked.
     Equal to :func:`~pss_core.standings.reference.herb_standings` over the same scores, with ties
     among equal points broken by bank order. The qualifying cut is marked. Each row's ``machines``
     are decoded on first use."""
@@ -420,7 +432,7 @@ def sql_entry_standings(
     options: Mapping[str, Any] | None = None,
 ) -> Standings:
     """PAPA-style standings of ``tournament``, ranked in the database by one query: complete
-    entries only (open and voided ones never count), games on removed machines left out. Equal to
+    entries only (open and voided ones never count), games on removed machines counted unless the tournament drops them. Equal to
     :func:`~pss_core.standings.reference.entry_standings` over the same scores. Each row's
     ``entries`` are decoded on first use."""
     return _standings_from_sql(
@@ -429,7 +441,7 @@ def sql_entry_standings(
 
 
 def score_rows(session: Session, tournament: Tournament) -> list[ScoreRow]:
-    """Every score that counts in ``tournament`` (complete entries, machines not removed) as
+    """Every score that counts in ``tournament`` (complete entries; removed machines unless the tournament drops them) as
     :class:`~pss_core.contract.ScoreRow` values, in one query. Players, teams, machines and
     entries are named by their ids; :func:`~pss_core.standings.compute.compute_standings` uses
     this for formats that only rank rows."""
@@ -438,10 +450,11 @@ def score_rows(session: Session, tournament: Tournament) -> list[ScoreRow]:
                Entry.id)
         .join(Entry, Entry.id == Score.entry_id)
         .join(TournamentMachine, TournamentMachine.id == Score.tournament_machine_id)
-        .where(Entry.tournament_id == tournament.id, Entry.status == EntryStatus.COMPLETE,
-               TournamentMachine.status != MachineStatus.REMOVED)
+        .where(Entry.tournament_id == tournament.id, Entry.status == EntryStatus.COMPLETE)
         .order_by(Score.id)
     )
+    if not counts_removed(session, tournament.id):
+        stmt = stmt.where(TournamentMachine.status != MachineStatus.REMOVED)
     return [
         ScoreRow(player=str(player_id if player_id is not None else f"team {team_id}"),
                  machine=str(machine_id), score=score, entry=str(entry_id),

@@ -166,6 +166,8 @@ SETTINGS_FIELDS = (
     Field("queuing_enabled", "bool", label="Players may queue for machines"),
     Field("allow_ticket_purchases", "bool", label="Tickets are on sale"),
     Field("active", "bool", label="Active (new games may start)"),
+    Field("count_removed_machines", "bool",
+          label="Scores on machines removed from the bank keep counting"),
 )
 NEW_TOURNAMENT_FIELDS = (
     Field("name", required=True, label="Name"),
@@ -201,7 +203,8 @@ def new_tournament_form(request: Any) -> dict[str, Any]:
 def _settings(values: dict[str, Any]) -> dict[str, Any]:
     out = {k: values[k] for k in ("min_purchase", "purchase_increment", "max_unused_tickets",
                                   "ticket_quota", "qualifying_cut", "queue_limit")}
-    for flag in ("queuing_enabled", "allow_ticket_purchases", "active"):
+    for flag in ("queuing_enabled", "allow_ticket_purchases", "active",
+                 "count_removed_machines"):
         out[flag] = values[flag]
     return out
 
@@ -212,7 +215,8 @@ def create_tournament(context: TournamentsContainer, request: Any) -> Response:
     values = parse(request, NEW_TOURNAMENT_FIELDS)
     data = request.submitted
     # Flags absent from a JSON body keep the usual defaults rather than turning off.
-    for flag in ("queuing_enabled", "allow_ticket_purchases", "active"):
+    for flag in ("queuing_enabled", "allow_ticket_purchases", "active",
+                 "count_removed_machines"):
         if data.is_json and not data.has(flag):
             values[flag] = True
     spec = request.pss.formats[values["format"]]
@@ -262,7 +266,8 @@ def edit_tournament(context: TournamentResource, request: Any) -> Response:
     values = parse(request, fields)
     actor = request.actor
     changes: dict[str, Any] = {}
-    for key in ("name", "active", "allow_ticket_purchases", "min_purchase",
+    for key in ("name", "active", "allow_ticket_purchases", "count_removed_machines",
+                "min_purchase",
                 "purchase_increment", "max_unused_tickets", "ticket_quota", "qualifying_cut"):
         if key in values:
             changes[key] = values[key]
