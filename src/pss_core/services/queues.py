@@ -44,7 +44,7 @@ from pss_core.models import (
 )
 from pss_core.plugins import Pss
 from pss_core.services import locking, occupants
-from pss_core.services.games import GameStarted, start_locked
+from pss_core.services.games import GameStarted, same_machine_ids, start_locked
 from pss_core.services.occupants import Occupant
 from pss_core.services.tickets import usable_tokens
 
@@ -416,3 +416,29 @@ def positions_ok(session: Session, machine_ids: Sequence[int]) -> bool:
         if positions != list(range(1, len(positions) + 1)):
             return False
     return True
+
+
+@attrs.frozen
+class PhysicalQueueRow:
+    """One place in the queues of a physical machine, with the tournament it waits for."""
+
+    tournament_machine_id: int
+    tournament: str
+    position: int
+    player_id: int | None
+    team_id: int | None
+    joined_at: datetime
+
+
+def physical_queue(session: Session, machine: TournamentMachine) -> list[PhysicalQueueRow]:
+    """Everyone waiting for ``machine``'s physical machine, in every tournament whose bank has
+    it, longest waiting first (each tournament's own order is kept)."""
+    ids = same_machine_ids(session, machine)
+    rows = session.execute(
+        select(QueueSlot, Tournament.name)
+        .join(TournamentMachine, TournamentMachine.id == QueueSlot.tournament_machine_id)
+        .join(Tournament, Tournament.id == TournamentMachine.tournament_id)
+        .where(QueueSlot.tournament_machine_id.in_(ids))
+        .order_by(QueueSlot.joined_at, QueueSlot.position, QueueSlot.id)).all()
+    return [PhysicalQueueRow(slot.tournament_machine_id, name, slot.position, slot.player_id,
+                             slot.team_id, slot.joined_at) for slot, name in rows]

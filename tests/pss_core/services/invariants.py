@@ -125,6 +125,10 @@ def problems(session: Session, event_id: int, pss: Pss) -> list[str]:
     for pid, n in people_on.items():
         if n > 1:
             found.append(f"player {pid} is on {n} machines")
+    games_on: Counter[int] = Counter(m.machine_id for m in machines if m.token_id is not None)
+    for machine_id, n in games_on.items():
+        if n > 1:
+            found.append(f"physical machine {machine_id} runs {n} games")
 
     by_machine: dict[int, list[int]] = {}
     for s in slots:

@@ -23,7 +23,7 @@ from pss_core.models import (
     Tournament,
     TournamentMachine,
 )
-from pss_core.services import games, locking, queues, quotas, tickets
+from pss_core.services import games, locking, queues, quotas, setup, tickets
 
 from .conftest import build_world
 from .invariants import problems
@@ -309,6 +309,47 @@ def test_a_player_is_never_on_two_machines_through_a_team(committed_engine, slow
 def test_control_player_on_two_machines_without_locks(committed_engine, slow_pss):
     """Without the locks Ada plays Main while her team plays Split: she is on two machines."""
     r = _control(member_and_team_start, committed_engine, slow_pss, shows="is on 2 machines")
+    assert r.oks == 2
+
+
+def two_tournaments_one_machine(engine, pss) -> Round:
+    """Two scorekeepers start a Main game and a PAPA game on the one bank machine both
+    tournaments share, at the same moment."""
+    def prepare(w):
+        papa = w.tournament("papa", "papa", machines=1, options={"games_per_entry": 2})
+        shared = setup.add_machine(w.session, papa, w.m().machine.name)
+        ada, bo = w.players[:2]
+        w.sell(ada, 1)
+        w.sell(bo, 1, "papa")
+        return w.m().id, shared.id
+
+    w, (main_m, papa_m) = _fresh(engine, pss, prepare, players=2)
+    ada, bo = (p.id for p in w.players)
+
+    def start(mid, pid):
+        return lambda s: games.start_game(s, pss, machine=_get(s, TournamentMachine, mid),
+                                          player=_get(s, EventPlayer, pid), actor=w.sk).token_id
+
+    outcomes = run_at_once(engine, [start(main_m, ada), start(papa_m, bo)])
+    with Session(bind=engine) as s:
+        return Round(outcomes, problems(s, w.event.id, pss))
+
+
+@pytest.mark.postgres_only
+def test_one_game_at_a_time_on_a_machine_two_tournaments_share(committed_engine, slow_pss):
+    """Protected by the physical machine's rows (locked in every tournament), backed by the
+    partial unique index on (event, machine) over games in progress."""
+    for r in _check_protected(two_tournaments_one_machine, committed_engine, slow_pss,
+                              backstops=("uq_tournament_machines_one_game",)):
+        assert r.oks == 1
+        assert next(o.value.code for o in r.outcomes if o.kind == "refused") == "machine_busy"
+
+
+@pytest.mark.postgres_only
+def test_control_two_games_on_one_machine_without_locks(committed_engine, slow_pss):
+    """Without the locks and the index, both games start: one machine runs two games."""
+    r = _control(two_tournaments_one_machine, committed_engine, slow_pss,
+                 shows="runs 2 games", constraints=("uq_tournament_machines_one_game",))
     assert r.oks == 2
 
 
