@@ -14,6 +14,7 @@ from pss_core.audit import Actor
 from pss_core.contract import GameResult, GameStart
 from pss_core.errors import InvalidInput, Refused
 from pss_core.models import (
+    AuditLog,
     Entry,
     EntryStatus,
     EventPlayer,
@@ -260,3 +261,62 @@ def add_missing_score(
                       entry_id=entry.id, machine=machine.machine.name, token_id=token.id,
                       before=None, after=value, reason=reason)
     return row
+
+
+def reverse_misconduct(session: Session, pss: Pss, *, token: Token, actor: Actor,
+                       reason: str = "", now: datetime | None = None) -> Token:
+    """Undo a misconduct void: the offence is taken off the player (each member of a team) and
+    the game's token is given back unused, as if the game had never started; when the game
+    should have stood, the tournament director then adds its score with
+    :func:`add_missing_score`. An entry the void completed is open again; a HERB entry made for
+    that game alone goes away with it."""
+    now = now or utcnow()
+    tournament = session.get(Tournament, token.tournament_id) if token.tournament_id else None
+    event_id = token.event_id
+    occupants.require_director(session, event_id, actor.user_id, actor.player_id)
+    occ = occupants.from_row(session, token.player_id, token.team_id)
+    assert occ is not None
+    occupants.lock_occupants(session, [occ])
+    entry = session.get(Entry, token.entry_id) if token.entry_id is not None else None
+    if tournament is None and entry is not None:
+        tournament = session.get(Tournament, entry.tournament_id)
+    assert tournament is not None
+    locking.lock_tournaments(session, [tournament.id])
+    session.refresh(token)
+    voided = session.scalar(select(AuditLog.id).where(
+        AuditLog.event_id == event_id, AuditLog.action == "game.misconduct",
+        AuditLog.details["token_id"].as_integer() == token.id))
+    if token.voided_at is None or voided is None:
+        raise Refused("That game was not voided for misconduct.", code="not_misconduct")
+    # A one-game entry (HERB) is voided with its game; an entry voided apart from it is not.
+    voided_with_game = (entry is not None and entry.status == EntryStatus.VOIDED
+                        and entry.voided_at in (None, token.voided_at))
+    if entry is not None and entry.status == EntryStatus.VOIDED and not voided_with_game:
+        raise Refused("That game's entry is voided; unvoid it first.", code="entry_voided")
+    token.voided_at = None
+    token.entry_id = None
+    session.flush()
+    entry_after: str | None = None
+    if entry is not None:
+        if not entry.scores and _games_ended(session, entry) == 0 and not _entry_in_play(
+                session, entry) and session.scalar(select(func.count(Token.id)).where(
+                    Token.entry_id == entry.id)) == 0:
+            session.delete(entry)
+            entry_after = "dropped"
+        elif (entry.status in (EntryStatus.COMPLETE, EntryStatus.VOIDED)
+              and _games_ended(session, entry) < entry.games_allowed):
+            entry.voided_at = None
+            entry.status = EntryStatus.OPEN
+            entry.completed_at = None
+            entry_after = entry.status.value
+    for pid in occ.person_ids:
+        person = session.get(EventPlayer, pid)
+        assert person is not None
+        person.offences = max(0, (person.offences or 0) - 1)
+    games.bump_version(tournament)
+    session.flush()
+    _correction_audit(session, actor, "game.misconduct_reversed", occ, tournament, token, now,
+                      token_id=token.id, entry_id=entry.id if entry is not None else None,
+                      before="voided for misconduct", after="unused", entry_after=entry_after,
+                      reason=reason)
+    return token

@@ -148,3 +148,46 @@ def test_td_void_of_open_entry_and_unvoid_gives_the_games_back(world):
     assert world.summary(ada, "classics").remaining == 2
     resumed = world.start(ada, world.m("classics", 1))
     assert resumed.entry_id == entry.id
+
+
+def test_reverse_misconduct_gives_the_token_back_and_takes_the_offence_off(world):
+    from pss_core.models import Token
+    ada = world.players[0]
+    world.sell(ada, 1)
+    world.start(ada, world.m())
+    ended = games.misconduct(world.session, world.pss, machine=world.m(), actor=world.sk,
+                             reason="slapped the glass")
+    assert ada.offences == 1 and world.unused_tokens(ada) == 0
+    token = world.session.get(Token, ended.token_id)
+    with pytest.raises(PermissionDenied):
+        corrections.reverse_misconduct(world.session, world.pss, token=token, actor=world.sk)
+    v = world.tournaments["main"].version
+    corrections.reverse_misconduct(world.session, world.pss, token=token, actor=world.td,
+                                   reason="it was the machine")
+    assert ada.offences == 0 and world.unused_tokens(ada) == 1
+    assert world.session.get(Entry, ended.entry_id) is None  # HERB's entry for that game
+    assert world.tournaments["main"].version > v
+    row = world.session.scalars(select(AuditLog).where(
+        AuditLog.action == "game.misconduct_reversed")).one()
+    assert (row.details["before"], row.details["after"]) == ("voided for misconduct", "unused")
+    assert row.player_id == ada.id and row.details["reason"] == "it was the machine"
+    with pytest.raises(Refused) as exc:
+        corrections.reverse_misconduct(world.session, world.pss, token=token, actor=world.td)
+    assert exc.value.code == "not_misconduct"
+    # The score that should have stood can now be added.
+    corrections.add_missing_score(world.session, world.pss, machine=world.m(), player=ada,
+                                  score=5000, actor=world.td)
+    assert world.unused_tokens(ada) == 0
+
+
+def test_a_plain_void_is_not_reversed_as_misconduct(world):
+    from pss_core.models import Token
+    ada = world.players[0]
+    world.sell(ada, 1)
+    world.start(ada, world.m())
+    ended = games.void_game(world.session, world.pss, machine=world.m(), actor=world.sk)
+    with pytest.raises(Refused) as exc:
+        corrections.reverse_misconduct(world.session, world.pss,
+                                       token=world.session.get(Token, ended.token_id),
+                                       actor=world.td)
+    assert exc.value.code == "not_misconduct"
