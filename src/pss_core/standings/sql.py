@@ -198,7 +198,7 @@ WITH best AS (
     FROM scores s
     JOIN entries e ON e.id = s.entry_id
     JOIN tournament_machines tm ON tm.id = s.tournament_machine_id
-    WHERE e.tournament_id = :tournament_id AND e.status = 'complete' 
+    WHERE e.tournament_id = :tournament_id AND e.status = 'complete'
       AND (tm.status <> 'removed' OR :count_removed = 1)
     GROUP BY e.{owner}, s.tournament_machine_id
 ),
@@ -241,7 +241,7 @@ WITH games AS (
     FROM scores s
     JOIN entries e ON e.id = s.entry_id
     JOIN tournament_machines tm ON tm.id = s.tournament_machine_id
-    WHERE e.tournament_id = :tournament_id AND e.status = 'complete' 
+    WHERE e.tournament_id = :tournament_id AND e.status = 'complete'
       AND (tm.status <> 'removed' OR :count_removed = 1)
 ),
 entry_points AS (
@@ -413,7 +413,8 @@ def sql_herb_standings(
     options: Mapping[str, Any] | None = None,
 ) -> Standings:
     """HERB standings of ``tournament``, ranked in the database by one query: complete entries
-    only, removed machines counted unless the tournament drops them (disabled ones count); with ``team``, teams are ranked.
+    only, removed machines counted unless the tournament drops them; with ``team``, teams are
+    ranked.
     Equal to :func:`~pss_core.standings.reference.herb_standings` over the same scores, with ties
     among equal points broken by bank order. The qualifying cut is marked. Each row's ``machines``
     are decoded on first use."""
@@ -432,7 +433,8 @@ def sql_entry_standings(
     options: Mapping[str, Any] | None = None,
 ) -> Standings:
     """PAPA-style standings of ``tournament``, ranked in the database by one query: complete
-    entries only (open and voided ones never count), games on removed machines counted unless the tournament drops them. Equal to
+    entries only (open and voided ones never count), removed machines counted unless the
+    tournament drops them. Equal to
     :func:`~pss_core.standings.reference.entry_standings` over the same scores. Each row's
     ``entries`` are decoded on first use."""
     return _standings_from_sql(
@@ -441,7 +443,8 @@ def sql_entry_standings(
 
 
 def score_rows(session: Session, tournament: Tournament) -> list[ScoreRow]:
-    """Every score that counts in ``tournament`` (complete entries; removed machines unless the tournament drops them) as
+    """Every score that counts in ``tournament`` (complete entries; removed machines unless
+    dropped) as
     :class:`~pss_core.contract.ScoreRow` values, in one query. Players, teams, machines and
     entries are named by their ids; :func:`~pss_core.standings.compute.compute_standings` uses
     this for formats that only rank rows."""

@@ -157,20 +157,23 @@ def test_reverse_misconduct_gives_the_token_back_and_takes_the_offence_off(world
     world.start(ada, world.m())
     ended = games.misconduct(world.session, world.pss, machine=world.m(), actor=world.sk,
                              reason="slapped the glass")
-    assert ada.offences == 1 and world.unused_tokens(ada) == 0
+    assert ada.offences == 1
+    assert world.unused_tokens(ada) == 0
     token = world.session.get(Token, ended.token_id)
     with pytest.raises(PermissionDenied):
         corrections.reverse_misconduct(world.session, world.pss, token=token, actor=world.sk)
     v = world.tournaments["main"].version
     corrections.reverse_misconduct(world.session, world.pss, token=token, actor=world.td,
                                    reason="it was the machine")
-    assert ada.offences == 0 and world.unused_tokens(ada) == 1
+    assert ada.offences == 0
+    assert world.unused_tokens(ada) == 1
     assert world.session.get(Entry, ended.entry_id) is None  # HERB's entry for that game
     assert world.tournaments["main"].version > v
     row = world.session.scalars(select(AuditLog).where(
         AuditLog.action == "game.misconduct_reversed")).one()
     assert (row.details["before"], row.details["after"]) == ("voided for misconduct", "unused")
-    assert row.player_id == ada.id and row.details["reason"] == "it was the machine"
+    assert row.player_id == ada.id
+    assert row.details["reason"] == "it was the machine"
     with pytest.raises(Refused) as exc:
         corrections.reverse_misconduct(world.session, world.pss, token=token, actor=world.td)
     assert exc.value.code == "not_misconduct"

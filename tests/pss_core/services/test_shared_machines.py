@@ -10,7 +10,7 @@ from pss_core.models import MachineStatus, Token, TournamentMachine
 from pss_core.services import admin, games, machines, queues, setup
 from pss_core.standings import compute_standings
 from pss_core.standings.compute import ranking_for
-from pss_core.standings.sql import relabel, score_rows, all_competitors, bank
+from pss_core.standings.sql import all_competitors, bank, relabel, score_rows
 
 
 def _shared(world):
@@ -79,7 +79,8 @@ def test_the_longest_waiter_plays_next_whichever_tournament(world):
     assert ended.next_game is not None
     assert ended.next_game.machine_id == papa_m.id
     assert ended.next_game.player_id == bo.id
-    assert herb_m.token_id is None and world.queue(herb_m) == [cy.id]
+    assert herb_m.token_id is None
+    assert world.queue(herb_m) == [cy.id]
     world.record(papa_m, 7000)
     assert herb_m.player_id == cy.id
 
