@@ -708,6 +708,86 @@ class QueueSlot(Base):
     )
 
 
+# --- finals -------------------------------------------------------------------------------------
+
+
+class Finals(Base):
+    """Finals (or group match play) played from a qualifying tournament's standings, in a pairing
+    format with its options."""
+
+    __tablename__ = "finals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id"), index=True)
+    slug: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    format: Mapped[str] = mapped_column(String(64))
+    format_options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: How many qualify.
+    cut: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("event_id", "slug"),
+                      CheckConstraint("cut >= 2", name="cut_at_least_two"))
+
+
+class FinalsPlayer(Base):
+    """A qualifier at their finals seed (set once the cut and bye lines are settled)."""
+
+    __tablename__ = "finals_players"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finals_id: Mapped[int] = mapped_column(ForeignKey("finals.id", ondelete="CASCADE"), index=True)
+    event_player_id: Mapped[int] = mapped_column(ForeignKey("event_players.id"))
+    seed: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("finals_id", "seed"),
+                      UniqueConstraint("finals_id", "event_player_id"))
+
+
+class FinalsGroup(Base):
+    """One group of one round; its members are seeds in ``seeds`` (dealing order)."""
+
+    __tablename__ = "finals_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finals_id: Mapped[int] = mapped_column(ForeignKey("finals.id", ondelete="CASCADE"), index=True)
+    round_number: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(16))
+    seeds: Mapped[list[Any]] = mapped_column(default=list)
+    advance: Mapped[int] = mapped_column(Integer)
+    games: Mapped[int] = mapped_column(Integer)
+    #: The machine the TD assigned for the group's next game (``None``: the scorekeeper picks).
+    tournament_machine_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tournament_machines.id"))
+    #: The finishing order, best first, once it stands.
+    result: Mapped[list[Any] | None] = mapped_column()
+
+    __table_args__ = (UniqueConstraint("finals_id", "label"),)
+
+
+class FinalsGame(Base):
+    """One game of a group, a tiebreaker game in a group, or (``group_id`` empty) a tiebreaker
+    game at the qualifying cut or bye line. ``places`` maps the seed (or, at the cut, the
+    ``EventPlayer.id``) to the place; ``scores`` the same to the score when scores were kept."""
+
+    __tablename__ = "finals_games"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finals_id: Mapped[int] = mapped_column(ForeignKey("finals.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("finals_groups.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    tiebreaker: Mapped[bool] = mapped_column(Boolean, default=False)
+    tournament_machine_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tournament_machines.id"))
+    places: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    scores: Mapped[dict[str, Any] | None] = mapped_column()
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("event_users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class PaymentTransaction(Base):
     """One exchange with the payment processor, kept with its outcome and error type."""
 

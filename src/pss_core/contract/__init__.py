@@ -7,6 +7,13 @@ is insulated from the rest."""
 from pss_core.contract.curves import PointsCurve
 from pss_core.contract.formats import Format, FormatSpec
 from pss_core.contract.notifications import PlayerNotification
+from pss_core.contract.pairing import (
+    FinishedGroup,
+    GroupPlan,
+    GroupVerdict,
+    PairingFormat,
+    Seeding,
+)
 from pss_core.contract.options import OPTION_TYPES, OptionSpec, find_option, resolve_options
 from pss_core.contract.plays import (
     GameResult,
@@ -39,12 +46,16 @@ __all__ = [
     "OPTION_TYPES",
     "Competitor",
     "EntryResult",
+    "FinishedGroup",
     "Format",
+    "GroupPlan",
+    "GroupVerdict",
     "FormatSpec",
     "GameResult",
     "GameStart",
     "MachineResult",
     "OptionSpec",
+    "PairingFormat",
     "PlayerNotification",
     "PointsCurve",
     "PriceRequest",
@@ -55,6 +66,7 @@ __all__ = [
     "RestrictionKind",
     "RestrictionVerdict",
     "ScoreRow",
+    "Seeding",
     "Standing",
     "Standings",
     "TicketSale",

@@ -9,6 +9,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from pss_core import exports
+from pss_core.services import finals as finals_service
 from pss_web.present import event_json, tournament_json
 from pss_web.resources import EventResource, TournamentResource
 from pss_web.security import Permission
@@ -72,8 +73,9 @@ def scores_csv(context: TournamentResource, request: Any) -> Response:
              request_method=("GET", "HEAD"))
 def ifpa_csv(context: TournamentResource, request: Any) -> Response:
     """The finishing order in the IFPA results template's columns (the tournament director)."""
-    order = exports.finishing_order(request.dbsession, context.tournament,
-                                    _standings(request, context))
+    order = exports.finishing_order(
+        request.dbsession, context.tournament, _standings(request, context),
+        finals=finals_service.finals_places(request.dbsession, request.pss, context.tournament))
     return _download(order.csv().encode(), _name(context, "ifpa", "csv"), CSV_TYPE)
 
 
@@ -81,8 +83,9 @@ def ifpa_csv(context: TournamentResource, request: Any) -> Response:
       template="exports/ifpa.html")
 def ifpa_page(context: TournamentResource, request: Any) -> dict[str, Any]:
     """The IFPA submission: the finishing order and who the IFPA rules leave out, and why."""
-    order = exports.finishing_order(request.dbsession, context.tournament,
-                                    _standings(request, context))
+    order = exports.finishing_order(
+        request.dbsession, context.tournament, _standings(request, context),
+        finals=finals_service.finals_places(request.dbsession, request.pss, context.tournament))
     return {"event": event_json(request, context.event),
             "tournament": tournament_json(request, context.tournament, context.event),
             **order.as_dict(),
