@@ -11,6 +11,13 @@ from pss_core.contract.curves import PointsCurve
 from pss_core.contract.formats import Format, FormatSpec
 from pss_core.contract.notifications import PlayerNotification
 from pss_core.contract.options import OPTION_TYPES, OptionSpec, find_option, resolve_options
+from pss_core.contract.pairing import (
+    FinishedGroup,
+    GroupPlan,
+    GroupVerdict,
+    PairingFormat,
+    Seeding,
+)
 from pss_core.contract.plays import (
     GameResult,
     GameStart,
@@ -49,12 +56,16 @@ __all__ = [
     "OPTION_TYPES",
     "Competitor",
     "EntryResult",
+    "FinishedGroup",
     "Format",
     "FormatSpec",
     "GameResult",
     "GameStart",
+    "GroupPlan",
+    "GroupVerdict",
     "MachineResult",
     "OptionSpec",
+    "PairingFormat",
     "PlayerNotification",
     "PointsCurve",
     "PriceRequest",
@@ -65,6 +76,7 @@ __all__ = [
     "RestrictionKind",
     "RestrictionVerdict",
     "ScoreRow",
+    "Seeding",
     "Standing",
     "Standings",
     "TicketSale",

@@ -7,6 +7,7 @@ is insulated from the rest."""
 from pss_core.contract.curves import PointsCurve
 from pss_core.contract.formats import Format, FormatSpec
 from pss_core.contract.notifications import PlayerNotification
+from pss_core.contract.options import OPTION_TYPES, OptionSpec, find_option, resolve_options
 from pss_core.contract.pairing import (
     FinishedGroup,
     GroupPlan,
@@ -14,7 +15,6 @@ from pss_core.contract.pairing import (
     PairingFormat,
     Seeding,
 )
-from pss_core.contract.options import OPTION_TYPES, OptionSpec, find_option, resolve_options
 from pss_core.contract.plays import (
     GameResult,
     GameStart,
@@ -48,11 +48,11 @@ __all__ = [
     "EntryResult",
     "FinishedGroup",
     "Format",
-    "GroupPlan",
-    "GroupVerdict",
     "FormatSpec",
     "GameResult",
     "GameStart",
+    "GroupPlan",
+    "GroupVerdict",
     "MachineResult",
     "OptionSpec",
     "PairingFormat",

@@ -42,7 +42,7 @@ def format_of(pss: Pss, finals: Finals) -> PairingFormat:
 def qualifying_standings(session: Session, pss: Pss, tournament: Tournament
                          ) -> list[tuple[int, int]]:
     standings = compute_standings(session, pss, tournament)
-    return [(row.competitor.id, row.rank) for row in standings.rows]
+    return [(int(row.competitor.id or 0), row.rank) for row in standings.rows]
 
 
 def create_finals(session: Session, pss: Pss, actor: Actor, tournament: Tournament, *,
@@ -232,7 +232,7 @@ def record_game(session: Session, pss: Pss, actor: Actor, finals: Finals, group:
     if any(g.round_number > group.round_number for g in groups(session, finals)):
         raise Refused(f"Round {group.round_number + 1} has started; group {group.label}'s "
                       "games can no longer change.", code="round_closed")
-    seeds = set(int(s) for s in group.seeds)
+    seeds = {int(s) for s in group.seeds}
     places = fmt.rank_game(finals.format_options, scores=scores, order=order)
     games = group_games(session, group)
     machine = _machine(session, finals, machine_id if machine_id is not None

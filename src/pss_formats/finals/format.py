@@ -38,6 +38,12 @@ FINALS_OPTIONS = (
 )
 
 
+def _game(places: Mapping[int, int]) -> GameResult:
+    # The engines take any hashable players; seeds are ints.
+    mapping: dict[Any, int] = dict(places)
+    return GameResult(mapping)
+
+
 def bracket_of(options: Mapping[str, Any], qualifiers: int) -> Bracket:
     return build_bracket(qualifiers, int(options["byes"]), group_size=int(options["group_size"]),
                          advance=int(options["advance"]), last=str(options["last"]))
@@ -81,9 +87,9 @@ class GroupFinals(PairingFormat):
                 games: Sequence[Mapping[int, int]],
                 tiebreakers: Sequence[Mapping[int, int]]) -> GroupVerdict:
         outcome = score_group(
-            group.seeds, [GameResult(dict(g)) for g in games], parse_points(str(options["points"])),
+            group.seeds, [_game(g) for g in games], parse_points(str(options["points"])),
             seeds={s: s for s in group.seeds}, games_per_round=group.games,
-            advance=group.advance, tiebreakers=[GameResult(dict(g)) for g in tiebreakers])
+            advance=group.advance, tiebreakers=[_game(g) for g in tiebreakers])
         needed = tuple(tuple(int(p) for p in need.players)  # type: ignore[call-overload]
                        for need in outcome.needs_tiebreaker)
         return GroupVerdict(tuple(int(p) for p in outcome.order),  # type: ignore[call-overload]
@@ -98,8 +104,8 @@ class GroupFinals(PairingFormat):
              tiebreakers: Sequence[Mapping[int, int]]) -> Seeding:
         order = {p: i for i, (p, _) in enumerate(standings)}
         seeding = seed_qualifiers(list(standings), cut=cut, byes=self.byes(options),
-                                  tiebreakers=[GameResult(dict(g)) for g in tiebreakers],
-                                  secondary=lambda p: order[p])
+                                  tiebreakers=[_game(g) for g in tiebreakers],
+                                  secondary=lambda p: order[p])  # type: ignore[index]
         return Seeding(tuple(int(p) for p in seeding.seeds),  # type: ignore[call-overload]
                        tuple(tuple(int(p) for p in tie.players)  # type: ignore[call-overload]
                              for tie in seeding.pending))
@@ -138,16 +144,16 @@ class GroupMatchPlay(PairingFormat):
         grouping = matchplay.group_players(list(range(1, qualifiers + 1)), rounds,
                                            group_size=int(options["group_size"]))
         number = len(history) + 1
-        return tuple(GroupPlan(f"{number}{chr(65 + i)}", tuple(int(p) for p in g), 0, 1)
+        return tuple(GroupPlan(f"{number}{chr(65 + i)}", tuple(int(p) for p in g), 0, 1)  # type: ignore[call-overload]
                      for i, g in enumerate(grouping.groups))
 
     def advance(self, options: Mapping[str, Any], group: GroupPlan,
                 games: Sequence[Mapping[int, int]],
                 tiebreakers: Sequence[Mapping[int, int]]) -> GroupVerdict:
-        points = {p: 0 for p in group.seeds}
+        points = dict.fromkeys(group.seeds, 0)
         scheme = parse_points(str(options["points"]))
         for game in games:
-            for p, v in GameResult(dict(game)).points(scheme).items():
+            for p, v in _game(game).points(scheme).items():
                 points[int(p)] += v  # type: ignore[call-overload]
         order = tuple(sorted(group.seeds, key=lambda s: (games[-1][s] if games else 0, s)))
         return GroupVerdict(order, points, len(games) >= group.games)
