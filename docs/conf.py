@@ -19,11 +19,13 @@ intersphinx_mapping = {
     "pluggy": ("https://pluggy.readthedocs.io/en/stable", None),
 }
 #: The projects whose names the inventories resolve.
-EXTERNAL = (r"(argparse|datetime|collections|contextlib|typing|enum|importlib|types|sqlalchemy|"
+EXTERNAL = (r"(argparse|datetime|collections|contextlib|typing|enum|importlib|types|pathlib|sqlalchemy|"
             r"pluggy)"
             r"(\..*)?|Session|Engine")
 # Type variables (``T``, ``R``) are not objects to link to.
 nitpick_ignore_regex = [(r"py:class", r"pss_core(\.\w+)*\.[A-Z]")]
+# Documented where it is re-exported (pss_core.lifecycle), annotated where it is defined.
+nitpick_ignore = [("py:class", "pss_core.lifecycle.service.StatusChange")]
 if os.environ.get("PSS_DOCS_OFFLINE"):
     # Without a network the inventories cannot be fetched: check our own references and leave
     # the other projects' names as plain text.

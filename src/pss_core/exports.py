@@ -36,6 +36,7 @@ from pss_core.models import (
     TournamentStatus,
 )
 from pss_core.plugins import Pss
+from pss_core.services.finals import FinalsPlace
 from pss_core.standings import Standings, compute_standings
 
 #: The columns of a tournament's standings CSV.
@@ -185,15 +186,6 @@ def scores_lines(session: Session, tournament: Tournament, *,
 
 
 # --- IFPA submission --------------------------------------------------------------------------
-
-
-@attrs.frozen
-class FinalsPlace:
-    """A place decided in the finals: these come first in the finishing order, as given."""
-
-    place: int
-    #: ``EventPlayer.id`` of who finished there.
-    player_id: int
 
 
 @attrs.frozen

@@ -75,7 +75,7 @@ def scope_of(session: Session, job: LifecycleJob) -> Scope:
 def run(runtime: Runtime, job_id: int, *, now: datetime | None = None) -> dict[str, int]:
     """Run lifecycle job ``job_id`` (the task ``pss.lifecycle.run``). A job that is done,
     superseded or failed for good is left alone; a failure is recorded and retried after a
-    pause (:func:`backoff`) by ``pss.lifecycle.retry_due``."""
+    pause (``backoff``) by ``pss.lifecycle.retry_due``."""
     with session_for(runtime) as session:
         job = session.get(LifecycleJob, job_id)
         if job is None or job.state in (LifecycleJobState.DONE, LifecycleJobState.SUPERSEDED,

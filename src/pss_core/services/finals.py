@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,6 @@ from pss_core import audit
 from pss_core.audit import Actor
 from pss_core.contract import FinishedGroup, GroupPlan, GroupVerdict, PairingFormat, Seeding
 from pss_core.errors import InvalidInput, NotFound, Refused
-from pss_core.exports import FinalsPlace
 from pss_core.models import (
     EventPlayer,
     Finals,
@@ -26,6 +26,16 @@ from pss_core.models import (
 )
 from pss_core.plugins import Pss
 from pss_core.standings import compute_standings
+
+
+@attrs.frozen
+class FinalsPlace:
+    """A place decided in the finals: these come first in the finishing order, as given."""
+
+    place: int
+    #: ``EventPlayer.id`` of who finished there.
+    player_id: int
+
 
 
 def pairing_formats(pss: Pss) -> list[str]:
