@@ -7,10 +7,17 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pluggy
 
-from pss_core.contract.curves import PointsCurve
+from pss_core.contract.curves import Place, PointsCurve
 from pss_core.contract.formats import Format, FormatSpec
 from pss_core.contract.notifications import PlayerNotification
-from pss_core.contract.options import OPTION_TYPES, OptionSpec, find_option, resolve_options
+from pss_core.contract.options import (
+    ITEM_TYPES,
+    OPTION_TYPES,
+    OptionSpec,
+    find_option,
+    resolve_options,
+    store_options,
+)
 from pss_core.contract.pairing import (
     FinishedGroup,
     GroupPlan,
@@ -26,6 +33,7 @@ from pss_core.contract.plays import (
     TicketSale,
     TokenScope,
 )
+from pss_core.contract.points import Points, exact_points, points_exact, points_json, points_text
 from pss_core.contract.registry import Registry
 from pss_core.contract.restrictions import (
     PriceRequest,
@@ -52,6 +60,7 @@ except PackageNotFoundError:  # run from a source tree that was never installed
 hookimpl = pluggy.HookimplMarker("pss")
 
 __all__ = [
+    "ITEM_TYPES",
     "MAX_SCORE",
     "OPTION_TYPES",
     "Competitor",
@@ -66,7 +75,9 @@ __all__ = [
     "MachineResult",
     "OptionSpec",
     "PairingFormat",
+    "Place",
     "PlayerNotification",
+    "Points",
     "PointsCurve",
     "PriceRequest",
     "QueueChange",
@@ -82,8 +93,13 @@ __all__ = [
     "TicketSale",
     "TokenScope",
     "__version__",
+    "exact_points",
     "find_option",
     "hookimpl",
     "normalise_code",
+    "points_exact",
+    "points_json",
+    "points_text",
     "resolve_options",
+    "store_options",
 ]

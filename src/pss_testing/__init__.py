@@ -10,6 +10,7 @@ that asks for none of its fixtures. Where plugin autoloading is off, opt in from
 
 from __future__ import annotations
 
+from pss_testing.board import board, plugin_pss, pss_plugins
 from pss_testing.database import (
     committed_engine,
     database_url,
@@ -34,6 +35,7 @@ from pss_testing.database import (
 from pss_testing.web import make_webapp, two_events, webapp
 
 __all__ = [
+    "board",
     "committed_engine",
     "database_url",
     "db_backend",
@@ -46,7 +48,9 @@ __all__ = [
     "installed_pss",
     "make_pss",
     "make_webapp",
+    "plugin_pss",
     "pss",
+    "pss_plugins",
     "pytest_collection_modifyitems",
     "pytest_configure",
     "pytest_runtest_logreport",

@@ -299,8 +299,11 @@ def test_a_rows_only_format_gets_its_stored_scores_as_rows(board, make_pss):
     board.game(t, "Ada", "A", 30)
     board.game(t, "Bo", "A", 10)
     board.game(t, "Bo", "B", 99, status=EntryStatus.VOIDED)
-    assert [(r.score, r.machine) for r in score_rows(board.session, t)] == [
-        (30, str(board.machine(t, "A").id)), (10, str(board.machine(t, "A").id))]
+    # Rows from the database carry names as well as ids.
+    a = board.machine(t, "A").id
+    assert [(r.score, r.machine, r.machine_id, r.player, r.player_id)
+            for r in score_rows(board.session, t)] == [
+        (30, "A", a, "Ada", board.players["Ada"].id), (10, "A", a, "Bo", board.players["Bo"].id)]
     s = compute_standings(board.session, pss, t)
     assert table(s) == [(1, "Bo", 100), (2, "Ada", 99)]
     bo = s.rows[0]

@@ -4,10 +4,17 @@ kinds and verdicts, notifications. It imports nothing of pss but errors and mode
 that uses only this, :mod:`pss_core.hookspecs`, :mod:`pss_core.errors` and :mod:`pss_core.models`
 is insulated from the rest."""
 
-from pss_core.contract.curves import PointsCurve
+from pss_core.contract.curves import Place, PointsCurve
 from pss_core.contract.formats import Format, FormatSpec
 from pss_core.contract.notifications import PlayerNotification
-from pss_core.contract.options import OPTION_TYPES, OptionSpec, find_option, resolve_options
+from pss_core.contract.options import (
+    ITEM_TYPES,
+    OPTION_TYPES,
+    OptionSpec,
+    find_option,
+    resolve_options,
+    store_options,
+)
 from pss_core.contract.pairing import (
     FinishedGroup,
     GroupPlan,
@@ -23,6 +30,7 @@ from pss_core.contract.plays import (
     TicketSale,
     TokenScope,
 )
+from pss_core.contract.points import Points, exact_points, points_exact, points_json, points_text
 from pss_core.contract.registry import Registry
 from pss_core.contract.restrictions import (
     PriceRequest,
@@ -42,6 +50,7 @@ from pss_core.contract.standings import (
 )
 
 __all__ = [
+    "ITEM_TYPES",
     "MAX_SCORE",
     "OPTION_TYPES",
     "Competitor",
@@ -56,7 +65,9 @@ __all__ = [
     "MachineResult",
     "OptionSpec",
     "PairingFormat",
+    "Place",
     "PlayerNotification",
+    "Points",
     "PointsCurve",
     "PriceRequest",
     "QueueChange",
@@ -71,7 +82,12 @@ __all__ = [
     "Standings",
     "TicketSale",
     "TokenScope",
+    "exact_points",
     "find_option",
     "normalise_code",
+    "points_exact",
+    "points_json",
+    "points_text",
     "resolve_options",
+    "store_options",
 ]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from pss_core.contract.options import OptionSpec, find_option, resolve_options
+from pss_core.contract.options import OptionSpec, find_option, resolve_options, store_options
 from pss_core.models import Entry, EntryStatus
 
 if TYPE_CHECKING:
@@ -32,6 +32,15 @@ class Format:
     what the organizer chose, each value parsed. Methods that refuse raise
     :class:`pss_core.errors.Refused` with a code and a message for the desk.
     """
+
+    def check_options(self, options: Mapping[str, Any], machines: Sequence[str]) -> None:
+        """Called when an organizer saves the tournament's options (creating it or editing
+        them), after each value was parsed by its :class:`OptionSpec`: ``options`` holds every
+        option together, ``machines`` the names of the tournament's machines (none yet when it
+        is being created). Raise :class:`pss_core.errors.InvalidInput` for a combination the
+        format cannot play ("Entries counted cannot exceed games per entry"); nothing is saved
+        then. Default: accept. pss itself already refused ``per_machine`` values for machines
+        the tournament does not have."""
 
     def tokens_per_ticket(self, tournament: Tournament, options: Mapping[str, Any]) -> int:
         """Called when a ticket is priced or sold: how many tokens (games) one ticket makes.
@@ -125,6 +134,10 @@ class FormatSpec:
     team: bool = False
     #: The behaviour: a :class:`Format` instance (a class is instantiated once).
     format: Format = attrs.field(factory=Format, converter=_format_object)
+    #: The standings' column for totals ("Points"; pingolf: "Strokes").
+    points_label: str = "Points"
+    #: The column for a machine's score ("Score"; pingolf: "Strokes").
+    score_label: str = "Score"
 
     def option(self, name: str) -> OptionSpec:
         """The option called ``name``; an ``InvalidInput`` listing the known ones otherwise."""
@@ -133,3 +146,7 @@ class FormatSpec:
     def resolve_options(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults overlaid with ``raw``, each parsed and validated; unknown names are refused."""
         return resolve_options(self.options, raw, f"The {self.title} format has no option")
+
+    def store_options(self, resolved: Mapping[str, Any]) -> dict[str, Any]:
+        """Resolved options as kept in ``Tournament.format_options`` (decimals as text)."""
+        return store_options(self.options, resolved)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from fractions import Fraction
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from pss_core.contract.points import Points, exact_points, points_exact, points_json, points_text
 from pss_core.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -54,6 +56,15 @@ class ScoreRow:
     entry: str | None = None
     #: The team the player played for (team formats); the team, not the player, is ranked.
     team: str | None = None
+    #: ``EventPlayer.id`` for rows from the database (``player`` is then their name); ``None``
+    #: from a CSV file. Where set, the engines tell players apart by it, not by name.
+    player_id: int | None = None
+    #: ``Team.id`` for rows from the database (``team`` is then its name).
+    team_id: int | None = None
+    #: ``TournamentMachine.id`` for rows from the database (``machine`` is then its name).
+    machine_id: int | None = None
+    #: ``Entry.id`` for rows from the database (``entry`` is then that id as text).
+    entry_id: int | None = None
     #: Where the row came from (a CSV line), for error messages; not part of its value.
     line: int | None = attrs.field(default=None, eq=False)
 
@@ -61,6 +72,12 @@ class ScoreRow:
     def owner(self) -> str:
         """Who the game counts for: the team in team play, otherwise the player."""
         return self.team if self.team is not None else self.player
+
+    def owner_key(self, team: bool = False) -> tuple[Any, ...]:
+        """What tells owners apart: the id where the row has one, otherwise the name."""
+        if team:
+            return ("team", self.team_id) if self.team_id is not None else ("name", self.team)
+        return ("player", self.player_id) if self.player_id is not None else ("name", self.player)
 
     def invalid(self, problem: str) -> InvalidInput:
         """The error for a row a format cannot accept, naming its line: ``raise
@@ -111,16 +128,22 @@ class MachineResult:
     score: int
     #: 1-based rank on the machine; equal scores share a rank and the next one is skipped.
     rank: int
-    #: The points the rank is worth by the tournament's curve.
-    points: int
+    #: The points the rank is worth by the tournament's curve: an ``int``, or an exact
+    #: :class:`fractions.Fraction` (ties averaged, a percentage of the top score).
+    points: Points = attrs.field(converter=exact_points)
     #: Whether the points are part of the competitor's total.
     counted: bool
-    #: ``TournamentMachine.id`` for standings from the database; ``None`` from rows.
+    #: ``TournamentMachine.id`` for standings from the database (or rows that carry it).
     machine_id: int | None = None
+
+    @property
+    def points_text(self) -> str:
+        """The points as pages show them (``17.5``)."""
+        return points_text(self.points)
 
     def as_dict(self) -> dict[str, Any]:
         return {"machine": self.machine, "machine_id": self.machine_id, "score": self.score,
-                "rank": self.rank, "points": self.points, "counted": self.counted}
+                "rank": self.rank, **_points_json(self.points), "counted": self.counted}
 
 
 @attrs.frozen
@@ -129,8 +152,8 @@ class EntryResult:
 
     #: The entry as the rows name it (its id, for standings from the database).
     entry: str
-    #: The sum of its games' points.
-    points: int
+    #: The sum of its games' points (an ``int`` or an exact ``Fraction``).
+    points: Points = attrs.field(converter=exact_points)
     #: Whether it is one of the entries summed for the standing.
     counted: bool
     #: Its games, one per machine, in bank order.
@@ -139,7 +162,7 @@ class EntryResult:
     entry_id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"entry": self.entry, "entry_id": self.entry_id, "points": self.points,
+        return {"entry": self.entry, "entry_id": self.entry_id, **_points_json(self.points),
                 "counted": self.counted, "games": [g.as_dict() for g in self.games]}
 
 
@@ -151,8 +174,9 @@ class Standing:
     rank: int
     #: Who the line is for.
     competitor: Competitor
-    #: The total the rank is by.
-    points: int
+    #: The total the rank is by (an ``int`` or an exact ``Fraction``; the lowest ranks first
+    #: when :attr:`Standings.lowest_wins`).
+    points: Points = attrs.field(converter=exact_points)
     #: HERB: every machine the competitor has a score on, counted ones first (best points first).
     machines: Sequence[MachineResult] = ()
     #: PAPA-style: every completed entry, counted ones first (best first).
@@ -163,6 +187,11 @@ class Standing:
     @property
     def name(self) -> str:
         return self.competitor.name
+
+    @property
+    def points_text(self) -> str:
+        """The total as pages show it: ``17.5``, never ``17.500000001``."""
+        return points_text(self.points)
 
     @property
     def counted_machines(self) -> tuple[MachineResult, ...]:
@@ -177,11 +206,26 @@ class Standing:
             "rank": self.rank,
             "competitor": self.competitor.as_dict(),
             "name": self.competitor.name,
-            "points": self.points,
+            **_points_json(self.points),
             "qualified": self.qualified,
             "machines": [m.as_dict() for m in self.machines],
             "entries": [e.as_dict() for e in self.entries],
         }
+
+
+def _points_json(points: Points) -> dict[str, Any]:
+    # A JSON number (17.5); the exact fraction beside it when the points are not whole.
+    exact = points_exact(points)
+    return {"points": points_json(points)} if exact is None else {
+        "points": points_json(points), "points_exact": exact}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Fraction):
+        return points_text(value, 12) if (value * 10**12).denominator == 1 else str(value)
+    if isinstance(value, Mapping):
+        return {k: _json_value(v) for k, v in value.items()}
+    return value
 
 
 def _freeze_options(options: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -211,6 +255,14 @@ class Standings:
     version: int | None = None
     #: Plain-words remarks, such as entries left out because they are incomplete.
     notes: tuple[str, ...] = ()
+    #: The lowest total ranks first (pingolf: fewest strokes wins).
+    lowest_wins: bool = False
+    #: The column heading for totals ("Points", "Strokes"), from
+    #: :attr:`~pss_core.contract.FormatSpec.points_label`.
+    points_label: str = "Points"
+    #: The column heading for a machine's score, from
+    #: :attr:`~pss_core.contract.FormatSpec.score_label`.
+    score_label: str = "Score"
 
     def __iter__(self) -> Iterator[Standing]:
         return iter(self.rows)
@@ -231,15 +283,20 @@ class Standings:
                 return row
         return None
 
-    def csv_rows(self) -> list[tuple[int, str, int]]:
-        """``(rank, name, points)`` per row, as ``pss standings`` prints them."""
-        return [(row.rank, row.competitor.name, row.points) for row in self.rows]
+    def csv_rows(self) -> list[tuple[int, str, int | str]]:
+        """``(rank, name, points)`` per row, as ``pss standings`` prints them: whole points as
+        integers, others as text without noise (``17.5``)."""
+        return [(row.rank, row.competitor.name,
+                 row.points if isinstance(row.points, int) else row.points_text)
+                for row in self.rows]
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready form: plain dicts, lists, strings and integers."""
+        """A JSON-ready form: plain dicts, lists, strings and numbers. Points are JSON numbers
+        (whole ones integers, others to six decimals) with ``points_exact`` (``"35/2"``) beside
+        those that are not whole; decimal options are text (``"2.5"``)."""
         return {
             "format": self.format,
-            "options": dict(self.options),
+            "options": _json_value(dict(self.options)),
             "team": self.team,
             "tournament_id": self.tournament_id,
             "version": self.version,
@@ -247,6 +304,9 @@ class Standings:
             "cut": self.cut,
             "qualifiers": len(self.qualifiers),
             "notes": list(self.notes),
+            "lowest_wins": self.lowest_wins,
+            "points_label": self.points_label,
+            "score_label": self.score_label,
             "standings": [row.as_dict() for row in self.rows],
         }
 
@@ -262,16 +322,22 @@ class Ranking:
 
     #: The installed points curves.
     curves: Registry[PointsCurve]
-    #: HERB over score rows: ``herb(rows, *, machines_counted, curve, team=False)``.
+    #: HERB over score rows: ``herb(rows, *, machines_counted, curve, team=False,
+    #: ties="share", lowest_wins=False, fewest_points_win=False)``. ``ties="average"`` gives
+    #: tied scores the average of the points of the places they take (two tied for 3rd of 20 by
+    #: "N - rank + 1" get 17.5 each); ``lowest_wins`` ranks the lowest score on a machine first
+    #: (and keeps a player's lowest there); ``fewest_points_win`` ranks the lowest total first
+    #: and counts a player's lowest-points machines.
     herb: Callable[..., Standings]
-    #: PAPA-style entries over score rows:
-    #: ``entries(rows, *, entries_counted, curve, games_per_entry=None)``.
+    #: PAPA-style entries over score rows: ``entries(rows, *, entries_counted, curve,
+    #: games_per_entry=None, ties="share", lowest_wins=False, fewest_points_win=False)``.
     entries: Callable[..., Standings]
     #: HERB in the database: ``sql_herb(session, tournament, *, machines_counted, curve,
-    #: team=False)``.
+    #: team=False, ties="share", lowest_wins=False, fewest_points_win=False)``; equal to
+    #: ``herb`` over the same scores.
     sql_herb: Callable[..., Standings]
-    #: PAPA-style entries in the database:
-    #: ``sql_entries(session, tournament, *, entries_counted, curve)``.
+    #: PAPA-style entries in the database: ``sql_entries(session, tournament, *,
+    #: entries_counted, curve, ties="share", lowest_wins=False, fewest_points_win=False)``.
     sql_entries: Callable[..., Standings]
 
     def curve(self, options: Mapping[str, Any], name: str = "points_curve") -> PointsCurve:

@@ -22,7 +22,12 @@ from pss_core.models import (
 )
 from pss_core.plugins import Pss
 from pss_core.security import hash_secret, verify_secret
-from pss_core.services.setup import check_option_numbers, require_text, validate_bundles
+from pss_core.services.setup import (
+    check_format_options,
+    require_text,
+    tournament_machine_names,
+    validate_bundles,
+)
 
 CURRENCIES = ("usd", "eur", "gbp", "cad", "aud")
 
@@ -116,12 +121,9 @@ def update_tournament(
         spec = pss.formats[tournament.format]
         resolved = spec.resolve_options({**(tournament.format_options or {}),
                                          **dict(changes["options"])})
-        check_option_numbers(resolved)
-        for opt in spec.options:
-            if opt.type == "points_curve" and resolved[opt.name] not in pss.curves:
-                raise InvalidInput(f"There is no points curve called {resolved[opt.name]!r}.",
-                                   code="unknown_points_curve")
-        _changed(tournament, "format_options", resolved, diff)
+        stored = check_format_options(pss, spec, resolved, machines=tournament_machine_names(
+            session, tournament))
+        _changed(tournament, "format_options", stored, diff)
     if "bundles" in changes:
         _changed(tournament, "bundles", validate_bundles(changes["bundles"] or ()), diff)
     for flag in ("active", "allow_ticket_purchases", "count_removed_machines"):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from pss_core import audit
 from pss_core.audit import Actor
+from pss_core.contract import FormatSpec
 from pss_core.errors import InvalidInput, NotFound, PermissionDenied, Refused
 from pss_core.models import (
     Entry,
@@ -568,14 +569,7 @@ def create_tournament(
     """Create a tournament in ``format_name`` with validated options and pricing."""
     spec = pss.formats[format_name]
     resolved = spec.resolve_options(options or {})
-    check_option_numbers(resolved)
-    for opt in spec.options:
-        if opt.type == "points_curve" and resolved[opt.name] not in pss.curves:
-            raise InvalidInput(
-                f"There is no points curve called {resolved[opt.name]!r} (installed: "
-                f"{', '.join(c.name for c in pss.curves)}).",
-                code="unknown_points_curve",
-            )
+    stored = check_format_options(pss, spec, resolved, machines={})
     name = require_text(name, "A tournament name")
     slug = _check_slug(slug or slugify(name))
     if session.scalar(
@@ -591,7 +585,7 @@ def create_tournament(
         slug=slug,
         name=name,
         format=format_name,
-        format_options=resolved,
+        format_options=stored,
         price_cents=price_cents,
         bundles=validate_bundles(bundles),
         is_team=spec.team,
@@ -609,7 +603,7 @@ def create_tournament(
         subject=t,
         name=name,
         format=format_name,
-        options=resolved,
+        options=stored,
         price_cents=price_cents,
     )
     return t
@@ -621,11 +615,54 @@ OPTION_INT_MAX = 2**31 - 1
 
 
 def check_option_numbers(options: Mapping[str, Any]) -> None:
-    """Refuse whole-number options too large to store or compare (a format may set no maximum)."""
+    """Refuse whole-number options too large to store or compare (a format may set no maximum),
+    per-machine values included."""
     for name, value in options.items():
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > OPTION_INT_MAX:
-            raise InvalidInput(f"Option {name!r} must be at most {OPTION_INT_MAX}.",
-                               code="invalid_option", option=name)
+        values = value.values() if isinstance(value, Mapping) else (value,)
+        for item in values:
+            if isinstance(item, int) and not isinstance(item, bool) \
+                    and abs(item) > OPTION_INT_MAX:
+                raise InvalidInput(f"Option {name!r} must be at most {OPTION_INT_MAX}.",
+                                   code="invalid_option", option=name)
+
+
+def tournament_machine_names(session: Session, tournament: Tournament) -> dict[str, bool]:
+    """The names of the tournament's machines, each with whether it still counts (not
+    removed), in bank order."""
+    return {name: status != MachineStatus.REMOVED for name, status in session.execute(
+        select(Machine.name, TournamentMachine.status)
+        .join(TournamentMachine, TournamentMachine.machine_id == Machine.id)
+        .where(TournamentMachine.tournament_id == tournament.id)
+        .order_by(TournamentMachine.id))}
+
+
+def check_format_options(pss: Pss, spec: FormatSpec, resolved: Mapping[str, Any], *,
+                         machines: Mapping[str, bool]) -> dict[str, Any]:
+    """Check a tournament's parsed options together before they are saved — numbers in range,
+    points curves installed, per-machine values only for the tournament's ``machines`` (name to
+    whether it counts), then the format's own :meth:`~pss_core.contract.Format.check_options`
+    — and return them as stored."""
+    check_option_numbers(resolved)
+    for opt in spec.options:
+        value = resolved.get(opt.name)
+        if opt.type == "points_curve" and value not in pss.curves:
+            raise InvalidInput(
+                f"There is no points curve called {value!r} (installed: "
+                f"{', '.join(c.name for c in pss.curves)}).",
+                code="unknown_points_curve", option=opt.name,
+            )
+        if opt.type == "per_machine":
+            strangers = sorted(set(value or {}) - set(machines))
+            if strangers:
+                title = opt.title or opt.name.replace("_", " ").capitalize()
+                where = ("it has none yet; add machines first" if not machines
+                         else f"its machines are {', '.join(machines)}")
+                raise InvalidInput(
+                    f"{title}: {', '.join(strangers)} "
+                    f"{'is not a machine' if len(strangers) == 1 else 'are not machines'} "
+                    f"of this tournament ({where}).", code="invalid_option", option=opt.name)
+    spec.format.check_options(resolved, tuple(m for m, counts in machines.items() if counts))
+    return spec.store_options(resolved)
 
 
 def _whole(value: object) -> int:

@@ -34,6 +34,7 @@ from pss_core.standings.sql import (
 
 if TYPE_CHECKING:
     from pss_core.contract.curves import PointsCurve
+    from pss_core.contract.formats import FormatSpec
     from pss_core.contract.registry import Registry
     from pss_core.plugins import Pss
 
@@ -116,7 +117,7 @@ def compute_standings(
     if result is None:
         raise Refused(f"The {spec.title} format does not compute standings.",
                       code="no_standings")
-    result = attrs.evolve(result, format=spec.name, options=options,
+    result = attrs.evolve(labelled(result, spec), format=spec.name, options=options,
                           tournament_id=tournament.id, version=version)
     result = apply_cut(result, tournament.qualifying_cut)
     if cache is not None and key is not None:
@@ -141,7 +142,18 @@ def standings_from_rows(
     if result is None:
         raise Refused(f"The {spec.title} format does not compute standings.",
                       code="no_standings")
-    return apply_cut(attrs.evolve(result, format=spec.name, options=resolved), cut)
+    return apply_cut(attrs.evolve(labelled(result, spec), format=spec.name, options=resolved),
+                     cut)
+
+
+def labelled(standings: Standings, spec: FormatSpec) -> Standings:
+    """The format's column labels on its standings, where the format did not set its own."""
+    changes = {}
+    if standings.points_label == "Points":
+        changes["points_label"] = spec.points_label
+    if standings.score_label == "Score":
+        changes["score_label"] = spec.score_label
+    return attrs.evolve(standings, **changes)
 
 
 def ranking_for(pss: Pss) -> Ranking:
