@@ -1,10 +1,11 @@
-"""Template filters and globals (money, times, permissions)."""
+"""Template filters and globals (money, points, times, permissions)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from pss_core.contract import exact_points, points_text
 from pss_web.assets import STATIC_DIR
 from pss_web.present import money
 from pss_web.security import Permission
@@ -22,6 +23,13 @@ def when(value: Any) -> str:
     return f"{value:%Y-%m-%d %H:%M} UTC"
 
 
+def points(value: Any) -> str:
+    """Points as people read them: ``17``, ``17.5``, ``33.33`` (never ``17.500000001``)."""
+    if value is None or value == "":
+        return ""
+    return points_text(exact_points(value))
+
+
 def iso(value: Any) -> str:
     if value is None or value == "":
         return ""
@@ -30,6 +38,7 @@ def iso(value: Any) -> str:
 
 def configure(env: Any) -> None:
     env.filters["money"] = lambda cents, currency="usd": money(cents, currency)
+    env.filters["points"] = points
     env.filters["when"] = when
     env.filters["iso"] = iso
     env.filters["zip_titles"] = zip_titles

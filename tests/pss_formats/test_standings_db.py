@@ -3,6 +3,7 @@ PostgreSQL: hand-worked tournaments, what never counts, the cut, freshness and t
 that only rank rows, and the SQL engine checked against the reference engine."""
 
 import threading
+from fractions import Fraction
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,9 +21,11 @@ from pss_core.standings import (
     entry_standings,
     herb_standings,
     score_rows,
+    sql_entry_standings,
+    sql_herb_standings,
 )
 from pss_core.standings import sql as standings_module
-from pss_formats.curves import linear_points, papa_points
+from pss_formats.curves import circuit_points, linear_points, papa_points, percent_of_top
 
 PAPA = PointsCurve("papa", "PAPA", papa_points)
 LINEAR = PointsCurve("linear", "Linear", linear_points)
@@ -456,3 +459,90 @@ def test_standings_are_computed_in_one_ranking_query(board, pss, herb):
     assert len(s) == 6
     assert len(statements) == 3
     assert sum("RANK() OVER" in statement for statement in statements) == 1
+
+
+# --- the richer values: fractions, averaged ties, direction, curves of the place -------------
+
+FIELD = PointsCurve("field", "Field size", lambda p: p.players - p.rank + 1, by_place=True)
+DECAY = PointsCurve("decay", "Decaying", lambda rank: 100 * Fraction(9, 10) ** (rank - 1))
+CURVES = {"papa": PAPA, "linear": LINEAR, "circuit": PointsCurve("c", "C", circuit_points),
+          "field": FIELD, "decay": DECAY,
+          "percent": PointsCurve("pct", "Pct", percent_of_top, by_place=True)}
+rankings = st.fixed_dictionaries({
+    "curve": st.sampled_from(sorted(CURVES)), "ties": st.sampled_from(["share", "average"]),
+    "lowest_wins": st.booleans(), "fewest_points_win": st.booleans()})
+
+
+def engine_args(ranking):
+    return {**ranking, "curve": CURVES[ranking["curve"]]}
+
+
+@db_settings
+@given(herb_games, st.integers(min_value=1, max_value=4), rankings)
+def test_sql_herb_with_richer_values_equals_the_reference(dbsession, make_board, games, n,
+                                                         ranking):
+    def check(board):
+        t = board.tournament("herb", MACHINES)
+        for p in PLAYERS:
+            board.player(p)
+        for p, m, score in games:
+            board.game(t, p, m, score)
+        got = sql_herb_standings(board.session, t, machines_counted=n, **engine_args(ranking))
+        expected = herb_standings([ScoreRow(*g) for g in games], machines_counted=n,
+                                  **engine_args(ranking))
+        assert herb_view(got) == herb_view(expected)
+        assert got.lowest_wins == expected.lowest_wins == ranking["fewest_points_win"]
+
+    in_savepoint(dbsession, make_board, check)
+
+
+@db_settings
+@given(papa_entries, st.integers(min_value=1, max_value=3), rankings)
+def test_sql_papa_with_richer_values_equals_the_reference(dbsession, make_board, entries, k,
+                                                         ranking):
+    def check(board):
+        t = board.tournament("papa", MACHINES, options={"games_per_entry": 2})
+        for p in PLAYERS:
+            board.player(p)
+        rows = []
+        for player, games, status in entries:
+            entry = board.entry(t, player, games, status=status)
+            if status == EntryStatus.COMPLETE:
+                rows += [ScoreRow(player, m, sc, entry=str(entry.id)) for m, sc in games]
+        got = sql_entry_standings(board.session, t, entries_counted=k, **engine_args(ranking))
+        expected = entry_standings(rows, entries_counted=k, games_per_entry=2,
+                                   **engine_args(ranking))
+        assert entry_view(got) == entry_view(expected)
+
+    in_savepoint(dbsession, make_board, check)
+
+
+def test_ties_averaged_by_hand_from_the_database(board):
+    t = board.tournament("herb", ["A"])
+    for name, score in (("Ada", 90), ("Bo", 80), ("Cy", 80), ("Di", 80), ("Ed", 70)):
+        board.game(t, name, "A", score)
+    s = sql_herb_standings(board.session, t, machines_counted=1, curve=FIELD, ties="average")
+    # Five players: 5, 4, 3, 2, 1. Bo, Cy and Di share 2nd to 4th: (4 + 3 + 2) / 3 = 3 each.
+    assert table(s) == [(1, "Ada", 5), (2, "Bo", 3), (2, "Cy", 3), (2, "Di", 3), (5, "Ed", 1)]
+    assert all(isinstance(row.points, int) for row in s)
+    s = sql_herb_standings(board.session, t, machines_counted=1, curve=LINEAR, ties="average",
+                           lowest_wins=True)
+    # Lowest first: Ed 100; the three 80s share 99, 98, 97 (98 each); Ada 96.
+    assert table(s) == [(1, "Ed", 100), (2, "Bo", 98), (2, "Cy", 98), (2, "Di", 98),
+                        (5, "Ada", 96)]
+
+
+def test_percent_of_top_is_exact_and_shown_without_noise(board, pss):
+    t = board.tournament("herb", ["A", "B"], options={"points_curve": "percent_of_top",
+                                                       "machines_counted": 2})
+    board.game(t, "Ada", "A", 3_000_000)
+    board.game(t, "Bo", "A", 1_000_000)
+    board.game(t, "Bo", "B", 7)
+    board.game(t, "Ada", "B", 3)
+    s = compute_standings(board.session, pss, t)
+    # Ada: 100 + 300/7 (142.857…); Bo: 100/3 + 100 (133.333…).
+    assert table(s) == [(1, "Ada", Fraction(1000, 7)), (2, "Bo", Fraction(400, 3))]
+    assert [row.points_text for row in s] == ["142.86", "133.33"]
+    data = s.as_dict()["standings"][0]
+    assert (data["points"], data["points_exact"]) == (142.857143, "1000/7")
+    assert data["machines"][1]["points"] == 42.857143

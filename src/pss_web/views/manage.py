@@ -61,34 +61,59 @@ P = Permission
 # --- format options as form fields ------------------------------------------------------------
 
 
-def option_field(request: Any, opt: OptionSpec, value: Any) -> dict[str, Any]:
-    """How one format option is shown in the form (its input comes from its declared type)."""
+def option_field(request: Any, opt: OptionSpec, value: Any,
+                 machines: list[tuple[int, str]] | None = None) -> dict[str, Any]:
+    """How one format option is shown in the form (its input comes from its declared type); a
+    ``per_machine`` option has one input per machine of the tournament (``machines``: id and
+    name, in bank order)."""
     field: dict[str, Any] = {
         "name": opt.name, "input": f"option.{opt.name}", "type": opt.type,
         "title": opt.title or opt.name.replace("_", " ").capitalize(), "help": opt.help,
-        "default": opt.default, "value": value, "nullable": opt.nullable,
-        "minimum": opt.minimum, "maximum": opt.maximum, "choices": list(opt.choices),
+        "default": opt.store(opt.default), "value": opt.store(value), "nullable": opt.nullable,
+        "minimum": _bound(opt.minimum), "maximum": _bound(opt.maximum),
+        "choices": list(opt.choices),
     }
     if opt.type == "points_curve":
         field["choices"] = [c.name for c in request.pss.curves]
         field["choice_titles"] = {c.name: c.title for c in request.pss.curves}
+    if opt.type == "per_machine":
+        stored = field["value"] or {}
+        field["item"] = opt.item
+        field["machines"] = [{"id": id_, "name": name, "input": f"option.{opt.name}.{id_}",
+                              "value": stored.get(name)} for id_, name in machines or ()]
     return field
 
 
-def format_json(request: Any, spec: FormatSpec, values: dict[str, Any] | None = None
-                ) -> dict[str, Any]:
+def _bound(value: Any) -> Any:
+    # Decimal bounds as the text an organizer types (JSON has no exact fractions).
+    return value if value is None or isinstance(value, int) else str(float(value))
+
+
+def option_machines(t: Tournament | None) -> list[tuple[int, str]]:
+    """The machines a per-machine option takes values for: the tournament's, not removed."""
+    if t is None:
+        return []
+    return [(m.id, m.machine.name) for m in t.machines if m.status != MachineStatus.REMOVED]
+
+
+def format_json(request: Any, spec: FormatSpec, values: dict[str, Any] | None = None,
+                tournament: Tournament | None = None) -> dict[str, Any]:
     values = values or {}
+    machines = option_machines(tournament)
     return {
         "name": spec.name, "title": spec.title, "description": spec.description,
         "team": spec.team, "plugin": request.pss.formats.owner(spec.name),
-        "options": [option_field(request, o, values.get(o.name, o.default))
+        "options": [option_field(request, o, values.get(o.name, o.default), machines)
                     for o in spec.options],
     }
 
 
-def submitted_options(request: Any, spec: FormatSpec) -> dict[str, Any]:
-    """Raw option values from ``option.<name>`` form fields or a JSON ``options`` object; the
-    format validates them (``FormatSpec.resolve_options``)."""
+def submitted_options(request: Any, spec: FormatSpec,
+                      tournament: Tournament | None = None) -> dict[str, Any]:
+    """Raw option values from ``option.<name>`` form fields (``option.<name>.<machine id>`` for
+    per-machine ones) or a JSON ``options`` object (per-machine values keyed by machine name);
+    the format validates them (``FormatSpec.resolve_options``) and the service checks them
+    together when they are saved."""
     data = request.submitted
     if data.is_json:
         raw = data.get("options") or {}
@@ -99,6 +124,13 @@ def submitted_options(request: Any, spec: FormatSpec) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for opt in spec.options:
         key = f"option.{opt.name}"
+        if opt.type == "per_machine":
+            per_machine = {name: data.getall(f"{key}.{id_}")[-1]
+                           for id_, name in option_machines(tournament)
+                           if data.getall(f"{key}.{id_}")}
+            if per_machine:
+                out[opt.name] = per_machine
+            continue
         values = data.getall(key)
         if not values:
             continue
@@ -242,7 +274,7 @@ def edit_tournament_form(context: TournamentResource, request: Any) -> dict[str,
     return {
         "event": event_json(request, context.event),
         "tournament": tournament_json(request, t),
-        "format": format_json(request, spec, t.format_options or {}),
+        "format": format_json(request, spec, t.format_options or {}, t),
         "bundles_text": bundles_text(t.bundles),
         "status_url": request.resource_url(context, "status"),
         "metatournament": {
@@ -276,7 +308,7 @@ def edit_tournament(context: TournamentResource, request: Any) -> Response:
     if "bundles" in values:
         changes["bundles"] = parse_bundles(data.get("bundles"))
     spec = request.pss.formats[t.format]
-    options = submitted_options(request, spec)
+    options = submitted_options(request, spec, t)
     if options:
         changes["options"] = options
     diff = admin_service.update_tournament(request.dbsession, request.pss, t, actor=actor,

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from pss_core.contract import points_json
 from pss_core.errors import Refused
 from pss_core.models import (
     Event,
@@ -221,7 +222,7 @@ def machine_results(standings: Standings | None, tm_id: int) -> list[dict[str, A
         for entry in row.entries:
             games += [g for g in entry.games if g.machine_id == tm_id]
         for g in games:
-            out.append({"rank": g.rank, "points": g.points, "score": g.score,
+            out.append({"rank": g.rank, "points": points_json(g.points), "score": g.score,
                         "competitor": row.competitor.as_dict(), "name": row.competitor.name})
     out.sort(key=lambda r: (r["rank"], r["name"]))
     return out
@@ -311,6 +312,7 @@ def player_page(context: PlayerResource, request: Any) -> dict[str, Any]:
         if row is not None:
             results.append({"tournament": tournament_json(request, t, event),
                             "standing": row.as_dict(), "cut": standings.cut,
+                            "points_label": standings.points_label,
                             "entrants": len(standings)})
     playing = session.scalars(select(TournamentMachine).where(
         TournamentMachine.player_id == ep.id)).first()

@@ -38,7 +38,9 @@ def tv(context: EventResource, request: Any) -> dict[str, Any]:
         if standings is not None:
             rows = [r.as_dict() for r in standings.rows[:ROWS_PER_SLIDE]]
             slides.append({"kind": "standings", "tournament": info, "rows": rows,
-                           "cut": standings.cut, "entrants": len(standings)})
+                           "cut": standings.cut, "entrants": len(standings),
+                           "points_label": standings.points_label,
+                           "lowest_wins": standings.lowest_wins})
         machines = [{**machine_json(request, m, event), "queue": queues.get(m.id, 0)}
                     for m in t.machines if m.status != MachineStatus.REMOVED]
         if machines:
