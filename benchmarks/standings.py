@@ -15,6 +15,7 @@ Reported: medians and best runs, and the ratios pss/sql, pss/sql+breakdown and +
 Figures are recorded in docs/benchmarks.rst.
 
 Run:  .venv/bin/python -m benchmarks.standings                  (10k and 100k scores, both backends)
+      .venv/bin/python -m benchmarks.standings --quick          (100k scores, 5 runs)
       .venv/bin/python -m benchmarks.standings --sizes 10000,100000,1000000
       .venv/bin/python -m benchmarks.standings --backends sqlite --repeat 9
 PostgreSQL: --pg-url (default $PSS_BENCH_DATABASE_URL or postgresql://postgres@127.0.0.1:5432/postgres);
@@ -248,7 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--seed", type=int, default=20)
     parser.add_argument("--pg-url", default=os.environ.get("PSS_BENCH_DATABASE_URL", DEFAULT_PG))
+    parser.add_argument("--quick", action="store_true",
+                        help="100k scores only, 5 runs: before-and-after checks of a change")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.repeat = "100000", 5
     sizes = [int(s) for s in args.sizes.split(",") if s]
     print(f"HERB, {args.players} players x {args.machines} machines, best 4 count, PAPA curve; "
           f"median of {args.repeat} runs")

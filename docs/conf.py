@@ -19,7 +19,8 @@ intersphinx_mapping = {
     "pluggy": ("https://pluggy.readthedocs.io/en/stable", None),
 }
 #: The projects whose names the inventories resolve.
-EXTERNAL = (r"(argparse|datetime|collections|contextlib|typing|enum|importlib|types|pathlib|sqlalchemy|"
+EXTERNAL = (r"(argparse|datetime|collections|contextlib|decimal|fractions|typing|enum|importlib|"
+            r"types|pathlib|sqlalchemy|"
             r"pluggy)"
             r"(\..*)?|Session|Engine")
 # Type variables (``T``, ``R``) are not objects to link to.

@@ -119,9 +119,11 @@ class Board:
     # --- playing through the services, as the desk and scorekeepers do ----------------------
 
     def sell(self, player: str, count: int, scope: Tournament | Metatournament) -> Any:
-        key = "tournament" if isinstance(scope, Tournament) else "metatournament"
+        if isinstance(scope, Tournament):
+            return tickets.sell_tickets(self.session, self.pss, player=self.player(player),
+                                        count=count, actor=self.desk, tournament=scope)
         return tickets.sell_tickets(self.session, self.pss, player=self.player(player),
-                                    count=count, actor=self.desk, **{key: scope})
+                                    count=count, actor=self.desk, metatournament=scope)
 
     def start(self, t: Tournament, player: str, machine: str) -> Any:
         return games.start_game(self.session, self.pss, machine=self.machine(t, machine),

@@ -148,12 +148,12 @@ def standings_from_rows(
 
 def labelled(standings: Standings, spec: FormatSpec) -> Standings:
     """The format's column labels on its standings, where the format did not set its own."""
-    changes = {}
-    if standings.points_label == "Points":
-        changes["points_label"] = spec.points_label
-    if standings.score_label == "Score":
-        changes["score_label"] = spec.score_label
-    return attrs.evolve(standings, **changes)
+    return attrs.evolve(
+        standings,
+        points_label=spec.points_label if standings.points_label == "Points"
+        else standings.points_label,
+        score_label=spec.score_label if standings.score_label == "Score"
+        else standings.score_label)
 
 
 def ranking_for(pss: Pss) -> Ranking:

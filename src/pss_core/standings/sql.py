@@ -88,7 +88,8 @@ class CurveLookup:
         """The table as runs of ranks ``lo..hi`` where points are ``a + b * rank``: PAPA's curve
         is two (100, 90, then 88 - rank), the linear curve one."""
         points, n = self.points, len(self.points)
-        pieces, rank = [], 1
+        pieces: list[tuple[int, int, Points, Points]] = []
+        rank = 1
         while rank <= n:
             if rank == n:
                 pieces.append((rank, rank, points[rank - 1], 0))
@@ -493,6 +494,7 @@ def _placed_lines(session: Session, tournament: Tournament, *, entries: bool, co
                                         points(place, tied, players, top, score), False,
                                         machine_id))
     picks: dict[int, tuple[Points, tuple[Any, ...]]] = {}
+    results: list[MachineResult]
     if entries:
         per_owner: dict[int, list[EntryResult]] = defaultdict(list)
         for entry_id, results in games.items():
@@ -507,8 +509,8 @@ def _placed_lines(session: Session, tournament: Tournament, *, entries: bool, co
     else:
         for owner_id, results in games.items():
             results.sort(key=lambda r: (sign * r.points, r.machine_id))
-            picked = tuple(attrs.evolve(r, counted=i < counted) for i, r in enumerate(results))
-            picks[owner_id] = (sum((r.points for r in picked[:counted]), Fraction(0)), picked)
+            placed = tuple(attrs.evolve(r, counted=i < counted) for i, r in enumerate(results))
+            picks[owner_id] = (sum((r.points for r in placed[:counted]), Fraction(0)), placed)
     competitors = all_competitors(session, tournament, team)
     order = sorted(picks, key=lambda o: sign * picks[o][0])
     ranks = competition_ranks([picks[o][0] for o in order])
