@@ -97,7 +97,9 @@ def test_limited_herb_caps_games_when_tokens_outnumber_the_cap(board):
     assert [row.points for row in compute_standings(board.session, board.pss, t)] == [200]
 
 
-def test_removed_machine_drops_out_disabled_one_counts(board, pss):
+def test_a_removed_machine_keeps_counting_unless_the_tournament_drops_it(board, pss):
+    """The seed: a removed machine is "removed from the UI except for results" — its scores
+    keep counting; a tournament may choose to drop them. A disabled one always counts."""
     t = board.tournament("herb", ["A", "B"], options={"machines_counted": 2})
     board.sell("Ada", 2, t)
     board.play(t, "Ada", "A", 10)
@@ -107,6 +109,11 @@ def test_removed_machine_drops_out_disabled_one_counts(board, pss):
     assert table(compute_standings(board.session, pss, t)) == [(1, "Ada", 200)]
     machines.set_machine_status(board.session, pss, machine=board.machine(t, "B"),
                                 status="remove", actor=board.td)
+    s = compute_standings(board.session, pss, t)
+    assert table(s) == [(1, "Ada", 200)]
+    assert s.machines == ("A", "B")
+    t.count_removed_machines = False
+    board.session.flush()
     s = compute_standings(board.session, pss, t)
     assert table(s) == [(1, "Ada", 100)]
     assert s.machines == ("A",)

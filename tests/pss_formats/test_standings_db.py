@@ -96,10 +96,16 @@ def test_herb_cut_takes_in_the_tie_at_the_line(board, pss, herb):
         "P1", "P2"]
 
 
-def test_removed_machines_drop_out_and_disabled_ones_count(board, pss, herb):
+def test_removed_machines_count_unless_dropped_and_disabled_ones_count(board, pss, herb):
     board.set_machine_status(herb, "B", MachineStatus.DISABLED)
     assert table(compute_standings(board.session, pss, herb))[0] == (1, "P1", 190)
     board.set_machine_status(herb, "B", MachineStatus.REMOVED)
+    # By default a removed machine stays in the results (the seed).
+    kept = compute_standings(board.session, pss, herb)
+    assert table(kept)[0] == (1, "P1", 190)
+    assert kept.machines == ("A", "B", "C")
+    herb.count_removed_machines = False
+    board.session.flush()
     s = compute_standings(board.session, pss, herb)
     # Without B: P1 A 100, P2 A 100 + C 90, P3 A 85, P4 C 90 + A 84, P5 C 100 + A 84, P6 C 90.
     assert table(s) == [(1, "P2", 190), (2, "P5", 184), (3, "P4", 174), (4, "P1", 100),
@@ -185,11 +191,15 @@ def test_papa_voiding_an_entry_takes_it_out(board, pss):
     assert table(compute_standings(board.session, pss, t)) == [(1, "Bo", 200)]
 
 
-def test_papa_games_on_removed_machines_drop_out_of_their_entry(board, pss):
+def test_papa_games_on_removed_machines_drop_out_of_their_entry_when_dropped(board, pss):
     t = board.tournament("papa", ["A", "B"], options={"games_per_entry": 2})
     board.entry(t, "Ada", [("A", 10), ("B", 1)])
     board.entry(t, "Bo", [("A", 5), ("B", 5)])
     board.set_machine_status(t, "B", MachineStatus.REMOVED)
+    assert [len(e.games) for row in compute_standings(board.session, pss, t)
+            for e in row.entries] == [2, 2]
+    t.count_removed_machines = False
+    board.session.flush()
     s = compute_standings(board.session, pss, t)
     assert table(s) == [(1, "Ada", 100), (2, "Bo", 90)]
     assert [len(e.games) for row in s for e in row.entries] == [1, 1]
@@ -232,6 +242,7 @@ def test_cache_serves_a_version_until_something_changes(board, pss, herb):
     assert second.version == first.version + 1
     assert second.find(name="P6").points > first.find(name="P6").points
     # Removing a machine changes no version, but the machines are part of the key.
+    herb.count_removed_machines = False
     board.set_machine_status(herb, "C", MachineStatus.REMOVED)
     third = compute_standings(board.session, pss, herb, cache=cache)
     assert third is not second
@@ -372,11 +383,13 @@ def in_savepoint(dbsession, make_board, check):
 
 @db_settings
 @given(herb_games, st.integers(min_value=1, max_value=4), st.sampled_from(["papa", "linear"]),
-       st.lists(st.sampled_from(["removed", "disabled"]), max_size=4))
-def test_sql_herb_equals_the_reference(dbsession, make_board, games, n, curve, statuses):
+       st.lists(st.sampled_from(["removed", "disabled"]), max_size=4), st.booleans())
+def test_sql_herb_equals_the_reference(dbsession, make_board, games, n, curve, statuses,
+                                       keep_removed):
     def check(board):
         t = board.tournament("herb", MACHINES,
                              options={"machines_counted": n, "points_curve": curve})
+        t.count_removed_machines = keep_removed
         for p in PLAYERS:
             board.player(p)
         for p, m, score in games:
@@ -384,7 +397,7 @@ def test_sql_herb_equals_the_reference(dbsession, make_board, games, n, curve, s
         for machine, status in zip(MACHINES, statuses, strict=False):
             board.set_machine_status(t, machine, MachineStatus(status))
         kept = [ScoreRow(p, m, sc) for p, m, sc in games
-                if board.machine(t, m).status != MachineStatus.REMOVED]
+                if keep_removed or board.machine(t, m).status != MachineStatus.REMOVED]
         expected = herb_standings(kept, machines_counted=n, curve=board.pss.curves[curve])
         assert herb_view(compute_standings(board.session, board.pss, t)) == herb_view(expected)
 

@@ -39,9 +39,11 @@ class GroupPlan:
 class FinishedGroup:
     """A group whose order stands (every game in, every tiebreaker played)."""
 
+    #: The group's name in the bracket (``1A``).
     label: str
     #: Best first.
     order: tuple[int, ...]
+    #: How many of the group go on to the next round.
     advance: int
 
 
@@ -49,7 +51,7 @@ class FinishedGroup:
 class GroupVerdict:
     """Where a group stands after the games so far."""
 
-    #: Best first: provisional until :attr:`is_final`.
+    #: Best first: provisional until ``is_final``.
     order: tuple[int, ...]
     #: Seed -> points (or strikes, or whatever the format counts), for display.
     points: Mapping[int, int]

@@ -11,7 +11,7 @@ from typing import Any
 #: Points: a whole number, or an exact fraction when a curve or a tie makes one.
 Points = int | Fraction
 
-#: Decimal places a page shows (``33.33``); JSON carries up to :data:`JSON_PLACES`.
+#: Decimal places a page shows (``33.33``); JSON carries up to ``JSON_PLACES``.
 TEXT_PLACES = 2
 #: Decimal places of the JSON number; the exact value is in ``points_exact``.
 JSON_PLACES = 6
@@ -48,7 +48,7 @@ def points_text(value: Points, places: int = TEXT_PLACES) -> str:
 
 def points_json(value: Points) -> int | float:
     """Points as a JSON number: an integer when whole, otherwise the decimal to
-    :data:`JSON_PLACES` places (``17.5``)."""
+    ``JSON_PLACES`` places (``17.5``)."""
     value = exact_points(value)
     if isinstance(value, int):
         return value

@@ -305,8 +305,8 @@ def _machines_of(tournament_id: int) -> Any:
 
 def counts_removed(session: Session, tournament_id: int) -> bool:
     """Whether scores on machines removed from the bank still count (the default)."""
-    return bool(session.scalar(select(Tournament.count_removed_machines)
-                               .where(Tournament.id == tournament_id)))
+    tournament = session.get(Tournament, tournament_id)  # the loaded row: no extra query
+    return bool(tournament is None or tournament.count_removed_machines)
 
 
 def bank(session: Session, tournament_id: int) -> dict[int, str]:
