@@ -16,7 +16,7 @@ from typing import Any
 from pyramid.response import Response
 from sqlalchemy import select
 
-from pss_core.contract import FormatSpec, OptionSpec
+from pss_core.contract import FormatSpec, OptionSpec, PairingFormat
 from pss_core.errors import InvalidInput
 from pss_core.models import (
     EventUser,
@@ -217,11 +217,17 @@ EDIT_TOURNAMENT_FIELDS = (
 )
 
 
+def qualifying_formats(request: Any) -> list[FormatSpec]:
+    """The formats a tournament is created in here: pairing formats (finals) are made from a
+    qualifying tournament on the finals page instead."""
+    return [f for f in request.pss.formats if not isinstance(f.format, PairingFormat)]
+
+
 def new_tournament_form(request: Any) -> dict[str, Any]:
     """The add-a-tournament form: the installed formats, and the options of the chosen one."""
     data = request.submitted if request.method == "POST" else None
     chosen = (data.get("format") if data is not None else None) or request.params.get("format")
-    formats = list(request.pss.formats)
+    formats = qualifying_formats(request)
     spec = next((f for f in formats if f.name == chosen), formats[0] if formats else None)
     return {
         "formats": [{"name": f.name, "title": f.title, "description": f.description,
@@ -252,6 +258,9 @@ def create_tournament(context: TournamentsContainer, request: Any) -> Response:
         if data.is_json and not data.has(flag):
             values[flag] = True
     spec = request.pss.formats[values["format"]]
+    if isinstance(spec.format, PairingFormat):
+        raise InvalidInput(f"{spec.title} is for finals: create them from a qualifying "
+                           "tournament on the finals page.", code="invalid_field", field="format")
     t = setup.create_tournament(
         request.dbsession, request.pss, context.event, values["name"], spec.name,
         options=submitted_options(request, spec), slug=values["slug"] or None,

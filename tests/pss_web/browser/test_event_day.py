@@ -90,7 +90,8 @@ def test_event_day(served: str, sqlite_url: str, new_page: Callable[..., Any],
         assert f"{username} can now log into Spring Flip." in flash(owner)
     shot(owner, "owner-staff")
     log_in(owner, base, f"/events/{EVENT}/login", username="olive", password="olive-pass-1")
-    owner.get_by_role("link", name="Tournaments", exact=True).click()
+    owner.get_by_role("navigation", name="Sections").get_by_role(
+        "link", name="Tournaments", exact=True).click()
     expect(owner.locator("#f-format")).to_have_value("herb")
     owner.fill("#f-name", "Main")
     owner.fill("#f-price", "3.00")
