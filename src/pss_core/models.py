@@ -200,6 +200,12 @@ class Event(Base):
     #: A self-registering player may ask for a free number of their choice.
     self_registration_choose_number: Mapped[bool] = mapped_column(Boolean, default=False)
     self_registration_email_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: How long each slide of the TV shows, in seconds (the director sets it).
+    tv_seconds: Mapped[int] = mapped_column(Integer, default=12)
+    #: Standings rows per TV slide; longer standings are paged over several slides.
+    tv_rows: Mapped[int] = mapped_column(Integer, default=12)
+    #: Whether the TV shows machine boards as well as standings.
+    tv_machines: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     owner: Mapped[User] = relationship()

@@ -180,7 +180,7 @@ def test_tv_cycles_standings_and_machines(webapp: TestApp, scored: Tournament) -
     assert data["slides"][0]["rows"][0]["name"] == "Ada Flipper"
     html = webapp.get("/events/demo/tv").text
     assert 'data-rotate="12"' in html
-    assert html.count('class="slide"') == 4
+    assert html.count('<section class="slide ') == 4
 
 
 def test_unknown_things_are_404_in_both_forms(webapp: TestApp, demo_event: Event) -> None:

@@ -50,11 +50,13 @@
     });
   }
 
-  /* The TV: show one .slide at a time, moving on every data-rotate seconds. */
+  /* The TV: show one .slide at a time, moving on every data-rotate seconds, with "n / m" in
+     [data-tv-progress]; a button asks for full screen (a TV in kiosk mode never shows it). */
   function startRotation() {
     var box = document.querySelector("[data-rotate]");
     if (!box) return;
     var seconds = parseInt(box.getAttribute("data-rotate"), 10) || 12;
+    var progress = document.querySelector("[data-tv-progress]");
     var index = 0;
     box.classList.add("rotating");
     function show() {
@@ -62,10 +64,16 @@
       if (!slides.length) return;
       index = index % slides.length;
       slides.forEach(function (s, i) { s.classList.toggle("shown", i === index); });
+      if (progress) progress.textContent = slides.length > 1 ? (index + 1) + " / " + slides.length : "";
     }
     box.addEventListener("pss:updated", show);
     show();
     window.setInterval(function () { index += 1; show(); }, seconds * 1000);
+    var full = document.querySelector("[data-fullscreen]");
+    if (full) {
+      if (!document.documentElement.requestFullscreen) full.hidden = true;
+      full.addEventListener("click", function () { document.documentElement.requestFullscreen(); });
+    }
   }
 
   /* Forms marked data-confirm ask first; selects in data-autosubmit forms submit on change. */
