@@ -87,6 +87,14 @@ def served(sqlite_url: str, pss: Any, serve: Callable[[dict[str, Any]], str]) ->
 
 
 @pytest.fixture
+def chromium_command() -> tuple[str, list[str]]:
+    """The browser and the arguments every browser test starts it with (for a test that
+    launches its own, with more arguments)."""
+    require_browser()
+    return CHROMIUM, list(CHROMIUM_ARGS)
+
+
+@pytest.fixture
 def browser() -> Iterator[Any]:
     """Chromium through Playwright; every request it makes outside 127.0.0.1 is refused."""
     from playwright.sync_api import sync_playwright
