@@ -2,7 +2,8 @@
  *
  * Live regions: a page with [data-live] elements polls its own URL every few seconds with
  * If-None-Match. The server answers 304 (one cheap query, no body) until something changed; then
- * the new page's [data-live] elements (matched by id) replace the old ones. Hidden tabs do not poll.
+ * the new page's [data-live] elements (matched by id) replace the old ones. Hidden tabs do not poll;
+ * a tab that comes back into view polls at once.
  */
 (function () {
   "use strict";
@@ -17,9 +18,16 @@
     if (!document.querySelector("[data-live]") || !window.fetch) return;
     var etag = etagMeta();
     var delay = POLL_MS;
-    function schedule() { window.setTimeout(poll, delay); }
+    var timer = null, inFlight = false;
+    function schedule() {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(poll, delay);
+    }
+    // A hidden tab does not poll at all; coming back into view polls at once and carries on.
     function poll() {
-      if (document.hidden) { schedule(); return; }
+      timer = null;
+      if (document.hidden || inFlight) return;
+      inFlight = true;
       var headers = { "Accept": "text/html" };
       if (etag) headers["If-None-Match"] = etag;
       fetch(window.location.href, { headers: headers, credentials: "same-origin", cache: "no-store" })
@@ -31,11 +39,16 @@
           return r.text();
         })
         .then(function (html) {
+          inFlight = false;
           if (html) swap(html);
           schedule();
         })
-        .catch(function () { delay = Math.min(delay * 2, 60000); schedule(); });
+        .catch(function () { inFlight = false; delay = Math.min(delay * 2, 60000); schedule(); });
     }
+    document.addEventListener("visibilitychange", function () {
+      if (document.hidden) { window.clearTimeout(timer); timer = null; }
+      else if (!inFlight) { window.clearTimeout(timer); poll(); }
+    });
     schedule();
   }
 
