@@ -910,6 +910,28 @@ class LoginSession(Base):
     )
 
 
+class ApiToken(Base):
+    """A personal API token for scripts and other tools: made by a staff member for one event
+    and one of their roles, shown once, stored as a hash, used as a bearer token."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    #: Who made it; it grants at most what they hold in the event at the time of each request.
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "api_token_role"))
+    #: What the maker calls it ("results feed"), to tell tokens apart.
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    #: Requests in the current rate window, and when that window began.
+    window_requests: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime | None] = mapped_column()
+
+
 class LoginThrottle(Base):
     """Failed login attempts per key (a player number or username, a client address, a whole
     event) with a lockout time. ``event_id`` is NULL for the admin interface's keys."""

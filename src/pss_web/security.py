@@ -18,7 +18,7 @@ from zope.interface import implementer
 
 from pss_core.audit import Actor
 from pss_core.models import LoginKind, Role
-from pss_core.services import auth
+from pss_core.services import api_tokens, auth
 
 
 class Permission(enum.StrEnum):
@@ -168,6 +168,13 @@ class PssSecurityPolicy:
     def _identity(self, request: Any, scope: LoginScope | None) -> auth.Identity | None:
         if scope is None:
             return None
+        bearer = bearer_token(request)
+        if bearer is not None:
+            # A bearer request is the token's alone: it never falls back to a login cookie, so
+            # it needs no CSRF token (a cross-site page cannot set this header).
+            if scope.kind != "event" or scope.event_id is None:
+                return None
+            return api_tokens.identity_for_token(request.dbsession, bearer, scope.event_id)
         token = request.cookies.get(scope.cookie_name)
         if not token:
             return None
@@ -184,6 +191,8 @@ class PssSecurityPolicy:
 
     def authenticated_userid(self, request: Any) -> str | None:
         ident = self.identity(request)
+        if ident is not None and ident.token_id is not None:
+            return f"token:{ident.token_id}"
         return f"session:{ident.session_id}" if ident else None
 
     def permits(self, request: Any, context: Any, permission: str) -> Any:
@@ -208,6 +217,18 @@ class PssSecurityPolicy:
         response = request.response
         response.delete_cookie(scope.cookie_name, path=scope.cookie_path)
         return _set_cookie_headers(response)
+
+
+def bearer_token(request: Any) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, or ``None`` without one."""
+    scheme, _, value = (request.headers.get("Authorization") or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip()
+
+
+def _csrf_needed(request: Any) -> bool:
+    return bearer_token(request) is None
 
 
 def _set_cookie_headers(response: Any) -> list[tuple[str, str]]:
@@ -236,4 +257,4 @@ def includeme(config: Any) -> None:
     # login forms are protected too. Forms send it as ``csrf_token``, JSON clients as the
     # ``X-CSRF-Token`` header.
     config.set_csrf_storage_policy(CookieCSRFStoragePolicy(samesite="Lax", httponly=False))
-    config.set_default_csrf_options(require_csrf=True)
+    config.set_default_csrf_options(require_csrf=True, callback=_csrf_needed)

@@ -22,6 +22,7 @@ from pss_core.models import (
 )
 from pss_core.plugins import Pss
 from pss_core.security import hash_secret, verify_secret
+from pss_core.services import api_tokens
 from pss_core.services.setup import (
     check_format_options,
     require_text,
@@ -221,6 +222,7 @@ def remove_event_user(
     username = event_user.user.username
     before = sorted(r.value for r in event_user.role_set)
     ended = revoke_sessions(session, event_id=event.id, user_id=event_user.user_id)
+    api_tokens.revoke_tokens_of(session, event.id, event_user.user_id, actor=actor)
     event_user.roles.clear()
     event_user.removed_at = utcnow()
     session.flush()

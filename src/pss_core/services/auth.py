@@ -132,6 +132,8 @@ class Identity:
     expires_at: datetime | None = None
     #: Admin login: the user administers this pss instance (creates event owners).
     is_instance_admin: bool = False
+    #: A request with a personal API token (bearer): the token's id (``session_id`` is 0).
+    token_id: int | None = None
 
     @property
     def actor(self) -> Actor:
