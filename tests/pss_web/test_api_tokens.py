@@ -142,3 +142,17 @@ def test_tokens_are_rate_limited(webapp: TestApp, make_webapp: Any, dbsession: S
     refused = script.get("/events/demo/desk", headers=bearer(token), status=429)
     assert refused.json["error"] == "rate_limited"
     assert int(refused.headers["Retry-After"]) >= 1
+
+
+def test_the_page_shows_a_new_token_once(webapp: TestApp, demo_event: Event) -> None:
+    login_as(webapp, demo_event, "scorekeeper")
+    form = webapp.get("/events/demo/tokens").forms["token-form"]
+    form["label"] = "scoreboard"
+    form["role"] = "scorekeeper"
+    shown = form.submit(status=201)
+    token = shown.html.select_one("#token-value").get_text()
+    assert token.startswith("pss_")
+    assert shown.headers["Cache-Control"] == "no-store"
+    again = webapp.get("/events/demo/tokens")
+    assert "scoreboard" in again.text
+    assert token not in again.text
