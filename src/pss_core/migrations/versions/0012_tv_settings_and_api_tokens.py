@@ -1,7 +1,7 @@
 """the TV's settings per event, personal API tokens
 
 Revision ID: 0012
-Revises: 0004
+Revises: 0009
 Create Date: 2026-12-01
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0012'
-down_revision = '0004'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
