@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 
 from benchmarks.standings import scratch_engine
 from pss_core import db
-from pss_core.payments.stripe_gateway import StripeGateway
+from pss_core.payments.providers import Payments
+from pss_core.payments.stripe_gateway import StripeProvider
 from pss_core.plugins import get_plugin_manager
 from pss_testing.fakestripe import FakeStripe
 from pss_testing.loadtest import RaceResult, build_shop, race
@@ -42,14 +43,15 @@ DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 def one_round(engine: Engine, fake: FakeStripe, *, buyers: int, left: int,
               threads: int) -> tuple[RaceResult, RaceResult]:
     pss = get_plugin_manager(load_entrypoints=False)
-    gateway = StripeGateway(api_base=fake.url, max_network_retries=2, timeout=30)
+    payments = Payments.only(
+        StripeProvider(api_base=fake.url, max_network_retries=2, timeout=30))
     with Session(engine, expire_on_commit=False) as s:
         contended = build_shop(s, players=buyers, secret_key=fake.api_key, quota=left)
         calm = build_shop(s, players=left, secret_key=fake.api_key, quota=left)
         s.commit()
-    raced = race(engine, pss, gateway, contended, buyers=contended.player_ids,
+    raced = race(engine, pss, payments, contended, buyers=contended.player_ids,
                  succeed=fake.succeed, threads=threads)
-    alone = race(engine, pss, gateway, calm, buyers=calm.player_ids, succeed=fake.succeed,
+    alone = race(engine, pss, payments, calm, buyers=calm.player_ids, succeed=fake.succeed,
                  threads=1)
     for result, what in ((raced, "race"), (alone, "uncontended")):
         if result.oversold or result.completed_tickets != left:

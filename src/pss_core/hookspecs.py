@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         FormatSpec,
         GameResult,
         GameStart,
+        PaymentProviderSpec,
         PlayerNotification,
         PointsCurve,
         QueueChange,
@@ -47,6 +48,17 @@ def pss_register_formats(registry: Registry[FormatSpec]) -> None:
     A format name already registered by another plugin is an error
     (:class:`~pss_core.errors.DuplicateRegistration`, naming both plugins). Without any plugin
     answering there are no formats, and no tournament can be created.
+    """
+
+
+@hookspec
+def pss_register_payment_providers(registry: Registry[PaymentProviderSpec]) -> None:
+    """Called once, when the plugin manager is built: add payment providers with
+    ``registry.add(PaymentProviderSpec(name, factory=MyProvider, label=...))``. The factory is
+    called with the application's settings when a payment is first made through it.
+
+    A provider name registered twice is an error. Stripe (``stripe``) is built in; an event uses
+    the provider its ``payment_provider`` names.
     """
 
 

@@ -190,7 +190,10 @@ class Event(Base):
     ends_at: Mapped[datetime | None] = mapped_column()
     currency: Mapped[str] = mapped_column(String(3), default="usd")
     hold_minutes: Mapped[int] = mapped_column(Integer, default=15)
-    # The owner's own Stripe account. Never logged, never shown back.
+    # The payment provider online purchases go through (a registered provider's name).
+    payment_provider: Mapped[str] = mapped_column(String(64), default="stripe",
+                                                  server_default=text("'stripe'"))
+    # The owner's own Stripe account, for the Stripe provider. Never logged, never shown back.
     stripe_secret_key: Mapped[str | None] = mapped_column(String(255))
     stripe_publishable_key: Mapped[str | None] = mapped_column(String(255))
     stripe_webhook_secret: Mapped[str | None] = mapped_column(String(255))

@@ -11,7 +11,14 @@ import attrs
 import pluggy
 
 from pss_core import hookspecs
-from pss_core.contract import Format, FormatSpec, PointsCurve, Registry, RestrictionKind
+from pss_core.contract import (
+    Format,
+    FormatSpec,
+    PaymentProviderSpec,
+    PointsCurve,
+    Registry,
+    RestrictionKind,
+)
 from pss_core.errors import Refused
 
 if TYPE_CHECKING:
@@ -30,6 +37,7 @@ class Pss:
     formats: Registry[FormatSpec]
     curves: Registry[PointsCurve]
     restrictions: Registry[RestrictionKind]
+    payment_providers: Registry[PaymentProviderSpec]
 
     @property
     def hook(self) -> Any:
@@ -46,8 +54,8 @@ class Pss:
 
 
 def builtin_entry_points() -> list[EntryPoint]:
-    """pss's own ``pss`` entry points (the built-in formats, curves and notifications), by
-    name."""
+    """pss's own ``pss`` entry points (the built-in formats, curves, notifications and the
+    Stripe payment provider), by name."""
     return sorted(
         (ep for ep in entry_points(group=ENTRY_POINT_GROUP)
          if ep.dist is not None and ep.dist.name == OWN_DISTRIBUTION),
@@ -78,10 +86,13 @@ def get_plugin_manager(
     formats: Registry[FormatSpec] = Registry("format")
     curves: Registry[PointsCurve] = Registry("points curve")
     restrictions: Registry[RestrictionKind] = Registry("restriction kind")
+    providers: Registry[PaymentProviderSpec] = Registry("payment provider")
     _fill(pm, "pss_register_formats", formats)
     _fill(pm, "pss_register_points_curves", curves)
     _fill(pm, "pss_register_restrictions", restrictions)
-    return Pss(pm=pm, formats=formats, curves=curves, restrictions=restrictions)
+    _fill(pm, "pss_register_payment_providers", providers)
+    return Pss(pm=pm, formats=formats, curves=curves, restrictions=restrictions,
+               payment_providers=providers)
 
 
 def _fill(pm: pluggy.PluginManager, hook_name: str, registry: Registry[Any]) -> None:

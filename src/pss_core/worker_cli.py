@@ -48,13 +48,15 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 def environment_runtime(bind: Engine | Connection,
                         settings: dict[str, Any] | None = None) -> Runtime:
-    """A runtime from the environment: the installed plugins, Stripe (``PSS_STRIPE_API_BASE``)
-    and SMTP (``PSS_SMTP_*`` over ``settings``)."""
+    """A runtime from the environment: the installed plugins, their payment providers (made from
+    ``settings``; Stripe's API base also from ``PSS_STRIPE_API_BASE``) and SMTP (``PSS_SMTP_*``
+    over ``settings``)."""
     from pss_core.mail.settings import MailSettings
-    from pss_core.payments.stripe_gateway import StripeGateway
+    from pss_core.payments.providers import Payments
     from pss_core.plugins import default_pss
 
-    return Runtime(bind=bind, pss=default_pss(), gateway=StripeGateway.from_settings(),
+    pss = default_pss()
+    return Runtime(bind=bind, pss=pss, payments=Payments.of(pss, settings or {}),
                    mail=MailSettings.from_settings(settings or {}))
 
 

@@ -245,14 +245,15 @@ def fake_stripe(fake_stripe_server: Any, monkeypatch: pytest.MonkeyPatch) -> Any
 @pytest.fixture
 def stripe_shop(dbsession: Session, demo_event: Any, fake_stripe: Any) -> Any:
     """The demo event connected to the fake Stripe account: ``session``, ``event``, ``players``
-    (by number), ``main`` (HERB), ``classics`` (PAPA-style) and ``gateway`` (a
-    :class:`~pss_core.payments.stripe_gateway.StripeGateway` talking to the fake)."""
+    (by number), ``main`` (HERB), ``classics`` (PAPA-style) and ``payments`` (a
+    :class:`~pss_core.payments.providers.Payments` whose Stripe provider talks to the fake)."""
     from types import SimpleNamespace
 
     from sqlalchemy import select
 
     from pss_core.models import EventPlayer, Tournament
-    from pss_core.payments.stripe_gateway import StripeGateway
+    from pss_core.payments.providers import Payments
+    from pss_core.payments.stripe_gateway import StripeProvider
 
     demo_event.stripe_secret_key = fake_stripe.api_key
     demo_event.stripe_publishable_key = SHOP_PUBLISHABLE_KEY
@@ -262,9 +263,10 @@ def stripe_shop(dbsession: Session, demo_event: Any, fake_stripe: Any) -> Any:
         EventPlayer.event_id == demo_event.id).order_by(EventPlayer.number)).all()
     by_slug = {t.slug: t for t in dbsession.scalars(select(Tournament).where(
         Tournament.event_id == demo_event.id))}
-    gateway = StripeGateway(api_base=fake_stripe.url, max_network_retries=2, timeout=5)
+    payments = Payments.only(
+        StripeProvider(api_base=fake_stripe.url, max_network_retries=2, timeout=5))
     return SimpleNamespace(session=dbsession, event=demo_event, players=list(players),
-                           main=by_slug["main"], classics=by_slug["classics"], gateway=gateway)
+                           main=by_slug["main"], classics=by_slug["classics"], payments=payments)
 
 
 SHOP_PUBLISHABLE_KEY = "pk_test_fake_publishable"

@@ -30,7 +30,7 @@ from pss_core.models import (
     utcnow,
 )
 from pss_core.payments import online
-from pss_core.payments.stripe_gateway import StripeGateway
+from pss_core.payments.providers import Payments
 from pss_core.plugins import Pss
 from pss_core.services import quotas
 
@@ -106,7 +106,7 @@ class RaceResult:
 def race(
     engine: Engine,
     pss: Pss,
-    gateway: StripeGateway,
+    payments: Payments,
     shop: Shop,
     *,
     buyers: Sequence[int],
@@ -168,7 +168,7 @@ def race(
                 purchase_id = until_not_busy(session, hold)
 
                 def pay_page() -> online.Checkout:
-                    result = online.checkout(session, gateway, purchase_id)
+                    result = online.checkout(session, payments, purchase_id)
                     session.commit()
                     return result
 
@@ -180,7 +180,7 @@ def race(
                 assert checkout.payment_intent_id is not None
                 succeed(checkout.payment_intent_id)
                 settled = until_not_busy(session, lambda: online.confirm_from_payment_intent(
-                    session, pss, gateway, purchase_id, commit=session.commit))
+                    session, pss, payments, purchase_id, commit=session.commit))
                 return "paid" if settled.paid else f"settled:{settled.outcome}"
             except DomainError as exc:
                 session.rollback()

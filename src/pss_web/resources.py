@@ -164,6 +164,10 @@ class EventResource(Resource):
     def __getitem__(self, name: str) -> Any:
         child = _EVENT_CHILDREN.get(name)
         if child is None:
+            for lookup in _EVENT_CHILD_LOOKUPS:
+                found = lookup(self.request, name, self)
+                if found is not None:
+                    return found
             raise KeyError(name)
         return child(self.request, name, self)
 
@@ -341,6 +345,17 @@ _EVENT_CHILDREN: dict[str, Callable[[Any, str, Any], Resource]] = {
     "users": EventUsersContainer,
     "metatournaments": MetatournamentsContainer,
 }
+
+
+#: Children whose names are known only at run time (a payment provider's name).
+_EVENT_CHILD_LOOKUPS: list[Callable[[Any, str, Any], Resource | None]] = []
+
+
+def add_event_child_lookup(lookup: Callable[[Any, str, Any], Resource | None]) -> None:
+    """Find children under every event whose names are not fixed: ``lookup(request, name,
+    event)`` returns the child, or ``None`` when ``name`` is not one of its own. Fixed names
+    win."""
+    _EVENT_CHILD_LOOKUPS.append(lookup)
 
 
 def add_event_child(name: str, factory: Callable[[Any, str, Any], Resource]) -> None:

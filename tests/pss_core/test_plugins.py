@@ -65,8 +65,9 @@ def test_entry_point_plugin_installed_with_pip_is_found():
 def test_builtins_are_entry_points_of_pss_itself():
     # The built-in formats load the way an outside plugin does, not from a list inside pss.
     names = {ep.name for ep in builtin_entry_points()}
-    assert names == {"pss_core.notify", "pss_formats.curves", "pss_formats.herb",
-                     "pss_formats.papa", "pss_formats.team", "pss_formats.meta"}
+    assert names == {"pss_core.notify", "pss_core.payments.stripe_gateway", "pss_formats.curves",
+                     "pss_formats.herb", "pss_formats.papa", "pss_formats.team",
+                     "pss_formats.meta"}
     assert all(ep.value == ep.name for ep in builtin_entry_points())
     assert {f.name for f in get_plugin_manager(builtins=False, load_entrypoints=False)
             .formats} == set()

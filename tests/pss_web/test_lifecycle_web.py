@@ -39,7 +39,7 @@ def test_the_td_changes_the_status_and_sees_the_job(webapp: TestApp, dbsession: 
     assert refused.json["error"] == "locked"
     assert "being frozen" in refused.json["message"]
     # The worker runs it.
-    work.run(Runtime(bind=dbsession.connection(), pss=pss, gateway=None, mail=MailSettings()),
+    work.run(Runtime(bind=dbsession.connection(), pss=pss, payments=None, mail=MailSettings()),
              job["id"])
     status = webapp.get(URL + "status", headers=JSON).json["scope"]
     assert (status["job"]["state"], status["locked"]) == ("done", False)

@@ -13,6 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from webtest import TestApp
 
+from pss_core import (
+    PaymentProvider,
+    PaymentProviderSpec,
+    PaymentState,
+    Registry,
+    hookimpl,
+)
 from pss_core.models import (
     AuditLog,
     Event,
@@ -22,9 +29,18 @@ from pss_core.models import (
     StripeWebhookEvent,
     Token,
 )
-from pss_core.payments.stripe_gateway import StripeGateway
+from pss_core.payments.providers import Payments
+from pss_core.payments.stripe_gateway import StripeProvider
 from pss_testing.fakestripe import FakeStripe, sign_webhook
-from pss_testing.web import JSON, login_admin, login_as, login_player, post_form, post_json
+from pss_testing.web import (
+    JSON,
+    app_for,
+    login_admin,
+    login_as,
+    login_player,
+    post_form,
+    post_json,
+)
 
 PIN = "4321"
 WEBHOOK_SECRET = "whsec_web_test"
@@ -49,7 +65,8 @@ def shop(webapp: TestApp, dbsession: Session, demo_event: Event, fake: FakeStrip
     demo_event.stripe_publishable_key = "pk_test_web"
     demo_event.stripe_webhook_secret = WEBHOOK_SECRET
     dbsession.flush()
-    webapp.app.registry["pss.stripe_gateway"] = StripeGateway(api_base=fake.url, timeout=5)
+    webapp.app.registry["pss.payments"] = Payments.only(
+        StripeProvider(api_base=fake.url, timeout=5))
     return demo_event
 
 
@@ -298,3 +315,50 @@ def test_commits_through_the_transaction_manager(committed_engine, pss, stripe_s
             Token.purchase_id == purchase.id, Token.paid_at.is_not(None),
             Token.refunded_at.is_(None))) == 1
     assert fake.amount_refunded(pi_id) == 300
+
+
+class CounterProvider(PaymentProvider):
+    """A provider with no payment step of its own and no webhooks: paid at a counter."""
+
+    name = "counter"
+
+    def configured(self, event: Event) -> bool:
+        return True
+
+    def start_payment(self, session: Any, event: Event, purchase: Purchase, *,
+                      description: str, idempotency_key: str) -> PaymentState:
+        return PaymentState(id=f"counter-{purchase.id}", status="waiting",
+                            amount=purchase.amount_cents, amount_received=0,
+                            currency=event.currency,
+                            metadata={"pss_purchase_id": str(purchase.id)})
+
+    def checkout_data(self, event: Event, state: PaymentState) -> dict[str, Any]:
+        return {"counter_code": state.id}
+
+
+class CounterPlugin:
+    @hookimpl
+    def pss_register_payment_providers(self, registry: Registry[PaymentProviderSpec]) -> None:
+        registry.add(PaymentProviderSpec(name="counter",
+                                         factory=lambda settings: CounterProvider()))
+
+
+def test_another_providers_purchase_page_names_no_stripe(dbsession, demo_event, engine,
+                                                         make_pss):
+    demo_event.payment_provider = "counter"
+    dbsession.flush()
+    app = app_for(dbsession, engine, make_pss(CounterPlugin()))
+    login_player(app, demo_event, 101, PIN)
+    held = buy(app, demo_event, tickets=1).json["purchase"]
+    page = app.get(held["url"])
+    assert "Pay " in page.text
+    assert "stripe" not in page.text.lower()
+    intent = post_json(app, held["intent_url"]).json
+    assert (intent["provider"], intent["counter_code"]) == ("counter", f"counter-{held['id']}")
+    assert "client_secret" not in intent
+    # Stripe's webhook address is not this event's; the counter takes no webhooks.
+    wrong = app.post("/events/demo/stripe/webhook", b"{}", status=400).json
+    assert wrong["error"] == "wrong_payment_provider"
+    assert app.post("/events/demo/counter/webhook", b"{}", status=400).json["error"] == \
+        "no_webhooks"
+    app.post("/events/demo/cash/webhook", b"{}", status=404)

@@ -49,14 +49,15 @@ def browser(dbsession: Session, engine: Engine, installed: Pss) -> Callable[[], 
 @pytest.fixture
 def shop(dbsession: Session, demo_event: Event, fake_stripe: Any, browser: Any) -> Event:
     """The demo event taking online payments through the fake Stripe server."""
-    from pss_core.payments.stripe_gateway import StripeGateway
+    from pss_core.payments.providers import Payments
+    from pss_core.payments.stripe_gateway import StripeProvider
 
     demo_event.stripe_secret_key = fake_stripe.api_key
     demo_event.stripe_publishable_key = "pk_test_web"
     demo_event.stripe_webhook_secret = "whsec_web"
     dbsession.flush()
-    browser().app.registry["pss.stripe_gateway"] = StripeGateway(api_base=fake_stripe.url,
-                                                                  timeout=5)
+    browser().app.registry["pss.payments"] = Payments.only(
+        StripeProvider(api_base=fake_stripe.url, timeout=5))
     return demo_event
 
 

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pss_core.models import RestrictionUse
-from pss_core.payments.stripe_gateway import StripeGateway
+from pss_core.payments.providers import Payments
+from pss_core.payments.stripe_gateway import StripeProvider
 from pss_core.services import locking
 from pss_testing.loadtest import build_shop, race
 
@@ -21,8 +22,8 @@ def coupon_race(engine, pss, fake, create_coupon):
         coupon = create_coupon(s, pss, event_id=shop.event_id, code="TEN", percent_off=50,
                                max_uses=10)
         s.commit()
-    gateway = StripeGateway(api_base=fake.url, timeout=10)
-    result = race(engine, pss, gateway, shop, buyers=shop.player_ids, succeed=fake.succeed,
+    payments = Payments.only(StripeProvider(api_base=fake.url, timeout=10))
+    result = race(engine, pss, payments, shop, buyers=shop.player_ids, succeed=fake.succeed,
                   pays=lambda i: i % 2 == 0, code="ten", threads=20)
     with Session(engine) as s:
         used = s.scalar(select(func.count(RestrictionUse.id)).where(

@@ -91,11 +91,11 @@ def test_online_purchase_charges_the_early_price_through_stripe(shop, installed,
     # Three tickets are a $8 bundle usually; the early bird's $2.50 each is cheaper.
     assert purchase.amount_cents == 750
     assert purchase.breakdown["pricing"]["price_rule"]["label"] == "Early bird"
-    checkout = online.checkout(shop.session, shop.gateway, purchase.id, now=now)
+    checkout = online.checkout(shop.session, shop.payments, purchase.id, now=now)
     assert fake.payment_intents[checkout.payment_intent_id]["amount"] == 750
     fake.succeed(checkout.payment_intent_id)
     settled = online.confirm_from_payment_intent(
-        shop.session, installed, shop.gateway, purchase.id, commit=shop.session.flush, now=now)
+        shop.session, installed, shop.payments, purchase.id, commit=shop.session.flush, now=now)
     assert settled.outcome == "paid"
     assert shop.session.get(Purchase, purchase.id).status == PurchaseStatus.COMPLETED
 

@@ -1,8 +1,8 @@
 """The plugin contract: every value a plugin sees, and nothing else. Format and option specs, the
 registrars, the values handed to format methods and hooks, score rows and standings, restriction
-kinds and verdicts, notifications. It imports nothing of pss but errors and models, so a plugin
-that uses only this, :mod:`pss_core.hookspecs`, :mod:`pss_core.errors` and :mod:`pss_core.models`
-is insulated from the rest."""
+kinds and verdicts, notifications, payment providers. It imports nothing of pss but errors and
+models, so a plugin that uses only this, :mod:`pss_core.hookspecs`, :mod:`pss_core.errors` and
+:mod:`pss_core.models` is insulated from the rest."""
 
 from pss_core.contract.curves import Place, PointsCurve
 from pss_core.contract.formats import Format, FormatSpec
@@ -21,6 +21,19 @@ from pss_core.contract.pairing import (
     GroupVerdict,
     PairingFormat,
     Seeding,
+)
+from pss_core.contract.payments import (
+    PaymentBusy,
+    PaymentDeclined,
+    PaymentError,
+    PaymentNotConfigured,
+    PaymentProvider,
+    PaymentProviderSpec,
+    PaymentRefused,
+    PaymentState,
+    PaymentUnavailable,
+    ProviderRefund,
+    WebhookNotice,
 )
 from pss_core.contract.plays import (
     GameResult,
@@ -65,11 +78,21 @@ __all__ = [
     "MachineResult",
     "OptionSpec",
     "PairingFormat",
+    "PaymentBusy",
+    "PaymentDeclined",
+    "PaymentError",
+    "PaymentNotConfigured",
+    "PaymentProvider",
+    "PaymentProviderSpec",
+    "PaymentRefused",
+    "PaymentState",
+    "PaymentUnavailable",
     "Place",
     "PlayerNotification",
     "Points",
     "PointsCurve",
     "PriceRequest",
+    "ProviderRefund",
     "QueueChange",
     "QueueJoin",
     "Ranking",
@@ -82,6 +105,7 @@ __all__ = [
     "Standings",
     "TicketSale",
     "TokenScope",
+    "WebhookNotice",
     "exact_points",
     "find_option",
     "normalise_code",

@@ -27,19 +27,20 @@ app = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths
 
 @attrs.define
 class Runtime:
-    """What a task function needs: where the database is, the plugins, Stripe and SMTP."""
+    """What a task function needs: where the database is, the plugins, the payment providers and
+    SMTP."""
 
     #: An engine (the worker, the web app) or a connection (tests inside a transaction).
     bind: Engine | Connection
     #: The plugin manager (:class:`pss_core.plugins.Pss`).
     pss: Any
-    #: The Stripe gateway (:class:`pss_core.payments.stripe_gateway.StripeGateway`).
-    gateway: Any
+    #: The payment providers (:class:`pss_core.payments.providers.Payments`).
+    payments: Any
     #: SMTP settings (:class:`pss_core.mail.settings.MailSettings`).
     mail: Any
 
 
-#: Builds a runtime from the environment (``PSS_SMTP_*``, ``PSS_STRIPE_API_BASE``) for jobs run
+#: Builds a runtime from the environment (``PSS_SMTP_*``, the providers' own variables) for jobs run
 #: where nothing was configured. Named by path and imported on first use, like the task modules,
 #: because it needs the payments and mail packages, which themselves defer jobs.
 RUNTIME_FACTORY = "pss_core.worker_cli:environment_runtime"

@@ -204,7 +204,7 @@ def refund_scope(session: Session, runtime: Runtime, scope: Scope, job: Lifecycl
     # Card refunds an interrupted run wrote but did not get to send: sent now, with the key
     # derived from the stored refund, so Stripe refunds each once.
     for refund_id in _unsent_card_refunds(session, scope):
-        outcome = refunds.execute_refund(session, runtime.gateway, refund_id, now=now,
+        outcome = refunds.execute_refund(session, runtime.payments, refund_id, now=now,
                                          actor=ACTOR)
         step()
         _count_card(outcome, counts)
@@ -234,7 +234,7 @@ def refund_scope(session: Session, runtime: Runtime, scope: Scope, job: Lifecycl
             step()
             continue
         outcome = refunds.refund_purchase(
-            session, runtime.gateway, purchase.id, tokens=len(unused), commit=step,
+            session, runtime.payments, purchase.id, tokens=len(unused), commit=step,
             actor=ACTOR, reason=reason, event_id=purchase.event_id, now=now)
         counts["games_refunded"] += len(unused) if (outcome.ok or outcome.pending) else 0
         if purchase.channel == Channel.ONLINE and outcome.amount_cents > 0:

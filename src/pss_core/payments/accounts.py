@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import attrs
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pss_core import audit
 from pss_core.audit import Actor
 from pss_core.errors import InvalidInput
-from pss_core.models import Event, Metatournament, Tournament, TournamentStatus
+from pss_core.models import Event
 
 
 @attrs.frozen
@@ -88,20 +87,3 @@ def set_stripe_keys(
         changed=changed, cleared=clear, test_mode=result.test_mode,
     )
     return result
-
-
-def sells_online(session: Session, event: Event) -> bool:
-    """Whether players can buy tickets online at ``event`` now: its Stripe account is set up
-    and something is on sale (a tournament that is open or running, or a metatournament).
-    Links to online buying are shown only then."""
-    if not online_payments_enabled(event):
-        return False
-    open_tournament = session.scalar(select(Tournament.id).where(
-        Tournament.event_id == event.id, Tournament.allow_ticket_purchases.is_(True),
-        Tournament.status.not_in((TournamentStatus.DRAFT, TournamentStatus.FINALIZED,
-                                  TournamentStatus.CANCELLED))).limit(1))
-    if open_tournament is not None:
-        return True
-    return session.scalar(select(Metatournament.id).where(
-        Metatournament.event_id == event.id,
-        Metatournament.allow_ticket_purchases.is_(True)).limit(1)) is not None

@@ -1,9 +1,11 @@
-"""The player's online purchase: a hold on unpaid tokens, a Stripe PaymentIntent for exactly the
-price, and tokens marked paid only after pss read from the Stripe API that the PaymentIntent
-succeeded — from a signed webhook or from the return page asking, never from the browser's word.
+"""The player's online purchase: a hold on unpaid tokens, a payment at the event's payment provider
+(:class:`~pss_core.contract.PaymentProvider`) for exactly the price, and tokens marked paid only
+after pss read from the provider that the payment succeeded — from a signed webhook or from the
+return page asking, never from the browser's word.
 
 Transactions: the hold is written under the owner, quota and offer locks and committed before any
-network call; Stripe is called with no lock held; what Stripe said is applied under the locks again.
+network call; the provider is called with no lock held; what it said is applied under the locks
+again.
 Functions that must commit between those steps take a ``commit`` callable (``session.commit`` in a
 script, the transaction manager's commit in the web app) and reload rows by id afterwards. Payment
 errors are returned (and recorded) rather than raised, so their record is committed with the rest.
@@ -16,11 +18,9 @@ otherwise refunded in full automatically.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 
 from pss_core import audit, mail, restrictions
 from pss_core.audit import Actor
-from pss_core.errors import DomainError, InvalidInput, NotFound, PermissionDenied, Refused
+from pss_core.contract import PaymentError, PaymentNotConfigured, PaymentState
+from pss_core.errors import DomainError, InvalidInput, NotFound, Refused
 from pss_core.models import (
     Channel,
     Event,
@@ -47,15 +48,9 @@ from pss_core.models import (
     Tournament,
     utcnow,
 )
-from pss_core.payments import accounts, refunds
-from pss_core.payments.stripe_gateway import (
-    IntentState,
-    PaymentError,
-    StripeGateway,
-    not_configured,
-    record,
-    stripe_library,
-)
+from pss_core.payments import refunds
+from pss_core.payments.providers import Payments, provider_name, takes_online_payments
+from pss_core.payments.records import record
 from pss_core.plugins import Pss
 from pss_core.services import locking
 from pss_core.services import tickets as tickets_svc
@@ -81,24 +76,32 @@ class Checkout:
     currency: str
     hold_expires_at: datetime | None
     payment_intent_id: str | None = None
-    #: For Stripe.js only; never stored by pss.
-    client_secret: str | None = None
-    publishable_key: str | None = None
+    #: What the provider's payment step in the browser needs (public values only); never
+    #: stored by pss.
+    client: dict[str, Any] = attrs.field(factory=dict)
+    #: The provider taking the payment.
+    provider: str = ""
     error: DomainError | None = None
 
     @property
     def ready_to_pay(self) -> bool:
-        return self.client_secret is not None and self.error is None
+        return bool(self.client) and self.error is None
+
+    @property
+    def client_secret(self) -> str | None:
+        """The browser's secret for the payment, where the provider gives one."""
+        value = self.client.get("client_secret")
+        return str(value) if value else None
 
 
 @attrs.frozen
 class Settlement:
-    """What pss did with a PaymentIntent's state.
+    """What pss did with a payment's state, as the provider has it.
 
     ``outcome`` is one of: ``paid``, ``late_paid``, ``late_refund`` (paid after the hold expired
     with no room left: refunded), ``already`` (nothing left to do), ``waiting`` (not paid yet),
-    ``declined``, ``cancelled``, ``mismatch`` (Stripe's amount or metadata disagree: not paid),
-    ``error`` (Stripe could not be asked; see ``error``) or ``no_intent``."""
+    ``declined``, ``cancelled``, ``mismatch`` (the provider's amount or metadata disagree: not
+    paid), ``error`` (the provider could not be asked; see ``error``) or ``no_intent``."""
 
     purchase_id: int
     outcome: str
@@ -164,11 +167,11 @@ def reserve(
     tokens until ``hold_expires_at`` (``event.hold_minutes`` from now). Checks sales, the buyer's
     caps, the quota and capped offers under their locks; the caller commits to release them.
 
-    A purchase that costs nothing (a 100% coupon) is completed at once, without Stripe."""
+    A purchase that costs nothing (a 100% coupon) is completed at once, without a payment."""
     now = now or utcnow()
     if player.event_id != event.id:
         raise InvalidInput(f"{player.name} is not registered in {event.name}.", code="wrong_event")
-    if not accounts.online_payments_enabled(event):
+    if not takes_online_payments(pss, event):
         raise not_configured(event)
     actor = actor or Actor(f"player {player.number}", player_id=player.id)
     quote = _online_sale(session, pss, player, tickets, tournament, metatournament)
@@ -192,7 +195,7 @@ def reserve(
     session.add(purchase)
     session.flush()
     # Stored, so every retry for this purchase sends the same keys; the random part keeps keys
-    # from two databases (a test install, a restored backup) apart on one Stripe account.
+    # from two databases (a test install, a restored backup) apart on one provider account.
     purchase.idempotency_key = f"pss-purchase-{purchase.id}-{secrets.token_hex(4)}"
     tickets_svc.issue_tokens(session, purchase, quote, paid_at=now if free else None)
     restrictions.record_uses(session, price, purchase)
@@ -245,7 +248,15 @@ def quote_online(
     }
 
 
-# --- the PaymentIntent ------------------------------------------------------------------------
+# --- the payment ------------------------------------------------------------------------------
+
+
+def not_configured(event: Event) -> PaymentNotConfigured:
+    err = PaymentNotConfigured(
+        f"{event.name} does not take online payments. Please buy your tickets at the desk."
+    )
+    err.error_type = "not_configured"
+    return err
 
 
 def _checkout(purchase: Purchase, event: Event, **extra: Any) -> Checkout:
@@ -257,7 +268,7 @@ def _checkout(purchase: Purchase, event: Event, **extra: Any) -> Checkout:
         currency=event.currency,
         hold_expires_at=purchase.hold_expires_at,
         payment_intent_id=purchase.stripe_payment_intent_id,
-        publishable_key=event.stripe_publishable_key,
+        provider=provider_name(event),
         **extra,
     )
 
@@ -277,13 +288,14 @@ def _description(session: Session, purchase: Purchase, event: Event) -> str:
 
 def checkout(
     session: Session,
-    gateway: StripeGateway,
+    payments: Payments,
     purchase_id: int,
     *,
     now: datetime | None = None,
 ) -> Checkout:
-    """The PaymentIntent for a held purchase: created once (the purchase's stored idempotency
-    key), or read back if it exists. Holds no lock; commit afterwards to keep the record."""
+    """The payment for a held purchase at the event's provider: started once (the purchase's
+    stored idempotency key), or read back if it exists. Holds no lock; commit afterwards to keep
+    the record."""
     now = now or utcnow()
     purchase = get_purchase(session, purchase_id)
     event = session.get(Event, purchase.event_id)
@@ -295,11 +307,12 @@ def checkout(
             "Your hold on these tickets has expired, so they may have gone to someone else. "
             "Nothing was charged; please start a new purchase."))
     try:
+        provider = payments.for_event(event)
         if purchase.stripe_payment_intent_id is not None:
-            state = gateway.retrieve_payment_intent(
+            state = provider.payment_state(
                 session, event, purchase, purchase.stripe_payment_intent_id)
         else:
-            state = gateway.create_payment_intent(
+            state = provider.start_payment(
                 session, event, purchase,
                 description=_description(session, purchase, event),
                 idempotency_key=f"{purchase.idempotency_key}-create",
@@ -307,16 +320,19 @@ def checkout(
             purchase.stripe_payment_intent_id = state.id
             audit.record(session, SYSTEM_ACTOR, "purchase.payment_intent", event_id=event.id,
                          subject=purchase, player_id=purchase.player_id,
-                         payment_intent=state.id, amount_cents=state.amount)
+                         payment_intent=state.id, amount_cents=state.amount,
+                         provider=provider_name(event))
     except PaymentError as err:
         return _checkout(purchase, event, error=err)
-    return _checkout(purchase, event, client_secret=state.client_secret)
+    except Refused as err:  # the event's provider is not installed
+        return _checkout(purchase, event, error=err)
+    return _checkout(purchase, event, client=provider.checkout_data(event, state))
 
 
 def start_online_purchase(
     session: Session,
     pss: Pss,
-    gateway: StripeGateway,
+    payments: Payments,
     *,
     commit: Commit,
     event: Event,
@@ -328,23 +344,23 @@ def start_online_purchase(
     now: datetime | None = None,
     actor: Actor | None = None,
 ) -> Checkout:
-    """Hold the tickets (committed, locks released), then create the PaymentIntent (committed
-    with its record). Refusals before the hold raise; payment errors come back in ``error``."""
+    """Hold the tickets (committed, locks released), then start the payment (committed with its
+    record). Refusals before the hold raise; payment errors come back in ``error``."""
     purchase = reserve(
         session, pss, event=event, player=player, tickets=tickets, tournament=tournament,
         metatournament=metatournament, code=code, now=now, actor=actor,
     )
     purchase_id = purchase.id
     commit()
-    result = checkout(session, gateway, purchase_id, now=now)
+    result = checkout(session, payments, purchase_id, now=now)
     commit()
     return result
 
 
-# --- applying what Stripe says ----------------------------------------------------------------
+# --- applying what the provider says------------------------------------------------------------
 
 
-def _mismatches(purchase: Purchase, event: Event, state: IntentState) -> list[str]:
+def _mismatches(purchase: Purchase, event: Event, state: PaymentState) -> list[str]:
     problems = []
     if state.id != purchase.stripe_payment_intent_id:
         problems.append(f"payment intent {state.id} is not this purchase's")
@@ -354,7 +370,7 @@ def _mismatches(purchase: Purchase, event: Event, state: IntentState) -> list[st
         problems.append(f"currency {state.currency} instead of {event.currency}")
     if state.amount != purchase.amount_cents:
         problems.append(f"amount {state.amount} instead of {purchase.amount_cents}")
-    if state.status == "succeeded" and state.amount_received < purchase.amount_cents:
+    if state.status == "paid" and state.amount_received < purchase.amount_cents:
         problems.append(f"received {state.amount_received} of {purchase.amount_cents}")
     return problems
 
@@ -406,7 +422,7 @@ def _late_room(session: Session, pss: Pss, purchase: Purchase, now: datetime) ->
     return ""
 
 
-def _complete(session: Session, purchase: Purchase, event: Event, state: IntentState,
+def _complete(session: Session, purchase: Purchase, event: Event, state: PaymentState,
               now: datetime, *, late: bool, source: str) -> None:
     purchase.status = PurchaseStatus.COMPLETED
     purchase.completed_at = now
@@ -426,12 +442,12 @@ def apply_payment_intent(
     session: Session,
     pss: Pss,
     purchase_id: int,
-    state: IntentState,
+    state: PaymentState,
     *,
     now: datetime | None = None,
     source: str = "return page",
 ) -> Settlement:
-    """Apply a PaymentIntent state read from the Stripe API (never from the browser) to its
+    """Apply a payment's state read from its provider (never from the browser) to its
     purchase, under the locks. No network call; the caller commits, then runs the refund this
     may have queued (``Settlement.refund_id``) with
     :func:`~pss_core.payments.refunds.execute_refund`."""
@@ -452,7 +468,7 @@ def apply_payment_intent(
         return result("mismatch", "The payment does not match this purchase; it was not "
                       "accepted. Please ask at the desk.")
 
-    if state.status == "succeeded":
+    if state.status == "paid":
         if purchase.status in (PurchaseStatus.COMPLETED, PurchaseStatus.REFUNDED):
             return result("already")
         if session.scalar(select(Refund.id).where(Refund.purchase_id == purchase.id)):
@@ -476,12 +492,12 @@ def apply_payment_intent(
             refund_id=refund.id,
         )
 
-    if state.status == "canceled":
+    if state.status == "cancelled":
         if purchase.status == PurchaseStatus.PENDING:
-            _cancel(session, purchase, now, reason="payment cancelled at Stripe")
+            _cancel(session, purchase, now, reason="payment cancelled at the payment service")
         return result("cancelled", "This payment was cancelled. Nothing was charged.")
 
-    if state.status == "requires_payment_method" and state.last_error_code:
+    if state.status == "failed":
         _record_decline(session, purchase, state)
         reason = (state.last_error_message or "The card was declined.").rstrip(".")
         return result("declined", f"The last payment attempt failed: {reason}. Nothing was "
@@ -489,9 +505,9 @@ def apply_payment_intent(
     return result("waiting", "Waiting for the payment to be confirmed.")
 
 
-def _record_decline(session: Session, purchase: Purchase, state: IntentState) -> None:
-    # One row per failed attempt (its charge), however often the page or Stripe tells us.
-    attempt = state.last_error_charge or state.id
+def _record_decline(session: Session, purchase: Purchase, state: PaymentState) -> None:
+    # One row per failed attempt (its charge), however often the page or the provider tells us.
+    attempt = state.last_error_attempt or state.id
     seen = session.scalar(select(PaymentTransaction.id).where(
         PaymentTransaction.purchase_id == purchase.id,
         PaymentTransaction.action == "payment_failed",
@@ -499,7 +515,7 @@ def _record_decline(session: Session, purchase: Purchase, state: IntentState) ->
     ))
     if seen is not None:
         return
-    record(session, purchase, "payment_failed", ok=False, error_type="CardError",
+    record(session, purchase, "payment_failed", ok=False, error_type="declined",
            error_code=state.last_error_code, message=state.last_error_message,
            amount_cents=state.amount, stripe_object_id=attempt)
     log.warning("payment for purchase %s failed: %s", purchase.id, state.last_error_code)
@@ -520,14 +536,14 @@ def _cancel(session: Session, purchase: Purchase, now: datetime, *, reason: str,
 def confirm_from_payment_intent(
     session: Session,
     pss: Pss,
-    gateway: StripeGateway,
+    payments: Payments,
     purchase_id: int,
     *,
     commit: Commit,
     now: datetime | None = None,
     source: str = "return page",
 ) -> Settlement:
-    """Ask Stripe for the purchase's PaymentIntent and apply it (commits; then runs any
+    """Ask the provider for the purchase's payment and apply it (commits; then runs any
     automatic refund and commits again). Used by the return page, webhooks and the worker, and
     to reconcile after a lost connection."""
     now = now or utcnow()
@@ -536,7 +552,7 @@ def confirm_from_payment_intent(
     assert event is not None
     pending_refund = refunds.pending_refund_ids(session, purchase.id)
     if pending_refund:
-        outcome = refunds.execute_refund(session, gateway, pending_refund[0], now=now)
+        outcome = refunds.execute_refund(session, payments, pending_refund[0], now=now)
         commit()
         return Settlement(purchase_id, "late_refund" if outcome.ok else "error",
                           purchase.status.value, outcome.message, refund_id=pending_refund[0],
@@ -546,7 +562,7 @@ def confirm_from_payment_intent(
     if purchase.stripe_payment_intent_id is None:
         return Settlement(purchase_id, "no_intent", purchase.status.value)
     try:
-        state = gateway.retrieve_payment_intent(
+        state = payments.for_event(event).payment_state(
             session, event, purchase, purchase.stripe_payment_intent_id)
     except PaymentError as err:
         commit()
@@ -554,7 +570,7 @@ def confirm_from_payment_intent(
     settlement = apply_payment_intent(session, pss, purchase_id, state, now=now, source=source)
     commit()
     if settlement.refund_id is not None:
-        outcome = refunds.execute_refund(session, gateway, settlement.refund_id, now=now)
+        outcome = refunds.execute_refund(session, payments, settlement.refund_id, now=now)
         commit()
         if not outcome.ok:
             return attrs.evolve(settlement, error=outcome.error)
@@ -569,14 +585,15 @@ def confirm_from_payment_intent(
 @attrs.frozen
 class WebhookResult:
     """``handled``: applied; ``duplicate``: seen before; ``ignored``: not about a purchase of this
-    event; ``retry``: Stripe could not be asked now, so the webhook should be answered with an
-    error and Stripe will send it again."""
+    event; ``retry``: the provider could not be asked now, so the webhook should be answered with
+    an error and the provider will send it again."""
 
     outcome: str
+    #: The provider's id of the notice (the column keeps its first provider's name).
     stripe_event_id: str
     type: str
     settlement: Settlement | None = None
-    #: What a refund event changed (``charge.refunded``, ``refund.*``).
+    #: What a refund notice changed.
     refunds: refunds.RefundSync | None = None
 
     @property
@@ -584,105 +601,55 @@ class WebhookResult:
         return self.outcome == "retry"
 
 
-_PAYMENT_INTENT_TYPES = ("payment_intent.",)
-#: Events that may tell of a refund made outside pss (in the Stripe dashboard, say).
-_REFUND_TYPES = ("charge.refunded", "charge.refund.updated", "refund.created", "refund.updated")
-
-
 def handle_webhook(
     session: Session,
     pss: Pss,
-    gateway: StripeGateway,
+    payments: Payments,
     event: Event,
     payload: bytes,
-    signature: str | None,
+    headers: Mapping[str, str],
     *,
     commit: Commit,
     now: datetime | None = None,
 ) -> WebhookResult:
-    """Verify the signature (the stripe library's check, with the event's signing secret), refuse
-    a body that is no Stripe event (``InvalidInput``), skip events this pss event already
-    handled (by Stripe's event id: other pss events on the same Stripe account get the same
-    event, and handle it for themselves), and for a PaymentIntent of one of this event's
-    purchases re-read it from the API and apply it — so duplicates and events arriving out of
-    order change nothing. Commits."""
+    """Have the event's provider verify the webhook (its signature, with the event's secret; a
+    body that is no notice of the provider's is ``InvalidInput``), skip notices this pss event
+    already handled (by the provider's id: other pss events on the same account get the same
+    notice, and handle it for themselves), and for a payment of one of this event's purchases
+    re-read it from the provider and apply it — so duplicates and notices arriving out of order
+    change nothing. Commits."""
     now = now or utcnow()
-    if not event.stripe_webhook_secret:
-        raise not_configured(event)
-    stripe = stripe_library()
-    try:
-        stripe.WebhookSignature.verify_header(payload, signature, event.stripe_webhook_secret,
-                                              stripe.Webhook.DEFAULT_TOLERANCE)
-    except (stripe.SignatureVerificationError, ValueError) as exc:
-        log.warning("rejected a webhook for event %s: %s", event.slug, type(exc).__name__)
-        raise PermissionDenied("The webhook signature is not valid.",
-                               code="bad_signature") from None
-    evt_id, evt_type, obj = _stripe_event(payload)
+    notice = payments.for_event(event).verify_webhook(event, payload, headers)
+    evt_id, evt_type = notice.id, notice.type
     if session.get(StripeWebhookEvent, (event.id, evt_id)) is not None:
         return WebhookResult("duplicate", evt_id, evt_type)
-    intent_id = None
-    if evt_type.startswith(_PAYMENT_INTENT_TYPES):
-        intent_id = obj.get("id")
-    elif obj.get("object") in ("charge", "refund"):
-        intent_id = obj.get("payment_intent")
     purchase = None
-    if isinstance(intent_id, str):
+    if notice.payment_id is not None:
         purchase = session.scalars(select(Purchase).where(
-            Purchase.stripe_payment_intent_id == intent_id, Purchase.event_id == event.id)).first()
+            Purchase.stripe_payment_intent_id == notice.payment_id,
+            Purchase.event_id == event.id)).first()
     settlement = None
     synced = None
-    if purchase is not None and evt_type.startswith(_PAYMENT_INTENT_TYPES):
+    if purchase is not None and notice.subject == "payment":
         settlement = confirm_from_payment_intent(
-            session, pss, gateway, purchase.id, commit=commit, now=now, source="webhook")
+            session, pss, payments, purchase.id, commit=commit, now=now, source="webhook")
         if settlement.outcome == "error":
             return WebhookResult("retry", evt_id, evt_type, settlement)
-    elif purchase is not None and evt_type in _REFUND_TYPES:
+    elif purchase is not None and notice.subject == "refund":
         purchase_id = purchase.id
         if purchase.status == PurchaseStatus.PENDING:
             # Paid and refunded before pss heard of the payment: take the payment first.
             settlement = confirm_from_payment_intent(
-                session, pss, gateway, purchase_id, commit=commit, now=now, source="webhook")
+                session, pss, payments, purchase_id, commit=commit, now=now, source="webhook")
             if settlement.outcome == "error":
                 return WebhookResult("retry", evt_id, evt_type, settlement)
-        synced = refunds.sync_refunds(session, gateway, purchase_id, commit=commit, now=now)
+        synced = refunds.sync_refunds(session, payments, purchase_id, commit=commit, now=now)
         if synced.error is not None:
             return WebhookResult("retry", evt_id, evt_type, settlement, synced)
     _mark_seen(session, event, evt_id, evt_type, now)
     commit()
     return WebhookResult("handled" if purchase is not None else "ignored", evt_id, evt_type,
                          settlement, synced)
-
-
-#: Stripe's ids and event types: printable ASCII without spaces, short enough for their columns
-#: (``stripe_event_id`` holds 255 characters, ``type`` 100).
-_STRIPE_ID = re.compile(r"[\x21-\x7e]{1,255}")
-_STRIPE_TYPE = re.compile(r"[\x21-\x7e]{1,100}")
-
-
-def _stripe_event(payload: bytes) -> tuple[str, str, dict[str, Any]]:
-    """The id, type and ``data.object`` of a signed webhook body; a body that is no Stripe event
-    (not a JSON object, an id or type that is not a short string, no object) is refused, as a
-    400 and not recorded, whoever signed it."""
-    try:
-        data = json.loads(payload)
-    except (ValueError, RecursionError):
-        data = None
-    if not isinstance(data, dict):
-        raise InvalidInput("The webhook body is not a Stripe event (a JSON object).",
-                           code="invalid_webhook")
-    evt_id, evt_type = data.get("id"), data.get("type")
-    if not isinstance(evt_id, str) or not _STRIPE_ID.fullmatch(evt_id):
-        raise InvalidInput("The webhook's event id is missing or not a Stripe id.",
-                           code="invalid_webhook", field="id")
-    if not isinstance(evt_type, str) or not _STRIPE_TYPE.fullmatch(evt_type):
-        raise InvalidInput("The webhook's event type is missing or not a Stripe event type.",
-                           code="invalid_webhook", field="type")
-    body = data.get("data")
-    obj = body.get("object") if isinstance(body, dict) else None
-    if not isinstance(obj, dict):
-        raise InvalidInput("The webhook has no data.object.", code="invalid_webhook",
-                           field="data.object")
-    return evt_id, evt_type, obj
 
 
 def _mark_seen(session: Session, event: Event, evt_id: str, evt_type: str, now: datetime) -> None:
@@ -743,7 +710,7 @@ def purchases_to_reconcile(session: Session, *, now: datetime | None = None,
 def intents_to_cancel(session: Session, *, now: datetime | None = None,
                       window: timedelta = timedelta(days=1)) -> Sequence[int]:
     """Cancelled purchases (their hold expired) whose PaymentIntent is not known to be settled
-    at Stripe: no successful ``cancel_intent`` recorded and no refund of a late payment. Those
+    at the provider: no successful ``cancel_intent`` recorded and no refund of a late payment. Those
     whose hold expired more than ``window`` ago are left alone."""
     now = now or utcnow()
     cancelled = select(PaymentTransaction.id).where(
@@ -763,15 +730,15 @@ def intents_to_cancel(session: Session, *, now: datetime | None = None,
 
 
 def cancel_abandoned_intent(
-    session: Session, pss: Pss, gateway: StripeGateway, purchase_id: int, *, commit: Commit,
+    session: Session, pss: Pss, payments: Payments, purchase_id: int, *, commit: Commit,
     now: datetime | None = None,
 ) -> str:
-    """Cancel a cancelled purchase's PaymentIntent at Stripe, so it can no longer be paid.
+    """Cancel a cancelled purchase's payment at its provider, so it can no longer be paid.
 
     The cancel is sent with a key derived from the stored purchase, so a retry after a lost
     answer cancels once. A PaymentIntent that succeeded in the meantime is not cancelled: the
     payment is handled as a late payment (accepted if there is still room, else refunded). A
-    Stripe error is kept on the purchase's transaction record and the worker tries again.
+    provider error is kept on the purchase's transaction record and the worker tries again.
     Commits. Returns ``intent_cancelled``, ``cancel_retry`` or the late payment's outcome."""
     now = now or utcnow()
     purchase = get_purchase(session, purchase_id)
@@ -781,66 +748,66 @@ def cancel_abandoned_intent(
     if purchase.status != PurchaseStatus.CANCELLED or intent_id is None:
         return "skipped"
     try:
-        state = gateway.cancel_payment_intent(
+        state = payments.for_event(event).cancel_payment(
             session, event, purchase, intent_id,
             idempotency_key=f"{purchase.idempotency_key}-cancel")
     except PaymentError:
         commit()  # the error's record
         return "cancel_retry"
-    if state.status == "canceled":
+    if state.status == "cancelled":
         if not session.scalar(select(PaymentTransaction.id).where(
                 PaymentTransaction.purchase_id == purchase.id,
                 PaymentTransaction.action == "cancel_intent",
                 PaymentTransaction.ok.is_(True))):
-            # Cancelled already (by Stripe, or by an earlier attempt whose answer was lost).
+            # Cancelled already (by the provider, or by an earlier attempt whose answer was lost).
             record(session, purchase, "cancel_intent", ok=True, stripe_object_id=state.id,
-                   message="cancelled at Stripe already")
+                   message="cancelled at the payment service already")
         audit.record(session, SYSTEM_ACTOR, "purchase.cancel_intent", event_id=event.id,
                      subject=purchase, player_id=purchase.player_id, payment_intent=state.id)
         commit()
         return "intent_cancelled"
     commit()
-    if state.status == "succeeded":
+    if state.status == "paid":
         settlement = confirm_from_payment_intent(
-            session, pss, gateway, purchase_id, commit=commit, now=now, source="worker")
+            session, pss, payments, purchase_id, commit=commit, now=now, source="worker")
         return settlement.outcome
     return "cancel_retry"  # processing, say: asked again on the next pass
 
 
 def cancel_abandoned_intents(
-    session: Session, pss: Pss, gateway: StripeGateway, *, commit: Commit,
+    session: Session, pss: Pss, payments: Payments, *, commit: Commit,
     now: datetime | None = None,
 ) -> dict[str, int]:
     """:func:`cancel_abandoned_intent` for every purchase :func:`intents_to_cancel` names."""
     outcomes: dict[str, int] = {}
     for purchase_id in intents_to_cancel(session, now=now):
-        outcome = cancel_abandoned_intent(session, pss, gateway, purchase_id, commit=commit,
+        outcome = cancel_abandoned_intent(session, pss, payments, purchase_id, commit=commit,
                                           now=now)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
 
 
 def reconcile_pass(
-    session: Session, pss: Pss, gateway: StripeGateway, *, commit: Commit,
+    session: Session, pss: Pss, payments: Payments, *, commit: Commit,
     now: datetime | None = None,
 ) -> dict[str, int]:
-    """Ask Stripe about every payment that may still change (:func:`purchases_to_reconcile`)
+    """Ask the providers about every payment that may still change (:func:`purchases_to_reconcile`)
     and apply what it says: what a lost connection or webhook left unsettled is settled here."""
     outcomes: dict[str, int] = {}
     for purchase_id in purchases_to_reconcile(session, now=now):
         settlement = confirm_from_payment_intent(
-            session, pss, gateway, purchase_id, commit=commit, now=now, source="worker")
+            session, pss, payments, purchase_id, commit=commit, now=now, source="worker")
         outcomes[settlement.outcome] = outcomes.get(settlement.outcome, 0) + 1
     return outcomes
 
 
 def refund_pass(
-    session: Session, gateway: StripeGateway, *, commit: Commit, now: datetime | None = None,
+    session: Session, payments: Payments, *, commit: Commit, now: datetime | None = None,
 ) -> dict[str, int]:
-    """Send again every card refund that could not reach Stripe."""
+    """Send again every card refund that could not reach its provider."""
     outcomes: dict[str, int] = {}
     for refund_id in refunds.pending_refund_ids(session):
-        outcome = refunds.execute_refund(session, gateway, refund_id, now=now)
+        outcome = refunds.execute_refund(session, payments, refund_id, now=now)
         commit()
         key = "refund_done" if outcome.ok else "refund_pending"
         outcomes[key] = outcomes.get(key, 0) + 1
@@ -848,31 +815,31 @@ def refund_pass(
 
 
 def hold_pass(
-    session: Session, pss: Pss, gateway: StripeGateway, *, commit: Commit,
+    session: Session, pss: Pss, payments: Payments, *, commit: Commit,
     now: datetime | None = None,
 ) -> dict[str, int]:
-    """Mark expired holds CANCELLED, then cancel their PaymentIntents at Stripe (and retry
+    """Mark expired holds CANCELLED, then cancel their payments at the provider (and retry
     cancels that failed before)."""
     outcomes = {"expired": len(sweep_expired_holds(session, now=now))}
     commit()
-    for key, count in cancel_abandoned_intents(session, pss, gateway, commit=commit,
+    for key, count in cancel_abandoned_intents(session, pss, payments, commit=commit,
                                                now=now).items():
         outcomes[key] = outcomes.get(key, 0) + count
     return outcomes
 
 
 def run_worker_pass(
-    session: Session, pss: Pss, gateway: StripeGateway, *, commit: Commit,
+    session: Session, pss: Pss, payments: Payments, *, commit: Commit,
     now: datetime | None = None,
 ) -> dict[str, int]:
     """The three payment passes in order, as one periodic run of ``pss worker`` does them:
-    reconcile open payments with Stripe, retry refunds that could not reach Stripe, mark
+    reconcile open payments with their providers, retry refunds that could not reach them, mark
     expired holds CANCELLED and cancel their PaymentIntents. Commits as it goes."""
     now = now or utcnow()
     outcomes: dict[str, int] = {}
-    for part in (reconcile_pass(session, pss, gateway, commit=commit, now=now),
-                 refund_pass(session, gateway, commit=commit, now=now),
-                 hold_pass(session, pss, gateway, commit=commit, now=now)):
+    for part in (reconcile_pass(session, pss, payments, commit=commit, now=now),
+                 refund_pass(session, payments, commit=commit, now=now),
+                 hold_pass(session, pss, payments, commit=commit, now=now)):
         for key, count in part.items():
             outcomes[key] = outcomes.get(key, 0) + count
     return outcomes

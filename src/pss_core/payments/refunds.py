@@ -1,11 +1,13 @@
-"""Refunds of unused paid tokens: in cash at the desk, or to the card through Stripe's Refunds API.
+"""Refunds of unused paid tokens: in cash at the desk, or to the card through the payment's
+provider.
 
 A refund is worked out and written first — the tokens are marked refunded at once, so they can no
-longer be used — and committed; a card refund is then sent to Stripe with an idempotency key derived
-from the stored refund, so retrying it (after a lost connection, by the worker) refunds exactly
-once. Stripe's answer is applied afterwards: on success the purchase's ``refunded_cents`` and the
-refund's Stripe id are set; if Stripe refused it for good, the tokens become usable again and the
-refund is withdrawn; if Stripe could not be reached, it stays pending and the worker retries it.
+longer be used — and committed; a card refund is then sent to the payment's provider with an
+idempotency key derived from the stored refund, so retrying it (after a lost connection, by the
+worker) refunds exactly once. The provider's answer is applied afterwards: on success the
+purchase's ``refunded_cents`` and the refund's provider id are set; if the provider refused it for
+good, the tokens become usable again and the refund is withdrawn; if the provider could not be
+reached, it stays pending and the worker retries it.
 
 Partial refunds are priced pro rata by tokens, so refunding every token of a purchase, in any steps,
 gives back exactly what was paid.
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from pss_core import audit, mail
 from pss_core.audit import Actor
+from pss_core.contract import PaymentError, ProviderRefund
 from pss_core.errors import Busy, DomainError, InvalidInput, NotFound, Refused
 from pss_core.models import (
     Channel,
@@ -33,7 +36,7 @@ from pss_core.models import (
     TournamentMachine,
     utcnow,
 )
-from pss_core.payments.stripe_gateway import PaymentError, RefundState, StripeGateway
+from pss_core.payments.providers import Payments
 from pss_core.services import locking
 from pss_core.services import tickets as tickets_svc
 
@@ -42,8 +45,9 @@ Commit = Callable[[], None]
 
 @attrs.frozen
 class RefundOutcome:
-    """``ok``: the money is back (or was handed over at the desk); ``pending``: waiting for Stripe
-    (retried by the worker); neither: Stripe refused it and the tokens are usable again."""
+    """``ok``: the money is back (or was handed over at the desk); ``pending``: waiting for the
+    provider (retried by the worker); neither: the provider refused it and the tokens are usable
+    again."""
 
     refund_id: int | None
     ok: bool
@@ -110,7 +114,8 @@ def request_refund(
 ) -> Refund:
     """Refund ``tokens`` unused games of a purchase. Desk and comp purchases (and free online ones)
     are refunded at once — the desk hands the cash back; an online purchase's refund is pending
-    until :func:`execute_refund` has sent it to Stripe. The tokens are unusable from now on."""
+    until :func:`execute_refund` has sent it to the provider. The tokens are unusable from now
+    on."""
     now = now or utcnow()
     purchase = session.get(Purchase, purchase_id)
     if purchase is None or (event_id is not None and purchase.event_id != event_id):
@@ -132,7 +137,7 @@ def request_refund(
         )
     total, refunded_before = _token_counts(session, purchase)
     amount = prorated_cents(purchase.amount_cents, total, refunded_before, tokens)
-    # Never more than is left of the payment: a refund made in the Stripe dashboard may have
+    # Never more than is left of the payment: a refund made at the provider's dashboard may have
     # given back more than the games it covered (see :func:`sync_refunds`).
     waiting = session.scalar(select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
         Refund.id.in_(pending_refund_ids(session, purchase.id)))) or 0
@@ -195,7 +200,7 @@ def begin_late_refund(session: Session, purchase: Purchase, *, reason: str,
 
 
 def pending_refund_ids(session: Session, purchase_id: int | None = None) -> Sequence[int]:
-    """Card refunds written but not yet confirmed by Stripe."""
+    """Card refunds written but not yet confirmed by their provider."""
     stmt = select(Refund.id).where(Refund.channel == Channel.ONLINE,
                                    Refund.stripe_refund_id.is_(None), Refund.amount_cents > 0)
     if purchase_id is not None:
@@ -209,10 +214,11 @@ def idempotency_key(refund: Refund) -> str:
 
 
 def execute_refund(
-    session: Session, gateway: StripeGateway, refund_id: int, *, now: datetime | None = None,
+    session: Session, payments: Payments, refund_id: int, *, now: datetime | None = None,
     actor: Actor | None = None,
 ) -> RefundOutcome:
-    """Send a pending card refund to Stripe (idempotently) and apply the answer. Commit after."""
+    """Send a pending card refund to the payment's provider (idempotently) and apply the answer.
+    Commit after."""
     now = now or utcnow()
     actor = actor or Actor.system("payments")
     refund = session.get(Refund, refund_id)
@@ -230,9 +236,9 @@ def execute_refund(
     if refund.stripe_refund_id is not None or refund.channel != Channel.ONLINE:
         return outcome(True, False, "This refund is done.")
     if purchase.stripe_payment_intent_id is None:
-        raise Refused("This purchase was not paid through Stripe.", code="not_a_card_payment")
+        raise Refused("This purchase was not paid online.", code="not_a_card_payment")
     try:
-        state = gateway.create_refund(
+        state = payments.for_event(event).refund(
             session, event, purchase, purchase.stripe_payment_intent_id,
             amount_cents=refund.amount_cents, idempotency_key=idempotency_key(refund),
             metadata={"pss_purchase_id": str(purchase.id), "pss_refund_id": str(refund.id),
@@ -250,7 +256,7 @@ def execute_refund(
     purchase = _lock(session, purchase)
     session.refresh(refund)
     if refund.stripe_refund_id is not None:
-        # Stripe's webhook told of this refund while we were waiting for the answer, and
+        # The provider's webhook told of this refund while we were waiting for the answer, and
         # :func:`sync_refunds` settled it already.
         return outcome(True, False, f"{_money(refund.amount_cents, event.currency)} was "
                        "refunded to the card.")
@@ -271,11 +277,11 @@ def execute_refund(
 
 @attrs.frozen
 class RefundSync:
-    """What :func:`sync_refunds` found at Stripe and did about it.
+    """What :func:`sync_refunds` found at the provider and did about it.
 
-    ``external``: refunds made outside pss (the Stripe dashboard) now recorded; ``settled``:
-    pss's own refunds whose answer had been lost, now confirmed by Stripe; ``tokens``: unused
-    paid games marked refunded for the external ones; ``excess_cents``: money Stripe gave back
+    ``external``: refunds made outside pss (the provider's dashboard) now recorded; ``settled``:
+    pss's own refunds whose answer had been lost, now confirmed by the provider; ``tokens``: unused
+    paid games marked refunded for the external ones; ``excess_cents``: money the provider gave back
     beyond what the unused games were worth (flagged for the desk in the audit log)."""
 
     purchase_id: int
@@ -299,24 +305,24 @@ def games_covered(purchase: Purchase, total: int, refunded_before: int, unused: 
 
 
 def sync_refunds(
-    session: Session, gateway: StripeGateway, purchase_id: int, *, commit: Commit,
+    session: Session, payments: Payments, purchase_id: int, *, commit: Commit,
     now: datetime | None = None, actor: Actor | None = None,
 ) -> RefundSync:
-    """Make the purchase agree with the refunds Stripe has for its PaymentIntent, read from the
+    """Make the purchase agree with the refunds its provider has for its payment, read from the
     API (a webhook's word is not taken). Commits.
 
     * A refund pss asked for whose answer was lost (its ``pss_refund_id`` metadata names a
       pending refund of this purchase) is settled as if the answer had come.
-    * A refund made outside pss (in the Stripe dashboard), once Stripe calls it succeeded, is
-      recorded as a ``refunds`` row with its Stripe id, added to ``refunded_cents``, and as many
+    * A refund made outside pss (at the provider's dashboard), once the provider calls it done, is
+      recorded as a ``refunds`` row with its provider id, added to ``refunded_cents``, and as many
       unused paid games as it pays back, priced pro rata as pss prices its own refunds, are
       marked refunded (the newest first). Money beyond what the unused games are worth is
       recorded too, and flagged for the desk (``refund.external_excess``); no game is invented.
 
-    Refunds already recorded (by their Stripe id) are skipped, so hearing of one again changes
-    nothing. A Stripe error comes back in ``error`` (recorded on the purchase)."""
+    Refunds already recorded (by their provider id) are skipped, so hearing of one again changes
+    nothing. A provider error comes back in ``error`` (recorded on the purchase)."""
     now = now or utcnow()
-    actor = actor or Actor.system("stripe")
+    actor = actor or Actor.system("payments")
     purchase = session.get(Purchase, purchase_id)
     if purchase is None:
         raise NotFound("There is no such purchase.", code="unknown_purchase")
@@ -326,7 +332,7 @@ def sync_refunds(
     if intent_id is None:
         return RefundSync(purchase_id)
     try:
-        at_stripe = gateway.list_refunds(session, event, purchase, intent_id)
+        at_provider = payments.for_event(event).refunds_of(session, event, purchase, intent_id)
     except PaymentError as err:
         commit()
         return RefundSync(purchase_id, error=err)
@@ -338,18 +344,18 @@ def sync_refunds(
     pending = {str(r.id): r for r in rows
                if r.stripe_refund_id is None and r.channel == Channel.ONLINE}
     result = RefundSync(purchase_id)
-    for found in at_stripe:
+    for found in at_provider:
         if found.id in known:
             continue
         ours = pending.get(found.metadata.get("pss_refund_id", ""))
         if ours is not None and found.metadata.get("pss_purchase_id") == str(purchase.id):
-            if found.status in ("succeeded", "pending"):
+            if found.status in ("done", "pending"):
                 _settle_found(session, purchase, ours, found, actor, now)
                 del pending[str(ours.id)]
                 result = attrs.evolve(result, settled=result.settled + 1)
             continue
-        if found.status != "succeeded":
-            continue  # a pending refund is recorded once Stripe says it went through
+        if found.status != "done":
+            continue  # a pending refund is recorded once the provider says it went through
         tokens, amount, excess = _record_external(session, purchase, event, found, actor, now)
         result = attrs.evolve(result, external=result.external + 1,
                               tokens=result.tokens + tokens,
@@ -359,7 +365,7 @@ def sync_refunds(
     return result
 
 
-def _settle_found(session: Session, purchase: Purchase, refund: Refund, found: RefundState,
+def _settle_found(session: Session, purchase: Purchase, refund: Refund, found: ProviderRefund,
                   actor: Actor, now: datetime) -> None:
     refund.stripe_refund_id = found.id
     _settle(session, purchase, refund)
@@ -371,7 +377,7 @@ def _settle_found(session: Session, purchase: Purchase, refund: Refund, found: R
     )
 
 
-def _record_external(session: Session, purchase: Purchase, event: Event, found: RefundState,
+def _record_external(session: Session, purchase: Purchase, event: Event, found: ProviderRefund,
                      actor: Actor, now: datetime) -> tuple[int, int, int]:
     """Record one refund made outside pss; returns (games marked refunded, cents recorded,
     cents beyond what the unused games were worth). Call under the purchase's lock."""
@@ -389,9 +395,9 @@ def _record_external(session: Session, purchase: Purchase, event: Event, found: 
         token.refunded_at = now
     leftover = credit - prorated_cents(purchase.amount_cents, total, refunded_before, games)
     # Beyond the unused games' worth: every unused game is refunded and money is left over (or
-    # the purchase's tokens were never paid, or Stripe gave back more than pss has room for).
+    # the purchase's tokens were never paid, or the provider gave back more than pss has room for).
     excess = (leftover if games == len(unused) and leftover > 0 else 0) + (found.amount - amount)
-    reason = "refunded in the Stripe dashboard"
+    reason = "refunded at the payment service"
     if excess:
         reason += f"; {_money(excess, event.currency)} more than the unused games were worth"
     refund = Refund(
@@ -410,7 +416,7 @@ def _record_external(session: Session, purchase: Purchase, event: Event, found: 
         player_id=purchase.player_id, subject=refund, now=now, purchase_id=purchase.id,
         channel="online", amount_cents=amount, tokens=games, token_ids=[t.id for t in chosen],
         stripe_refund=found.id, refunded_cents=purchase.refunded_cents,
-        unmatched_cents=max(leftover, 0), reason="refunded in the Stripe dashboard",
+        unmatched_cents=max(leftover, 0), reason="refunded at the payment service",
     )
     if excess:
         audit.record(
@@ -419,9 +425,9 @@ def _record_external(session: Session, purchase: Purchase, event: Event, found: 
             stripe_refund=found.id, stripe_amount_cents=found.amount, excess_cents=excess,
             unused_games_left=len(unused) - games,
             reason=f"{_money(excess, event.currency)} more than the unused games were worth",
-            message=(f"Stripe refunded {_money(found.amount, event.currency)} of purchase "
-                     f"{purchase.id} outside pss, {_money(excess, event.currency)} more than its "
-                     "unused games were worth. Check with the player: games may have been "
+            message=(f"The payment service refunded {_money(found.amount, event.currency)} of "
+                     f"purchase {purchase.id} outside pss, {_money(excess, event.currency)} more "
+                     "than its unused games were worth. Check with the player: games may have been "
                      "played that are now paid back."),
         )
     return games, amount, excess
@@ -446,7 +452,7 @@ def _withdraw(session: Session, purchase: Purchase, refund: Refund, err: Payment
 
 def refund_purchase(
     session: Session,
-    gateway: StripeGateway | None,
+    payments: Payments | None,
     purchase_id: int,
     *,
     tokens: int,
@@ -458,7 +464,7 @@ def refund_purchase(
     now: datetime | None = None,
 ) -> RefundOutcome:
     """Refund ``tokens`` unused games: write the refund (committed), then for a card payment send
-    it to Stripe and apply the answer (committed)."""
+    it to the payment's provider and apply the answer (committed)."""
     refund = request_refund(session, purchase_id, tokens=tokens, actor=actor, reason=reason,
                             event_id=event_id, refunded_by_id=refunded_by_id, now=now)
     refund_id, amount, count = refund.id, refund.amount_cents, refund.tokens
@@ -471,9 +477,9 @@ def refund_purchase(
         message = (f"Hand back {_money(amount, currency)} in cash."
                    if refund.channel == Channel.DESK else "Refunded; nothing was paid.")
         return RefundOutcome(refund_id, True, False, amount, count, message)
-    if gateway is None:
+    if payments is None:
         raise Refused("Card refunds need the payment service.", code="payment_not_configured")
-    result = execute_refund(session, gateway, refund_id, now=now, actor=actor)
+    result = execute_refund(session, payments, refund_id, now=now, actor=actor)
     commit()
     return result
 

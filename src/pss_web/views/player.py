@@ -29,7 +29,7 @@ from pss_core.models import (
     TournamentMachine,
     TournamentStatus,
 )
-from pss_core.payments import accounts
+from pss_core.payments.providers import sells_online
 from pss_core.services import corrections, occupants, queues, tickets
 from pss_web.forms import Field, parse
 from pss_web.layout import add_event_nav
@@ -132,7 +132,7 @@ def play_page(context: PlayerResource, request: Any) -> dict[str, Any]:
         "give_up_url": base + "give-up",
         "buy_url": event_url(request, event, "purchases", ""),
         # Links to buying online only where the event sells online.
-        "sells_online": accounts.sells_online(session, event),
+        "sells_online": sells_online(session, request.pss, event),
     }
 
 

@@ -1,19 +1,18 @@
-"""Online purchases: the player's purchase page (count → live price → hold → Stripe.js → the
-return page asking pss, which asks Stripe), the Stripe webhook, desk and TD refunds, and the event
-owner's Stripe account.
+"""Online purchases: the player's purchase page (count → live price → hold → the payment
+provider's payment step → the return page asking pss, which asks the provider), the providers'
+webhooks, desk and TD refunds.
 
     /events/<slug>/purchases/               buy (players): the form, and POST to hold tickets
     /events/<slug>/purchases/quote          the live price (JSON)
     /events/<slug>/purchases/<id>/          a purchase: pay, its status, refunds (staff)
-    /events/<slug>/purchases/<id>/intent    POST: the PaymentIntent's client secret for Stripe.js
-    /events/<slug>/purchases/<id>/status    POST: ask Stripe whether it is paid, and apply it
+    /events/<slug>/purchases/<id>/intent    POST: start the payment; what the browser needs to pay
+    /events/<slug>/purchases/<id>/status    POST: ask the provider whether it is paid, and apply it
     /events/<slug>/purchases/<id>/refund    POST (desk, TD): refund unused games
     /events/<slug>/players/<n>/purchases    a player's purchases (the player, staff)
-    /events/<slug>/stripe/webhook           POST from Stripe (signature-checked, no CSRF)
-    /admin/events/<slug>/stripe             the event's own Stripe keys (its owner)
+    /events/<slug>/<provider>/webhook       POST from the provider (signature-checked, no CSRF)
 
-Views that talk to Stripe commit what they learned before answering, also when the answer is a
-payment error, so every error is kept on the purchase's transaction record.
+Views that talk to a provider commit what they learned before answering, also when the answer is
+a payment error, so every error is kept on the purchase's transaction record.
 """
 
 from __future__ import annotations
@@ -41,18 +40,23 @@ from pss_core.models import (
     TournamentStatus,
     utcnow,
 )
-from pss_core.payments import accounts, online, refunds
-from pss_core.payments.stripe_gateway import STRIPE_JS_URL, StripeGateway
+from pss_core.payments import online, refunds
+from pss_core.payments.providers import (
+    Payments,
+    provider_name,
+    sells_online,
+    takes_online_payments,
+)
 from pss_core.services import quotas
 from pss_web import security as sec
 from pss_web.forms import Field, parse
 from pss_web.layout import add_event_nav
-from pss_web.present import app_url, event_json, event_url, money
+from pss_web.present import event_json, event_url, money
 from pss_web.resources import (
-    AdminEventResource,
     EventChild,
     PlayerResource,
     add_event_child,
+    add_event_child_lookup,
 )
 from pss_web.sanity import plain_number
 from pss_web.security import Permission
@@ -86,29 +90,37 @@ class PurchaseResource(EventChild):
                          P.SEE_PLAYER)]
 
 
-class StripeContainer(EventChild):
-    """Where Stripe sends the event's webhooks."""
+class ProviderContainer(EventChild):
+    """Where a payment provider sends the event's webhooks: ``/events/<slug>/<provider name>``."""
 
-    api_paths = ("/events/{event}/stripe",)
-    title = "Stripe"
+    api_paths = ("/events/{event}/{provider}",)
+
+    def __init__(self, request: Any, name: str, parent: Any) -> None:
+        super().__init__(request, name, parent)
+        self.title = f"Payments ({name})"
+
+
+def _provider_child(request: Any, name: str, parent: Any) -> ProviderContainer | None:
+    return ProviderContainer(request, name, parent) if name in payments_of(request) else None
 
 
 add_event_child("purchases", PurchasesContainer)
-add_event_child("stripe", StripeContainer)
+add_event_child_lookup(_provider_child)
 add_event_nav("Buy tickets", "purchases", "", permission=P.PLAY, order=30,
-              when=lambda request, event: accounts.sells_online(request.dbsession, event))
+              when=lambda request, event: sells_online(request.dbsession, request.pss, event))
 
 
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def gateway_of(request: Any) -> StripeGateway:
+def payments_of(request: Any) -> Payments:
+    """The installed payment providers, made from the app's settings on first use (tests put
+    their own in ``registry["pss.payments"]``)."""
     registry = request.registry
-    gateway = registry.get("pss.stripe_gateway")
-    if gateway is None:
-        gateway = registry["pss.stripe_gateway"] = StripeGateway.from_settings(
-            registry.settings)
-    return gateway
+    payments = registry.get("pss.payments")
+    if payments is None:
+        payments = registry["pss.payments"] = Payments.of(request.pss, registry.settings)
+    return payments
 
 
 def committer(request: Any) -> Callable[[], None]:
@@ -262,7 +274,7 @@ def buy_page(context: PurchasesContainer, request: Any) -> dict[str, Any]:
     base = event_url(request, event, "purchases", "")
     return {
         "event": event_json(request, event),
-        "online": accounts.online_payments_enabled(event),
+        "online": takes_online_payments(request.pss, event),
         "scopes": [_scope_json(request, event, s) for s in _scopes(request, event)],
         "takes_code": _takes_code(request, event),
         "purchases": [purchase_json(request, p, event) for p in mine],
@@ -297,8 +309,8 @@ def price_quote(context: PurchasesContainer, request: Any) -> Response:
 
 @action(context=PurchasesContainer, permission=P.PLAY, fields=BUY_FIELDS)
 def start_purchase(context: PurchasesContainer, request: Any) -> Response:
-    """Hold tickets for the logged-in player (unpaid until Stripe confirms the payment) and go
-    to the payment page."""
+    """Hold tickets for the logged-in player (unpaid until the payment provider confirms the
+    payment) and go to the payment page."""
     event = context.event
     player = _player(request)
     values = parse(request, BUY_FIELDS)
@@ -324,21 +336,22 @@ def _is_buyer(request: Any, purchase: Purchase) -> bool:
       template="purchases/purchase.html")
 def purchase_page(context: PurchaseResource, request: Any) -> dict[str, Any]:
     """A purchase: what it is for, its status, paying for it (its buyer, while the hold lasts),
-    and refunding unused games (desk, TD). ``return`` is where Stripe sends the player back."""
+    and refunding unused games (desk, TD). ``return`` is where the payment provider sends the
+    player back."""
     event = context.event
     purchase = context.purchase
-    settings = request.registry.settings
     staff = request.has_permission(P.REFUND, context)
+    can_pay = _is_buyer(request, purchase) and purchase.status == PurchaseStatus.PENDING
+    provider = payments_of(request).for_event(event) if can_pay else None
     data: dict[str, Any] = {
         "event": event_json(request, event),
         "purchase": purchase_json(request, purchase, event),
-        "can_pay": _is_buyer(request, purchase) and purchase.status == PurchaseStatus.PENDING,
+        "can_pay": can_pay,
         "checking": request.view_name == "return",
         "can_refund": bool(staff) and purchase.status == PurchaseStatus.COMPLETED,
-        "stripe_js_url": settings.get("pss.stripe_js_url") or STRIPE_JS_URL,
-        "test_cards": settings.get("pss.stripe_test_cards") in (True, "true", "1"),
         "buy_url": event_url(request, event, "purchases", ""),
-        "publishable_key": event.stripe_publishable_key,
+        "checkout_template": provider.checkout_template if provider else None,
+        "checkout": provider.checkout_page(event) if provider else {},
     }
     if staff:
         session = request.dbsession
@@ -359,31 +372,31 @@ def purchase_page(context: PurchaseResource, request: Any) -> dict[str, Any]:
 @view_config(context=PurchaseResource, name="intent", permission=P.SEE_PLAYER,
              request_method="POST")
 def payment_intent(context: PurchaseResource, request: Any) -> Response:
-    """Start paying: the Stripe PaymentIntent for exactly the purchase's amount (created once)
-    and the client secret Stripe.js needs. A payment error is kept on the purchase's record and
-    answered in plain words."""
+    """Start paying: the payment at the event's provider for exactly the purchase's amount
+    (started once) and what the browser needs to pay it. A payment error is kept on the
+    purchase's record and answered in plain words."""
     if not _is_buyer(request, context.purchase):
         raise PermissionDenied("Only the buyer can pay for a purchase.", code="not_the_buyer")
-    result = online.checkout(request.dbsession, gateway_of(request), context.purchase.id)
+    result = online.checkout(request.dbsession, payments_of(request), context.purchase.id)
     if result.error is not None:
         return _error_json(result.error)
     return json_response({
         "ok": True, "purchase_id": result.purchase_id, "status": result.status,
         "amount_cents": result.amount_cents, "currency": result.currency,
-        "client_secret": result.client_secret, "publishable_key": result.publishable_key,
-        "hold_expires_at": result.hold_expires_at,
+        "hold_expires_at": result.hold_expires_at, "provider": result.provider,
+        **result.client,
     }, headers={"Cache-Control": "no-store"})
 
 
 @view_config(context=PurchaseResource, name="status", permission=P.SEE_PLAYER,
              request_method="POST")
 def payment_status(context: PurchaseResource, request: Any) -> Response:
-    """Ask Stripe about the purchase's payment and apply what it says (paid, declined, a late
-    payment accepted or refunded). The browser's word is never taken."""
+    """Ask the provider about the purchase's payment and apply what it says (paid, declined, a
+    late payment accepted or refunded). The browser's word is never taken."""
     purchase_id = context.purchase.id
     event_id = context.event.id
     settlement = online.confirm_from_payment_intent(
-        request.dbsession, request.pss, gateway_of(request), purchase_id,
+        request.dbsession, request.pss, payments_of(request), purchase_id,
         commit=committer(request), source="return page",
     )
     session = request.dbsession
@@ -424,12 +437,12 @@ REFUND_FIELDS = (
              request_method="POST", fields=REFUND_FIELDS)
 def refund_purchase(context: PurchaseResource, request: Any) -> Response:
     """Refund unused games of a paid purchase: handed back in cash for a desk sale, to the card
-    through Stripe for an online one (partial refunds allowed)."""
+    through the payment's provider for an online one (partial refunds allowed)."""
     values = parse(request, REFUND_FIELDS)
     purchase_id, event_id = context.purchase.id, context.event.id
     location = request.resource_url(context)
     outcome = refunds.refund_purchase(
-        request.dbsession, gateway_of(request), purchase_id, tokens=values["games"],
+        request.dbsession, payments_of(request), purchase_id, tokens=values["games"],
         commit=committer(request), actor=request.identity.actor, reason=values["reason"] or "",
         event_id=event_id, refunded_by_id=_event_user_id(request, event_id),
     )
@@ -465,72 +478,30 @@ def player_purchases(context: PlayerResource, request: Any) -> dict[str, Any]:
             "purchases": [purchase_json(request, p, event) for p in rows]}
 
 
-# --- Stripe's webhook ---------------------------------------------------------------------------
+# --- the providers' webhooks -------------------------------------------------------------------
 
 
-@view_config(context=StripeContainer, name="webhook", permission=P.VIEW, request_method="POST",
+@view_config(context=ProviderContainer, name="webhook", permission=P.VIEW, request_method="POST",
              require_csrf=False)
-def stripe_webhook(context: StripeContainer, request: Any) -> Response:
-    """Stripe's events for this event's account, checked against its signing secret; duplicates
-    and events out of order are harmless. Answers 503 when Stripe itself could not be asked, so
-    Stripe sends the event again."""
+def provider_webhook(context: ProviderContainer, request: Any) -> Response:
+    """The provider's notices for this event's account, checked against its signing secret;
+    duplicates and notices out of order are harmless. Answers 503 when the provider itself could
+    not be asked, so it sends the notice again. A notice for another provider than the event's
+    is refused (400)."""
     event_id = context.event.id
     session = request.dbsession
     event = session.get(Event, event_id)
     assert event is not None
+    if provider_name(event) != context.__name__:
+        return json_response(PermissionDenied(
+            "This event does not take payments through that service.",
+            code="wrong_payment_provider").as_dict(), status=400)
     try:
         result = online.handle_webhook(
-            session, request.pss, gateway_of(request), event, request.body,
-            request.headers.get("Stripe-Signature"), commit=committer(request),
+            session, request.pss, payments_of(request), event, request.body,
+            dict(request.headers), commit=committer(request),
         )
     except (PermissionDenied, InvalidInput) as err:
         return json_response(err.as_dict(), status=400)
     return json_response({"received": True, "outcome": result.outcome},
                          status=503 if result.retry else 200)
-
-
-# --- the event owner's Stripe account -----------------------------------------------------------
-
-STRIPE_FIELDS = (
-    Field("secret_key", "password", label="Secret key (sk_...)", max_length=255),
-    Field("publishable_key", label="Publishable key (pk_...)", max_length=255),
-    Field("webhook_secret", "password", label="Webhook signing secret (whsec_...)",
-          max_length=255),
-    Field("clear", "bool", label="Disconnect the Stripe account"),
-)
-
-
-def _account_json(request: Any, event: Event) -> dict[str, Any]:
-    status = accounts.status(event)
-    return {
-        "secret_key_set": status.secret_key_set,
-        "publishable_key_set": status.publishable_key_set,
-        "webhook_secret_set": status.webhook_secret_set,
-        "test_mode": status.test_mode,
-        "online_payments": status.online_payments,
-        "webhook_url": app_url(request, "events", event.slug, "stripe", "webhook"),
-    }
-
-
-@page(context=AdminEventResource, name="stripe", permission=P.EDIT_EVENT,
-      template="purchases/stripe_account.html")
-def stripe_account(context: AdminEventResource, request: Any) -> dict[str, Any]:
-    """The event's own Stripe account: which keys are set (never the keys themselves) and the
-    webhook address to give Stripe."""
-    return {"event": event_json(request, context.event),
-            "account": _account_json(request, context.event)}
-
-
-@action(context=AdminEventResource, name="stripe", permission=P.EDIT_EVENT,
-        fields=STRIPE_FIELDS)
-def set_stripe_account(context: AdminEventResource, request: Any) -> Response:
-    """Connect the event to its owner's Stripe account (keys left empty are kept)."""
-    values = parse(request, STRIPE_FIELDS)
-    accounts.set_stripe_keys(
-        request.dbsession, context.event, secret_key=values["secret_key"],
-        publishable_key=values["publishable_key"], webhook_secret=values["webhook_secret"],
-        clear=values["clear"], actor=request.identity.actor,
-    )
-    return done(request, request.resource_url(context, "stripe"),
-                {"account": _account_json(request, context.event)},
-                message="Stripe settings saved.")

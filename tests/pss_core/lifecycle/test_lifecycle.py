@@ -139,14 +139,14 @@ def _purchases(world: Any) -> dict[str, Purchase]:
                                 tournament=world.main, actor=world.td)
     comp = tickets.sell_tickets(s, world.pss, player=world.players[2], count=2,
                                 tournament=world.main, channel=Channel.COMP, actor=world.td)
-    checkout = online.start_online_purchase(s, world.pss, world.gateway, commit=s.commit,
+    checkout = online.start_online_purchase(s, world.pss, world.payments, commit=s.commit,
                                             event=world.event, player=world.players[1],
                                             tickets=3, tournament=world.main)
     world.fake.succeed(checkout.payment_intent_id)
     assert online.confirm_from_payment_intent(
-        s, world.pss, world.gateway, checkout.purchase_id, commit=s.commit).outcome == "paid"
+        s, world.pss, world.payments, checkout.purchase_id, commit=s.commit).outcome == "paid"
     card = s.get(Purchase, checkout.purchase_id)
-    hold = online.start_online_purchase(s, world.pss, world.gateway, commit=s.commit,
+    hold = online.start_online_purchase(s, world.pss, world.payments, commit=s.commit,
                                         event=world.event, player=world.players[3], tickets=1,
                                         tournament=world.main)
     return {"desk": desk, "comp": comp, "card": card,
@@ -241,23 +241,28 @@ def test_cancel_refunds_every_unused_paid_game_once_and_tells_the_players(with_f
     assert again.result["games_refunded"] == 0
 
 
-class CrashingGateway:
-    """The real gateway, but the process "dies" (an exception no handler catches) as the
-    ``crash_at``-th card refund is about to be sent."""
+class CrashingPayments:
+    """The real payment provider, but the process "dies" (an exception no handler catches) as
+    the ``crash_at``-th card refund is about to be sent."""
 
-    def __init__(self, gateway: Any, crash_at: int) -> None:
-        self._gateway = gateway
+    def __init__(self, payments: Any, crash_at: int) -> None:
+        self._payments = payments
+        self._provider: Any = None
         self.calls = 0
         self.crash_at = crash_at
 
-    def create_refund(self, *args: Any, **kwargs: Any) -> Any:
+    def for_event(self, event: Any) -> Any:
+        self._provider = self._payments.for_event(event)
+        return self
+
+    def refund(self, *args: Any, **kwargs: Any) -> Any:
         self.calls += 1
         if self.calls == self.crash_at:
             raise KeyboardInterrupt("killed")
-        return self._gateway.create_refund(*args, **kwargs)
+        return self._provider.refund(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._gateway, name)
+        return getattr(self._provider, name)
 
 
 def test_a_cancel_that_died_halfway_is_finished_by_the_repair_exactly_once(with_fake):
@@ -265,15 +270,15 @@ def test_a_cancel_that_died_halfway_is_finished_by_the_repair_exactly_once(with_
     s = world.session
     cards = []
     for player in world.players[:3]:
-        checkout = online.start_online_purchase(s, world.pss, world.gateway, commit=s.commit,
+        checkout = online.start_online_purchase(s, world.pss, world.payments, commit=s.commit,
                                                 event=world.event, player=player, tickets=3,
                                                 tournament=world.main)
         world.fake.succeed(checkout.payment_intent_id)
-        online.confirm_from_payment_intent(s, world.pss, world.gateway, checkout.purchase_id,
+        online.confirm_from_payment_intent(s, world.pss, world.payments, checkout.purchase_id,
                                            commit=s.commit)
         cards.append(s.get(Purchase, checkout.purchase_id))
     result = change(world, S.DRAFT)
-    world.runtime.gateway = CrashingGateway(world.gateway, crash_at=2)
+    world.runtime.payments = CrashingPayments(world.payments, crash_at=2)
     with pytest.raises(KeyboardInterrupt):
         work.run(world.runtime, result.job_id)
     job = s.get(LifecycleJob, result.job_id)
@@ -284,7 +289,7 @@ def test_a_cancel_that_died_halfway_is_finished_by_the_repair_exactly_once(with_
     with pytest.raises(Locked):
         change(world, S.DRAFT)
     # ... but once its heartbeat is old, the TD's repair takes over.
-    world.runtime.gateway = world.gateway
+    world.runtime.payments = world.payments
     repair = change(world, S.DRAFT, now=utcnow() + timedelta(minutes=5))
     assert run_job(world, repair.job_id).state == LifecycleJobState.DONE
     s.refresh(job)
@@ -303,14 +308,14 @@ def test_a_cancel_that_died_halfway_is_finished_by_the_repair_exactly_once(with_
 def test_a_failing_job_is_retried_with_backoff_and_then_shown_failed(with_fake):
     world = with_fake
     s = world.session
-    checkout = online.start_online_purchase(s, world.pss, world.gateway, commit=s.commit,
+    checkout = online.start_online_purchase(s, world.pss, world.payments, commit=s.commit,
                                             event=world.event, player=world.players[0],
                                             tickets=3, tournament=world.main)
     world.fake.succeed(checkout.payment_intent_id)
-    online.confirm_from_payment_intent(s, world.pss, world.gateway, checkout.purchase_id,
+    online.confirm_from_payment_intent(s, world.pss, world.payments, checkout.purchase_id,
                                        commit=s.commit)
     result = change(world, S.DRAFT)
-    world.runtime.gateway = None  # no payment service: card refunds cannot be made
+    world.runtime.payments = None  # no payment service: card refunds cannot be made
     job = run_job(world, result.job_id)
     assert (job.state, job.attempts) == (LifecycleJobState.RETRYING, 1)
     assert "payment service" in job.last_error
@@ -329,7 +334,7 @@ def test_a_failing_job_is_retried_with_backoff_and_then_shown_failed(with_fake):
         tickets.sell_tickets(s, world.pss, player=world.players[0], count=1,
                              tournament=world.main, channel=Channel.COMP, actor=world.td)
     assert "failed" in err.value.message
-    world.runtime.gateway = world.gateway
+    world.runtime.payments = world.payments
     repair = go(world, S.DRAFT)
     assert repair.state == LifecycleJobState.DONE
     assert world.fake.amount_refunded(checkout.payment_intent_id) == 800

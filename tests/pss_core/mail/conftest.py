@@ -61,9 +61,9 @@ def inbox() -> Iterator[Inbox]:
 @pytest.fixture
 def mail_runtime(dbsession: Any, pss: Any, inbox: Inbox) -> Iterator[Runtime]:
     """Task functions in this process send to the local server (SQLite runs them after commit)."""
-    from pss_core.payments.stripe_gateway import StripeGateway
+    from pss_core.payments.providers import Payments
 
-    runtime = Runtime(bind=dbsession.connection(), pss=pss, gateway=StripeGateway(),
+    runtime = Runtime(bind=dbsession.connection(), pss=pss, payments=Payments.of(pss),
                       mail=inbox.settings())
     jobs.configure(runtime)
     try:
@@ -82,8 +82,8 @@ def parts(msg: EmailMessage) -> tuple[str, str]:
 
 
 @pytest.fixture
-def gateway(stripe_shop: Any) -> Any:
-    return stripe_shop.gateway
+def payments(stripe_shop: Any) -> Any:
+    return stripe_shop.payments
 
 
 @pytest.fixture

@@ -77,15 +77,15 @@ def test_desk_sale_sends_a_confirmation_with_every_ticket_id(
     assert [m.status for m in mails(s)] == [MailStatus.SENT]
 
 
-def test_online_payment_completed(stripe_shop, pss, gateway, fake, player, inbox,
+def test_online_payment_completed(stripe_shop, pss, payments, fake, player, inbox,
                                   mail_runtime):
     s = stripe_shop.session
-    checkout = online.start_online_purchase(s, pss, gateway, commit=s.commit,
+    checkout = online.start_online_purchase(s, pss, payments, commit=s.commit,
                                             event=stripe_shop.event, player=player, tickets=2,
                                             tournament=stripe_shop.main)
     assert mails(s) == []  # a hold is not a purchase yet
     fake.succeed(checkout.payment_intent_id)
-    online.confirm_from_payment_intent(s, pss, gateway, checkout.purchase_id, commit=s.commit)
+    online.confirm_from_payment_intent(s, pss, payments, checkout.purchase_id, commit=s.commit)
     deliver(s, mail_runtime)
     text, html = parts(only(inbox))
     assert "payment of" in text
@@ -93,9 +93,9 @@ def test_online_payment_completed(stripe_shop, pss, gateway, fake, player, inbox
     assert all(tid in html for tid in ticket_ids(s, checkout.purchase_id))
 
 
-def test_payment_failed(stripe_shop, pss, gateway, fake, player, inbox, mail_runtime):
+def test_payment_failed(stripe_shop, pss, payments, fake, player, inbox, mail_runtime):
     s = stripe_shop.session
-    checkout = online.start_online_purchase(s, pss, gateway, commit=s.commit,
+    checkout = online.start_online_purchase(s, pss, payments, commit=s.commit,
                                             event=stripe_shop.event, player=player, tickets=1,
                                             tournament=stripe_shop.main)
     browser = stripe.StripeClient("pk_test_browser", base_addresses={"api": fake.url},
@@ -105,7 +105,7 @@ def test_payment_failed(stripe_shop, pss, gateway, fake, player, inbox, mail_run
             checkout.payment_intent_id,
             {"payment_method": "pm_card_chargeDeclinedInsufficientFunds",
              "client_secret": checkout.client_secret})
-    online.confirm_from_payment_intent(s, pss, gateway, checkout.purchase_id, commit=s.commit)
+    online.confirm_from_payment_intent(s, pss, payments, checkout.purchase_id, commit=s.commit)
     deliver(s, mail_runtime)
     msg = only(inbox)
     assert "did not go through" in msg["Subject"]
@@ -134,9 +134,9 @@ def test_refund_and_cancelled_tournament_refund(stripe_shop, pss, player, inbox,
     assert stripe_shop.event.name in html
 
 
-def test_hold_expired(stripe_shop, pss, gateway, player, inbox, mail_runtime):
+def test_hold_expired(stripe_shop, pss, payments, player, inbox, mail_runtime):
     s = stripe_shop.session
-    online.start_online_purchase(s, pss, gateway, commit=s.commit, event=stripe_shop.event,
+    online.start_online_purchase(s, pss, payments, commit=s.commit, event=stripe_shop.event,
                                  player=player, tickets=1, tournament=stripe_shop.main,
                                  now=utcnow() - timedelta(hours=1))
     payment_tasks.sweep_holds(mail_runtime)
@@ -187,7 +187,7 @@ def test_a_failed_send_is_retried_with_its_error_visible(stripe_shop, pss, playe
     # Server down: not due yet, then due (as if the wait had passed) and unreachable.
     later = (queued.next_attempt_at + timedelta(seconds=1)).isoformat()
     assert mail_tasks.resend_due_mail(mail_runtime) == {}
-    down = jobs.Runtime(bind=mail_runtime.bind, pss=pss, gateway=mail_runtime.gateway,
+    down = jobs.Runtime(bind=mail_runtime.bind, pss=pss, payments=mail_runtime.payments,
                         mail=outbox.MailSettings(host="127.0.0.1", port=_closed_port()))
     assert mail_tasks.resend_due_mail(down, now=later) == {"retry": 1}
     [queued] = mails(s)

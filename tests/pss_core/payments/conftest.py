@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pss_core.payments.stripe_gateway import StripeGateway
+from pss_core.payments.providers import Payments
 from pss_testing.fakestripe import FakeStripe
 
 
@@ -16,9 +16,9 @@ def fake(fake_stripe: FakeStripe) -> FakeStripe:
 
 
 @pytest.fixture
-def gateway(stripe_shop: Any) -> StripeGateway:
-    gateway: StripeGateway = stripe_shop.gateway
-    return gateway
+def payments(stripe_shop: Any) -> Payments:
+    payments: Payments = stripe_shop.payments
+    return payments
 
 
 @pytest.fixture

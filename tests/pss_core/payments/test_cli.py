@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 from pss_core import cli, db
 from pss_core.models import Event, EventPlayer, Purchase, PurchaseStatus, Tournament, utcnow
 from pss_core.payments import online
-from pss_core.payments.stripe_gateway import API_BASE_ENV, StripeGateway
+from pss_core.payments.providers import Payments
+from pss_core.payments.stripe_gateway import API_BASE_ENV, StripeProvider
 from pss_testing.loadtest import build_shop
 
 
@@ -17,14 +18,14 @@ def test_sweep_holds_and_the_worker(tmp_path, pss, fake, monkeypatch, capsys):
     url = f"sqlite:///{tmp_path / 'pss.sqlite'}"
     engine = db.make_engine(url)
     db.upgrade(engine)
-    gateway = StripeGateway(api_base=fake.url)
+    payments = Payments.only(StripeProvider(api_base=fake.url))
     now = utcnow()
     with Session(engine, expire_on_commit=False) as s:
         shop = build_shop(s, players=3, secret_key=fake.api_key)
         event, main = s.get(Event, shop.event_id), s.get(Tournament, shop.tournament_id)
         started = [
             online.start_online_purchase(
-                s, pss, gateway, commit=s.commit, event=event,
+                s, pss, payments, commit=s.commit, event=event,
                 player=s.get(EventPlayer, pid), tickets=1, tournament=main, now=at)
             for pid, at in zip(shop.player_ids, (now - timedelta(minutes=30), now, now),
                                strict=True)

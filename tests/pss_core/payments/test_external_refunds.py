@@ -29,15 +29,15 @@ WEBHOOK_SECRET = "whsec_test_pss_secret"
 DESK = Actor("desk")
 
 
-def paid(shop: Any, pss: Any, gateway: Any, fake: Any, tickets: int = 3) -> Purchase:
+def paid(shop: Any, pss: Any, payments: Any, fake: Any, tickets: int = 3) -> Purchase:
     """An online purchase of ``tickets`` games of main, paid (3 are the "3 for $8" bundle)."""
     checkout = online.start_online_purchase(
-        shop.session, pss, gateway, commit=shop.session.commit, event=shop.event,
+        shop.session, pss, payments, commit=shop.session.commit, event=shop.event,
         player=shop.players[0], tickets=tickets, tournament=shop.main,
     )
     fake.succeed(checkout.payment_intent_id)
     settled = online.confirm_from_payment_intent(
-        shop.session, pss, gateway, checkout.purchase_id, commit=shop.session.commit)
+        shop.session, pss, payments, checkout.purchase_id, commit=shop.session.commit)
     assert settled.outcome == "paid"
     return shop.session.get(Purchase, checkout.purchase_id)
 
@@ -61,10 +61,10 @@ def events(fake: FakeStripe, type_: str, object_id: str | None = None) -> list[d
             and (object_id is None or e["data"]["object"]["id"] == object_id)]
 
 
-def deliver(shop: Any, pss: Any, gateway: Any, event: dict[str, Any]) -> online.WebhookResult:
+def deliver(shop: Any, pss: Any, payments: Any, event: dict[str, Any]) -> online.WebhookResult:
     payload = FakeStripe.webhook_payload(event)
-    return online.handle_webhook(shop.session, pss, gateway, shop.event, payload,
-                                 sign_webhook(payload, WEBHOOK_SECRET),
+    return online.handle_webhook(shop.session, pss, payments, shop.event, payload,
+                                 {"Stripe-Signature": sign_webhook(payload, WEBHOOK_SECRET)},
                                  commit=shop.session.commit)
 
 
@@ -83,14 +83,14 @@ def audit_rows(session: Any, action: str) -> list[AuditLog]:
                                 .order_by(AuditLog.id)).all())
 
 
-def test_a_dashboard_refund_of_one_games_worth_refunds_one_game(shop, pss, gateway, fake):
-    purchase = paid(shop, pss, gateway, fake)
+def test_a_dashboard_refund_of_one_games_worth_refunds_one_game(shop, pss, payments, fake):
+    purchase = paid(shop, pss, payments, fake)
     assert (purchase.amount_cents, len(purchase.tokens)) == (800, 3)
     one_game = refunds.prorated_cents(800, 3, 0, 1)  # 266, as pss prices its own refunds
     refund_id = dashboard_refund(fake, purchase, one_game)
     [created] = events(fake, "refund.created", refund_id)
 
-    result = deliver(shop, pss, gateway, created)
+    result = deliver(shop, pss, payments, created)
     assert result.outcome == "handled"
     assert (result.refunds.external, result.refunds.tokens, result.refunds.excess_cents) == \
         (1, 1, 0)
@@ -107,9 +107,9 @@ def test_a_dashboard_refund_of_one_games_worth_refunds_one_game(shop, pss, gatew
     assert audit_rows(shop.session, "refund.external_excess") == []
 
     # The same event again is a duplicate; Stripe's other event about it changes nothing.
-    assert deliver(shop, pss, gateway, created).outcome == "duplicate"
+    assert deliver(shop, pss, payments, created).outcome == "duplicate"
     [charge_refunded] = events(fake, "charge.refunded")
-    again = deliver(shop, pss, gateway, charge_refunded)
+    again = deliver(shop, pss, payments, charge_refunded)
     assert again.outcome == "handled"
     assert again.refunds.external == 0
     shop.session.refresh(purchase)
@@ -118,15 +118,15 @@ def test_a_dashboard_refund_of_one_games_worth_refunds_one_game(shop, pss, gatew
     assert refunded_tokens(shop.session, purchase) == 1
 
 
-def test_more_than_the_unused_games_are_worth_is_recorded_and_flagged(shop, pss, gateway, fake):
-    purchase = paid(shop, pss, gateway, fake)
+def test_more_than_the_unused_games_are_worth_is_recorded_and_flagged(shop, pss, payments, fake):
+    purchase = paid(shop, pss, payments, fake)
     played = purchase.tokens[0]
     played.used_at = utcnow()  # one game was played
     shop.session.commit()
     refund_id = dashboard_refund(fake, purchase)  # the whole payment
     [charge_refunded] = events(fake, "charge.refunded")
 
-    result = deliver(shop, pss, gateway, charge_refunded)
+    result = deliver(shop, pss, payments, charge_refunded)
     two_games = refunds.prorated_cents(800, 3, 0, 2)
     assert (result.refunds.tokens, result.refunds.excess_cents) == (2, 800 - two_games)
     shop.session.refresh(purchase)
@@ -150,24 +150,24 @@ def test_more_than_the_unused_games_are_worth_is_recorded_and_flagged(shop, pss,
 
 
 def test_small_refunds_add_up_to_games_and_pss_never_refunds_more_than_is_left(
-        shop, pss, gateway, fake):
-    purchase = paid(shop, pss, gateway, fake)
+        shop, pss, payments, fake):
+    purchase = paid(shop, pss, payments, fake)
     first = dashboard_refund(fake, purchase, 100)  # a goodwill refund, under a game's worth
-    result = deliver(shop, pss, gateway, events(fake, "refund.created", first)[0])
+    result = deliver(shop, pss, payments, events(fake, "refund.created", first)[0])
     assert (result.refunds.tokens, result.refunds.excess_cents) == (0, 0)
     shop.session.refresh(purchase)
     assert (purchase.refunded_cents, refunded_tokens(shop.session, purchase)) == (100, 0)
     assert audit_rows(shop.session, "refund.external")[-1].details["unmatched_cents"] == 100
 
     second = dashboard_refund(fake, purchase, 200)  # now 300 back: one game (266) and 34
-    result = deliver(shop, pss, gateway, events(fake, "refund.created", second)[0])
+    result = deliver(shop, pss, payments, events(fake, "refund.created", second)[0])
     assert (result.refunds.tokens, result.refunds.excess_cents) == (1, 0)
     shop.session.refresh(purchase)
     assert (purchase.refunded_cents, refunded_tokens(shop.session, purchase)) == (300, 1)
 
     # The desk refunds the other two games through pss: their pro rata share would be 534, but
     # only 500 is left of the payment, and that is what goes back.
-    outcome = refunds.refund_purchase(shop.session, gateway, purchase.id, tokens=2,
+    outcome = refunds.refund_purchase(shop.session, payments, purchase.id, tokens=2,
                                       commit=shop.session.commit, actor=DESK)
     assert (outcome.ok, outcome.amount_cents) == (True, 500)
     shop.session.refresh(purchase)
@@ -176,14 +176,14 @@ def test_small_refunds_add_up_to_games_and_pss_never_refunds_more_than_is_left(
     assert purchase.status == PurchaseStatus.REFUNDED
 
 
-def test_pss_own_refunds_are_not_counted_again(shop, pss, gateway, fake):
-    purchase = paid(shop, pss, gateway, fake)
-    outcome = refunds.refund_purchase(shop.session, gateway, purchase.id, tokens=1,
+def test_pss_own_refunds_are_not_counted_again(shop, pss, payments, fake):
+    purchase = paid(shop, pss, payments, fake)
+    outcome = refunds.refund_purchase(shop.session, payments, purchase.id, tokens=1,
                                       commit=shop.session.commit, actor=DESK)
     assert outcome.ok
     for type_ in ("refund.created", "charge.refunded"):
         [event] = events(fake, type_)
-        assert deliver(shop, pss, gateway, event).refunds.external == 0
+        assert deliver(shop, pss, payments, event).refunds.external == 0
     shop.session.refresh(purchase)
     assert purchase.refunded_cents == 266
     assert len(refund_rows(shop.session, purchase)) == 1
@@ -191,17 +191,17 @@ def test_pss_own_refunds_are_not_counted_again(shop, pss, gateway, fake):
     assert audit_rows(shop.session, "refund.external") == []
 
 
-def test_the_webhook_settles_a_pss_refund_whose_answer_was_lost(shop, pss, gateway, fake):
-    purchase = paid(shop, pss, gateway, fake)
+def test_the_webhook_settles_a_pss_refund_whose_answer_was_lost(shop, pss, payments, fake):
+    purchase = paid(shop, pss, payments, fake)
     fake.fail_next("drop_after", times=3, path_contains="/v1/refunds")
-    outcome = refunds.refund_purchase(shop.session, gateway, purchase.id, tokens=1,
+    outcome = refunds.refund_purchase(shop.session, payments, purchase.id, tokens=1,
                                       commit=shop.session.commit, actor=DESK)
     assert outcome.pending
     [pending] = refund_rows(shop.session, purchase)
     assert pending.stripe_refund_id is None
     [stripe_refund] = fake.refunds.values()  # Stripe did it
 
-    result = deliver(shop, pss, gateway, events(fake, "refund.created")[0])
+    result = deliver(shop, pss, payments, events(fake, "refund.created")[0])
     assert (result.refunds.settled, result.refunds.external) == (1, 0)
     shop.session.refresh(pending)
     shop.session.refresh(purchase)
@@ -209,31 +209,31 @@ def test_the_webhook_settles_a_pss_refund_whose_answer_was_lost(shop, pss, gatew
     assert purchase.refunded_cents == 266
     # The worker has nothing left to send, so Stripe refunds once.
     assert refunds.pending_refund_ids(shop.session) == []
-    online.run_worker_pass(shop.session, pss, gateway, commit=shop.session.commit)
+    online.run_worker_pass(shop.session, pss, payments, commit=shop.session.commit)
     assert len(fake.refunds) == 1
     assert fake.amount_refunded(purchase.stripe_payment_intent_id) == 266
 
 
-def test_refunding_every_unused_game_marks_the_purchase_refunded(shop, pss, gateway, fake):
-    purchase = paid(shop, pss, gateway, fake)
+def test_refunding_every_unused_game_marks_the_purchase_refunded(shop, pss, payments, fake):
+    purchase = paid(shop, pss, payments, fake)
     dashboard_refund(fake, purchase)
-    deliver(shop, pss, gateway, events(fake, "charge.refunded")[0])
+    deliver(shop, pss, payments, events(fake, "charge.refunded")[0])
     shop.session.refresh(purchase)
     assert purchase.status == PurchaseStatus.REFUNDED
     assert (purchase.refunded_cents, refunded_tokens(shop.session, purchase)) == (800, 3)
     assert audit_rows(shop.session, "refund.external_excess") == []
 
 
-def test_paid_and_refunded_before_pss_heard_of_the_payment(shop, pss, gateway, fake):
+def test_paid_and_refunded_before_pss_heard_of_the_payment(shop, pss, payments, fake):
     checkout = online.start_online_purchase(
-        shop.session, pss, gateway, commit=shop.session.commit, event=shop.event,
+        shop.session, pss, payments, commit=shop.session.commit, event=shop.event,
         player=shop.players[0], tickets=3, tournament=shop.main,
     )
     fake.succeed(checkout.payment_intent_id)
     purchase = shop.session.get(Purchase, checkout.purchase_id)
     assert purchase.status == PurchaseStatus.PENDING
     dashboard_refund(fake, purchase)
-    result = deliver(shop, pss, gateway, events(fake, "charge.refunded")[0])
+    result = deliver(shop, pss, payments, events(fake, "charge.refunded")[0])
     assert result.settlement.outcome == "paid"
     assert result.refunds.tokens == 3
     shop.session.refresh(purchase)
@@ -241,28 +241,28 @@ def test_paid_and_refunded_before_pss_heard_of_the_payment(shop, pss, gateway, f
     assert purchase.refunded_cents == 800
 
 
-def test_stripe_unreachable_asks_for_the_refund_event_again(shop, pss, gateway, fake):
-    purchase = paid(shop, pss, gateway, fake)
+def test_stripe_unreachable_asks_for_the_refund_event_again(shop, pss, payments, fake):
+    purchase = paid(shop, pss, payments, fake)
     refund_id = dashboard_refund(fake, purchase, 266)
     [created] = events(fake, "refund.created", refund_id)
     fake.fail_next("server_error", times=3, path_contains="/v1/refunds", method="GET")
-    result = deliver(shop, pss, gateway, created)
+    result = deliver(shop, pss, payments, created)
     assert result.retry
     assert shop.session.get(StripeWebhookEvent, (shop.event.id, created["id"])) is None
     shop.session.refresh(purchase)
     assert purchase.refunded_cents == 0
     assert refunded_tokens(shop.session, purchase) == 0
     # Stripe sends it again; now it is applied.
-    assert deliver(shop, pss, gateway, created).refunds.tokens == 1
+    assert deliver(shop, pss, payments, created).refunds.tokens == 1
 
 
-def test_a_refund_event_is_not_taken_on_its_word(shop, pss, gateway, fake):
-    purchase = paid(shop, pss, gateway, fake)
+def test_a_refund_event_is_not_taken_on_its_word(shop, pss, payments, fake):
+    purchase = paid(shop, pss, payments, fake)
     # Correctly signed, but Stripe has no such refund: pss asks the API, which says none.
     claim = fake.event_for("refund.created", {
         "id": "re_made_up", "object": "refund", "amount": 800, "status": "succeeded",
         "payment_intent": purchase.stripe_payment_intent_id})
-    result = deliver(shop, pss, gateway, claim)
+    result = deliver(shop, pss, payments, claim)
     assert result.outcome == "handled"
     assert result.refunds.external == 0
     shop.session.refresh(purchase)
@@ -271,15 +271,15 @@ def test_a_refund_event_is_not_taken_on_its_word(shop, pss, gateway, fake):
 
 
 @pytest.mark.parametrize("type_", ["refund.updated", "charge.refund.updated"])
-def test_refund_updates_are_handled_like_the_others(shop, pss, gateway, fake, type_):
-    purchase = paid(shop, pss, gateway, fake)
+def test_refund_updates_are_handled_like_the_others(shop, pss, payments, fake, type_):
+    purchase = paid(shop, pss, payments, fake)
     refund_id = dashboard_refund(fake, purchase, 266)
     update = fake.event_for(type_, fake.refunds[refund_id])
-    assert deliver(shop, pss, gateway, update).refunds.tokens == 1
+    assert deliver(shop, pss, payments, update).refunds.tokens == 1
 
 
 def test_two_pss_events_on_one_stripe_account_each_handle_the_same_stripe_event(
-        shop, pss, gateway, fake):
+        shop, pss, payments, fake):
     """Stripe sends one event, with one ``evt_`` id, to every endpoint of its account. Keyed on
     that id alone, the first pss event to hear of a refund (not its purchase: ignored) made the
     other one drop it as a duplicate, and the refunded games stayed playable."""
@@ -292,26 +292,27 @@ def test_two_pss_events_on_one_stripe_account_each_handle_the_same_stripe_event(
     other.stripe_publishable_key = shop.event.stripe_publishable_key
     other.stripe_webhook_secret = "whsec_second_endpoint"  # its own endpoint's secret
     shop.session.commit()
-    purchase = paid(shop, pss, gateway, fake)
+    purchase = paid(shop, pss, payments, fake)
     dashboard_refund(fake, purchase)
     [charge_refunded] = events(fake, "charge.refunded")
     payload = FakeStripe.webhook_payload(charge_refunded)
 
     at_other = online.handle_webhook(
-        shop.session, pss, gateway, other, payload,
-        sign_webhook(payload, "whsec_second_endpoint"), commit=shop.session.commit)
+        shop.session, pss, payments, other, payload,
+        {"Stripe-Signature": sign_webhook(payload, "whsec_second_endpoint")},
+        commit=shop.session.commit)
     assert at_other.outcome == "ignored"
-    ours = deliver(shop, pss, gateway, charge_refunded)
+    ours = deliver(shop, pss, payments, charge_refunded)
     assert ours.outcome == "handled"
     shop.session.refresh(purchase)
     assert purchase.refunded_cents == 800
     assert refunded_tokens(shop.session, purchase) == 3
     assert refunds.unused_tokens(shop.session, purchase) == []
     # Each pss event deduplicates its own deliveries.
-    assert deliver(shop, pss, gateway, charge_refunded).outcome == "duplicate"
+    assert deliver(shop, pss, payments, charge_refunded).outcome == "duplicate"
     assert online.handle_webhook(
-        shop.session, pss, gateway, other, payload,
-        sign_webhook(payload, "whsec_second_endpoint"),
+        shop.session, pss, payments, other, payload,
+        {"Stripe-Signature": sign_webhook(payload, "whsec_second_endpoint")},
         commit=shop.session.commit).outcome == "duplicate"
     assert sorted(shop.session.scalars(select(StripeWebhookEvent.event_id).where(
         StripeWebhookEvent.stripe_event_id == charge_refunded["id"]))) == sorted(

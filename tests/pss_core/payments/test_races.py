@@ -18,7 +18,7 @@ CONTROL_TRIES = 3
 ALLOWED_REFUSALS = {"sold_out", "quota_exceeded", "max_unused_tickets", "busy"}
 
 
-def test_500_buyers_for_the_last_50_entries_never_oversell(committed_engine, pss, gateway, fake):
+def test_500_buyers_for_the_last_50_entries_never_oversell(committed_engine, pss, payments, fake):
     """Protected by row locks only (the tournament row, then each player's): no constraint
     counts sold or held tickets."""
     with Session(committed_engine, expire_on_commit=False) as s:
@@ -33,7 +33,7 @@ def test_500_buyers_for_the_last_50_entries_never_oversell(committed_engine, pss
     # 500 buyers: every remaining player tries twice (a cap of one unused ticket each); a third
     # of those who get a hold never pay, so live holds are part of the count.
     buyers = [online_players[i % len(online_players)] for i in range(500)]
-    result = race(committed_engine, pss, gateway, shop, buyers=buyers, succeed=fake.succeed,
+    result = race(committed_engine, pss, payments, shop, buyers=buyers, succeed=fake.succeed,
                   pays=lambda i: i % 3 != 0)
 
     counts = (f"outcomes {dict(result.outcomes)}; sold or held {result.sold_or_held} of 80; "
@@ -54,7 +54,7 @@ def test_500_buyers_for_the_last_50_entries_never_oversell(committed_engine, pss
         result.outcomes["paid"]), counts
 
 
-def test_negative_control_without_the_quota_lock_oversells(committed_engine, pss, gateway, fake):
+def test_negative_control_without_the_quota_lock_oversells(committed_engine, pss, payments, fake):
     """Only the tournament row lock keeps holds within the quota (no constraint counts them):
     without it, buyers hold more than the quota. Every buyer must end in a hold or a typed
     refusal; an exception (counted under its class name) fails the control."""
@@ -64,7 +64,7 @@ def test_negative_control_without_the_quota_lock_oversells(committed_engine, pss
             with Session(committed_engine, expire_on_commit=False) as s:
                 shop = build_shop(s, players=500, secret_key=fake.api_key, quota=50)
                 s.commit()
-            result = race(committed_engine, pss, gateway, shop, buyers=shop.player_ids,
+            result = race(committed_engine, pss, payments, shop, buyers=shop.player_ids,
                           succeed=fake.succeed, pays=lambda i: False)
             seen.append(result.sold_or_held)
             assert set(result.outcomes) - {"held"} <= ALLOWED_REFUSALS, dict(result.outcomes)

@@ -26,21 +26,21 @@ from pss_core.services import tickets as tickets_svc
 DESK = Actor("desk", user_id=None)
 
 
-def paid_online(shop: Any, pss: Any, gateway: Any, fake: Any, tickets: int = 3,
+def paid_online(shop: Any, pss: Any, payments: Any, fake: Any, tickets: int = 3,
                 player: Any = None) -> Purchase:
     checkout = online.start_online_purchase(
-        shop.session, pss, gateway, commit=shop.session.commit, event=shop.event,
+        shop.session, pss, payments, commit=shop.session.commit, event=shop.event,
         player=player or shop.players[0], tickets=tickets, tournament=shop.main,
     )
     fake.succeed(checkout.payment_intent_id)
     settled = online.confirm_from_payment_intent(
-        shop.session, pss, gateway, checkout.purchase_id, commit=shop.session.commit)
+        shop.session, pss, payments, checkout.purchase_id, commit=shop.session.commit)
     assert settled.outcome == "paid"
     return shop.session.get(Purchase, checkout.purchase_id)
 
 
-def refund(shop: Any, gateway: Any, purchase: Purchase, tokens: int) -> refunds.RefundOutcome:
-    return refunds.refund_purchase(shop.session, gateway, purchase.id, tokens=tokens,
+def refund(shop: Any, payments: Any, purchase: Purchase, tokens: int) -> refunds.RefundOutcome:
+    return refunds.refund_purchase(shop.session, payments, purchase.id, tokens=tokens,
                                    commit=shop.session.commit, actor=DESK, reason="went home")
 
 
@@ -113,16 +113,16 @@ def test_refunded_tokens_can_no_longer_be_used(shop, pss):
     assert usable[0].refunded_at is None
 
 
-def test_stripe_partial_refunds_agree_with_stripe(shop, pss, gateway, fake):
-    purchase = paid_online(shop, pss, gateway, fake, tickets=3)
+def test_stripe_partial_refunds_agree_with_stripe(shop, pss, payments, fake):
+    purchase = paid_online(shop, pss, payments, fake, tickets=3)
     intent = purchase.stripe_payment_intent_id
-    first = refund(shop, gateway, purchase, 1)
+    first = refund(shop, payments, purchase, 1)
     assert (first.ok, first.pending, first.amount_cents) == (True, False, 266)
     assert "$2.66 was refunded to the card" in first.message
     assert fake.amount_refunded(intent) == 266
     assert unused(shop.session, purchase) == 2
 
-    second = refund(shop, gateway, purchase, 2)
+    second = refund(shop, payments, purchase, 2)
     assert second.amount_cents == 534
     shop.session.refresh(purchase)
     rows = refund_rows(shop.session, purchase)
@@ -142,12 +142,12 @@ def test_stripe_partial_refunds_agree_with_stripe(shop, pss, gateway, fake):
 
 
 def test_refund_answer_lost_is_retried_with_the_same_key_and_refunds_once(
-    shop, pss, gateway, fake
+    shop, pss, payments, fake
 ):
-    purchase = paid_online(shop, pss, gateway, fake, tickets=2)
+    purchase = paid_online(shop, pss, payments, fake, tickets=2)
     # Stripe refunds, but none of the answers arrive (the library's retries included).
     fake.fail_next("drop_after", times=3, path_contains="/v1/refunds")
-    outcome = refund(shop, gateway, purchase, 1)
+    outcome = refund(shop, payments, purchase, 1)
     assert (outcome.ok, outcome.pending) == (False, True)
     assert outcome.error.code == "payment_connection_lost"
     assert len(fake.refunds) == 1  # Stripe did it once
@@ -155,7 +155,7 @@ def test_refund_answer_lost_is_retried_with_the_same_key_and_refunds_once(
     assert unused(shop.session, purchase) == 1  # the refunded game cannot be played meanwhile
     assert refunds.pending_refund_ids(shop.session) == [outcome.refund_id]
 
-    done = online.run_worker_pass(shop.session, pss, gateway, commit=shop.session.commit)
+    done = online.run_worker_pass(shop.session, pss, payments, commit=shop.session.commit)
     assert done["refund_done"] == 1
     assert len(fake.refunds) == 1
     shop.session.refresh(purchase)
@@ -167,11 +167,11 @@ def test_refund_answer_lost_is_retried_with_the_same_key_and_refunds_once(
 
 
 def test_refund_refused_by_stripe_is_withdrawn_and_the_games_are_usable_again(
-    shop, pss, gateway, fake
+    shop, pss, payments, fake
 ):
-    purchase = paid_online(shop, pss, gateway, fake, tickets=2)
+    purchase = paid_online(shop, pss, payments, fake, tickets=2)
     shop.event.stripe_secret_key = "sk_test_revoked_key_000000000000"
-    outcome = refund(shop, gateway, purchase, 2)
+    outcome = refund(shop, payments, purchase, 2)
     assert (outcome.ok, outcome.pending, outcome.refund_id) == (False, False, None)
     assert outcome.error.code == "payment_not_configured"
     assert "usable again" in outcome.message
@@ -183,12 +183,12 @@ def test_refund_refused_by_stripe_is_withdrawn_and_the_games_are_usable_again(
     assert fake.refunds == {}
 
 
-def test_only_paid_purchases_are_refunded(shop, pss, gateway, fake):
+def test_only_paid_purchases_are_refunded(shop, pss, payments, fake):
     checkout = online.start_online_purchase(
-        shop.session, pss, gateway, commit=shop.session.commit, event=shop.event,
+        shop.session, pss, payments, commit=shop.session.commit, event=shop.event,
         player=shop.players[0], tickets=1, tournament=shop.main,
         now=utcnow() - timedelta(minutes=1),
     )
     with pytest.raises(Refused, match="Only paid purchases") as refused:
-        refund(shop, gateway, shop.session.get(Purchase, checkout.purchase_id), 1)
+        refund(shop, payments, shop.session.get(Purchase, checkout.purchase_id), 1)
     assert refused.value.code == "not_paid"

@@ -10,30 +10,31 @@ import pytest
 import stripe
 from sqlalchemy import func, select
 
+from pss_core.contract import PaymentNotConfigured
 from pss_core.errors import InvalidInput, PermissionDenied
 from pss_core.models import PaymentTransaction, Purchase, PurchaseStatus, StripeWebhookEvent, Token
 from pss_core.payments import online
-from pss_core.payments.stripe_gateway import PaymentNotConfigured
 from pss_testing.fakestripe import sign_webhook
 
 WEBHOOK_SECRET = "whsec_test_pss_secret"
 
 
-def start(shop: Any, pss: Any, gateway: Any, player: Any = None) -> online.Checkout:
+def start(shop: Any, pss: Any, payments: Any, player: Any = None) -> online.Checkout:
     return online.start_online_purchase(
-        shop.session, pss, gateway, commit=shop.session.commit, event=shop.event,
+        shop.session, pss, payments, commit=shop.session.commit, event=shop.event,
         player=player or shop.players[0], tickets=2, tournament=shop.main,
     )
 
 
-def deliver(shop: Any, pss: Any, gateway: Any, event: dict[str, Any], *,
+def deliver(shop: Any, pss: Any, payments: Any, event: dict[str, Any], *,
             secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> online.WebhookResult:
     from pss_testing.fakestripe import FakeStripe
 
     payload = FakeStripe.webhook_payload(event)
     return online.handle_webhook(
-        shop.session, pss, gateway, shop.event, payload,
-        sign_webhook(payload, secret, timestamp), commit=shop.session.commit,
+        shop.session, pss, payments, shop.event, payload,
+        {"Stripe-Signature": sign_webhook(payload, secret, timestamp)},
+        commit=shop.session.commit,
     )
 
 
@@ -47,13 +48,13 @@ def paid_tokens(session: Any, purchase_id: int) -> int:
 
 
 def test_signed_succeeded_webhook_marks_paid_and_a_replay_changes_nothing(
-    shop, pss, gateway, fake
+    shop, pss, payments, fake
 ):
-    checkout = start(shop, pss, gateway)
+    checkout = start(shop, pss, payments)
     fake.succeed(checkout.payment_intent_id)
     [succeeded] = events_of(fake, "payment_intent.succeeded", checkout.payment_intent_id)
 
-    result = deliver(shop, pss, gateway, succeeded)
+    result = deliver(shop, pss, payments, succeeded)
     assert result.outcome == "handled"
     assert result.settlement.outcome == "paid"
     assert paid_tokens(shop.session, checkout.purchase_id) == 2
@@ -63,13 +64,13 @@ def test_signed_succeeded_webhook_marks_paid_and_a_replay_changes_nothing(
 
     # Stripe delivers the same event again (and again): deduplicated by its id.
     for _ in range(2):
-        assert deliver(shop, pss, gateway, succeeded).outcome == "duplicate"
+        assert deliver(shop, pss, payments, succeeded).outcome == "duplicate"
     assert paid_tokens(shop.session, checkout.purchase_id) == 2
     assert shop.session.scalar(select(func.count(PaymentTransaction.id))) == rows
 
 
-def test_events_out_of_order_are_harmless(shop, pss, gateway, fake):
-    checkout = start(shop, pss, gateway)
+def test_events_out_of_order_are_harmless(shop, pss, payments, fake):
+    checkout = start(shop, pss, payments)
     http = stripe.RequestsClient()
     browser = stripe.StripeClient("pk_test_x", base_addresses={"api": fake.url}, http_client=http)
     try:
@@ -90,10 +91,10 @@ def test_events_out_of_order_are_harmless(shop, pss, gateway, fake):
     [succeeded] = events_of(fake, "payment_intent.succeeded", checkout.payment_intent_id)
 
     # The failure arrives first but Stripe already says succeeded: the purchase is paid.
-    assert deliver(shop, pss, gateway, failed).settlement.outcome == "paid"
+    assert deliver(shop, pss, payments, failed).settlement.outcome == "paid"
     # Then the older events, in any order: nothing changes.
-    assert deliver(shop, pss, gateway, succeeded).settlement.outcome == "already"
-    assert deliver(shop, pss, gateway, created).settlement.outcome == "already"
+    assert deliver(shop, pss, payments, succeeded).settlement.outcome == "already"
+    assert deliver(shop, pss, payments, created).settlement.outcome == "already"
     assert shop.session.get(Purchase, checkout.purchase_id).status == PurchaseStatus.COMPLETED
     assert paid_tokens(shop.session, checkout.purchase_id) == 2
     verified = shop.session.scalars(select(PaymentTransaction).where(
@@ -101,20 +102,20 @@ def test_events_out_of_order_are_harmless(shop, pss, gateway, fake):
     assert [v.message for v in verified] == ["verified from webhook"]
 
 
-def test_a_succeeded_event_is_not_taken_on_its_word(shop, pss, gateway, fake):
+def test_a_succeeded_event_is_not_taken_on_its_word(shop, pss, payments, fake):
     # A correctly signed event whose PaymentIntent Stripe does not (yet) call succeeded.
-    checkout = start(shop, pss, gateway)
+    checkout = start(shop, pss, payments)
     claim = fake.event_for("payment_intent.succeeded",
                            {**fake.payment_intents[checkout.payment_intent_id],
                             "status": "succeeded"})
-    result = deliver(shop, pss, gateway, claim)
+    result = deliver(shop, pss, payments, claim)
     assert result.settlement.outcome == "waiting"
     assert paid_tokens(shop.session, checkout.purchase_id) == 0
 
 
 @pytest.mark.parametrize("tamper", ["secret", "body", "stale"])
-def test_bad_signatures_are_refused_and_nothing_is_recorded(shop, pss, gateway, fake, tamper):
-    checkout = start(shop, pss, gateway)
+def test_bad_signatures_are_refused_and_nothing_is_recorded(shop, pss, payments, fake, tamper):
+    checkout = start(shop, pss, payments)
     fake.succeed(checkout.payment_intent_id)
     [succeeded] = events_of(fake, "payment_intent.succeeded", checkout.payment_intent_id)
     payload = fake.webhook_payload(succeeded)
@@ -126,45 +127,45 @@ def test_bad_signatures_are_refused_and_nothing_is_recorded(shop, pss, gateway, 
     else:
         header = sign_webhook(payload, WEBHOOK_SECRET, int(time.time()) - 3600)
     with pytest.raises(PermissionDenied) as refused:
-        online.handle_webhook(shop.session, pss, gateway, shop.event, payload, header,
-                              commit=shop.session.commit)
+        online.handle_webhook(shop.session, pss, payments, shop.event, payload,
+                              {"Stripe-Signature": header}, commit=shop.session.commit)
     assert refused.value.code == "bad_signature"
     assert shop.session.scalar(select(func.count(StripeWebhookEvent.stripe_event_id))) == 0
     assert paid_tokens(shop.session, checkout.purchase_id) == 0
 
 
-def test_events_about_other_payments_are_ignored(shop, pss, gateway, fake):
+def test_events_about_other_payments_are_ignored(shop, pss, payments, fake):
     stranger = fake.event_for("payment_intent.succeeded",
                               {"id": "pi_not_ours", "object": "payment_intent",
                                "status": "succeeded"})
-    result = deliver(shop, pss, gateway, stranger)
+    result = deliver(shop, pss, payments, stranger)
     assert result.outcome == "ignored"
     assert fake.requests == []  # nothing to ask Stripe about
 
 
-def test_stripe_unreachable_asks_for_a_redelivery(shop, pss, gateway, fake):
-    checkout = start(shop, pss, gateway)
+def test_stripe_unreachable_asks_for_a_redelivery(shop, pss, payments, fake):
+    checkout = start(shop, pss, payments)
     fake.succeed(checkout.payment_intent_id)
     [succeeded] = events_of(fake, "payment_intent.succeeded", checkout.payment_intent_id)
     fake.fail_next("server_error", times=3, path_contains=checkout.payment_intent_id)
-    result = deliver(shop, pss, gateway, succeeded)
+    result = deliver(shop, pss, payments, succeeded)
     assert result.retry
     assert shop.session.get(StripeWebhookEvent, (shop.event.id, succeeded["id"])) is None
     assert paid_tokens(shop.session, checkout.purchase_id) == 0
     # Stripe sends it again later; now it is applied.
-    assert deliver(shop, pss, gateway, succeeded).settlement.outcome == "paid"
+    assert deliver(shop, pss, payments, succeeded).settlement.outcome == "paid"
 
 
-def test_an_event_without_a_signing_secret_takes_no_webhooks(shop, pss, gateway, fake):
+def test_an_event_without_a_signing_secret_takes_no_webhooks(shop, pss, payments, fake):
     shop.event.stripe_webhook_secret = None
     with pytest.raises(PaymentNotConfigured):
-        deliver(shop, pss, gateway, fake.event_for("payment_intent.created", {"id": "pi_x"}))
+        deliver(shop, pss, payments, fake.event_for("payment_intent.created", {"id": "pi_x"}))
 
 
-def deliver_raw(shop: Any, pss: Any, gateway: Any, payload: bytes) -> online.WebhookResult:
+def deliver_raw(shop: Any, pss: Any, payments: Any, payload: bytes) -> online.WebhookResult:
     """A body signed with the event's webhook secret, as Stripe (and the fake) signs them."""
-    return online.handle_webhook(shop.session, pss, gateway, shop.event, payload,
-                                 sign_webhook(payload, WEBHOOK_SECRET),
+    return online.handle_webhook(shop.session, pss, payments, shop.event, payload,
+                                 {"Stripe-Signature": sign_webhook(payload, WEBHOOK_SECRET)},
                                  commit=shop.session.commit)
 
 
@@ -199,26 +200,26 @@ MALFORMED: dict[str, Any] = {
 
 
 @pytest.mark.parametrize("body", MALFORMED.values(), ids=MALFORMED.keys())
-def test_signed_bodies_that_are_no_stripe_event_are_refused(shop, pss, gateway, fake, body):
+def test_signed_bodies_that_are_no_stripe_event_are_refused(shop, pss, payments, fake, body):
     """Correctly signed, these bodies made the handler raise (AttributeError, TypeError, a
     value too long for its column): each is an InvalidInput, and nothing is recorded."""
     import json
 
     with pytest.raises(InvalidInput) as refused:
-        deliver_raw(shop, pss, gateway, json.dumps(body).encode())
+        deliver_raw(shop, pss, payments, json.dumps(body).encode())
     assert refused.value.code == "invalid_webhook"
     assert shop.session.scalar(select(func.count(StripeWebhookEvent.stripe_event_id))) == 0
 
 
 @pytest.mark.parametrize("payload", [b"", b"not json", b"[" * 100_000, b"\xff\xfe{}"],
                          ids=["empty", "not json", "too deep", "not utf-8"])
-def test_signed_bodies_that_are_not_json_are_refused(shop, pss, gateway, fake, payload):
+def test_signed_bodies_that_are_not_json_are_refused(shop, pss, payments, fake, payload):
     with pytest.raises((InvalidInput, PermissionDenied)):
-        deliver_raw(shop, pss, gateway, payload)
+        deliver_raw(shop, pss, payments, payload)
     assert shop.session.scalar(select(func.count(StripeWebhookEvent.stripe_event_id))) == 0
 
 
-def test_a_well_formed_event_with_odd_object_fields_is_ignored(shop, pss, gateway, fake):
+def test_a_well_formed_event_with_odd_object_fields_is_ignored(shop, pss, payments, fake):
     """Fields pss does not rely on may be anything: an object id that is no string names no
     purchase, so the event is recorded as ignored."""
     for i, obj in enumerate(({"id": 5, "object": "payment_intent"},
@@ -228,4 +229,4 @@ def test_a_well_formed_event_with_odd_object_fields_is_ignored(shop, pss, gatewa
 
         payload = json.dumps({"id": f"evt_odd_{i}", "type": "payment_intent.succeeded"
                               if i == 0 else "charge.refunded", "data": {"object": obj}})
-        assert deliver_raw(shop, pss, gateway, payload.encode()).outcome == "ignored"
+        assert deliver_raw(shop, pss, payments, payload.encode()).outcome == "ignored"
