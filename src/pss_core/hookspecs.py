@@ -139,7 +139,10 @@ def pss_queue_changed(session: Session, change: QueueChange) -> None:
 
 @hookspec(firstresult=True)
 def pss_notify(session: Session, notification: PlayerNotification) -> bool | None:
-    """Called to deliver a message to a player (your turn, bumped, ...). Return True once
-    delivered (by SMS, push, ...), which stops the search; return ``None`` to pass. The built-in
-    implementation runs last and records it as a ``Notification`` row for the player's page, so
-    a message is never lost when no other plugin answers."""
+    """Called to deliver a message to a player elsewhere than their page (your turn, bumped,
+    you are next, ...), after the change that caused it committed — never for one that rolled
+    back — in a session of its own (the ``pss.notify.deliver`` job). The message is on the
+    player's page already (``notification.notification_id``), whatever is answered here. Return
+    True once delivered (by SMS, push, ...), which stops the search; return ``None`` to pass. The
+    built-in implementation runs last and sends "you are next" by e-mail to players who asked
+    for it."""

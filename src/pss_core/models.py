@@ -987,7 +987,8 @@ class LoginDevice(Base):
 
 
 class Notification(Base):
-    """A message for a player (your queue was cleared); the default notifier records it."""
+    """A message for a player (your queue was cleared), recorded for the player's page whatever
+    else delivers it; plugins deliver it elsewhere after the change that caused it committed."""
 
     __tablename__ = "notifications"
 
@@ -996,8 +997,12 @@ class Notification(Base):
     player_id: Mapped[int] = mapped_column(ForeignKey("event_players.id"), index=True)
     kind: Mapped[str] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
+    # What the message is about (machine, tournament), for deliveries that word it themselves.
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column()
+    # When it was handed to the ``pss_notify`` deliveries (after its change committed).
+    delivered_at: Mapped[datetime | None] = mapped_column()
 
 
 class MailStatus(enum.StrEnum):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import attrs
 
 
@@ -17,3 +20,8 @@ class PlayerNotification:
     kind: str
     #: What the player reads.
     message: str
+    #: What the message is about, for a delivery that words it itself (``machine``,
+    #: ``tournament`` for the queue's messages). JSON values.
+    details: Mapping[str, Any] = attrs.field(factory=dict)
+    #: The recorded message (``Notification.id``) the player's page shows; set once recorded.
+    notification_id: int | None = None

@@ -18,7 +18,7 @@ log = logging.getLogger("pss.jobs")
 
 #: Modules whose import registers tasks; the worker imports them all before it fetches a job.
 TASK_MODULES = ["pss_core.jobs.tasks", "pss_core.payments.tasks", "pss_core.mail.tasks",
-                "pss_core.lifecycle.tasks"]
+                "pss_core.lifecycle.tasks", "pss_core.notify"]
 
 # The tasks' app. Its connector is a placeholder that is never opened: jobs are deferred on the
 # caller's connection (pss_core.jobs.queue), and the worker swaps in one with its database.

@@ -15,6 +15,7 @@ import attrs
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from pss_core import notify as notify_
 from pss_core.audit import Actor
 from pss_core.contract import PlayerNotification, QueueChange
 from pss_core.errors import InvalidInput, PermissionDenied, Refused
@@ -212,9 +213,10 @@ def queue_changed(session: Session, pss: Pss, machine: TournamentMachine, action
 
 def notify(session: Session, pss: Pss, person_ids: Sequence[int], event_id: int, kind: str,
            message: str) -> None:
-    """Tell each player through ``pss_notify`` (the built-in delivery records it)."""
+    """Tell each player (:func:`pss_core.notify.tell`): recorded for their page now, delivered
+    through ``pss_notify`` once the change commits."""
     for pid in person_ids:
-        pss.hook.pss_notify(session=session, notification=PlayerNotification(
+        notify_.tell(session, PlayerNotification(
             event_id=event_id, player_id=pid, kind=kind, message=message))
 
 

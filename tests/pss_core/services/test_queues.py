@@ -259,16 +259,6 @@ class Recorder:
             raise Refused("This player is on a break.", code="on_break")
 
 
-class Courier:
-    def __init__(self):
-        self.sent = []
-
-    @hookimpl
-    def pss_notify(self, session, notification):
-        self.sent.append((notification.player_id, notification.kind))
-        return True
-
-
 def test_queue_hooks_observe_and_veto(dbsession, make_pss):
     rec = Recorder()
     pss = make_pss(rec)
@@ -288,19 +278,6 @@ def test_queue_hooks_observe_and_veto(dbsession, make_pss):
     assert rec.changes == [("join", m.id, ada.id), ("join", m.id, bo.id),
                            ("bump", m.id, ada.id), ("advance", m.id, bo.id),
                            ("advance", m.id, ada.id)]
-
-
-def test_a_plugin_can_deliver_notifications(dbsession, make_pss):
-    courier = Courier()
-    pss = make_pss(courier)
-    world = build_world(dbsession, pss)
-    ada = world.players[0]
-    world.sell(ada, 1)
-    world.join(ada, world.m())
-    queues.clear_queue(world.session, pss, machine=world.m(), actor=world.sk)
-    assert courier.sent == [(ada.id, "queue_cleared")]
-    # The plugin delivered it, so the built-in recorder (which runs last) did not.
-    assert world.notes(ada) == []
 
 
 def test_new_head_of_the_queue_is_told_they_are_next(world):

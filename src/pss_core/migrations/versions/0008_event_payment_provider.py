@@ -1,4 +1,5 @@
-"""the payment provider an event's online purchases go through
+"""the payment provider an event's online purchases go through; what a notification is about
+and when it was delivered
 
 Revision ID: 0008
 Revises: 0007
@@ -19,8 +20,15 @@ def upgrade() -> None:
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('payment_provider', sa.String(length=64), nullable=False,
                                       server_default=sa.text("'stripe'")))
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('details', sa.JSON(), nullable=False,
+                                      server_default=sa.text("'{}'")))
+        batch_op.add_column(sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_column('delivered_at')
+        batch_op.drop_column('details')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_column('payment_provider')
