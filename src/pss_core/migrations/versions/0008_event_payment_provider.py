@@ -2,7 +2,7 @@
 and when it was delivered
 
 Revision ID: 0008
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0008'
-down_revision = '0009'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
