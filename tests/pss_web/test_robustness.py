@@ -168,6 +168,7 @@ VALID_BODY: dict[str, dict[str, Any]] = {
                         "password_confirm": "owner-new-pass"},
     "/events/{event}/password": {"current_password": TEST_PASSWORD, "password": "desk-new-pass",
                                  "password_confirm": "desk-new-pass"},
+    "/events/{event}/tv-settings": {"seconds": 12, "rows": 12, "machines": True},
 }
 
 #: Path names that differ for one operation (a game starts on a free machine).
