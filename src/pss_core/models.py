@@ -1136,3 +1136,24 @@ class ResultsSnapshot(Base):
             sqlite_where=text("revoked_at IS NULL"),
         ),
     )
+
+
+class IdempotencyKey(Base):
+    """An unsafe request sent with an ``Idempotency-Key``, and the answer it got: the same key
+    sent again in the same login scope gets that answer instead of doing the work twice."""
+
+    __tablename__ = "idempotency_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Whose key it is: ``session:<id>`` for a login, else ``csrf:<hash>`` for the browser.
+    scope: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(200))
+    #: SHA-256 of the method, path and body; the same key with another request is refused.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    #: NULL while the first request is still running.
+    status: Mapped[int | None] = mapped_column(Integer)
+    headers: Mapped[list[Any]] = mapped_column(default=list)
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    __table_args__ = (UniqueConstraint("scope", "key"),)

@@ -66,6 +66,7 @@ def make_app(settings: dict[str, Any] | None = None, **overrides: Any) -> Any:
         config.include(".sanity")
         config.include(".forms")
         config.include(".viewkit")
+        config.include(".idempotency")
         config.include(".layout")
         config.set_root_factory("pss_web.resources.Root")
         config.include(".resources")

@@ -7,6 +7,7 @@ from typing import Any
 
 from pss_core.contract import exact_points, points_text
 from pss_web.assets import STATIC_DIR
+from pss_web.idempotency import new_key
 from pss_web.present import money
 from pss_web.security import Permission
 
@@ -44,6 +45,7 @@ def configure(env: Any) -> None:
     env.filters["zip_titles"] = zip_titles
     env.globals["P"] = Permission
     env.globals["static_path"] = static_path
+    env.globals["new_idempotency_key"] = new_key
 
 
 def static_path(name: str) -> str:
