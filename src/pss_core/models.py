@@ -189,6 +189,8 @@ class Event(Base):
     starts_at: Mapped[datetime | None] = mapped_column()
     ends_at: Mapped[datetime | None] = mapped_column()
     currency: Mapped[str] = mapped_column(String(3), default="usd")
+    #: Where the event happens (an IANA name): every time is shown and typed in it.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     hold_minutes: Mapped[int] = mapped_column(Integer, default=15)
     # The payment provider online purchases go through (a registered provider's name).
     payment_provider: Mapped[str] = mapped_column(String(64), default="stripe",

@@ -12,8 +12,10 @@ from typing import Any
 
 import attrs
 
+from pss_core import timezones
 from pss_core.errors import InvalidInput
 from pss_web.sanity import INT_MAX, check_storable
+from pss_web.zones import zone_name
 
 JSON_TYPE = "application/json"
 
@@ -130,7 +132,7 @@ def request_input(request: Any) -> Input:
     return cached
 
 
-def parse_value(field: Field, raw: Any) -> Any:
+def parse_value(field: Field, raw: Any, zone: str | None = None) -> Any:
     """A typed value for ``field`` from a raw form or JSON value (``None`` when empty)."""
     what = field.what
     if field.kind == "list":
@@ -194,13 +196,10 @@ def parse_value(field: Field, raw: Any) -> Any:
         except ValueError:
             raise InvalidInput(f"{what} must be a date and time like 2025-06-01T09:00.",
                                code="invalid_field", field=field.name) from None
-        from datetime import UTC
-
-        if value_dt.tzinfo is None:
-            value_dt = value_dt.replace(tzinfo=UTC)
         try:
-            # Stored in UTC: an offset can push year 1 or 9999 past what a datetime holds.
-            return value_dt.astimezone(UTC)
+            # A time without an offset is a wall-clock time where the event happens. Stored in
+            # UTC: an offset can push year 1 or 9999 past what a datetime holds.
+            return timezones.from_local(value_dt, zone, field=field.name)
         except OverflowError:
             raise InvalidInput(f"{what} is out of range; use a date between the years 1 and "
                                "9999.", code="invalid_field", field=field.name) from None
@@ -250,13 +249,16 @@ def parse_money(raw: Any, what: str = "The price", name: str = "price") -> int:
     return int(cents)
 
 
-def parse(request: Any, fields: Sequence[Field]) -> dict[str, Any]:
-    """Typed values for ``fields`` from the request; a missing required one is refused."""
+def parse(request: Any, fields: Sequence[Field], *, zone: str | None = None) -> dict[str, Any]:
+    """Typed values for ``fields`` from the request; a missing required one is refused. Times
+    without an offset are read in ``zone`` (default: the event's)."""
     data = request_input(request)
+    if zone is None and any(f.kind == "datetime" for f in fields):
+        zone = zone_name(request)
     values: dict[str, Any] = {}
     for field in fields:
         raw = data.getall(field.name) if field.kind == "list" else data.get(field.name)
-        value = parse_value(field, raw)
+        value = parse_value(field, raw, zone)
         if value is None or value == []:
             if field.required:
                 raise InvalidInput(f"{field.what} is required.", code="missing_field",

@@ -47,6 +47,7 @@ def event_json(request: Any, event: Event) -> dict[str, Any]:
         "starts_at": event.starts_at,
         "ends_at": event.ends_at,
         "currency": event.currency,
+        "time_zone": event.time_zone,
         "url": event_url(request, event),
     }
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from pss_core import audit
+from pss_core import audit, timezones
 from pss_core.audit import Actor
 from pss_core.errors import InvalidInput, Refused
 from pss_core.models import (
@@ -51,6 +51,7 @@ def update_event(
     ends_at: datetime | None = None,
     currency: str | None = None,
     hold_minutes: int | None = None,
+    time_zone: str | None = None,
 ) -> dict[str, Any]:
     """Change an event's settings; returns what changed (``{field: {before, after}}``).
     Its address (slug) never changes: logins and printed slips point at it."""
@@ -73,6 +74,8 @@ def update_event(
             raise InvalidInput(f"Choose a currency from {', '.join(CURRENCIES)}.",
                                code="invalid_currency")
         _changed(event, "currency", currency, diff)
+    if time_zone is not None:
+        _changed(event, "time_zone", timezones.check_time_zone(time_zone), diff)
     if hold_minutes is not None:
         if not 1 <= hold_minutes <= 24 * 60:
             raise InvalidInput("Online purchases are held between 1 minute and 24 hours.",

@@ -100,11 +100,18 @@
     });
   }
 
-  /* Times are sent in UTC; show them in the reader's own time zone. */
+  /* Times are sent in UTC; show them in the event's time zone (the venue's clock, whatever the
+   * phone is set to). */
+  function eventZone() {
+    return (document.body && document.body.getAttribute("data-time-zone")) || undefined;
+  }
   function localTimes() {
     document.querySelectorAll("time[datetime]").forEach(function (t) {
       var d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) t.textContent = d.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+      if (isNaN(d)) return;
+      try {
+        t.textContent = d.toLocaleString([], { dateStyle: "medium", timeStyle: "short", timeZone: t.getAttribute("data-time-zone") || eventZone() });
+      } catch (e) { /* a zone this browser does not know: the server's text stays */ }
     });
   }
 

@@ -91,12 +91,16 @@
     });
   }
 
-  /* Times of today's games: the clock time is enough, in the reader's time zone (also after a
+  /* Times of today's games: the clock time is enough, in the event's time zone (also after a
    * live refresh brought new ones). */
   function clocks() {
     document.querySelectorAll("time.clock[datetime]").forEach(function (t) {
       var d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) t.textContent = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      if (isNaN(d)) return;
+      var zone = (document.body && document.body.getAttribute("data-time-zone")) || undefined;
+      try {
+        t.textContent = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone: zone });
+      } catch (e) { /* a zone this browser does not know: the server's text stays */ }
     });
   }
 

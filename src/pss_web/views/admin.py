@@ -3,11 +3,13 @@ event's own settings. Staff of an event are managed under ``/admin/events/<slug>
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from pyramid.response import Response
 from sqlalchemy import select
 
+from pss_core import timezones
 from pss_core.models import Event, User
 from pss_core.services import admin as admin_service
 from pss_core.services import setup
@@ -30,8 +32,11 @@ NEW_EVENT_FIELDS = (
 EDIT_EVENT_FIELDS = (
     Field("name", required=True, label="Event name"),
     Field("active", "bool", label="Active (listed first; players and staff can use it)"),
-    Field("starts_at", "datetime", label="Starts (UTC)"),
-    Field("ends_at", "datetime", label="Ends (UTC)"),
+    Field("time_zone", label="Time zone", max_length=64,
+          help="Where the event happens, like Europe/Berlin or America/Chicago: every time is "
+               "shown and typed in it."),
+    Field("starts_at", "datetime", label="Starts", help="In the event's time zone."),
+    Field("ends_at", "datetime", label="Ends", help="In the event's time zone."),
     Field("currency", "choice", label="Currency", choices=admin_service.CURRENCIES),
     Field("hold_minutes", "int", label="Minutes an online purchase holds tickets", minimum=1,
           maximum=24 * 60),
@@ -83,20 +88,26 @@ def event_settings(context: AdminEventResource, request: Any) -> dict[str, Any]:
     """An event's settings, to change."""
     return {"event": _admin_event_json(request, context.event),
             "settings": {"hold_minutes": context.event.hold_minutes},
-            "currencies": list(admin_service.CURRENCIES)}
+            "currencies": list(admin_service.CURRENCIES),
+            "_time_zones": sorted(zoneinfo.available_timezones())}
 
 
 @action(context=AdminEventResource, permission=P.EDIT_EVENT, fields=EDIT_EVENT_FIELDS)
 def update_event(context: AdminEventResource, request: Any) -> Response:
-    """Change an event's name, dates, currency, online hold time, or whether it is active."""
+    """Change an event's name, time zone, dates, currency, online hold time, or whether it is
+    active. Dates without an offset are read in the event's time zone."""
     data = request.submitted
     fields = tuple(f for f in EDIT_EVENT_FIELDS if not data.is_json or data.has(f.name))
-    values = parse(request, fields)
+    # The start and end are typed in the zone being set, when it changes in the same form.
+    zone_field = tuple(f for f in fields if f.name == "time_zone")
+    zone = parse(request, zone_field).get("time_zone") or context.event.time_zone
+    values = parse(request, fields, zone=timezones.check_time_zone(zone))
     diff = admin_service.update_event(
         request.dbsession, context.event, actor=request.actor,
         name=values.get("name"), active=values.get("active") if "active" in values else None,
         starts_at=values.get("starts_at"), ends_at=values.get("ends_at"),
-        currency=values.get("currency"), hold_minutes=values.get("hold_minutes"))
+        currency=values.get("currency"), hold_minutes=values.get("hold_minutes"),
+        time_zone=values.get("time_zone") or None)
     return done(request, request.resource_url(context),
                 {"event": _admin_event_json(request, context.event), "changed": sorted(diff)},
                 message="Saved." if diff else "Nothing changed.")

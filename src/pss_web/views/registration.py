@@ -217,7 +217,7 @@ MOVE_FIELDS = (Field("direction", "choice", required=True, label="Direction",
 SETTINGS_FIELDS = (
     Field("enabled", "bool", label="Players may register themselves online"),
     Field("closes_at", "datetime", label="Online registration closes at",
-          help="Optional, UTC (like 2026-06-01T09:00)."),
+          help="Optional, in the event's time zone (like 2026-06-01T09:00)."),
     Field("choose_number", "bool", label="Players may choose a free number"),
     Field("email_required", "bool", label="An e-mail address is required"),
 )

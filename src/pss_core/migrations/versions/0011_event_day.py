@@ -1,4 +1,4 @@
-"""event day: idempotency keys
+"""event day: idempotency keys, the event's time zone
 
 Revision ID: 0011
 Revises: 0008
@@ -15,6 +15,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        # Events made before this showed every time in UTC; they keep doing so until set.
+        batch_op.add_column(sa.Column('time_zone', sa.String(length=64), nullable=False,
+                                      server_default='UTC'))
     op.create_table(
         'idempotency_keys',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -35,3 +39,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f('ix_idempotency_keys_created_at'), table_name='idempotency_keys')
     op.drop_table('idempotency_keys')
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_column('time_zone')
