@@ -14,7 +14,7 @@ from pss_core import db
 #: Modules that add subcommands: each has ``add_parser(subparsers)``.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "pss_core.standings_cli", "pss_core.payments.cli", "pss_core.worker_cli",
-    "pss_core.export_cli", "pss_core.accounts_cli",
+    "pss_core.export_cli", "pss_core.accounts_cli", "pss_core.backup_cli",
 )
 #: Entry point group of modules (in pss's own distribution or a plugin's) that add subcommands
 #: the same way: ``pss serve`` comes from pss_web through it.

@@ -35,6 +35,12 @@ def add_parser(subparsers: Any) -> None:
     serve.add_argument("--trusted-proxy", metavar="ADDRESS",
                        help="the reverse proxy in front (e.g. 127.0.0.1): its X-Forwarded-For "
                             "and X-Forwarded-Proto headers are believed")
+    serve.add_argument("--backup-every", type=float, default=0, metavar="MINUTES",
+                       help="back up the database every MINUTES while serving (pss backup)")
+    serve.add_argument("--backup-dir", default="backups", metavar="DIR",
+                       help="where those backups go (default: backups)")
+    serve.add_argument("--backup-keep", type=int, default=24, metavar="N",
+                       help="keep the newest N of them (default: 24)")
     serve.set_defaults(func=cmd_serve)
 
 
@@ -67,7 +73,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         with db.session_scope(engine) as session:
             create_demo(session, default_pss(), play=True)
-    app = make_app({"pss.database_url": engine.url.render_as_string(hide_password=False)})
+    url = engine.url.render_as_string(hide_password=False)
+    app = make_app({"pss.database_url": url})
+    if args.backup_every > 0:
+        from pathlib import Path
+
+        from pss_core.backup import BackupSchedule
+
+        BackupSchedule(url, Path(args.backup_dir), args.backup_every, args.backup_keep,
+                       report=lambda line: print(line, flush=True)).start()
     base = f"http://{args.host}:{args.port}"
     print(f"pss is serving on {base}/  (Ctrl-C stops it)")
     if args.demo:
