@@ -28,7 +28,14 @@ def missing_libraries() -> list[str]:
 
 def add_parser(subparsers: Any) -> None:
     serve = subparsers.add_parser("serve", help="serve the web app with waitress")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="the address to listen on; 0.0.0.0 serves the venue network too")
+    serve.add_argument("--lan", action="store_true",
+                       help="serve phones on the venue Wi-Fi (--host 0.0.0.0) and show their "
+                            "address with a QR code")
+    serve.add_argument("--lan-address", metavar="ADDRESS",
+                       help="the address phones should open, when the one found is not it "
+                            "(a laptop on two networks)")
     serve.add_argument("--port", type=int, default=6543)
     serve.add_argument("--demo", action="store_true", help="create the demo event first")
     serve.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
@@ -74,7 +81,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         with db.session_scope(engine) as session:
             create_demo(session, default_pss(), play=True)
     url = engine.url.render_as_string(hide_password=False)
-    app = make_app({"pss.database_url": url})
+    host = "0.0.0.0" if args.lan else args.host
+    lan_url = None
+    if host == "0.0.0.0" or args.lan_address:
+        from pss_web.lan import lan_address, terminal_qr
+
+        address = args.lan_address or lan_address()
+        if address is None:
+            print("pss: no local network found: connect this laptop to the venue Wi-Fi "
+                  "(no internet is needed) and start pss serve again.")
+        else:
+            lan_url = f"http://{address}:{args.port}/"
+            print(f"Phones on the venue Wi-Fi open {lan_url}")
+            print(terminal_qr(lan_url))
+    app = make_app({"pss.database_url": url, "pss.lan_url": lan_url})
     if args.backup_every > 0:
         from pathlib import Path
 
@@ -82,7 +102,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         BackupSchedule(url, Path(args.backup_dir), args.backup_every, args.backup_keep,
                        report=lambda line: print(line, flush=True)).start()
-    base = f"http://{args.host}:{args.port}"
+    base = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{args.port}"
     print(f"pss is serving on {base}/  (Ctrl-C stops it)")
     if args.demo:
         print_logins(base)
@@ -93,5 +113,5 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy = {"trusted_proxy": args.trusted_proxy, "trusted_proxy_count": 1,
                  "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto x-forwarded-host",
                  "clear_untrusted_proxy_headers": True}
-    serve(app, host=args.host, port=args.port, threads=args.threads, **proxy)
+    serve(app, host=host, port=args.port, threads=args.threads, **proxy)
     return 0

@@ -54,8 +54,16 @@ def player_qr(context: PlayerResource, request: Any) -> Response:
 @view_config(context=EventResource, name="qr.svg", permission=P.VIEW,
              request_method=("GET", "HEAD"))
 def event_qr(context: EventResource, request: Any) -> Response:
-    """The event's QR code (SVG): the address of its home page, for the TV screen."""
-    return _svg(qr_svg(event_url(request, context.event, "")))
+    """The event's QR code (SVG): the address of its home page, for the TV screen (on the venue
+    network when ``pss serve --lan`` found it, since the TV's own browser may say localhost)."""
+    address = lan_event_url(request, context.event) or event_url(request, context.event, "")
+    return _svg(qr_svg(address))
+
+
+def lan_event_url(request: Any, event: Any) -> str | None:
+    """The event's address as phones on the venue Wi-Fi open it (``pss serve --lan``)."""
+    base = request.registry.settings.get("pss.lan_url")
+    return f"{base.rstrip('/')}/events/{event.slug}/" if base else None
 
 
 @view_config(context=Root, name="vendor", permission=P.VIEW, request_method=("GET", "HEAD"))

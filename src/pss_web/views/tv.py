@@ -35,6 +35,7 @@ from pss_web.present import event_json, event_url, machine_json, tournament_json
 from pss_web.resources import EventResource
 from pss_web.security import Permission
 from pss_web.viewkit import action, done, page
+from pss_web.views.badges import lan_event_url
 from pss_web.views.public import standings_of
 
 P = Permission
@@ -148,7 +149,7 @@ def tv(context: EventResource, request: Any) -> dict[str, Any]:
             slides.extend(maker(request, t, event, settings))
     return {"event": event_json(request, event), "seconds": seconds_of(request, event),
             "slides": slides, "qr_url": event_url(request, event, "qr.svg"),
-            "home_url": event_url(request, event, "")}
+            "home_url": event_url(request, event, ""), "lan_url": lan_event_url(request, event)}
 
 
 TV_FIELDS = (
