@@ -533,6 +533,32 @@ def _cancel(session: Session, purchase: Purchase, now: datetime, *, reason: str,
     )
 
 
+def cancel_by_player(session: Session, purchase_id: int, *, player_id: int, actor: Actor,
+                     now: datetime | None = None) -> Purchase:
+    """The buyer gives up a pending online purchase: its hold ends at once (its tickets are
+    free for others) and it is cancelled; the worker then cancels its PaymentIntent at Stripe.
+    A payment that still arrives is a late payment, as after an expired hold. Refused for
+    someone else's purchase and for one that is no longer pending."""
+    now = now or utcnow()
+    purchase = get_purchase(session, purchase_id)
+    if purchase.player_id != player_id:
+        raise PermissionDenied("Only the buyer can cancel a purchase.", code="not_the_buyer")
+    purchase = _lock_for_settlement(session, purchase)
+    if purchase.channel != Channel.ONLINE or purchase.status != PurchaseStatus.PENDING:
+        words = {PurchaseStatus.COMPLETED: "it is paid already (the desk can refund unused "
+                                           "games)",
+                 PurchaseStatus.CANCELLED: "it was cancelled already",
+                 PurchaseStatus.REFUNDED: "it was refunded"}.get(purchase.status,
+                                                                 "it is not an online purchase")
+        raise Refused(f"This purchase cannot be cancelled: {words}.",
+                      code="purchase_not_pending")
+    if purchase.hold_expires_at is None or purchase.hold_expires_at > now:
+        purchase.hold_expires_at = now
+    _cancel(session, purchase, now, reason="cancelled by the player", actor=actor)
+    session.flush()
+    return purchase
+
+
 def confirm_from_payment_intent(
     session: Session,
     pss: Pss,

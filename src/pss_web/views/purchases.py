@@ -418,6 +418,20 @@ def payment_status(context: PurchaseResource, request: Any) -> Response:
     return json_response(payload, headers={"Cache-Control": "no-store"})
 
 
+@action(context=PurchaseResource, name="cancel", permission=P.SEE_PLAYER)
+def cancel_purchase(context: PurchaseResource, request: Any) -> Response:
+    """The buyer cancels their pending online purchase: the hold ends at once and nothing is
+    charged."""
+    identity = request.identity
+    purchase = online.cancel_by_player(
+        request.dbsession, context.purchase.id, actor=request.actor,
+        player_id=identity.player_id if identity is not None and identity.player_id else -1)
+    return done(request, request.resource_url(context),
+                {"purchase": purchase_json(request, purchase, context.event)},
+                message="Purchase cancelled: the tickets are no longer held and nothing was "
+                        "charged.")
+
+
 def _status_words(purchase: Purchase) -> str:
     return {
         PurchaseStatus.COMPLETED: "Paid: your tickets are ready to play.",
