@@ -22,7 +22,7 @@ import attrs
 from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from pss_core import audit, mail
+from pss_core import audit, mail, restrictions
 from pss_core.audit import Actor
 from pss_core.contract import TicketSale, TokenScope
 from pss_core.errors import InvalidInput, PermissionDenied, Refused
@@ -479,10 +479,13 @@ def sell_tickets(
     actor: Actor,
     sold_by_id: int | None = None,
     now: datetime | None = None,
+    code: str | None = None,
 ) -> Purchase:
     """Sell (or, with ``Channel.COMP``, give) ``count`` tickets to ``player`` at the desk; the money
-    is taken outside pss, so the tokens are paid at once. Refusals: bad count (InvalidInput),
-    sales closed, too many unused tickets, sold out, or a format's cap (Refused)."""
+    is taken outside pss, so the tokens are paid at once. A sale is priced by the same offers as
+    online (early bird, a coupon ``code`` typed at the desk, group prices); a comp is a gift and
+    skips them. Refusals: bad count (InvalidInput), sales closed, too many unused tickets, sold
+    out, a format's cap, or an offer's refusal (Refused)."""
     if actor.player_id is not None:
         raise PermissionDenied("Only desk staff can sell tickets at the desk.",
                                code="staff_only")
@@ -494,9 +497,20 @@ def sell_tickets(
     quote = prepare_sale(session, pss, player=player, count=count, tournament=tournament,
                          metatournament=metatournament, channel=channel)
     lock_for_sale(session, quote)
+    offers = restrictions.restrictions_for(session, quote.scope) \
+        if channel == Channel.DESK else []
+    restrictions.lock_counted(session, offers)
     check_sale(session, pss, quote, now=now)
+    priced = desk_price(session, pss, quote, code=code, now=now, rows=offers) \
+        if channel == Channel.DESK else None
     purchase = new_purchase(quote, sold_by_id=sold_by_id, now=now)
+    if priced is not None:
+        purchase.amount_cents = priced.amount_cents
+        purchase.breakdown = {**purchase.breakdown, "pricing": priced.breakdown()}
     session.add(purchase)
+    if priced is not None:
+        session.flush()
+        restrictions.record_uses(session, priced, purchase)
     issue_tokens(session, purchase, quote, paid_at=now)
     audit_for_player(
         session, actor, "tickets.comp" if channel == Channel.COMP else "tickets.sell",
@@ -504,9 +518,21 @@ def sell_tickets(
         scope=_scope_label(quote.scope), team_id=quote.team.id if quote.team else None,
         tickets=quote.tickets, tokens=quote.tokens, amount_cents=purchase.amount_cents,
         lines=[line.as_dict() for line in quote.price.lines], channel=channel.value,
+        price_rule=priced.breakdown()["price_rule"] if priced is not None else None,
     )
     mail.purchase_completed(session, purchase)
     return purchase
+
+
+def desk_price(session: Session, pss: Pss, quote: SaleQuote, *, code: str | None,
+               now: datetime, rows: Any = None) -> restrictions.Quote:
+    """The offers' price of a desk sale (refused when an offer refuses it). The caller holds
+    the offers' locks (:func:`restrictions.lock_counted`) when it will record their uses."""
+    request = restrictions.PriceRequest(
+        event_id=quote.player.event_id, scope=quote.scope, player_id=quote.player.id,
+        tickets=quote.tickets, base_cents=quote.price.total_cents, now=now,
+        code=restrictions.normalise_code(code), channel=Channel.DESK.value)
+    return restrictions.evaluate(session, pss, request, rows=rows).require_available()
 
 
 def _scope_label(scope: Scope) -> str:

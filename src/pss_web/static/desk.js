@@ -17,6 +17,7 @@
     var count = form.elements["tickets"];
     var scope = form.elements["scope"];
     var comp = form.querySelector('input[type=checkbox][name="comp"]');
+    var code = form.elements["code"];
     var timer = null;
     var asked = 0;
 
@@ -43,7 +44,8 @@
     function quote() {
       var n = count.value.trim();
       if (!/^\d+$/.test(n) || n === "0") { show("Choose how many tickets."); button.textContent = "Sell"; return; }
-      var params = new URLSearchParams({ scope: scope.value, tickets: n, comp: comp && comp.checked ? "1" : "0" });
+      var params = new URLSearchParams({ scope: scope.value, tickets: n, comp: comp && comp.checked ? "1" : "0",
+                                         code: code ? code.value.trim() : "" });
       var mine = ++asked;
       fetch(form.getAttribute("data-price-url") + "?" + params, {
         headers: { "Accept": "application/json" }, credentials: "same-origin", cache: "no-store"
@@ -53,6 +55,7 @@
         var lines = q.lines.map(function (l) { return l.text; }).join(" + ");
         if (q.games !== q.tickets) lines += (lines ? " · " : "") + q.games + " games";
         if (q.team) lines += (lines ? " · " : "") + "for team " + q.team;
+        if (q.offer) lines += (lines ? " · " : "") + q.offer;
         if (!q.available) { show(q.message, null, "error"); }
         else { show(q.comp ? "Free" : "Total: " + q.amount, lines, "ok"); }
         button.textContent = label(q.tickets, q.comp ? null : q);

@@ -294,6 +294,8 @@ SELL_FIELDS = (
           help="tournament:<slug> or metatournament:<slug>"),
     Field("tickets", "int", required=True, label="Number of tickets", minimum=1, maximum=1000),
     Field("comp", "bool", label="Free (comp)", help="Give the tickets away; no money taken."),
+    Field("code", label="Coupon code", max_length=64,
+          help="A code the player has; the same offers apply as online."),
 )
 
 
@@ -360,8 +362,15 @@ def price(context: PlayerResource, request: Any) -> Response:
     comp = request.params.get("comp", "") in ("1", "true", "on", "yes")
     quote = _quote(request, context, request.params.get("scope"), count, comp)
     message = None
+    amount_cents = quote.amount_cents
+    offer: str | None = None
     try:
         tickets.check_sale(request.dbsession, request.pss, quote)
+        if not comp:
+            priced = tickets.desk_price(request.dbsession, request.pss, quote,
+                                        code=request.params.get("code") or None, now=utcnow())
+            amount_cents = priced.amount_cents
+            offer = priced.winner.label if priced.winner is not None else None
     except DomainError as exc:
         message = exc.message
     return json_response({
@@ -371,8 +380,9 @@ def price(context: PlayerResource, request: Any) -> Response:
         "games": quote.tokens,
         "comp": comp,
         "team": quote.team.name if quote.team is not None else None,
-        "amount_cents": quote.amount_cents,
-        "amount": money(quote.amount_cents, event.currency),
+        "amount_cents": amount_cents,
+        "amount": money(amount_cents, event.currency),
+        "offer": offer,
         "lines": [] if comp else price_lines(quote.price, event.currency),
         "available": message is None,
         "message": message,
@@ -397,7 +407,7 @@ def sell(context: PlayerResource, request: Any) -> Response:
     purchase = tickets.sell_tickets(
         request.dbsession, request.pss, player=ep, count=values["tickets"],
         channel=Channel.COMP if comp else Channel.DESK, actor=request.actor,
-        sold_by_id=staff_member_id(request, event.id),
+        sold_by_id=staff_member_id(request, event.id), code=values["code"] or None,
         **find_scope(request, event, values["scope"]))  # type: ignore[arg-type]
     data = purchase_summary(request, event, purchase)
     if comp:
