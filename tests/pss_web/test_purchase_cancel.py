@@ -14,7 +14,8 @@ from webtest import TestApp
 
 from pss_core.models import AuditLog, Event, Purchase, PurchaseStatus, Tournament
 from pss_core.payments import online
-from pss_core.payments.stripe_gateway import StripeGateway
+from pss_core.payments.providers import Payments
+from pss_core.payments.stripe_gateway import StripeProvider
 from pss_testing.fakestripe import FakeStripe
 from pss_testing.web import JSON, login_as, login_player, post_json
 
@@ -38,8 +39,8 @@ def shop(webapp: TestApp, dbsession: Session, demo_event: Event, stripe_server: 
     main: Tournament = demo_event.tournaments[0]
     main.max_unused_tickets = 3
     dbsession.flush()
-    webapp.app.registry["pss.stripe_gateway"] = StripeGateway(api_base=stripe_server.url,
-                                                              timeout=5)
+    webapp.app.registry["pss.payments"] = Payments.only(
+        StripeProvider(api_base=stripe_server.url, timeout=5))
     return demo_event
 
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from pss_core import audit, mail, restrictions
 from pss_core.audit import Actor
 from pss_core.contract import PaymentError, PaymentNotConfigured, PaymentState
-from pss_core.errors import DomainError, InvalidInput, NotFound, Refused
+from pss_core.errors import DomainError, InvalidInput, NotFound, PermissionDenied, Refused
 from pss_core.models import (
     Channel,
     Event,
