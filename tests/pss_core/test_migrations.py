@@ -64,7 +64,7 @@ def test_webhook_events_keep_their_rows_when_keyed_per_event(tmp_path):
     config = db.alembic_config(engine)
     from alembic.script import ScriptDirectory
 
-    before = ScriptDirectory.from_config(config).get_revision("0003").down_revision
+    before = ScriptDirectory.from_config(config).get_revision("0006").down_revision
     command.upgrade(config, before)
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO users (id, username, full_name, is_event_owner, "
@@ -76,7 +76,7 @@ def test_webhook_events_keep_their_rows_when_keyed_per_event(tmp_path):
                          {"id": eid, "slug": f"e{eid}"})
         conn.execute(text("INSERT INTO stripe_webhook_events (id, event_id, type, received_at) "
                           "VALUES ('evt_1', 1, 'charge.refunded', '2026-01-01 00:00:00')"))
-    command.upgrade(config, "0003")
+    command.upgrade(config, "0006")
     with engine.begin() as conn:
         assert conn.execute(text("SELECT event_id, stripe_event_id FROM stripe_webhook_events")
                             ).all() == [(1, "evt_1")]

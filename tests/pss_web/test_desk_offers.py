@@ -13,9 +13,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from webtest import TestApp
 
-from pss_core import restrictions
 from pss_core.models import Event, Purchase, Tournament, utcnow
 from pss_core.plugins import Pss, get_plugin_manager
+from pss_core.services import restrictions
 from pss_testing.web import JSON, app_for, login_as, post_json
 
 SELL = "/events/demo/players/{n}/sell"

@@ -16,10 +16,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from webtest import TestApp
 
-from pss_core import restrictions
 from pss_core.models import AuditLog, Event, PriceRestriction, Purchase, Role, Tournament, utcnow
 from pss_core.plugins import Pss, get_plugin_manager
-from pss_core.services import setup
+from pss_core.services import restrictions, setup
 from pss_testing.web import (
     JSON,
     app_for,

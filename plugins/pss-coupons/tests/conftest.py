@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from pss_coupons import KIND, coupon_config
 
-from pss_core.restrictions import create_restriction
+from pss_core.services.restrictions import create_restriction
 
 
 @pytest.fixture

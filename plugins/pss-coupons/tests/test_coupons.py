@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from pss_core.errors import InvalidInput, Refused
 from pss_core.models import PurchaseStatus, RestrictionUse, Token
 from pss_core.payments import online
-from pss_core.restrictions import create_restriction
+from pss_core.services.restrictions import create_restriction
 
 
 def hold(shop, pss, code=None, tickets=2, player=0, now=None):

@@ -12,7 +12,7 @@ from pss_early_bird import KIND
 from pss_core.errors import InvalidInput, Refused
 from pss_core.models import Purchase, PurchaseStatus
 from pss_core.payments import online
-from pss_core.restrictions import PriceRequest, create_restriction, evaluate
+from pss_core.services.restrictions import PriceRequest, create_restriction, evaluate
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -13,8 +13,8 @@ from pss_core.audit import Actor
 from pss_core.errors import InvalidInput
 from pss_core.models import Channel, PurchaseStatus, utcnow
 from pss_core.payments import online
-from pss_core.restrictions import PriceRequest, create_restriction, evaluate
 from pss_core.services import tickets
+from pss_core.services.restrictions import PriceRequest, create_restriction, evaluate
 
 
 def group(shop, pss, name="Juniors", **config):

@@ -1,6 +1,6 @@
 """Restriction kinds (early bird, coupons, ...): what a plugin registers, the request pss asks a
 restriction about, and the verdict it answers with. How verdicts combine is
-:mod:`pss_core.restrictions`."""
+:mod:`pss_core.services.restrictions`."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pss_core import audit, mail, restrictions
+from pss_core import audit, mail
 from pss_core.audit import Actor
 from pss_core.contract import PaymentError, PaymentNotConfigured, PaymentState
 from pss_core.errors import DomainError, InvalidInput, NotFound, PermissionDenied, Refused
@@ -52,7 +52,7 @@ from pss_core.payments import refunds
 from pss_core.payments.providers import Payments, provider_name, takes_online_payments
 from pss_core.payments.records import record
 from pss_core.plugins import Pss
-from pss_core.services import locking
+from pss_core.services import locking, restrictions
 from pss_core.services import tickets as tickets_svc
 
 log = logging.getLogger("pss.payments")

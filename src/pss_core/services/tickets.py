@@ -22,7 +22,7 @@ import attrs
 from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from pss_core import audit, mail, restrictions
+from pss_core import audit, mail
 from pss_core.audit import Actor
 from pss_core.contract import TicketSale, TokenScope
 from pss_core.errors import InvalidInput, PermissionDenied, Refused
@@ -42,7 +42,7 @@ from pss_core.models import (
     utcnow,
 )
 from pss_core.plugins import Pss
-from pss_core.services import locking, quotas
+from pss_core.services import locking, quotas, restrictions
 from pss_core.services.pricing import Price, price_for, price_tickets
 
 Scope = Tournament | Metatournament

@@ -17,10 +17,10 @@ from typing import Any
 from pyramid.response import Response
 from sqlalchemy import select
 
-from pss_core import restrictions as restriction_svc
 from pss_core.errors import InvalidInput
 from pss_core.models import Event, Metatournament, PriceRestriction, Tournament, utcnow
-from pss_core.restrictions import RestrictionKind
+from pss_core.services import restrictions as restriction_svc
+from pss_core.services.restrictions import RestrictionKind
 from pss_web.forms import Field, parse
 from pss_web.layout import add_event_nav
 from pss_web.present import event_json, event_url

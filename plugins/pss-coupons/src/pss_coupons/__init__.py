@@ -38,7 +38,7 @@ def discounted(base_cents: int, config: Mapping[str, Any]) -> int:
 
 def coupon_config(code: str, *, percent_off: int | None = None,
                   amount_off_cents: int | None = None) -> dict[str, Any]:
-    """The settings of a coupon, for ``pss_core.restrictions.create_restriction(...,
+    """The settings of a coupon, for ``pss_core.services.restrictions.create_restriction(...,
     kind=KIND, config=coupon_config(...))``."""
     return {"code": code, "percent_off": percent_off, "amount_off_cents": amount_off_cents}
 

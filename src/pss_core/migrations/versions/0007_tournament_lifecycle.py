@@ -1,7 +1,7 @@
 """the tournament lifecycle: jobs, results snapshots, cancelled drafts
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0006
 Create Date: 2026-12-01
 
 A cancelled tournament is now a draft with ``cancelled_at`` set; rows that said ``cancelled``
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0007'
-down_revision = '0003'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

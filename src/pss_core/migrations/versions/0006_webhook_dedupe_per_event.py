@@ -3,8 +3,8 @@
 Two pss events on one Stripe account receive the same ``evt_`` id; keyed on that id alone, the
 second event's copy was dropped as a duplicate. The key becomes (event_id, stripe_event_id).
 
-Revision ID: 0003
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-28
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0003'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """the payment provider an event's online purchases go through; what a notification is about
 and when it was delivered
 
-Revision ID: 0008
-Revises: 0012
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-01
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008'
-down_revision = '0012'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -23,7 +23,7 @@ from pss_core.models import (
     Tournament,
     utcnow,
 )
-from pss_core.restrictions import (
+from pss_core.services.restrictions import (
     PriceRequest,
     RestrictionKind,
     RestrictionVerdict,
