@@ -7,63 +7,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pluggy
 
-from pss_core.contract.curves import Place, PointsCurve
-from pss_core.contract.formats import Format, FormatSpec
-from pss_core.contract.notifications import PlayerNotification
-from pss_core.contract.options import (
-    ITEM_TYPES,
-    OPTION_TYPES,
-    OptionSpec,
-    find_option,
-    resolve_options,
-    store_options,
-)
-from pss_core.contract.pairing import (
-    FinishedGroup,
-    GroupPlan,
-    GroupVerdict,
-    PairingFormat,
-    Seeding,
-)
-from pss_core.contract.payments import (
-    PaymentBusy,
-    PaymentDeclined,
-    PaymentError,
-    PaymentNotConfigured,
-    PaymentProvider,
-    PaymentProviderSpec,
-    PaymentRefused,
-    PaymentState,
-    PaymentUnavailable,
-    ProviderRefund,
-    WebhookNotice,
-)
-from pss_core.contract.plays import (
-    GameResult,
-    GameStart,
-    QueueChange,
-    QueueJoin,
-    TicketSale,
-    TokenScope,
-)
-from pss_core.contract.points import Points, exact_points, points_exact, points_json, points_text
-from pss_core.contract.registry import Registry
-from pss_core.contract.restrictions import (
-    PriceRequest,
-    RestrictionKind,
-    RestrictionVerdict,
-    normalise_code,
-)
-from pss_core.contract.standings import (
-    MAX_SCORE,
-    Competitor,
-    EntryResult,
-    MachineResult,
-    Ranking,
-    ScoreRow,
-    Standing,
-    Standings,
-)
+from pss_core import contract
+from pss_core.contract import *  # noqa: F403 - the package's names are the whole contract
 
 try:
     __version__ = version("pss")
@@ -72,58 +17,4 @@ except PackageNotFoundError:  # run from a source tree that was never installed
 
 hookimpl = pluggy.HookimplMarker("pss")
 
-__all__ = [
-    "ITEM_TYPES",
-    "MAX_SCORE",
-    "OPTION_TYPES",
-    "Competitor",
-    "EntryResult",
-    "FinishedGroup",
-    "Format",
-    "FormatSpec",
-    "GameResult",
-    "GameStart",
-    "GroupPlan",
-    "GroupVerdict",
-    "MachineResult",
-    "OptionSpec",
-    "PairingFormat",
-    "PaymentBusy",
-    "PaymentDeclined",
-    "PaymentError",
-    "PaymentNotConfigured",
-    "PaymentProvider",
-    "PaymentProviderSpec",
-    "PaymentRefused",
-    "PaymentState",
-    "PaymentUnavailable",
-    "Place",
-    "PlayerNotification",
-    "Points",
-    "PointsCurve",
-    "PriceRequest",
-    "ProviderRefund",
-    "QueueChange",
-    "QueueJoin",
-    "Ranking",
-    "Registry",
-    "RestrictionKind",
-    "RestrictionVerdict",
-    "ScoreRow",
-    "Seeding",
-    "Standing",
-    "Standings",
-    "TicketSale",
-    "TokenScope",
-    "WebhookNotice",
-    "__version__",
-    "exact_points",
-    "find_option",
-    "hookimpl",
-    "normalise_code",
-    "points_exact",
-    "points_json",
-    "points_text",
-    "resolve_options",
-    "store_options",
-]
+__all__ = [*contract.__all__, "__version__", "hookimpl"]
