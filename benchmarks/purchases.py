@@ -40,28 +40,38 @@ from pss_testing.loadtest import RaceResult, build_shop, race
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def one_round(engine: Engine, fake: FakeStripe, *, buyers: int, left: int,
-              threads: int) -> tuple[RaceResult, RaceResult]:
+def one_round(
+    engine: Engine, fake: FakeStripe, *, buyers: int, left: int, threads: int
+) -> tuple[RaceResult, RaceResult]:
     pss = get_plugin_manager(load_entrypoints=False)
-    payments = Payments.only(
-        StripeProvider(api_base=fake.url, max_network_retries=2, timeout=30))
+    payments = Payments.only(StripeProvider(api_base=fake.url, max_network_retries=2, timeout=30))
     with Session(engine, expire_on_commit=False) as s:
         contended = build_shop(s, players=buyers, secret_key=fake.api_key, quota=left)
         calm = build_shop(s, players=left, secret_key=fake.api_key, quota=left)
         s.commit()
-    raced = race(engine, pss, payments, contended, buyers=contended.player_ids,
-                 succeed=fake.succeed, threads=threads)
-    alone = race(engine, pss, payments, calm, buyers=calm.player_ids, succeed=fake.succeed,
-                 threads=1)
+    raced = race(
+        engine,
+        pss,
+        payments,
+        contended,
+        buyers=contended.player_ids,
+        succeed=fake.succeed,
+        threads=threads,
+    )
+    alone = race(
+        engine, pss, payments, calm, buyers=calm.player_ids, succeed=fake.succeed, threads=1
+    )
     for result, what in ((raced, "race"), (alone, "uncontended")):
         if result.oversold or result.completed_tickets != left:
-            raise SystemExit(f"{what}: {result.completed_tickets} sold of {left} "
-                             f"({dict(result.outcomes)})")
+            raise SystemExit(
+                f"{what}: {result.completed_tickets} sold of {left} ({dict(result.outcomes)})"
+            )
     return raced, alone
 
 
-def run(backend: str, pg_url: str, *, buyers: int, left: int, threads: int,
-        repeat: int) -> dict[str, Any]:
+def run(
+    backend: str, pg_url: str, *, buyers: int, left: int, threads: int, repeat: int
+) -> dict[str, Any]:
     # stripe-python's retry back-off is irrelevant against a local server that never fails.
     stripe.HTTPClient.INITIAL_DELAY = 0.01
     races, calms = [], []
@@ -92,10 +102,14 @@ def run(backend: str, pg_url: str, *, buyers: int, left: int, threads: int,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.purchases",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backends", default="postgresql",
-                        help="comma-separated: postgresql, sqlite (default postgresql)")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.purchases", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--backends",
+        default="postgresql",
+        help="comma-separated: postgresql, sqlite (default postgresql)",
+    )
     parser.add_argument("--pg-url", default=os.environ.get("PSS_BENCH_DATABASE_URL", DEFAULT_PG))
     parser.add_argument("--buyers", type=int, default=500)
     parser.add_argument("--left", type=int, default=50, help="entries left to sell")
@@ -105,15 +119,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = []
     for backend in args.backends.split(","):
-        result = run(backend.strip(), args.pg_url, buyers=args.buyers, left=args.left,
-                     threads=args.threads, repeat=args.repeat)
+        result = run(
+            backend.strip(),
+            args.pg_url,
+            buyers=args.buyers,
+            left=args.left,
+            threads=args.threads,
+            repeat=args.repeat,
+        )
         results.append(result)
-        print(f"{result['backend']:>10}: {args.buyers} buyers / {args.left} entries on "
-              f"{args.threads} threads: race {result['race_seconds']:.2f} s "
-              f"({result['race_ms_per_sale']} ms per sale) vs {args.left} uncontended "
-              f"{result['uncontended_seconds']:.2f} s "
-              f"({result['uncontended_ms_per_sale']} ms per sale): "
-              f"x{result['race_over_uncontended']}   {result['race_outcomes']}")
+        print(
+            f"{result['backend']:>10}: {args.buyers} buyers / {args.left} entries on "
+            f"{args.threads} threads: race {result['race_seconds']:.2f} s "
+            f"({result['race_ms_per_sale']} ms per sale) vs {args.left} uncontended "
+            f"{result['uncontended_seconds']:.2f} s "
+            f"({result['uncontended_ms_per_sale']} ms per sale): "
+            f"x{result['race_over_uncontended']}   {result['race_outcomes']}"
+        )
         sys.stdout.flush()
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")

@@ -88,15 +88,21 @@ WITH best AS (
 )"""
     if not breakdown:
         # Only the counted rows reach the grouping: the cheapest way to the totals.
-        return head + """
+        return (
+            head
+            + """
 SELECT player_id, SUM(pts) AS total, RANK() OVER (ORDER BY SUM(pts) DESC) AS standing
 FROM picked WHERE pick <= :n GROUP BY player_id"""
+        )
     agg = "string_agg" if dialect == "postgresql" else "group_concat"
-    return head + f"""
+    return (
+        head
+        + f"""
 SELECT player_id, SUM(CASE WHEN pick <= :n THEN pts ELSE 0 END) AS total,
        RANK() OVER (ORDER BY SUM(CASE WHEN pick <= :n THEN pts ELSE 0 END) DESC) AS standing,
        {agg}(machine_id || ':' || score || ':' || place, ',') AS machines
 FROM picked GROUP BY player_id"""
+    )
 
 
 # --- building the tournament ----------------------------------------------------------------
@@ -107,44 +113,105 @@ def build(engine: Engine, *, players: int, machines: int, scores: int, seed: int
     rng = random.Random(seed)
     now = datetime.now(UTC)
     with engine.begin() as conn:
-        conn.execute(User.__table__.insert(), [
-            {"id": 1, "username": "bench", "is_event_owner": True, "created_at": now}])
-        conn.execute(Event.__table__.insert(), [
-            {"id": 1, "slug": "bench", "name": "Bench Open", "owner_id": 1, "created_at": now}])
-        conn.execute(Tournament.__table__.insert(), [{
-            "id": 1, "event_id": 1, "slug": "main", "name": "Main", "format": "herb",
-            "format_options": {"machines_counted": 4, "points_curve": "papa",
-                               "replay_same_machine": True},
-            "qualifying_cut": 24, "version": scores, "created_at": now,
-        }])
-        conn.execute(Machine.__table__.insert(), [
-            {"id": m, "name": f"Machine {m:02d}", "abbreviation": f"M{m:02d}"}
-            for m in range(1, machines + 1)])
-        conn.execute(TournamentMachine.__table__.insert(), [
-            {"id": m, "event_id": 1, "tournament_id": 1, "machine_id": m, "status": "active"}
-            for m in range(1, machines + 1)])
-        conn.execute(Player.__table__.insert(), [
-            {"id": p, "first_name": f"Player{p:04d}", "last_name": "", "created_at": now}
-            for p in range(1, players + 1)])
-        conn.execute(EventPlayer.__table__.insert(), [
-            {"id": p, "event_id": 1, "player_id": p, "number": 100 + p, "pin_hash": "-",
-             "offences": 0, "created_at": now}
-            for p in range(1, players + 1)])
+        conn.execute(
+            User.__table__.insert(),
+            [{"id": 1, "username": "bench", "is_event_owner": True, "created_at": now}],
+        )
+        conn.execute(
+            Event.__table__.insert(),
+            [{"id": 1, "slug": "bench", "name": "Bench Open", "owner_id": 1, "created_at": now}],
+        )
+        conn.execute(
+            Tournament.__table__.insert(),
+            [
+                {
+                    "id": 1,
+                    "event_id": 1,
+                    "slug": "main",
+                    "name": "Main",
+                    "format": "herb",
+                    "format_options": {
+                        "machines_counted": 4,
+                        "points_curve": "papa",
+                        "replay_same_machine": True,
+                    },
+                    "qualifying_cut": 24,
+                    "version": scores,
+                    "created_at": now,
+                }
+            ],
+        )
+        conn.execute(
+            Machine.__table__.insert(),
+            [
+                {"id": m, "name": f"Machine {m:02d}", "abbreviation": f"M{m:02d}"}
+                for m in range(1, machines + 1)
+            ],
+        )
+        conn.execute(
+            TournamentMachine.__table__.insert(),
+            [
+                {"id": m, "event_id": 1, "tournament_id": 1, "machine_id": m, "status": "active"}
+                for m in range(1, machines + 1)
+            ],
+        )
+        conn.execute(
+            Player.__table__.insert(),
+            [
+                {"id": p, "first_name": f"Player{p:04d}", "last_name": "", "created_at": now}
+                for p in range(1, players + 1)
+            ],
+        )
+        conn.execute(
+            EventPlayer.__table__.insert(),
+            [
+                {
+                    "id": p,
+                    "event_id": 1,
+                    "player_id": p,
+                    "number": 100 + p,
+                    "pin_hash": "-",
+                    "offences": 0,
+                    "created_at": now,
+                }
+                for p in range(1, players + 1)
+            ],
+        )
         # A machine's scores live on its own scale, as on real games.
         scale = {m: rng.choice((10**6, 10**7, 10**8, 10**9)) for m in range(1, machines + 1)}
         for start in range(1, scores + 1, BATCH):
             ids = range(start, min(start + BATCH, scores + 1))
             owners = [rng.randint(1, players) for _ in ids]
             on = [rng.randint(1, machines) for _ in ids]
-            conn.execute(Entry.__table__.insert(), [
-                {"id": i, "event_id": 1, "tournament_id": 1, "player_id": p,
-                 "status": "complete", "games_allowed": 1, "created_at": now}
-                for i, p in zip(ids, owners, strict=True)])
-            conn.execute(Score.__table__.insert(), [
-                {"id": i, "event_id": 1, "entry_id": i, "tournament_machine_id": m,
-                 "score": rng.randint(1, 10) * scale[m] + rng.randint(0, scale[m]),
-                 "recorded_at": now}
-                for i, m in zip(ids, on, strict=True)])
+            conn.execute(
+                Entry.__table__.insert(),
+                [
+                    {
+                        "id": i,
+                        "event_id": 1,
+                        "tournament_id": 1,
+                        "player_id": p,
+                        "status": "complete",
+                        "games_allowed": 1,
+                        "created_at": now,
+                    }
+                    for i, p in zip(ids, owners, strict=True)
+                ],
+            )
+            conn.execute(
+                Score.__table__.insert(),
+                [
+                    {
+                        "id": i,
+                        "event_id": 1,
+                        "entry_id": i,
+                        "tournament_machine_id": m,
+                        "score": rng.randint(1, 10) * scale[m] + rng.randint(0, scale[m]),
+                        "recorded_at": now,
+                    }
+                    for i, m in zip(ids, on, strict=True)
+                ],
+            )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("ANALYZE"))
     return 1
@@ -161,8 +228,9 @@ def scratch_engine(backend: str, pg_url: str) -> Iterator[Engine]:
                 engine.dispose()
         return
     server = make_url(pg_url.replace("postgresql://", "postgresql+psycopg2://", 1))
-    admin = db.make_engine(server.render_as_string(hide_password=False),
-                           isolation_level="AUTOCOMMIT")
+    admin = db.make_engine(
+        server.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+    )
     name = f"pss_bench_{os.getpid()}_{secrets.token_hex(3)}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -206,10 +274,15 @@ def measure(engine: Engine, tournament_id: int, repeat: int) -> dict[str, Any]:
     def run_sql(statement: Any) -> Callable[[Session, Tournament], Any]:
         def run(session: Session, tournament: Tournament) -> Any:
             return session.execute(statement, params).all()
+
         return run
 
-    jobs = {"pss": run_pss, "pss+decode": run_pss_decoded, "sql": run_sql(totals_sql),
-            "sql+breakdown": run_sql(breakdown_sql)}
+    jobs = {
+        "pss": run_pss,
+        "pss+decode": run_pss_decoded,
+        "sql": run_sql(totals_sql),
+        "sql+breakdown": run_sql(breakdown_sql),
+    }
     runs: dict[str, list[float]] = {name: [] for name in jobs}
     results: dict[str, Any] = {}
 
@@ -226,8 +299,7 @@ def measure(engine: Engine, tournament_id: int, repeat: int) -> dict[str, Any]:
             runs[name].append(once(job)[0])
     standings = results["pss+decode"]
     by_player = {row.competitor.id: (row.rank, row.points) for row in standings}
-    hand = {player_id: (int(standing), int(total))
-            for player_id, total, standing in results["sql"]}
+    hand = {player_id: (int(standing), int(total)) for player_id, total, standing in results["sql"]}
     if by_player != hand:
         raise SystemExit("pss and the hand-tuned query disagree — the benchmark is void")
     return {
@@ -239,43 +311,62 @@ def measure(engine: Engine, tournament_id: int, repeat: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--backends", default="postgresql,sqlite")
-    parser.add_argument("--sizes", default="10000,100000",
-                        help="scores per run, comma separated (add 1000000 for the big one)")
+    parser.add_argument(
+        "--sizes",
+        default="10000,100000",
+        help="scores per run, comma separated (add 1000000 for the big one)",
+    )
     parser.add_argument("--players", type=int, default=1000)
     parser.add_argument("--machines", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--seed", type=int, default=20)
     parser.add_argument("--pg-url", default=os.environ.get("PSS_BENCH_DATABASE_URL", DEFAULT_PG))
-    parser.add_argument("--quick", action="store_true",
-                        help="100k scores only, 5 runs: before-and-after checks of a change")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="100k scores only, 5 runs: before-and-after checks of a change",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.repeat = "100000", 5
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    print(f"HERB, {args.players} players x {args.machines} machines, best 4 count, PAPA curve; "
-          f"median of {args.repeat} runs")
-    header = (f"{'backend':<11}{'scores':>8}{'build s':>8}{'results':>8}  {'stat':<6}"
-              f"{'pss ms':>8}{'+decode':>8}{'sql ms':>8}{'sql+bd':>8}{'pss/sql':>8}"
-              f"{'pss/sql+bd':>11}{'+decode/sql':>12}")
+    print(
+        f"HERB, {args.players} players x {args.machines} machines, best 4 count, PAPA curve; "
+        f"median of {args.repeat} runs"
+    )
+    header = (
+        f"{'backend':<11}{'scores':>8}{'build s':>8}{'results':>8}  {'stat':<6}"
+        f"{'pss ms':>8}{'+decode':>8}{'sql ms':>8}{'sql+bd':>8}{'pss/sql':>8}"
+        f"{'pss/sql+bd':>11}{'+decode/sql':>12}"
+    )
     print(header)
     for backend in args.backends.split(","):
         for size in sizes:
             with scratch_engine(backend, args.pg_url) as engine:
                 db.upgrade(engine)
-                built, tid = timed(lambda e=engine, n=size: build(
-                    e, players=args.players, machines=args.machines, scores=n, seed=args.seed))
+                built, tid = timed(
+                    lambda e=engine, n=size: build(
+                        e, players=args.players, machines=args.machines, scores=n, seed=args.seed
+                    )
+                )
                 m = measure(engine, tid, args.repeat)
             for stat in ("median", "best"):
                 t = m[stat]
-                lead = (f"{backend:<11}{size:>8}{built:>8.1f}{m['breakdown_rows']:>8}"
-                        if stat == "median" else " " * 35)
-                print(f"{lead}  {stat:<6}{t['pss'] * 1000:>8.1f}{t['pss+decode'] * 1000:>8.1f}"
-                      f"{t['sql'] * 1000:>8.1f}{t['sql+breakdown'] * 1000:>8.1f}"
-                      f"{t['pss'] / t['sql']:>8.2f}{t['pss'] / t['sql+breakdown']:>11.2f}"
-                      f"{t['pss+decode'] / t['sql']:>12.2f}")
+                lead = (
+                    f"{backend:<11}{size:>8}{built:>8.1f}{m['breakdown_rows']:>8}"
+                    if stat == "median"
+                    else " " * 35
+                )
+                print(
+                    f"{lead}  {stat:<6}{t['pss'] * 1000:>8.1f}{t['pss+decode'] * 1000:>8.1f}"
+                    f"{t['sql'] * 1000:>8.1f}{t['sql+breakdown'] * 1000:>8.1f}"
+                    f"{t['pss'] / t['sql']:>8.2f}{t['pss'] / t['sql+breakdown']:>11.2f}"
+                    f"{t['pss+decode'] / t['sql']:>12.2f}"
+                )
             sys.stdout.flush()
     return 0
 

@@ -44,10 +44,21 @@ def add_audit_rows(engine: Engine, count: int) -> None:
     now = datetime.now(UTC)
     with engine.begin() as conn:
         for start in range(0, count, 5000):
-            conn.execute(AuditLog.__table__.insert(), [
-                {"event_id": 1, "actor": "bench", "action": "game.score", "subject_type": "Score",
-                 "subject_id": i, "details": {}, "created_at": now}
-                for i in range(start, min(start + 5000, count))])
+            conn.execute(
+                AuditLog.__table__.insert(),
+                [
+                    {
+                        "event_id": 1,
+                        "actor": "bench",
+                        "action": "game.score",
+                        "subject_type": "Score",
+                        "subject_id": i,
+                        "details": {},
+                        "created_at": now,
+                    }
+                    for i in range(start, min(start + 5000, count))
+                ],
+            )
 
 
 class Client:
@@ -133,17 +144,24 @@ def measure(engine: Engine, *, repeat: int, clients: int, seconds: float) -> dic
     etag = headers["ETag"]
     warm_ms, (_, warm_body, _) = timed(lambda: client.get(PAGE), repeat)
     not_modified_ms, (status304, body304, _) = timed(
-        lambda: client.get(PAGE, {"If-None-Match": etag}), repeat)
+        lambda: client.get(PAGE, {"If-None-Match": etag}), repeat
+    )
     assert status304 == 304, status304
     json_ms, (_, json_body, _) = timed(
-        lambda: client.get(PAGE, {"Accept": "application/json"}), repeat)
+        lambda: client.get(PAGE, {"Accept": "application/json"}), repeat
+    )
     with Session(engine) as session:
         fingerprint_ms, _ = timed(lambda: event_version(session, 1), repeat * 5)
     load = poll_load(port, etag, clients, seconds)
     return {
-        "200 cold ms": cold_ms, "200 warm ms": warm_ms, "304 ms": not_modified_ms,
-        "json 200 warm ms": json_ms, "fingerprint ms": fingerprint_ms,
-        "html bytes": len(warm_body), "json bytes": len(json_body), "304 bytes": len(body304),
+        "200 cold ms": cold_ms,
+        "200 warm ms": warm_ms,
+        "304 ms": not_modified_ms,
+        "json 200 warm ms": json_ms,
+        "fingerprint ms": fingerprint_ms,
+        "html bytes": len(warm_body),
+        "json bytes": len(json_body),
+        "304 bytes": len(body304),
         **{f"polling {k}": v for k, v in load.items()},
     }
 
@@ -157,20 +175,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--pg-url", default=os.environ.get(
-        "PSS_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get(
+            "PSS_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
     args = parser.parse_args(argv)
-    print(f"{args.players} players x {args.machines} machines, {args.scores} scores and as many "
-          f"audit rows; {args.clients} polling clients for {args.seconds:.0f}s; waitress with 8 "
-          "threads on 127.0.0.1")
+    print(
+        f"{args.players} players x {args.machines} machines, {args.scores} scores and as many "
+        f"audit rows; {args.clients} polling clients for {args.seconds:.0f}s; waitress with 8 "
+        "threads on 127.0.0.1"
+    )
     for backend in args.backends.split(","):
         with scratch_engine(backend, args.pg_url) as engine:
             db.upgrade(engine)
-            build(engine, players=args.players, machines=args.machines, scores=args.scores,
-                  seed=1)
+            build(engine, players=args.players, machines=args.machines, scores=args.scores, seed=1)
             add_audit_rows(engine, args.scores)
-            result = measure(engine, repeat=args.repeat, clients=args.clients,
-                             seconds=args.seconds)
+            result = measure(engine, repeat=args.repeat, clients=args.clients, seconds=args.seconds)
         print(f"\n{backend}")
         for key, value in result.items():
             shown = f"{value:.2f}" if isinstance(value, float) else str(value)

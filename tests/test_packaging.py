@@ -44,11 +44,13 @@ print(json.dumps({
 """
 
 
-def _run(cmd: list[str], *, timeout: int,
-         cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    cmd: list[str], *, timeout: int, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env,
-                          check=False)
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env, check=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +61,17 @@ def core_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source.mkdir()
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
-    shutil.copytree(ROOT / "src", source / "src",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(
+        ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+    )
     env_dir = base / "venv"
     venv.create(env_dir, with_pip=True, system_site_packages=False)
     python = env_dir / "bin" / "python"
     core = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    for cmd in ([str(python), "-m", "pip", "install", "-q", *core],
-                [str(python), "-m", "pip", "install", "-q", "--no-deps", str(source)]):
+    for cmd in (
+        [str(python), "-m", "pip", "install", "-q", *core],
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", str(source)],
+    ):
         done = _run(cmd, timeout=INSTALL_TIMEOUT, cwd=base)
         assert done.returncode == 0, done.stdout + done.stderr
     return python
@@ -81,8 +86,10 @@ def test_the_core_imports_without_the_extras(core_only: Path) -> None:
     found = json.loads(done.stdout)
     assert found["installed"] == []  # the environment really lacks the extras
     assert found["imported"] == []
-    assert found["version"] == tomllib.loads(
-        (ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert (
+        found["version"]
+        == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    )
     assert {"herb", "papa"} <= set(found["formats"])
 
 

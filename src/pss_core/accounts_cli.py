@@ -66,8 +66,9 @@ def _cli_actor() -> Actor:
     return Actor(f"command line ({who})")
 
 
-def ask_new_password(term: Terminal, *, minimum: int = accounts.ACCOUNT_PASSWORD_MIN,
-                     tries: int = 3) -> str:
+def ask_new_password(
+    term: Terminal, *, minimum: int = accounts.ACCOUNT_PASSWORD_MIN, tries: int = 3
+) -> str:
     """A new password typed twice on the terminal (not echoed)."""
     for _ in range(tries):
         first = term.ask_secret(f"New password (at least {minimum} characters): ")
@@ -93,13 +94,17 @@ def _password_from(args: argparse.Namespace, term: Terminal) -> str:
             raise CommandError(f"Cannot read the password file: {exc.strerror}.") from None
         return accounts.check_new_password(line.rstrip("\r\n"))
     if args.password is not None:
-        term.stderr.write("Warning: a password on the command line can be seen by other users "
-                          "of this machine (ps) and stays in the shell's history; prefer "
-                          "--password-stdin or --password-file.\n")
+        term.stderr.write(
+            "Warning: a password on the command line can be seen by other users "
+            "of this machine (ps) and stays in the shell's history; prefer "
+            "--password-stdin or --password-file.\n"
+        )
         return accounts.check_new_password(args.password)
     if not term.interactive:
-        raise CommandError("No terminal to ask for the password on: give it with "
-                           "--password-stdin or --password-file.")
+        raise CommandError(
+            "No terminal to ask for the password on: give it with "
+            "--password-stdin or --password-file."
+        )
     return ask_new_password(term)
 
 
@@ -108,11 +113,13 @@ def create_admin_interactively(engine: Engine, term: Terminal, *, optional: bool
     With ``optional``, an empty username skips it; returns whether an account was made."""
     term.stdout.write(
         "This pss instance has no accounts yet. Create its administrator: an event owner who "
-        "can also create other event owners' accounts.\n")
+        "can also create other event owners' accounts.\n"
+    )
     for _ in range(3):
         try:
-            name = term.ask("Administrator's username"
-                            + (" (empty to skip): " if optional else ": ")).strip()
+            name = term.ask(
+                "Administrator's username" + (" (empty to skip): " if optional else ": ")
+            ).strip()
         except EOFError:
             name = ""
         if not name:
@@ -123,8 +130,9 @@ def create_admin_interactively(engine: Engine, term: Terminal, *, optional: bool
         password = ask_new_password(term)
         try:
             with db.session_scope(engine) as session:
-                user = accounts.create_owner(session, name, password, instance_admin=True,
-                                             actor=_cli_actor())
+                user = accounts.create_owner(
+                    session, name, password, instance_admin=True, actor=_cli_actor()
+                )
                 username = user.username
         except DomainError as exc:
             term.stderr.write(f"{exc.message}\n")
@@ -144,10 +152,12 @@ def first_run(engine: Engine, term: Terminal, *, optional: bool) -> bool:
             return True
     if term.interactive:
         return create_admin_interactively(engine, term, optional=optional)
-    message = (f"This pss instance has no accounts yet. Create its administrator with\n"
-               f"    {CREATE_ADMIN_HINT}\n"
-               "(it asks for the password, or reads it with --password-stdin), or serve the "
-               "demo event with --demo.")
+    message = (
+        f"This pss instance has no accounts yet. Create its administrator with\n"
+        f"    {CREATE_ADMIN_HINT}\n"
+        "(it asks for the password, or reads it with --password-stdin), or serve the "
+        "demo event with --demo."
+    )
     if optional:
         term.stdout.write(message + "\n")
         return False
@@ -164,10 +174,15 @@ def cmd_create_owner(args: argparse.Namespace, term: Terminal | None = None) -> 
     try:
         password = _password_from(args, term)
         with db.session_scope(engine) as session:
-            user = accounts.create_owner(session, args.username, password,
-                                         full_name=args.full_name or "",
-                                         email=args.email, instance_admin=args.admin,
-                                         actor=_cli_actor())
+            user = accounts.create_owner(
+                session,
+                args.username,
+                password,
+                full_name=args.full_name or "",
+                email=args.email,
+                instance_admin=args.admin,
+                actor=_cli_actor(),
+            )
             what = "Instance administrator" if user.is_instance_admin else "Event owner"
             name = user.username
     except (CommandError, DomainError) as exc:
@@ -189,7 +204,8 @@ def cmd_set_password(args: argparse.Namespace, term: Terminal | None = None) -> 
             if not user.is_event_owner:
                 raise CommandError(
                     f"{user.username} is not an event owner: staff passwords belong to each "
-                    "event and are set on its staff page.")
+                    "event and are set on its staff page."
+                )
         password = _password_from(args, term)
         with db.session_scope(engine) as session:
             user = user_by_name(session, args.username)
@@ -199,9 +215,11 @@ def cmd_set_password(args: argparse.Namespace, term: Terminal | None = None) -> 
     except (CommandError, DomainError) as exc:
         term.stderr.write(f"{getattr(exc, 'message', exc)}\n")
         return 2
-    term.stdout.write(f"New password set for {name}; {ended} admin login"
-                      f"{'s' if ended != 1 else ''} ended. Passwords for events are "
-                      "unchanged.\n")
+    term.stdout.write(
+        f"New password set for {name}; {ended} admin login"
+        f"{'s' if ended != 1 else ''} ended. Passwords for events are "
+        "unchanged.\n"
+    )
     return 0
 
 
@@ -218,29 +236,37 @@ def cmd_owners(args: argparse.Namespace, term: Terminal | None = None) -> int:
 
 def _password_options(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--password-stdin", action="store_true",
-                        help="read the password from the first line of standard input")
-    source.add_argument("--password-file", metavar="FILE",
-                        help="read the password from the first line of FILE")
+    source.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input",
+    )
+    source.add_argument(
+        "--password-file", metavar="FILE", help="read the password from the first line of FILE"
+    )
     source.add_argument("--password", help=argparse.SUPPRESS)
 
 
 def add_parser(subparsers: Any) -> None:
     admin = subparsers.add_parser(
-        "admin", help="event-owner accounts and passwords",
+        "admin",
+        help="event-owner accounts and passwords",
         description="Event-owner accounts and passwords. Without --password-stdin or "
-                    "--password-file the password is asked for on the terminal, twice.")
+        "--password-file the password is asked for on the terminal, twice.",
+    )
     sub = admin.add_subparsers(dest="admin_command", required=True)
     create = sub.add_parser("create-owner", help="create an event-owner account")
     create.add_argument("username")
-    create.add_argument("--admin", action="store_true",
-                        help="also an instance administrator (creates event owners)")
+    create.add_argument(
+        "--admin", action="store_true", help="also an instance administrator (creates event owners)"
+    )
     create.add_argument("--full-name", default="")
     create.add_argument("--email")
     _password_options(create)
     create.set_defaults(func=cmd_create_owner)
-    setpw = sub.add_parser("set-password",
-                           help="give an account a new password (its admin logins end)")
+    setpw = sub.add_parser(
+        "set-password", help="give an account a new password (its admin logins end)"
+    )
     setpw.add_argument("username")
     _password_options(setpw)
     setpw.set_defaults(func=cmd_set_password)

@@ -32,8 +32,9 @@ def _url(url: str | None) -> URL:
 
 def _sqlite_path(url: URL) -> Path:
     if not url.database or url.database == ":memory:":
-        raise BackupError("An in-memory SQLite database cannot be backed up: it is gone with "
-                          "its process.")
+        raise BackupError(
+            "An in-memory SQLite database cannot be backed up: it is gone with its process."
+        )
     return Path(url.database)
 
 
@@ -56,8 +57,10 @@ def _pg_args(url: URL) -> tuple[list[str], dict[str, str]]:
 def _tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
-        raise BackupError(f"{name} is not installed; it comes with the PostgreSQL client tools "
-                          "(postgresql-client).")
+        raise BackupError(
+            f"{name} is not installed; it comes with the PostgreSQL client tools "
+            "(postgresql-client)."
+        )
     return found
 
 
@@ -78,8 +81,7 @@ def backup(url: str | None, dest: Path) -> Path:
         source_path = _sqlite_path(parsed)
         if not source_path.exists():
             raise BackupError(f"There is no database at {source_path}.")
-        source = sqlite3.connect(source_path.resolve().as_uri() + "?mode=ro", uri=True,
-                                 timeout=30)
+        source = sqlite3.connect(source_path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
         target = sqlite3.connect(partial)
         try:
             source.backup(target)
@@ -89,9 +91,20 @@ def backup(url: str | None, dest: Path) -> Path:
     elif backend == "postgresql":
         args, env = _pg_args(parsed)
         done = subprocess.run(
-            [_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-             "--file", str(partial), *args],
-            env=env, capture_output=True, text=True, check=False)
+            [
+                _tool("pg_dump"),
+                "--format=custom",
+                "--no-owner",
+                "--no-privileges",
+                "--file",
+                str(partial),
+                *args,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if done.returncode != 0:
             partial.unlink(missing_ok=True)
             raise BackupError(f"pg_dump failed: {done.stderr.strip()}")
@@ -112,8 +125,9 @@ def kind_of(path: Path) -> str:
         return "sqlite"
     if head.startswith(PG_DUMP_MAGIC):
         return "postgresql"
-    raise BackupError(f"{path} is not a pss backup (neither a SQLite database nor a pg_dump "
-                      "archive).")
+    raise BackupError(
+        f"{path} is not a pss backup (neither a SQLite database nor a pg_dump archive)."
+    )
 
 
 def _has_tables(url: str) -> bool:
@@ -133,14 +147,17 @@ def restore(source: Path, url: str | None, *, replace: bool = False) -> None:
     parsed = _url(url)
     backend = parsed.get_backend_name()
     if kind != backend:
-        raise BackupError(f"{source} is a {kind} backup; restore it into a {kind} database, "
-                          f"not {backend}.")
+        raise BackupError(
+            f"{source} is a {kind} backup; restore it into a {kind} database, not {backend}."
+        )
     rendered = parsed.render_as_string(hide_password=False)
     if kind == "sqlite":
         _sqlite_path(parsed).parent.mkdir(parents=True, exist_ok=True)
     if not replace and _has_tables(rendered):
-        raise BackupError("The database to restore into is not empty; use --replace to "
-                          "overwrite it (everything in it is lost).")
+        raise BackupError(
+            "The database to restore into is not empty; use --replace to "
+            "overwrite it (everything in it is lost)."
+        )
     if kind == "sqlite":
         target_path = _sqlite_path(parsed)
         src = sqlite3.connect(source.resolve().as_uri() + "?mode=ro", uri=True)
@@ -153,12 +170,18 @@ def restore(source: Path, url: str | None, *, replace: bool = False) -> None:
             src.close()
         return
     args, env = _pg_args(parsed)
-    command = [_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
-               "--single-transaction"]
+    command = [
+        _tool("pg_restore"),
+        "--no-owner",
+        "--no-privileges",
+        "--exit-on-error",
+        "--single-transaction",
+    ]
     if replace:
         command += ["--clean", "--if-exists"]
-    done = subprocess.run([*command, *args, str(source)], env=env, capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [*command, *args, str(source)], env=env, capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         raise BackupError(f"pg_restore failed: {done.stderr.strip()}")
 
@@ -181,8 +204,14 @@ class BackupSchedule:
     """Backs up every ``minutes`` while ``pss serve`` runs (the first one right away), keeping
     the newest ``keep``. A failed backup is reported and tried again next time."""
 
-    def __init__(self, url: str, directory: Path, minutes: float, keep: int = 24,
-                 report: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        url: str,
+        directory: Path,
+        minutes: float,
+        keep: int = 24,
+        report: Callable[[str], None] = print,
+    ) -> None:
         if minutes <= 0:
             raise BackupError("Back up every N minutes needs N above 0.")
         self.url, self.directory, self.interval = url, Path(directory), minutes * 60

@@ -16,27 +16,45 @@ EXIT_FAILED = 2
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "backup", help="write a consistent copy of the database (also while serving)",
+        "backup",
+        help="write a consistent copy of the database (also while serving)",
         description=(
             "Copy the database (--db, else PSS_DATABASE_URL, else pss.sqlite) while it is in "
             "use: SQLite through its online backup API, PostgreSQL with pg_dump. Without -o the "
-            "copy goes into --dir (default: backups) with the time in its name."))
+            "copy goes into --dir (default: backups) with the time in its name."
+        ),
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write the copy here")
-    parser.add_argument("--dir", default="backups", metavar="DIR",
-                        help="where timestamped copies go (default: backups)")
-    parser.add_argument("--keep", type=int, default=0, metavar="N",
-                        help="then delete all but the newest N copies in --dir (0: keep all)")
+    parser.add_argument(
+        "--dir",
+        default="backups",
+        metavar="DIR",
+        help="where timestamped copies go (default: backups)",
+    )
+    parser.add_argument(
+        "--keep",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then delete all but the newest N copies in --dir (0: keep all)",
+    )
     parser.set_defaults(func=cmd_backup)
 
     restore = subparsers.add_parser(
-        "restore", help="put a backup into a database (another laptop's, say)",
+        "restore",
+        help="put a backup into a database (another laptop's, say)",
         description=(
             "Restore FILE (made by pss backup) into the database (--db, else PSS_DATABASE_URL, "
             "else pss.sqlite): a SQLite copy into a SQLite file, a PostgreSQL one into a "
-            "PostgreSQL database. Then it is brought to this pss version's schema."))
+            "PostgreSQL database. Then it is brought to this pss version's schema."
+        ),
+    )
     restore.add_argument("file", metavar="FILE", help="the backup")
-    restore.add_argument("--replace", action="store_true",
-                         help="overwrite a database that is not empty (its contents are lost)")
+    restore.add_argument(
+        "--replace",
+        action="store_true",
+        help="overwrite a database that is not empty (its contents are lost)",
+    )
     restore.set_defaults(func=cmd_restore)
 
 

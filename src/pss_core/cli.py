@@ -13,8 +13,12 @@ from pss_core import db
 
 #: Modules that add subcommands: each has ``add_parser(subparsers)``.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "pss_core.standings_cli", "pss_core.payments.cli", "pss_core.worker_cli",
-    "pss_core.export_cli", "pss_core.accounts_cli", "pss_core.backup_cli",
+    "pss_core.standings_cli",
+    "pss_core.payments.cli",
+    "pss_core.worker_cli",
+    "pss_core.export_cli",
+    "pss_core.accounts_cli",
+    "pss_core.backup_cli",
 )
 #: Entry point group of modules (in pss's own distribution or a plugin's) that add subcommands
 #: the same way: ``pss serve`` comes from pss_web through it.
@@ -112,8 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, extra in EXTRA_COMMANDS.items():
         if name not in sub.choices:
             # Still listed, so that asking for it says how to get it.
-            sub.add_parser(name, help=f"(not installed: pip install 'pss[{extra}]')",
-                           add_help=False).set_defaults(func=_needs_extra, needs_extra=extra)
+            sub.add_parser(
+                name, help=f"(not installed: pip install 'pss[{extra}]')", add_help=False
+            ).set_defaults(func=_needs_extra, needs_extra=extra)
     return parser
 
 
@@ -126,8 +131,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _needs_extra(args: argparse.Namespace) -> int:
-    print(f"pss {args.command} is not installed: it comes with the {args.needs_extra} extra "
-          f"(pip install 'pss[{args.needs_extra}]')", file=sys.stderr)
+    print(
+        f"pss {args.command} is not installed: it comes with the {args.needs_extra} extra "
+        f"(pip install 'pss[{args.needs_extra}]')",
+        file=sys.stderr,
+    )
     return 2
 
 

@@ -74,7 +74,8 @@ def database_unavailable(exc: BaseException) -> bool:
         return code.startswith("08") or code in _PG_UNAVAILABLE
     # psycopg2 gives no code when it could not connect at all, or the connection is closed.
     return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError) and (
-        type(exc.orig).__module__.startswith("psycopg2"))
+        type(exc.orig).__module__.startswith("psycopg2")
+    )
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

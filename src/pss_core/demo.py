@@ -55,9 +55,18 @@ PLAYERS = (
 
 
 #: Scores on Main: (player index, machine index, score).
-MAIN_SCORES = ((0, 0, 4_210_000), (1, 0, 3_100_500), (2, 1, 12_400_000), (3, 1, 9_870_000),
-               (4, 2, 55_120_000), (5, 3, 210_450_000), (6, 4, 88_000_000),
-               (7, 5, 31_200_000), (0, 1, 15_000_000), (1, 2, 61_000_000))
+MAIN_SCORES = (
+    (0, 0, 4_210_000),
+    (1, 0, 3_100_500),
+    (2, 1, 12_400_000),
+    (3, 1, 9_870_000),
+    (4, 2, 55_120_000),
+    (5, 3, 210_450_000),
+    (6, 4, 88_000_000),
+    (7, 5, 31_200_000),
+    (0, 1, 15_000_000),
+    (1, 2, 61_000_000),
+)
 #: Ada's open Classics entry: two of its three games played.
 CLASSICS_SCORES = ((0, 412_000), (1, 1_030_000))
 
@@ -133,27 +142,36 @@ def play_demo(session: Session, pss: Pss, event: Event) -> bool:
         return False
     desk = _staff_actor(session, event, "desk")
     keeper = _staff_actor(session, event, "scorekeeper")
-    main, classics = (session.scalars(select(Tournament).where(
-        Tournament.event_id == event.id, Tournament.slug == slug)).one()
-        for slug in ("main", "classics"))
-    players = list(session.scalars(select(EventPlayer).where(
-        EventPlayer.event_id == event.id).order_by(EventPlayer.number)).all())
+    main, classics = (
+        session.scalars(
+            select(Tournament).where(Tournament.event_id == event.id, Tournament.slug == slug)
+        ).one()
+        for slug in ("main", "classics")
+    )
+    players = list(
+        session.scalars(
+            select(EventPlayer).where(EventPlayer.event_id == event.id).order_by(EventPlayer.number)
+        ).all()
+    )
     for p in players:
         tickets.sell_tickets(session, pss, player=p, count=3, tournament=main, actor=desk)
     for p in players[:4]:
         tickets.sell_tickets(session, pss, player=p, count=1, tournament=classics, actor=desk)
-    tickets.sell_tickets(session, pss, player=players[-1], count=1, tournament=main,
-                         channel=Channel.COMP, actor=desk)
+    tickets.sell_tickets(
+        session, pss, player=players[-1], count=1, tournament=main, channel=Channel.COMP, actor=desk
+    )
     for who, machine, score in MAIN_SCORES:
-        games.start_game(session, pss, machine=main.machines[machine], player=players[who],
-                         actor=keeper)
-        games.record_score(session, pss, machine=main.machines[machine], score=score,
-                           actor=keeper)
+        games.start_game(
+            session, pss, machine=main.machines[machine], player=players[who], actor=keeper
+        )
+        games.record_score(session, pss, machine=main.machines[machine], score=score, actor=keeper)
     for machine, score in CLASSICS_SCORES:
-        games.start_game(session, pss, machine=classics.machines[machine], player=players[0],
-                         actor=keeper)
-        games.record_score(session, pss, machine=classics.machines[machine], score=score,
-                           actor=keeper)
+        games.start_game(
+            session, pss, machine=classics.machines[machine], player=players[0], actor=keeper
+        )
+        games.record_score(
+            session, pss, machine=classics.machines[machine], score=score, actor=keeper
+        )
     godzilla = main.machines[4]
     games.start_game(session, pss, machine=godzilla, player=players[2], actor=keeper)
     for p in players[3:5]:

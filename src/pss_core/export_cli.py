@@ -21,18 +21,25 @@ def add_parser(subparsers: Any) -> None:
         description=(
             "Write one tournament's results (standings CSV), results-json, scores (every game "
             "as CSV) or ifpa (the IFPA results template), or with --zip every tournament of the "
-            "event. Output goes to standard output unless -o names a file."),
+            "event. Output goes to standard output unless -o names a file."
+        ),
     )
     parser.add_argument("event", metavar="EVENT", help="the event's slug")
-    parser.add_argument("tournament", metavar="TOURNAMENT", nargs="?",
-                        help="the tournament's slug (not with --zip)")
-    parser.add_argument("--what", choices=KINDS, default="results",
-                        help="what to export (default: results)")
-    parser.add_argument("--zip", action="store_true",
-                        help="everything of the event in one zip (needs -o)")
+    parser.add_argument(
+        "tournament", metavar="TOURNAMENT", nargs="?", help="the tournament's slug (not with --zip)"
+    )
+    parser.add_argument(
+        "--what", choices=KINDS, default="results", help="what to export (default: results)"
+    )
+    parser.add_argument(
+        "--zip", action="store_true", help="everything of the event in one zip (needs -o)"
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
-    parser.add_argument("--no-progress", action="store_true",
-                        help="no progress bar (it is shown only on a terminal anyway)")
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (it is shown only on a terminal anyway)",
+    )
     parser.set_defaults(func=cmd_export)
 
 
@@ -50,8 +57,9 @@ class ProgressBar:
     def __call__(self, n: int) -> None:
         self.done += n
         filled = self.width * self.done // self.total if self.total else self.width
-        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] "
-                          f"{self.done:,}/{self.total:,} scores")
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (self.width - filled)}] {self.done:,}/{self.total:,} scores"
+        )
         self.stream.flush()
 
     def finish(self) -> None:
@@ -124,8 +132,10 @@ def _write_one(session: Any, event: Any, tournament: Any, args: argparse.Namespa
             order = exports.finishing_order(session, tournament, standings)
             out.write(order.csv())
             for person in order.left_out:
-                print(f"pss export: left out #{person.number} {person.name}: {person.reason}",
-                      file=sys.stderr)
+                print(
+                    f"pss export: left out #{person.number} {person.name}: {person.reason}",
+                    file=sys.stderr,
+                )
         return 0
     finally:
         if out is not sys.stdout:

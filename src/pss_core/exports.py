@@ -42,8 +42,18 @@ from pss_core.standings import Standings, compute_standings
 #: The columns of a tournament's standings CSV.
 STANDINGS_COLUMNS = ("rank", "number", "name", "points", "qualified", "members")
 #: The columns of a tournament's scores CSV (one line per recorded game).
-SCORE_COLUMNS = ("score_id", "player_number", "player", "ifpa_id", "team", "machine", "score",
-                 "recorded_at", "entry", "entry_status")
+SCORE_COLUMNS = (
+    "score_id",
+    "player_number",
+    "player",
+    "ifpa_id",
+    "team",
+    "machine",
+    "score",
+    "recorded_at",
+    "entry",
+    "entry_status",
+)
 #: The IFPA results template's columns, in its order (see docs/web.rst, "IFPA submission").
 IFPA_COLUMNS = ("Place", "First Name", "Last Name", "IFPA ID")
 
@@ -100,12 +110,15 @@ def chunked(lines: Iterable[str], size: int = 64 * 1024) -> Iterator[bytes]:
 def check_exportable(tournament: Tournament) -> None:
     """Drafts are the directors' own until they open; they have no results to hand out."""
     if tournament.status == TournamentStatus.DRAFT:
-        raise Refused(f"{tournament.name} is a draft: it has no results to export yet.",
-                      code="draft_tournament")
+        raise Refused(
+            f"{tournament.name} is a draft: it has no results to export yet.",
+            code="draft_tournament",
+        )
 
 
-def tournament_standings(session: Session, pss: Pss, tournament: Tournament, *,
-                         cache: Any = None) -> Standings:
+def tournament_standings(
+    session: Session, pss: Pss, tournament: Tournament, *, cache: Any = None
+) -> Standings:
     return compute_standings(session, pss, tournament, cache=cache)
 
 
@@ -113,29 +126,42 @@ def standings_rows(standings: Standings) -> Iterator[tuple[Any, ...]]:
     """One row per line of the standings, in :data:`STANDINGS_COLUMNS` order."""
     for row in standings.rows:
         c = row.competitor
-        yield (row.rank, c.number, c.name, row.points, "yes" if row.qualified else "no",
-               "; ".join(c.members))
+        yield (
+            row.rank,
+            c.number,
+            c.name,
+            row.points,
+            "yes" if row.qualified else "no",
+            "; ".join(c.members),
+        )
 
 
 def standings_csv(standings: Standings) -> str:
     return csv_text(STANDINGS_COLUMNS, standings_rows(standings))
 
 
-def standings_document(event: Event, tournament: Tournament,
-                       standings: Standings) -> dict[str, Any]:
+def standings_document(
+    event: Event, tournament: Tournament, standings: Standings
+) -> dict[str, Any]:
     """The standings as one JSON document: the tournament, the cut and every line with how its
     total was made."""
     return {
         "event": {"slug": event.slug, "name": event.name},
-        "tournament": {"slug": tournament.slug, "name": tournament.name,
-                       "format": tournament.format, "status": tournament.status.value},
+        "tournament": {
+            "slug": tournament.slug,
+            "name": tournament.name,
+            "format": tournament.format,
+            "status": tournament.status.value,
+        },
         **standings.as_dict(),
     }
 
 
 def standings_json(event: Event, tournament: Tournament, standings: Standings) -> str:
-    return json.dumps(standings_document(event, tournament, standings), indent=2,
-                      ensure_ascii=False) + "\n"
+    return (
+        json.dumps(standings_document(event, tournament, standings), indent=2, ensure_ascii=False)
+        + "\n"
+    )
 
 
 # --- scores -----------------------------------------------------------------------------------
@@ -143,8 +169,19 @@ def standings_json(event: Event, tournament: Tournament, standings: Standings) -
 
 def _scores_query(tournament_id: int) -> Any:
     return (
-        select(Score.id, EventPlayer.number, Player.first_name, Player.last_name, Player.ifpa_id,
-               Team.name, Machine.name, Score.score, Score.recorded_at, Entry.id, Entry.status)
+        select(
+            Score.id,
+            EventPlayer.number,
+            Player.first_name,
+            Player.last_name,
+            Player.ifpa_id,
+            Team.name,
+            Machine.name,
+            Score.score,
+            Score.recorded_at,
+            Entry.id,
+            Entry.status,
+        )
         .join(Entry, Entry.id == Score.entry_id)
         .join(TournamentMachine, TournamentMachine.id == Score.tournament_machine_id)
         .join(Machine, Machine.id == TournamentMachine.machine_id)
@@ -157,21 +194,41 @@ def _scores_query(tournament_id: int) -> Any:
 
 
 def count_scores(session: Session, tournament: Tournament) -> int:
-    return session.scalar(select(func.count(Score.id)).join(Entry, Entry.id == Score.entry_id)
-                          .where(Entry.tournament_id == tournament.id)) or 0
+    return (
+        session.scalar(
+            select(func.count(Score.id))
+            .join(Entry, Entry.id == Score.entry_id)
+            .where(Entry.tournament_id == tournament.id)
+        )
+        or 0
+    )
 
 
-def iter_scores(session: Session, tournament: Tournament, *, batch: int = 5000,
-                progress: ProgressFn | None = None) -> Iterator[tuple[Any, ...]]:
+def iter_scores(
+    session: Session,
+    tournament: Tournament,
+    *,
+    batch: int = 5000,
+    progress: ProgressFn | None = None,
+) -> Iterator[tuple[Any, ...]]:
     """Every score of ``tournament`` in :data:`SCORE_COLUMNS` order, oldest first, read from
     the database ``batch`` rows at a time; ``progress(n)`` is told each batch's size."""
     result = session.execute(_scores_query(tournament.id).execution_options(yield_per=batch))
     for part in result.partitions():
-        for (sid, number, first, last, ifpa, team, machine, score, at, entry,
-             status) in part:
+        for sid, number, first, last, ifpa, team, machine, score, at, entry, status in part:
             name = f"{first} {last or ''}".strip() if first is not None else ""
-            yield (sid, number, name, ifpa, team, machine, score,
-                   _iso(at), entry, EntryStatus(status).value)
+            yield (
+                sid,
+                number,
+                name,
+                ifpa,
+                team,
+                machine,
+                score,
+                _iso(at),
+                entry,
+                EntryStatus(status).value,
+            )
         if progress is not None:
             progress(len(part))
 
@@ -180,8 +237,9 @@ def _iso(at: datetime | None) -> str:
     return at.isoformat(timespec="seconds") if at is not None else ""
 
 
-def scores_lines(session: Session, tournament: Tournament, *,
-                 progress: ProgressFn | None = None) -> Iterator[str]:
+def scores_lines(
+    session: Session, tournament: Tournament, *, progress: ProgressFn | None = None
+) -> Iterator[str]:
     return csv_lines(SCORE_COLUMNS, iter_scores(session, tournament, progress=progress))
 
 
@@ -225,21 +283,31 @@ class FinishingOrder:
         return csv_text(IFPA_COLUMNS, self.rows())
 
     def as_dict(self) -> dict[str, Any]:
-        return {"columns": list(IFPA_COLUMNS),
-                "placings": [attrs.asdict(p) for p in self.placings],
-                "left_out": [attrs.asdict(p) for p in self.left_out]}
+        return {
+            "columns": list(IFPA_COLUMNS),
+            "placings": [attrs.asdict(p) for p in self.placings],
+            "left_out": [attrs.asdict(p) for p in self.left_out],
+        }
 
 
-def finishing_order(session: Session, tournament: Tournament, standings: Standings, *,
-                    finals: Sequence[FinalsPlace] = ()) -> FinishingOrder:
+def finishing_order(
+    session: Session,
+    tournament: Tournament,
+    standings: Standings,
+    *,
+    finals: Sequence[FinalsPlace] = (),
+) -> FinishingOrder:
     """The tournament's finishing order for the IFPA: the ``finals`` places first (as the
     finals decided them), then everyone else in qualifying order, placed after the finalists
     (equal qualifying ranks share a place). Players of the tournament who never completed a
     game that counts (bought tickets but never played, or only left incomplete entries) are
     left out and listed, since the IFPA counts only players who took part."""
     if tournament.is_team:
-        raise Refused(f"{tournament.name} is a team tournament: the IFPA results template "
-                      "takes single players.", code="ifpa_team")
+        raise Refused(
+            f"{tournament.name} is a team tournament: the IFPA results template "
+            "takes single players.",
+            code="ifpa_team",
+        )
     finalists = {f.player_id for f in finals}
     if len(finalists) != len(finals):
         raise Refused("A player has two finals places.", code="finals_duplicate")
@@ -258,13 +326,16 @@ def finishing_order(session: Session, tournament: Tournament, standings: Standin
         pid = row.competitor.id
         assert pid is not None
         number, first, last, ifpa = people[pid]
-        placings.append(Placing(after + better + 1, pid, number, first, last, ifpa,
-                                "qualifying"))
+        placings.append(Placing(after + better + 1, pid, number, first, last, ifpa, "qualifying"))
     placed = {p.player_id for p in placings}
     entrants = _entrants(session, tournament)
     left_out = [
-        LeftOut(pid, number, f"{first} {last}".strip(),
-                "only incomplete entries" if pid in entrants else "never played")
+        LeftOut(
+            pid,
+            number,
+            f"{first} {last}".strip(),
+            "only incomplete entries" if pid in entrants else "never played",
+        )
         for pid, (number, first, last, _ifpa) in sorted(people.items(), key=lambda i: i[1][0])
         if pid not in placed
     ]
@@ -272,24 +343,35 @@ def finishing_order(session: Session, tournament: Tournament, standings: Standin
 
 
 def _entrants(session: Session, tournament: Tournament) -> set[int]:
-    return set(session.scalars(select(Entry.player_id).where(
-        Entry.tournament_id == tournament.id, Entry.player_id.is_not(None),
-        Entry.status != EntryStatus.VOIDED)))
+    return set(
+        session.scalars(
+            select(Entry.player_id).where(
+                Entry.tournament_id == tournament.id,
+                Entry.player_id.is_not(None),
+                Entry.status != EntryStatus.VOIDED,
+            )
+        )
+    )
 
 
-def _people(session: Session, tournament: Tournament) -> dict[int, tuple[int, str, str,
-                                                                         int | None]]:
+def _people(
+    session: Session, tournament: Tournament
+) -> dict[int, tuple[int, str, str, int | None]]:
     """Everyone who is part of the tournament: has an entry in it or a ticket for it."""
     ids = union(
-        select(Entry.player_id.label("pid")).where(Entry.tournament_id == tournament.id,
-                                                   Entry.player_id.is_not(None)),
-        select(Token.player_id.label("pid")).where(Token.tournament_id == tournament.id,
-                                                   Token.player_id.is_not(None)),
+        select(Entry.player_id.label("pid")).where(
+            Entry.tournament_id == tournament.id, Entry.player_id.is_not(None)
+        ),
+        select(Token.player_id.label("pid")).where(
+            Token.tournament_id == tournament.id, Token.player_id.is_not(None)
+        ),
     ).subquery()
     ep = aliased(EventPlayer)
     rows = session.execute(
         select(ep.id, ep.number, Player.first_name, Player.last_name, Player.ifpa_id)
-        .join(Player, Player.id == ep.player_id).where(ep.id.in_(select(ids.c.pid))))
+        .join(Player, Player.id == ep.player_id)
+        .where(ep.id.in_(select(ids.c.pid)))
+    )
     return {pid: (number, first, last or "", ifpa) for pid, number, first, last, ifpa in rows}
 
 
@@ -297,8 +379,11 @@ def _people(session: Session, tournament: Tournament) -> dict[int, tuple[int, st
 
 
 def exportable_tournaments(event: Event) -> list[Tournament]:
-    return [t for t in event.tournaments
-            if t.status not in (TournamentStatus.DRAFT, TournamentStatus.CANCELLED)]
+    return [
+        t
+        for t in event.tournaments
+        if t.status not in (TournamentStatus.DRAFT, TournamentStatus.CANCELLED)
+    ]
 
 
 def event_zip(session: Session, pss: Pss, event: Event, *, cache: Any = None) -> bytes:
@@ -316,11 +401,16 @@ def event_zip(session: Session, pss: Pss, event: Event, *, cache: Any = None) ->
                     handle.write(chunk)
             files = ["results.csv", "results.json", "scores.csv"]
             if not t.is_team:
-                archive.writestr(f"{t.slug}/ifpa.csv",
-                                 finishing_order(session, t, standings).csv())
+                archive.writestr(f"{t.slug}/ifpa.csv", finishing_order(session, t, standings).csv())
                 files.append("ifpa.csv")
             index.append({"slug": t.slug, "name": t.name, "files": files})
-        archive.writestr("event.json", json.dumps(
-            {"slug": event.slug, "name": event.name, "tournaments": index}, indent=2,
-            ensure_ascii=False) + "\n")
+        archive.writestr(
+            "event.json",
+            json.dumps(
+                {"slug": event.slug, "name": event.name, "tournaments": index},
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n",
+        )
     return out.getvalue()

@@ -5,5 +5,12 @@ from pss_core.contract.curves import PointsCurve
 from pss_core.contract.formats import Format, FormatSpec
 from pss_core.contract.options import OPTION_TYPES, OptionSpec, find_option, resolve_options
 
-__all__ = ["OPTION_TYPES", "Format", "FormatSpec", "OptionSpec", "PointsCurve", "find_option",
-           "resolve_options"]
+__all__ = [
+    "OPTION_TYPES",
+    "Format",
+    "FormatSpec",
+    "OptionSpec",
+    "PointsCurve",
+    "find_option",
+    "resolve_options",
+]

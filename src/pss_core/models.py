@@ -193,8 +193,9 @@ class Event(Base):
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     hold_minutes: Mapped[int] = mapped_column(Integer, default=15)
     # The payment provider online purchases go through (a registered provider's name).
-    payment_provider: Mapped[str] = mapped_column(String(64), default="stripe",
-                                                  server_default=text("'stripe'"))
+    payment_provider: Mapped[str] = mapped_column(
+        String(64), default="stripe", server_default=text("'stripe'")
+    )
     # The owner's own Stripe account, for the Stripe provider. Never logged, never shown back.
     stripe_secret_key: Mapped[str | None] = mapped_column(String(255))
     stripe_publishable_key: Mapped[str | None] = mapped_column(String(255))
@@ -381,9 +382,11 @@ class RegistrationAnswer(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_player_id: Mapped[int] = mapped_column(
-        ForeignKey("event_players.id", ondelete="CASCADE"), index=True)
+        ForeignKey("event_players.id", ondelete="CASCADE"), index=True
+    )
     question_id: Mapped[int] = mapped_column(
-        ForeignKey("registration_questions.id", ondelete="CASCADE"), index=True)
+        ForeignKey("registration_questions.id", ondelete="CASCADE"), index=True
+    )
     value: Mapped[str] = mapped_column(Text, default="")
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -461,7 +464,8 @@ class Metatournament(TicketScopeMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     #: The lifecycle of the metatournament's own tickets (its members have their own).
     status: Mapped[TournamentStatus] = mapped_column(
-        _enum(TournamentStatus, "metatournament_status"), default=TournamentStatus.ACTIVE,
+        _enum(TournamentStatus, "metatournament_status"),
+        default=TournamentStatus.ACTIVE,
         server_default=TournamentStatus.ACTIVE.value,
     )
     cancelled_at: Mapped[datetime | None] = mapped_column()
@@ -592,8 +596,10 @@ class Purchase(Base):
     def live(cls, now: datetime) -> Any:
         """The SQL condition for purchases that count at ``now``: completed, or pending with a
         hold that has not expired."""
-        return or_(cls.status == PurchaseStatus.COMPLETED,
-                   and_(cls.status == PurchaseStatus.PENDING, cls.hold_expires_at > now))
+        return or_(
+            cls.status == PurchaseStatus.COMPLETED,
+            and_(cls.status == PurchaseStatus.PENDING, cls.hold_expires_at > now),
+        )
 
     __table_args__ = (
         CheckConstraint("(tournament_id IS NULL) != (metatournament_id IS NULL)", name="one_scope"),
@@ -739,8 +745,10 @@ class Finals(Base):
     cut: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    __table_args__ = (UniqueConstraint("event_id", "slug"),
-                      CheckConstraint("cut >= 2", name="cut_at_least_two"))
+    __table_args__ = (
+        UniqueConstraint("event_id", "slug"),
+        CheckConstraint("cut >= 2", name="cut_at_least_two"),
+    )
 
 
 class FinalsPlayer(Base):
@@ -753,8 +761,10 @@ class FinalsPlayer(Base):
     event_player_id: Mapped[int] = mapped_column(ForeignKey("event_players.id"))
     seed: Mapped[int] = mapped_column(Integer)
 
-    __table_args__ = (UniqueConstraint("finals_id", "seed"),
-                      UniqueConstraint("finals_id", "event_player_id"))
+    __table_args__ = (
+        UniqueConstraint("finals_id", "seed"),
+        UniqueConstraint("finals_id", "event_player_id"),
+    )
 
 
 class FinalsGroup(Base):
@@ -770,8 +780,7 @@ class FinalsGroup(Base):
     advance: Mapped[int] = mapped_column(Integer)
     games: Mapped[int] = mapped_column(Integer)
     #: The machine the TD assigned for the group's next game (``None``: the scorekeeper picks).
-    tournament_machine_id: Mapped[int | None] = mapped_column(
-        ForeignKey("tournament_machines.id"))
+    tournament_machine_id: Mapped[int | None] = mapped_column(ForeignKey("tournament_machines.id"))
     #: The finishing order, best first, once it stands.
     result: Mapped[list[Any] | None] = mapped_column()
 
@@ -788,11 +797,11 @@ class FinalsGame(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     finals_id: Mapped[int] = mapped_column(ForeignKey("finals.id", ondelete="CASCADE"), index=True)
     group_id: Mapped[int | None] = mapped_column(
-        ForeignKey("finals_groups.id", ondelete="CASCADE"), index=True)
+        ForeignKey("finals_groups.id", ondelete="CASCADE"), index=True
+    )
     number: Mapped[int] = mapped_column(Integer)
     tiebreaker: Mapped[bool] = mapped_column(Boolean, default=False)
-    tournament_machine_id: Mapped[int | None] = mapped_column(
-        ForeignKey("tournament_machines.id"))
+    tournament_machine_id: Mapped[int | None] = mapped_column(ForeignKey("tournament_machines.id"))
     places: Mapped[dict[str, Any]] = mapped_column(default=dict)
     scores: Mapped[dict[str, Any] | None] = mapped_column()
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("event_users.id"))
@@ -823,8 +832,9 @@ class StripeWebhookEvent(Base):
 
     __tablename__ = "stripe_webhook_events"
 
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"),
-                                          primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
     stripe_event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     type: Mapped[str] = mapped_column(String(100))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -1078,15 +1088,19 @@ class LifecycleJob(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     tournament_id: Mapped[int | None] = mapped_column(ForeignKey("tournaments.id"), index=True)
-    metatournament_id: Mapped[int | None] = mapped_column(ForeignKey("metatournaments.id"),
-                                                          index=True)
+    metatournament_id: Mapped[int | None] = mapped_column(
+        ForeignKey("metatournaments.id"), index=True
+    )
     kind: Mapped[LifecycleJobKind] = mapped_column(_enum(LifecycleJobKind, "lifecycle_job_kind"))
     old_status: Mapped[TournamentStatus] = mapped_column(
-        _enum(TournamentStatus, "lifecycle_old_status"))
+        _enum(TournamentStatus, "lifecycle_old_status")
+    )
     new_status: Mapped[TournamentStatus] = mapped_column(
-        _enum(TournamentStatus, "lifecycle_new_status"))
+        _enum(TournamentStatus, "lifecycle_new_status")
+    )
     state: Mapped[LifecycleJobState] = mapped_column(
-        _enum(LifecycleJobState, "lifecycle_job_state"), default=LifecycleJobState.QUEUED)
+        _enum(LifecycleJobState, "lifecycle_job_state"), default=LifecycleJobState.QUEUED
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     #: What the last run did (refunds, snapshot id ...), for the TD's page.

@@ -24,9 +24,13 @@ def tell(session: Session, notification: PlayerNotification) -> Notification:
     """Tell a player something: the message is recorded for their page now (it is there whatever
     a plugin does with it) and delivered through ``pss_notify`` once the caller's transaction
     commits, never if it rolls back."""
-    row = Notification(event_id=notification.event_id, player_id=notification.player_id,
-                       kind=notification.kind, message=notification.message,
-                       details=dict(notification.details))
+    row = Notification(
+        event_id=notification.event_id,
+        player_id=notification.player_id,
+        kind=notification.kind,
+        message=notification.message,
+        details=dict(notification.details),
+    )
     session.add(row)
     session.flush()
     jobs.defer(session, DELIVER_TASK, lock=f"pss.notify.{row.id}", notification_id=row.id)
@@ -34,9 +38,14 @@ def tell(session: Session, notification: PlayerNotification) -> Notification:
 
 
 def _notification(row: Notification) -> PlayerNotification:
-    return PlayerNotification(event_id=row.event_id, player_id=row.player_id, kind=row.kind,
-                              message=row.message, details=dict(row.details or {}),
-                              notification_id=row.id)
+    return PlayerNotification(
+        event_id=row.event_id,
+        player_id=row.player_id,
+        kind=row.kind,
+        message=row.message,
+        details=dict(row.details or {}),
+        notification_id=row.id,
+    )
 
 
 def deliver(session: Session, pss: Any, notification_id: int) -> str:
@@ -70,8 +79,12 @@ def pss_notify(session: Session, notification: PlayerNotification) -> bool | Non
     player = session.get(EventPlayer, notification.player_id)
     if player is None:
         return None
-    sent = mail.up_next(session, player, machine=str(notification.details.get("machine", "")),
-                        tournament=str(notification.details.get("tournament", "")))
+    sent = mail.up_next(
+        session,
+        player,
+        machine=str(notification.details.get("machine", "")),
+        tournament=str(notification.details.get("tournament", "")),
+    )
     return True if sent is not None else None
 
 
@@ -100,8 +113,13 @@ def pss_queue_changed(session: Session, change: QueueChange) -> None:
     name = change.machine.machine.name
     about = {"machine": name, "tournament": change.machine.tournament.name}
     for player_id in people:
-        tell(session, PlayerNotification(
-            event_id=change.machine.event_id, player_id=player_id, kind="queue_next",
-            message=f"You are next on {name}. Please make your way to the machine.",
-            details=about))
-
+        tell(
+            session,
+            PlayerNotification(
+                event_id=change.machine.event_id,
+                player_id=player_id,
+                kind="queue_next",
+                message=f"You are next on {name}. Please make your way to the machine.",
+                details=about,
+            ),
+        )

@@ -47,8 +47,10 @@ class Pss:
         """The tournament's own format object and its resolved options: what pss calls instead
         of asking every plugin whether the tournament is theirs."""
         if tournament.format not in self.formats:
-            raise Refused(f"The format of {tournament.name} ({tournament.format}) is not "
-                          "installed.", code="unknown_format")
+            raise Refused(
+                f"The format of {tournament.name} ({tournament.format}) is not installed.",
+                code="unknown_format",
+            )
         spec = self.formats[tournament.format]
         return spec.format, spec.resolve_options(tournament.format_options or {})
 
@@ -57,8 +59,11 @@ def builtin_entry_points() -> list[EntryPoint]:
     """pss's own ``pss`` entry points (the built-in formats, curves, notifications and the
     Stripe payment provider), by name."""
     return sorted(
-        (ep for ep in entry_points(group=ENTRY_POINT_GROUP)
-         if ep.dist is not None and ep.dist.name == OWN_DISTRIBUTION),
+        (
+            ep
+            for ep in entry_points(group=ENTRY_POINT_GROUP)
+            if ep.dist is not None and ep.dist.name == OWN_DISTRIBUTION
+        ),
         key=lambda ep: ep.name,
     )
 
@@ -91,8 +96,13 @@ def get_plugin_manager(
     _fill(pm, "pss_register_points_curves", curves)
     _fill(pm, "pss_register_restrictions", restrictions)
     _fill(pm, "pss_register_payment_providers", providers)
-    return Pss(pm=pm, formats=formats, curves=curves, restrictions=restrictions,
-               payment_providers=providers)
+    return Pss(
+        pm=pm,
+        formats=formats,
+        curves=curves,
+        restrictions=restrictions,
+        payment_providers=providers,
+    )
 
 
 def _fill(pm: pluggy.PluginManager, hook_name: str, registry: Registry[Any]) -> None:

@@ -24,14 +24,31 @@ def add_parser(subparsers: Any) -> None:
             "number and exit status 2, and no standings are printed."
         ),
     )
-    parser.add_argument("--format", required=True, dest="format_name", metavar="NAME",
-                        help="the format (see `pss formats`)")
-    parser.add_argument("--set", action="append", default=[], dest="options",
-                        metavar="OPTION=VALUE", help="a format option; repeat for more")
-    parser.add_argument("--cut", type=int, default=None, metavar="N",
-                        help="mark the qualifying cut at N (ties at the line qualify)")
-    parser.add_argument("--json", action="store_true",
-                        help="print the full breakdown as JSON instead")
+    parser.add_argument(
+        "--format",
+        required=True,
+        dest="format_name",
+        metavar="NAME",
+        help="the format (see `pss formats`)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="options",
+        metavar="OPTION=VALUE",
+        help="a format option; repeat for more",
+    )
+    parser.add_argument(
+        "--cut",
+        type=int,
+        default=None,
+        metavar="N",
+        help="mark the qualifying cut at N (ties at the line qualify)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the full breakdown as JSON instead"
+    )
     parser.add_argument("scores", metavar="SCORES.csv", help="the scores file ('-' reads stdin)")
     parser.set_defaults(func=cmd_standings)
 

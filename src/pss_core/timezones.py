@@ -21,7 +21,10 @@ def check_time_zone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidInput(
             f"{name or 'An empty name'} is not a time zone: use a name like Europe/Berlin, "
-            "America/Chicago or UTC.", code="invalid_time_zone", field="time_zone") from None
+            "America/Chicago or UTC.",
+            code="invalid_time_zone",
+            field="time_zone",
+        ) from None
     return name
 
 
@@ -50,5 +53,7 @@ def from_local(value: datetime, name: str | None, *, field: str | None = None) -
         raise InvalidInput(
             f"{value:%Y-%m-%d %H:%M} does not exist in {tz.key}: the clocks skip it (daylight "
             "saving time starts). Choose a time before or after.",
-            code="nonexistent_time", field=field)
+            code="nonexistent_time",
+            field=field,
+        )
     return local.astimezone(UTC)

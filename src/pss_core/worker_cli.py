@@ -24,30 +24,53 @@ WORKER_HELP = (
 
 
 def add_parser(subparsers: Any) -> None:
-    worker = subparsers.add_parser("worker", help="run the background jobs (payments, e-mail)",
-                                   description=WORKER_HELP)
+    worker = subparsers.add_parser(
+        "worker", help="run the background jobs (payments, e-mail)", description=WORKER_HELP
+    )
     _arguments(worker)
-    alias = subparsers.add_parser("payments-worker", help="the same as `pss worker`",
-                                  description=WORKER_HELP)
+    alias = subparsers.add_parser(
+        "payments-worker", help="the same as `pss worker`", description=WORKER_HELP
+    )
     _arguments(alias)
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--once", action="store_true",
-                        help="process what is due now, then stop (for tests and cron)")
-    parser.add_argument("--config", metavar="INI",
-                        help="ini file whose [app:main] pss.mail.* keys configure SMTP")
-    parser.add_argument("--concurrency", type=int, default=1, metavar="N",
-                        help="jobs run at once by this worker (PostgreSQL; default 1)")
-    parser.add_argument("--interval", type=float, default=60.0, metavar="SECONDS",
-                        help="seconds between passes on SQLite (default 60)")
-    parser.add_argument("--import", dest="imports", action="append", default=[],
-                        metavar="MODULE", help="import a module that registers more tasks")
+    parser.add_argument(
+        "--once",
+        action="store_true",
+        help="process what is due now, then stop (for tests and cron)",
+    )
+    parser.add_argument(
+        "--config", metavar="INI", help="ini file whose [app:main] pss.mail.* keys configure SMTP"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        metavar="N",
+        help="jobs run at once by this worker (PostgreSQL; default 1)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="seconds between passes on SQLite (default 60)",
+    )
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import a module that registers more tasks",
+    )
     parser.set_defaults(func=cmd_worker)
 
 
-def environment_runtime(bind: Engine | Connection,
-                        settings: dict[str, Any] | None = None) -> Runtime:
+def environment_runtime(
+    bind: Engine | Connection, settings: dict[str, Any] | None = None
+) -> Runtime:
     """A runtime from the environment: the installed plugins, their payment providers (made from
     ``settings``; Stripe's API base also from ``PSS_STRIPE_API_BASE``) and SMTP (``PSS_SMTP_*``
     over ``settings``)."""
@@ -56,8 +79,12 @@ def environment_runtime(bind: Engine | Connection,
     from pss_core.plugins import default_pss
 
     pss = default_pss()
-    return Runtime(bind=bind, pss=pss, payments=Payments.of(pss, settings or {}),
-                   mail=MailSettings.from_settings(settings or {}))
+    return Runtime(
+        bind=bind,
+        pss=pss,
+        payments=Payments.of(pss, settings or {}),
+        mail=MailSettings.from_settings(settings or {}),
+    )
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -75,8 +102,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     previous = logger.level
     logger.setLevel(logging.INFO)
     try:
-        return worker.run(engine, runtime, once=args.once, concurrency=args.concurrency,
-                          interval=args.interval, imports=args.imports)
+        return worker.run(
+            engine,
+            runtime,
+            once=args.once,
+            concurrency=args.concurrency,
+            interval=args.interval,
+            imports=args.imports,
+        )
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous)

@@ -8,8 +8,32 @@ from pss_core import hookimpl
 from pss_core.contract import Place, PointsCurve, Registry
 
 #: The PAPA circuit's points for the top 24 of an event; 25th-32nd get 4, 33rd-40th 3.
-CIRCUIT = (100, 75, 60, 50, 45, 40, 35, 30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 11, 10, 9, 8, 7,
-           6, 5)
+CIRCUIT = (
+    100,
+    75,
+    60,
+    50,
+    45,
+    40,
+    35,
+    30,
+    28,
+    26,
+    24,
+    22,
+    20,
+    18,
+    16,
+    14,
+    12,
+    11,
+    10,
+    9,
+    8,
+    7,
+    6,
+    5,
+)
 
 
 def papa_points(rank: int) -> int:
@@ -48,13 +72,37 @@ def percent_of_top(place: Place) -> Fraction:
 
 @hookimpl
 def pss_register_points_curves(registry: Registry[PointsCurve]) -> None:
-    registry.add(PointsCurve("papa", "PAPA (100, 90, 85, 84 …)", papa_points,
-                             "Rank 1 = 100, 2 = 90, 3 = 85, then 88 - rank down to 1."))
-    registry.add(PointsCurve("linear", "Linear (100, 99, 98 …)", linear_points,
-                             "Rank 1 = 100 and one point less per place, down to 0."))
-    registry.add(PointsCurve("papa_circuit", "PAPA circuit (100, 75, 60, 50 …)", circuit_points,
-                             "The PAPA circuit's event points: 100, 75, 60, 50, 45, 40 … down "
-                             "to 3 for 40th, 0 below."))
-    registry.add(PointsCurve("percent_of_top", "Percent of the top score", percent_of_top,
-                             "Your score as a percentage of the best score on the machine.",
-                             by_place=True))
+    registry.add(
+        PointsCurve(
+            "papa",
+            "PAPA (100, 90, 85, 84 …)",
+            papa_points,
+            "Rank 1 = 100, 2 = 90, 3 = 85, then 88 - rank down to 1.",
+        )
+    )
+    registry.add(
+        PointsCurve(
+            "linear",
+            "Linear (100, 99, 98 …)",
+            linear_points,
+            "Rank 1 = 100 and one point less per place, down to 0.",
+        )
+    )
+    registry.add(
+        PointsCurve(
+            "papa_circuit",
+            "PAPA circuit (100, 75, 60, 50 …)",
+            circuit_points,
+            "The PAPA circuit's event points: 100, 75, 60, 50, 45, 40 … down "
+            "to 3 for 40th, 0 below.",
+        )
+    )
+    registry.add(
+        PointsCurve(
+            "percent_of_top",
+            "Percent of the top score",
+            percent_of_top,
+            "Your score as a percentage of the best score on the machine.",
+            by_place=True,
+        )
+    )

@@ -36,12 +36,30 @@ from pss_core.models import (
 from pss_formats.common import check_no_teams, open_entry
 
 PAPA_OPTIONS = (
-    OptionSpec("games_per_entry", "int", 5, "Games per entry",
-               "How many games (on distinct machines) one entry is.", minimum=1, maximum=50),
-    OptionSpec("entries_counted", "int", 1, "Entries counted",
-               "How many of a player's best entries are summed for their standing.", minimum=1),
-    OptionSpec("points_curve", "points_curve", "papa", "Points curve",
-               "How a rank on a machine turns into points."),
+    OptionSpec(
+        "games_per_entry",
+        "int",
+        5,
+        "Games per entry",
+        "How many games (on distinct machines) one entry is.",
+        minimum=1,
+        maximum=50,
+    ),
+    OptionSpec(
+        "entries_counted",
+        "int",
+        1,
+        "Entries counted",
+        "How many of a player's best entries are summed for their standing.",
+        minimum=1,
+    ),
+    OptionSpec(
+        "points_curve",
+        "points_curve",
+        "papa",
+        "Points curve",
+        "How a rank on a machine turns into points.",
+    ),
 )
 
 
@@ -54,57 +72,77 @@ class Papa(Format):
     def tokens_per_ticket(self, tournament: Tournament, options: Mapping[str, Any]) -> int:
         return int(options["games_per_entry"])
 
-    def check_game_start(self, session: Session, game: GameStart,
-                         options: Mapping[str, Any]) -> None:
+    def check_game_start(
+        self, session: Session, game: GameStart, options: Mapping[str, Any]
+    ) -> None:
         _refuse_if_played(session, game.tournament, game.machine, game.player)
 
-    def check_queue_join(self, session: Session, join: QueueJoin,
-                         options: Mapping[str, Any]) -> None:
+    def check_queue_join(
+        self, session: Session, join: QueueJoin, options: Mapping[str, Any]
+    ) -> None:
         # Waiting for a machine the open entry already played would end in a start the
         # scorekeeper cannot make, holding up everyone behind.
         _refuse_if_played(session, join.tournament, join.machine, join.player)
 
-    def entry_for_game(self, session: Session, game: GameStart,
-                       options: Mapping[str, Any]) -> Entry:
+    def entry_for_game(
+        self, session: Session, game: GameStart, options: Mapping[str, Any]
+    ) -> Entry:
         t = game.tournament
         entry = open_entry(session, t.id, game.player.id, None)
         if entry is not None:
             return entry
-        return Entry(event_id=t.event_id, tournament_id=t.id, player_id=game.player.id,
-                     games_allowed=int(options["games_per_entry"]))
+        return Entry(
+            event_id=t.event_id,
+            tournament_id=t.id,
+            player_id=game.player.id,
+            games_allowed=int(options["games_per_entry"]),
+        )
 
-    def game_finished(self, session: Session, result: GameResult,
-                      options: Mapping[str, Any]) -> None:
+    def game_finished(
+        self, session: Session, result: GameResult, options: Mapping[str, Any]
+    ) -> None:
         entry = result.entry
         session.flush()
-        games = session.scalar(
-            select(func.count(Token.id)).where(
-                Token.entry_id == entry.id,
-                (Token.used_at.is_not(None)) | (Token.voided_at.is_not(None)),
+        games = (
+            session.scalar(
+                select(func.count(Token.id)).where(
+                    Token.entry_id == entry.id,
+                    (Token.used_at.is_not(None)) | (Token.voided_at.is_not(None)),
+                )
             )
-        ) or 0
+            or 0
+        )
         if games >= entry.games_allowed and entry.status == EntryStatus.OPEN:
             entry.status = EntryStatus.COMPLETE
             entry.completed_at = result.token.used_at or result.token.voided_at
 
-    def standings_from_sql(self, session: Session, tournament: Tournament,
-                           options: Mapping[str, Any], ranking: Ranking) -> Standings:
-        return ranking.sql_entries(session, tournament,
-                                   entries_counted=int(options["entries_counted"]),
-                                   curve=ranking.curve(options))
+    def standings_from_sql(
+        self, session: Session, tournament: Tournament, options: Mapping[str, Any], ranking: Ranking
+    ) -> Standings:
+        return ranking.sql_entries(
+            session,
+            tournament,
+            entries_counted=int(options["entries_counted"]),
+            curve=ranking.curve(options),
+        )
 
-    def standings_from_rows(self, rows: Sequence[ScoreRow], options: Mapping[str, Any],
-                            ranking: Ranking) -> Standings:
+    def standings_from_rows(
+        self, rows: Sequence[ScoreRow], options: Mapping[str, Any], ranking: Ranking
+    ) -> Standings:
         check_no_teams(rows, self.title)
         # Rows carry no entry status: an entry with all its games is complete, one with fewer
         # is not.
-        return ranking.entries(rows, entries_counted=int(options["entries_counted"]),
-                               curve=ranking.curve(options),
-                               games_per_entry=int(options["games_per_entry"]))
+        return ranking.entries(
+            rows,
+            entries_counted=int(options["entries_counted"]),
+            curve=ranking.curve(options),
+            games_per_entry=int(options["games_per_entry"]),
+        )
 
 
-def _refuse_if_played(session: Session, tournament: Tournament, machine: TournamentMachine,
-                      player: EventPlayer) -> None:
+def _refuse_if_played(
+    session: Session, tournament: Tournament, machine: TournamentMachine, player: EventPlayer
+) -> None:
     entry = open_entry(session, tournament.id, player.id, None)
     if entry is None:
         return
@@ -123,9 +161,13 @@ def _refuse_if_played(session: Session, tournament: Tournament, machine: Tournam
 
 @hookimpl
 def pss_register_formats(registry: Registry[FormatSpec]) -> None:
-    registry.add(FormatSpec(
-        "papa", Papa.title,
-        "A ticket is one entry of several games on different machines. An entry counts once "
-        "complete; your best entry makes your standing.",
-        PAPA_OPTIONS, format=Papa(),
-    ))
+    registry.add(
+        FormatSpec(
+            "papa",
+            Papa.title,
+            "A ticket is one entry of several games on different machines. An entry counts once "
+            "complete; your best entry makes your standing.",
+            PAPA_OPTIONS,
+            format=Papa(),
+        )
+    )

@@ -26,8 +26,15 @@ from pss_formats.common import check_replays
 from pss_formats.herb import HERB_OPTIONS, Herb, check_no_replay
 
 TEAM_OPTIONS = (
-    OptionSpec("team_size", "int", 2, "Players per team",
-               "The most players one team may have.", minimum=1, maximum=8),
+    OptionSpec(
+        "team_size",
+        "int",
+        2,
+        "Players per team",
+        "The most players one team may have.",
+        minimum=1,
+        maximum=8,
+    ),
     *HERB_OPTIONS,
 )
 
@@ -35,9 +42,10 @@ TEAM_OPTIONS = (
 def team_of(session: Session, tournament: Tournament, player_id: int) -> Team | None:
     """The player's team in this tournament's event (a player is on one team per event here)."""
     return session.scalars(
-        select(Team).join(TeamMember, TeamMember.team_id == Team.id).where(
-            Team.event_id == tournament.event_id, TeamMember.event_player_id == player_id
-        ).order_by(Team.id)
+        select(Team)
+        .join(TeamMember, TeamMember.team_id == Team.id)
+        .where(Team.event_id == tournament.event_id, TeamMember.event_player_id == player_id)
+        .order_by(Team.id)
     ).first()
 
 
@@ -55,21 +63,25 @@ class TeamHerb(Herb):
 
     title = "Team (split-flipper)"
 
-    def token_owner(self, session: Session, tournament: Tournament,
-                    player: EventPlayer) -> int | None:
+    def token_owner(
+        self, session: Session, tournament: Tournament, player: EventPlayer
+    ) -> int | None:
         team = team_of(session, tournament, player.id)
         if team is None:
-            raise Refused("This is a team tournament and the player is not on a team.",
-                          code="not_on_team")
+            raise Refused(
+                "This is a team tournament and the player is not on a team.", code="not_on_team"
+            )
         return team.id
 
-    def check_game_start(self, session: Session, game: GameStart,
-                         options: Mapping[str, Any]) -> None:
+    def check_game_start(
+        self, session: Session, game: GameStart, options: Mapping[str, Any]
+    ) -> None:
         if game.team is not None:
             size = int(options["team_size"])
             if len(game.team.members) > size:
-                raise Refused(f"Team {game.team.name} has more than {size} players.",
-                              code="team_too_large")
+                raise Refused(
+                    f"Team {game.team.name} has more than {size} players.", code="team_too_large"
+                )
             where = _member_busy(session, game.team, game.machine.id)
             if where is not None:
                 raise Refused(
@@ -79,42 +91,60 @@ class TeamHerb(Herb):
                 )
         check_no_replay(session, game, options)
 
-    def check_queue_join(self, session: Session, join: QueueJoin,
-                         options: Mapping[str, Any]) -> None:
+    def check_queue_join(
+        self, session: Session, join: QueueJoin, options: Mapping[str, Any]
+    ) -> None:
         if join.team is not None and len(join.team.members) == 0:
             raise Refused(f"Team {join.team.name} has no players.", code="team_empty")
 
-    def standings_from_sql(self, session: Session, tournament: Tournament,
-                           options: Mapping[str, Any], ranking: Ranking) -> Standings:
-        return ranking.sql_herb(session, tournament,
-                                machines_counted=int(options["machines_counted"]),
-                                curve=ranking.curve(options), team=True)
+    def standings_from_sql(
+        self, session: Session, tournament: Tournament, options: Mapping[str, Any], ranking: Ranking
+    ) -> Standings:
+        return ranking.sql_herb(
+            session,
+            tournament,
+            machines_counted=int(options["machines_counted"]),
+            curve=ranking.curve(options),
+            team=True,
+        )
 
-    def standings_from_rows(self, rows: Sequence[ScoreRow], options: Mapping[str, Any],
-                            ranking: Ranking) -> Standings:
+    def standings_from_rows(
+        self, rows: Sequence[ScoreRow], options: Mapping[str, Any], ranking: Ranking
+    ) -> Standings:
         size = int(options["team_size"])
         team_of_player: dict[str, str] = {}
         members: dict[str, set[str]] = {}
         for row in rows:
             if row.team is None:
-                raise row.invalid(f"{row.player}'s score names no team; team scores need a "
-                                  "'team' column.")
+                raise row.invalid(
+                    f"{row.player}'s score names no team; team scores need a 'team' column."
+                )
             team = team_of_player.setdefault(row.player, row.team)
             if team != row.team:
-                raise row.invalid(f"{row.player} plays for {team}, not {row.team}; a player is "
-                                  "on one team.")
+                raise row.invalid(
+                    f"{row.player} plays for {team}, not {row.team}; a player is on one team."
+                )
             members.setdefault(row.team, set()).add(row.player)
             if len(members[row.team]) > size:
                 raise row.invalid(f"Team {row.team} has more than {size} players.")
         check_replays(rows, bool(options["replay_same_machine"]))
-        return ranking.herb(rows, machines_counted=int(options["machines_counted"]),
-                            curve=ranking.curve(options), team=True)
+        return ranking.herb(
+            rows,
+            machines_counted=int(options["machines_counted"]),
+            curve=ranking.curve(options),
+            team=True,
+        )
 
 
 @hookimpl
 def pss_register_formats(registry: Registry[FormatSpec]) -> None:
-    registry.add(FormatSpec(
-        "team", TeamHerb.title,
-        "Teams play as one under HERB scoring; any member may use the team's tickets.",
-        TEAM_OPTIONS, team=True, format=TeamHerb(),
-    ))
+    registry.add(
+        FormatSpec(
+            "team",
+            TeamHerb.title,
+            "Teams play as one under HERB scoring; any member may use the team's tickets.",
+            TEAM_OPTIONS,
+            team=True,
+            format=TeamHerb(),
+        )
+    )

@@ -59,12 +59,25 @@ class Board:
         self.session.flush()
         return Actor(name, user_id=user.id)
 
-    def tournament(self, format_name: str, machines: Sequence[str] = ("M1", "M2", "M3"),
-                   *, options: dict[str, Any] | None = None, cut: int | None = None,
-                   name: str | None = None) -> Tournament:
+    def tournament(
+        self,
+        format_name: str,
+        machines: Sequence[str] = ("M1", "M2", "M3"),
+        *,
+        options: dict[str, Any] | None = None,
+        cut: int | None = None,
+        name: str | None = None,
+    ) -> Tournament:
         name = name or f"{format_name} {len(self.event.tournaments) + 1}"
-        t = setup.create_tournament(self.session, self.pss, self.event, name, format_name,
-                                    options=options, qualifying_cut=cut)
+        t = setup.create_tournament(
+            self.session,
+            self.pss,
+            self.event,
+            name,
+            format_name,
+            options=options,
+            qualifying_cut=cut,
+        )
         for m in machines:
             self.machines[(t.id, m)] = setup.add_machine(self.session, t, m)
         self.session.flush()
@@ -75,8 +88,12 @@ class Board:
             person = Player(first_name=name, last_name="")
             self.session.add(person)
             self.session.flush()
-            ep = EventPlayer(event_id=self.event.id, player_id=person.id,
-                             number=number or 100 + len(self.players) + 1, pin_hash="-")
+            ep = EventPlayer(
+                event_id=self.event.id,
+                player_id=person.id,
+                number=number or 100 + len(self.players) + 1,
+                pin_hash="-",
+            )
             self.session.add(ep)
             self.session.flush()
             self.players[name] = ep
@@ -99,19 +116,37 @@ class Board:
         self.machine(t, name).status = status
         self.session.flush()
 
-    def entry(self, t: Tournament, owner: str, games: Sequence[tuple[str, int]], *,
-              status: EntryStatus = EntryStatus.COMPLETE, team: bool = False,
-              games_allowed: int | None = None) -> Entry:
-        owner_ids = ({"team_id": self.teams[owner].id} if team
-                     else {"player_id": self.player(owner).id})
-        entry = Entry(event_id=self.event.id, tournament_id=t.id, status=status,
-                      games_allowed=games_allowed or max(len(games), 1), **owner_ids)
+    def entry(
+        self,
+        t: Tournament,
+        owner: str,
+        games: Sequence[tuple[str, int]],
+        *,
+        status: EntryStatus = EntryStatus.COMPLETE,
+        team: bool = False,
+        games_allowed: int | None = None,
+    ) -> Entry:
+        owner_ids = (
+            {"team_id": self.teams[owner].id} if team else {"player_id": self.player(owner).id}
+        )
+        entry = Entry(
+            event_id=self.event.id,
+            tournament_id=t.id,
+            status=status,
+            games_allowed=games_allowed or max(len(games), 1),
+            **owner_ids,
+        )
         self.session.add(entry)
         self.session.flush()
         for machine, score in games:
-            self.session.add(Score(event_id=self.event.id, entry_id=entry.id,
-                                   tournament_machine_id=self.machine(t, machine).id,
-                                   score=score))
+            self.session.add(
+                Score(
+                    event_id=self.event.id,
+                    entry_id=entry.id,
+                    tournament_machine_id=self.machine(t, machine).id,
+                    score=score,
+                )
+            )
         t.version += 1
         self.session.flush()
         return entry
@@ -120,14 +155,31 @@ class Board:
 
     def sell(self, player: str, count: int, scope: Tournament | Metatournament) -> Any:
         if isinstance(scope, Tournament):
-            return tickets.sell_tickets(self.session, self.pss, player=self.player(player),
-                                        count=count, actor=self.desk, tournament=scope)
-        return tickets.sell_tickets(self.session, self.pss, player=self.player(player),
-                                    count=count, actor=self.desk, metatournament=scope)
+            return tickets.sell_tickets(
+                self.session,
+                self.pss,
+                player=self.player(player),
+                count=count,
+                actor=self.desk,
+                tournament=scope,
+            )
+        return tickets.sell_tickets(
+            self.session,
+            self.pss,
+            player=self.player(player),
+            count=count,
+            actor=self.desk,
+            metatournament=scope,
+        )
 
     def start(self, t: Tournament, player: str, machine: str) -> Any:
-        return games.start_game(self.session, self.pss, machine=self.machine(t, machine),
-                                player=self.player(player), actor=self.sk)
+        return games.start_game(
+            self.session,
+            self.pss,
+            machine=self.machine(t, machine),
+            player=self.player(player),
+            actor=self.sk,
+        )
 
     def play(self, t: Tournament, player: str, machine: str, score: int | None) -> Any:
         """Start ``player`` on ``machine`` and record ``score`` (``None`` voids the game)."""
@@ -135,14 +187,14 @@ class Board:
         tm = self.machine(t, machine)
         if score is None:
             return games.void_game(self.session, self.pss, machine=tm, actor=self.sk)
-        return games.record_score(self.session, self.pss, machine=tm, score=score,
-                                  actor=self.sk)
+        return games.record_score(self.session, self.pss, machine=tm, score=score, actor=self.sk)
 
     def set_options(self, t: Tournament, **options: Any) -> dict[str, Any]:
         """Save format options as the director's form does: parsed, checked together (the
         format's ``check_options``) and stored; returns what changed."""
-        return admin.update_tournament(self.session, self.pss, t, actor=self.td,
-                                       changes={"options": options})
+        return admin.update_tournament(
+            self.session, self.pss, t, actor=self.td, changes={"options": options}
+        )
 
     def standings(self, t: Tournament) -> Standings:
         """The tournament's standings, as its pages show them."""
@@ -150,8 +202,16 @@ class Board:
 
     # --- writing scores straight into the tables --------------------------------------------
 
-    def game(self, t: Tournament, owner: str, machine: str, score: int, *,
-             status: EntryStatus = EntryStatus.COMPLETE, team: bool = False) -> Entry:
+    def game(
+        self,
+        t: Tournament,
+        owner: str,
+        machine: str,
+        score: int,
+        *,
+        status: EntryStatus = EntryStatus.COMPLETE,
+        team: bool = False,
+    ) -> Entry:
         """A HERB game: an entry of one game."""
         return self.entry(t, owner, [(machine, score)], status=status, team=team)
 

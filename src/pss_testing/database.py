@@ -210,8 +210,9 @@ def fast_hashing() -> Iterator[None]:
     from pss_core import security
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(security, "_hasher",
-                   PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        mp.setattr(
+            security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        )
         yield
 
 
@@ -259,14 +260,26 @@ def stripe_shop(dbsession: Session, demo_event: Any, fake_stripe: Any) -> Any:
     demo_event.stripe_publishable_key = SHOP_PUBLISHABLE_KEY
     demo_event.stripe_webhook_secret = SHOP_WEBHOOK_SECRET
     dbsession.flush()
-    players = dbsession.scalars(select(EventPlayer).where(
-        EventPlayer.event_id == demo_event.id).order_by(EventPlayer.number)).all()
-    by_slug = {t.slug: t for t in dbsession.scalars(select(Tournament).where(
-        Tournament.event_id == demo_event.id))}
+    players = dbsession.scalars(
+        select(EventPlayer)
+        .where(EventPlayer.event_id == demo_event.id)
+        .order_by(EventPlayer.number)
+    ).all()
+    by_slug = {
+        t.slug: t
+        for t in dbsession.scalars(select(Tournament).where(Tournament.event_id == demo_event.id))
+    }
     payments = Payments.only(
-        StripeProvider(api_base=fake_stripe.url, max_network_retries=2, timeout=5))
-    return SimpleNamespace(session=dbsession, event=demo_event, players=list(players),
-                           main=by_slug["main"], classics=by_slug["classics"], payments=payments)
+        StripeProvider(api_base=fake_stripe.url, max_network_retries=2, timeout=5)
+    )
+    return SimpleNamespace(
+        session=dbsession,
+        event=demo_event,
+        players=list(players),
+        main=by_slug["main"],
+        classics=by_slug["classics"],
+        payments=payments,
+    )
 
 
 SHOP_PUBLISHABLE_KEY = "pk_test_fake_publishable"

@@ -18,10 +18,13 @@ HOLD_LIMIT_SECONDS = 120.0
 def create_table(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text(f"DROP TABLE IF EXISTS {TABLE}"))
-        conn.execute(text(
-            f"CREATE TABLE {TABLE} (key TEXT PRIMARY KEY, runs INTEGER NOT NULL DEFAULT 0, "
-            "running INTEGER NOT NULL DEFAULT 0, max_running INTEGER NOT NULL DEFAULT 0, "
-            "released BOOLEAN NOT NULL DEFAULT FALSE)"))
+        conn.execute(
+            text(
+                f"CREATE TABLE {TABLE} (key TEXT PRIMARY KEY, runs INTEGER NOT NULL DEFAULT 0, "
+                "running INTEGER NOT NULL DEFAULT 0, max_running INTEGER NOT NULL DEFAULT 0, "
+                "released BOOLEAN NOT NULL DEFAULT FALSE)"
+            )
+        )
 
 
 def drop_table(engine: Engine) -> None:
@@ -37,9 +40,14 @@ def add_keys(engine: Engine, *keys: str) -> None:
 
 def row(engine: Engine, key: str) -> dict[str, int]:
     with engine.connect() as conn:
-        found = conn.execute(text(
-            f"SELECT runs, running, max_running FROM {TABLE} WHERE key = :key"), {"key": key}
-        ).mappings().one()
+        found = (
+            conn.execute(
+                text(f"SELECT runs, running, max_running FROM {TABLE} WHERE key = :key"),
+                {"key": key},
+            )
+            .mappings()
+            .one()
+        )
     return dict(found)
 
 
@@ -55,16 +63,22 @@ def probe(runtime: Runtime, key: str, hold: bool = False) -> dict[str, int]:
     assert isinstance(runtime.bind, Engine)
     engine = runtime.bind.execution_options(isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text(
-            f"UPDATE {TABLE} SET runs = runs + 1, running = running + 1, "
-            "max_running = GREATEST(max_running, running + 1) WHERE key = :key"), {"key": key})
+        conn.execute(
+            text(
+                f"UPDATE {TABLE} SET runs = runs + 1, running = running + 1, "
+                "max_running = GREATEST(max_running, running + 1) WHERE key = :key"
+            ),
+            {"key": key},
+        )
         deadline = time.monotonic() + HOLD_LIMIT_SECONDS
         while hold and time.monotonic() < deadline:
-            state = conn.execute(text(
-                f"SELECT max_running, released FROM {TABLE} WHERE key = :key"), {"key": key}).one()
+            state = conn.execute(
+                text(f"SELECT max_running, released FROM {TABLE} WHERE key = :key"), {"key": key}
+            ).one()
             if state.max_running >= 2 or state.released:
                 break
             time.sleep(0.05)
-        conn.execute(text(f"UPDATE {TABLE} SET running = running - 1 WHERE key = :key"),
-                     {"key": key})
+        conn.execute(
+            text(f"UPDATE {TABLE} SET running = running - 1 WHERE key = :key"), {"key": key}
+        )
     return {"probe": 1}

@@ -59,14 +59,26 @@ def build_shop(
     owner = User(username=f"owner-{tag}", is_event_owner=True)
     session.add(owner)
     session.flush()
-    event = Event(slug=f"shop-{tag}", name=f"Shop {tag}", owner_id=owner.id,
-                  stripe_secret_key=secret_key, stripe_publishable_key=publishable_key,
-                  stripe_webhook_secret=webhook_secret)
+    event = Event(
+        slug=f"shop-{tag}",
+        name=f"Shop {tag}",
+        owner_id=owner.id,
+        stripe_secret_key=secret_key,
+        stripe_publishable_key=publishable_key,
+        stripe_webhook_secret=webhook_secret,
+    )
     session.add(event)
     session.flush()
-    tournament = Tournament(event_id=event.id, slug="main", name="Main", format="herb",
-                            format_options={}, price_cents=price_cents, ticket_quota=quota,
-                            max_unused_tickets=max_unused_tickets)
+    tournament = Tournament(
+        event_id=event.id,
+        slug="main",
+        name="Main",
+        format="herb",
+        format_options={},
+        price_cents=price_cents,
+        ticket_quota=quota,
+        max_unused_tickets=max_unused_tickets,
+    )
     session.add(tournament)
     session.flush()
     person_ids = session.scalars(
@@ -75,8 +87,10 @@ def build_shop(
     ).all()
     player_ids = session.scalars(
         insert(EventPlayer).returning(EventPlayer.id),
-        [{"event_id": event.id, "player_id": pid, "number": 1000 + i, "pin_hash": "-"}
-         for i, pid in enumerate(person_ids)],
+        [
+            {"event_id": event.id, "player_id": pid, "number": 1000 + i, "pin_hash": "-"}
+            for i, pid in enumerate(person_ids)
+        ],
     ).all()
     return Shop(event.id, tournament.id, tuple(sorted(player_ids)))
 
@@ -124,8 +138,11 @@ def race(
     kind: ``paid``, ``held``, a refusal's code, ``payment:<code>`` or an exception's class name.
     A step refused as ``busy`` is retried up to ``busy_retries`` times before it counts."""
     url = engine.url.render_as_string(hide_password=False)
-    own = db.make_engine(url, pool_size=threads, max_overflow=0) if engine.dialect.name == (
-        "postgresql") else engine
+    own = (
+        db.make_engine(url, pool_size=threads, max_overflow=0)
+        if engine.dialect.name == ("postgresql")
+        else engine
+    )
     outcomes: Counter[str] = Counter()
     gate = threading.Event()
 
@@ -157,8 +174,14 @@ def race(
 
                 def hold() -> int:
                     purchase = online.reserve(
-                        session, pss, event=event, player=player, tickets=tickets,
-                        tournament=tournament, code=code)
+                        session,
+                        pss,
+                        event=event,
+                        player=player,
+                        tickets=tickets,
+                        tournament=tournament,
+                        code=code,
+                    )
                     purchase_id = purchase.id
                     session.commit()
                     return purchase_id
@@ -179,8 +202,12 @@ def race(
                     return "held"
                 assert checkout.payment_intent_id is not None
                 succeed(checkout.payment_intent_id)
-                settled = until_not_busy(session, lambda: online.confirm_from_payment_intent(
-                    session, pss, payments, purchase_id, commit=session.commit))
+                settled = until_not_busy(
+                    session,
+                    lambda: online.confirm_from_payment_intent(
+                        session, pss, payments, purchase_id, commit=session.commit
+                    ),
+                )
                 return "paid" if settled.paid else f"settled:{settled.outcome}"
             except DomainError as exc:
                 session.rollback()
@@ -206,20 +233,35 @@ def _tally(engine: Engine, shop: Shop, outcomes: Counter[str], seconds: float) -
     with Session(bind=engine) as session:
         tournament = session.get(Tournament, shop.tournament_id)
         assert tournament is not None
-        completed = session.scalar(select(func.coalesce(func.sum(Purchase.tickets), 0)).where(
-            Purchase.tournament_id == shop.tournament_id,
-            Purchase.status == PurchaseStatus.COMPLETED)) or 0
+        completed = (
+            session.scalar(
+                select(func.coalesce(func.sum(Purchase.tickets), 0)).where(
+                    Purchase.tournament_id == shop.tournament_id,
+                    Purchase.status == PurchaseStatus.COMPLETED,
+                )
+            )
+            or 0
+        )
         total = quotas.sold_or_held(session, tournament, now)
-        paid = session.scalar(select(func.count(Token.id)).where(
-            Token.tournament_id == shop.tournament_id, Token.paid_at.is_not(None))) or 0
+        paid = (
+            session.scalar(
+                select(func.count(Token.id)).where(
+                    Token.tournament_id == shop.tournament_id, Token.paid_at.is_not(None)
+                )
+            )
+            or 0
+        )
         per_player = session.execute(
             select(Purchase.player_id, func.sum(Purchase.tickets))
-            .where(Purchase.tournament_id == shop.tournament_id,
-                   quotas.live_purchase_filter(now))  # type: ignore[arg-type]
+            .where(Purchase.tournament_id == shop.tournament_id, quotas.live_purchase_filter(now))
             .group_by(Purchase.player_id)
         ).all()
         return RaceResult(
-            outcomes=outcomes, seconds=seconds, quota=tournament.ticket_quota,
-            completed_tickets=int(completed), live_held_tickets=int(total) - int(completed),
-            paid_tokens=int(paid), max_per_player=max((int(n) for _, n in per_player), default=0),
+            outcomes=outcomes,
+            seconds=seconds,
+            quota=tournament.ticket_quota,
+            completed_tickets=int(completed),
+            live_held_tickets=int(total) - int(completed),
+            paid_tokens=int(paid),
+            max_per_player=max((int(n) for _, n in per_player), default=0),
         )

@@ -62,8 +62,9 @@ def wsgi_app(engine: Engine, pss: Pss) -> Any:
 
     key = (id(engine), id(pss))
     if key not in _apps:
-        _apps[key] = make_app({"pss.engine": engine, "pss.plugins": pss,
-                               "pss.raise_errors": "true"})
+        _apps[key] = make_app(
+            {"pss.engine": engine, "pss.plugins": pss, "pss.raise_errors": "true"}
+        )
     return _apps[key]
 
 
@@ -72,8 +73,9 @@ def app_for(dbsession: Session, engine: Engine, pss: Pss, **environ: Any) -> Tes
 
     app = wsgi_app(engine, pss)
     app.registry["pss.standings_cache"].clear()  # ids repeat across rolled-back tests
-    return TestApp(app, extra_environ={"app.dbsession": dbsession, "REMOTE_ADDR": CLIENT_ADDR,
-                                       **environ})
+    return TestApp(
+        app, extra_environ={"app.dbsession": dbsession, "REMOTE_ADDR": CLIENT_ADDR, **environ}
+    )
 
 
 @pytest.fixture
@@ -105,8 +107,14 @@ def csrf_token(app: TestApp) -> str:
     return str(token)
 
 
-def post_json(app: TestApp, url: str, data: dict[str, Any] | None = None, *,
-              status: int | str | None = None, csrf: bool = True) -> Any:
+def post_json(
+    app: TestApp,
+    url: str,
+    data: dict[str, Any] | None = None,
+    *,
+    status: int | str | None = None,
+    csrf: bool = True,
+) -> Any:
     """POST a JSON body the way an API client does (CSRF token in ``X-CSRF-Token``)."""
     headers = dict(JSON)
     if csrf:
@@ -114,8 +122,14 @@ def post_json(app: TestApp, url: str, data: dict[str, Any] | None = None, *,
     return app.post_json(url, data or {}, headers=headers, status=status)
 
 
-def post_form(app: TestApp, url: str, data: dict[str, Any] | None = None, *,
-              status: int | str | None = None, csrf: bool = True) -> Any:
+def post_form(
+    app: TestApp,
+    url: str,
+    data: dict[str, Any] | None = None,
+    *,
+    status: int | str | None = None,
+    csrf: bool = True,
+) -> Any:
     """POST a form the way a browser does (CSRF token in the ``csrf_token`` field)."""
     fields = dict(data or {})
     if csrf:
@@ -123,15 +137,13 @@ def post_form(app: TestApp, url: str, data: dict[str, Any] | None = None, *,
     return app.post(url, fields, status=status)
 
 
-def ensure_staff(session: Session, event: Event, role: str,
-                 password: str = TEST_PASSWORD) -> str:
+def ensure_staff(session: Session, event: Event, role: str, password: str = TEST_PASSWORD) -> str:
     """A staff account with ``role`` in ``event`` (``owner`` is the event's owner); returns the
     username, whose event password is then ``password``."""
     from pss_core.services import setup
 
     if role == "owner":
-        eu = session.query(EventUser).filter_by(event_id=event.id,
-                                                user_id=event.owner_id).one()
+        eu = session.query(EventUser).filter_by(event_id=event.id, user_id=event.owner_id).one()
         eu.password_hash = hash_secret(password)
         session.flush()
         return eu.user.username
@@ -142,29 +154,48 @@ def ensure_staff(session: Session, event: Event, role: str,
     return username
 
 
-def login_as(app: TestApp, event: Event, role: str, *, username: str | None = None,
-             password: str | None = None, status: int | None = None) -> Any:
+def login_as(
+    app: TestApp,
+    event: Event,
+    role: str,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    status: int | None = None,
+) -> Any:
     """Log this browser into ``event`` as staff: ``role`` is ``owner``, ``td``, ``desk`` or
     ``scorekeeper`` (an account is made for it), or give ``username`` and ``password``."""
     if username is None:
         username = ensure_staff(session_of(app), event, role)
         password = TEST_PASSWORD
-    return post_json(app, f"/events/{event.slug}/login",
-                     {"username": username, "password": password}, status=status)
+    return post_json(
+        app,
+        f"/events/{event.slug}/login",
+        {"username": username, "password": password},
+        status=status,
+    )
 
 
-def login_player(app: TestApp, event: Event, number: int, pin: str, *,
-                 status: int | None = None) -> Any:
+def login_player(
+    app: TestApp, event: Event, number: int, pin: str, *, status: int | None = None
+) -> Any:
     """Log this browser into ``event`` as the player with ``number`` and ``pin``."""
-    return post_json(app, f"/events/{event.slug}/player-login",
-                     {"number": number, "pin": pin}, status=status)
+    return post_json(
+        app, f"/events/{event.slug}/player-login", {"number": number, "pin": pin}, status=status
+    )
 
 
-def login_admin(app: TestApp, username: str = "owner", password: str = "owner-pass", *,
-                status: int | None = None) -> Any:
+def login_admin(
+    app: TestApp,
+    username: str = "owner",
+    password: str = "owner-pass",
+    *,
+    status: int | None = None,
+) -> Any:
     """Log this browser into the admin interface (the demo owner by default)."""
-    return post_json(app, "/admin/login", {"username": username, "password": password},
-                     status=status)
+    return post_json(
+        app, "/admin/login", {"username": username, "password": password}, status=status
+    )
 
 
 def logout(app: TestApp, event: Event | None = None) -> Any:
@@ -217,8 +248,9 @@ def two_events(dbsession: Session, pss: Pss, demo_event: Event) -> dict[str, Eve
     owner2 = setup.create_user(dbsession, "owner2", password="owner2-pass", event_owner=True)
     dbsession.flush()
     other = setup.create_event(dbsession, owner2, "Other Open", slug="other")
-    main = setup.create_tournament(dbsession, pss, other, "Main", "herb", slug="main",
-                                   price_cents=300)
+    main = setup.create_tournament(
+        dbsession, pss, other, "Main", "herb", slug="main", price_cents=300
+    )
     setup.add_machine(dbsession, main, "Medieval Madness")
     for number, name in ((101, "Zed"), (102, "Yul")):
         setup.register_player(dbsession, other, name, "Other", number=number, pin=OTHER_PIN)
@@ -246,8 +278,7 @@ def ask(app: TestApp, session: Session, method: str, url: str, token: str) -> An
     try:
         if method == "GET":
             return app.get(url, headers=JSON, expect_errors=True)
-        return app.post_json(url, {}, headers={**JSON, "X-CSRF-Token": token},
-                             expect_errors=True)
+        return app.post_json(url, {}, headers={**JSON, "X-CSRF-Token": token}, expect_errors=True)
     finally:
         savepoint.rollback()
 
@@ -257,8 +288,9 @@ def ask(app: TestApp, session: Session, method: str, url: str, token: str) -> An
 MatrixView = tuple[str, str, Callable[[Who, str], bool]]
 
 
-def check_matrix(app: TestApp, session: Session, events: dict[str, Event], who: Who,
-                 views: Sequence[MatrixView]) -> list[str]:
+def check_matrix(
+    app: TestApp, session: Session, events: dict[str, Event], who: Who, views: Sequence[MatrixView]
+) -> list[str]:
     """Log in as ``who`` and ask every view in both events; returns what was not as expected.
 
     Allowed: a page answers below 400; an action answers 200, 201, 303, or 400 or 409 (its empty
@@ -275,15 +307,23 @@ def check_matrix(app: TestApp, session: Session, events: dict[str, Event], who: 
             res = ask(app, session, method, url, token)
             allowed = allowed_for(who, ev)
             if allowed:
-                ok = res.status_int < 400 if method == "GET" else (
-                    res.status_int in (200, 201, 303, 400, 409))
+                ok = (
+                    res.status_int < 400
+                    if method == "GET"
+                    else (res.status_int in (200, 201, 303, 400, 409))
+                )
             else:
                 logged_in_here = who.kind != "anon" and who.event == ev
                 ok = res.status_int == (403 if logged_in_here else 401) and res.json["error"] in (
-                    "forbidden", "login_required", "not_yourself")
+                    "forbidden",
+                    "login_required",
+                    "not_yourself",
+                )
             if not ok:
-                wrong.append(f"{method} {url}: {res.status_int} "
-                             f"(expected {'allowed' if allowed else 'denied'})")
+                wrong.append(
+                    f"{method} {url}: {res.status_int} "
+                    f"(expected {'allowed' if allowed else 'denied'})"
+                )
     return wrong
 
 

@@ -35,10 +35,12 @@ def throttle_policy(settings: dict[str, Any]) -> ThrottlePolicy:
         device_max_failures=number("device_max_failures", DEFAULT_POLICY.device_max_failures),
         client_max_failures=number("client_max_failures", DEFAULT_POLICY.client_max_failures),
         event_max_failures=number("event_max_failures", DEFAULT_POLICY.event_max_failures),
-        window=timedelta(minutes=number("window_minutes",
-                                        int(DEFAULT_POLICY.window.total_seconds() // 60))),
-        lockout=timedelta(minutes=number("lockout_minutes",
-                                         int(DEFAULT_POLICY.lockout.total_seconds() // 60))),
+        window=timedelta(
+            minutes=number("window_minutes", int(DEFAULT_POLICY.window.total_seconds() // 60))
+        ),
+        lockout=timedelta(
+            minutes=number("lockout_minutes", int(DEFAULT_POLICY.lockout.total_seconds() // 60))
+        ),
     )
 
 
@@ -73,13 +75,15 @@ def make_app(settings: dict[str, Any] | None = None, **overrides: Any) -> Any:
         # A filesystem path, not an asset spec: asset specs go through pkg_resources, which does
         # not know every import loader (pytest's assertion rewriter, for one).
         static = str(STATIC_DIR)
-        config.add_static_view("static", static,
-                               cache_max_age=0 if asbool(settings.get("pss.dev")) else 31536000)
+        config.add_static_view(
+            "static", static, cache_max_age=0 if asbool(settings.get("pss.dev")) else 31536000
+        )
         # URLs carry a digest of the files, so browsers may keep them for a year and still
         # fetch new ones the moment they change.
         config.add_cache_buster(static + "/", QueryStringConstantCacheBuster(static_digest()))
         config.registry["pss.throttle_policy"] = throttle_policy(settings)
         config.registry["pss.standings_cache"] = StandingsCache(
-            maxsize=int(settings.get("pss.standings_cache_size", 64)))
+            maxsize=int(settings.get("pss.standings_cache_size", 64))
+        )
         config.scan("pss_web.views")
         return config.make_wsgi_app()

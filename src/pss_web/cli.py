@@ -28,26 +28,52 @@ def missing_libraries() -> list[str]:
 
 def add_parser(subparsers: Any) -> None:
     serve = subparsers.add_parser("serve", help="serve the web app with waitress")
-    serve.add_argument("--host", default="127.0.0.1",
-                       help="the address to listen on; 0.0.0.0 serves the venue network too")
-    serve.add_argument("--lan", action="store_true",
-                       help="serve phones on the venue Wi-Fi (--host 0.0.0.0) and show their "
-                            "address with a QR code")
-    serve.add_argument("--lan-address", metavar="ADDRESS",
-                       help="the address phones should open, when the one found is not it "
-                            "(a laptop on two networks)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to listen on; 0.0.0.0 serves the venue network too",
+    )
+    serve.add_argument(
+        "--lan",
+        action="store_true",
+        help="serve phones on the venue Wi-Fi (--host 0.0.0.0) and show their "
+        "address with a QR code",
+    )
+    serve.add_argument(
+        "--lan-address",
+        metavar="ADDRESS",
+        help="the address phones should open, when the one found is not it "
+        "(a laptop on two networks)",
+    )
     serve.add_argument("--port", type=int, default=6543)
     serve.add_argument("--demo", action="store_true", help="create the demo event first")
     serve.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
-    serve.add_argument("--trusted-proxy", metavar="ADDRESS",
-                       help="the reverse proxy in front (e.g. 127.0.0.1): its X-Forwarded-For "
-                            "and X-Forwarded-Proto headers are believed")
-    serve.add_argument("--backup-every", type=float, default=0, metavar="MINUTES",
-                       help="back up the database every MINUTES while serving (pss backup)")
-    serve.add_argument("--backup-dir", default="backups", metavar="DIR",
-                       help="where those backups go (default: backups)")
-    serve.add_argument("--backup-keep", type=int, default=24, metavar="N",
-                       help="keep the newest N of them (default: 24)")
+    serve.add_argument(
+        "--trusted-proxy",
+        metavar="ADDRESS",
+        help="the reverse proxy in front (e.g. 127.0.0.1): its X-Forwarded-For "
+        "and X-Forwarded-Proto headers are believed",
+    )
+    serve.add_argument(
+        "--backup-every",
+        type=float,
+        default=0,
+        metavar="MINUTES",
+        help="back up the database every MINUTES while serving (pss backup)",
+    )
+    serve.add_argument(
+        "--backup-dir",
+        default="backups",
+        metavar="DIR",
+        help="where those backups go (default: backups)",
+    )
+    serve.add_argument(
+        "--backup-keep",
+        type=int,
+        default=24,
+        metavar="N",
+        help="keep the newest N of them (default: 24)",
+    )
     serve.set_defaults(func=cmd_serve)
 
 
@@ -88,8 +114,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         address = args.lan_address or lan_address()
         if address is None:
-            print("pss: no local network found: connect this laptop to the venue Wi-Fi "
-                  "(no internet is needed) and start pss serve again.")
+            print(
+                "pss: no local network found: connect this laptop to the venue Wi-Fi "
+                "(no internet is needed) and start pss serve again."
+            )
         else:
             lan_url = f"http://{address}:{args.port}/"
             print(f"Phones on the venue Wi-Fi open {lan_url}")
@@ -100,8 +128,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         from pss_core.backup import BackupSchedule
 
-        BackupSchedule(url, Path(args.backup_dir), args.backup_every, args.backup_keep,
-                       report=lambda line: print(line, flush=True)).start()
+        BackupSchedule(
+            url,
+            Path(args.backup_dir),
+            args.backup_every,
+            args.backup_keep,
+            report=lambda line: print(line, flush=True),
+        ).start()
     base = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{args.port}"
     print(f"pss is serving on {base}/  (Ctrl-C stops it)")
     if args.demo:
@@ -110,8 +143,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     proxy: dict[str, object] = {}
     if args.trusted_proxy:
         # Believe the proxy's word on the client's address and scheme (https), only from it.
-        proxy = {"trusted_proxy": args.trusted_proxy, "trusted_proxy_count": 1,
-                 "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto x-forwarded-host",
-                 "clear_untrusted_proxy_headers": True}
+        proxy = {
+            "trusted_proxy": args.trusted_proxy,
+            "trusted_proxy_count": 1,
+            "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto x-forwarded-host",
+            "clear_untrusted_proxy_headers": True,
+        }
     serve(app, host=host, port=args.port, threads=args.threads, **proxy)
     return 0

@@ -19,8 +19,19 @@ from pss_web.zones import zone_name
 
 JSON_TYPE = "application/json"
 
-FIELD_KINDS = ("str", "text", "int", "bool", "money", "list", "password", "choice", "datetime",
-               "object", "bundles")
+FIELD_KINDS = (
+    "str",
+    "text",
+    "int",
+    "bool",
+    "money",
+    "list",
+    "password",
+    "choice",
+    "datetime",
+    "object",
+    "bundles",
+)
 
 
 @attrs.frozen
@@ -44,22 +55,36 @@ class Field:
 
     def openapi(self) -> dict[str, Any]:
         schemas: dict[str, dict[str, Any]] = {
-            "str": {"type": "string"}, "text": {"type": "string"},
+            "str": {"type": "string"},
+            "text": {"type": "string"},
             "password": {"type": "string", "format": "password"},
-            "int": {"type": "integer"}, "bool": {"type": "boolean"},
-            "money": {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$",
-                      "description": "an amount like 3.00"},
+            "int": {"type": "integer"},
+            "bool": {"type": "boolean"},
+            "money": {
+                "type": "string",
+                "pattern": r"^\d+(\.\d{1,2})?$",
+                "description": "an amount like 3.00",
+            },
             "list": {"type": "array", "items": {"type": "string"}},
             "choice": {"type": "string"},
             "datetime": {"type": "string", "format": "date-time"},
             "object": {"type": "object"},
-            "bundles": {"oneOf": [
-                {"type": "string", "description": "like '3 for 8.00; 7 for 15.00'"},
-                {"type": "array", "items": {
-                    "type": "object", "required": ["count", "price_cents"],
-                    "properties": {"count": {"type": "integer", "minimum": 2},
-                                   "price_cents": {"type": "integer", "minimum": 0}}}},
-            ]},
+            "bundles": {
+                "oneOf": [
+                    {"type": "string", "description": "like '3 for 8.00; 7 for 15.00'"},
+                    {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["count", "price_cents"],
+                            "properties": {
+                                "count": {"type": "integer", "minimum": 2},
+                                "price_cents": {"type": "integer", "minimum": 0},
+                            },
+                        },
+                    },
+                ]
+            },
         }
         schema = dict(schemas[self.kind])
         if self.choices:
@@ -83,11 +108,11 @@ class Input:
                 body = request.json_body if request.body else {}
             # RecursionError: nested too deep to read; LookupError: an unknown charset.
             except (ValueError, RecursionError, LookupError):
-                raise InvalidInput("The request body is not valid JSON.",
-                                   code="invalid_json") from None
+                raise InvalidInput(
+                    "The request body is not valid JSON.", code="invalid_json"
+                ) from None
             if not isinstance(body, dict):
-                raise InvalidInput("The request body must be a JSON object.",
-                                   code="invalid_json")
+                raise InvalidInput("The request body must be a JSON object.", code="invalid_json")
             check_storable(body)
             self._json: dict[str, Any] = body
         else:
@@ -138,14 +163,19 @@ def parse_value(field: Field, raw: Any, zone: str | None = None) -> Any:
     if field.kind == "list":
         for item in raw or []:
             if isinstance(item, list | dict):
-                raise InvalidInput(f"{what} must be a list of words or numbers.",
-                                   code="invalid_field", field=field.name)
+                raise InvalidInput(
+                    f"{what} must be a list of words or numbers.",
+                    code="invalid_field",
+                    field=field.name,
+                )
         items = [str(v).strip() for v in (raw or []) if str(v).strip()]
         for item in items:
             if field.choices and item not in field.choices:
-                raise InvalidInput(f"{what} must be among {', '.join(field.choices)}, "
-                                   f"not {item[:20]!r}.", code="invalid_field",
-                                   field=field.name)
+                raise InvalidInput(
+                    f"{what} must be among {', '.join(field.choices)}, not {item[:20]!r}.",
+                    code="invalid_field",
+                    field=field.name,
+                )
         return items
     if field.kind == "bool":
         if raw is None or raw == "":
@@ -170,23 +200,30 @@ def parse_value(field: Field, raw: Any, zone: str | None = None) -> Any:
         return None
     if field.kind == "int":
         if isinstance(raw, bool):
-            raise InvalidInput(f"{what} must be a whole number.", code="invalid_field",
-                               field=field.name)
+            raise InvalidInput(
+                f"{what} must be a whole number.", code="invalid_field", field=field.name
+            )
         try:
             value = raw if isinstance(raw, int) else int(str(raw).strip().replace(",", ""))
         except ValueError:
-            raise InvalidInput(f"{what} must be a whole number, not {str(raw)[:20]!r}.",
-                               code="invalid_field", field=field.name) from None
+            raise InvalidInput(
+                f"{what} must be a whole number, not {str(raw)[:20]!r}.",
+                code="invalid_field",
+                field=field.name,
+            ) from None
         if field.minimum is not None and value < field.minimum:
-            raise InvalidInput(f"{what} must be at least {field.minimum}.",
-                               code="invalid_field", field=field.name)
+            raise InvalidInput(
+                f"{what} must be at least {field.minimum}.", code="invalid_field", field=field.name
+            )
         if value < -INT_MAX:
-            raise InvalidInput(f"{what} must be at least {-INT_MAX}.",
-                               code="invalid_field", field=field.name)
+            raise InvalidInput(
+                f"{what} must be at least {-INT_MAX}.", code="invalid_field", field=field.name
+            )
         maximum = INT_MAX if field.maximum is None else min(field.maximum, INT_MAX)
         if value > maximum:
-            raise InvalidInput(f"{what} must be at most {maximum}.",
-                               code="invalid_field", field=field.name)
+            raise InvalidInput(
+                f"{what} must be at most {maximum}.", code="invalid_field", field=field.name
+            )
         return value
     if field.kind == "money":
         return parse_money(raw, what, field.name)
@@ -194,25 +231,38 @@ def parse_value(field: Field, raw: Any, zone: str | None = None) -> Any:
         try:
             value_dt = datetime.fromisoformat(str(raw).strip())
         except ValueError:
-            raise InvalidInput(f"{what} must be a date and time like 2025-06-01T09:00.",
-                               code="invalid_field", field=field.name) from None
+            raise InvalidInput(
+                f"{what} must be a date and time like 2025-06-01T09:00.",
+                code="invalid_field",
+                field=field.name,
+            ) from None
         try:
             # A time without an offset is a wall-clock time where the event happens. Stored in
             # UTC: an offset can push year 1 or 9999 past what a datetime holds.
             return timezones.from_local(value_dt, zone, field=field.name)
         except OverflowError:
-            raise InvalidInput(f"{what} is out of range; use a date between the years 1 and "
-                               "9999.", code="invalid_field", field=field.name) from None
+            raise InvalidInput(
+                f"{what} is out of range; use a date between the years 1 and 9999.",
+                code="invalid_field",
+                field=field.name,
+            ) from None
     if isinstance(raw, list | dict):
-        raise InvalidInput(f"{what} must be text, not a list or an object.",
-                           code="invalid_field", field=field.name)
+        raise InvalidInput(
+            f"{what} must be text, not a list or an object.", code="invalid_field", field=field.name
+        )
     text = str(raw) if field.kind in ("password", "text") else str(raw).strip()
     if field.max_length is not None and len(text) > field.max_length and field.kind != "text":
-        raise InvalidInput(f"{what} is too long (at most {field.max_length} characters).",
-                           code="invalid_field", field=field.name)
+        raise InvalidInput(
+            f"{what} is too long (at most {field.max_length} characters).",
+            code="invalid_field",
+            field=field.name,
+        )
     if field.kind == "choice" and text not in field.choices:
-        raise InvalidInput(f"{what} must be one of {', '.join(field.choices)}.",
-                           code="invalid_field", field=field.name)
+        raise InvalidInput(
+            f"{what} must be one of {', '.join(field.choices)}.",
+            code="invalid_field",
+            field=field.name,
+        )
     return text
 
 
@@ -227,23 +277,25 @@ def parse_money(raw: Any, what: str = "The price", name: str = "price") -> int:
     """Cents from ``3``, ``3.5``, ``"3.50"``, ``"1,000.00"`` or ``"$3.50"``."""
     text = str(raw).strip().lstrip("$").replace(",", "")
     if text.startswith("-") and _AMOUNT.fullmatch(text[1:]) and text.strip("-.0") != "":
-        raise InvalidInput(f"{what} must be an amount like 3.00, not negative.",
-                           code="invalid_field", field=name)
+        raise InvalidInput(
+            f"{what} must be an amount like 3.00, not negative.", code="invalid_field", field=name
+        )
     text = text.removeprefix("-")  # minus zero is zero
     if isinstance(raw, bool) or not _AMOUNT.fullmatch(text) or not any(c.isdigit() for c in text):
-        raise InvalidInput(f"{what} must be an amount like 3.00.", code="invalid_field",
-                           field=name)
+        raise InvalidInput(f"{what} must be an amount like 3.00.", code="invalid_field", field=name)
     if len(text) > _AMOUNT_MAX_CHARS:
         raise InvalidInput(f"{what} is too large.", code="invalid_field", field=name)
     try:
         amount = Decimal(text)
     except InvalidOperation:  # pragma: no cover  (the pattern admits only plain decimals)
-        raise InvalidInput(f"{what} must be an amount like 3.00.", code="invalid_field",
-                           field=name) from None
+        raise InvalidInput(
+            f"{what} must be an amount like 3.00.", code="invalid_field", field=name
+        ) from None
     cents = amount * 100
     if amount < 0 or cents != cents.to_integral_value():
-        raise InvalidInput(f"{what} must be an amount like 3.00, not negative.",
-                           code="invalid_field", field=name)
+        raise InvalidInput(
+            f"{what} must be an amount like 3.00, not negative.", code="invalid_field", field=name
+        )
     if cents > INT_MAX:
         raise InvalidInput(f"{what} is too large.", code="invalid_field", field=name)
     return int(cents)
@@ -261,8 +313,9 @@ def parse(request: Any, fields: Sequence[Field], *, zone: str | None = None) -> 
         value = parse_value(field, raw, zone)
         if value is None or value == []:
             if field.required:
-                raise InvalidInput(f"{field.what} is required.", code="missing_field",
-                                   field=field.name)
+                raise InvalidInput(
+                    f"{field.what} is required.", code="missing_field", field=field.name
+                )
             value = field.default if value is None else value
         values[field.name] = value
     return values

@@ -26,8 +26,10 @@ def new_key() -> str:
 
 def key_of(request: Any) -> str | None:
     key = request.headers.get(HEADER)
-    if key is None and request.content_type in ("application/x-www-form-urlencoded",
-                                                "multipart/form-data"):
+    if key is None and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
         key = request.POST.get(FORM_FIELD)
     return key or None
 
@@ -56,7 +58,8 @@ def answer_of(response: Response) -> idempotency.Answer:
     return idempotency.Answer(
         status=response.status_code,
         headers=tuple((k, v) for k, v in response.headerlist if _kept(k, v)),
-        body=response.body.decode("utf-8", "replace"))
+        body=response.body.decode("utf-8", "replace"),
+    )
 
 
 def replay(answer: idempotency.Answer) -> Response:
@@ -82,8 +85,11 @@ def _idempotent(view: Any, info: Any) -> Any:
         savepoint = session.begin_nested()
         try:
             claimed = idempotency.claim(
-                session, scope, key,
-                idempotency.fingerprint(request.method, request.path_qs, request.body))
+                session,
+                scope,
+                key,
+                idempotency.fingerprint(request.method, request.path_qs, request.body),
+            )
             if isinstance(claimed, idempotency.Answer):
                 response = replay(claimed)
             else:

@@ -35,8 +35,12 @@ def is_lan(address: str) -> bool:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    return ip.version == 4 and not ip.is_loopback and (ip.is_private or ip.is_link_local) \
+    return (
+        ip.version == 4
+        and not ip.is_loopback
+        and (ip.is_private or ip.is_link_local)
         and not ip.is_unspecified
+    )
 
 
 def lan_address(candidates: Callable[[], Iterable[str]] = local_addresses) -> str | None:

@@ -41,8 +41,13 @@ _EVENT_NAV: list[NavItem] = [
 ]
 
 
-def add_event_nav(label: str, *path: str, permission: str = P.VIEW, order: int = 50,
-                  when: Callable[[Any, Any], bool] | None = None) -> None:
+def add_event_nav(
+    label: str,
+    *path: str,
+    permission: str = P.VIEW,
+    order: int = 50,
+    when: Callable[[Any, Any], bool] | None = None,
+) -> None:
     """Add a link to every event's navigation (idempotent per label and path); with ``when``,
     only in events where ``when(request, event)`` is true."""
     item = NavItem(label, tuple(path), permission, order, when)
@@ -98,8 +103,9 @@ def build_layout(request: Any) -> Layout:
         own = _own_pages(identity, event_url)
         links = []
         for item in sorted(_EVENT_NAV, key=lambda i: i.order):
-            if item.permission != P.VIEW and not request.has_permission(item.permission,
-                                                                        event_node):
+            if item.permission != P.VIEW and not request.has_permission(
+                item.permission, event_node
+            ):
                 continue
             if item.when is not None and not item.when(request, event_node.event):
                 continue
@@ -118,11 +124,15 @@ def build_layout(request: Any) -> Layout:
         # One tab is current: the one that covers most (a player on their own page under
         # players/ is on "My page", not on the players list).
         best = max((c for _, _, c in links), default=0)
-        nav.extend(Link(label, url, bool(best) and covers == best)
-                   for label, url, covers in links)
+        nav.extend(Link(label, url, bool(best) and covers == best) for label, url, covers in links)
     elif admin_node is not None and identity is not None:
-        nav.append(Link("My events", request.resource_url(admin_node, "events", ""),
-                        here.startswith(request.resource_url(admin_node, "events", ""))))
+        nav.append(
+            Link(
+                "My events",
+                request.resource_url(admin_node, "events", ""),
+                here.startswith(request.resource_url(admin_node, "events", "")),
+            )
+        )
         if getattr(identity, "is_instance_admin", False):
             owners = request.resource_url(admin_node, "owners", "")
             nav.append(Link("Event owners", owners, here.startswith(owners)))
@@ -145,8 +155,13 @@ def build_layout(request: Any) -> Layout:
         if scope.kind == "event":
             player_login = host + scope.cookie_path + "/player-login"
     return Layout(
-        scope=scope, identity=identity, nav=tuple(nav), crumbs=tuple(crumbs),
-        login_url=login, player_login_url=player_login, logout_url=logout,
+        scope=scope,
+        identity=identity,
+        nav=tuple(nav),
+        crumbs=tuple(crumbs),
+        login_url=login,
+        player_login_url=player_login,
+        logout_url=logout,
         message=flash(request),
         event_name=event_node.event.name if event_node is not None else None,
         home_url=base + "/",

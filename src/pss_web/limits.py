@@ -47,16 +47,22 @@ def body_limit(registry: Any, path: str) -> int:
 
 
 def too_large(request: Any, limit: int) -> Any:
-    message = (f"The request is too large: at most {limit:,} bytes may be sent here.")
+    message = f"The request is too large: at most {limit:,} bytes may be sent here."
     if wants_json(request):
-        response = json_response({"error": "body_too_large", "message": message,
-                                  "limit": limit}, status=413)
+        response = json_response(
+            {"error": "body_too_large", "message": message, "limit": limit}, status=413
+        )
     else:
         from pyramid.renderers import render_to_response
 
-        response = render_to_response("error.html", {
-            "error": {"code": "body_too_large", "message": message}, "status": 413,
-        }, request=request)
+        response = render_to_response(
+            "error.html",
+            {
+                "error": {"code": "body_too_large", "message": message},
+                "status": 413,
+            },
+            request=request,
+        )
         response.status_code = 413
     # No "Connection: close": the server deals with the unread rest (waitress has buffered the
     # body, up to its own bound, before the app is called), and forcing the close made waitress
@@ -96,6 +102,7 @@ def includeme(config: Any) -> None:
     config.add_directive("add_body_limit", add_body_limit)
     # Just above the exception view (inside the transaction, which the refusal's page may use
     # to learn who is logged in): nothing has touched the body yet.
-    config.add_tween("pss_web.limits.body_limit_tween_factory",
-                     under="pyramid_tm.tm_tween_factory", over=EXCVIEW)
+    config.add_tween(
+        "pss_web.limits.body_limit_tween_factory", under="pyramid_tm.tm_tween_factory", over=EXCVIEW
+    )
     config.add_body_limit(r"^/events/[^/]+/stripe/webhook/?$", WEBHOOK_MAX_BODY_BYTES)

@@ -20,9 +20,11 @@ from pss_web.resources import find_event
 def event_version(session: Any, event_id: int) -> str:
     newest = select(func.max(AuditLog.id)).where(AuditLog.event_id == event_id)
     versions = select(func.coalesce(func.sum(Tournament.version), 0)).where(
-        Tournament.event_id == event_id)
+        Tournament.event_id == event_id
+    )
     audit_id, version_sum = session.execute(
-        select(newest.scalar_subquery(), versions.scalar_subquery())).one()
+        select(newest.scalar_subquery(), versions.scalar_subquery())
+    ).one()
     return f"{event_id}.{audit_id or 0}.{version_sum}"
 
 

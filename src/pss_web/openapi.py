@@ -62,29 +62,41 @@ def _path(template: str, name: str) -> str:
 def _operation(decl: ViewDecl, method: str, path: str) -> dict[str, Any]:
     doc = decl.doc or decl.function.replace("_", " ")
     summary, _, description = doc.partition("\n")
-    params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-              for p in re.findall(r"{(\w+)}", path)]
+    params = [
+        {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+        for p in re.findall(r"{(\w+)}", path)
+    ]
     op: dict[str, Any] = {
-        "operationId": method.lower() + "_" + (re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_")
-                                               or "root"),
+        "operationId": method.lower()
+        + "_"
+        + (re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_") or "root"),
         "summary": summary.strip(),
         "tags": [path.strip("/").split("/")[0] or "root"],
         "x-permission": decl.permission,
         "parameters": params,
         "responses": {
-            "200": {"description": "the page's data as JSON (send Accept: application/json)",
-                    "content": {"application/json": {"schema": {"type": "object"}}}},
-            **{code: {"description": text,
-                      "content": {"application/json": {"schema": {
-                          "$ref": "#/components/schemas/Error"}}}}
-               for code, text in ERROR_RESPONSES.items()},
+            "200": {
+                "description": "the page's data as JSON (send Accept: application/json)",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            **{
+                code: {
+                    "description": text,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                }
+                for code, text in ERROR_RESPONSES.items()
+            },
         },
     }
     if description.strip():
         op["description"] = " ".join(description.split())
     if decl.live and method == "GET":
-        op["description"] = (op.get("description", "") + " Answers If-None-Match with 304 "
-                             "while nothing changed (poll it cheaply).").strip()
+        op["description"] = (
+            op.get("description", "") + " Answers If-None-Match with 304 "
+            "while nothing changed (poll it cheaply)."
+        ).strip()
         op["responses"]["304"] = {"description": "unchanged since the ETag you sent"}
     if method != "GET":
         op["security"] = [{"session": [], "csrf": []}]
@@ -93,12 +105,17 @@ def _operation(decl: ViewDecl, method: str, path: str) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "object", "properties": properties}
         if required:
             schema["required"] = required
-        op["requestBody"] = {"required": bool(required), "content": {
-            "application/json": {"schema": schema},
-            "application/x-www-form-urlencoded": {"schema": schema},
-        }}
-        op["responses"]["201"] = {"description": "created",
-                                  "content": {"application/json": {"schema": {"type": "object"}}}}
+        op["requestBody"] = {
+            "required": bool(required),
+            "content": {
+                "application/json": {"schema": schema},
+                "application/x-www-form-urlencoded": {"schema": schema},
+            },
+        }
+        op["responses"]["201"] = {
+            "description": "created",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
     elif decl.permission not in ("view", ""):
         op["security"] = [{"session": []}]
     return op
@@ -122,16 +139,20 @@ def openapi_document(request: Any) -> dict[str, Any]:
                 "Unsafe requests take a JSON object body (or a form) and need the CSRF token in "
                 "the X-CSRF-Token header (GET /api/csrf, or the csrf_token cookie). Log in by "
                 "POSTing to /admin/login, /events/{event}/login or /events/{event}/player-login; "
-                "the session cookie is valid only there. Errors are {error, message}."),
+                "the session cookie is valid only there. Errors are {error, message}."
+            ),
         },
         "servers": [{"url": request.application_url}],
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": {"Error": ERROR_SCHEMA},
             "securitySchemes": {
-                "session": {"type": "apiKey", "in": "cookie", "name": "pss_event_{id}",
-                            "description": "the login's session cookie (pss_admin for the "
-                                           "admin interface)"},
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "pss_event_{id}",
+                    "description": "the login's session cookie (pss_admin for the admin interface)",
+                },
                 "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"},
             },
         },

@@ -56,8 +56,12 @@ def lifecycle_json(request: Any, scope: Tournament | Metatournament) -> dict[str
     """The lifecycle part of a tournament's (or metatournament's) JSON: its status, whether a
     job locks it, and that job with its state."""
     session = request.dbsession
-    return {"status": status_of(scope).value, "cancelled": scope.cancelled_at is not None,
-            "locked": is_locked(session, scope), "job": job_view(session, scope)}
+    return {
+        "status": status_of(scope).value,
+        "cancelled": scope.cancelled_at is not None,
+        "locked": is_locked(session, scope),
+        "job": job_view(session, scope),
+    }
 
 
 def tournament_json(request: Any, t: Tournament, event: Event | None = None) -> dict[str, Any]:
@@ -91,11 +95,19 @@ def tournament_json(request: Any, t: Tournament, event: Event | None = None) -> 
 def machine_json(request: Any, tm: TournamentMachine, event: Event) -> dict[str, Any]:
     playing = None
     if tm.player is not None:
-        playing = {"kind": "player", "number": tm.player.number, "name": tm.player.name,
-                   "url": event_url(request, event, "players", tm.player.number, "")}
+        playing = {
+            "kind": "player",
+            "number": tm.player.number,
+            "name": tm.player.name,
+            "url": event_url(request, event, "players", tm.player.number, ""),
+        }
     elif tm.team is not None:
-        playing = {"kind": "team", "id": tm.team.id, "name": tm.team.name,
-                   "url": event_url(request, event, "teams", tm.team.id, "")}
+        playing = {
+            "kind": "team",
+            "id": tm.team.id,
+            "name": tm.team.name,
+            "url": event_url(request, event, "teams", tm.team.id, ""),
+        }
     return {
         "id": tm.id,
         "name": tm.machine.name,

@@ -72,6 +72,7 @@ def text_key(name: str) -> str:
         raise KeyError(name[:MAX_KEY_LENGTH])
     return name
 
+
 class Resource:
     """A node of the tree. ``api_paths`` are its URL templates, for the OpenAPI document."""
 
@@ -158,8 +159,9 @@ class EventResource(Resource):
 
     def login_scope(self, request: Any) -> LoginScope:
         path = request.resource_path(self).rstrip("/")
-        return LoginScope("event", self.event.id, f"pss_event_{self.event.id}", path,
-                          f"{path}/login")
+        return LoginScope(
+            "event", self.event.id, f"pss_event_{self.event.id}", path, f"{path}/login"
+        )
 
     def __getitem__(self, name: str) -> Any:
         child = _EVENT_CHILDREN.get(name)
@@ -197,8 +199,11 @@ class TournamentsContainer(EventChild):
     title = "Tournaments"
 
     def __getitem__(self, slug: str) -> TournamentResource:
-        t = self.dbsession.scalars(select(Tournament).where(
-            Tournament.event_id == self.event.id, Tournament.slug == text_key(slug))).first()
+        t = self.dbsession.scalars(
+            select(Tournament).where(
+                Tournament.event_id == self.event.id, Tournament.slug == text_key(slug)
+            )
+        ).first()
         if t is None:
             raise KeyError(slug)
         return TournamentResource(self.request, slug, self, t)
@@ -220,8 +225,11 @@ def _draft_acl(tournament: Tournament) -> list[ACE]:
     """A draft is the directors' until it opens: only roles that may manage see it."""
     eid = tournament.event_id
     return [
-        *[(Allow, sec.event_role(eid, role), P.VIEW) for role in Role
-          if P.MANAGE in sec.ROLE_PERMISSIONS[role]],
+        *[
+            (Allow, sec.event_role(eid, role), P.VIEW)
+            for role in Role
+            if P.MANAGE in sec.ROLE_PERMISSIONS[role]
+        ],
         (Deny, Everyone, P.VIEW),
     ]
 
@@ -231,8 +239,7 @@ class MachinesContainer(EventChild):
     title = "Machines"
 
     def __getitem__(self, name: str) -> MachineResource:
-        return MachineResource(self.request, name, self,
-                               self.event_row(TournamentMachine, name))
+        return MachineResource(self.request, name, self, self.event_row(TournamentMachine, name))
 
 
 class MachineResource(EventChild):
@@ -253,8 +260,11 @@ class PlayersContainer(EventChild):
     title = "Players"
 
     def __getitem__(self, name: str) -> PlayerResource:
-        ep = self.dbsession.scalars(select(EventPlayer).where(
-            EventPlayer.event_id == self.event.id, EventPlayer.number == row_id(name))).first()
+        ep = self.dbsession.scalars(
+            select(EventPlayer).where(
+                EventPlayer.event_id == self.event.id, EventPlayer.number == row_id(name)
+            )
+        ).first()
         if ep is None:
             raise KeyError(name)
         return PlayerResource(self.request, name, self, ep)
@@ -297,9 +307,13 @@ class EventUsersContainer(EventChild):
 
     def __getitem__(self, username: str) -> EventUserResource:
         eu = self.dbsession.scalars(
-            select(EventUser).join(User, EventUser.user_id == User.id).where(
-                EventUser.event_id == self.event.id, EventUser.removed_at.is_(None),
-                func.lower(User.username) == text_key(username).lower())
+            select(EventUser)
+            .join(User, EventUser.user_id == User.id)
+            .where(
+                EventUser.event_id == self.event.id,
+                EventUser.removed_at.is_(None),
+                func.lower(User.username) == text_key(username).lower(),
+            )
         ).first()
         if eu is None:
             raise KeyError(username)
@@ -320,9 +334,11 @@ class MetatournamentsContainer(EventChild):
     title = "Metatournaments"
 
     def __getitem__(self, slug: str) -> MetatournamentResource:
-        meta = self.dbsession.scalars(select(Metatournament).where(
-            Metatournament.event_id == self.event.id,
-            Metatournament.slug == text_key(slug))).first()
+        meta = self.dbsession.scalars(
+            select(Metatournament).where(
+                Metatournament.event_id == self.event.id, Metatournament.slug == text_key(slug)
+            )
+        ).first()
         if meta is None:
             raise KeyError(slug)
         return MetatournamentResource(self.request, slug, self, meta)
@@ -401,9 +417,12 @@ class AdminOwnersContainer(Resource):
     title = "Event owners"
 
     def __getitem__(self, username: str) -> AdminOwnerResource:
-        user = self.dbsession.scalars(select(User).where(
-            User.is_event_owner.is_(True),
-            func.lower(User.username) == text_key(username).lower())).first()
+        user = self.dbsession.scalars(
+            select(User).where(
+                User.is_event_owner.is_(True),
+                func.lower(User.username) == text_key(username).lower(),
+            )
+        ).first()
         if user is None:
             raise KeyError(username)
         return AdminOwnerResource(self.request, username, self, user)
@@ -438,9 +457,10 @@ class AdminEventResource(Resource):
         super().__init__(request, name, parent)
         self.event = event
         self.title = event.name
-        self.__acl__ = [(Allow, sec.admin_user(event.owner_id),
-                         (P.EDIT_EVENT, P.MANAGE_USERS)),
-                        DENY_ALL]
+        self.__acl__ = [
+            (Allow, sec.admin_user(event.owner_id), (P.EDIT_EVENT, P.MANAGE_USERS)),
+            DENY_ALL,
+        ]
 
     def __getitem__(self, name: str) -> Any:
         if name == "users":

@@ -29,9 +29,12 @@ def check_storable(value: Any, field: str | None = None) -> None:
     """Refuse submitted values (nested in lists and objects too) holding unstorable text."""
     if isinstance(value, str):
         if not storable(value):
-            raise InvalidInput("The text sent contains a character that cannot be stored (a NUL "
-                               "or a broken unicode character).", code="invalid_text",
-                               field=field)
+            raise InvalidInput(
+                "The text sent contains a character that cannot be stored (a NUL "
+                "or a broken unicode character).",
+                code="invalid_text",
+                field=field,
+            )
     elif isinstance(value, dict):
         for key, item in value.items():
             check_storable(key, field)
@@ -58,18 +61,22 @@ def check_request(event: Any) -> None:
         check_storable(list(request.GET.items()))
     except (UnicodeDecodeError, InvalidInput):
         request.environ["QUERY_STRING"] = ""
-        raise InvalidInput("The address contains characters that are not valid here.",
-                           code="invalid_query") from None
+        raise InvalidInput(
+            "The address contains characters that are not valid here.", code="invalid_query"
+        ) from None
     if request.method not in ("GET", "HEAD") and request.content_type in (
-            "application/x-www-form-urlencoded", "multipart/form-data"):
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
         try:
             request.POST  # noqa: B018  (parsed once here, cached for the CSRF check and views)
         except (ValueError, DeprecationWarning):
             # A multipart body without a usable boundary, say, or a charset other than UTF-8
             # (which WebOb refuses by raising DeprecationWarning).
             request.environ["CONTENT_TYPE"] = "application/octet-stream"
-            raise InvalidInput("The form sent could not be read (forms are sent in UTF-8).",
-                               code="invalid_form") from None
+            raise InvalidInput(
+                "The form sent could not be read (forms are sent in UTF-8).", code="invalid_form"
+            ) from None
 
 
 def drop_unreadable_cookies(event: Any) -> None:

@@ -118,8 +118,10 @@ def principals_for(identity: auth.Identity | None) -> list[str]:
     else:
         assert identity.event_id is not None
         assert identity.player_id is not None
-        principals += [event_players(identity.event_id),
-                       event_player(identity.event_id, identity.player_id)]
+        principals += [
+            event_players(identity.event_id),
+            event_player(identity.event_id, identity.player_id),
+        ]
     return principals
 
 
@@ -204,8 +206,13 @@ class PssSecurityPolicy:
         request.environ.pop("pss.identity", None)
         response = request.response
         response.set_cookie(
-            scope.cookie_name, userid, path=scope.cookie_path, httponly=True, samesite="Lax",
-            secure=request.scheme == "https", max_age=int(kw.get("max_age") or 3 * 24 * 3600),
+            scope.cookie_name,
+            userid,
+            path=scope.cookie_path,
+            httponly=True,
+            samesite="Lax",
+            secure=request.scheme == "https",
+            max_age=int(kw.get("max_age") or 3 * 24 * 3600),
         )
         return _set_cookie_headers(response)
 

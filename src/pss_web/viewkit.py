@@ -85,11 +85,11 @@ def jsonable(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON data")
 
 
-def json_response(data: Any, status: int = 200,
-                  headers: Mapping[str, str] | None = None) -> Response:
+def json_response(
+    data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
     body = json.dumps(jsonable(data), separators=(",", ":"), ensure_ascii=False)
-    response = Response(body=body.encode(), status=status, content_type=JSON_TYPE,
-                        charset="utf-8")
+    response = Response(body=body.encode(), status=status, content_type=JSON_TYPE, charset="utf-8")
     response.headers.update(headers or {})
     return response
 
@@ -116,8 +116,9 @@ def done(
     else:
         response = HTTPSeeOther(location=location)
         if message:
-            response.set_cookie(FLASH_COOKIE, quote(message[:300]), path="/", httponly=True,
-                                samesite="Lax")
+            response.set_cookie(
+                FLASH_COOKIE, quote(message[:300]), path="/", httponly=True, samesite="Lax"
+            )
     for name, value in headers:
         response.headers.add(name, value)
     return response
@@ -130,8 +131,7 @@ def flash(request: Any) -> str | None:
         return None
     if not request.environ.get("pss.flash_cleared"):
         request.environ["pss.flash_cleared"] = True
-        request.add_response_callback(
-            lambda req, resp: resp.delete_cookie(FLASH_COOKIE, path="/"))
+        request.add_response_callback(lambda req, resp: resp.delete_cookie(FLASH_COOKIE, path="/"))
     return unquote(raw)
 
 
@@ -152,8 +152,14 @@ def page(
     ``live(context, request)`` returns a cheap fingerprint of what the page shows; the page then
     carries an ETag and answers conditional requests with 304 without running the view."""
     return view_config(
-        context=context, name=name, permission=permission, renderer=template,
-        request_method=("GET", "HEAD"), live=live, **settings)
+        context=context,
+        name=name,
+        permission=permission,
+        renderer=template,
+        request_method=("GET", "HEAD"),
+        live=live,
+        **settings,
+    )
 
 
 def action(
@@ -167,8 +173,14 @@ def action(
 ) -> Callable[[Any], Any]:
     """An unsafe action (CSRF checked), run in a savepoint; answers through :func:`done`."""
     return view_config(
-        context=context, name=name, permission=permission, request_method=method,
-        atomic=True, fields=tuple(fields), **settings)
+        context=context,
+        name=name,
+        permission=permission,
+        request_method=method,
+        atomic=True,
+        fields=tuple(fields),
+        **settings,
+    )
 
 
 # --- view derivers ----------------------------------------------------------------------------
@@ -185,11 +197,18 @@ def _json_twin(view: Any, info: Any) -> Any:
     if isinstance(methods, str):
         methods = (methods,)
     renderer_name = getattr(renderer, "name", renderer)
-    if isinstance(context, type) and "GET" in methods and isinstance(renderer_name, str) \
-            and renderer_name.endswith(".html"):
+    if (
+        isinstance(context, type)
+        and "GET" in methods
+        and isinstance(renderer_name, str)
+        and renderer_name.endswith(".html")
+    ):
         pages = registry.setdefault("pss.pages", {})
         pages[(context, info.options.get("name") or "")] = (
-            view, renderer_name, info.options.get("permission"))
+            view,
+            renderer_name,
+            info.options.get("permission"),
+        )
 
     def twin(context: Any, request: Any) -> Any:
         result = view(context, request)
@@ -267,17 +286,19 @@ def _declare(view: Any, info: Any) -> Any:
     methods = info.options.get("request_method") or ("GET",)
     if isinstance(methods, str):
         methods = (methods,)
-    info.registry.setdefault("pss.views", []).append(ViewDecl(
-        context=context,
-        name=info.options.get("name") or "",
-        methods=tuple(m for m in methods if m != "HEAD"),
-        permission=str(info.options.get("permission") or ""),
-        doc=(getattr(info.original_view, "__doc__", None) or "").strip(),
-        function=getattr(info.original_view, "__name__", "view"),
-        fields=tuple(info.options.get("fields") or ()),
-        live=info.options.get("live") is not None,
-        template=str(getattr(info.options.get("renderer"), "name", "") or ""),
-    ))
+    info.registry.setdefault("pss.views", []).append(
+        ViewDecl(
+            context=context,
+            name=info.options.get("name") or "",
+            methods=tuple(m for m in methods if m != "HEAD"),
+            permission=str(info.options.get("permission") or ""),
+            doc=(getattr(info.original_view, "__doc__", None) or "").strip(),
+            function=getattr(info.original_view, "__name__", "view"),
+            fields=tuple(info.options.get("fields") or ()),
+            live=info.options.get("live") is not None,
+            template=str(getattr(info.options.get("renderer"), "name", "") or ""),
+        )
+    )
     return view
 
 
@@ -298,8 +319,7 @@ class ViewDecl:
 
 def includeme(config: Any) -> None:
     config.add_request_method(wants_json, "wants_json", reify=True)
-    config.add_view_deriver(_declare, "pss_declare", under="secured_view",
-                            over="owrapped_view")
+    config.add_view_deriver(_declare, "pss_declare", under="secured_view", over="owrapped_view")
     config.add_view_deriver(_live, "pss_live")
     config.add_view_deriver(_atomic, "pss_atomic", under="pss_live")
     config.add_view_deriver(_json_twin, "pss_json_twin", under="rendered_view", over=VIEW)

@@ -36,9 +36,15 @@ def _url(tmp_path: Path) -> str:
 
 def run(tmp_path: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     """``pss --db <tmp> ARGS`` without a terminal."""
-    return subprocess.run([*PSS, "--db", _url(tmp_path), *args], input=stdin,
-                          stdin=None if stdin is not None else subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    return subprocess.run(
+        [*PSS, "--db", _url(tmp_path), *args],
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
 
 
 def users(tmp_path: Path) -> list[User]:
@@ -63,9 +69,14 @@ class Terminal:
 
     def __init__(self, argv: Sequence[str]) -> None:
         self.master, slave = os.openpty()
-        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
-                                     start_new_session=True,
-                                     preexec_fn=_make_controlling_terminal)
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+            preexec_fn=_make_controlling_terminal,
+        )
         os.close(slave)
         self.output = ""
 
@@ -85,11 +96,12 @@ class Terminal:
     def expect(self, text: str, timeout: float = TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
         while text not in self.output:
-            if not self._read(deadline) and (time.monotonic() >= deadline
-                                              or self.proc.poll() is not None):
+            if not self._read(deadline) and (
+                time.monotonic() >= deadline or self.proc.poll() is not None
+            ):
                 raise AssertionError(f"{text!r} never came; the terminal shows:\n{self.output}")
         # What was waited for is consumed, so the next expect looks for a new prompt.
-        self.output = self.output[self.output.index(text) + len(text):]
+        self.output = self.output[self.output.index(text) + len(text) :]
 
     def type(self, line: str) -> None:
         os.write(self.master, (line + "\n").encode())
@@ -120,8 +132,10 @@ def free_port() -> int:
 def no_published_credentials(found: list[User]) -> None:
     for user in found:
         for login in DEMO_LOGINS:
-            assert not (user.username == login.username
-                        and verify_secret(user.password_hash, login.password)), user.username
+            assert not (
+                user.username == login.username
+                and verify_secret(user.password_hash, login.password)
+            ), user.username
 
 
 # --- first run --------------------------------------------------------------------------------
@@ -166,17 +180,35 @@ def test_serve_setup_on_an_empty_database_creates_no_known_credentials(tmp_path:
     run(tmp_path, "serve", "--port", str(free_port()))
     run(tmp_path, "initdb")
     assert users(tmp_path) == []
-    echo = subprocess.run([*PSS, "--db", _url(tmp_path), "admin", "create-owner", "root",
-                           "--admin", "--password-stdin"], input="root-pass-1\n",
-                          capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    echo = subprocess.run(
+        [
+            *PSS,
+            "--db",
+            _url(tmp_path),
+            "admin",
+            "create-owner",
+            "root",
+            "--admin",
+            "--password-stdin",
+        ],
+        input="root-pass-1\n",
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
     assert echo.returncode == 0, echo.stderr
     no_published_credentials(users(tmp_path))
 
 
 def test_serve_with_the_demo_needs_no_administrator(tmp_path: Path) -> None:
-    proc = subprocess.Popen([*PSS, "--db", _url(tmp_path), "serve", "--demo", "--port",
-                             str(free_port())], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [*PSS, "--db", _url(tmp_path), "serve", "--demo", "--port", str(free_port())],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         seen = []
@@ -229,14 +261,24 @@ def test_initdb_without_a_terminal_only_says_how(tmp_path: Path) -> None:
 
 
 def test_create_owner_from_stdin_a_file_and_the_terminal(tmp_path: Path) -> None:
-    done = run(tmp_path, "admin", "create-owner", "alice", "--password-stdin",
-               stdin="alice-pass-1\n")
+    done = run(
+        tmp_path, "admin", "create-owner", "alice", "--password-stdin", stdin="alice-pass-1\n"
+    )
     assert done.returncode == 0, done.stderr
     assert "Event owner alice created" in done.stdout
     secret = tmp_path / "pw"
     secret.write_text("bob-pass-12\n")
-    done = run(tmp_path, "admin", "create-owner", "bob", "--admin", "--full-name", "Bob B",
-               "--password-file", str(secret))
+    done = run(
+        tmp_path,
+        "admin",
+        "create-owner",
+        "bob",
+        "--admin",
+        "--full-name",
+        "Bob B",
+        "--password-file",
+        str(secret),
+    )
     assert done.returncode == 0, done.stderr
     assert "Instance administrator bob created" in done.stdout
     term = Terminal([*PSS, "--db", _url(tmp_path), "admin", "create-owner", "carol"])
@@ -255,13 +297,17 @@ def test_create_owner_from_stdin_a_file_and_the_terminal(tmp_path: Path) -> None
     assert listed == ["alice", "bob  (instance administrator)", "carol"]
 
 
-@pytest.mark.parametrize(("args", "stdin", "message"), [
-    ((), None, "No terminal to ask for the password on"),
-    (("--password-stdin",), "short\n", "A password needs at least 8 characters."),
-    (("--password-file", "/nonexistent/pw"), None, "Cannot read the password file"),
-])
-def test_create_owner_refusals(tmp_path: Path, args: tuple[str, ...], stdin: str | None,
-                               message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        ((), None, "No terminal to ask for the password on"),
+        (("--password-stdin",), "short\n", "A password needs at least 8 characters."),
+        (("--password-file", "/nonexistent/pw"), None, "Cannot read the password file"),
+    ],
+)
+def test_create_owner_refusals(
+    tmp_path: Path, args: tuple[str, ...], stdin: str | None, message: str
+) -> None:
     done = run(tmp_path, "admin", "create-owner", "dave", *args, stdin=stdin)
     assert done.returncode == 2
     assert message in done.stderr
@@ -285,28 +331,38 @@ def test_set_password_ends_the_admin_logins_only(tmp_path: Path) -> None:
         with db.session_scope(engine) as session:
             frank = setup.user_by_name(session, "frank")
             assert frank is not None
-            event = setup.create_event(session, frank, "Frank Open", slug="frank",
-                                       owner_password="frank-event")
+            event = setup.create_event(
+                session, frank, "Frank Open", slug="frank", owner_password="frank-event"
+            )
             setup.add_event_user(session, event, "gina", "gina-event", ["desk"])
             auth.login_admin(session, "frank", "frank-pass-1", auth.Client("192.0.2.1"))
             auth.login_staff(session, event, "frank", "frank-event", auth.Client("192.0.2.1"))
-        done = run(tmp_path, "admin", "set-password", "frank", "--password-stdin",
-                   stdin="frank-pass-2\n")
+        done = run(
+            tmp_path, "admin", "set-password", "frank", "--password-stdin", stdin="frank-pass-2\n"
+        )
         assert done.returncode == 0, done.stderr
         assert "1 admin login ended" in done.stdout
         with db.session_scope(engine) as session:
             frank = setup.user_by_name(session, "frank")
             assert frank is not None
             assert verify_secret(frank.password_hash, "frank-pass-2")
-            live = {row.kind for row in session.scalars(sql_select(LoginSession).where(
-                LoginSession.user_id == frank.id, LoginSession.revoked_at.is_(None)))}
+            live = {
+                row.kind
+                for row in session.scalars(
+                    sql_select(LoginSession).where(
+                        LoginSession.user_id == frank.id, LoginSession.revoked_at.is_(None)
+                    )
+                )
+            }
             assert live == {LoginKind.STAFF}
         # A staff-only account has no account password to set: its passwords are per event.
-        done = run(tmp_path, "admin", "set-password", "gina", "--password-stdin",
-                   stdin="gina-pass-12\n")
+        done = run(
+            tmp_path, "admin", "set-password", "gina", "--password-stdin", stdin="gina-pass-12\n"
+        )
         assert (done.returncode, "not an event owner" in done.stderr) == (2, True)
-        done = run(tmp_path, "admin", "set-password", "nobody", "--password-stdin",
-                   stdin="whatever-1\n")
+        done = run(
+            tmp_path, "admin", "set-password", "nobody", "--password-stdin", stdin="whatever-1\n"
+        )
         assert (done.returncode, "no account called 'nobody'" in done.stderr) == (2, True)
     finally:
         engine.dispose()

@@ -25,14 +25,22 @@ from pss_core.standings import compute_standings
 
 def pss_cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "PSS_DATABASE_URL"}
-    return subprocess.run([sys.executable, "-m", "pss_core.cli", *args], capture_output=True,
-                          text=True, timeout=300, check=False, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "pss_core.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
 
 
 def standings_of(engine: Engine, pss: Pss) -> dict[str, list[Any]]:
     with Session(engine) as session:
-        return {t.slug: [tuple(r) for r in compute_standings(session, pss, t).csv_rows()]
-                for t in session.scalars(select(Tournament).order_by(Tournament.slug))}
+        return {
+            t.slug: [tuple(r) for r in compute_standings(session, pss, t).csv_rows()]
+            for t in session.scalars(select(Tournament).order_by(Tournament.slug))
+        }
 
 
 @pytest.fixture
@@ -47,7 +55,8 @@ def live_sqlite(tmp_path: Path, pss: Pss) -> str:
 
 
 def test_a_backup_mid_event_restores_elsewhere_with_the_same_standings(
-        live_sqlite: str, tmp_path: Path, pss: Pss) -> None:
+    live_sqlite: str, tmp_path: Path, pss: Pss
+) -> None:
     source = db.make_engine(live_sqlite)
     before = standings_of(source, pss)
     assert any(before.values()), "the demo has standings to compare"
@@ -73,8 +82,9 @@ def test_a_backup_mid_event_restores_elsewhere_with_the_same_standings(
     source.dispose()
 
 
-def test_restore_does_not_overwrite_a_database_unless_asked(live_sqlite: str, tmp_path: Path,
-                                                           pss: Pss) -> None:
+def test_restore_does_not_overwrite_a_database_unless_asked(
+    live_sqlite: str, tmp_path: Path, pss: Pss
+) -> None:
     copy = tmp_path / "copy.sqlite"
     assert pss_cli("--db", live_sqlite, "backup", "-o", str(copy)).returncode == 0
     target = f"sqlite:///{tmp_path / 'used.sqlite'}"
@@ -101,14 +111,20 @@ def test_what_is_not_a_backup_is_refused(tmp_path: Path) -> None:
     sqlite_copy.write_bytes(backup.SQLITE_MAGIC + b"\x00" * 100)
     with pytest.raises(backup.BackupError, match="restore it into a sqlite database"):
         backup.restore(sqlite_copy, "postgresql://nobody@127.0.0.1:1/none")
-    done = pss_cli("--db", f"sqlite:///{tmp_path / 'missing.sqlite'}", "backup", "-o",
-                   str(tmp_path / "out.sqlite"))
+    done = pss_cli(
+        "--db",
+        f"sqlite:///{tmp_path / 'missing.sqlite'}",
+        "backup",
+        "-o",
+        str(tmp_path / "out.sqlite"),
+    )
     assert done.returncode == 2
     assert "There is no database" in done.stderr
 
 
-def test_timestamped_backups_into_a_directory_keep_the_newest(live_sqlite: str,
-                                                              tmp_path: Path) -> None:
+def test_timestamped_backups_into_a_directory_keep_the_newest(
+    live_sqlite: str, tmp_path: Path
+) -> None:
     folder = tmp_path / "backups"
     for _ in range(3):
         done = pss_cli("--db", live_sqlite, "backup", "--dir", str(folder), "--keep", "2")
@@ -119,11 +135,11 @@ def test_timestamped_backups_into_a_directory_keep_the_newest(live_sqlite: str,
     assert not list(folder.glob("*.partial"))
 
 
-def test_backups_every_n_minutes_while_serving(live_sqlite: str, tmp_path: Path,
-                                               pss: Pss) -> None:
+def test_backups_every_n_minutes_while_serving(live_sqlite: str, tmp_path: Path, pss: Pss) -> None:
     lines: list[str] = []
-    schedule = backup.BackupSchedule(live_sqlite, tmp_path / "auto", minutes=60, keep=5,
-                                     report=lines.append).start()
+    schedule = backup.BackupSchedule(
+        live_sqlite, tmp_path / "auto", minutes=60, keep=5, report=lines.append
+    ).start()
     try:
         deadline = time.monotonic() + 60
         while not schedule.made and time.monotonic() < deadline:
@@ -141,8 +157,9 @@ def test_backups_every_n_minutes_while_serving(live_sqlite: str, tmp_path: Path,
 
 def test_a_failed_scheduled_backup_is_reported(tmp_path: Path) -> None:
     lines: list[str] = []
-    schedule = backup.BackupSchedule(f"sqlite:///{tmp_path / 'gone.sqlite'}", tmp_path / "b",
-                                     minutes=1, report=lines.append)
+    schedule = backup.BackupSchedule(
+        f"sqlite:///{tmp_path / 'gone.sqlite'}", tmp_path / "b", minutes=1, report=lines.append
+    )
     assert schedule.once() is None
     assert lines[0].startswith("pss: backup failed: There is no database")
 
@@ -155,7 +172,8 @@ def test_serve_offers_backups() -> None:
 
 @pytest.mark.postgres_only
 def test_postgresql_backup_mid_event_restores_into_another_database(
-        committed_engine: Engine, tmp_path: Path, pss: Pss) -> None:
+    committed_engine: Engine, tmp_path: Path, pss: Pss
+) -> None:
     from pss_testing.database import _create_pg_database
 
     with Session(committed_engine) as session:

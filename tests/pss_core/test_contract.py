@@ -16,16 +16,22 @@ from pss_core import contract
 
 ROOT = Path(__file__).resolve().parents[2]
 #: What a plugin may import from pss (``pss_core`` itself re-exports the contract).
-PLUGIN_MAY_IMPORT = ("pss_core", "pss_core.contract", "pss_core.hookspecs", "pss_core.errors",
-                     "pss_core.models")
+PLUGIN_MAY_IMPORT = (
+    "pss_core",
+    "pss_core.contract",
+    "pss_core.hookspecs",
+    "pss_core.errors",
+    "pss_core.models",
+)
 CONTRACT_MAY_IMPORT = ("pss_core.contract", "pss_core.errors", "pss_core.models")
 
 
 def plugin_sources() -> list[Path]:
     """The importable code of the built-in formats and of every plugin distribution (their tests
     may use the services, as the project's own tests do)."""
-    return sorted([*(ROOT / "src" / "pss_formats").rglob("*.py"),
-                   *(ROOT / "plugins").glob("*/src/**/*.py")])
+    return sorted(
+        [*(ROOT / "src" / "pss_formats").rglob("*.py"), *(ROOT / "plugins").glob("*/src/**/*.py")]
+    )
 
 
 def pss_imports(source: str) -> list[tuple[str, str | None]]:
@@ -35,8 +41,12 @@ def pss_imports(source: str) -> list[tuple[str, str | None]]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found += [(a.name, None) for a in node.names if a.name.split(".")[0] == "pss_core"]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0 \
-                and node.module.split(".")[0] == "pss_core":
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.level == 0
+            and node.module.split(".")[0] == "pss_core"
+        ):
             found += [(node.module, a.name) for a in node.names]
     return found
 
@@ -50,21 +60,26 @@ def outside(source: str, allowed: tuple[str, ...]) -> list[str]:
         if module == "pss_core" and name is not None:
             if name not in pss_core.__all__ and f"pss_core.{name}" not in allowed:
                 bad.append(f"pss_core.{name}")
-        elif not any(module == a or module.startswith(a + ".") for a in allowed
-                     if a != "pss_core"):
+        elif not any(module == a or module.startswith(a + ".") for a in allowed if a != "pss_core"):
             bad.append(module)
     return bad
 
 
 def test_the_checker_catches_a_back_door():
     # The negative control: the imports the built-in formats used before the contract existed.
-    source = ("from pss_core.services.quotas import live_purchase_filter\n"
-              "from pss_core.standings import herb_standings\n"
-              "import pss_core.plugins\n"
-              "from pss_core import audit, hookimpl\n"
-              "from pss_core.contract import Format\n")
+    source = (
+        "from pss_core.services.quotas import live_purchase_filter\n"
+        "from pss_core.standings import herb_standings\n"
+        "import pss_core.plugins\n"
+        "from pss_core import audit, hookimpl\n"
+        "from pss_core.contract import Format\n"
+    )
     assert outside(source, PLUGIN_MAY_IMPORT) == [
-        "pss_core.services.quotas", "pss_core.standings", "pss_core.plugins", "pss_core.audit"]
+        "pss_core.services.quotas",
+        "pss_core.standings",
+        "pss_core.plugins",
+        "pss_core.audit",
+    ]
 
 
 @pytest.mark.parametrize("path", plugin_sources(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -77,8 +92,9 @@ def test_there_are_plugin_sources_to_check():
     assert {"pss_formats", "pss_coupons", "pss_early_bird", "pss_extra_curves"} <= names
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "src" / "pss_core" / "contract").glob("*.py")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "src" / "pss_core" / "contract").glob("*.py")), ids=lambda p: p.name
+)
 def test_the_contract_imports_nothing_above_it(path):
     assert outside(path.read_text(encoding="utf-8"), CONTRACT_MAY_IMPORT) == []
 
@@ -88,8 +104,10 @@ def test_hookspecs_import_only_the_contract():
     assert outside(source, CONTRACT_MAY_IMPORT) == []
 
 
-GUARDS = re.compile(r"\.format\s*(==|!=|not in|in)\s|format\.name\s*(==|!=)|\.kind\s*(==|!=)|"
-                    r"kind\.name\s*(==|!=)|HERB_FORMATS|RANKED_HERE")
+GUARDS = re.compile(
+    r"\.format\s*(==|!=|not in|in)\s|format\.name\s*(==|!=)|\.kind\s*(==|!=)|"
+    r"kind\.name\s*(==|!=)|HERB_FORMATS|RANKED_HERE"
+)
 
 
 @pytest.mark.parametrize("path", plugin_sources(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -110,8 +128,11 @@ def test_pss_core_exports_the_contract_hookimpl_and_version():
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", pss_core.__version__)
 
 
-VALUES = [name for name in contract.__all__
-          if isinstance(getattr(contract, name), type) and attrs.has(getattr(contract, name))]
+VALUES = [
+    name
+    for name in contract.__all__
+    if isinstance(getattr(contract, name), type) and attrs.has(getattr(contract, name))
+]
 
 
 @pytest.mark.parametrize("name", VALUES)
@@ -126,8 +147,11 @@ def field_docs(cls: type) -> dict[str, str]:
     from sphinx.pycode import ModuleAnalyzer
 
     docs = ModuleAnalyzer.for_module(cls.__module__).find_attr_docs()
-    return {name: "".join(lines).strip() for (owner, name), lines in docs.items()
-            if owner == cls.__qualname__}
+    return {
+        name: "".join(lines).strip()
+        for (owner, name), lines in docs.items()
+        if owner == cls.__qualname__
+    }
 
 
 @pytest.mark.parametrize("name", VALUES)

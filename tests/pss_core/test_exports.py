@@ -44,14 +44,12 @@ def test_standings_csv_is_the_standings(dbsession: Session, pss: Pss, played: Ev
     standings = compute_standings(dbsession, pss, main_t)
     rows = parse(exports.standings_csv(standings))
     assert len(rows) == len(standings) == len(PLAYERS)
-    assert [(int(r["rank"]), r["name"], int(r["points"])) for r in rows] == \
-        standings.csv_rows()
+    assert [(int(r["rank"]), r["name"], int(r["points"])) for r in rows] == standings.csv_rows()
     assert [r["qualified"] for r in rows].count("yes") == len(standings.qualifiers) >= 4
     assert {int(r["number"]) for r in rows} == set(range(101, 101 + len(PLAYERS)))
 
 
-def test_standings_json_names_the_tournament(dbsession: Session, pss: Pss,
-                                             played: Event) -> None:
+def test_standings_json_names_the_tournament(dbsession: Session, pss: Pss, played: Event) -> None:
     main_t = tournament(played, "main")
     standings = compute_standings(dbsession, pss, main_t)
     doc = json.loads(exports.standings_json(played, main_t, standings))
@@ -80,15 +78,17 @@ def test_every_score_is_a_line(dbsession: Session, played: Event) -> None:
 
 def test_scores_are_read_in_batches_with_progress(dbsession: Session, played: Event) -> None:
     seen: list[int] = []
-    rows = list(exports.iter_scores(dbsession, tournament(played, "main"), batch=3,
-                                    progress=seen.append))
+    rows = list(
+        exports.iter_scores(dbsession, tournament(played, "main"), batch=3, progress=seen.append)
+    )
     assert len(rows) == len(MAIN_SCORES)
     assert seen == [3, 3, 3, 1]
 
 
 def test_ifpa_id_is_exported(dbsession: Session, played: Event) -> None:
-    ada = dbsession.scalars(select(EventPlayer).where(
-        EventPlayer.event_id == played.id, EventPlayer.number == 101)).one()
+    ada = dbsession.scalars(
+        select(EventPlayer).where(EventPlayer.event_id == played.id, EventPlayer.number == 101)
+    ).one()
     ada.player.ifpa_id = 12345
     dbsession.flush()
     rows = parse("".join(exports.scores_lines(dbsession, tournament(played, "main"))))
@@ -96,8 +96,9 @@ def test_ifpa_id_is_exported(dbsession: Session, played: Event) -> None:
     assert {r["ifpa_id"] for r in rows if r["player"] != "Ada Flipper"} == {""}
 
 
-def test_ifpa_qualifying_only_follows_the_standings(dbsession: Session, pss: Pss,
-                                                    played: Event) -> None:
+def test_ifpa_qualifying_only_follows_the_standings(
+    dbsession: Session, pss: Pss, played: Event
+) -> None:
     main_t = tournament(played, "main")
     standings = compute_standings(dbsession, pss, main_t)
     order = exports.finishing_order(dbsession, main_t, standings)
@@ -130,22 +131,27 @@ def test_finals_places_come_first(dbsession: Session, pss: Pss, played: Event) -
     finals = [exports.FinalsPlace(2, first), exports.FinalsPlace(1, third)]
     order = exports.finishing_order(dbsession, main_t, standings, finals=finals)
     assert [(p.place, p.player_id, p.decided_in) for p in order.placings[:2]] == [
-        (1, third, "finals"), (2, first, "finals")]
+        (1, third, "finals"),
+        (2, first, "finals"),
+    ]
     rest = [r for r in standings.rows if r.competitor.id not in (first, third)]
     assert [p.player_id for p in order.placings[2:]] == [r.competitor.id for r in rest]
     assert order.placings[2].place == 3
     assert len(order.placings) == len(standings)
 
 
-def test_finals_cannot_place_a_player_twice(dbsession: Session, pss: Pss,
-                                           played: Event) -> None:
+def test_finals_cannot_place_a_player_twice(dbsession: Session, pss: Pss, played: Event) -> None:
     main_t = tournament(played, "main")
     standings = compute_standings(dbsession, pss, main_t)
     pid = standings.rows[0].competitor.id
     assert pid is not None
     with pytest.raises(Refused) as err:
-        exports.finishing_order(dbsession, main_t, standings,
-                                finals=[exports.FinalsPlace(1, pid), exports.FinalsPlace(2, pid)])
+        exports.finishing_order(
+            dbsession,
+            main_t,
+            standings,
+            finals=[exports.FinalsPlace(1, pid), exports.FinalsPlace(2, pid)],
+        )
     assert err.value.code == "finals_duplicate"
 
 
@@ -156,8 +162,11 @@ def test_ifpa_leaves_out_who_never_played(dbsession: Session, pss: Pss, played: 
     # Four bought a Classics entry; Ada's is unfinished, the other three never played.
     assert order.placings == ()
     assert [(p.number, p.reason) for p in order.left_out] == [
-        (101, "only incomplete entries"), (102, "never played"), (103, "never played"),
-        (104, "never played")]
+        (101, "only incomplete entries"),
+        (102, "never played"),
+        (103, "never played"),
+        (104, "never played"),
+    ]
     assert parse(order.csv()) == []
     assert order.csv().startswith("Place,First Name,Last Name,IFPA ID")
 
@@ -183,8 +192,14 @@ def test_event_zip_has_every_tournament(dbsession: Session, pss: Pss, played: Ev
     data = exports.event_zip(dbsession, pss, played)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = set(archive.namelist())
-        assert {"event.json", "main/results.csv", "main/results.json", "main/scores.csv",
-                "main/ifpa.csv", "classics/scores.csv"} <= names
+        assert {
+            "event.json",
+            "main/results.csv",
+            "main/results.json",
+            "main/scores.csv",
+            "main/ifpa.csv",
+            "classics/scores.csv",
+        } <= names
         scores = parse(archive.read("main/scores.csv").decode())
         index = json.loads(archive.read("event.json"))
     assert len(scores) == len(MAIN_SCORES)
@@ -211,9 +226,13 @@ def committed_demo(committed_engine: Engine, database_url: str, pss: Pss) -> str
     return database_url
 
 
-def test_pss_export_writes_what_the_service_does(committed_demo: str, tmp_path: Any,
-                                                 capsys: pytest.CaptureFixture[str],
-                                                 committed_engine: Engine, pss: Pss) -> None:
+def test_pss_export_writes_what_the_service_does(
+    committed_demo: str,
+    tmp_path: Any,
+    capsys: pytest.CaptureFixture[str],
+    committed_engine: Engine,
+    pss: Pss,
+) -> None:
     assert main(["--db", committed_demo, "export", "demo", "main", "--what", "scores"]) == 0
     printed = capsys.readouterr().out
     with db.session_scope(committed_engine) as session:

@@ -47,8 +47,11 @@ def test_hook_is_exercised_by_a_plugin(name):
     pss = get_plugin_manager()
     if getattr(pss.pm.hook, name).get_hookimpls():
         return
-    tests = [p for p in (ROOT / "tests").rglob("*.py")
-             if f"def {name}(self" in p.read_text(encoding="utf-8")]
+    tests = [
+        p
+        for p in (ROOT / "tests").rglob("*.py")
+        if f"def {name}(self" in p.read_text(encoding="utf-8")
+    ]
     assert tests, f"no installed plugin and no test plugin implements {name}"
 
 
@@ -63,7 +66,7 @@ def test_no_hook_does_a_formats_job(name):
 
 @pytest.mark.parametrize("name", HOOKS)
 def test_hook_is_called_by_pss(name):
-    callers = [
-        p for p in SRC.rglob("*.py") if f"hook.{name}(" in p.read_text(encoding="utf-8")
-    ] + [p for p in SRC.rglob("plugins.py") if f'"{name}"' in p.read_text(encoding="utf-8")]
+    callers = [p for p in SRC.rglob("*.py") if f"hook.{name}(" in p.read_text(encoding="utf-8")] + [
+        p for p in SRC.rglob("plugins.py") if f'"{name}"' in p.read_text(encoding="utf-8")
+    ]
     assert callers, f"nothing in src/ calls {name}"

@@ -16,7 +16,8 @@ def _pss_only(name, type_, parent_names):
 def test_head_matches_models(engine):
     with engine.connect() as conn:
         ctx = MigrationContext.configure(
-            conn, opts={"compare_type": True, "include_name": _pss_only})
+            conn, opts={"compare_type": True, "include_name": _pss_only}
+        )
         assert compare_metadata(ctx, Base.metadata) == []
 
 
@@ -67,24 +68,42 @@ def test_webhook_events_keep_their_rows_when_keyed_per_event(tmp_path):
     before = ScriptDirectory.from_config(config).get_revision("0006").down_revision
     command.upgrade(config, before)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO users (id, username, full_name, is_event_owner, "
-                          "created_at) VALUES (1, 'o', 'O', 1, '2026-01-01 00:00:00')"))
+        conn.execute(
+            text(
+                "INSERT INTO users (id, username, full_name, is_event_owner, "
+                "created_at) VALUES (1, 'o', 'O', 1, '2026-01-01 00:00:00')"
+            )
+        )
         for eid in (1, 2):
-            conn.execute(text("INSERT INTO events (id, slug, name, owner_id, currency, "
-                              "hold_minutes, active, created_at) VALUES (:id, :slug, 'E', 1, "
-                              "'usd', 15, 1, '2026-01-01 00:00:00')"),
-                         {"id": eid, "slug": f"e{eid}"})
-        conn.execute(text("INSERT INTO stripe_webhook_events (id, event_id, type, received_at) "
-                          "VALUES ('evt_1', 1, 'charge.refunded', '2026-01-01 00:00:00')"))
+            conn.execute(
+                text(
+                    "INSERT INTO events (id, slug, name, owner_id, currency, "
+                    "hold_minutes, active, created_at) VALUES (:id, :slug, 'E', 1, "
+                    "'usd', 15, 1, '2026-01-01 00:00:00')"
+                ),
+                {"id": eid, "slug": f"e{eid}"},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO stripe_webhook_events (id, event_id, type, received_at) "
+                "VALUES ('evt_1', 1, 'charge.refunded', '2026-01-01 00:00:00')"
+            )
+        )
     command.upgrade(config, "0006")
     with engine.begin() as conn:
-        assert conn.execute(text("SELECT event_id, stripe_event_id FROM stripe_webhook_events")
-                            ).all() == [(1, "evt_1")]
-        conn.execute(text("INSERT INTO stripe_webhook_events (stripe_event_id, event_id, type, "
-                          "received_at) VALUES ('evt_1', 2, 'charge.refunded', "
-                          "'2026-01-01 00:00:00')"))
+        assert conn.execute(
+            text("SELECT event_id, stripe_event_id FROM stripe_webhook_events")
+        ).all() == [(1, "evt_1")]
+        conn.execute(
+            text(
+                "INSERT INTO stripe_webhook_events (stripe_event_id, event_id, type, "
+                "received_at) VALUES ('evt_1', 2, 'charge.refunded', "
+                "'2026-01-01 00:00:00')"
+            )
+        )
     command.downgrade(config, before)
     with engine.begin() as conn:
         assert conn.execute(text("SELECT event_id, id FROM stripe_webhook_events")).all() == [
-            (1, "evt_1")]
+            (1, "evt_1")
+        ]
     engine.dispose()

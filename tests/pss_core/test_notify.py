@@ -44,16 +44,18 @@ class Jobs:
         self.session = session
         self.pss = pss
         self.done: set[int] = set()
-        session.info[RUNTIME_INFO] = Runtime(bind=session.get_bind(), pss=pss, payments=None,
-                                             mail=MailSettings())
+        session.info[RUNTIME_INFO] = Runtime(
+            bind=session.get_bind(), pss=pss, payments=None, mail=MailSettings()
+        )
 
     def commit(self) -> None:
         self.session.commit()
         if self.session.get_bind().dialect.name != "postgresql":
             return
-        rows = self.session.execute(text(
-            "SELECT id, args FROM procrastinate_jobs WHERE task_name = :t ORDER BY id"),
-            {"t": notify.DELIVER_TASK}).all()
+        rows = self.session.execute(
+            text("SELECT id, args FROM procrastinate_jobs WHERE task_name = :t ORDER BY id"),
+            {"t": notify.DELIVER_TASK},
+        ).all()
         for job_id, args in rows:
             if job_id not in self.done:
                 self.done.add(job_id)
@@ -102,8 +104,9 @@ def test_a_plugin_that_delivered_leaves_the_message_on_the_players_page(world, c
     queues.clear_queue(world.session, world.pss, machine=world.m(), actor=world.sk)
     jobs.commit()
     assert courier.sent == [(ada.id, "queue_cleared")]
-    [row] = world.session.scalars(select(Notification).where(
-        Notification.player_id == ada.id)).all()
+    [row] = world.session.scalars(
+        select(Notification).where(Notification.player_id == ada.id)
+    ).all()
     assert row.kind == "queue_cleared"
     assert "cleared" in row.message or world.m().machine.name in row.message
     assert row.delivered_at is not None
@@ -147,8 +150,11 @@ def test_you_are_next_by_e_mail_is_one_delivery_after_commit(dbsession, pss):
     jobs.commit()
 
     def up_next_mails() -> list[str]:
-        return list(world.session.scalars(select(OutgoingMail.to_address).where(
-            OutgoingMail.kind == "up_next")))
+        return list(
+            world.session.scalars(
+                select(OutgoingMail.to_address).where(OutgoingMail.kind == "up_next")
+            )
+        )
 
     savepoint = world.session.begin_nested()
     world.record(m, 1_000)

@@ -59,20 +59,30 @@ def test_entry_point_plugin_installed_with_pip_is_found():
     assert "geometric" in pss.curves
     assert pss.curves.owner("geometric") == "extra_curves"
     assert {ep.name for ep in builtin_entry_points()} <= {
-        name for name, _ in pss.pm.list_name_plugin()}
+        name for name, _ in pss.pm.list_name_plugin()
+    }
 
 
 def test_builtins_are_entry_points_of_pss_itself():
     # The built-in formats load the way an outside plugin does, not from a list inside pss.
     names = {ep.name for ep in builtin_entry_points()}
-    assert names == {"pss_core.notify", "pss_core.payments.stripe_gateway", "pss_formats.curves",
-                     "pss_formats.herb", "pss_formats.papa", "pss_formats.team",
-                     "pss_formats.meta", "pss_formats.finals"}
+    assert names == {
+        "pss_core.notify",
+        "pss_core.payments.stripe_gateway",
+        "pss_formats.curves",
+        "pss_formats.herb",
+        "pss_formats.papa",
+        "pss_formats.team",
+        "pss_formats.meta",
+        "pss_formats.finals",
+    }
     # Named after the module (or the package) that registers them.
-    assert all(ep.value == ep.name or ep.value.startswith(ep.name + ".")
-               for ep in builtin_entry_points())
-    assert {f.name for f in get_plugin_manager(builtins=False, load_entrypoints=False)
-            .formats} == set()
+    assert all(
+        ep.value == ep.name or ep.value.startswith(ep.name + ".") for ep in builtin_entry_points()
+    )
+    assert {
+        f.name for f in get_plugin_manager(builtins=False, load_entrypoints=False).formats
+    } == set()
 
 
 def test_test_managers_skip_entry_points(pss):

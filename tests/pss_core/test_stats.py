@@ -34,22 +34,46 @@ def day(dbsession: Session, pss: Pss, demo_event: Event) -> Any:
     desk = Actor("desk", user_id=desk_eu.user_id)
     keeper = Actor("scorekeeper", user_id=keeper_eu.user_id)
     p = {ep.number: ep for ep in dbsession.query(EventPlayer).filter_by(event_id=event.id)}
-    tickets.sell_tickets(dbsession, pss, player=p[101], count=3, tournament=main, actor=desk,
-                         sold_by_id=desk_eu.id, now=at(0))
-    tickets.sell_tickets(dbsession, pss, player=p[103], count=1, tournament=main, actor=desk,
-                         channel=Channel.COMP, sold_by_id=desk_eu.id, now=at(1))
-    classic = tickets.sell_tickets(dbsession, pss, player=p[102], count=1, tournament=classics,
-                                   actor=desk, sold_by_id=desk_eu.id, now=at(65))
-    refunds.request_refund(dbsession, classic.id, tokens=3, actor=desk,
-                           refunded_by_id=desk_eu.id, now=at(70))
+    tickets.sell_tickets(
+        dbsession,
+        pss,
+        player=p[101],
+        count=3,
+        tournament=main,
+        actor=desk,
+        sold_by_id=desk_eu.id,
+        now=at(0),
+    )
+    tickets.sell_tickets(
+        dbsession,
+        pss,
+        player=p[103],
+        count=1,
+        tournament=main,
+        actor=desk,
+        channel=Channel.COMP,
+        sold_by_id=desk_eu.id,
+        now=at(1),
+    )
+    classic = tickets.sell_tickets(
+        dbsession,
+        pss,
+        player=p[102],
+        count=1,
+        tournament=classics,
+        actor=desk,
+        sold_by_id=desk_eu.id,
+        now=at(65),
+    )
+    refunds.request_refund(
+        dbsession, classic.id, tokens=3, actor=desk, refunded_by_id=desk_eu.id, now=at(70)
+    )
     machine = main.machines[0]
     games.start_game(dbsession, pss, machine=machine, player=p[101], actor=keeper, now=at(5))
     queues.join_queue(dbsession, pss, machine=machine, player=p[103], actor=keeper, now=at(10))
     # 101's score ends a 12-minute game and starts 103's after a 7-minute wait.
-    games.record_score(dbsession, pss, machine=machine, score=1_000_000, actor=keeper,
-                       now=at(17))
-    games.record_score(dbsession, pss, machine=machine, score=2_000_000, actor=keeper,
-                       now=at(25))
+    games.record_score(dbsession, pss, machine=machine, score=1_000_000, actor=keeper, now=at(17))
+    games.record_score(dbsession, pss, machine=machine, score=2_000_000, actor=keeper, now=at(25))
     dbsession.flush()
     return stats.event_stats(dbsession, event.id)
 
@@ -63,8 +87,10 @@ def test_sales_per_tournament_and_channel(day: stats.EventStats) -> None:
 
 def test_sales_per_day_and_hour(day: stats.EventStats) -> None:
     assert day["sales_per_day"].rows == (("2030-05-01", 3, 5, 1300),)
-    assert day["sales_per_hour"].rows == (("2030-05-01 10:00", 2, 4, 800),
-                                          ("2030-05-01 11:00", 1, 1, 500))
+    assert day["sales_per_hour"].rows == (
+        ("2030-05-01 10:00", 2, 4, 800),
+        ("2030-05-01 11:00", 1, 1, 500),
+    )
 
 
 def test_cash_up_subtracts_refunds(day: stats.EventStats) -> None:

@@ -22,8 +22,9 @@ def test_known_zones(name: str) -> None:
     assert timezones.check_time_zone(f" {name} ") == name
 
 
-@pytest.mark.parametrize("name", ["", "Mars/Olympus", "CEST+2", "../../etc/passwd",
-                                  "/usr/share/zoneinfo/UTC", "x" * 65])
+@pytest.mark.parametrize(
+    "name", ["", "Mars/Olympus", "CEST+2", "../../etc/passwd", "/usr/share/zoneinfo/UTC", "x" * 65]
+)
 def test_unknown_zones_are_refused(name: str) -> None:
     with pytest.raises(InvalidInput) as info:
         timezones.check_time_zone(name)
@@ -43,7 +44,8 @@ def test_a_time_the_clocks_skip_is_refused() -> None:
     assert info.value.code == "nonexistent_time"
     assert info.value.details["field"] == "starts_at"
     assert timezones.from_local(datetime(2026, 3, 29, 3, 0), "Europe/Berlin") == datetime(
-        2026, 3, 29, 1, 0, tzinfo=UTC)
+        2026, 3, 29, 1, 0, tzinfo=UTC
+    )
 
 
 def test_a_time_the_clocks_show_twice_is_the_first() -> None:
@@ -56,8 +58,7 @@ def test_a_time_the_clocks_show_twice_is_the_first() -> None:
 
 def test_a_time_with_an_offset_keeps_it() -> None:
     typed = datetime.fromisoformat("2026-06-01T09:00:00-05:00")
-    assert timezones.from_local(typed, "Europe/Berlin") == datetime(2026, 6, 1, 14, 0,
-                                                                     tzinfo=UTC)
+    assert timezones.from_local(typed, "Europe/Berlin") == datetime(2026, 6, 1, 14, 0, tzinfo=UTC)
 
 
 def test_a_name_no_longer_known_shows_utc() -> None:
@@ -66,11 +67,13 @@ def test_a_name_no_longer_known_shows_utc() -> None:
 
 def test_the_admin_service_sets_the_zone(dbsession: Session, demo_event: Event) -> None:
     assert demo_event.time_zone == "UTC"
-    diff = admin.update_event(dbsession, demo_event, actor=Actor("owner"),
-                              time_zone="America/Chicago")
+    diff = admin.update_event(
+        dbsession, demo_event, actor=Actor("owner"), time_zone="America/Chicago"
+    )
     assert diff == {"time_zone": {"before": "UTC", "after": "America/Chicago"}}
-    row = dbsession.scalars(select(AuditLog).where(AuditLog.action == "event.update")
-                            .order_by(AuditLog.id.desc())).first()
+    row = dbsession.scalars(
+        select(AuditLog).where(AuditLog.action == "event.update").order_by(AuditLog.id.desc())
+    ).first()
     assert row is not None
     assert row.details["changes"]["time_zone"]["after"] == "America/Chicago"
     with pytest.raises(InvalidInput):

@@ -5,17 +5,39 @@ import pytest
 from pss_formats.curves import linear_points, papa_points
 
 
-@pytest.mark.parametrize(("rank", "points"), [
-    (1, 100), (2, 90), (3, 85), (4, 84), (5, 83), (10, 78), (86, 2), (87, 1), (88, 0), (89, 0),
-    (1000, 0),
-])
+@pytest.mark.parametrize(
+    ("rank", "points"),
+    [
+        (1, 100),
+        (2, 90),
+        (3, 85),
+        (4, 84),
+        (5, 83),
+        (10, 78),
+        (86, 2),
+        (87, 1),
+        (88, 0),
+        (89, 0),
+        (1000, 0),
+    ],
+)
 def test_papa_curve(rank, points):
     assert papa_points(rank) == points
 
 
-@pytest.mark.parametrize(("rank", "points"), [
-    (1, 100), (2, 99), (3, 98), (50, 51), (100, 1), (101, 0), (102, 0), (5000, 0),
-])
+@pytest.mark.parametrize(
+    ("rank", "points"),
+    [
+        (1, 100),
+        (2, 99),
+        (3, 98),
+        (50, 51),
+        (100, 1),
+        (101, 0),
+        (102, 0),
+        (5000, 0),
+    ],
+)
 def test_linear_curve(rank, points):
     assert linear_points(rank) == points
 

@@ -15,8 +15,9 @@ class Sprint(Format):
     """Only a standings function: a player's single best game anywhere, one point per place."""
 
     def standings_from_rows(self, rows, options, ranking):
-        return ranking.herb(rows, machines_counted=int(options["machines_counted"]),
-                            curve=ranking.curve(options))
+        return ranking.herb(
+            rows, machines_counted=int(options["machines_counted"]), curve=ranking.curve(options)
+        )
 
 
 class Closed(Format):
@@ -32,10 +33,17 @@ class Closed(Format):
 class Formats:
     @hookimpl
     def pss_register_formats(self, registry):
-        registry.add(FormatSpec("sprint", "Sprint", options=(
-            OptionSpec("machines_counted", "int", 1),
-            OptionSpec("points_curve", "points_curve", "linear"),
-        ), format=Sprint))
+        registry.add(
+            FormatSpec(
+                "sprint",
+                "Sprint",
+                options=(
+                    OptionSpec("machines_counted", "int", 1),
+                    OptionSpec("points_curve", "points_curve", "linear"),
+                ),
+                format=Sprint,
+            )
+        )
         registry.add(FormatSpec("closed", "Closed", format=Closed()))
 
 
@@ -50,8 +58,11 @@ def test_a_minimal_format_plays_like_herb(sprint_board):
     t = board.tournament("sprint", ["A", "B"])
     board.sell("Ada", 2, t)
     board.sell("Bo", 1, t)
-    held = board.session.scalar(select(func.count(Token.id)).where(
-        Token.player_id == board.player("Ada").id, Token.tournament_id == t.id))
+    held = board.session.scalar(
+        select(func.count(Token.id)).where(
+            Token.player_id == board.player("Ada").id, Token.tournament_id == t.id
+        )
+    )
     assert held == 2  # one game per ticket by default
     board.play(t, "Ada", "A", 500)
     board.play(t, "Ada", "B", 900)

@@ -15,8 +15,14 @@ def table(s):
 
 
 def tokens(board, player, t):
-    return board.session.scalar(select(func.count(Token.id)).where(
-        Token.player_id == board.player(player).id, Token.tournament_id == t.id)) or 0
+    return (
+        board.session.scalar(
+            select(func.count(Token.id)).where(
+                Token.player_id == board.player(player).id, Token.tournament_id == t.id
+            )
+        )
+        or 0
+    )
 
 
 def test_a_ticket_is_one_game(board):
@@ -39,7 +45,9 @@ def test_herb_played_through_the_services(board, pss):
     s = compute_standings(board.session, pss, t)
     assert table(s) == [(1, "Ada", 190), (1, "Bo", 190), (3, "Cy", 100)]
     assert [(m.machine, m.score, m.rank, m.counted) for m in s.rows[0].machines] == [
-        ("A", 300, 1, True), ("B", 50, 2, True)]
+        ("A", 300, 1, True),
+        ("B", 50, 2, True),
+    ]
     assert s.rows[2].machines[0].score == 10**12 + 7
     assert s.version == t.version > 0
     assert [row.name for row in s.qualifiers] == ["Ada", "Bo"]
@@ -59,8 +67,9 @@ def test_without_replays_a_machine_is_played_once(board):
     t = board.tournament("herb", ["A", "B"], options={"replay_same_machine": False})
     board.sell("Ada", 4, t)
     board.play(t, "Ada", "A", 10)
-    with pytest.raises(Refused, match="Ada has already played A in herb 1, and replays are not "
-                                      "allowed there") as err:
+    with pytest.raises(
+        Refused, match="Ada has already played A in herb 1, and replays are not allowed there"
+    ) as err:
         board.start(t, "Ada", "A")
     assert err.value.code == "machine_already_played"
     # A voided game was never played: the machine may be tried again.
@@ -72,8 +81,11 @@ def test_without_replays_a_machine_is_played_once(board):
 def test_limited_herb_caps_sales(board):
     t = board.tournament("limited_herb", options={"max_entries": 3})
     board.sell("Ada", 2, t)
-    with pytest.raises(Refused, match="Ada may have at most 3 entries in limited_herb 1; they "
-                                      "already have 2, so at most 1 more can be sold") as err:
+    with pytest.raises(
+        Refused,
+        match="Ada may have at most 3 entries in limited_herb 1; they "
+        "already have 2, so at most 1 more can be sold",
+    ) as err:
         board.sell("Ada", 2, t)
     assert err.value.code == "entry_cap_reached"
     assert tokens(board, "Ada", t) == 2
@@ -104,11 +116,13 @@ def test_a_removed_machine_keeps_counting_unless_the_tournament_drops_it(board, 
     board.sell("Ada", 2, t)
     board.play(t, "Ada", "A", 10)
     board.play(t, "Ada", "B", 10)
-    machines.set_machine_status(board.session, pss, machine=board.machine(t, "B"),
-                                status="disable", actor=board.sk)
+    machines.set_machine_status(
+        board.session, pss, machine=board.machine(t, "B"), status="disable", actor=board.sk
+    )
     assert table(compute_standings(board.session, pss, t)) == [(1, "Ada", 200)]
-    machines.set_machine_status(board.session, pss, machine=board.machine(t, "B"),
-                                status="remove", actor=board.td)
+    machines.set_machine_status(
+        board.session, pss, machine=board.machine(t, "B"), status="remove", actor=board.td
+    )
     s = compute_standings(board.session, pss, t)
     assert table(s) == [(1, "Ada", 200)]
     assert s.machines == ("A", "B")

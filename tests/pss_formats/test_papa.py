@@ -17,8 +17,12 @@ def table(s):
 def test_a_ticket_is_an_entry_of_g_games(board):
     t = board.tournament("papa", options={"games_per_entry": 3})
     board.sell("Ada", 2, t)
-    assert board.session.scalar(select(func.count(Token.id)).where(
-        Token.player_id == board.player("Ada").id)) == 6
+    assert (
+        board.session.scalar(
+            select(func.count(Token.id)).where(Token.player_id == board.player("Ada").id)
+        )
+        == 6
+    )
 
 
 def test_an_entry_counts_once_complete(board, pss):
@@ -36,7 +40,9 @@ def test_an_entry_counts_once_complete(board, pss):
     s = compute_standings(board.session, pss, t)
     assert table(s) == [(1, "Ada", 200), (2, "Bo", 190)]
     assert [(g.machine, g.score, g.rank, g.points) for g in s.rows[0].entries[0].games] == [
-        ("A", 500, 1, 100), ("C", 5, 1, 100)]
+        ("A", 500, 1, 100),
+        ("C", 5, 1, 100),
+    ]
 
 
 def test_games_of_an_entry_are_on_different_machines(board):
@@ -49,8 +55,7 @@ def test_games_of_an_entry_are_on_different_machines(board):
 
 
 def test_the_next_entry_starts_after_the_last_game(board, pss):
-    t = board.tournament("papa", ["A", "B"],
-                         options={"games_per_entry": 2, "entries_counted": 2})
+    t = board.tournament("papa", ["A", "B"], options={"games_per_entry": 2, "entries_counted": 2})
     board.sell("Ada", 2, t)
     first = [board.play(t, "Ada", m, sc).entry_id for m, sc in (("A", 10), ("B", 10))]
     second = [board.play(t, "Ada", m, sc).entry_id for m, sc in (("A", 20), ("B", 5))]
@@ -59,7 +64,9 @@ def test_the_next_entry_starts_after_the_last_game(board, pss):
     # A: 20 (1), 10 (2); B: 10 (1), 5 (2). Entry 1: 90 + 100; entry 2: 100 + 90; both count.
     assert table(s) == [(1, "Ada", 380)]
     assert [(e.entry_id, e.points, e.counted) for e in s.rows[0].entries] == [
-        (first[0], 190, True), (second[0], 190, True)]
+        (first[0], 190, True),
+        (second[0], 190, True),
+    ]
 
 
 def test_voiding_an_entry_before_it_is_complete(board, pss):
@@ -75,10 +82,22 @@ def test_voiding_an_entry_before_it_is_complete(board, pss):
     assert table(s) == [(1, "Bo", 300)]
     # The game played stays used and the entry's two unplayed games are used up with it, so
     # Ada has nothing left to start with until she buys another ticket.
-    assert board.session.scalar(select(func.count(Token.id)).where(
-        Token.entry_id == entry.id, Token.used_at.is_not(None))) == 1
-    assert board.session.scalar(select(func.count(Token.id)).where(
-        Token.entry_id == entry.id, Token.voided_at.is_not(None))) == 2
+    assert (
+        board.session.scalar(
+            select(func.count(Token.id)).where(
+                Token.entry_id == entry.id, Token.used_at.is_not(None)
+            )
+        )
+        == 1
+    )
+    assert (
+        board.session.scalar(
+            select(func.count(Token.id)).where(
+                Token.entry_id == entry.id, Token.voided_at.is_not(None)
+            )
+        )
+        == 2
+    )
     with pytest.raises(Refused) as err:
         board.start(t, "Ada", "B")
     assert err.value.code == "no_tokens"

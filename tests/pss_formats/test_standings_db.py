@@ -36,24 +36,53 @@ def table(s):
 
 
 def herb_view(s):
-    return [(row.rank, row.name, row.points,
-             [(m.machine, m.score, m.rank, m.points, m.counted) for m in row.machines])
-            for row in s]
+    return [
+        (
+            row.rank,
+            row.name,
+            row.points,
+            [(m.machine, m.score, m.rank, m.points, m.counted) for m in row.machines],
+        )
+        for row in s
+    ]
 
 
 def entry_view(s):
-    return [(row.rank, row.name, row.points,
-             [(e.entry, e.points, e.counted,
-               [(g.machine, g.score, g.rank, g.points, g.counted) for g in e.games])
-              for e in row.entries])
-            for row in s]
+    return [
+        (
+            row.rank,
+            row.name,
+            row.points,
+            [
+                (
+                    e.entry,
+                    e.points,
+                    e.counted,
+                    [(g.machine, g.score, g.rank, g.points, g.counted) for g in e.games],
+                )
+                for e in row.entries
+            ],
+        )
+        for row in s
+    ]
 
 
 # The hand-worked HERB tournament of tests/pss_core/test_standings.py, stored.
 HERB_GAMES = [
-    ("P1", "A", 500), ("P2", "A", 500), ("P3", "A", 400), ("P4", "A", 300), ("P5", "A", 300),
-    ("P3", "B", 90), ("P1", "B", 80), ("P4", "B", 80), ("P6", "B", 80), ("P2", "B", 70),
-    ("P5", "C", 1000), ("P4", "C", 900), ("P2", "C", 900), ("P6", "C", 900),
+    ("P1", "A", 500),
+    ("P2", "A", 500),
+    ("P3", "A", 400),
+    ("P4", "A", 300),
+    ("P5", "A", 300),
+    ("P3", "B", 90),
+    ("P1", "B", 80),
+    ("P4", "B", 80),
+    ("P6", "B", 80),
+    ("P2", "B", 70),
+    ("P5", "C", 1000),
+    ("P4", "C", 900),
+    ("P2", "C", 900),
+    ("P6", "C", 900),
 ]
 
 
@@ -69,15 +98,23 @@ def herb(board):
 
 def test_herb_from_the_database_by_hand(board, pss, herb):
     s = compute_standings(board.session, pss, herb)
-    assert table(s) == [(1, "P1", 190), (1, "P2", 190), (3, "P3", 185), (4, "P5", 184),
-                        (5, "P4", 180), (5, "P6", 180)]
-    assert herb_view(s) == herb_view(herb_standings(
-        [ScoreRow(*g) for g in HERB_GAMES], machines_counted=2, curve=PAPA))
+    assert table(s) == [
+        (1, "P1", 190),
+        (1, "P2", 190),
+        (3, "P3", 185),
+        (4, "P5", 184),
+        (5, "P4", 180),
+        (5, "P6", 180),
+    ]
+    assert herb_view(s) == herb_view(
+        herb_standings([ScoreRow(*g) for g in HERB_GAMES], machines_counted=2, curve=PAPA)
+    )
     p2 = s.find(name="P2")
     assert p2.competitor.number == board.players["P2"].number
     assert p2.competitor.id == board.players["P2"].id
     assert [m.machine_id for m in p2.machines] == [
-        board.machine(herb, name).id for name in ("A", "C", "B")]
+        board.machine(herb, name).id for name in ("A", "C", "B")
+    ]
     assert s.machines == ("A", "B", "C")
     assert s.format == "herb"
     assert s.tournament_id == herb.id
@@ -93,7 +130,9 @@ def test_herb_cut_takes_in_the_tie_at_the_line(board, pss, herb):
     assert [row.qualified for row in s] == [True] * 6
     herb.qualifying_cut = 2
     assert [row.name for row in compute_standings(board.session, pss, herb).qualifiers] == [
-        "P1", "P2"]
+        "P1",
+        "P2",
+    ]
 
 
 def test_removed_machines_count_unless_dropped_and_disabled_ones_count(board, pss, herb):
@@ -108,8 +147,14 @@ def test_removed_machines_count_unless_dropped_and_disabled_ones_count(board, ps
     board.session.flush()
     s = compute_standings(board.session, pss, herb)
     # Without B: P1 A 100, P2 A 100 + C 90, P3 A 85, P4 C 90 + A 84, P5 C 100 + A 84, P6 C 90.
-    assert table(s) == [(1, "P2", 190), (2, "P5", 184), (3, "P4", 174), (4, "P1", 100),
-                        (5, "P6", 90), (6, "P3", 85)]
+    assert table(s) == [
+        (1, "P2", 190),
+        (2, "P5", 184),
+        (3, "P4", 174),
+        (4, "P1", 100),
+        (5, "P6", 90),
+        (6, "P3", 85),
+    ]
     assert s.machines == ("A", "C")
     assert all(m.machine != "B" for row in s for m in row.machines)
 
@@ -134,12 +179,15 @@ def test_players_with_the_same_name_stay_apart(board, pss):
     s = compute_standings(board.session, pss, t)
     # Tied on the same name: the lower player number first.
     assert [(row.rank, row.name, row.competitor.number) for row in s] == [
-        (1, "Sam", 3), (1, "Sam", 7)]
+        (1, "Sam", 3),
+        (1, "Sam", 7),
+    ]
 
 
 def test_limited_herb_ranks_like_herb(board, pss):
-    t = board.tournament("limited_herb", ["A", "B"],
-                         options={"max_entries": 3, "machines_counted": 1})
+    t = board.tournament(
+        "limited_herb", ["A", "B"], options={"max_entries": 3, "machines_counted": 1}
+    )
     board.game(t, "Ada", "A", 5)
     board.game(t, "Bo", "A", 7)
     board.game(t, "Bo", "B", 1)
@@ -173,9 +221,14 @@ def test_papa_from_the_database_by_hand(board, pss):
     assert [row.name for row in s.qualifiers] == ["Bo"]
     ada = s.find(name="Ada")
     assert [(e.entry_id, e.points, e.counted) for e in ada.entries] == [
-        (e1.id, 270, True), (e2.id, 270, False)]
+        (e1.id, 270, True),
+        (e2.id, 270, False),
+    ]
     assert [(g.machine, g.score, g.rank, g.points) for g in ada.entries[0].games] == [
-        ("A", 100, 1, 100), ("B", 10, 3, 85), ("D", 1, 3, 85)]
+        ("A", 100, 1, 100),
+        ("B", 10, 3, 85),
+        ("D", 1, 3, 85),
+    ]
     assert ada.machines == ()
     t.format_options = {**t.format_options, "entries_counted": 2}
     assert table(compute_standings(board.session, pss, t))[0] == (1, "Ada", 540)
@@ -196,8 +249,9 @@ def test_papa_games_on_removed_machines_drop_out_of_their_entry_when_dropped(boa
     board.entry(t, "Ada", [("A", 10), ("B", 1)])
     board.entry(t, "Bo", [("A", 5), ("B", 5)])
     board.set_machine_status(t, "B", MachineStatus.REMOVED)
-    assert [len(e.games) for row in compute_standings(board.session, pss, t)
-            for e in row.entries] == [2, 2]
+    assert [
+        len(e.games) for row in compute_standings(board.session, pss, t) for e in row.entries
+    ] == [2, 2]
     t.count_removed_machines = False
     board.session.flush()
     s = compute_standings(board.session, pss, t)
@@ -223,8 +277,12 @@ def test_team_standings_list_teams_with_members(board, pss):
     assert s.find(name="Flippers").competitor.members == ("Ada", "Bo")
     assert s.find(name="Tilt").competitor.id == board.teams["Tilt"].id
     data = s.as_dict()["standings"][0]["competitor"]
-    assert data == {"name": "Tilt", "id": board.teams["Tilt"].id, "team": True,
-                    "members": ["Cy", "Di"]}
+    assert data == {
+        "name": "Tilt",
+        "id": board.teams["Tilt"].id,
+        "team": True,
+        "members": ["Cy", "Di"],
+    }
 
 
 # --- freshness and the cache ----------------------------------------------------------------
@@ -276,8 +334,9 @@ def test_cache_is_bounded():
 def test_breakdowns_decode_once_when_threads_share_cached_standings(board, pss, herb):
     s = compute_standings(board.session, pss, herb, cache=StandingsCache())
     seen = []
-    threads = [threading.Thread(target=lambda: seen.append(tuple(s.rows[3].machines)))
-               for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: seen.append(tuple(s.rows[3].machines))) for _ in range(8)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -303,8 +362,14 @@ class LowScore:
 
     @hookimpl
     def pss_register_formats(self, registry):
-        registry.add(FormatSpec("lowball", "Lowball", options=(
-            OptionSpec("points_curve", "points_curve", "linear"),), format=Lowball))
+        registry.add(
+            FormatSpec(
+                "lowball",
+                "Lowball",
+                options=(OptionSpec("points_curve", "points_curve", "linear"),),
+                format=Lowball,
+            )
+        )
 
 
 def test_a_rows_only_format_gets_its_stored_scores_as_rows(board, make_pss):
@@ -315,16 +380,18 @@ def test_a_rows_only_format_gets_its_stored_scores_as_rows(board, make_pss):
     board.game(t, "Bo", "B", 99, status=EntryStatus.VOIDED)
     # Rows from the database carry names as well as ids.
     a = board.machine(t, "A").id
-    assert [(r.score, r.machine, r.machine_id, r.player, r.player_id)
-            for r in score_rows(board.session, t)] == [
-        (30, "A", a, "Ada", board.players["Ada"].id), (10, "A", a, "Bo", board.players["Bo"].id)]
+    assert [
+        (r.score, r.machine, r.machine_id, r.player, r.player_id)
+        for r in score_rows(board.session, t)
+    ] == [(30, "A", a, "Ada", board.players["Ada"].id), (10, "A", a, "Bo", board.players["Bo"].id)]
     s = compute_standings(board.session, pss, t)
     assert table(s) == [(1, "Bo", 100), (2, "Ada", 99)]
     bo = s.rows[0]
-    assert (bo.competitor.id, bo.competitor.number) == (board.players["Bo"].id,
-                                                      board.players["Bo"].number)
-    assert [(m.machine, m.machine_id) for m in bo.machines] == [
-        ("A", board.machine(t, "A").id)]
+    assert (bo.competitor.id, bo.competitor.number) == (
+        board.players["Bo"].id,
+        board.players["Bo"].number,
+    )
+    assert [(m.machine, m.machine_id) for m in bo.machines] == [("A", board.machine(t, "A").id)]
     assert s.qualifiers == (bo,)
 
 
@@ -367,10 +434,12 @@ PLAYERS = [f"P{i}" for i in range(1, 6)]
 MACHINES = ["A", "B", "C", "D"]
 TEAMS = {"T1": ["P1", "P2"], "T2": ["P3"], "T3": ["P4", "P5"]}
 scores = st.integers(min_value=0, max_value=12)
-herb_games = st.lists(st.tuples(st.sampled_from(PLAYERS), st.sampled_from(MACHINES), scores),
-                      max_size=16)
-db_settings = settings(max_examples=12, deadline=None,
-                       suppress_health_check=[HealthCheck.function_scoped_fixture])
+herb_games = st.lists(
+    st.tuples(st.sampled_from(PLAYERS), st.sampled_from(MACHINES), scores), max_size=16
+)
+db_settings = settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def in_savepoint(dbsession, make_board, check):
@@ -382,13 +451,20 @@ def in_savepoint(dbsession, make_board, check):
 
 
 @db_settings
-@given(herb_games, st.integers(min_value=1, max_value=4), st.sampled_from(["papa", "linear"]),
-       st.lists(st.sampled_from(["removed", "disabled"]), max_size=4), st.booleans())
-def test_sql_herb_equals_the_reference(dbsession, make_board, games, n, curve, statuses,
-                                       keep_removed):
+@given(
+    herb_games,
+    st.integers(min_value=1, max_value=4),
+    st.sampled_from(["papa", "linear"]),
+    st.lists(st.sampled_from(["removed", "disabled"]), max_size=4),
+    st.booleans(),
+)
+def test_sql_herb_equals_the_reference(
+    dbsession, make_board, games, n, curve, statuses, keep_removed
+):
     def check(board):
-        t = board.tournament("herb", MACHINES,
-                             options={"machines_counted": n, "points_curve": curve})
+        t = board.tournament(
+            "herb", MACHINES, options={"machines_counted": n, "points_curve": curve}
+        )
         t.count_removed_machines = keep_removed
         for p in PLAYERS:
             board.player(p)
@@ -396,8 +472,11 @@ def test_sql_herb_equals_the_reference(dbsession, make_board, games, n, curve, s
             board.game(t, p, m, score)
         for machine, status in zip(MACHINES, statuses, strict=False):
             board.set_machine_status(t, machine, MachineStatus(status))
-        kept = [ScoreRow(p, m, sc) for p, m, sc in games
-                if keep_removed or board.machine(t, m).status != MachineStatus.REMOVED]
+        kept = [
+            ScoreRow(p, m, sc)
+            for p, m, sc in games
+            if keep_removed or board.machine(t, m).status != MachineStatus.REMOVED
+        ]
         expected = herb_standings(kept, machines_counted=n, curve=board.pss.curves[curve])
         assert herb_view(compute_standings(board.session, board.pss, t)) == herb_view(expected)
 
@@ -405,9 +484,12 @@ def test_sql_herb_equals_the_reference(dbsession, make_board, games, n, curve, s
 
 
 @db_settings
-@given(st.lists(st.tuples(st.sampled_from(sorted(TEAMS)), st.sampled_from(MACHINES), scores),
-                max_size=12),
-       st.integers(min_value=1, max_value=3))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(sorted(TEAMS)), st.sampled_from(MACHINES), scores), max_size=12
+    ),
+    st.integers(min_value=1, max_value=3),
+)
 def test_sql_team_equals_the_reference(dbsession, make_board, games, n):
     def check(board):
         t = board.tournament("team", MACHINES, options={"machines_counted": n})
@@ -415,9 +497,12 @@ def test_sql_team_equals_the_reference(dbsession, make_board, games, n):
             board.team(name, members)
         for team, m, score in games:
             board.game(t, team, m, score, team=True)
-        expected = herb_standings([ScoreRow(TEAMS[team][0], m, sc, team=team)
-                                   for team, m, sc in games],
-                                  machines_counted=n, curve=PAPA, team=True)
+        expected = herb_standings(
+            [ScoreRow(TEAMS[team][0], m, sc, team=team) for team, m, sc in games],
+            machines_counted=n,
+            curve=PAPA,
+            team=True,
+        )
         got = compute_standings(board.session, board.pss, t)
         assert herb_view(got) == herb_view(expected)
         assert all(row.competitor.members == tuple(TEAMS[row.name]) for row in got)
@@ -426,20 +511,29 @@ def test_sql_team_equals_the_reference(dbsession, make_board, games, n):
 
 
 papa_entries = st.lists(
-    st.tuples(st.sampled_from(PLAYERS[:4]),
-              st.lists(st.tuples(st.sampled_from(MACHINES), scores), min_size=2, max_size=2,
-                       unique_by=lambda g: g[0]),
-              st.sampled_from([EntryStatus.COMPLETE] * 4 + [EntryStatus.OPEN,
-                                                            EntryStatus.VOIDED])),
-    max_size=8)
+    st.tuples(
+        st.sampled_from(PLAYERS[:4]),
+        st.lists(
+            st.tuples(st.sampled_from(MACHINES), scores),
+            min_size=2,
+            max_size=2,
+            unique_by=lambda g: g[0],
+        ),
+        st.sampled_from([EntryStatus.COMPLETE] * 4 + [EntryStatus.OPEN, EntryStatus.VOIDED]),
+    ),
+    max_size=8,
+)
 
 
 @db_settings
 @given(papa_entries, st.integers(min_value=1, max_value=3), st.sampled_from(["papa", "linear"]))
 def test_sql_papa_equals_the_reference(dbsession, make_board, entries, k, curve):
     def check(board):
-        t = board.tournament("papa", MACHINES, options={
-            "games_per_entry": 2, "entries_counted": k, "points_curve": curve})
+        t = board.tournament(
+            "papa",
+            MACHINES,
+            options={"games_per_entry": 2, "entries_counted": k, "points_curve": curve},
+        )
         for p in PLAYERS:
             board.player(p)
         rows = []
@@ -447,8 +541,9 @@ def test_sql_papa_equals_the_reference(dbsession, make_board, entries, k, curve)
             entry = board.entry(t, player, games, status=status)
             if status == EntryStatus.COMPLETE:
                 rows += [ScoreRow(player, m, sc, entry=str(entry.id)) for m, sc in games]
-        expected = entry_standings(rows, entries_counted=k, curve=board.pss.curves[curve],
-                                   games_per_entry=2)
+        expected = entry_standings(
+            rows, entries_counted=k, curve=board.pss.curves[curve], games_per_entry=2
+        )
         assert entry_view(compute_standings(board.session, board.pss, t)) == entry_view(expected)
 
     in_savepoint(dbsession, make_board, check)
@@ -478,12 +573,22 @@ def test_standings_are_computed_in_one_ranking_query(board, pss, herb):
 
 FIELD = PointsCurve("field", "Field size", lambda p: p.players - p.rank + 1, by_place=True)
 DECAY = PointsCurve("decay", "Decaying", lambda rank: 100 * Fraction(9, 10) ** (rank - 1))
-CURVES = {"papa": PAPA, "linear": LINEAR, "circuit": PointsCurve("c", "C", circuit_points),
-          "field": FIELD, "decay": DECAY,
-          "percent": PointsCurve("pct", "Pct", percent_of_top, by_place=True)}
-rankings = st.fixed_dictionaries({
-    "curve": st.sampled_from(sorted(CURVES)), "ties": st.sampled_from(["share", "average"]),
-    "lowest_wins": st.booleans(), "fewest_points_win": st.booleans()})
+CURVES = {
+    "papa": PAPA,
+    "linear": LINEAR,
+    "circuit": PointsCurve("c", "C", circuit_points),
+    "field": FIELD,
+    "decay": DECAY,
+    "percent": PointsCurve("pct", "Pct", percent_of_top, by_place=True),
+}
+rankings = st.fixed_dictionaries(
+    {
+        "curve": st.sampled_from(sorted(CURVES)),
+        "ties": st.sampled_from(["share", "average"]),
+        "lowest_wins": st.booleans(),
+        "fewest_points_win": st.booleans(),
+    }
+)
 
 
 def engine_args(ranking):
@@ -492,8 +597,7 @@ def engine_args(ranking):
 
 @db_settings
 @given(herb_games, st.integers(min_value=1, max_value=4), rankings)
-def test_sql_herb_with_richer_values_equals_the_reference(dbsession, make_board, games, n,
-                                                         ranking):
+def test_sql_herb_with_richer_values_equals_the_reference(dbsession, make_board, games, n, ranking):
     def check(board):
         t = board.tournament("herb", MACHINES)
         for p in PLAYERS:
@@ -501,8 +605,9 @@ def test_sql_herb_with_richer_values_equals_the_reference(dbsession, make_board,
         for p, m, score in games:
             board.game(t, p, m, score)
         got = sql_herb_standings(board.session, t, machines_counted=n, **engine_args(ranking))
-        expected = herb_standings([ScoreRow(*g) for g in games], machines_counted=n,
-                                  **engine_args(ranking))
+        expected = herb_standings(
+            [ScoreRow(*g) for g in games], machines_counted=n, **engine_args(ranking)
+        )
         assert herb_view(got) == herb_view(expected)
         assert got.lowest_wins == expected.lowest_wins == ranking["fewest_points_win"]
 
@@ -511,8 +616,9 @@ def test_sql_herb_with_richer_values_equals_the_reference(dbsession, make_board,
 
 @db_settings
 @given(papa_entries, st.integers(min_value=1, max_value=3), rankings)
-def test_sql_papa_with_richer_values_equals_the_reference(dbsession, make_board, entries, k,
-                                                         ranking):
+def test_sql_papa_with_richer_values_equals_the_reference(
+    dbsession, make_board, entries, k, ranking
+):
     def check(board):
         t = board.tournament("papa", MACHINES, options={"games_per_entry": 2})
         for p in PLAYERS:
@@ -523,8 +629,9 @@ def test_sql_papa_with_richer_values_equals_the_reference(dbsession, make_board,
             if status == EntryStatus.COMPLETE:
                 rows += [ScoreRow(player, m, sc, entry=str(entry.id)) for m, sc in games]
         got = sql_entry_standings(board.session, t, entries_counted=k, **engine_args(ranking))
-        expected = entry_standings(rows, entries_counted=k, games_per_entry=2,
-                                   **engine_args(ranking))
+        expected = entry_standings(
+            rows, entries_counted=k, games_per_entry=2, **engine_args(ranking)
+        )
         assert entry_view(got) == entry_view(expected)
 
     in_savepoint(dbsession, make_board, check)
@@ -538,16 +645,17 @@ def test_ties_averaged_by_hand_from_the_database(board):
     # Five players: 5, 4, 3, 2, 1. Bo, Cy and Di share 2nd to 4th: (4 + 3 + 2) / 3 = 3 each.
     assert table(s) == [(1, "Ada", 5), (2, "Bo", 3), (2, "Cy", 3), (2, "Di", 3), (5, "Ed", 1)]
     assert all(isinstance(row.points, int) for row in s)
-    s = sql_herb_standings(board.session, t, machines_counted=1, curve=LINEAR, ties="average",
-                           lowest_wins=True)
+    s = sql_herb_standings(
+        board.session, t, machines_counted=1, curve=LINEAR, ties="average", lowest_wins=True
+    )
     # Lowest first: Ed 100; the three 80s share 99, 98, 97 (98 each); Ada 96.
-    assert table(s) == [(1, "Ed", 100), (2, "Bo", 98), (2, "Cy", 98), (2, "Di", 98),
-                        (5, "Ada", 96)]
+    assert table(s) == [(1, "Ed", 100), (2, "Bo", 98), (2, "Cy", 98), (2, "Di", 98), (5, "Ada", 96)]
 
 
 def test_percent_of_top_is_exact_and_shown_without_noise(board, pss):
-    t = board.tournament("herb", ["A", "B"], options={"points_curve": "percent_of_top",
-                                                       "machines_counted": 2})
+    t = board.tournament(
+        "herb", ["A", "B"], options={"points_curve": "percent_of_top", "machines_counted": 2}
+    )
     board.game(t, "Ada", "A", 3_000_000)
     board.game(t, "Bo", "A", 1_000_000)
     board.game(t, "Bo", "B", 7)

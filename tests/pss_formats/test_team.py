@@ -14,24 +14,28 @@ from pss_core.standings import compute_standings
 def teams(board):
     t = board.tournament("team", ["A", "B"], options={"team_size": 2, "machines_counted": 2})
     herb = board.tournament("herb", ["X"])
-    flippers = setup.create_team(board.session, board.event, "Flippers",
-                                 [board.player("Ada"), board.player("Bo")])
-    tilt = setup.create_team(board.session, board.event, "Tilt",
-                             [board.player("Cy"), board.player("Di")])
+    flippers = setup.create_team(
+        board.session, board.event, "Flippers", [board.player("Ada"), board.player("Bo")]
+    )
+    tilt = setup.create_team(
+        board.session, board.event, "Tilt", [board.player("Cy"), board.player("Di")]
+    )
     return t, herb, flippers, tilt
 
 
 def test_tokens_belong_to_the_team_and_any_member_uses_them(board, teams):
     t, _, flippers, _ = teams
     board.sell("Ada", 2, t)
-    owners = board.session.execute(select(Token.player_id, Token.team_id).where(
-        Token.tournament_id == t.id)).all()
+    owners = board.session.execute(
+        select(Token.player_id, Token.team_id).where(Token.tournament_id == t.id)
+    ).all()
     assert owners == [(None, flippers.id)] * 2
     board.play(t, "Bo", "A", 10)  # Bo plays on the ticket Ada bought
     board.play(t, "Ada", "B", 20)
     s = compute_standings(board.session, board.pss, t)
     assert [(row.name, row.points, row.competitor.members) for row in s] == [
-        ("Flippers", 200, ("Ada", "Bo"))]
+        ("Flippers", 200, ("Ada", "Bo"))
+    ]
 
 
 def test_team_standings_rank_teams(board, teams):
@@ -43,8 +47,10 @@ def test_team_standings_rank_teams(board, teams):
     board.play(t, "Bo", "B", 70)
     board.play(t, "Di", "B", 70)
     s = compute_standings(board.session, board.pss, t)
-    assert [(row.rank, row.name, row.points) for row in s] == [(1, "Tilt", 200),
-                                                               (2, "Flippers", 190)]
+    assert [(row.rank, row.name, row.points) for row in s] == [
+        (1, "Tilt", 200),
+        (2, "Flippers", 190),
+    ]
     assert s.team
     assert s.as_dict()["standings"][1]["competitor"]["members"] == ["Ada", "Bo"]
 

@@ -29,8 +29,7 @@ class Page(HTMLParser):
             self.lang = a.get("lang")
         elif tag == "h1":
             self.h1 += 1
-        elif tag in ("input", "select", "textarea") and a.get("type") not in ("hidden",
-                                                                               "submit"):
+        elif tag in ("input", "select", "textarea") and a.get("type") not in ("hidden", "submit"):
             self.inputs.append((a.get("name") or "?", a.get("id")))
         elif tag == "label" and a.get("for"):
             self.labels.add(a["for"] or "")
@@ -50,14 +49,30 @@ class Page(HTMLParser):
             self._button_text = None
 
 
-PUBLIC = ["/", "/events/demo/", "/events/demo/tournaments/", "/events/demo/tournaments/main/",
-          "/events/demo/players/", "/events/demo/players/101/", "/events/demo/teams/",
-          "/events/demo/metatournaments/", "/events/demo/tv", "/events/demo/login",
-          "/events/demo/player-login", "/admin/login"]
-TD = ["/events/demo/tournaments/?format=herb", "/events/demo/tournaments/?format=papa",
-      "/events/demo/tournaments/main/edit", "/events/demo/tournaments/main/machines",
-      "/events/demo/metatournaments/", "/events/demo/teams/", "/events/demo/users/",
-      "/events/demo/users/desk/"]
+PUBLIC = [
+    "/",
+    "/events/demo/",
+    "/events/demo/tournaments/",
+    "/events/demo/tournaments/main/",
+    "/events/demo/players/",
+    "/events/demo/players/101/",
+    "/events/demo/teams/",
+    "/events/demo/metatournaments/",
+    "/events/demo/tv",
+    "/events/demo/login",
+    "/events/demo/player-login",
+    "/admin/login",
+]
+TD = [
+    "/events/demo/tournaments/?format=herb",
+    "/events/demo/tournaments/?format=papa",
+    "/events/demo/tournaments/main/edit",
+    "/events/demo/tournaments/main/machines",
+    "/events/demo/metatournaments/",
+    "/events/demo/teams/",
+    "/events/demo/users/",
+    "/events/demo/users/desk/",
+]
 ADMIN = ["/admin/", "/admin/events/demo/", "/admin/events/demo/users/"]
 
 
@@ -75,8 +90,14 @@ def test_pages_are_labelled(webapp: TestApp, demo_event: Event, who: str) -> Non
         page = Page()
         page.feed(webapp.get(url).text)
         unlabelled = [name for name, id_ in page.inputs if id_ is None or id_ not in page.labels]
-        if page.lang != "en" or page.h1 != 1 or unlabelled or page.unnamed_nav \
-                or page.buttons_without_text:
-            problems.append((url, page.lang, page.h1, unlabelled, page.unnamed_nav,
-                             page.buttons_without_text))
+        if (
+            page.lang != "en"
+            or page.h1 != 1
+            or unlabelled
+            or page.unnamed_nav
+            or page.buttons_without_text
+        ):
+            problems.append(
+                (url, page.lang, page.h1, unlabelled, page.unnamed_nav, page.buttons_without_text)
+            )
     assert problems == []

@@ -31,14 +31,17 @@ def make_token(app: TestApp, role: str = "desk", label: str = "feed") -> str:
 
 
 def register(app: TestApp, token: str, *, status: int = 201, **headers: str) -> Any:
-    return app.post_json("/events/demo/desk", {"first_name": "Tok", "last_name": "En",
-                                               "confirm_new": True},
-                         headers={**bearer(token), **headers}, status=status)
+    return app.post_json(
+        "/events/demo/desk",
+        {"first_name": "Tok", "last_name": "En", "confirm_new": True},
+        headers={**bearer(token), **headers},
+        status=status,
+    )
 
 
-def test_a_desk_token_registers_players_without_csrf(webapp: TestApp, make_webapp: Any,
-                                                      dbsession: Session,
-                                                      demo_event: Event) -> None:
+def test_a_desk_token_registers_players_without_csrf(
+    webapp: TestApp, make_webapp: Any, dbsession: Session, demo_event: Event
+) -> None:
     login_as(webapp, demo_event, "desk")
     token = make_token(webapp)
     # Stored as a digest only; the token itself is not in the table or the audit log.
@@ -59,28 +62,33 @@ def test_a_desk_token_registers_players_without_csrf(webapp: TestApp, make_webap
     assert registered is not None
     assert registered.actor == "desk-demo (token “feed”)"
     # Only its role: a desk token cannot manage tournaments.
-    script.post_json("/events/demo/tournaments/", {"name": "Side", "format": "herb"},
-                     headers=bearer(token), status=403)
+    script.post_json(
+        "/events/demo/tournaments/",
+        {"name": "Side", "format": "herb"},
+        headers=bearer(token),
+        status=403,
+    )
 
 
 def test_a_cookie_request_still_needs_csrf(webapp: TestApp, demo_event: Event) -> None:
     login_as(webapp, demo_event, "desk")
-    webapp.post_json("/events/demo/desk", {"first_name": "No", "last_name": "Csrf"},
-                     headers=JSON, status=403)
-    post_json(webapp, "/events/demo/desk", {"first_name": "With", "last_name": "Csrf"},
-              status=201)
+    webapp.post_json(
+        "/events/demo/desk", {"first_name": "No", "last_name": "Csrf"}, headers=JSON, status=403
+    )
+    post_json(webapp, "/events/demo/desk", {"first_name": "With", "last_name": "Csrf"}, status=201)
 
 
 def test_a_bad_bearer_never_falls_back_to_the_cookie(webapp: TestApp, demo_event: Event) -> None:
     login_as(webapp, demo_event, "desk")
     headers = {**bearer("pss_not-a-token"), "X-CSRF-Token": csrf_token(webapp)}
-    webapp.post_json("/events/demo/desk", {"first_name": "A", "last_name": "B"},
-                     headers=headers, status=401)
+    webapp.post_json(
+        "/events/demo/desk", {"first_name": "A", "last_name": "B"}, headers=headers, status=401
+    )
 
 
-def test_a_token_for_one_event_gets_nothing_in_another(webapp: TestApp, make_webapp: Any,
-                                                       dbsession: Session,
-                                                       demo_event: Event) -> None:
+def test_a_token_for_one_event_gets_nothing_in_another(
+    webapp: TestApp, make_webapp: Any, dbsession: Session, demo_event: Event
+) -> None:
     owner = setup.user_by_name(dbsession, "owner")
     assert owner is not None
     other = setup.create_event(dbsession, owner, "Other Open", slug="other")
@@ -89,24 +97,31 @@ def test_a_token_for_one_event_gets_nothing_in_another(webapp: TestApp, make_web
     token = make_token(webapp)
     script = make_webapp()
     script.get("/events/other/desk", headers=bearer(token), status=401)
-    script.post_json("/events/other/desk", {"first_name": "A", "last_name": "B"},
-                     headers=bearer(token), status=401)
+    script.post_json(
+        "/events/other/desk",
+        {"first_name": "A", "last_name": "B"},
+        headers=bearer(token),
+        status=401,
+    )
     script.get("/events/demo/desk", headers=bearer(token), status=200)
 
 
 def test_a_token_grants_at_most_the_makers_roles(webapp: TestApp, demo_event: Event) -> None:
     login_as(webapp, demo_event, "desk")
-    refused = post_json(webapp, "/events/demo/tokens", {"label": "x", "role": "td"},
-                        status=400).json
+    refused = post_json(
+        webapp, "/events/demo/tokens", {"label": "x", "role": "td"}, status=400
+    ).json
     assert refused["error"] == "role_not_held"
     # A token cannot make tokens.
     token = make_token(webapp)
-    webapp.post_json("/events/demo/tokens", {"label": "y", "role": "desk"},
-                     headers=bearer(token), status=403)
+    webapp.post_json(
+        "/events/demo/tokens", {"label": "y", "role": "desk"}, headers=bearer(token), status=403
+    )
 
 
-def test_revoked_and_removed_tokens_stop_working(webapp: TestApp, make_webapp: Any,
-                                                 dbsession: Session, demo_event: Event) -> None:
+def test_revoked_and_removed_tokens_stop_working(
+    webapp: TestApp, make_webapp: Any, dbsession: Session, demo_event: Event
+) -> None:
     login_as(webapp, demo_event, "desk")
     first, second = make_token(webapp, label="one"), make_token(webapp, label="two")
     script = make_webapp()
@@ -117,8 +132,7 @@ def test_revoked_and_removed_tokens_stop_working(webapp: TestApp, make_webapp: A
     register(script, second)
     # Revoking through a form needs the CSRF token too.
     row2 = dbsession.scalars(select(ApiToken).where(ApiToken.label == "two")).one()
-    post_form(webapp, "/events/demo/tokens-revoke", {"token": str(row2.id)}, csrf=False,
-              status=403)
+    post_form(webapp, "/events/demo/tokens-revoke", {"token": str(row2.id)}, csrf=False, status=403)
 
     eu = setup.event_user(dbsession, demo_event, "desk-demo")
     assert eu is not None
@@ -126,13 +140,13 @@ def test_revoked_and_removed_tokens_stop_working(webapp: TestApp, make_webapp: A
     dbsession.flush()
     register(script, second, status=401)
     assert dbsession.get(ApiToken, row2.id).revoked_at is not None
-    revokes = dbsession.scalars(select(AuditLog).where(
-        AuditLog.action == "api_token.revoke")).all()
+    revokes = dbsession.scalars(select(AuditLog).where(AuditLog.action == "api_token.revoke")).all()
     assert len(revokes) == 2
 
 
-def test_tokens_are_rate_limited(webapp: TestApp, make_webapp: Any, dbsession: Session,
-                                 demo_event: Event, monkeypatch: Any) -> None:
+def test_tokens_are_rate_limited(
+    webapp: TestApp, make_webapp: Any, dbsession: Session, demo_event: Event, monkeypatch: Any
+) -> None:
     monkeypatch.setattr(api_tokens, "RATE_LIMIT", 3)
     login_as(webapp, demo_event, "desk")
     token = make_token(webapp)

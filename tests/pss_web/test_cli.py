@@ -12,10 +12,16 @@ from pss_web import cli as web_cli
 def test_serve_is_contributed_through_the_entry_point() -> None:
     from importlib.metadata import entry_points
 
-    assert [ep.value for ep in entry_points(group=cli.COMMANDS_GROUP) if ep.name == "serve"] \
-        == ["pss_web.cli"]
-    done = subprocess.run([sys.executable, "-m", "pss_core.cli", "serve", "--help"],
-                          capture_output=True, text=True, timeout=120, check=False)
+    assert [ep.value for ep in entry_points(group=cli.COMMANDS_GROUP) if ep.name == "serve"] == [
+        "pss_web.cli"
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "pss_core.cli", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "--demo" in done.stdout
 

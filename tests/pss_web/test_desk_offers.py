@@ -39,38 +39,55 @@ def offer(dbsession: Session, installed: Pss, demo_event: Event) -> Callable[...
 
     def make(kind: str, name: str, max_uses: int | None = None, **config: Any) -> Any:
         return restrictions.create_restriction(
-            dbsession, installed, event_id=demo_event.id, kind=kind, name=name, config=config,
-            tournament=main, max_uses=max_uses)
+            dbsession,
+            installed,
+            event_id=demo_event.id,
+            kind=kind,
+            name=name,
+            config=config,
+            tournament=main,
+            max_uses=max_uses,
+        )
 
     return make
 
 
 def sell(app: TestApp, n: int = 101, status: int = 201, **data: Any) -> Any:
-    return post_json(app, SELL.format(n=n), {"scope": "tournament:main", "tickets": 1, **data},
-                     status=status)
+    return post_json(
+        app, SELL.format(n=n), {"scope": "tournament:main", "tickets": 1, **data}, status=status
+    )
 
 
-def test_an_early_bird_price_at_the_desk(desk: TestApp, dbsession: Session,
-                                         offer: Any) -> None:
-    offer("time_window", "Early bird", ends_at=(utcnow() + timedelta(days=1)).isoformat(),
-          price_cents=200)
+def test_an_early_bird_price_at_the_desk(desk: TestApp, dbsession: Session, offer: Any) -> None:
+    offer(
+        "time_window",
+        "Early bird",
+        ends_at=(utcnow() + timedelta(days=1)).isoformat(),
+        price_cents=200,
+    )
     res = sell(desk, tickets=2)
     assert res.json["purchase"]["amount_cents"] == 400
     assert "take $4.00" in res.json["message"]
     purchase = dbsession.scalars(select(Purchase)).one()
     assert purchase.breakdown["pricing"]["price_rule"]["label"] == "Early bird"
-    live = desk.get("/events/demo/players/101/price",
-                    {"scope": "tournament:main", "tickets": "2"}, headers=JSON).json
+    live = desk.get(
+        "/events/demo/players/101/price", {"scope": "tournament:main", "tickets": "2"}, headers=JSON
+    ).json
     assert (live["amount_cents"], live["offer"], live["available"]) == (400, "Early bird", True)
 
 
 def test_a_sales_window_closes_the_desk_too_but_not_comps(desk: TestApp, offer: Any) -> None:
-    offer("time_window", "Opening day", starts_at=(utcnow() + timedelta(days=1)).isoformat(),
-          closed_outside=True)
+    offer(
+        "time_window",
+        "Opening day",
+        starts_at=(utcnow() + timedelta(days=1)).isoformat(),
+        closed_outside=True,
+    )
     res = sell(desk, status=409)
     assert "go on sale" in res.json["message"]
-    live = desk.get("/events/demo/players/101/price",
-                    {"scope": "tournament:main", "tickets": "1"}, headers=JSON).json
+    live = desk.get(
+        "/events/demo/players/101/price", {"scope": "tournament:main", "tickets": "1"}, headers=JSON
+    ).json
     assert live["available"] is False
     assert "go on sale" in live["message"]
     assert sell(desk, comp=True).json["purchase"]["amount_cents"] == 0
@@ -79,9 +96,11 @@ def test_a_sales_window_closes_the_desk_too_but_not_comps(desk: TestApp, offer: 
 def test_a_coupon_code_typed_at_the_desk(desk: TestApp, offer: Any) -> None:
     offer("coupon", "Half off", max_uses=1, code="HALF", percent_off=50)
     assert sell(desk).json["purchase"]["amount_cents"] == 300  # no code: the usual price
-    live = desk.get("/events/demo/players/101/price",
-                    {"scope": "tournament:main", "tickets": "1", "code": "half"},
-                    headers=JSON).json
+    live = desk.get(
+        "/events/demo/players/101/price",
+        {"scope": "tournament:main", "tickets": "1", "code": "half"},
+        headers=JSON,
+    ).json
     assert (live["amount_cents"], live["offer"]) == (150, "Coupon HALF")
     assert sell(desk, code=" half ").json["purchase"]["amount_cents"] == 150
     used_up = sell(desk, n=102, code="HALF", status=409).json

@@ -43,8 +43,9 @@ VIEWS: list[MatrixView] = [
 
 
 @pytest.mark.parametrize("who", WHO, ids=[w.name for w in WHO])
-def test_permission_matrix(webapp: TestApp, dbsession: Session, two_events: dict[str, Event],
-                           who: Who) -> None:
+def test_permission_matrix(
+    webapp: TestApp, dbsession: Session, two_events: dict[str, Event], who: Who
+) -> None:
     assert check_matrix(webapp, dbsession, two_events, who, VIEWS) == []
 
 
@@ -59,8 +60,9 @@ def rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def test_public_standings_csv_and_json(webapp: TestApp, dbsession: Session, pss: Pss,
-                                       played: Event) -> None:
+def test_public_standings_csv_and_json(
+    webapp: TestApp, dbsession: Session, pss: Pss, played: Event
+) -> None:
     main = played.tournaments[0]
     standings = compute_standings(dbsession, pss, main)
     res = webapp.get("/events/demo/tournaments/main/results.csv")
@@ -73,8 +75,7 @@ def test_public_standings_csv_and_json(webapp: TestApp, dbsession: Session, pss:
     assert "results.csv" in page.text
 
 
-def test_drafts_have_no_public_download(webapp: TestApp, dbsession: Session,
-                                        played: Event) -> None:
+def test_drafts_have_no_public_download(webapp: TestApp, dbsession: Session, played: Event) -> None:
     played.tournaments[0].status = TournamentStatus.DRAFT
     dbsession.flush()
     # A draft is a 404 for anyone who may not see drafts, like a name nobody uses.
@@ -89,8 +90,9 @@ def test_td_downloads_scores_and_ifpa(webapp: TestApp, played: Event) -> None:
     login_as(webapp, played, "td")
     scores = rows(webapp.get("/events/demo/tournaments/main/scores.csv").text)
     assert len(scores) == len(MAIN_SCORES)
-    assert {"player", "ifpa_id", "machine", "score", "recorded_at", "entry",
-            "entry_status"} <= set(scores[0])
+    assert {"player", "ifpa_id", "machine", "score", "recorded_at", "entry", "entry_status"} <= set(
+        scores[0]
+    )
     ifpa = rows(webapp.get("/events/demo/tournaments/main/ifpa.csv").text)
     assert list(ifpa[0]) == list(exports.IFPA_COLUMNS)
     assert ifpa[0]["Place"] == "1"
@@ -101,8 +103,9 @@ def test_td_downloads_scores_and_ifpa(webapp: TestApp, played: Event) -> None:
     assert "#102 Bo Tilt: never played" in html.text
 
 
-def test_score_sheet_lists_the_qualifiers(webapp: TestApp, dbsession: Session, pss: Pss,
-                                          played: Event) -> None:
+def test_score_sheet_lists_the_qualifiers(
+    webapp: TestApp, dbsession: Session, pss: Pss, played: Event
+) -> None:
     login_as(webapp, played, "td")
     standings = compute_standings(dbsession, pss, played.tournaments[0])
     sheet = webapp.get("/events/demo/tournaments/main/scoresheet?games=4", headers=JSON).json

@@ -28,30 +28,34 @@ from pss_testing.web import JSON, login_as, post_form, post_json
 
 def qualifying(session: Session, event: Event) -> tuple[Tournament, list[EventPlayer]]:
     """Nine players on one machine; the 8th and 9th tie, across the cut of 8."""
-    t = Tournament(event_id=event.id, slug="quals", name="Qualifying", format="herb",
-                   format_options={})
+    t = Tournament(
+        event_id=event.id, slug="quals", name="Qualifying", format="herb", format_options={}
+    )
     machine = Machine(name="Finals Test Machine")
     session.add_all([t, machine])
     session.flush()
     tm = TournamentMachine(event_id=event.id, tournament_id=t.id, machine_id=machine.id)
     session.add(tm)
-    top = max(session.scalars(select(EventPlayer.number).where(
-        EventPlayer.event_id == event.id)), default=0)
+    top = max(
+        session.scalars(select(EventPlayer.number).where(EventPlayer.event_id == event.id)),
+        default=0,
+    )
     players = []
     for i, score in enumerate([900, 800, 700, 600, 500, 400, 300, 200, 200]):
         person = Player(first_name=f"Q{i + 1}", last_name="Finalist")
         session.add(person)
         session.flush()
-        ep = EventPlayer(event_id=event.id, player_id=person.id, number=top + i + 1,
-                         pin_hash="x")
+        ep = EventPlayer(event_id=event.id, player_id=person.id, number=top + i + 1, pin_hash="x")
         session.add(ep)
         session.flush()
-        entry = Entry(event_id=event.id, tournament_id=t.id, player_id=ep.id,
-                      status=EntryStatus.COMPLETE)
+        entry = Entry(
+            event_id=event.id, tournament_id=t.id, player_id=ep.id, status=EntryStatus.COMPLETE
+        )
         session.add(entry)
         session.flush()
-        session.add(Score(event_id=event.id, entry_id=entry.id, tournament_machine_id=tm.id,
-                          score=score))
+        session.add(
+            Score(event_id=event.id, entry_id=entry.id, tournament_machine_id=tm.id, score=score)
+        )
         players.append(ep)
     session.flush()
     return t, players
@@ -59,17 +63,32 @@ def qualifying(session: Session, event: Event) -> tuple[Tournament, list[EventPl
 
 def record(app: TestApp, url: str, order: list[int]) -> None:
     """A game given as scores: the first in ``order`` scores most."""
-    post_json(app, url, {"seeds": [str(s) for s in order],
-                         "scores": [str(1000 - 10 * i) for i in range(len(order))]})
+    post_json(
+        app,
+        url,
+        {
+            "seeds": [str(s) for s in order],
+            "scores": [str(1000 - 10 * i) for i in range(len(order))],
+        },
+    )
 
 
 def test_a_whole_finals_run(webapp: TestApp, dbsession: Session, demo_event: Event) -> None:
     _t, qualifiers = qualifying(dbsession, demo_event)
     login_as(webapp, demo_event, "td")
     base = f"/events/{demo_event.slug}/finals/"
-    made = post_json(webapp, base, {"tournament": "quals", "name": "Main finals",
-                                    "slug": "main-finals", "cut": "8", "games": "2",
-                                    "points": "papa"})
+    made = post_json(
+        webapp,
+        base,
+        {
+            "tournament": "quals",
+            "name": "Main finals",
+            "slug": "main-finals",
+            "cut": "8",
+            "games": "2",
+            "points": "papa",
+        },
+    )
     assert made.status_int == 201
     url = base + "main-finals/"
     bracket = webapp.get(url, headers=JSON).json
@@ -79,16 +98,21 @@ def test_a_whole_finals_run(webapp: TestApp, dbsession: Session, demo_event: Eve
     refused = post_json(webapp, url + "start-round", {}, status=409)
     assert refused.json["error"] == "not_seeded"
     # The 9th in qualifying wins the tiebreaker and takes seed 8.
-    post_json(webapp, url + "tiebreaker", {"players": [str(qualifiers[8].id),
-                                                       str(qualifiers[7].id)],
-                                           "scores": ["50", "40"]})
+    post_json(
+        webapp,
+        url + "tiebreaker",
+        {"players": [str(qualifiers[8].id), str(qualifiers[7].id)], "scores": ["50", "40"]},
+    )
     bracket = webapp.get(url, headers=JSON).json
     assert [s["player_id"] for s in bracket["seeds"]] == [q.id for q in qualifiers[:7]] + [
-        qualifiers[8].id]
+        qualifiers[8].id
+    ]
 
     started = post_json(webapp, url + "start-round", {}).json
     assert [(g["label"], g["seeds"]) for g in started["groups"]] == [
-        ("1A", [1, 4, 5, 8]), ("1B", [2, 3, 6, 7])]
+        ("1A", [1, 4, 5, 8]),
+        ("1B", [2, 3, 6, 7]),
+    ]
     login_as(webapp, demo_event, "scorekeeper")
     # 1A: seed 8 wins both games, 5 second; 1B: seed 3 and 2 split, 3 ahead on points.
     record(webapp, url + "1A", [8, 5, 1, 4])
@@ -101,8 +125,7 @@ def test_a_whole_finals_run(webapp: TestApp, dbsession: Session, demo_event: Eve
     bracket = webapp.get(url, headers=JSON).json
     group_1b = bracket["rounds"][0]["groups"][1]
     assert group_1b["tiebreakers_needed"] == [[2, 6]]
-    wrong = post_json(webapp, url + "1B", {"seeds": ["2", "7"], "scores": ["1", "2"]},
-                      status=400)
+    wrong = post_json(webapp, url + "1B", {"seeds": ["2", "7"], "scores": ["1", "2"]}, status=400)
     assert wrong.json["error"] == "wrong_tiebreaker_players"
     post_json(webapp, url + "1B", {"seeds": ["6", "2"], "scores": ["90", "10"]})
     # The phone page shows the group.
@@ -112,8 +135,7 @@ def test_a_whole_finals_run(webapp: TestApp, dbsession: Session, demo_event: Eve
 
     login_as(webapp, demo_event, "td")
     second = post_json(webapp, url + "start-round", {}).json
-    assert [(g["label"], sorted(g["seeds"])) for g in second["groups"]] == [
-        ("2A", [3, 5, 6, 8])]
+    assert [(g["label"], sorted(g["seeds"])) for g in second["groups"]] == [("2A", [3, 5, 6, 8])]
     login_as(webapp, demo_event, "scorekeeper")
     record(webapp, url + "2A", [5, 3, 8, 6])
     record(webapp, url + "2A", [5, 8, 3, 6])
@@ -123,8 +145,9 @@ def test_a_whole_finals_run(webapp: TestApp, dbsession: Session, demo_event: Eve
     assert done["complete"] is True
     assert [p["seed"] for p in done["positions"]] == [5, 3, 8, 6, 1, 2, 4, 7]
     assert [p["position"] for p in done["positions"]] == list(range(1, 9))
-    refused = post_json(webapp, url + "1A", {"seeds": ["1", "4", "5", "8"], "correct": "1"},
-                        status=409)
+    refused = post_json(
+        webapp, url + "1A", {"seeds": ["1", "4", "5", "8"], "correct": "1"}, status=409
+    )
     assert refused.json["error"] == "round_closed"
 
     login_as(webapp, demo_event, "td")
@@ -133,19 +156,36 @@ def test_a_whole_finals_run(webapp: TestApp, dbsession: Session, demo_event: Eve
     # Seed 8 is Q9 (won the tiebreaker at the cut); seed n is Qn otherwise.
     body = lines[1:]
     assert [row[:2] for row in body[:9]] == [
-        ["1", "Q5"], ["2", "Q3"], ["3", "Q9"], ["4", "Q6"], ["5", "Q1"], ["6", "Q2"],
-        ["7", "Q4"], ["8", "Q7"], ["9", "Q8"]]
-    actions = set(dbsession.scalars(select(AuditLog.action).where(
-        AuditLog.action.like("finals_%"))))
-    assert {"finals_created", "finals_cut_tiebreaker", "finals_seeded", "finals_round_started",
-            "finals_game_recorded", "finals_game_corrected"} <= actions
+        ["1", "Q5"],
+        ["2", "Q3"],
+        ["3", "Q9"],
+        ["4", "Q6"],
+        ["5", "Q1"],
+        ["6", "Q2"],
+        ["7", "Q4"],
+        ["8", "Q7"],
+        ["9", "Q8"],
+    ]
+    actions = set(
+        dbsession.scalars(select(AuditLog.action).where(AuditLog.action.like("finals_%")))
+    )
+    assert {
+        "finals_created",
+        "finals_cut_tiebreaker",
+        "finals_seeded",
+        "finals_round_started",
+        "finals_game_recorded",
+        "finals_game_corrected",
+    } <= actions
 
 
-def test_finals_pages_need_their_roles(webapp: TestApp, demo_event: Event,
-                                       dbsession: Session) -> None:
+def test_finals_pages_need_their_roles(
+    webapp: TestApp, demo_event: Event, dbsession: Session
+) -> None:
     qualifying(dbsession, demo_event)
     base = f"/events/{demo_event.slug}/finals/"
     assert webapp.get(base).status_int == 200
-    anonymous = post_form(webapp, base, {"tournament": "quals", "name": "F", "slug": "f",
-                                         "cut": "4"}, status="*")
+    anonymous = post_form(
+        webapp, base, {"tournament": "quals", "name": "F", "slug": "f", "cut": "4"}, status="*"
+    )
     assert anonymous.status_int in (302, 303, 403)

@@ -35,12 +35,17 @@ def purchases(session: Session) -> int:
 
 
 def keyed(app: TestApp, data: dict[str, Any], key: str, *, status: int | None = None) -> Any:
-    return app.post_json(SELL, data, status=status, headers={
-        **JSON, "X-CSRF-Token": csrf_token(app), "Idempotency-Key": key})
+    return app.post_json(
+        SELL,
+        data,
+        status=status,
+        headers={**JSON, "X-CSRF-Token": csrf_token(app), "Idempotency-Key": key},
+    )
 
 
-def test_a_sale_sent_twice_is_sold_once(webapp: TestApp, dbsession: Session,
-                                        demo_event: Event) -> None:
+def test_a_sale_sent_twice_is_sold_once(
+    webapp: TestApp, dbsession: Session, demo_event: Event
+) -> None:
     login_as(webapp, demo_event, "desk")
     first = keyed(webapp, SALE, "sale-1", status=201)
     again = keyed(webapp, SALE, "sale-1", status=201)
@@ -53,16 +58,18 @@ def test_a_sale_sent_twice_is_sold_once(webapp: TestApp, dbsession: Session,
     assert purchases(dbsession) == 2
 
 
-def test_without_a_key_a_repeat_sells_again(webapp: TestApp, dbsession: Session,
-                                            demo_event: Event) -> None:
+def test_without_a_key_a_repeat_sells_again(
+    webapp: TestApp, dbsession: Session, demo_event: Event
+) -> None:
     login_as(webapp, demo_event, "desk")
     post_json(webapp, SELL, SALE, status=201)
     post_json(webapp, SELL, SALE, status=201)
     assert purchases(dbsession) == 2
 
 
-def test_the_key_with_another_body_is_refused(webapp: TestApp, dbsession: Session,
-                                              demo_event: Event) -> None:
+def test_the_key_with_another_body_is_refused(
+    webapp: TestApp, dbsession: Session, demo_event: Event
+) -> None:
     login_as(webapp, demo_event, "desk")
     keyed(webapp, SALE, "sale-1", status=201)
     res = keyed(webapp, {**SALE, "tickets": 4}, "sale-1", status=409)
@@ -70,8 +77,9 @@ def test_the_key_with_another_body_is_refused(webapp: TestApp, dbsession: Sessio
     assert purchases(dbsession) == 1
 
 
-def test_a_refused_request_is_not_remembered(webapp: TestApp, dbsession: Session,
-                                             demo_event: Event) -> None:
+def test_a_refused_request_is_not_remembered(
+    webapp: TestApp, dbsession: Session, demo_event: Event
+) -> None:
     login_as(webapp, demo_event, "desk")
     bad = {**SALE, "tickets": "three"}
     assert keyed(webapp, bad, "sale-1", status=400).json["error"] == "invalid_field"
@@ -80,8 +88,9 @@ def test_a_refused_request_is_not_remembered(webapp: TestApp, dbsession: Session
     assert purchases(dbsession) == 0
 
 
-def test_keys_belong_to_one_login(webapp: TestApp, make_webapp: Any, dbsession: Session,
-                                  demo_event: Event) -> None:
+def test_keys_belong_to_one_login(
+    webapp: TestApp, make_webapp: Any, dbsession: Session, demo_event: Event
+) -> None:
     login_as(webapp, demo_event, "desk")
     keyed(webapp, SALE, "sale-1", status=201)
     other = make_webapp()
@@ -91,16 +100,16 @@ def test_keys_belong_to_one_login(webapp: TestApp, make_webapp: Any, dbsession: 
     assert purchases(dbsession) == 2
 
 
-def test_an_unusable_key_is_refused(webapp: TestApp, dbsession: Session,
-                                    demo_event: Event) -> None:
+def test_an_unusable_key_is_refused(webapp: TestApp, dbsession: Session, demo_event: Event) -> None:
     login_as(webapp, demo_event, "desk")
     res = keyed(webapp, SALE, "x" * 201, status=400)
     assert res.json["error"] == "invalid_idempotency_key"
     assert purchases(dbsession) == 0
 
 
-def test_the_sale_form_sent_twice_sells_once(webapp: TestApp, dbsession: Session,
-                                             demo_event: Event) -> None:
+def test_the_sale_form_sent_twice_sells_once(
+    webapp: TestApp, dbsession: Session, demo_event: Event
+) -> None:
     login_as(webapp, demo_event, "desk")
     page = webapp.get(SELL)
     form = page.forms["sell-form"]
@@ -126,8 +135,9 @@ def test_the_sale_form_sent_twice_sells_once(webapp: TestApp, dbsession: Session
 def test_every_post_form_carries_a_key(webapp: TestApp, demo_event: Event) -> None:
     login_as(webapp, demo_event, "desk")
     page = webapp.get(SELL)
-    posts = [f for f in page.forms.values() if f.method.upper() == "POST"
-             and "csrf_token" in f.fields]
+    posts = [
+        f for f in page.forms.values() if f.method.upper() == "POST" and "csrf_token" in f.fields
+    ]
     assert posts
     assert all("idempotency_key" in f.fields for f in posts)
 
@@ -153,8 +163,13 @@ def racing_app(committed_engine: Engine, make_pss: Any, pss: Pss) -> TestApp:
         event = create_demo(session, pss)
         ensure_staff(session, event, "desk")
         session.commit()
-    app = make_app({"pss.engine": committed_engine, "pss.plugins": make_pss(SlowSale()),
-                    "pss.raise_errors": "true"})
+    app = make_app(
+        {
+            "pss.engine": committed_engine,
+            "pss.plugins": make_pss(SlowSale()),
+            "pss.raise_errors": "true",
+        }
+    )
     return TestApp(app, extra_environ={"REMOTE_ADDR": "192.0.2.10"})
 
 
@@ -166,8 +181,9 @@ def sell_twice_at_once(app: TestApp, headers: dict[str, str]) -> list[Any]:
     def sell(i: int) -> None:
         own = TestApp(app.app, extra_environ=app.extra_environ)
         barrier.wait(30)
-        answers[i] = own.post_json(SELL, SALE, headers={**headers, "Cookie": cookie},
-                                   expect_errors=True)
+        answers[i] = own.post_json(
+            SELL, SALE, headers={**headers, "Cookie": cookie}, expect_errors=True
+        )
 
     threads = [threading.Thread(target=sell, args=(i,)) for i in range(2)]
     for t in threads:
@@ -179,8 +195,11 @@ def sell_twice_at_once(app: TestApp, headers: dict[str, str]) -> list[Any]:
 
 
 def login(app: TestApp) -> dict[str, str]:
-    app.post_json("/events/demo/login", {"username": "desk-demo", "password": TEST_PASSWORD},
-                  headers={**JSON, "X-CSRF-Token": csrf_token(app)})
+    app.post_json(
+        "/events/demo/login",
+        {"username": "desk-demo", "password": TEST_PASSWORD},
+        headers={**JSON, "X-CSRF-Token": csrf_token(app)},
+    )
     return {**JSON, "X-CSRF-Token": csrf_token(app)}
 
 
@@ -201,7 +220,8 @@ def test_two_copies_at_once_sell_once(racing_app: TestApp, committed_engine: Eng
 
 @pytest.mark.postgres_only
 def test_negative_control_two_copies_without_a_key_sell_twice(
-        racing_app: TestApp, committed_engine: Engine) -> None:
+    racing_app: TestApp, committed_engine: Engine
+) -> None:
     headers = login(racing_app)
     answers = sell_twice_at_once(racing_app, headers)
     assert [a.status_int for a in answers] == [201, 201]

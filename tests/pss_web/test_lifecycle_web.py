@@ -17,8 +17,9 @@ from pss_testing.web import JSON, login_as, post_form, post_json
 URL = "/events/demo/tournaments/classics/"
 
 
-def test_the_td_changes_the_status_and_sees_the_job(webapp: TestApp, dbsession: Session,
-                                                    demo_event: Event, pss: Any) -> None:
+def test_the_td_changes_the_status_and_sees_the_job(
+    webapp: TestApp, dbsession: Session, demo_event: Event, pss: Any
+) -> None:
     login_as(webapp, demo_event, "td")
     page = webapp.get(URL + "status")
     assert "Cancel the tournament" in page.text
@@ -34,13 +35,17 @@ def test_the_td_changes_the_status_and_sees_the_job(webapp: TestApp, dbsession: 
     assert res.json["scope"]["locked"] is True
     shown = webapp.get(URL, headers=JSON).json["tournament"]
     assert (shown["status"], shown["locked"], shown["job"]["state"]) == (
-        "finalized", True, "queued")
+        "finalized",
+        True,
+        "queued",
+    )
     refused = post_json(webapp, URL + "status", {"status": "active"}, status=409)
     assert refused.json["error"] == "locked"
     assert "being frozen" in refused.json["message"]
     # The worker runs it.
-    work.run(Runtime(bind=dbsession.connection(), pss=pss, payments=None, mail=MailSettings()),
-             job["id"])
+    work.run(
+        Runtime(bind=dbsession.connection(), pss=pss, payments=None, mail=MailSettings()), job["id"]
+    )
     status = webapp.get(URL + "status", headers=JSON).json["scope"]
     assert (status["job"]["state"], status["locked"]) == ("done", False)
     assert [s["number"] for s in status["snapshots"]] == [1]
@@ -50,7 +55,8 @@ def test_the_td_changes_the_status_and_sees_the_job(webapp: TestApp, dbsession: 
 
 
 def test_draft_to_finalized_is_refused_and_settings_no_longer_set_the_status(
-        webapp: TestApp, demo_event: Event) -> None:
+    webapp: TestApp, demo_event: Event
+) -> None:
     login_as(webapp, demo_event, "td")
     post_form(webapp, URL + "status", {"status": "draft"}, status=303)
     refused = post_json(webapp, URL + "status", {"status": "finalized"}, status=409)

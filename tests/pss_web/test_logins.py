@@ -24,8 +24,9 @@ from pss_testing.web import (
 )
 
 
-def test_player_logs_in_with_a_form_and_lands_on_their_page(webapp: TestApp,
-                                                            demo_event: Event) -> None:
+def test_player_logs_in_with_a_form_and_lands_on_their_page(
+    webapp: TestApp, demo_event: Event
+) -> None:
     form = webapp.get("/events/demo/player-login").forms[0]
     form["number"] = "101"
     form["pin"] = "4321"
@@ -36,8 +37,7 @@ def test_player_logs_in_with_a_form_and_lands_on_their_page(webapp: TestApp,
     assert "Log out" in page.text
 
 
-def test_wrong_pin_rerenders_the_form_with_the_message(webapp: TestApp,
-                                                       demo_event: Event) -> None:
+def test_wrong_pin_rerenders_the_form_with_the_message(webapp: TestApp, demo_event: Event) -> None:
     form = webapp.get("/events/demo/player-login").forms[0]
     form["number"] = "101"
     form["pin"] = "0000"
@@ -48,9 +48,9 @@ def test_wrong_pin_rerenders_the_form_with_the_message(webapp: TestApp,
     assert res.forms[0]["pin"].value == ""
 
 
-def test_pin_lockout_through_the_web(webapp: TestApp, dbsession: Session,
-                                     make_webapp: Callable[..., TestApp],
-                                     demo_event: Event) -> None:
+def test_pin_lockout_through_the_web(
+    webapp: TestApp, dbsession: Session, make_webapp: Callable[..., TestApp], demo_event: Event
+) -> None:
     for _ in range(4):
         res = login_player(webapp, demo_event, 102, "1111", status=403)
         assert res.json["error"] == "login_failed"
@@ -62,19 +62,24 @@ def test_pin_lockout_through_the_web(webapp: TestApp, dbsession: Session,
     phone = make_webapp(REMOTE_ADDR="203.0.113.5")
     assert login_player(phone, demo_event, 102, "4321", status=429).json["error"] == "locked_out"
     # The failures were committed even though each request was refused.
-    assert dbsession.scalar(select(func.count(AuditLog.id)).where(
-        AuditLog.action == "login.failed")) == 5
-    assert dbsession.scalar(select(func.count(AuditLog.id)).where(
-        AuditLog.action == "login.locked")) == 1
+    assert (
+        dbsession.scalar(select(func.count(AuditLog.id)).where(AuditLog.action == "login.failed"))
+        == 5
+    )
+    assert (
+        dbsession.scalar(select(func.count(AuditLog.id)).where(AuditLog.action == "login.locked"))
+        == 1
+    )
     assert dbsession.scalar(select(func.count(LoginSession.id))) == 0
 
 
-def test_one_device_guessing_many_players_is_locked(webapp: TestApp,
-                                                    make_webapp: Callable[..., TestApp],
-                                                    demo_event: Event) -> None:
+def test_one_device_guessing_many_players_is_locked(
+    webapp: TestApp, make_webapp: Callable[..., TestApp], demo_event: Event
+) -> None:
     # An address may be a venue's shared Wi-Fi: its cap is well above one number's.
-    statuses = [login_player(webapp, demo_event, n, "1111", status="*").status_int
-                for n in range(101, 122)]
+    statuses = [
+        login_player(webapp, demo_event, n, "1111", status="*").status_int for n in range(101, 122)
+    ]
     assert statuses == [403] * 19 + [429, 429]
     # Another device is not affected.
     login_player(make_webapp(REMOTE_ADDR="203.0.113.9"), demo_event, 106, "4321")
@@ -84,8 +89,12 @@ def test_staff_and_admin_logins(webapp: TestApp, demo_event: Event) -> None:
     res = login_as(webapp, demo_event, "desk", username="desk", password="desk-pass")
     assert res.json["identity"]["roles"] == ["desk"]
     assert res.json["identity"]["kind"] == "staff"
-    assert login_as(webapp, demo_event, "desk", username="desk", password="nope",
-                    status=403).json["error"] == "login_failed"
+    assert (
+        login_as(webapp, demo_event, "desk", username="desk", password="nope", status=403).json[
+            "error"
+        ]
+        == "login_failed"
+    )
     res = login_admin(webapp)
     assert res.json["identity"]["kind"] == "admin"
     assert login_admin(webapp, "desk", "desk-pass", status=403).json["error"] == "login_failed"
@@ -93,20 +102,24 @@ def test_staff_and_admin_logins(webapp: TestApp, demo_event: Event) -> None:
 
 def test_missing_fields_are_invalid_input(webapp: TestApp, demo_event: Event) -> None:
     res = post_json(webapp, "/events/demo/login", {"username": "desk"}, status=400)
-    assert res.json == {"error": "missing_field", "message": "Password is required.",
-                        "field": "password"}
-    res = post_json(webapp, "/events/demo/player-login", {"number": "abc", "pin": "1"},
-                    status=400)
+    assert res.json == {
+        "error": "missing_field",
+        "message": "Password is required.",
+        "field": "password",
+    }
+    res = post_json(webapp, "/events/demo/player-login", {"number": "abc", "pin": "1"}, status=400)
     assert res.json["field"] == "number"
-    res = webapp.post("/events/demo/login", "{not json", headers={
-        **JSON, "Content-Type": "application/json", "X-CSRF-Token": csrf_token(webapp)},
-        status=400)
+    res = webapp.post(
+        "/events/demo/login",
+        "{not json",
+        headers={**JSON, "Content-Type": "application/json", "X-CSRF-Token": csrf_token(webapp)},
+        status=400,
+    )
     assert res.json["error"] == "invalid_json"
 
 
 def test_logout_revokes_the_session(webapp: TestApp, demo_event: Event) -> None:
-    login_as(webapp, demo_event, "scorekeeper", username="scorekeeper",
-             password="scorekeeper-pass")
+    login_as(webapp, demo_event, "scorekeeper", username="scorekeeper", password="scorekeeper-pass")
     token = webapp.cookies[f"pss_event_{demo_event.id}"]
     assert webapp.get("/events/demo/", headers=JSON).status_int == 200
     logout(webapp, demo_event)
@@ -117,8 +130,7 @@ def test_logout_revokes_the_session(webapp: TestApp, demo_event: Event) -> None:
     assert res.json["identity"] is None
 
 
-def test_logout_from_the_page_is_a_csrf_protected_form(webapp: TestApp,
-                                                       demo_event: Event) -> None:
+def test_logout_from_the_page_is_a_csrf_protected_form(webapp: TestApp, demo_event: Event) -> None:
     login_player(webapp, demo_event, 101, "4321")
     page = webapp.get("/events/demo/")
     logout_form = next(f for f in page.forms.values() if f.action.endswith("/logout"))
@@ -130,39 +142,66 @@ def test_logout_from_the_page_is_a_csrf_protected_form(webapp: TestApp,
 
 
 def test_next_only_goes_inside_the_same_login_scope(webapp: TestApp, demo_event: Event) -> None:
-    res = post_form(webapp, "/events/demo/login", {
-        "username": "desk", "password": "desk-pass", "next": "/events/demo/players/"},
-        status=303)
+    res = post_form(
+        webapp,
+        "/events/demo/login",
+        {"username": "desk", "password": "desk-pass", "next": "/events/demo/players/"},
+        status=303,
+    )
     assert res.location == "http://localhost/events/demo/players/"
     # A full address on this very site is as good as its path.
-    res = post_form(webapp, "/events/demo/login", {
-        "username": "desk", "password": "desk-pass",
-        "next": "http://localhost/events/demo/players/?page=2"}, status=303)
+    res = post_form(
+        webapp,
+        "/events/demo/login",
+        {
+            "username": "desk",
+            "password": "desk-pass",
+            "next": "http://localhost/events/demo/players/?page=2",
+        },
+        status=303,
+    )
     assert res.location == "http://localhost/events/demo/players/?page=2"
-    for target in ("//evil.example/", "https://evil.example/", "/admin/", "/events/other/",
-                   "https://evil.example/events/demo/", "http://localhost.evil/events/demo/",
-                   "/events/demo/../other/", "/events/demo/%2e%2e/other/",
-                   "/events/demo/./../../admin/", "/\\evil.example/events/demo/",
-                   "/events/demo\\..\\other/", "/events/demo", "/events/demo-2/",
-                   "javascript:alert(1)//events/demo/"):
-        res = post_form(webapp, "/events/demo/login", {
-            "username": "desk", "password": "desk-pass", "next": target}, status=303)
+    for target in (
+        "//evil.example/",
+        "https://evil.example/",
+        "/admin/",
+        "/events/other/",
+        "https://evil.example/events/demo/",
+        "http://localhost.evil/events/demo/",
+        "/events/demo/../other/",
+        "/events/demo/%2e%2e/other/",
+        "/events/demo/./../../admin/",
+        "/\\evil.example/events/demo/",
+        "/events/demo\\..\\other/",
+        "/events/demo",
+        "/events/demo-2/",
+        "javascript:alert(1)//events/demo/",
+    ):
+        res = post_form(
+            webapp,
+            "/events/demo/login",
+            {"username": "desk", "password": "desk-pass", "next": target},
+            status=303,
+        )
         # Refused: the desk's own landing page instead.
         assert res.location == "http://localhost/events/demo/desk", target
 
 
-@pytest.mark.parametrize(("url", "body"), [
-    ("/events/demo/login", {"username": "desk", "password": "desk-pass"}),
-    ("/events/demo/player-login", {"number": "101", "pin": "4321"}),
-    ("/admin/login", {"username": "owner", "password": "owner-pass"}),
-    ("/events/demo/logout", {}),
-    ("/events/demo/tournaments/", {"name": "X", "format": "herb"}),
-    ("/events/demo/teams/", {"name": "T", "members": "101"}),
-    ("/admin/events/", {"name": "Sneaky Open"}),
-])
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        ("/events/demo/login", {"username": "desk", "password": "desk-pass"}),
+        ("/events/demo/player-login", {"number": "101", "pin": "4321"}),
+        ("/admin/login", {"username": "owner", "password": "owner-pass"}),
+        ("/events/demo/logout", {}),
+        ("/events/demo/tournaments/", {"name": "X", "format": "herb"}),
+        ("/events/demo/teams/", {"name": "T", "members": "101"}),
+        ("/admin/events/", {"name": "Sneaky Open"}),
+    ],
+)
 def test_unsafe_requests_without_the_csrf_token_are_refused(
-        webapp: TestApp, dbsession: Session, demo_event: Event, url: str,
-        body: dict[str, str]) -> None:
+    webapp: TestApp, dbsession: Session, demo_event: Event, url: str, body: dict[str, str]
+) -> None:
     # Log in properly first, so only the missing token can be the reason for a refusal.
     login_as(webapp, demo_event, "owner", username="owner", password="owner-pass")
     login_admin(webapp)
@@ -177,8 +216,9 @@ def test_unsafe_requests_without_the_csrf_token_are_refused(
     assert dbsession.scalar(select(func.count(LoginSession.id))) == sessions
     assert dbsession.scalar(select(func.count(Event.id))) == 1
     # With the token, the same request gets past the CSRF check.
-    ok = webapp.post_json(url, body, headers={**JSON, "X-CSRF-Token": csrf_token(webapp)},
-                          expect_errors=True)
+    ok = webapp.post_json(
+        url, body, headers={**JSON, "X-CSRF-Token": csrf_token(webapp)}, expect_errors=True
+    )
     assert ok.status_int in (200, 201)
 
 
@@ -193,25 +233,41 @@ def test_login_renews_the_csrf_token(webapp: TestApp, demo_event: Event) -> None
 def test_mounted_under_a_prefix(make_webapp: Callable[..., TestApp], demo_event: Event) -> None:
     app = make_webapp(SCRIPT_NAME="/pss")
     res = app.get("/events/demo/tournaments/main/edit", status=303)
-    assert res.location == ("http://localhost/pss/events/demo/login?next="
-                            "%2Fpss%2Fevents%2Fdemo%2Ftournaments%2Fmain%2Fedit")
-    res = post_form(app, "/events/demo/login", {
-        "username": "owner", "password": "owner-pass",
-        "next": "/pss/events/demo/tournaments/main/edit"}, status=303)
+    assert res.location == (
+        "http://localhost/pss/events/demo/login?next="
+        "%2Fpss%2Fevents%2Fdemo%2Ftournaments%2Fmain%2Fedit"
+    )
+    res = post_form(
+        app,
+        "/events/demo/login",
+        {
+            "username": "owner",
+            "password": "owner-pass",
+            "next": "/pss/events/demo/tournaments/main/edit",
+        },
+        status=303,
+    )
     assert res.location == "http://localhost/pss/events/demo/tournaments/main/edit"
-    cookie = next(v for k, v in res.headerlist if k == "Set-Cookie"
-                  and v.startswith(f"pss_event_{demo_event.id}="))
+    cookie = next(
+        v
+        for k, v in res.headerlist
+        if k == "Set-Cookie" and v.startswith(f"pss_event_{demo_event.id}=")
+    )
     assert "Path=/pss/events/demo" in cookie
     page = app.get("/events/demo/tournaments/main/edit")
     assert 'action="http://localhost/pss/events/demo/logout"' in page.text
 
 
 def test_a_phone_that_logged_in_before_is_never_locked_out_by_others(
-        webapp: TestApp, make_webapp: Callable[..., TestApp], demo_event: Event) -> None:
+    webapp: TestApp, make_webapp: Callable[..., TestApp], demo_event: Event
+) -> None:
     phone = make_webapp(REMOTE_ADDR="203.0.113.30")
     res = login_player(phone, demo_event, 103, "4321")
-    device = next(v for k, v in res.headers.items()
-                  if k == "Set-Cookie" and v.startswith(f"pss_event_{demo_event.id}_device="))
+    device = next(
+        v
+        for k, v in res.headers.items()
+        if k == "Set-Cookie" and v.startswith(f"pss_event_{demo_event.id}_device=")
+    )
     assert "HttpOnly" in device
     assert "Path=/events/demo" in device
     logout(phone, demo_event)
@@ -225,10 +281,12 @@ def test_a_phone_that_logged_in_before_is_never_locked_out_by_others(
 
 
 def test_the_desks_unlock_lets_the_player_in_from_a_locked_address(
-        webapp: TestApp, make_webapp: Callable[..., TestApp], demo_event: Event) -> None:
+    webapp: TestApp, make_webapp: Callable[..., TestApp], demo_event: Event
+) -> None:
     wifi = make_webapp(REMOTE_ADDR="203.0.113.40")
-    statuses = {login_player(wifi, demo_event, n, "0000", status="*").status_int
-                for n in range(201, 221)}
+    statuses = {
+        login_player(wifi, demo_event, n, "0000", status="*").status_int for n in range(201, 221)
+    }
     assert statuses == {403, 429}
     newcomer = make_webapp(REMOTE_ADDR="203.0.113.40")
     login_player(newcomer, demo_event, 104, "4321", status=429)
@@ -238,14 +296,15 @@ def test_the_desks_unlock_lets_the_player_in_from_a_locked_address(
 
 
 def test_an_event_logout_does_not_end_an_admin_session(
-        webapp: TestApp, make_webapp: Callable[..., TestApp], dbsession: Session,
-        demo_event: Event) -> None:
+    webapp: TestApp, make_webapp: Callable[..., TestApp], dbsession: Session, demo_event: Event
+) -> None:
     login_admin(webapp)
     admin_token = webapp.cookies["pss_admin"]
 
     def admin_session_live() -> bool:
-        row = dbsession.scalars(select(LoginSession).where(
-            LoginSession.token_hash == token_digest(admin_token))).one()
+        row = dbsession.scalars(
+            select(LoginSession).where(LoginSession.token_hash == token_digest(admin_token))
+        ).one()
         dbsession.refresh(row)
         return row.revoked_at is None
 

@@ -51,8 +51,9 @@ def audit_actions(session: Session) -> list[str]:
 # --- the admin interface ----------------------------------------------------------------------
 
 
-def test_owner_creates_an_event_with_the_form(webapp: TestApp, dbsession: Session,
-                                              demo_event: Event) -> None:
+def test_owner_creates_an_event_with_the_form(
+    webapp: TestApp, dbsession: Session, demo_event: Event
+) -> None:
     login_admin(webapp)
     page = webapp.get("/admin/")
     form = next(f for f in page.forms.values() if "owner_password" in f.fields)
@@ -72,8 +73,7 @@ def test_owner_creates_an_event_with_the_form(webapp: TestApp, dbsession: Sessio
 
 def test_a_refused_event_keeps_what_was_typed(webapp: TestApp, demo_event: Event) -> None:
     login_admin(webapp)
-    res = post_form(webapp, "/admin/events/", {"name": "Demo Again", "slug": "demo"},
-                    status=409)
+    res = post_form(webapp, "/admin/events/", {"name": "Demo Again", "slug": "demo"}, status=409)
     assert "An event with the address &#39;demo&#39; exists already." in res.text
     form = next(f for f in res.forms.values() if "owner_password" in f.fields)
     assert (form["name"].value, form["slug"].value) == ("Demo Again", "demo")
@@ -81,19 +81,30 @@ def test_a_refused_event_keeps_what_was_typed(webapp: TestApp, demo_event: Event
     assert res.json["error"] == "invalid_slug"
 
 
-def test_owner_edits_only_their_own_events(webapp: TestApp, dbsession: Session,
-                                           demo_event: Event) -> None:
+def test_owner_edits_only_their_own_events(
+    webapp: TestApp, dbsession: Session, demo_event: Event
+) -> None:
     login_admin(webapp)
-    res = post_json(webapp, "/admin/events/demo/", {
-        "name": "Demo Open 2", "starts_at": "2030-05-01T09:00", "ends_at": "2030-05-03T18:00",
-        "currency": "eur", "hold_minutes": 20})
+    res = post_json(
+        webapp,
+        "/admin/events/demo/",
+        {
+            "name": "Demo Open 2",
+            "starts_at": "2030-05-01T09:00",
+            "ends_at": "2030-05-03T18:00",
+            "currency": "eur",
+            "hold_minutes": 20,
+        },
+    )
     assert res.json["changed"] == ["currency", "ends_at", "hold_minutes", "name", "starts_at"]
     assert (demo_event.name, demo_event.currency, demo_event.hold_minutes) == (
-        "Demo Open 2", "eur", 20)
+        "Demo Open 2",
+        "eur",
+        20,
+    )
     assert demo_event.starts_at is not None
     assert demo_event.starts_at.isoformat() == "2030-05-01T09:00:00+00:00"
-    res = post_json(webapp, "/admin/events/demo/", {"ends_at": "2030-04-01T00:00"},
-                    status=400)
+    res = post_json(webapp, "/admin/events/demo/", {"ends_at": "2030-04-01T00:00"}, status=400)
     assert res.json["error"] == "invalid_dates"
     # The HTML form re-renders with the message.
     form = last_form(webapp.get("/admin/events/demo/"))
@@ -113,8 +124,12 @@ def test_owner_edits_only_their_own_events(webapp: TestApp, dbsession: Session,
 
 @pytest.mark.parametrize("base", ["/admin/events/demo/users/", "/events/demo/users/"])
 def test_owner_adds_staff_who_can_log_into_that_event_only(
-        webapp: TestApp, make_webapp: Callable[..., TestApp], dbsession: Session,
-        demo_event: Event, base: str) -> None:
+    webapp: TestApp,
+    make_webapp: Callable[..., TestApp],
+    dbsession: Session,
+    demo_event: Event,
+    base: str,
+) -> None:
     if base.startswith("/admin"):
         login_admin(webapp)
     else:
@@ -131,8 +146,7 @@ def test_owner_adds_staff_who_can_log_into_that_event_only(
     assert res.json["identity"]["roles"] == ["desk", "scorekeeper"]
     # Change roles: scorekeeper only; the next request already sees it.
     post_json(webapp, base + "fred/", {"roles": ["scorekeeper"]})
-    assert fred.get("/events/demo/login", headers=JSON).json["identity"]["roles"] == [
-        "scorekeeper"]
+    assert fred.get("/events/demo/login", headers=JSON).json["identity"]["roles"] == ["scorekeeper"]
     # Remove: fred's session ends at once.
     post_json(webapp, base + "fred/remove")
     assert fred.get("/events/demo/login", headers=JSON).json["identity"] is None
@@ -145,19 +159,28 @@ def test_the_owner_stays_td_and_staff(webapp: TestApp, demo_event: Event) -> Non
     assert res.json["error"] == "owner_is_td"
     res = post_json(webapp, "/admin/events/demo/users/owner/remove", status=409)
     assert res.json["error"] == "owner_is_td"
-    res = post_json(webapp, "/admin/events/demo/users/", {
-        "username": "x", "password": "short", "roles": ["desk"]}, status=400)
+    res = post_json(
+        webapp,
+        "/admin/events/demo/users/",
+        {"username": "x", "password": "short", "roles": ["desk"]},
+        status=400,
+    )
     assert res.json["error"] == "weak_password"
-    res = post_json(webapp, "/admin/events/demo/users/", {
-        "username": "x", "password": "long-enough", "roles": ["boss"]}, status=400)
+    res = post_json(
+        webapp,
+        "/admin/events/demo/users/",
+        {"username": "x", "password": "long-enough", "roles": ["boss"]},
+        status=400,
+    )
     assert res.json["field"] == "roles"
 
 
 # --- tournaments ------------------------------------------------------------------------------
 
 
-def test_new_tournament_form_comes_from_the_format_options(webapp: TestApp,
-                                                           demo_event: Event) -> None:
+def test_new_tournament_form_comes_from_the_format_options(
+    webapp: TestApp, demo_event: Event
+) -> None:
     login_as(webapp, demo_event, "td")
     herb = webapp.get("/events/demo/tournaments/?format=herb")
     form = last_form(herb)
@@ -175,8 +198,9 @@ def test_new_tournament_form_comes_from_the_format_options(webapp: TestApp,
     assert data["new_tournament"]["format"]["name"] == "papa"
 
 
-def test_td_creates_a_tournament_with_options(webapp: TestApp, dbsession: Session,
-                                              demo_event: Event) -> None:
+def test_td_creates_a_tournament_with_options(
+    webapp: TestApp, dbsession: Session, demo_event: Event
+) -> None:
     login_as(webapp, demo_event, "td")
     form = last_form(webapp.get("/events/demo/tournaments/?format=papa"))
     form["name"] = "Split Classics"
@@ -191,12 +215,16 @@ def test_td_creates_a_tournament_with_options(webapp: TestApp, dbsession: Sessio
     assert t.format == "papa"
     assert t.format_options["games_per_entry"] == 4
     assert (t.price_cents, t.bundles, t.qualifying_cut) == (
-        250, [{"count": 3, "price_cents": 600}, {"count": 10, "price_cents": 1800}], 8)
+        250,
+        [{"count": 3, "price_cents": 600}, {"count": 10, "price_cents": 1800}],
+        8,
+    )
     assert (t.queuing_enabled, t.allow_ticket_purchases, t.active) == (False, True, True)
 
 
-def test_bad_options_rerender_with_the_message(webapp: TestApp, dbsession: Session,
-                                               demo_event: Event) -> None:
+def test_bad_options_rerender_with_the_message(
+    webapp: TestApp, dbsession: Session, demo_event: Event
+) -> None:
     login_as(webapp, demo_event, "td")
     form = last_form(webapp.get("/events/demo/tournaments/?format=herb"))
     form["name"] = "Broken"
@@ -209,30 +237,55 @@ def test_bad_options_rerender_with_the_message(webapp: TestApp, dbsession: Sessi
     again["price"] = "3"
     res = again.submit(status=400)
     assert "Option &#39;machines_counted&#39; must be at least 1." in res.text
-    assert dbsession.scalars(select(Tournament).where(Tournament.name == "Broken")).first() \
-        is None
+    assert dbsession.scalars(select(Tournament).where(Tournament.name == "Broken")).first() is None
 
 
 def test_tournament_as_json(webapp: TestApp, dbsession: Session, demo_event: Event) -> None:
     login_as(webapp, demo_event, "td")
-    res = post_json(webapp, "/events/demo/tournaments/", {
-        "name": "Teams", "format": "team", "options": {"team_size": 3}, "price": "4",
-        "bundles": [{"count": 2, "price_cents": 700}]}, status=201)
+    res = post_json(
+        webapp,
+        "/events/demo/tournaments/",
+        {
+            "name": "Teams",
+            "format": "team",
+            "options": {"team_size": 3},
+            "price": "4",
+            "bundles": [{"count": 2, "price_cents": 700}],
+        },
+        status=201,
+    )
     t = res.json["tournament"]
     assert (t["slug"], t["is_team"], t["max_team_size"], t["price_cents"]) == (
-        "teams", True, 3, 400)
+        "teams",
+        True,
+        3,
+        400,
+    )
     assert t["queuing_enabled"] is True
-    res = post_json(webapp, "/events/demo/tournaments/", {"name": "X", "format": "nope"},
-                    status=404)
+    res = post_json(
+        webapp, "/events/demo/tournaments/", {"name": "X", "format": "nope"}, status=404
+    )
     assert res.json["error"] == "unknown_format"
-    res = post_json(webapp, "/events/demo/tournaments/teams/edit", {
-        "options": {"team_size": 4}, "qualifying_cut": 2, "queuing_enabled": False,
-        "price": "5.00"})
-    assert res.json["changed"] == ["format_options", "price_cents", "qualifying_cut",
-                                   "queuing_enabled"]
+    res = post_json(
+        webapp,
+        "/events/demo/tournaments/teams/edit",
+        {
+            "options": {"team_size": 4},
+            "qualifying_cut": 2,
+            "queuing_enabled": False,
+            "price": "5.00",
+        },
+    )
+    assert res.json["changed"] == [
+        "format_options",
+        "price_cents",
+        "qualifying_cut",
+        "queuing_enabled",
+    ]
     assert res.json["tournament"]["format_options"]["team_size"] == 4
-    res = post_json(webapp, "/events/demo/tournaments/teams/edit",
-                    {"options": {"nonsense": 1}}, status=400)
+    res = post_json(
+        webapp, "/events/demo/tournaments/teams/edit", {"options": {"nonsense": 1}}, status=400
+    )
     assert res.json["error"] == "unknown_option"
 
 
@@ -257,23 +310,30 @@ def test_tournament_edit_form_round_trip(webapp: TestApp, demo_event: Event) -> 
 # --- machines ---------------------------------------------------------------------------------
 
 
-def test_machines_added_disabled_enabled_removed(webapp: TestApp, dbsession: Session,
-                                                 demo_event: Event) -> None:
+def test_machines_added_disabled_enabled_removed(
+    webapp: TestApp, dbsession: Session, demo_event: Event
+) -> None:
     login_as(webapp, demo_event, "td")
     form = last_form(webapp.get("/events/demo/tournaments/main/machines"))
     form["machine"] = "Monster Bash"
     res = form.submit(status=303).follow()
     assert "Monster Bash added." in res.text
-    res = post_form(webapp, "/events/demo/tournaments/main/machines",
-                    {"machine": "monster bash"}, status=409)
+    res = post_form(
+        webapp, "/events/demo/tournaments/main/machines", {"machine": "monster bash"}, status=409
+    )
     assert "Monster Bash is already in Main (HERB)." in res.text
-    tm = dbsession.scalars(select(TournamentMachine).join(TournamentMachine.machine).where(
-        TournamentMachine.tournament_id == demo_event.tournaments[0].id).order_by(
-        TournamentMachine.id.desc())).first()
+    tm = dbsession.scalars(
+        select(TournamentMachine)
+        .join(TournamentMachine.machine)
+        .where(TournamentMachine.tournament_id == demo_event.tournaments[0].id)
+        .order_by(TournamentMachine.id.desc())
+    ).first()
     assert tm is not None
     url = f"/events/demo/machines/{tm.id}/status"
-    assert post_json(webapp, url, {"status": "disable", "reason": "flipper"}).json[
-        "machine"]["status"] == "disabled"
+    assert (
+        post_json(webapp, url, {"status": "disable", "reason": "flipper"}).json["machine"]["status"]
+        == "disabled"
+    )
     assert "DOWN" in webapp.get("/events/demo/tournaments/main/").text
     assert post_json(webapp, url, {"status": "enable"}).json["machine"]["status"] == "active"
     res = post_form(webapp, url, {"status": "remove"}, status=303).follow()
@@ -285,10 +345,10 @@ def test_machines_added_disabled_enabled_removed(webapp: TestApp, dbsession: Ses
 # --- metatournaments and teams ----------------------------------------------------------------
 
 
-def test_metatournaments(webapp: TestApp, dbsession: Session, pss: Pss,
-                         demo_event: Event) -> None:
-    setup.create_tournament(dbsession, pss, demo_event, "Classics Sunday", "papa",
-                            slug="classics-2")
+def test_metatournaments(webapp: TestApp, dbsession: Session, pss: Pss, demo_event: Event) -> None:
+    setup.create_tournament(
+        dbsession, pss, demo_event, "Classics Sunday", "papa", slug="classics-2"
+    )
     dbsession.flush()
     login_as(webapp, demo_event, "td")
     form = last_form(webapp.get("/events/demo/metatournaments/"))
@@ -300,8 +360,12 @@ def test_metatournaments(webapp: TestApp, dbsession: Session, pss: Pss,
     assert "Classics Pass created." in res.text
     meta = webapp.get("/events/demo/metatournaments/classics-pass/", headers=JSON).json
     assert [t["slug"] for t in meta["tournaments"]] == ["classics", "classics-2"]
-    res = post_json(webapp, "/events/demo/metatournaments/", {
-        "name": "Mixed", "tournaments": ["main", "nope"]}, status=400)
+    res = post_json(
+        webapp,
+        "/events/demo/metatournaments/",
+        {"name": "Mixed", "tournaments": ["main", "nope"]},
+        status=400,
+    )
     assert res.json["error"] == "unknown_tournament"
 
 
@@ -314,18 +378,22 @@ def test_desk_creates_teams(webapp: TestApp, dbsession: Session, demo_event: Eve
     assert "Team Flip Side created." in res.text
     team = dbsession.scalars(select(Team).where(Team.name == "Flip Side")).one()
     assert sorted(m.event_player.number for m in team.members) == [101, 102]
-    res = post_json(webapp, "/events/demo/teams/", {"name": "Ghosts", "members": ["109"]},
-                    status=404)
+    res = post_json(
+        webapp, "/events/demo/teams/", {"name": "Ghosts", "members": ["109"]}, status=404
+    )
     assert res.json["error"] == "unknown_player"
-    res = post_json(webapp, "/events/demo/teams/", {"name": "Again", "members": ["101"]},
-                    status=409)
+    res = post_json(
+        webapp, "/events/demo/teams/", {"name": "Again", "members": ["101"]}, status=409
+    )
     assert res.json["error"] == "already_on_team"
 
 
-def test_td_changes_a_teams_players(webapp: TestApp, dbsession: Session, pss: Pss,
-                                    demo_event: Event) -> None:
-    doubles = setup.create_tournament(dbsession, pss, demo_event, "Doubles", "team",
-                                      slug="doubles", options={"team_size": 3})
+def test_td_changes_a_teams_players(
+    webapp: TestApp, dbsession: Session, pss: Pss, demo_event: Event
+) -> None:
+    doubles = setup.create_tournament(
+        dbsession, pss, demo_event, "Doubles", "team", slug="doubles", options={"team_size": 3}
+    )
     players = {n: setup.player_by_number(dbsession, demo_event.id, n) for n in range(101, 106)}
     team = setup.create_team(dbsession, demo_event, "Flip Side", [players[101], players[102]])
     setup.create_team(dbsession, demo_event, "Ghosts", [players[105]])
@@ -342,38 +410,49 @@ def test_td_changes_a_teams_players(webapp: TestApp, dbsession: Session, pss: Ps
     assert rows == ["Ada Flipper", "Bo Tilt", "Cy Nudge"]
     # Refusals show the page again with the message and the number typed.
     for number, status, message in (
-            ("104", 409, "Team Flip Side would have 4 players; Doubles allows at most 3."),
-            ("105", 409, "Ed Multiball is already on team Ghosts."),
-            ("999", 404, "There is no player number 999 in this event.")):
+        ("104", 409, "Team Flip Side would have 4 players; Doubles allows at most 3."),
+        ("105", 409, "Ed Multiball is already on team Ghosts."),
+        ("999", 404, "There is no player number 999 in this event."),
+    ):
         page = post_form(webapp, members, {"player": number}, status=status)
         assert page.html.find(id="form-error").text == message
         assert page.forms["add-member-form"]["player"].value == number
     # Take Ada off with her row's button.
-    take_off = next(f for f in page.forms.values() if f.action.endswith("/remove-member")
-                    and f["player"].value == "101")
+    take_off = next(
+        f
+        for f in page.forms.values()
+        if f.action.endswith("/remove-member") and f["player"].value == "101"
+    )
     page = take_off.submit(status=303).follow()
     assert "Ada Flipper is off team Flip Side." in page.text
-    res = post_json(webapp, f"/events/demo/teams/{team.id}/remove-member", {"player": 101},
-                    status=409)
+    res = post_json(
+        webapp, f"/events/demo/teams/{team.id}/remove-member", {"player": 101}, status=409
+    )
     assert res.json["error"] == "not_on_team"
     res = post_json(webapp, members, {"player": 104})
     assert [m["number"] for m in res.json["team"]["members"]] == [102, 103, 104]
     assert webapp.get(members, headers=JSON).json["max_team_size"] == 3
-    assert audit_actions(dbsession)[-3:] == ["team.add_member", "team.remove_member",
-                                             "team.add_member"]
+    assert audit_actions(dbsession)[-3:] == [
+        "team.add_member",
+        "team.remove_member",
+        "team.add_member",
+    ]
     assert doubles.max_team_size == 3
     # The desk makes teams but does not change them.
     login_as(webapp, demo_event, "desk")
     post_json(webapp, members, {"player": 101}, status=403)
 
 
-def test_td_changes_a_metatournaments_tournaments(webapp: TestApp, dbsession: Session,
-                                                  pss: Pss, demo_event: Event) -> None:
+def test_td_changes_a_metatournaments_tournaments(
+    webapp: TestApp, dbsession: Session, pss: Pss, demo_event: Event
+) -> None:
     classics = next(t for t in demo_event.tournaments if t.slug == "classics")
-    setup.create_tournament(dbsession, pss, demo_event, "Classics Sunday", "papa",
-                            slug="classics-2")
-    meta = setup.create_metatournament(dbsession, demo_event, "Classics Pass", [classics],
-                                       slug="pass")
+    setup.create_tournament(
+        dbsession, pss, demo_event, "Classics Sunday", "papa", slug="classics-2"
+    )
+    meta = setup.create_metatournament(
+        dbsession, demo_event, "Classics Pass", [classics], slug="pass"
+    )
     dbsession.flush()
     dbsession.expire(demo_event, ["tournaments"])  # as a new request would see it
     login_as(webapp, demo_event, "td")
@@ -383,8 +462,7 @@ def test_td_changes_a_metatournaments_tournaments(webapp: TestApp, dbsession: Se
     assert url == "http://localhost/events/demo/metatournaments/pass/tournaments"
     page = webapp.get(url)
     # Only a tournament of the same format, in no metatournament, is offered.
-    assert [o[0] for o in page.forms["add-tournament-form"]["tournament"].options] == [
-        "classics-2"]
+    assert [o[0] for o in page.forms["add-tournament-form"]["tournament"].options] == ["classics-2"]
     page = page.forms["add-tournament-form"].submit(status=303).follow()
     assert "Classics Pass tickets are good in Classics Sunday now." in page.text
     public = webapp.get("/events/demo/metatournaments/pass/", headers=JSON).json
@@ -395,13 +473,18 @@ def test_td_changes_a_metatournaments_tournaments(webapp: TestApp, dbsession: Se
     assert (res.json["error"], res.json["field"]) == ("unknown_tournament", "tournament")
     page = post_form(webapp, url, {"tournament": "main"}, status=400)
     assert "must share one format" in page.html.find(id="form-error").text
-    take_out = next(f for f in page.forms.values() if f.action.endswith("/remove-tournament")
-                    and f["tournament"].value == "classics")
+    take_out = next(
+        f
+        for f in page.forms.values()
+        if f.action.endswith("/remove-tournament") and f["tournament"].value == "classics"
+    )
     page = take_out.submit(status=303).follow()
     assert "Classics Pass tickets are no longer good in Classics (PAPA-style)." in page.text
     assert webapp.get(url, headers=JSON).json["metatournament"]["tournaments"] == ["classics-2"]
-    assert audit_actions(dbsession)[-2:] == ["metatournament.add_tournament",
-                                             "metatournament.remove_tournament"]
+    assert audit_actions(dbsession)[-2:] == [
+        "metatournament.add_tournament",
+        "metatournament.remove_tournament",
+    ]
     assert meta.members[0].tournament.slug == "classics-2"
 
 
@@ -413,17 +496,27 @@ class EveryOptionType:
 
     @hookimpl
     def pss_register_formats(self, registry: Registry[FormatSpec]) -> None:
-        registry.add(FormatSpec("gauntlet", "Gauntlet", "A test format.", (
-            OptionSpec("rounds", "int", 3, "Rounds", minimum=1, maximum=9),
-            OptionSpec("sudden_death", "bool", False, "Sudden death"),
-            OptionSpec("seeding", "choice", "random", "Seeding", choices=("random", "rating")),
-            OptionSpec("motto", "str", "flip on", "Motto"),
-            OptionSpec("points_curve", "points_curve", "linear", "Curve"),
-        )))
+        registry.add(
+            FormatSpec(
+                "gauntlet",
+                "Gauntlet",
+                "A test format.",
+                (
+                    OptionSpec("rounds", "int", 3, "Rounds", minimum=1, maximum=9),
+                    OptionSpec("sudden_death", "bool", False, "Sudden death"),
+                    OptionSpec(
+                        "seeding", "choice", "random", "Seeding", choices=("random", "rating")
+                    ),
+                    OptionSpec("motto", "str", "flip on", "Motto"),
+                    OptionSpec("points_curve", "points_curve", "linear", "Curve"),
+                ),
+            )
+        )
 
 
-def test_a_plugin_format_gets_its_form(dbsession: Session, engine: Engine,
-                                       make_pss: Callable[..., Pss], demo_event: Event) -> None:
+def test_a_plugin_format_gets_its_form(
+    dbsession: Session, engine: Engine, make_pss: Callable[..., Pss], demo_event: Event
+) -> None:
     app = app_for(dbsession, engine, make_pss(EveryOptionType()))
     login_as(app, demo_event, "td")
     form = last_form(app.get("/events/demo/tournaments/?format=gauntlet"))
@@ -440,22 +533,39 @@ def test_a_plugin_format_gets_its_form(dbsession: Session, engine: Engine,
     form["option.motto"] = "no tilt"
     form.submit(status=303)
     t = dbsession.scalars(select(Tournament).where(Tournament.slug == "gauntlet")).one()
-    assert t.format_options == {"rounds": 5, "sudden_death": True, "seeding": "rating",
-                                "motto": "no tilt", "points_curve": "linear"}
+    assert t.format_options == {
+        "rounds": 5,
+        "sudden_death": True,
+        "seeding": "rating",
+        "motto": "no tilt",
+        "points_curve": "linear",
+    }
 
 
 @pytest.mark.parametrize("html", [True, False], ids=["form", "json"])
 def test_removing_staff_who_sold_keeps_history_and_ends_their_logins(
-        webapp: TestApp, make_webapp: Callable[..., TestApp], dbsession: Session,
-        demo_event: Event, html: bool) -> None:
+    webapp: TestApp,
+    make_webapp: Callable[..., TestApp],
+    dbsession: Session,
+    demo_event: Event,
+    html: bool,
+) -> None:
     login_as(webapp, demo_event, "owner", username="owner", password="owner-pass")
-    post_json(webapp, "/events/demo/users/", {"username": "fred", "password": "fred-secret",
-                                              "roles": ["desk"]}, status=201)
+    post_json(
+        webapp,
+        "/events/demo/users/",
+        {"username": "fred", "password": "fred-secret", "roles": ["desk"]},
+        status=201,
+    )
     fred, fred_phone = make_webapp(), make_webapp(REMOTE_ADDR="203.0.113.20")
     for browser in (fred, fred_phone):
         login_as(browser, demo_event, "desk", username="fred", password="fred-secret")
-    post_json(fred, "/events/demo/players/101/sell", {"scope": "tournament:main", "tickets": 2},
-              status=201)
+    post_json(
+        fred,
+        "/events/demo/players/101/sell",
+        {"scope": "tournament:main", "tickets": 2},
+        status=201,
+    )
     # A role change is seen on fred's next request (roles are read on every request).
     if html:
         page = webapp.get("/events/demo/users/fred/")
@@ -465,8 +575,7 @@ def test_removing_staff_who_sold_keeps_history_and_ends_their_logins(
         form.submit(status=303)
     else:
         post_json(webapp, "/events/demo/users/fred/", {"roles": ["scorekeeper"]})
-    assert fred.get("/events/demo/login", headers=JSON).json["identity"]["roles"] == [
-        "scorekeeper"]
+    assert fred.get("/events/demo/login", headers=JSON).json["identity"]["roles"] == ["scorekeeper"]
     fred.get("/events/demo/players/101/sell", status=403)
 
     if html:
@@ -481,8 +590,7 @@ def test_removing_staff_who_sold_keeps_history_and_ends_their_logins(
     # Both of fred's sessions ended at once, and the password opens nothing any more.
     for browser in (fred, fred_phone):
         assert browser.get("/events/demo/login", headers=JSON).json["identity"] is None
-    login_as(make_webapp(), demo_event, "desk", username="fred", password="fred-secret",
-             status=403)
+    login_as(make_webapp(), demo_event, "desk", username="fred", password="fred-secret", status=403)
     staff = webapp.get("/events/demo/users/", headers=JSON).json
     assert "fred" not in [u["username"] for u in staff["users"]]
     assert [u["username"] for u in staff["removed"]] == ["fred"]
@@ -494,8 +602,12 @@ def test_removing_staff_who_sold_keeps_history_and_ends_their_logins(
     actions = audit_actions(dbsession)
     assert actions.index("event_user.roles") < actions.index("event_user.remove")
     # Adding fred again brings the same membership back.
-    post_json(webapp, "/events/demo/users/", {"username": "fred", "password": "fred-again",
-                                              "roles": ["desk"]}, status=201)
+    post_json(
+        webapp,
+        "/events/demo/users/",
+        {"username": "fred", "password": "fred-again", "roles": ["desk"]},
+        status=201,
+    )
     assert webapp.get("/events/demo/users/", headers=JSON).json["removed"] == []
 
 
@@ -508,10 +620,15 @@ def test_the_staff_pages_are_in_the_openapi_document(webapp: TestApp) -> None:
 
 
 def test_a_new_password_ends_the_staff_members_logins(
-        webapp: TestApp, make_webapp: Callable[..., TestApp], demo_event: Event) -> None:
+    webapp: TestApp, make_webapp: Callable[..., TestApp], demo_event: Event
+) -> None:
     login_as(webapp, demo_event, "owner", username="owner", password="owner-pass")
-    post_json(webapp, "/events/demo/users/", {"username": "fred", "password": "fred-secret",
-                                              "roles": ["desk"]}, status=201)
+    post_json(
+        webapp,
+        "/events/demo/users/",
+        {"username": "fred", "password": "fred-secret", "roles": ["desk"]},
+        status=201,
+    )
     fred = make_webapp()
     login_as(fred, demo_event, "desk", username="fred", password="fred-secret")
     post_json(webapp, "/events/demo/users/fred/", {"roles": ["desk"], "password": "new-secret"})

@@ -15,17 +15,23 @@ def test_every_view_is_described(webapp: TestApp) -> None:
     assert doc["openapi"] == "3.1.0"
     paths = doc["paths"]
     expected = {
-        ("/", "get"), ("/events/{event}/", "get"), ("/events/{event}/tv", "get"),
+        ("/", "get"),
+        ("/events/{event}/", "get"),
+        ("/events/{event}/tv", "get"),
         ("/events/{event}/tournaments/{tournament}/", "get"),
         ("/events/{event}/machines/{machine}/", "get"),
         ("/events/{event}/players/{number}/", "get"),
-        ("/events/{event}/login", "post"), ("/events/{event}/player-login", "post"),
-        ("/events/{event}/logout", "post"), ("/admin/login", "post"),
+        ("/events/{event}/login", "post"),
+        ("/events/{event}/player-login", "post"),
+        ("/events/{event}/logout", "post"),
+        ("/admin/login", "post"),
         ("/events/{event}/tournaments/", "post"),
         ("/events/{event}/tournaments/{tournament}/edit", "post"),
         ("/events/{event}/machines/{machine}/status", "post"),
-        ("/events/{event}/users/", "post"), ("/admin/events/{event}/users/", "post"),
-        ("/admin/events/", "post"), ("/admin/events/{event}/", "post"),
+        ("/events/{event}/users/", "post"),
+        ("/admin/events/{event}/users/", "post"),
+        ("/admin/events/", "post"),
+        ("/admin/events/{event}/", "post"),
     }
     present = {(path, method) for path, ops in paths.items() for method in ops}
     assert expected <= present
@@ -48,8 +54,12 @@ def test_operations_say_what_they_need(webapp: TestApp) -> None:
     assert schema["properties"]["price"]["pattern"]
     assert create["security"] == [{"session": [], "csrf": []}]
     login = paths["/events/{event}/player-login"]["post"]
-    assert login["requestBody"]["content"]["application/json"]["schema"]["properties"][
-        "number"]["type"] == "integer"
+    assert (
+        login["requestBody"]["content"]["application/json"]["schema"]["properties"]["number"][
+            "type"
+        ]
+        == "integer"
+    )
     standings = paths["/events/{event}/tournaments/{tournament}/"]["get"]
     assert "304" in standings["responses"]
     assert [p["name"] for p in standings["parameters"]] == ["event", "tournament"]
@@ -83,9 +93,12 @@ def test_every_enum_is_on_a_scalar(webapp: TestApp) -> None:
     doc = webapp.get("/api/openapi.json").json
     enums = _schemas(doc["paths"])
     assert enums, "the document has choices (roles, formats): some enum must be there"
-    wrong = [where for where, schema in enums
-             if schema.get("type") not in ("string", "integer", "number", "boolean")
-             or not all(isinstance(v, str | int | float | bool) for v in schema["enum"])]
+    wrong = [
+        where
+        for where, schema in enums
+        if schema.get("type") not in ("string", "integer", "number", "boolean")
+        or not all(isinstance(v, str | int | float | bool) for v in schema["enum"])
+    ]
     assert wrong == []
     # The roles of a new event user: an array of strings, each one of the roles.
     add = doc["paths"]["/events/{event}/users/"]["post"]

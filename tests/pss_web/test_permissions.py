@@ -152,21 +152,44 @@ def world(dbsession: Session, pss: Pss, demo_event: Event) -> dict[str, Any]:
     main = setup.create_tournament(dbsession, pss, other, "Main", "herb", slug="main")
     setup.add_machine(dbsession, main, "Medieval Madness")
     zed, _ = setup.register_player(dbsession, other, "Zed", "Zero", number=101, pin="9999")
-    teams = {"a": setup.create_team(dbsession, demo_event, "Flippers",
-                                    [setup.player_by_number(dbsession, demo_event.id, 101)]),
-             "b": setup.create_team(dbsession, other, "Flippers", [zed])}
-    metas = {"a": setup.create_metatournament(dbsession, demo_event, "Pass",
-                                              [demo_event.tournaments[1]], slug="pass"),
-             "b": setup.create_metatournament(dbsession, other, "Pass", [main], slug="pass")}
+    teams = {
+        "a": setup.create_team(
+            dbsession,
+            demo_event,
+            "Flippers",
+            [setup.player_by_number(dbsession, demo_event.id, 101)],
+        ),
+        "b": setup.create_team(dbsession, other, "Flippers", [zed]),
+    }
+    metas = {
+        "a": setup.create_metatournament(
+            dbsession, demo_event, "Pass", [demo_event.tournaments[1]], slug="pass"
+        ),
+        "b": setup.create_metatournament(dbsession, other, "Pass", [main], slug="pass"),
+    }
     dbsession.flush()
     demo_machine = demo_event.tournaments[0].machines[0].id
     return {
-        "a": {"event": demo_event, "machine": demo_machine, "owner": ("owner", "owner-pass"),
-              "desk": "desk-pass", "scorekeeper": "scorekeeper-pass", "pin": "4321",
-              "team": teams["a"].id, "meta": metas["a"].slug},
-        "b": {"event": other, "machine": main.machines[0].id, "owner": ("owner2", "owner2-pass"),
-              "desk": "other-desk", "scorekeeper": "other-sk", "pin": "9999",
-              "team": teams["b"].id, "meta": metas["b"].slug},
+        "a": {
+            "event": demo_event,
+            "machine": demo_machine,
+            "owner": ("owner", "owner-pass"),
+            "desk": "desk-pass",
+            "scorekeeper": "scorekeeper-pass",
+            "pin": "4321",
+            "team": teams["a"].id,
+            "meta": metas["a"].slug,
+        },
+        "b": {
+            "event": other,
+            "machine": main.machines[0].id,
+            "owner": ("owner2", "owner2-pass"),
+            "desk": "other-desk",
+            "scorekeeper": "other-sk",
+            "pin": "9999",
+            "team": teams["b"].id,
+            "meta": metas["b"].slug,
+        },
     }
 
 
@@ -190,8 +213,9 @@ def log_in(app: TestApp, who: Who, world: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("who", WHO, ids=[w.name for w in WHO])
-def test_permission_matrix(webapp: TestApp, dbsession: Session, world: dict[str, Any],
-                           who: Who) -> None:
+def test_permission_matrix(
+    webapp: TestApp, dbsession: Session, world: dict[str, Any], who: Who
+) -> None:
     log_in(webapp, who, world)
     token = csrf_token(webapp)
     wrong = []
@@ -199,35 +223,44 @@ def test_permission_matrix(webapp: TestApp, dbsession: Session, world: dict[str,
         event = world[ev]["event"]
         for view in VIEWS:
             place = world[ev]
-            url = view.path.format(slug=event.slug, machine=place["machine"],
-                                   team=place["team"], meta=place["meta"])
+            url = view.path.format(
+                slug=event.slug, machine=place["machine"], team=place["team"], meta=place["meta"]
+            )
             allowed = view.allowed(who, ev)
             savepoint = dbsession.begin_nested()
             try:
                 if view.method == "GET":
                     res = webapp.get(url, headers=JSON, expect_errors=True)
                 else:
-                    res = webapp.post_json(url, {}, headers={**JSON, "X-CSRF-Token": token},
-                                           expect_errors=True)
+                    res = webapp.post_json(
+                        url, {}, headers={**JSON, "X-CSRF-Token": token}, expect_errors=True
+                    )
             finally:
                 savepoint.rollback()
             logged_in_here = (view.scope == "admin" and who.kind == "admin") or (
-                view.scope == "event" and who.kind in ("staff", "player") and who.event == ev)
+                view.scope == "event" and who.kind in ("staff", "player") and who.event == ev
+            )
             if allowed:
-                ok = res.status_int < 400 if view.method == "GET" else (
-                    res.status_int in (200, 201, 303, 400, 409))
+                ok = (
+                    res.status_int < 400
+                    if view.method == "GET"
+                    else (res.status_int in (200, 201, 303, 400, 409))
+                )
             else:
                 ok = res.status_int == (403 if logged_in_here else 401)
                 if ok:
                     assert res.json["error"] in ("forbidden", "login_required")
             if not ok:
-                wrong.append(f"{view.method} {url}: {res.status_int} "
-                             f"(expected {'allowed' if allowed else 'denied'})")
+                wrong.append(
+                    f"{view.method} {url}: {res.status_int} "
+                    f"(expected {'allowed' if allowed else 'denied'})"
+                )
     assert wrong == []
 
 
 def test_a_session_cookie_only_works_in_its_own_scope(
-        webapp: TestApp, make_webapp: Callable[..., TestApp], world: dict[str, Any]) -> None:
+    webapp: TestApp, make_webapp: Callable[..., TestApp], world: dict[str, Any]
+) -> None:
     """Forge the cookies: a token from event b (or the admin interface) sent under event a's
     cookie name is refused, because the session's scope is checked, not just the cookie."""
     a, b = world["a"]["event"], world["b"]["event"]
@@ -254,38 +287,40 @@ def test_rows_of_another_event_are_not_found(webapp: TestApp, world: dict[str, A
     b_machine = world["b"]["machine"]
     login_as(webapp, a, "td")
     webapp.get(f"/events/{a.slug}/machines/{b_machine}/", headers=JSON, status=404)
-    res = webapp.post_json(f"/events/{a.slug}/machines/{b_machine}/status",
-                           {"status": "disable"},
-                           headers={**JSON, "X-CSRF-Token": csrf_token(webapp)}, status=404)
+    res = webapp.post_json(
+        f"/events/{a.slug}/machines/{b_machine}/status",
+        {"status": "disable"},
+        headers={**JSON, "X-CSRF-Token": csrf_token(webapp)},
+        status=404,
+    )
     assert res.json["error"] == "not_found"
 
 
 def test_logins_are_cookies_scoped_by_path(webapp: TestApp, world: dict[str, Any]) -> None:
     a = world["a"]["event"]
     res = login_as(webapp, a, "desk", username="desk", password="desk-pass")
-    cookie = next(v for k, v in res.headerlist
-                  if k == "Set-Cookie" and v.startswith(f"pss_event_{a.id}="))
+    cookie = next(
+        v for k, v in res.headerlist if k == "Set-Cookie" and v.startswith(f"pss_event_{a.id}=")
+    )
     attributes = {p.strip().split("=")[0].lower(): p.strip() for p in cookie.split(";")}
     assert attributes["path"] == "Path=/events/demo"
     assert "httponly" in attributes
     assert attributes["samesite"].lower() == "samesite=lax"
     res = login_admin(webapp)
-    cookie = next(v for k, v in res.headerlist if k == "Set-Cookie"
-                  and v.startswith("pss_admin="))
+    cookie = next(v for k, v in res.headerlist if k == "Set-Cookie" and v.startswith("pss_admin="))
     assert "Path=/admin" in cookie
 
 
-def test_anonymous_html_is_sent_to_the_right_login(webapp: TestApp,
-                                                   world: dict[str, Any]) -> None:
+def test_anonymous_html_is_sent_to_the_right_login(webapp: TestApp, world: dict[str, Any]) -> None:
     res = webapp.get("/events/demo/tournaments/main/edit", status=303)
-    assert res.location == ("http://localhost/events/demo/login?next="
-                            "%2Fevents%2Fdemo%2Ftournaments%2Fmain%2Fedit")
+    assert res.location == (
+        "http://localhost/events/demo/login?next=%2Fevents%2Fdemo%2Ftournaments%2Fmain%2Fedit"
+    )
     res = webapp.get("/admin/events/", status=303)
     assert res.location.startswith("http://localhost/admin/login?next=")
 
 
-def test_logged_in_without_the_role_gets_a_403_page(webapp: TestApp,
-                                                    world: dict[str, Any]) -> None:
+def test_logged_in_without_the_role_gets_a_403_page(webapp: TestApp, world: dict[str, Any]) -> None:
     login_as(webapp, world["a"]["event"], "desk", username="desk", password="desk-pass")
     res = webapp.get("/events/demo/tournaments/main/edit", status=403)
     assert "You are logged in as desk, who may not do this." in res.text

@@ -33,8 +33,14 @@ def player(session: Session, event: Event, number: int) -> EventPlayer:
     return setup.player_by_number(session, event.id, number)
 
 
-def play(session: Session, pss: Pss, tournament: Tournament, ep: EventPlayer, machine_index: int,
-         score: int) -> None:
+def play(
+    session: Session,
+    pss: Pss,
+    tournament: Tournament,
+    ep: EventPlayer,
+    machine_index: int,
+    score: int,
+) -> None:
     tm = tournament.machines[machine_index]
     tickets.sell_tickets(session, pss, player=ep, count=1, tournament=tournament, actor=DESK)
     games.start_game(session, pss, machine=tm, player=ep, actor=DESK)
@@ -93,17 +99,24 @@ def test_standings_mark_the_qualifying_cut(webapp: TestApp, scored: Tournament) 
     assert standings["cut"] == 4
     ranks = [(row["rank"], row["name"], row["qualified"]) for row in standings["standings"]]
     # 104 and 105 tie on both machines, so both are 4th and both are inside the cut.
-    assert ranks == [(1, "Ada Flipper", True), (2, "Bo Tilt", True), (3, "Cy Nudge", True),
-                     (4, "Di Drain", True), (4, "Ed Multiball", True),
-                     (6, "Flo Jackpot", False)]
+    assert ranks == [
+        (1, "Ada Flipper", True),
+        (2, "Bo Tilt", True),
+        (3, "Cy Nudge", True),
+        (4, "Di Drain", True),
+        (4, "Ed Multiball", True),
+        (6, "Flo Jackpot", False),
+    ]
     # Rows are lean by default; ?breakdown=1 adds each row's machine results.
     assert "machines" not in standings["standings"][0]
     full = webapp.get("/events/demo/tournaments/main/?breakdown=1", headers=JSON).json
     assert [m["score"] for m in full["standings"]["standings"][0]["machines"]] == [
-        50_000_000, 9_000_000]
+        50_000_000,
+        9_000_000,
+    ]
     html = webapp.get("/events/demo/tournaments/main/").text
     # The cut line comes right after the last qualifier and before the first non-qualifier.
-    body = html[html.index("<tbody>"):]
+    body = html[html.index("<tbody>") :]
     assert body.index("Ed Multiball") < body.index("qualifying cut") < body.index("Flo Jackpot")
     assert body.count('class="cutline"') == 1
 
@@ -114,18 +127,24 @@ def test_machine_page_ranks_scores_there(webapp: TestApp, scored: Tournament) ->
     assert data["machine"]["name"] == tm.machine.name
     assert data["machine"]["status"] == "active"
     got = [(r["rank"], r["name"], r["score"]) for r in data["results"]]
-    assert got == [(1, "Ada Flipper", 9_000_000), (2, "Bo Tilt", 8_000_000),
-                   (3, "Cy Nudge", 7_000_000), (4, "Di Drain", 6_000_000),
-                   (4, "Ed Multiball", 6_000_000), (6, "Flo Jackpot", 5_000_000)]
+    assert got == [
+        (1, "Ada Flipper", 9_000_000),
+        (2, "Bo Tilt", 8_000_000),
+        (3, "Cy Nudge", 7_000_000),
+        (4, "Di Drain", 6_000_000),
+        (4, "Ed Multiball", 6_000_000),
+        (6, "Flo Jackpot", 5_000_000),
+    ]
     assert "9,000,000" in webapp.get(f"/events/demo/machines/{tm.id}/").text
 
 
 def test_the_machines_breadcrumb_leads_to_every_machine_of_the_event(
-        webapp: TestApp, dbsession: Session, pss: Pss, scored: Tournament,
-        demo_event: Event) -> None:
+    webapp: TestApp, dbsession: Session, pss: Pss, scored: Tournament, demo_event: Event
+) -> None:
     tm = scored.machines[2]
-    machines.set_machine_status(dbsession, pss, machine=scored.machines[3], status="disable",
-                                actor=DESK)
+    machines.set_machine_status(
+        dbsession, pss, machine=scored.machines[3], status="disable", actor=DESK
+    )
     ep = player(dbsession, demo_event, 103)
     tickets.sell_tickets(dbsession, pss, player=ep, count=1, tournament=scored, actor=DESK)
     games.start_game(dbsession, pss, machine=tm, player=ep, actor=DESK)
@@ -147,15 +166,15 @@ def test_the_machines_breadcrumb_leads_to_every_machine_of_the_event(
 
 
 def test_player_page_shows_results_and_where_they_play(
-        webapp: TestApp, dbsession: Session, pss: Pss, scored: Tournament,
-        demo_event: Event) -> None:
+    webapp: TestApp, dbsession: Session, pss: Pss, scored: Tournament, demo_event: Event
+) -> None:
     ep = player(dbsession, demo_event, 103)
     tickets.sell_tickets(dbsession, pss, player=ep, count=1, tournament=scored, actor=DESK)
     games.start_game(dbsession, pss, machine=scored.machines[2], player=ep, actor=DESK)
     data = webapp.get("/events/demo/players/103/", headers=JSON).json
     assert data["player"]["name"] == "Cy Nudge"
     assert data["playing"]["name"] == scored.machines[2].machine.name
-    result, = data["results"]
+    (result,) = data["results"]
     assert (result["standing"]["rank"], result["standing"]["qualified"]) == (3, True)
     assert [m["score"] for m in result["standing"]["machines"]] == [30_000_000, 7_000_000]
     assert data["is_me"] is False
@@ -164,10 +183,13 @@ def test_player_page_shows_results_and_where_they_play(
 def test_players_list_finds_by_name_and_number(webapp: TestApp, demo_event: Event) -> None:
     data = webapp.get("/events/demo/players/", headers=JSON).json
     assert [p["number"] for p in data["players"]] == list(range(101, 109))
-    assert [p["name"] for p in webapp.get("/events/demo/players/?q=tilt",
-                                          headers=JSON).json["players"]] == ["Bo Tilt"]
-    assert [p["number"] for p in webapp.get("/events/demo/players/?q=%23105",
-                                            headers=JSON).json["players"]] == [105]
+    assert [
+        p["name"] for p in webapp.get("/events/demo/players/?q=tilt", headers=JSON).json["players"]
+    ] == ["Bo Tilt"]
+    assert [
+        p["number"]
+        for p in webapp.get("/events/demo/players/?q=%23105", headers=JSON).json["players"]
+    ] == [105]
     assert "Nobody matches" in webapp.get("/events/demo/players/?q=zzz").text
 
 
@@ -175,8 +197,12 @@ def test_tv_cycles_standings_and_machines(webapp: TestApp, scored: Tournament) -
     data = webapp.get("/events/demo/tv?seconds=8", headers=JSON).json
     assert data["seconds"] == 8
     kinds = [(s["kind"], s["tournament"]["slug"]) for s in data["slides"]]
-    assert kinds == [("standings", "main"), ("machines", "main"),
-                     ("standings", "classics"), ("machines", "classics")]
+    assert kinds == [
+        ("standings", "main"),
+        ("machines", "main"),
+        ("standings", "classics"),
+        ("machines", "classics"),
+    ]
     assert data["slides"][0]["rows"][0]["name"] == "Ada Flipper"
     html = webapp.get("/events/demo/tv").text
     assert 'data-rotate="12"' in html
@@ -184,8 +210,13 @@ def test_tv_cycles_standings_and_machines(webapp: TestApp, scored: Tournament) -
 
 
 def test_unknown_things_are_404_in_both_forms(webapp: TestApp, demo_event: Event) -> None:
-    for url in ("/events/nope/", "/events/demo/tournaments/nope/", "/events/demo/players/999/",
-                "/events/demo/machines/abc/", "/events/demo/whatever/x"):
+    for url in (
+        "/events/nope/",
+        "/events/demo/tournaments/nope/",
+        "/events/demo/players/999/",
+        "/events/demo/machines/abc/",
+        "/events/demo/whatever/x",
+    ):
         assert webapp.get(url, headers=JSON, status=404).json["error"] == "not_found"
         assert "There is no such page" in webapp.get(url, status=404).text
 
@@ -209,17 +240,26 @@ class StatementCounter:
         self.count += 1
 
 
-@pytest.mark.parametrize("path", ["/events/demo/tournaments/main/", "/events/demo/tv",
-                                  "/events/demo/", "/events/demo/players/101/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/events/demo/tournaments/main/",
+        "/events/demo/tv",
+        "/events/demo/",
+        "/events/demo/players/101/",
+    ],
+)
 def test_live_pages_answer_304_until_something_changes(
-        webapp: TestApp, dbsession: Session, pss: Pss, scored: Tournament,
-        demo_event: Event, path: str) -> None:
+    webapp: TestApp, dbsession: Session, pss: Pss, scored: Tournament, demo_event: Event, path: str
+) -> None:
     first = webapp.get(path)
     etag = first.headers["ETag"]
     assert first.headers["Cache-Control"] == "no-cache"
     # The page carries its own version for the polling script.
-    assert f'name="pss-etag" content="&#34;{etag.strip(chr(34))}&#34;"' in first.text or \
-        etag.strip('"') in first.text
+    assert (
+        f'name="pss-etag" content="&#34;{etag.strip(chr(34))}&#34;"' in first.text
+        or etag.strip('"') in first.text
+    )
     with StatementCounter(dbsession) as counter:
         again = webapp.get(path, headers={"If-None-Match": etag}, status=304)
     assert again.body == b""
@@ -237,7 +277,8 @@ def test_live_pages_answer_304_until_something_changes(
 
 
 def test_machine_status_change_refreshes_the_machine_page(
-        webapp: TestApp, dbsession: Session, pss: Pss, demo_event: Event) -> None:
+    webapp: TestApp, dbsession: Session, pss: Pss, demo_event: Event
+) -> None:
     tm = demo_event.tournaments[0].machines[0]
     url = f"/events/demo/machines/{tm.id}/"
     etag = webapp.get(url).headers["ETag"]
@@ -263,13 +304,21 @@ def test_json_twin_carries_the_same_data_as_the_page(webapp: TestApp, scored: To
     assert webapp.get("/events/demo/", headers=browser).content_type == "text/html"
 
 
-def test_a_draft_tournament_is_only_the_directors(webapp: TestApp, dbsession: Session,
-                                                   pss: Pss, demo_event: Event) -> None:
+def test_a_draft_tournament_is_only_the_directors(
+    webapp: TestApp, dbsession: Session, pss: Pss, demo_event: Event
+) -> None:
     from pss_core.models import TournamentStatus
     from pss_testing.web import login_as
 
-    setup.create_tournament(dbsession, pss, demo_event, "Secret Side", "herb", slug="secret",
-                            status=TournamentStatus.DRAFT)
+    setup.create_tournament(
+        dbsession,
+        pss,
+        demo_event,
+        "Secret Side",
+        "herb",
+        slug="secret",
+        status=TournamentStatus.DRAFT,
+    )
     dbsession.flush()
     url = "/events/demo/tournaments/secret/"
     assert "Secret Side" not in webapp.get("/events/demo/tournaments/").text
@@ -278,25 +327,38 @@ def test_a_draft_tournament_is_only_the_directors(webapp: TestApp, dbsession: Se
     assert "Secret Side" in webapp.get("/events/demo/tournaments/").text
 
 
-def test_a_draft_answers_as_if_it_did_not_exist(webapp: TestApp, make_webapp: Any,
-                                                dbsession: Session, pss: Pss,
-                                                demo_event: Event) -> None:
+def test_a_draft_answers_as_if_it_did_not_exist(
+    webapp: TestApp, make_webapp: Any, dbsession: Session, pss: Pss, demo_event: Event
+) -> None:
     """Anyone who may not see drafts gets the same 404 for a draft as for a name that was never
     used (a 401 or a 403 told the draft's name was right), at the draft and at every page under
     it, and at its machines' pages (which name it)."""
     from pss_core.models import TournamentStatus
     from pss_testing.web import login_as, login_player
 
-    secret = setup.create_tournament(dbsession, pss, demo_event, "Secret Side", "herb",
-                                     slug="secret", status=TournamentStatus.DRAFT)
+    secret = setup.create_tournament(
+        dbsession,
+        pss,
+        demo_event,
+        "Secret Side",
+        "herb",
+        slug="secret",
+        status=TournamentStatus.DRAFT,
+    )
     tm = setup.add_machine(dbsession, secret, "Medieval Madness")
     dbsession.flush()
-    drafts = ["/events/demo/tournaments/secret/", "/events/demo/tournaments/secret/edit",
-              "/events/demo/tournaments/secret/machines", f"/events/demo/machines/{tm.id}/",
-              f"/events/demo/machines/{tm.id}/keep"]
-    unknown = ["/events/demo/tournaments/nothing-here/",
-               "/events/demo/tournaments/nothing-here/edit",
-               "/events/demo/machines/999999/"]
+    drafts = [
+        "/events/demo/tournaments/secret/",
+        "/events/demo/tournaments/secret/edit",
+        "/events/demo/tournaments/secret/machines",
+        f"/events/demo/machines/{tm.id}/",
+        f"/events/demo/machines/{tm.id}/keep",
+    ]
+    unknown = [
+        "/events/demo/tournaments/nothing-here/",
+        "/events/demo/tournaments/nothing-here/edit",
+        "/events/demo/machines/999999/",
+    ]
     anonymous = make_webapp()
     player = make_webapp()
     login_player(player, demo_event, 101, "4321")

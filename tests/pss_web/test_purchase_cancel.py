@@ -29,8 +29,13 @@ def stripe_server() -> Iterator[FakeStripe]:
 
 
 @pytest.fixture
-def shop(webapp: TestApp, dbsession: Session, demo_event: Event, stripe_server: FakeStripe,
-         monkeypatch: pytest.MonkeyPatch) -> Event:
+def shop(
+    webapp: TestApp,
+    dbsession: Session,
+    demo_event: Event,
+    stripe_server: FakeStripe,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Event:
     stripe_server.reset()
     monkeypatch.setattr(stripe.HTTPClient, "INITIAL_DELAY", 0.005)
     demo_event.stripe_secret_key = stripe_server.api_key
@@ -40,18 +45,22 @@ def shop(webapp: TestApp, dbsession: Session, demo_event: Event, stripe_server: 
     main.max_unused_tickets = 3
     dbsession.flush()
     webapp.app.registry["pss.payments"] = Payments.only(
-        StripeProvider(api_base=stripe_server.url, timeout=5))
+        StripeProvider(api_base=stripe_server.url, timeout=5)
+    )
     return demo_event
 
 
 def buy(app: TestApp, tickets: int, status: int = 201) -> dict:
-    res = post_json(app, "/events/demo/purchases/",
-                    {"scope": "tournament:main", "tickets": tickets}, status=status)
+    res = post_json(
+        app,
+        "/events/demo/purchases/",
+        {"scope": "tournament:main", "tickets": tickets},
+        status=status,
+    )
     return res.json
 
 
-def test_cancelling_ends_the_hold_at_once(webapp: TestApp, dbsession: Session,
-                                          shop: Event) -> None:
+def test_cancelling_ends_the_hold_at_once(webapp: TestApp, dbsession: Session, shop: Event) -> None:
     login_player(webapp, shop, 101, PIN)
     held = buy(webapp, 3)["purchase"]
     post_json(webapp, held["intent_url"])  # paying had started
@@ -72,14 +81,17 @@ def test_cancelling_ends_the_hold_at_once(webapp: TestApp, dbsession: Session,
     assert held["id"] in online.intents_to_cancel(dbsession)
 
 
-def test_only_the_buyer_cancels_and_only_while_pending(webapp: TestApp, make_webapp,
-                                                       dbsession: Session, shop: Event) -> None:
+def test_only_the_buyer_cancels_and_only_while_pending(
+    webapp: TestApp, make_webapp, dbsession: Session, shop: Event
+) -> None:
     login_player(webapp, shop, 101, PIN)
     held = buy(webapp, 1)["purchase"]
     other = make_webapp()
     login_player(other, shop, 102, PIN)
     assert post_json(other, held["url"] + "cancel", status=403).json["error"] in (
-        "forbidden", "not_the_buyer")
+        "forbidden",
+        "not_the_buyer",
+    )
     desk = make_webapp()
     login_as(desk, shop, "desk")
     assert post_json(desk, held["url"] + "cancel", status=403).json["error"] == "not_the_buyer"
@@ -90,8 +102,9 @@ def test_only_the_buyer_cancels_and_only_while_pending(webapp: TestApp, make_web
     assert "cancelled already" in again["message"]
 
 
-def test_the_cancel_form_on_the_purchase_page(webapp: TestApp, dbsession: Session,
-                                              shop: Event) -> None:
+def test_the_cancel_form_on_the_purchase_page(
+    webapp: TestApp, dbsession: Session, shop: Event
+) -> None:
     login_player(webapp, shop, 101, PIN)
     held = buy(webapp, 2)["purchase"]
     page = webapp.get(held["url"])

@@ -58,8 +58,9 @@ VIEWS: list[MatrixView] = [
 
 
 @pytest.mark.parametrize("who", WHO, ids=[w.name for w in WHO])
-def test_permission_matrix(webapp: TestApp, dbsession: Session, two_events: dict[str, Event],
-                           who: Who) -> None:
+def test_permission_matrix(
+    webapp: TestApp, dbsession: Session, two_events: dict[str, Event], who: Who
+) -> None:
     assert check_matrix(webapp, dbsession, two_events, who, VIEWS) == []
 
 
@@ -73,13 +74,14 @@ def _question(dbsession: Session, event: Event, *args: Any, **kw: Any) -> Any:
 
 
 def test_desk_asks_same_person_before_a_second_registration(
-        webapp: TestApp, dbsession: Session, demo_event: Event) -> None:
+    webapp: TestApp, dbsession: Session, demo_event: Event
+) -> None:
     login_as(webapp, demo_event, "desk")
-    res = post_json(webapp, "/events/demo/desk", {"first_name": "ada", "last_name": "FLIPPER"},
-                    status=409)
+    res = post_json(
+        webapp, "/events/demo/desk", {"first_name": "ada", "last_name": "FLIPPER"}, status=409
+    )
     assert res.json["error"] == "possible_duplicate"
-    assert res.json["candidates"] == [{"number": 101, "name": "Ada Flipper",
-                                       "reasons": ["name"]}]
+    assert res.json["candidates"] == [{"number": 101, "name": "Ada Flipper", "reasons": ["name"]}]
     # The form shows who it may be, with a link to open theirs, and the confirmation box.
     form = webapp.get("/events/demo/desk").forms["register-form"]
     form["first_name"] = "Adá"
@@ -100,7 +102,8 @@ def test_desk_asks_same_person_before_a_second_registration(
 
 
 def test_td_defines_questions_the_desk_asks_and_the_csv_exports(
-        webapp: TestApp, dbsession: Session, demo_event: Event) -> None:
+    webapp: TestApp, dbsession: Session, demo_event: Event
+) -> None:
     login_as(webapp, demo_event, "td")
     page = webapp.get("/events/demo/questions/")
     form = page.forms["add-question-form"]
@@ -109,12 +112,20 @@ def test_td_defines_questions_the_desk_asks_and_the_csv_exports(
     form["choices"] = "S\nM\nL"
     form.set("required", True, index=1)
     form.submit(status=303)
-    res = post_json(webapp, "/events/demo/questions/",
-                    {"label": "Club", "kind": "text", "help": "Your home league"}, status=201)
+    res = post_json(
+        webapp,
+        "/events/demo/questions/",
+        {"label": "Club", "kind": "text", "help": "Your home league"},
+        status=201,
+    )
     club = res.json["question"]
     assert club["input"] == f"answer.{club['id']}"
-    res = post_json(webapp, "/events/demo/questions/", {"label": "Pick", "kind": "choice",
-                                                        "choices": ["only"]}, status=400)
+    res = post_json(
+        webapp,
+        "/events/demo/questions/",
+        {"label": "Pick", "kind": "choice", "choices": ["only"]},
+        status=400,
+    )
     assert res.json["field"] == "choices"
     listed = webapp.get("/events/demo/questions/", headers=JSON).json["questions"]
     shirt = listed[0]
@@ -138,12 +149,24 @@ def test_td_defines_questions_the_desk_asks_and_the_csv_exports(
     assert "T-shirt size" in answers
     assert "M" in answers
     assert webapp.get("/events/demo/players/109/sell", headers=JSON).json["answers"][1] == {
-        "question": "T-shirt size", "question_id": shirt["id"], "answer": "M", "active": True}
+        "question": "T-shirt size",
+        "question_id": shirt["id"],
+        "answer": "M",
+        "active": True,
+    }
 
     # Stop asking the shirt question: the desk no longer needs it, the answer stays exported.
-    post_json(webapp, f"/events/demo/questions/{shirt['id']}/",
-              {"label": "T-shirt size", "kind": "choice", "choices": ["S", "M", "L"],
-               "required": True, "active": False})
+    post_json(
+        webapp,
+        f"/events/demo/questions/{shirt['id']}/",
+        {
+            "label": "T-shirt size",
+            "kind": "choice",
+            "choices": ["S", "M", "L"],
+            "required": True,
+            "active": False,
+        },
+    )
     post_json(webapp, "/events/demo/desk", {"first_name": "Rae"}, status=201)
     res = webapp.get("/events/demo/players.csv")
     assert res.content_type == "text/csv"
@@ -159,7 +182,8 @@ def test_td_defines_questions_the_desk_asks_and_the_csv_exports(
 
 
 def test_desk_corrects_a_registration_and_its_answers(
-        webapp: TestApp, dbsession: Session, demo_event: Event) -> None:
+    webapp: TestApp, dbsession: Session, demo_event: Event
+) -> None:
     q = _question(dbsession, demo_event, "Club", "text")
     login_as(webapp, demo_event, "desk")
     page = webapp.get("/events/demo/players/101/edit")
@@ -179,20 +203,32 @@ def test_desk_corrects_a_registration_and_its_answers(
     assert row.details["before"]["first_name"] == "Ada"
     # The desk sees no merge or unregister controls; the TD does.
     assert page.html.find(id="merge-form") is None
-    res = post_json(webapp, "/events/demo/players/101/edit", {"first_name": "A",
-                                                              "email": "not-an-address"},
-                    status=400)
+    res = post_json(
+        webapp,
+        "/events/demo/players/101/edit",
+        {"first_name": "A", "email": "not-an-address"},
+        status=400,
+    )
     assert res.json["error"] == "invalid_email"
 
 
 def test_td_merges_two_registrations_and_unregisters_a_mistake(
-        webapp: TestApp, dbsession: Session, pss: Any, demo_event: Event) -> None:
+    webapp: TestApp, dbsession: Session, pss: Any, demo_event: Event
+) -> None:
     login_as(webapp, demo_event, "td")
-    twin = post_json(webapp, "/events/demo/desk", {"first_name": "Bo", "last_name": "Tilt",
-                                                   "confirm_new": True}, status=201).json
+    twin = post_json(
+        webapp,
+        "/events/demo/desk",
+        {"first_name": "Bo", "last_name": "Tilt", "confirm_new": True},
+        status=201,
+    ).json
     number = twin["player"]["number"]
-    post_json(webapp, f"/events/demo/players/{number}/sell",
-              {"scope": "tournament:main", "tickets": 2}, status=201)
+    post_json(
+        webapp,
+        f"/events/demo/players/{number}/sell",
+        {"scope": "tournament:main", "tickets": 2},
+        status=201,
+    )
     page = webapp.get("/events/demo/players/102/edit")
     form = page.forms["merge-form"]
     form["other"] = str(number)
@@ -212,8 +248,14 @@ def test_td_merges_two_registrations_and_unregisters_a_mistake(
     n = mistake["player"]["number"]
     res = post_json(webapp, f"/events/demo/players/{n}/unregister", status=200)
     assert res.json["unregistered"] == n
-    assert dbsession.scalar(select(EventPlayer.id).where(
-        EventPlayer.event_id == demo_event.id, EventPlayer.number == n)) is None
+    assert (
+        dbsession.scalar(
+            select(EventPlayer.id).where(
+                EventPlayer.event_id == demo_event.id, EventPlayer.number == n
+            )
+        )
+        is None
+    )
     # A player with tickets: refused, saying what to do instead, and the page shows it.
     page = post_form(webapp, "/events/demo/players/102/unregister", status=409)
     assert "refund them first" in page.html.find(id="form-error").text
@@ -233,11 +275,16 @@ def test_self_registration_page_is_closed_by_default(webapp: TestApp, demo_event
 
 
 def test_a_player_registers_online_sees_the_pin_once_and_can_buy(
-        webapp: TestApp, make_webapp: Any, dbsession: Session, demo_event: Event) -> None:
+    webapp: TestApp, make_webapp: Any, dbsession: Session, demo_event: Event
+) -> None:
     td = make_webapp()
     login_as(td, demo_event, "td")
-    post_form(td, "/events/demo/questions/self-registration",
-              {"enabled": "on", "choose_number": "on"}, status=303)
+    post_form(
+        td,
+        "/events/demo/questions/self-registration",
+        {"enabled": "on", "choose_number": "on"},
+        status=303,
+    )
     q = _question(dbsession, demo_event, "I accept the rules", "yes_no", required=True)
     home = webapp.get("/events/demo/")
     assert home.html.find(id="register-link")["href"] == "http://localhost/events/demo/register"
@@ -262,40 +309,52 @@ def test_a_player_registers_online_sees_the_pin_once_and_can_buy(
     assert buy.status_code == 200
     ep = setup.player_by_number(dbsession, demo_event.id, 321)
     assert players.answers_of(dbsession, ep) == {q.id: "yes"}
-    row = dbsession.scalars(select(AuditLog).where(
-        AuditLog.action == "player.self_register")).one()
+    row = dbsession.scalars(select(AuditLog).where(AuditLog.action == "player.self_register")).one()
     assert row.details["address"] == "192.0.2.10"
     # The desk sees the registration, flagged as made online in the export.
     rows = list(csv.reader(io.StringIO(td.get("/events/demo/players.csv").text)))
     assert next(r for r in rows if r[0] == "321")[7] == "yes"
 
 
-def test_self_registration_json_duplicates_and_limit(make_webapp: Any, dbsession: Session,
-                                                     demo_event: Event) -> None:
+def test_self_registration_json_duplicates_and_limit(
+    make_webapp: Any, dbsession: Session, demo_event: Event
+) -> None:
     players.set_self_registration(dbsession, demo_event, enabled=True)
     dbsession.flush()
     phone = make_webapp(REMOTE_ADDR="203.0.113.77")
-    res = post_json(phone, "/events/demo/register", {"first_name": "Cy", "last_name": "Nudge"},
-                    status=409)
+    res = post_json(
+        phone, "/events/demo/register", {"first_name": "Cy", "last_name": "Nudge"}, status=409
+    )
     assert res.json["error"] == "possible_duplicate"
     assert res.json["candidates"][0]["number"] == 103
-    res = post_json(phone, "/events/demo/register",
-                    {"first_name": "Cy", "last_name": "Nudge", "confirm_new": True},
-                    status=201)
+    res = post_json(
+        phone,
+        "/events/demo/register",
+        {"first_name": "Cy", "last_name": "Nudge", "confirm_new": True},
+        status=201,
+    )
     assert res.json["pin"].isdigit()
     assert res.json["player"]["number"] == 109
     me = phone.get("/events/demo/players/109/welcome", headers=JSON).json
     assert me["player"]["number"] == 109
-    res = post_json(phone, "/events/demo/register", {"first_name": "No", "number": 5},
-                    status=400)
+    res = post_json(phone, "/events/demo/register", {"first_name": "No", "number": 5}, status=400)
     assert res.json["error"] == "number_not_chosen"
     for i in range(players.SELF_REGISTRATIONS_PER_ADDRESS - 1):
-        post_json(make_webapp(REMOTE_ADDR="203.0.113.77"), "/events/demo/register",
-                  {"first_name": f"Kid{i}"}, status=201)
-    res = post_json(make_webapp(REMOTE_ADDR="203.0.113.77"), "/events/demo/register",
-                    {"first_name": "One", "last_name": "Toomany"}, status=429)
+        post_json(
+            make_webapp(REMOTE_ADDR="203.0.113.77"),
+            "/events/demo/register",
+            {"first_name": f"Kid{i}"},
+            status=201,
+        )
+    res = post_json(
+        make_webapp(REMOTE_ADDR="203.0.113.77"),
+        "/events/demo/register",
+        {"first_name": "One", "last_name": "Toomany"},
+        status=429,
+    )
     assert res.json["error"] == "too_many_registrations"
     assert int(res.headers["Retry-After"]) > 0
     # Without the CSRF token nothing happens.
-    post_json(make_webapp(), "/events/demo/register", {"first_name": "Forged"}, status=403,
-              csrf=False)
+    post_json(
+        make_webapp(), "/events/demo/register", {"first_name": "Forged"}, status=403, csrf=False
+    )

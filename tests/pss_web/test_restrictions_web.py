@@ -56,13 +56,15 @@ def shop(dbsession: Session, demo_event: Event, fake_stripe: Any, browser: Any) 
     demo_event.stripe_webhook_secret = "whsec_web"
     dbsession.flush()
     browser().app.registry["pss.payments"] = Payments.only(
-        StripeProvider(api_base=fake_stripe.url, timeout=5))
+        StripeProvider(api_base=fake_stripe.url, timeout=5)
+    )
     return demo_event
 
 
 def main_of(session: Session, event: Event) -> Tournament:
-    return session.scalars(select(Tournament).where(Tournament.event_id == event.id,
-                                                    Tournament.slug == "main")).one()
+    return session.scalars(
+        select(Tournament).where(Tournament.event_id == event.id, Tournament.slug == "main")
+    ).one()
 
 
 def count_restrictions(session: Session) -> int:
@@ -71,8 +73,11 @@ def count_restrictions(session: Session) -> int:
 
 def form_with(res: Any, field: str = "name") -> Any:
     """The page's form that has ``field`` (the add or the edit form)."""
-    return next(f for k, f in sorted(res.forms.items(), key=lambda kv: str(kv[0]))
-                if isinstance(k, int) and field in f.fields)
+    return next(
+        f
+        for k, f in sorted(res.forms.items(), key=lambda kv: str(kv[0]))
+        if isinstance(k, int) and field in f.fields
+    )
 
 
 def quote(app: TestApp, code: str | None = None, tickets: int = 1) -> dict[str, Any]:
@@ -110,15 +115,25 @@ def two_events(dbsession: Session, installed: Pss, demo_event: Event) -> dict[st
     owner2 = setup.create_user(dbsession, "owner2", password="owner2-pass", event_owner=True)
     dbsession.flush()
     other = setup.create_event(dbsession, owner2, "Other Open", slug="other")
-    other_main = setup.create_tournament(dbsession, installed, other, "Main", "herb",
-                                         slug="main", price_cents=300)
+    other_main = setup.create_tournament(
+        dbsession, installed, other, "Main", "herb", slug="main", price_cents=300
+    )
     setup.register_player(dbsession, other, "Zed", "Zero", number=101, pin="9999")
     places = {}
-    for key, event, main, pin in (("a", demo_event, main_of(dbsession, demo_event), PIN),
-                                  ("b", other, other_main, "9999")):
+    for key, event, main, pin in (
+        ("a", demo_event, main_of(dbsession, demo_event), PIN),
+        ("b", other, other_main, "9999"),
+    ):
         coupon = restrictions.create_restriction(
-            dbsession, installed, event_id=event.id, kind="coupon", name="Half",
-            config={"code": "HALF", "percent_off": 50}, tournament=main, max_uses=3)
+            dbsession,
+            installed,
+            event_id=event.id,
+            kind="coupon",
+            name="Half",
+            config={"code": "HALF", "percent_off": 50},
+            tournament=main,
+            max_uses=3,
+        )
         places[key] = {"event": event, "coupon": coupon.id, "pin": pin}
     dbsession.flush()
     return places
@@ -139,7 +154,8 @@ def log_in(app: TestApp, who: Who, places: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("who", WHO, ids=[w.name for w in WHO])
 def test_only_the_events_tournament_director_manages_its_offers(
-        browser: Any, dbsession: Session, two_events: dict[str, Any], who: Who) -> None:
+    browser: Any, dbsession: Session, two_events: dict[str, Any], who: Who
+) -> None:
     app = browser()
     log_in(app, who, two_events)
     token = csrf_token(app)
@@ -152,8 +168,11 @@ def test_only_the_events_tournament_director_manages_its_offers(
         requests = [
             ("GET", f"/events/{slug}/restrictions/", None),
             ("GET", f"/events/{slug}/restrictions/{rid}/", None),
-            ("POST", f"/events/{slug}/restrictions/",
-             {"kind": "coupon", "name": "Ten", "config": {"code": "TEN", "percent_off": 10}}),
+            (
+                "POST",
+                f"/events/{slug}/restrictions/",
+                {"kind": "coupon", "name": "Ten", "config": {"code": "TEN", "percent_off": 10}},
+            ),
             ("POST", f"/events/{slug}/restrictions/{rid}/", {"max_uses": 5}),
             ("POST", f"/events/{slug}/restrictions/{rid}/deactivate", {}),
             ("POST", f"/events/{slug}/restrictions/{rid}/activate", {}),
@@ -164,15 +183,18 @@ def test_only_the_events_tournament_director_manages_its_offers(
                 if method == "GET":
                     res = app.get(url, headers=JSON, expect_errors=True)
                 else:
-                    res = app.post_json(url, body, headers={**JSON, "X-CSRF-Token": token},
-                                        expect_errors=True)
+                    res = app.post_json(
+                        url, body, headers={**JSON, "X-CSRF-Token": token}, expect_errors=True
+                    )
             finally:
                 savepoint.rollback()
             if allowed:
                 ok = res.status_int in (200, 201)
             else:
-                ok = res.status_int == (403 if logged_in_here else 401) and \
-                    res.json["error"] in ("forbidden", "login_required")
+                ok = res.status_int == (403 if logged_in_here else 401) and res.json["error"] in (
+                    "forbidden",
+                    "login_required",
+                )
             if not ok:
                 wrong.append(f"{method} {url}: {res.status_int}")
     assert wrong == []
@@ -193,8 +215,10 @@ def test_the_offers_link_is_in_the_tds_navigation_only(browser: Any, shop: Event
     td, desk = browser(), browser()
     login_as(td, shop, "td")
     login_as(desk, shop, "desk")
-    assert 'href="http://localhost/events/demo/restrictions/">Offers</a>' in \
-        td.get("/events/demo/").text
+    assert (
+        'href="http://localhost/events/demo/restrictions/">Offers</a>'
+        in td.get("/events/demo/").text
+    )
     assert "/restrictions/" not in desk.get("/events/demo/").text
 
 
@@ -202,7 +226,8 @@ def test_the_offers_link_is_in_the_tds_navigation_only(browser: Any, shop: Event
 
 
 def test_a_coupon_made_with_the_form_prices_the_players_purchase(
-        browser: Any, dbsession: Session, shop: Event) -> None:
+    browser: Any, dbsession: Session, shop: Event
+) -> None:
     td, player = browser(), browser()
     login_as(td, shop, "td")
     login_player(player, shop, 101, PIN)
@@ -229,32 +254,41 @@ def test_a_coupon_made_with_the_form_prices_the_players_purchase(
     assert (row.kind, row.max_uses, row.active) == ("coupon", 2, True)
     assert row.config == {"code": "SPRING", "percent_off": 50, "amount_off_cents": None}
     assert row.tournament_id == main_of(dbsession, shop).id
-    created = dbsession.scalars(select(AuditLog).where(
-        AuditLog.action == "restriction.create")).one()
+    created = dbsession.scalars(
+        select(AuditLog).where(AuditLog.action == "restriction.create")
+    ).one()
     assert created.actor_user_id is not None
     assert created.details["config"]["code"] == "SPRING"
 
     # The player's purchase page now asks for a code and prices it.
     assert 'name="code"' in player.get("/events/demo/purchases/").text
     priced = quote(player, "Spring")
-    assert (priced["amount_cents"], priced["price_rule"], priced["available"]) == \
-        (150, "Coupon SPRING", True)
+    assert (priced["amount_cents"], priced["price_rule"], priced["available"]) == (
+        150,
+        "Coupon SPRING",
+        True,
+    )
     assert quote(player, "WINTER")["available"] is False
-    held = post_json(player, "/events/demo/purchases/",
-                     {"scope": "tournament:main", "tickets": 1, "code": "spring"},
-                     status=201).json["purchase"]
+    held = post_json(
+        player,
+        "/events/demo/purchases/",
+        {"scope": "tournament:main", "tickets": 1, "code": "spring"},
+        status=201,
+    ).json["purchase"]
     assert (held["amount_cents"], held["price_rule"]) == (150, "Coupon SPRING")
     assert dbsession.get(Purchase, held["id"]).amount_cents == 150
 
     # The TD sees the use against the maximum, as a page and as JSON.
     offers = td.get("/events/demo/restrictions/", headers=JSON).json["restrictions"]
-    assert [(o["name"], o["uses"], o["max_uses"], o["scope"]) for o in offers] == \
-        [("Spring coupon", 1, 2, "tournament:main")]
+    assert [(o["name"], o["uses"], o["max_uses"], o["scope"]) for o in offers] == [
+        ("Spring coupon", 1, 2, "tournament:main")
+    ]
     assert "1 of 2" in td.get(offers[0]["url"]).text
 
 
-def test_an_early_bird_window_made_with_the_form(browser: Any, dbsession: Session,
-                                                  shop: Event) -> None:
+def test_an_early_bird_window_made_with_the_form(
+    browser: Any, dbsession: Session, shop: Event
+) -> None:
     td, player = browser(), browser()
     login_as(td, shop, "td")
     login_player(player, shop, 101, PIN)
@@ -277,7 +311,8 @@ def test_an_early_bird_window_made_with_the_form(browser: Any, dbsession: Sessio
 
 
 def test_invalid_settings_rerender_the_form_with_the_message(
-        browser: Any, dbsession: Session, shop: Event) -> None:
+    browser: Any, dbsession: Session, shop: Event
+) -> None:
     td = browser()
     login_as(td, shop, "td")
     form = form_with(td.get("/events/demo/restrictions/", {"kind": "coupon"}))
@@ -288,31 +323,72 @@ def test_invalid_settings_rerender_the_form_with_the_message(
     res = form.submit(status=400)
     assert "Give a coupon either a percentage or an amount off, not both." in res.text
     again = form_with(res)  # what was typed is kept
-    assert (again["name"].value, again["option.code"].value,
-            again["option.amount_off_cents"].value) == ("Both", "BOTH", "100")
+    assert (
+        again["name"].value,
+        again["option.code"].value,
+        again["option.amount_off_cents"].value,
+    ) == ("Both", "BOTH", "100")
 
     refused = {
-        "bad code": ({"kind": "coupon", "name": "x", "option.code": "no spaces",
-                      "option.percent_off": "5"}, "1 to 40 letters, digits or dashes"),
-        "over 100%": ({"kind": "coupon", "name": "x", "option.code": "A",
-                       "option.percent_off": "150"}, "must be at most 100"),
-        "not a number": ({"kind": "coupon", "name": "x", "option.code": "A",
-                          "option.percent_off": "lots"}, "must be a whole number"),
-        "huge": ({"kind": "coupon", "name": "x", "option.code": "A",
-                  "option.amount_off_cents": "9" * 30}, "too large"),
-        "bad time": ({"kind": "time_window", "name": "x", "option.starts_at": "friday"},
-                     "must be a date and time"),
-        "backwards": ({"kind": "time_window", "name": "x",
-                       "option.starts_at": "2026-05-02T00:00Z",
-                       "option.ends_at": "2026-05-01T00:00Z"}, "must end after it starts"),
+        "bad code": (
+            {"kind": "coupon", "name": "x", "option.code": "no spaces", "option.percent_off": "5"},
+            "1 to 40 letters, digits or dashes",
+        ),
+        "over 100%": (
+            {"kind": "coupon", "name": "x", "option.code": "A", "option.percent_off": "150"},
+            "must be at most 100",
+        ),
+        "not a number": (
+            {"kind": "coupon", "name": "x", "option.code": "A", "option.percent_off": "lots"},
+            "must be a whole number",
+        ),
+        "huge": (
+            {
+                "kind": "coupon",
+                "name": "x",
+                "option.code": "A",
+                "option.amount_off_cents": "9" * 30,
+            },
+            "too large",
+        ),
+        "bad time": (
+            {"kind": "time_window", "name": "x", "option.starts_at": "friday"},
+            "must be a date and time",
+        ),
+        "backwards": (
+            {
+                "kind": "time_window",
+                "name": "x",
+                "option.starts_at": "2026-05-02T00:00Z",
+                "option.ends_at": "2026-05-01T00:00Z",
+            },
+            "must end after it starts",
+        ),
         "no kind": ({"kind": "raffle", "name": "x"}, "Choose a kind of offer"),
-        "no name": ({"kind": "coupon", "name": " ", "option.code": "A",
-                     "option.percent_off": "5"}, "Name is required"),
-        "bad scope": ({"kind": "coupon", "name": "x", "scope": "tournament:nope",
-                       "option.code": "A", "option.percent_off": "5"},
-                      "no tournament or metatournament"),
-        "negative uses": ({"kind": "coupon", "name": "x", "max_uses": "-1",
-                           "option.code": "A", "option.percent_off": "5"}, "at least 0"),
+        "no name": (
+            {"kind": "coupon", "name": " ", "option.code": "A", "option.percent_off": "5"},
+            "Name is required",
+        ),
+        "bad scope": (
+            {
+                "kind": "coupon",
+                "name": "x",
+                "scope": "tournament:nope",
+                "option.code": "A",
+                "option.percent_off": "5",
+            },
+            "no tournament or metatournament",
+        ),
+        "negative uses": (
+            {
+                "kind": "coupon",
+                "name": "x",
+                "max_uses": "-1",
+                "option.code": "A",
+                "option.percent_off": "5",
+            },
+            "at least 0",
+        ),
     }
     for case, (fields, words) in refused.items():
         res = post_form(td, "/events/demo/restrictions/", fields, status=400)
@@ -321,48 +397,79 @@ def test_invalid_settings_rerender_the_form_with_the_message(
     assert count_restrictions(dbsession) == 0
 
 
-def test_json_clients_get_the_refusal_as_json(browser: Any, dbsession: Session,
-                                              shop: Event) -> None:
+def test_json_clients_get_the_refusal_as_json(
+    browser: Any, dbsession: Session, shop: Event
+) -> None:
     td = browser()
     login_as(td, shop, "td")
     url = "/events/demo/restrictions/"
     cases = [
-        ({"kind": "coupon", "name": "x", "config": {"code": "A", "colour": "red"}},
-         "unknown_option"),
+        (
+            {"kind": "coupon", "name": "x", "config": {"code": "A", "colour": "red"}},
+            "unknown_option",
+        ),
         ({"kind": "coupon", "name": "x", "config": ["A"]}, "invalid_field"),
-        ({"kind": "coupon", "name": "x", "config": {"code": ["A"], "percent_off": 5}},
-         "invalid_option"),
-        ({"kind": "coupon", "name": "x", "config": {"code": "A", "percent_off": True}},
-         "invalid_option"),
-        ({"kind": "coupon", "name": "x", "config": {"code": "A" * 600, "percent_off": 5}},
-         "invalid_option"),
+        (
+            {"kind": "coupon", "name": "x", "config": {"code": ["A"], "percent_off": 5}},
+            "invalid_option",
+        ),
+        (
+            {"kind": "coupon", "name": "x", "config": {"code": "A", "percent_off": True}},
+            "invalid_option",
+        ),
+        (
+            {"kind": "coupon", "name": "x", "config": {"code": "A" * 600, "percent_off": 5}},
+            "invalid_option",
+        ),
         ({"kind": ["coupon"], "name": "x"}, "invalid_field"),
-        ({"kind": "coupon", "name": "x", "config": {"code": "A\u0000", "percent_off": 5}},
-         "invalid_text"),
+        (
+            {"kind": "coupon", "name": "x", "config": {"code": "A\u0000", "percent_off": 5}},
+            "invalid_text",
+        ),
     ]
     for body, code in cases:
         res = post_json(td, url, body, status=400)
         assert res.json["error"] == code, body
         assert res.json["message"]
     assert count_restrictions(dbsession) == 0
-    made = post_json(td, url, {"kind": "coupon", "name": "Ten", "max_uses": 10,
-                               "config": {"code": "ten", "amount_off_cents": 100}}, status=201)
+    made = post_json(
+        td,
+        url,
+        {
+            "kind": "coupon",
+            "name": "Ten",
+            "max_uses": 10,
+            "config": {"code": "ten", "amount_off_cents": 100},
+        },
+        status=201,
+    )
     offer = made.json["restriction"]
-    assert (offer["config"]["code"], offer["active"], offer["uses"], offer["scope"]) == \
-        ("TEN", True, 0, None)
+    assert (offer["config"]["code"], offer["active"], offer["uses"], offer["scope"]) == (
+        "TEN",
+        True,
+        0,
+        None,
+    )
 
 
 # --- changing an offer ------------------------------------------------------------------------
 
 
-def test_edit_deactivate_and_activate(browser: Any, dbsession: Session, shop: Event,
-                                      installed: Pss) -> None:
+def test_edit_deactivate_and_activate(
+    browser: Any, dbsession: Session, shop: Event, installed: Pss
+) -> None:
     td, player = browser(), browser()
     login_as(td, shop, "td")
     login_player(player, shop, 101, PIN)
     offer = restrictions.create_restriction(
-        dbsession, installed, event_id=shop.id, kind="coupon", name="Half",
-        config={"code": "HALF", "percent_off": 50}, tournament=main_of(dbsession, shop))
+        dbsession,
+        installed,
+        event_id=shop.id,
+        kind="coupon",
+        name="Half",
+        config={"code": "HALF", "percent_off": 50},
+        tournament=main_of(dbsession, shop),
+    )
     dbsession.flush()
     url = f"/events/demo/restrictions/{offer.id}/"
     assert quote(player, "half")["amount_cents"] == 150
@@ -375,8 +482,9 @@ def test_edit_deactivate_and_activate(browser: Any, dbsession: Session, shop: Ev
     res = form.submit(status=303)
     assert "Quarter saved." in res.follow().text
     assert (offer.name, offer.max_uses, offer.config["percent_off"]) == ("Quarter", 1, 25)
-    update = dbsession.scalars(select(AuditLog).where(
-        AuditLog.action == "restriction.update")).one()
+    update = dbsession.scalars(
+        select(AuditLog).where(AuditLog.action == "restriction.update")
+    ).one()
     assert update.details["changed"] == ["config", "max_uses", "name"]
     assert update.details["before"]["name"] == "Half"
     assert quote(player, "half")["amount_cents"] == 225
@@ -386,13 +494,13 @@ def test_edit_deactivate_and_activate(browser: Any, dbsession: Session, shop: Ev
     assert res.json["changed"] == ["config"]
     assert offer.config == {"code": "HALF", "percent_off": 40, "amount_off_cents": None}
     assert post_json(td, url, {"name": "Quarter"}).json["changed"] == []
-    refused = post_json(td, url, {"config": {"percent_off": 40, "amount_off_cents": 5}},
-                        status=400)
+    refused = post_json(td, url, {"config": {"percent_off": 40, "amount_off_cents": 5}}, status=400)
     assert "not both" in refused.json["message"]
     assert offer.config["amount_off_cents"] is None
     # An invalid form edit re-renders the edit page with the message.
-    page = post_form(td, url, {"name": "Quarter", "option.code": "HALF",
-                               "option.percent_off": "0"}, status=400)
+    page = post_form(
+        td, url, {"name": "Quarter", "option.code": "HALF", "option.percent_off": "0"}, status=400
+    )
     assert "must be at least 1" in page.text
     assert "Quarter" in page.text
 
@@ -402,14 +510,27 @@ def test_edit_deactivate_and_activate(browser: Any, dbsession: Session, shop: Ev
     assert quote(player, "half")["available"] is False
     post_form(td, url + "activate", status=303)
     assert offer.active is True
-    assert list(dbsession.scalars(select(AuditLog.action).where(
-        AuditLog.subject_type == "PriceRestriction").order_by(AuditLog.id))) == [
-        "restriction.create", "restriction.update", "restriction.update",
-        "restriction.deactivate", "restriction.activate"]
+    assert list(
+        dbsession.scalars(
+            select(AuditLog.action)
+            .where(AuditLog.subject_type == "PriceRestriction")
+            .order_by(AuditLog.id)
+        )
+    ) == [
+        "restriction.create",
+        "restriction.update",
+        "restriction.update",
+        "restriction.deactivate",
+        "restriction.activate",
+    ]
 
     # A use, then the maximum of one is reached.
-    post_json(player, "/events/demo/purchases/",
-              {"scope": "tournament:main", "tickets": 1, "code": "half"}, status=201)
+    post_json(
+        player,
+        "/events/demo/purchases/",
+        {"scope": "tournament:main", "tickets": 1, "code": "half"},
+        status=201,
+    )
     data = td.get(url, headers=JSON).json["restriction"]
     assert (data["uses"], data["max_uses"]) == (1, 1)
     used_up = quote(player, "half")
@@ -418,19 +539,22 @@ def test_edit_deactivate_and_activate(browser: Any, dbsession: Session, shop: Ev
 
 
 def test_an_offer_whose_plugin_is_gone_can_still_be_seen_and_switched_off(
-        browser: Any, dbsession: Session, shop: Event) -> None:
-    row = PriceRestriction(event_id=shop.id, kind="raffle", name="Old raffle",
-                           config={"odds": 3}, active=True)
+    browser: Any, dbsession: Session, shop: Event
+) -> None:
+    row = PriceRestriction(
+        event_id=shop.id, kind="raffle", name="Old raffle", config={"odds": 3}, active=True
+    )
     dbsession.add(row)
     dbsession.flush()
     td = browser()
     login_as(td, shop, "td")
     page = td.get(f"/events/demo/restrictions/{row.id}/")
     assert "not installed" in page.text
-    assert td.get("/events/demo/restrictions/", headers=JSON).json["restrictions"][0][
-        "kind_installed"] is False
-    res = post_json(td, f"/events/demo/restrictions/{row.id}/", {"config": {"odds": 4}},
-                    status=409)
+    assert (
+        td.get("/events/demo/restrictions/", headers=JSON).json["restrictions"][0]["kind_installed"]
+        is False
+    )
+    res = post_json(td, f"/events/demo/restrictions/{row.id}/", {"config": {"odds": 4}}, status=409)
     assert res.json["error"] == "restriction_kind_missing"
     post_json(td, f"/events/demo/restrictions/{row.id}/deactivate")
     assert row.active is False
@@ -439,25 +563,36 @@ def test_an_offer_whose_plugin_is_gone_can_still_be_seen_and_switched_off(
 # --- CSRF and the API document ----------------------------------------------------------------
 
 
-def test_unsafe_requests_without_the_csrf_token_are_refused(browser: Any, dbsession: Session,
-                                                            shop: Event,
-                                                            installed: Pss) -> None:
+def test_unsafe_requests_without_the_csrf_token_are_refused(
+    browser: Any, dbsession: Session, shop: Event, installed: Pss
+) -> None:
     td = browser()
     login_as(td, shop, "td")
     offer = restrictions.create_restriction(
-        dbsession, installed, event_id=shop.id, kind="coupon", name="Half",
-        config={"code": "HALF", "percent_off": 50})
+        dbsession,
+        installed,
+        event_id=shop.id,
+        kind="coupon",
+        name="Half",
+        config={"code": "HALF", "percent_off": 50},
+    )
     dbsession.flush()
     fields = {"kind": "coupon", "name": "Ten", "option.code": "TEN", "option.percent_off": "10"}
     res = post_form(td, "/events/demo/restrictions/", fields, csrf=False, status=403)
     assert "This form has expired or came from another site." in res.text
-    res = post_json(td, "/events/demo/restrictions/", {"kind": "coupon", "name": "Ten"},
-                    csrf=False, status=403)
+    res = post_json(
+        td, "/events/demo/restrictions/", {"kind": "coupon", "name": "Ten"}, csrf=False, status=403
+    )
     assert res.json["error"] == "csrf_failed"
-    td.post(f"/events/demo/restrictions/{offer.id}/deactivate",
-            {"csrf_token": "forged"}, status=403)
-    td.post_json(f"/events/demo/restrictions/{offer.id}/",
-                 {"name": "Taken"}, headers={**JSON, "X-CSRF-Token": "forged"}, status=403)
+    td.post(
+        f"/events/demo/restrictions/{offer.id}/deactivate", {"csrf_token": "forged"}, status=403
+    )
+    td.post_json(
+        f"/events/demo/restrictions/{offer.id}/",
+        {"name": "Taken"},
+        headers={**JSON, "X-CSRF-Token": "forged"},
+        status=403,
+    )
     assert count_restrictions(dbsession) == 1
     assert (offer.name, offer.active) == ("Half", True)
 
@@ -466,11 +601,15 @@ def test_the_offers_operations_are_in_the_api_document(browser: Any) -> None:
     paths = browser().get("/api/openapi.json").json["paths"]
     create = paths["/events/{event}/restrictions/"]["post"]
     assert create["x-permission"] == "manage"
-    assert set(create["requestBody"]["content"]["application/json"]["schema"]["required"]) == \
-        {"kind", "name"}
-    for path in ("/events/{event}/restrictions/{restriction}/",
-                 "/events/{event}/restrictions/{restriction}/deactivate",
-                 "/events/{event}/restrictions/{restriction}/activate"):
+    assert set(create["requestBody"]["content"]["application/json"]["schema"]["required"]) == {
+        "kind",
+        "name",
+    }
+    for path in (
+        "/events/{event}/restrictions/{restriction}/",
+        "/events/{event}/restrictions/{restriction}/deactivate",
+        "/events/{event}/restrictions/{restriction}/activate",
+    ):
         assert paths[path]["post"]["x-permission"] == "manage"
     assert paths["/events/{event}/restrictions/"]["get"]["summary"].startswith("The event's offers")
 
@@ -485,31 +624,57 @@ def test_staff_roles_stay_as_they_were(dbsession: Session, demo_event: Event) ->
 
 
 HOSTILE_EDITS = [
-    {"max_uses": -1}, {"max_uses": 2**40}, {"max_uses": "x"}, {"max_uses": True},
-    {"max_uses": []}, {"name": ""}, {"name": "x" * 1000}, {"name": "a\u0000b"},
-    {"name": {"x": 1}}, {"active": "maybe"}, {"active": []}, {"config": []}, {"config": "x"},
-    {"config": {"code": {}}}, {"config": {"percent_off": "9" * 30}},
-    {"config": {"percent_off": -5}}, {"config": {"percent_off": 1.5}},
-    {"config": {"x" * 1000: 1}}, {"config": {"code": "\ud800"}}, {"config": {"code": None}},
+    {"max_uses": -1},
+    {"max_uses": 2**40},
+    {"max_uses": "x"},
+    {"max_uses": True},
+    {"max_uses": []},
+    {"name": ""},
+    {"name": "x" * 1000},
+    {"name": "a\u0000b"},
+    {"name": {"x": 1}},
+    {"active": "maybe"},
+    {"active": []},
+    {"config": []},
+    {"config": "x"},
+    {"config": {"code": {}}},
+    {"config": {"percent_off": "9" * 30}},
+    {"config": {"percent_off": -5}},
+    {"config": {"percent_off": 1.5}},
+    {"config": {"x" * 1000: 1}},
+    {"config": {"code": "\ud800"}},
+    {"config": {"code": None}},
 ]
 
 
-def test_hostile_edits_are_refused_and_change_nothing(browser: Any, dbsession: Session,
-                                                      shop: Event, installed: Pss) -> None:
+def test_hostile_edits_are_refused_and_change_nothing(
+    browser: Any, dbsession: Session, shop: Event, installed: Pss
+) -> None:
     td = browser()
     login_as(td, shop, "td")
     offer = restrictions.create_restriction(
-        dbsession, installed, event_id=shop.id, kind="coupon", name="Half",
-        config={"code": "HALF", "percent_off": 50}, max_uses=3)
+        dbsession,
+        installed,
+        event_id=shop.id,
+        kind="coupon",
+        name="Half",
+        config={"code": "HALF", "percent_off": 50},
+        max_uses=3,
+    )
     dbsession.flush()
     before = (offer.name, dict(offer.config), offer.max_uses, offer.active)
     url = f"/events/demo/restrictions/{offer.id}/"
     for body in HOSTILE_EDITS:
-        res = td.post_json(url, body, headers={**JSON, "X-CSRF-Token": csrf_token(td)},
-                           expect_errors=True)
+        res = td.post_json(
+            url, body, headers={**JSON, "X-CSRF-Token": csrf_token(td)}, expect_errors=True
+        )
         assert res.status_int == 400, (body, res.status_int)
         assert res.json["message"], body
         dbsession.refresh(offer)
         assert (offer.name, dict(offer.config), offer.max_uses, offer.active) == before, body
-    assert dbsession.scalar(select(func.count(AuditLog.id)).where(
-        AuditLog.action == "restriction.update")) == 0
+    assert (
+        dbsession.scalar(
+            select(func.count(AuditLog.id)).where(AuditLog.action == "restriction.update")
+        )
+        == 0
+    )

@@ -43,11 +43,19 @@ class CountingInput(io.RawIOBase):
 
 
 def _post_raw(app: TestApp, path: str, body: CountingInput, *, length: int | None) -> Any:
-    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": path, "SERVER_NAME": "localhost",
-               "SERVER_PORT": "80", "wsgi.url_scheme": "http", "CONTENT_TYPE": "application/json",
-               "HTTP_ACCEPT": "application/json", "HTTP_X_CSRF_TOKEN": csrf_token(app),
-               "HTTP_COOKIE": f"csrf_token={csrf_token(app)}",
-               "wsgi.input": io.BufferedReader(body), "wsgi.errors": io.StringIO()}
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+        "CONTENT_TYPE": "application/json",
+        "HTTP_ACCEPT": "application/json",
+        "HTTP_X_CSRF_TOKEN": csrf_token(app),
+        "HTTP_COOKIE": f"csrf_token={csrf_token(app)}",
+        "wsgi.input": io.BufferedReader(body),
+        "wsgi.errors": io.StringIO(),
+    }
     if length is not None:
         environ["CONTENT_LENGTH"] = str(length)
     else:
@@ -58,8 +66,9 @@ def _post_raw(app: TestApp, path: str, body: CountingInput, *, length: int | Non
     return Request(environ).get_response(app.app)
 
 
-def test_a_body_past_the_limit_is_refused_before_it_is_read(webapp: TestApp,
-                                                            demo_event: Any) -> None:
+def test_a_body_past_the_limit_is_refused_before_it_is_read(
+    webapp: TestApp, demo_event: Any
+) -> None:
     """The player login once read and parsed a 50 MB body. Now its Content-Length is enough
     for a 413, and a body without one is read one byte past the limit, no further."""
     size = 50 * 1024 * 1024
@@ -77,13 +86,21 @@ def test_a_body_past_the_limit_is_refused_before_it_is_read(webapp: TestApp,
 def test_bodies_within_the_limit_are_read_as_usual(webapp: TestApp, demo_event: Any) -> None:
     token = csrf_token(webapp)
     body = json.dumps({"number": 101, "pin": "4321", "padding": "x" * 50_000})
-    res = webapp.post("/events/demo/player-login", body, content_type="application/json",
-                      headers={**JSON, "X-CSRF-Token": token})
+    res = webapp.post(
+        "/events/demo/player-login",
+        body,
+        content_type="application/json",
+        headers={**JSON, "X-CSRF-Token": token},
+    )
     assert res.status_code == 200
-    big = json.dumps({"number": 101, "pin": "4321",
-                      "padding": "x" * limits.DEFAULT_MAX_BODY_BYTES})
-    res = webapp.post("/events/demo/player-login", big, content_type="application/json",
-                      headers={**JSON, "X-CSRF-Token": token}, status=413)
+    big = json.dumps({"number": 101, "pin": "4321", "padding": "x" * limits.DEFAULT_MAX_BODY_BYTES})
+    res = webapp.post(
+        "/events/demo/player-login",
+        big,
+        content_type="application/json",
+        headers={**JSON, "X-CSRF-Token": token},
+        status=413,
+    )
     assert res.json["limit"] == limits.DEFAULT_MAX_BODY_BYTES
     # A browser's form gets the message as text.
     res = webapp.post("/events/demo/player-login", {"pin": "x" * 70_000}, status=413)
@@ -99,8 +116,9 @@ def test_a_route_may_take_larger_bodies(webapp: TestApp, demo_event: Any) -> Non
     demo_event.stripe_webhook_secret = "whsec_x"
     res = webapp.post(hook, body, content_type="application/json", status=400)
     assert res.json["error"] == "bad_signature"
-    webapp.post(hook, "x" * (limits.WEBHOOK_MAX_BODY_BYTES + 1),
-                content_type="application/json", status=413)
+    webapp.post(
+        hook, "x" * (limits.WEBHOOK_MAX_BODY_BYTES + 1), content_type="application/json", status=413
+    )
 
 
 def test_no_route_may_allow_more_than_the_server_reads() -> None:
@@ -128,8 +146,9 @@ def served(tmp_path: Path, pss: Any) -> Iterator[tuple[str, int]]:
     engine = db.make_engine(url)
     db.upgrade(engine)
     engine.dispose()
-    server = create_server(make_app({"pss.database_url": url, "pss.plugins": pss}),
-                           host="127.0.0.1", port=0)
+    server = create_server(
+        make_app({"pss.database_url": url, "pss.plugins": pss}), host="127.0.0.1", port=0
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -150,30 +169,32 @@ def _status_line(sock: socket.socket) -> bytes:
     return data.split(b"\r\n", 1)[0]
 
 
-def test_the_served_app_answers_a_huge_body_without_reading_it(
-        served: tuple[str, int]) -> None:
+def test_the_served_app_answers_a_huge_body_without_reading_it(served: tuple[str, int]) -> None:
     """50 MB announced to the player login: the 413 comes after a small part was sent; the
     rest is never needed."""
     host, port = served
     with socket.create_connection((host, port), timeout=WAIT_SECONDS) as sock:
-        sock.sendall(b"POST /events/demo/player-login HTTP/1.1\r\nHost: localhost\r\n"
-                     b"Content-Type: application/json\r\nAccept: application/json\r\n"
-                     b"Content-Length: 52428800\r\n\r\n" + b"{" * 65536)
+        sock.sendall(
+            b"POST /events/demo/player-login HTTP/1.1\r\nHost: localhost\r\n"
+            b"Content-Type: application/json\r\nAccept: application/json\r\n"
+            b"Content-Length: 52428800\r\n\r\n" + b"{" * 65536
+        )
         assert b" 413 " in _status_line(sock)
     # Within what the server reads, the app's own limit answers, before any parsing.
     body = b"{" * (limits.DEFAULT_MAX_BODY_BYTES + 1)
-    request = urllib.request.Request(f"http://{host}:{port}/events/demo/player-login",
-                                     data=body, method="POST",
-                                     headers={"Content-Type": "application/json",
-                                              "Accept": "application/json"})
+    request = urllib.request.Request(
+        f"http://{host}:{port}/events/demo/player-login",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=WAIT_SECONDS)
     assert refused.value.code == 413
     assert json.loads(refused.value.read())["error"] == "body_too_large"
 
 
-def test_many_idle_half_open_connections_do_not_stop_the_server(
-        served: tuple[str, int]) -> None:
+def test_many_idle_half_open_connections_do_not_stop_the_server(served: tuple[str, int]) -> None:
     """Slowloris: more sockets than waitress's default connection limit (100), each having sent
     half a request and then nothing. A normal request is still answered."""
     host, port = served

@@ -29,8 +29,9 @@ VIEWS: list[MatrixView] = [
 
 
 @pytest.mark.parametrize("who", WHO, ids=[w.name for w in WHO])
-def test_permission_matrix(webapp: TestApp, dbsession: Session, two_events: dict[str, Event],
-                           who: Who) -> None:
+def test_permission_matrix(
+    webapp: TestApp, dbsession: Session, two_events: dict[str, Event], who: Who
+) -> None:
     assert check_matrix(webapp, dbsession, two_events, who, VIEWS) == []
 
 
@@ -41,18 +42,19 @@ def played(dbsession: Session, pss: Pss, demo_event: Event) -> Event:
     return demo_event
 
 
-def test_page_has_charts_tables_and_csv(webapp: TestApp, dbsession: Session,
-                                        played: Event) -> None:
+def test_page_has_charts_tables_and_csv(webapp: TestApp, dbsession: Session, played: Event) -> None:
     login_as(webapp, played, "td")
     expected = stats.event_stats(dbsession, played.id)
     data = webapp.get("/events/demo/stats/", headers=JSON).json
     by_name = {t["name"]: t for t in data["tables"]}
-    assert by_name["games_per_machine"]["rows"] == [list(r) for r in
-                                                    expected["games_per_machine"].rows]
+    assert by_name["games_per_machine"]["rows"] == [
+        list(r) for r in expected["games_per_machine"].rows
+    ]
     assert "_chart" not in by_name["games_per_machine"]
     html = webapp.get("/events/demo/stats/")
     assert html.text.count('<svg class="chart"') == sum(
-        1 for t in expected.tables if t.chart and t.rows)
+        1 for t in expected.tables if t.chart and t.rows
+    )
     assert "Medieval Madness" in html.text
     assert "$84.00" in html.text  # the desk's takings in the cash-up
     res = webapp.get(by_name["games_per_machine"]["csv_url"])
@@ -68,11 +70,10 @@ def test_unknown_table_is_not_found(webapp: TestApp, played: Event) -> None:
     webapp.get("/events/demo/stats/cash_up", headers=JSON, status=404)
 
 
-def test_owner_sees_stats_even_without_the_director_role(webapp: TestApp,
-                                                        dbsession: Session,
-                                                        played: Event) -> None:
-    eu = dbsession.query(EventUser).filter_by(event_id=played.id,
-                                              user_id=played.owner_id).one()
+def test_owner_sees_stats_even_without_the_director_role(
+    webapp: TestApp, dbsession: Session, played: Event
+) -> None:
+    eu = dbsession.query(EventUser).filter_by(event_id=played.id, user_id=played.owner_id).one()
     eu.roles[:] = [EventUserRole(role=Role.DESK)]
     dbsession.flush()
     login_as(webapp, played, "owner")

@@ -18,7 +18,8 @@ from pss_testing.web import JSON, login_admin, login_as, post_json
 
 
 def test_the_event_form_sets_the_zone_and_reads_times_in_it(
-        webapp: TestApp, demo_event: Event) -> None:
+    webapp: TestApp, demo_event: Event
+) -> None:
     login_admin(webapp)
     page = webapp.get("/admin/events/demo/")
     form = next(f for f in page.forms.values() if "time_zone" in f.fields)
@@ -36,7 +37,9 @@ def test_the_event_form_sets_the_zone_and_reads_times_in_it(
     page = webapp.get("/admin/events/demo/")
     form = next(f for f in page.forms.values() if "time_zone" in f.fields)
     assert (form["starts_at"].value, form["ends_at"].value) == (
-        "2026-06-05T09:00", "2026-06-07T18:30")
+        "2026-06-05T09:00",
+        "2026-06-07T18:30",
+    )
     assert "Starts (Europe/Berlin)" in page.text
     # The JSON twin: UTC with its offset, and the zone.
     event = webapp.get("/admin/events/demo/", headers=JSON).json["event"]
@@ -46,8 +49,11 @@ def test_the_event_form_sets_the_zone_and_reads_times_in_it(
 
 def test_json_sets_the_zone_and_a_winter_time(webapp: TestApp, demo_event: Event) -> None:
     login_admin(webapp)
-    res = post_json(webapp, "/admin/events/demo/", {
-        "time_zone": "America/Chicago", "starts_at": "2026-01-10T09:00"})
+    res = post_json(
+        webapp,
+        "/admin/events/demo/",
+        {"time_zone": "America/Chicago", "starts_at": "2026-01-10T09:00"},
+    )
     assert res.json["changed"] == ["starts_at", "time_zone"]
     # Chicago in January is UTC-6.
     assert demo_event.starts_at == datetime(2026, 1, 10, 15, 0, tzinfo=UTC)
@@ -56,11 +62,14 @@ def test_json_sets_the_zone_and_a_winter_time(webapp: TestApp, demo_event: Event
     assert demo_event.starts_at == datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 
 
-def test_a_time_the_clocks_skip_is_refused_on_the_form(webapp: TestApp,
-                                                      demo_event: Event) -> None:
+def test_a_time_the_clocks_skip_is_refused_on_the_form(webapp: TestApp, demo_event: Event) -> None:
     login_admin(webapp)
-    res = post_json(webapp, "/admin/events/demo/", {
-        "time_zone": "Europe/Berlin", "starts_at": "2026-03-29T02:30"}, status=400)
+    res = post_json(
+        webapp,
+        "/admin/events/demo/",
+        {"time_zone": "Europe/Berlin", "starts_at": "2026-03-29T02:30"},
+        status=400,
+    )
     assert res.json["error"] == "nonexistent_time"
     assert demo_event.time_zone == "UTC"  # nothing of the refused form was kept
 
@@ -77,12 +86,17 @@ def test_an_unknown_zone_is_refused(webapp: TestApp, demo_event: Event) -> None:
     assert demo_event.time_zone == "UTC"
 
 
-def test_pages_show_times_in_the_event_zone(webapp: TestApp, dbsession: Session,
-                                            demo_event: Event) -> None:
+def test_pages_show_times_in_the_event_zone(
+    webapp: TestApp, dbsession: Session, demo_event: Event
+) -> None:
     admin.update_event(dbsession, demo_event, actor=Actor("owner"), time_zone="Asia/Kolkata")
     login_as(webapp, demo_event, "desk")
-    post_json(webapp, "/events/demo/players/101/sell",
-              {"scope": "tournament:main", "tickets": 1}, status=201)
+    post_json(
+        webapp,
+        "/events/demo/players/101/sell",
+        {"scope": "tournament:main", "tickets": 1},
+        status=201,
+    )
     purchase = dbsession.scalars(select(Purchase)).one()
     # Kolkata is UTC+05:30 all year: a zone no browser or server default would guess.
     local = purchase.created_at.astimezone(UTC).replace(tzinfo=None)
@@ -96,9 +110,15 @@ def test_pages_show_times_in_the_event_zone(webapp: TestApp, dbsession: Session,
 
 
 def test_pages_outside_an_event_are_in_utc_and_the_list_in_each_events_zone(
-        webapp: TestApp, dbsession: Session, demo_event: Event) -> None:
-    admin.update_event(dbsession, demo_event, actor=Actor("owner"), time_zone="Europe/Berlin",
-                       starts_at=datetime(2026, 6, 5, 7, 0, tzinfo=UTC))
+    webapp: TestApp, dbsession: Session, demo_event: Event
+) -> None:
+    admin.update_event(
+        dbsession,
+        demo_event,
+        actor=Actor("owner"),
+        time_zone="Europe/Berlin",
+        starts_at=datetime(2026, 6, 5, 7, 0, tzinfo=UTC),
+    )
     page = webapp.get("/events/")
     assert 'data-time-zone="UTC"' in page.text  # the page itself
     assert "2026-06-05 09:00 CEST" in page.text

@@ -36,8 +36,9 @@ def crowd(dbsession: Session, pss: Pss, demo_event: Event) -> Tournament:
     """The demo's HERB tournament (cut: 4) with ten scores, best first by number."""
     main = demo_event.tournaments[0]
     for i in range(2):
-        setup.register_player(dbsession, demo_event, f"Late{i}", "Player", number=109 + i,
-                              pin="4321")
+        setup.register_player(
+            dbsession, demo_event, f"Late{i}", "Player", number=109 + i, pin="4321"
+        )
     for number in range(101, 111):
         play(dbsession, pss, main, number, (200 - number) * 1_000_000)
     dbsession.flush()
@@ -50,25 +51,33 @@ def slides_of(app: TestApp, kind: str, slug: str = "main") -> list[dict[str, Any
 
 
 def test_long_standings_are_paged_with_the_cut_on_its_page(
-        webapp: TestApp, dbsession: Session, demo_event: Event, crowd: Tournament) -> None:
+    webapp: TestApp, dbsession: Session, demo_event: Event, crowd: Tournament
+) -> None:
     demo_event.tv_rows = 4
     dbsession.flush()
     pages = slides_of(webapp, "standings")
     assert [(s["page"], s["pages"], len(s["rows"])) for s in pages] == [
-        (1, 3, 4), (2, 3, 4), (3, 3, 2)]
+        (1, 3, 4),
+        (2, 3, 4),
+        (3, 3, 2),
+    ]
     names = [r["name"] for s in pages for r in s["rows"]]
     assert len(names) == len(set(names)) == 10
     # The cut (top 4) is the last row of page 1, and nowhere else.
     assert [[r["cut_after"] for r in s["rows"]] for s in pages] == [
-        [False, False, False, True], [False] * 4, [False] * 2]
+        [False, False, False, True],
+        [False] * 4,
+        [False] * 2,
+    ]
     html = webapp.get("/events/demo/tv").text
     assert len(re.findall(r'<tr class="in cut">', html)) == 1
     assert "qualifying cut: top 4" in html
     assert ">2/3<" in html
 
 
-def test_an_empty_cut_when_everyone_qualifies(webapp: TestApp, dbsession: Session, pss: Pss,
-                                              demo_event: Event) -> None:
+def test_an_empty_cut_when_everyone_qualifies(
+    webapp: TestApp, dbsession: Session, pss: Pss, demo_event: Event
+) -> None:
     main = demo_event.tournaments[0]
     for number in (101, 102):
         play(dbsession, pss, main, number, 1_000_000 * number)
@@ -78,7 +87,8 @@ def test_an_empty_cut_when_everyone_qualifies(webapp: TestApp, dbsession: Sessio
 
 
 def test_machine_boards_name_who_plays_and_who_waits(
-        webapp: TestApp, dbsession: Session, pss: Pss, demo_event: Event) -> None:
+    webapp: TestApp, dbsession: Session, pss: Pss, demo_event: Event
+) -> None:
     main = demo_event.tournaments[0]
     tm = main.machines[0]
     players = [setup.player_by_number(dbsession, demo_event.id, n) for n in range(101, 108)]
@@ -100,26 +110,41 @@ def test_machine_boards_name_who_plays_and_who_waits(
 
 @pytest.fixture
 def bracket_slides() -> Iterator[None]:
-    def maker(request: Any, t: Tournament, event: Event,
-              settings: dict[str, Any]) -> list[dict[str, Any]]:
-        return [{"kind": "standings", "tournament": {"name": t.name, "slug": t.slug},
-                 "title": "Bracket", "page": 1, "pages": 1, "rows": [], "cut": None,
-                 "entrants": 0}]
+    def maker(
+        request: Any, t: Tournament, event: Event, settings: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        return [
+            {
+                "kind": "standings",
+                "tournament": {"name": t.name, "slug": t.slug},
+                "title": "Bracket",
+                "page": 1,
+                "pages": 1,
+                "rows": [],
+                "cut": None,
+                "entrants": 0,
+            }
+        ]
 
     tv.add_tv_slides("test-bracket", maker, order=15)
     yield
     tv._SLIDE_MAKERS[:] = [m for m in tv._SLIDE_MAKERS if m[1] != "test-bracket"]
 
 
-def test_other_parts_add_slides_in_their_order(webapp: TestApp, demo_event: Event,
-                                               bracket_slides: None) -> None:
-    titles = [s["title"] for s in webapp.get("/events/demo/tv", headers=JSON).json["slides"]
-              if s["tournament"]["slug"] == "main"]
+def test_other_parts_add_slides_in_their_order(
+    webapp: TestApp, demo_event: Event, bracket_slides: None
+) -> None:
+    titles = [
+        s["title"]
+        for s in webapp.get("/events/demo/tv", headers=JSON).json["slides"]
+        if s["tournament"]["slug"] == "main"
+    ]
     assert titles == ["Standings", "Bracket", "Machines"]
 
 
-def test_the_director_sets_how_the_tv_cycles(webapp: TestApp, dbsession: Session,
-                                             demo_event: Event, make_webapp: Any) -> None:
+def test_the_director_sets_how_the_tv_cycles(
+    webapp: TestApp, dbsession: Session, demo_event: Event, make_webapp: Any
+) -> None:
     desk = make_webapp()
     login_as(desk, demo_event, "desk")
     desk.get("/events/demo/tv-settings", status=403)
@@ -129,13 +154,16 @@ def test_the_director_sets_how_the_tv_cycles(webapp: TestApp, dbsession: Session
     page = webapp.get("/events/demo/tv-settings")
     assert 'id="f-seconds"' in page.text
     assert 'value="12"' in page.text
-    post_form(webapp, "/events/demo/tv-settings", {"seconds": "20", "rows": "10"},
-              csrf=False, status=403)
-    refused = post_json(webapp, "/events/demo/tv-settings", {"seconds": 2, "rows": 10},
-                        status=400).json
+    post_form(
+        webapp, "/events/demo/tv-settings", {"seconds": "20", "rows": "10"}, csrf=False, status=403
+    )
+    refused = post_json(
+        webapp, "/events/demo/tv-settings", {"seconds": 2, "rows": 10}, status=400
+    ).json
     assert refused["message"] == "Seconds per slide must be at least 3."
-    saved = post_json(webapp, "/events/demo/tv-settings",
-                      {"seconds": 20, "rows": 10, "machines": False}).json
+    saved = post_json(
+        webapp, "/events/demo/tv-settings", {"seconds": 20, "rows": 10, "machines": False}
+    ).json
     assert saved["settings"] == {"seconds": 20, "rows": 10, "machines": False}
     data = webapp.get("/events/demo/tv", headers=JSON).json
     assert data["seconds"] == 20

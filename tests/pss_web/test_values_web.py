@@ -36,19 +36,34 @@ class Golfish(Format):
             if target > options["bonus"] * 1000:
                 raise InvalidInput(f"The target for {machine} is more than the bonus allows.")
 
-    def standings_from_sql(self, session: Any, tournament: Any, options: Any,
-                           ranking: Any) -> Any:
-        return ranking.sql_herb(session, tournament, machines_counted=2, curve=FIELD,
-                                ties="average", lowest_wins=True, fewest_points_win=True)
+    def standings_from_sql(self, session: Any, tournament: Any, options: Any, ranking: Any) -> Any:
+        return ranking.sql_herb(
+            session,
+            tournament,
+            machines_counted=2,
+            curve=FIELD,
+            ties="average",
+            lowest_wins=True,
+            fewest_points_win=True,
+        )
 
 
 class GolfishPlugin:
     @hookimpl
     def pss_register_formats(self, registry: Registry[FormatSpec]) -> None:
-        registry.add(FormatSpec("golfish", "Golfish", options=(
-            OptionSpec("targets", "per_machine", {}, "Targets", minimum=1),
-            OptionSpec("bonus", "decimal", Fraction(1), "Bonus", minimum=0)),
-            format=Golfish(), points_label="Strokes", score_label="Strokes"))
+        registry.add(
+            FormatSpec(
+                "golfish",
+                "Golfish",
+                options=(
+                    OptionSpec("targets", "per_machine", {}, "Targets", minimum=1),
+                    OptionSpec("bonus", "decimal", Fraction(1), "Bonus", minimum=0),
+                ),
+                format=Golfish(),
+                points_label="Strokes",
+                score_label="Strokes",
+            )
+        )
 
 
 @pytest.fixture
@@ -72,20 +87,24 @@ def golf(dbsession: Session, golf_pss: Pss, demo_event: Event) -> Tournament:
     return t
 
 
-def test_standings_show_points_without_noise_and_the_formats_labels(app: TestApp,
-                                                                   golf: Tournament) -> None:
+def test_standings_show_points_without_noise_and_the_formats_labels(
+    app: TestApp, golf: Tournament
+) -> None:
     data = app.get(f"/events/demo/tournaments/{golf.slug}/", headers=JSON).json["standings"]
     assert (data["points_label"], data["score_label"], data["lowest_wins"]) == (
-        "Strokes", "Strokes", True)
-    assert [(r["rank"], r["name"], r["points"], r.get("points_exact"))
-            for r in data["standings"]] == [
-        (1, "Bo", 1.5, "3/2"), (1, "Cy", 1.5, "3/2"), (3, "Ada", 3, None)]
+        "Strokes",
+        "Strokes",
+        True,
+    )
+    assert [
+        (r["rank"], r["name"], r["points"], r.get("points_exact")) for r in data["standings"]
+    ] == [(1, "Bo", 1.5, "3/2"), (1, "Cy", 1.5, "3/2"), (3, "Ada", 3, None)]
     html = app.get(f"/events/demo/tournaments/{golf.slug}/").text
     assert re.search(r'<th scope="col" class="num">Strokes</th>', html)
     assert re.search(r'<td class="num">1\.5</td>', html)
     assert "Fewest strokes wins." in html
     tv = app.get("/events/demo/tv").text
-    section = tv[tv.index("Golfish"):]
+    section = tv[tv.index("Golfish") :]
     # The TV names the column in its note (a header row costs a line on a wall screen).
     assert "Fewest strokes wins" in section
     assert "Strokes in the last column, fewest first" in section
@@ -93,7 +112,8 @@ def test_standings_show_points_without_noise_and_the_formats_labels(app: TestApp
 
 
 def test_per_machine_and_decimal_options_in_the_directors_form(
-        app: TestApp, golf: Tournament, demo_event: Event) -> None:
+    app: TestApp, golf: Tournament, demo_event: Event
+) -> None:
     login_as(app, demo_event, "td")
     page = app.get(f"/events/demo/tournaments/{golf.slug}/edit")
     form = page.forms[max(k for k in page.forms if isinstance(k, int))]
@@ -118,21 +138,30 @@ def test_per_machine_and_decimal_options_in_the_directors_form(
     assert golf.format_options["targets"]["Medieval Madness"] == 1500
 
 
-def test_per_machine_values_as_json_name_machines(app: TestApp, golf: Tournament,
-                                                  demo_event: Event) -> None:
+def test_per_machine_values_as_json_name_machines(
+    app: TestApp, golf: Tournament, demo_event: Event
+) -> None:
     login_as(app, demo_event, "td")
     url = f"/events/demo/tournaments/{golf.slug}/edit"
     res = post_json(app, url, {"options": {"targets": {"Twilight Zone": 5}}}, status=400)
     assert res.json["error"] == "invalid_option"
     assert "Twilight Zone is not a machine of this tournament" in res.json["message"]
-    res = post_json(app, url, {"options": {"targets": {"Attack from Mars": 700},
-                                           "bonus": "0.75"}})
+    res = post_json(app, url, {"options": {"targets": {"Attack from Mars": 700}, "bonus": "0.75"}})
     assert res.json["tournament"]["format_options"] == {
-        "targets": {"Attack from Mars": 700}, "bonus": "0.75"}
+        "targets": {"Attack from Mars": 700},
+        "bonus": "0.75",
+    }
 
 
-def test_per_machine_values_need_the_machines_first(dbsession: Session, golf_pss: Pss,
-                                                    demo_event: Event) -> None:
+def test_per_machine_values_need_the_machines_first(
+    dbsession: Session, golf_pss: Pss, demo_event: Event
+) -> None:
     with pytest.raises(InvalidInput, match="it has none yet; add machines first"):
-        setup.create_tournament(dbsession, golf_pss, demo_event, "Early", "golfish",
-                                options={"targets": {"Medieval Madness": 5}})
+        setup.create_tournament(
+            dbsession,
+            golf_pss,
+            demo_event,
+            "Early",
+            "golfish",
+            options={"targets": {"Medieval Madness": 5}},
+        )

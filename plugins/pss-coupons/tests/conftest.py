@@ -28,12 +28,27 @@ def fake(fake_stripe):
 def create_coupon():
     """A coupon for one tournament, one metatournament, or (neither given) every ticket."""
 
-    def create(session, pss, *, event_id, code, percent_off=None, amount_off_cents=None,
-               max_uses=None, name=None, **scope: Any):
+    def create(
+        session,
+        pss,
+        *,
+        event_id,
+        code,
+        percent_off=None,
+        amount_off_cents=None,
+        max_uses=None,
+        name=None,
+        **scope: Any,
+    ):
         return create_restriction(
-            session, pss, event_id=event_id, kind=KIND, name=name or f"Coupon {code.strip()}",
-            config=coupon_config(code, percent_off=percent_off,
-                                 amount_off_cents=amount_off_cents),
-            max_uses=max_uses, **scope)
+            session,
+            pss,
+            event_id=event_id,
+            kind=KIND,
+            name=name or f"Coupon {code.strip()}",
+            config=coupon_config(code, percent_off=percent_off, amount_off_cents=amount_off_cents),
+            max_uses=max_uses,
+            **scope,
+        )
 
     return create

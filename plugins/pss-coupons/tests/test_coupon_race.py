@@ -19,15 +19,26 @@ pytestmark = pytest.mark.postgres_only
 def coupon_race(engine, pss, fake, create_coupon):
     with Session(engine, expire_on_commit=False) as s:
         shop = build_shop(s, players=100, secret_key=fake.api_key)
-        coupon = create_coupon(s, pss, event_id=shop.event_id, code="TEN", percent_off=50,
-                               max_uses=10)
+        coupon = create_coupon(
+            s, pss, event_id=shop.event_id, code="TEN", percent_off=50, max_uses=10
+        )
         s.commit()
     payments = Payments.only(StripeProvider(api_base=fake.url, timeout=10))
-    result = race(engine, pss, payments, shop, buyers=shop.player_ids, succeed=fake.succeed,
-                  pays=lambda i: i % 2 == 0, code="ten", threads=20)
+    result = race(
+        engine,
+        pss,
+        payments,
+        shop,
+        buyers=shop.player_ids,
+        succeed=fake.succeed,
+        pays=lambda i: i % 2 == 0,
+        code="ten",
+        threads=20,
+    )
     with Session(engine) as s:
-        used = s.scalar(select(func.count(RestrictionUse.id)).where(
-            RestrictionUse.restriction_id == coupon.id))
+        used = s.scalar(
+            select(func.count(RestrictionUse.id)).where(RestrictionUse.restriction_id == coupon.id)
+        )
     return result, used
 
 
@@ -42,8 +53,9 @@ def test_a_coupon_with_10_uses_raced_by_100_buyers_is_used_exactly_10_times(
     assert all(pi["amount"] == 250 for pi in fake.payment_intents.values())
 
 
-def test_negative_control_without_the_coupon_lock_over_uses_it(committed_engine, installed, fake,
-                                                                create_coupon):
+def test_negative_control_without_the_coupon_lock_over_uses_it(
+    committed_engine, installed, fake, create_coupon
+):
     seen = []
     with locking.unprotected():
         for _ in range(3):

@@ -17,13 +17,22 @@ from pss_core.services.restrictions import create_restriction
 
 
 def hold(shop, pss, code=None, tickets=2, player=0, now=None):
-    return online.reserve(shop.session, pss, event=shop.event, player=shop.players[player],
-                          tickets=tickets, tournament=shop.main, code=code, now=now)
+    return online.reserve(
+        shop.session,
+        pss,
+        event=shop.event,
+        player=shop.players[player],
+        tickets=tickets,
+        tournament=shop.main,
+        code=code,
+        now=now,
+    )
 
 
 def uses(shop, coupon):
-    return shop.session.scalar(select(func.count(RestrictionUse.id)).where(
-        RestrictionUse.restriction_id == coupon.id))
+    return shop.session.scalar(
+        select(func.count(RestrictionUse.id)).where(RestrictionUse.restriction_id == coupon.id)
+    )
 
 
 def test_installed_through_its_entry_point(installed):
@@ -40,25 +49,38 @@ def test_discounts():
 
 
 def test_config_is_checked(shop, installed, create_coupon):
-    coupon = create_coupon(shop.session, installed, event_id=shop.event.id, code=" spring-24 ",
-                           percent_off=20)
+    coupon = create_coupon(
+        shop.session, installed, event_id=shop.event.id, code=" spring-24 ", percent_off=20
+    )
     assert coupon.config["code"] == "SPRING-24"
     with pytest.raises(InvalidInput, match="not both"):
-        create_coupon(shop.session, installed, event_id=shop.event.id, code="X",
-                      percent_off=10, amount_off_cents=100)
+        create_coupon(
+            shop.session,
+            installed,
+            event_id=shop.event.id,
+            code="X",
+            percent_off=10,
+            amount_off_cents=100,
+        )
     with pytest.raises(InvalidInput, match="not both"):
         create_coupon(shop.session, installed, event_id=shop.event.id, code="X")
     with pytest.raises(InvalidInput, match="letters, digits or dashes"):
-        create_coupon(shop.session, installed, event_id=shop.event.id, code="NO SPACES",
-                      percent_off=10)
+        create_coupon(
+            shop.session, installed, event_id=shop.event.id, code="NO SPACES", percent_off=10
+        )
     with pytest.raises(InvalidInput, match="at most 100"):
-        create_coupon(shop.session, installed, event_id=shop.event.id, code="X",
-                      percent_off=150)
+        create_coupon(shop.session, installed, event_id=shop.event.id, code="X", percent_off=150)
 
 
 def test_a_coupon_takes_its_discount_when_its_code_is_entered(shop, installed, create_coupon):
-    create_coupon(shop.session, installed, event_id=shop.event.id, code="HALF", percent_off=50,
-                  tournament=shop.main)
+    create_coupon(
+        shop.session,
+        installed,
+        event_id=shop.event.id,
+        code="HALF",
+        percent_off=50,
+        tournament=shop.main,
+    )
     assert hold(shop, installed, code=None).amount_cents == 600
     half = hold(shop, installed, code="  half ", player=1)
     assert half.amount_cents == 300
@@ -69,8 +91,15 @@ def test_a_coupon_takes_its_discount_when_its_code_is_entered(shop, installed, c
 
 
 def test_max_uses_count_live_purchases_only(shop, installed, create_coupon):
-    coupon = create_coupon(shop.session, installed, event_id=shop.event.id, code="TWO",
-                           amount_off_cents=100, max_uses=2, tournament=shop.main)
+    coupon = create_coupon(
+        shop.session,
+        installed,
+        event_id=shop.event.id,
+        code="TWO",
+        amount_off_cents=100,
+        max_uses=2,
+        tournament=shop.main,
+    )
     now = datetime.now(UTC)
     first = hold(shop, installed, code="two", player=0, now=now - timedelta(minutes=20))
     hold(shop, installed, code="two", player=1, now=now)
@@ -85,13 +114,21 @@ def test_max_uses_count_live_purchases_only(shop, installed, create_coupon):
 
 
 def test_cheapest_price_wins_and_a_losing_coupon_is_not_used(shop, installed, create_coupon):
-    create_restriction(shop.session, installed, event_id=shop.event.id, kind="time_window",
-                       name="Early bird", config={"ends_at": "2999-01-01T00:00Z",
-                                                  "price_cents": 200}, tournament=shop.main)
-    small = create_coupon(shop.session, installed, event_id=shop.event.id, code="TENOFF",
-                          percent_off=10, max_uses=5)
-    big = create_coupon(shop.session, installed, event_id=shop.event.id, code="BIG",
-                        percent_off=60, max_uses=5)
+    create_restriction(
+        shop.session,
+        installed,
+        event_id=shop.event.id,
+        kind="time_window",
+        name="Early bird",
+        config={"ends_at": "2999-01-01T00:00Z", "price_cents": 200},
+        tournament=shop.main,
+    )
+    small = create_coupon(
+        shop.session, installed, event_id=shop.event.id, code="TENOFF", percent_off=10, max_uses=5
+    )
+    big = create_coupon(
+        shop.session, installed, event_id=shop.event.id, code="BIG", percent_off=60, max_uses=5
+    )
     early = hold(shop, installed, code="tenoff", player=0)
     assert early.amount_cents == 400  # 2 x $2 early bird beats $6 - 10%
     assert uses(shop, small) == 0
@@ -104,6 +141,12 @@ def test_a_free_purchase_needs_no_payment(shop, installed, fake, create_coupon):
     create_coupon(shop.session, installed, event_id=shop.event.id, code="FREE", percent_off=100)
     purchase = hold(shop, installed, code="free")
     assert (purchase.status, purchase.amount_cents) == (PurchaseStatus.COMPLETED, 0)
-    assert shop.session.scalar(select(func.count(Token.id)).where(
-        Token.purchase_id == purchase.id, Token.paid_at.is_not(None))) == 2
+    assert (
+        shop.session.scalar(
+            select(func.count(Token.id)).where(
+                Token.purchase_id == purchase.id, Token.paid_at.is_not(None)
+            )
+        )
+        == 2
+    )
     assert fake.requests == []

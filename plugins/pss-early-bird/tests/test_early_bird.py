@@ -18,14 +18,30 @@ T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def window(shop, pss, name="Early bird", **config):
-    return create_restriction(shop.session, pss, event_id=shop.event.id, kind=KIND, name=name,
-                              config=config, tournament=shop.main)
+    return create_restriction(
+        shop.session,
+        pss,
+        event_id=shop.event.id,
+        kind=KIND,
+        name=name,
+        config=config,
+        tournament=shop.main,
+    )
 
 
 def quote(shop, pss, now, tickets=2):
-    return evaluate(shop.session, pss, PriceRequest(
-        event_id=shop.event.id, scope=shop.main, player_id=None, tickets=tickets,
-        base_cents=600, now=now))
+    return evaluate(
+        shop.session,
+        pss,
+        PriceRequest(
+            event_id=shop.event.id,
+            scope=shop.main,
+            player_id=None,
+            tickets=tickets,
+            base_cents=600,
+            now=now,
+        ),
+    )
 
 
 def test_installed_through_its_entry_point(installed):
@@ -34,11 +50,19 @@ def test_installed_through_its_entry_point(installed):
 
 
 def test_config_is_checked_and_stored_in_utc(shop, installed):
-    row = window(shop, installed, starts_at="2026-05-01T08:00-04:00", ends_at="2026-05-02T00:00Z",
-                 price_cents="200")
-    assert row.config == {"starts_at": "2026-05-01T12:00:00+00:00",
-                          "ends_at": "2026-05-02T00:00:00+00:00", "price_cents": 200,
-                          "closed_outside": False}
+    row = window(
+        shop,
+        installed,
+        starts_at="2026-05-01T08:00-04:00",
+        ends_at="2026-05-02T00:00Z",
+        price_cents="200",
+    )
+    assert row.config == {
+        "starts_at": "2026-05-01T12:00:00+00:00",
+        "ends_at": "2026-05-02T00:00:00+00:00",
+        "price_cents": 200,
+        "closed_outside": False,
+    }
     with pytest.raises(InvalidInput, match="needs a time zone"):
         window(shop, installed, ends_at="2026-05-02T00:00")
     with pytest.raises(InvalidInput, match="must end after it starts"):
@@ -61,12 +85,23 @@ def test_early_price_inside_the_window_and_the_usual_price_after(shop, installed
 
 
 def test_windows_that_close_sales_are_ored_and_the_cheapest_price_wins(shop, installed):
-    window(shop, installed, "Early", ends_at=T0.isoformat(), price_cents=200,
-           closed_outside=True)
-    window(shop, installed, "Regular", starts_at=(T0 + timedelta(days=1)).isoformat(),
-           ends_at=(T0 + timedelta(days=3)).isoformat(), closed_outside=True)
-    window(shop, installed, "Happy hour", starts_at=(T0 - timedelta(hours=1)).isoformat(),
-           ends_at=(T0 + timedelta(hours=1)).isoformat(), price_cents=150)
+    window(shop, installed, "Early", ends_at=T0.isoformat(), price_cents=200, closed_outside=True)
+    window(
+        shop,
+        installed,
+        "Regular",
+        starts_at=(T0 + timedelta(days=1)).isoformat(),
+        ends_at=(T0 + timedelta(days=3)).isoformat(),
+        closed_outside=True,
+    )
+    window(
+        shop,
+        installed,
+        "Happy hour",
+        starts_at=(T0 - timedelta(hours=1)).isoformat(),
+        ends_at=(T0 + timedelta(hours=1)).isoformat(),
+        price_cents=150,
+    )
 
     assert quote(shop, installed, T0 - timedelta(days=1)).amount_cents == 400
     happy = quote(shop, installed, T0 - timedelta(minutes=30))
@@ -86,8 +121,15 @@ def test_windows_that_close_sales_are_ored_and_the_cheapest_price_wins(shop, ins
 def test_online_purchase_charges_the_early_price_through_stripe(shop, installed, fake):
     now = datetime.now(UTC)
     window(shop, installed, ends_at=(now + timedelta(days=1)).isoformat(), price_cents=250)
-    purchase = online.reserve(shop.session, installed, event=shop.event, player=shop.players[0],
-                              tickets=3, tournament=shop.main, now=now)
+    purchase = online.reserve(
+        shop.session,
+        installed,
+        event=shop.event,
+        player=shop.players[0],
+        tickets=3,
+        tournament=shop.main,
+        now=now,
+    )
     # Three tickets are a $8 bundle usually; the early bird's $2.50 each is cheaper.
     assert purchase.amount_cents == 750
     assert purchase.breakdown["pricing"]["price_rule"]["label"] == "Early bird"
@@ -95,7 +137,8 @@ def test_online_purchase_charges_the_early_price_through_stripe(shop, installed,
     assert fake.payment_intents[checkout.payment_intent_id]["amount"] == 750
     fake.succeed(checkout.payment_intent_id)
     settled = online.confirm_from_payment_intent(
-        shop.session, installed, shop.payments, purchase.id, commit=shop.session.flush, now=now)
+        shop.session, installed, shop.payments, purchase.id, commit=shop.session.flush, now=now
+    )
     assert settled.outcome == "paid"
     assert shop.session.get(Purchase, purchase.id).status == PurchaseStatus.COMPLETED
 
@@ -104,7 +147,14 @@ def test_sales_closed_by_a_window_are_refused_before_any_hold(shop, installed, f
     now = datetime.now(UTC)
     window(shop, installed, starts_at=(now + timedelta(days=1)).isoformat(), closed_outside=True)
     with pytest.raises(Refused, match="go on sale on"):
-        online.reserve(shop.session, installed, event=shop.event, player=shop.players[0],
-                       tickets=1, tournament=shop.main, now=now)
+        online.reserve(
+            shop.session,
+            installed,
+            event=shop.event,
+            player=shop.players[0],
+            tickets=1,
+            tournament=shop.main,
+            now=now,
+        )
     assert shop.session.query(Purchase).count() == 0
     assert fake.requests == []

@@ -18,8 +18,15 @@ from pss_core.services.restrictions import PriceRequest, create_restriction, eva
 
 
 def group(shop, pss, name="Juniors", **config):
-    return create_restriction(shop.session, pss, event_id=shop.event.id, kind=KIND, name=name,
-                              config=config, tournament=shop.main)
+    return create_restriction(
+        shop.session,
+        pss,
+        event_id=shop.event.id,
+        kind=KIND,
+        name=name,
+        config=config,
+        tournament=shop.main,
+    )
 
 
 def player(shop, number):
@@ -27,9 +34,18 @@ def player(shop, number):
 
 
 def quote(shop, pss, number, tickets=2):
-    return evaluate(shop.session, pss, PriceRequest(
-        event_id=shop.event.id, scope=shop.main, player_id=player(shop, number).id,
-        tickets=tickets, base_cents=600, now=utcnow()))
+    return evaluate(
+        shop.session,
+        pss,
+        PriceRequest(
+            event_id=shop.event.id,
+            scope=shop.main,
+            player_id=player(shop, number).id,
+            tickets=tickets,
+            base_cents=600,
+            now=utcnow(),
+        ),
+    )
 
 
 def test_installed_through_its_entry_point(installed):
@@ -66,10 +82,22 @@ def test_the_cheapest_offer_wins(shop, installed):
 
 def test_the_group_price_at_the_desk_and_online(shop, installed):
     group(shop, installed, group="Juniors", players="102", price_cents=100)
-    sold = tickets.sell_tickets(shop.session, installed, player=player(shop, 102), count=1,
-                                tournament=shop.main, channel=Channel.DESK,
-                                actor=Actor("desk"))
+    sold = tickets.sell_tickets(
+        shop.session,
+        installed,
+        player=player(shop, 102),
+        count=1,
+        tournament=shop.main,
+        channel=Channel.DESK,
+        actor=Actor("desk"),
+    )
     assert sold.amount_cents == 100
-    held = online.reserve(shop.session, installed, event=shop.event, player=player(shop, 102),
-                          tickets=1, tournament=shop.main)
+    held = online.reserve(
+        shop.session,
+        installed,
+        event=shop.event,
+        player=player(shop, 102),
+        tickets=1,
+        tournament=shop.main,
+    )
     assert (held.status, held.amount_cents) == (PurchaseStatus.PENDING, 100)

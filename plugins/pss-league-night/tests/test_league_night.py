@@ -21,8 +21,12 @@ def test_two_tied_for_third_of_twenty_get_seventeen_and_a_half(board):
         board.game(t, f"P{i:02d}", "A", score)
     s = board.standings(t)
     assert [(row.rank, row.name, row.points) for row in s][:5] == [
-        (1, "P01", 20), (2, "P02", 19), (3, "P03", Fraction(35, 2)), (3, "P04", Fraction(35, 2)),
-        (5, "P05", 16)]
+        (1, "P01", 20),
+        (2, "P02", 19),
+        (3, "P03", Fraction(35, 2)),
+        (3, "P04", Fraction(35, 2)),
+        (5, "P05", 16),
+    ]
     assert s.rows[2].points_text == "17.5"
     data = json.loads(s.to_json())["standings"][2]
     assert (data["points"], data["points_exact"]) == (17.5, "35/2")
@@ -39,4 +43,7 @@ def test_shared_ties_give_both_the_higher_place(board):
     board.game(t, "Cy", "B", 1)
     # A: Ada and Bo tied for 1st of three, 3 points each; Cy 3rd, 1. B: Cy alone, 1.
     assert [(row.rank, row.name, row.points) for row in board.standings(t)] == [
-        (1, "Ada", 3), (1, "Bo", 3), (3, "Cy", 2)]
+        (1, "Ada", 3),
+        (1, "Bo", 3),
+        (3, "Cy", 2),
+    ]

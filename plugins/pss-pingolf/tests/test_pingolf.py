@@ -43,12 +43,12 @@ def test_targets_are_a_value_per_machine_checked_when_saved(board, golf):
 
 
 def test_fewest_strokes_wins(board, golf):
-    board.play(golf, "Ada", MM, 2_000_000)         # a hole in one
+    board.play(golf, "Ada", MM, 2_000_000)  # a hole in one
     board.play(golf, "Ada", AFM, 100)
-    board.play(golf, "Ada", AFM, 600_000)          # two strokes
+    board.play(golf, "Ada", AFM, 600_000)  # two strokes
     for _ in range(3):
-        board.play(golf, "Bo", MM, 10)             # never reached: the most strokes, three
-    board.play(golf, "Bo", AFM, 500_000)           # the target itself is enough
+        board.play(golf, "Bo", MM, 10)  # never reached: the most strokes, three
+    board.play(golf, "Bo", AFM, 500_000)  # the target itself is enough
     s = board.standings(golf)
     assert table(s) == [(1, "Ada", 3), (2, "Bo", 4)]
     assert [(m.machine, m.score, m.rank) for m in s.rows[0].machines] == [(MM, 1, 1), (AFM, 2, 2)]
@@ -71,7 +71,9 @@ def test_a_voided_game_is_no_stroke(board, golf):
     board.play(golf, "Ada", MM, None)
     board.play(golf, "Ada", MM, 1_000_000)
     assert [(m.machine, m.score) for m in board.standings(golf).rows[0].machines] == [
-        (MM, 1), (AFM, 3)]
+        (MM, 1),
+        (AFM, 3),
+    ]
 
 
 def test_a_machine_without_a_target_cannot_be_played(board):

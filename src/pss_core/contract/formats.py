@@ -47,44 +47,52 @@ class Format:
         Default: 1, as in HERB. A PAPA-style format returns its games per entry."""
         return 1
 
-    def token_owner(self, session: Session, tournament: Tournament,
-                    player: EventPlayer) -> int | None:
+    def token_owner(
+        self, session: Session, tournament: Tournament, player: EventPlayer
+    ) -> int | None:
         """Called when ``player`` buys, queues or plays: the id of the team whose tokens they use,
         or ``None`` for their own tokens (the default). Team formats raise ``Refused`` for a
         player on no team."""
         return None
 
-    def check_ticket_sale(self, session: Session, sale: TicketSale,
-                          options: Mapping[str, Any]) -> None:
+    def check_ticket_sale(
+        self, session: Session, sale: TicketSale, options: Mapping[str, Any]
+    ) -> None:
         """Called before tickets are sold, under the buyer's lock, before the
         ``pss_check_ticket_sale`` hook. Raise ``Refused`` to refuse (an entry cap reached).
         Default: allow."""
 
-    def check_game_start(self, session: Session, game: GameStart,
-                         options: Mapping[str, Any]) -> None:
+    def check_game_start(
+        self, session: Session, game: GameStart, options: Mapping[str, Any]
+    ) -> None:
         """Called before a game starts, with the machine and occupant locked, before the
         ``pss_check_game_start`` hook. Raise ``Refused`` to stop it (a machine already played).
         Default: allow."""
 
-    def check_queue_join(self, session: Session, join: QueueJoin,
-                         options: Mapping[str, Any]) -> None:
+    def check_queue_join(
+        self, session: Session, join: QueueJoin, options: Mapping[str, Any]
+    ) -> None:
         """Called before a player or team joins a machine's queue, after pss's own checks and
         before the ``pss_check_queue_join`` hook. Raise ``Refused`` to refuse. Default: allow."""
 
-    def entry_for_game(self, session: Session, game: GameStart,
-                       options: Mapping[str, Any]) -> Entry:
+    def entry_for_game(
+        self, session: Session, game: GameStart, options: Mapping[str, Any]
+    ) -> Entry:
         """Called when a game starts: the entry it belongs to, either an open entry of the
         owner's or a new (unsaved) :class:`~pss_core.models.Entry`. Default: every game is its own
         one-game entry, as in HERB."""
         t = game.tournament
         if game.team is not None:
-            return Entry(event_id=t.event_id, tournament_id=t.id, team_id=game.team.id,
-                         games_allowed=1)
-        return Entry(event_id=t.event_id, tournament_id=t.id, player_id=game.player.id,
-                     games_allowed=1)
+            return Entry(
+                event_id=t.event_id, tournament_id=t.id, team_id=game.team.id, games_allowed=1
+            )
+        return Entry(
+            event_id=t.event_id, tournament_id=t.id, player_id=game.player.id, games_allowed=1
+        )
 
-    def game_finished(self, session: Session, result: GameResult,
-                      options: Mapping[str, Any]) -> None:
+    def game_finished(
+        self, session: Session, result: GameResult, options: Mapping[str, Any]
+    ) -> None:
         """Called after a game ends (score recorded or voided), in the same transaction and
         before the ``pss_game_finished`` hook. Close entries here. Default: the game's entry is
         complete, or voided with the game, as in HERB."""
@@ -96,8 +104,9 @@ class Format:
             entry.status = EntryStatus.COMPLETE
             entry.completed_at = result.token.used_at
 
-    def standings_from_rows(self, rows: Sequence[ScoreRow], options: Mapping[str, Any],
-                            ranking: Ranking) -> Standings | None:
+    def standings_from_rows(
+        self, rows: Sequence[ScoreRow], options: Mapping[str, Any], ranking: Ranking
+    ) -> Standings | None:
         """The standings for plain score rows: the stored scores of complete entries on machines
         that are not removed, or the lines of a CSV file (``pss standings``). Raise
         :class:`pss_core.errors.InvalidInput` (``row.invalid(...)``) for a row the format cannot
@@ -105,8 +114,9 @@ class Format:
         and pss says the format does not compute standings."""
         return None
 
-    def standings_from_sql(self, session: Session, tournament: Tournament,
-                           options: Mapping[str, Any], ranking: Ranking) -> Standings | None:
+    def standings_from_sql(
+        self, session: Session, tournament: Tournament, options: Mapping[str, Any], ranking: Ranking
+    ) -> Standings | None:
         """Optional: the standings of ``tournament`` ranked inside the database (faster for big
         events), for example with ``ranking.sql_herb``. Must equal
         :meth:`standings_from_rows` over the same scores. Default: ``None``, and pss ranks the

@@ -84,12 +84,18 @@ class OptionSpec:
                     if not sep or not machine.strip():
                         raise InvalidInput(
                             f"Option {self.name!r} takes MACHINE=VALUE pairs separated by ';', "
-                            f"not {part.strip()!r}.", code="invalid_option", option=self.name)
+                            f"not {part.strip()!r}.",
+                            code="invalid_option",
+                            option=self.name,
+                        )
                     pairs[machine.strip()] = value
             raw = pairs
         if not isinstance(raw, Mapping):
-            raise InvalidInput(f"Option {self.name!r} needs a value per machine.",
-                               code="invalid_option", option=self.name)
+            raise InvalidInput(
+                f"Option {self.name!r} needs a value per machine.",
+                code="invalid_option",
+                option=self.name,
+            )
         title = self.title or self.name.replace("_", " ").capitalize()
         values = {}
         for machine, value in raw.items():
@@ -108,11 +114,15 @@ class OptionSpec:
             try:
                 value = int(str(raw).replace(",", "").strip()) if not isinstance(raw, int) else raw
             except ValueError:
-                raise InvalidInput(f"{what} must be a whole number, not {raw!r}.",
-                                   code="invalid_option", option=self.name) from None
+                raise InvalidInput(
+                    f"{what} must be a whole number, not {raw!r}.",
+                    code="invalid_option",
+                    option=self.name,
+                ) from None
             if isinstance(value, bool):
-                raise InvalidInput(f"{what} must be a whole number.", code="invalid_option",
-                                   option=self.name)
+                raise InvalidInput(
+                    f"{what} must be a whole number.", code="invalid_option", option=self.name
+                )
         elif type_ == "decimal":
             value = self._decimal(raw, what)
         elif type_ == "bool":
@@ -123,28 +133,37 @@ class OptionSpec:
             elif str(raw).strip().lower() in ("0", "false", "no", "off"):
                 value = False
             else:
-                raise InvalidInput(f"{what} must be yes or no.", code="invalid_option",
-                                   option=self.name)
+                raise InvalidInput(
+                    f"{what} must be yes or no.", code="invalid_option", option=self.name
+                )
         elif type_ == "choice":
             value = str(raw)
             if value not in self.choices:
-                raise InvalidInput(f"{what} must be one of {', '.join(self.choices)}.",
-                                   code="invalid_option", option=self.name)
+                raise InvalidInput(
+                    f"{what} must be one of {', '.join(self.choices)}.",
+                    code="invalid_option",
+                    option=self.name,
+                )
         else:
             value = str(raw).strip()
         if type_ in ("int", "decimal"):
             if self.minimum is not None and value < self.minimum:
-                raise InvalidInput(f"{what} must be at least {_shown(self.minimum)}.",
-                                   code="invalid_option", option=self.name)
+                raise InvalidInput(
+                    f"{what} must be at least {_shown(self.minimum)}.",
+                    code="invalid_option",
+                    option=self.name,
+                )
             if self.maximum is not None and value > self.maximum:
-                raise InvalidInput(f"{what} must be at most {_shown(self.maximum)}.",
-                                   code="invalid_option", option=self.name)
+                raise InvalidInput(
+                    f"{what} must be at most {_shown(self.maximum)}.",
+                    code="invalid_option",
+                    option=self.name,
+                )
         return value
 
     def _decimal(self, raw: Any, what: str) -> Fraction:
         if isinstance(raw, bool):
-            raise InvalidInput(f"{what} must be a number.", code="invalid_option",
-                               option=self.name)
+            raise InvalidInput(f"{what} must be a number.", code="invalid_option", option=self.name)
         if isinstance(raw, int | Fraction):
             return Fraction(raw)
         if isinstance(raw, float | Decimal):
@@ -154,8 +173,11 @@ class OptionSpec:
             return Fraction(text)
         if re.fullmatch(r"[+-]?\d+/\d+", text) and not text.endswith("/0"):
             return Fraction(text)
-        raise InvalidInput(f"{what} must be a number such as 2.5, not {raw!r}.",
-                           code="invalid_option", option=self.name)
+        raise InvalidInput(
+            f"{what} must be a number such as 2.5, not {raw!r}.",
+            code="invalid_option",
+            option=self.name,
+        )
 
     def store(self, value: Any) -> Any:
         """``value`` as it is kept in the database's JSON: decimals as text (``"2.5"``), every
@@ -163,8 +185,10 @@ class OptionSpec:
         if self.type == "decimal" and value is not None:
             return _decimal_text(Fraction(value))
         if self.type == "per_machine":
-            return {machine: _decimal_text(Fraction(v)) if self.item == "decimal" else v
-                    for machine, v in (value or {}).items()}
+            return {
+                machine: _decimal_text(Fraction(v)) if self.item == "decimal" else v
+                for machine, v in (value or {}).items()
+            }
         return value
 
 
@@ -183,12 +207,15 @@ def find_option(options: Iterable[OptionSpec], name: str, missing: str) -> Optio
     raise InvalidInput(f"{missing} {name!r} (known: {known}).", code="unknown_option")
 
 
-def resolve_options(options: Iterable[OptionSpec], raw: Mapping[str, Any],
-                    missing: str) -> dict[str, Any]:
+def resolve_options(
+    options: Iterable[OptionSpec], raw: Mapping[str, Any], missing: str
+) -> dict[str, Any]:
     """Every option's default overlaid with ``raw``, each value parsed and validated."""
     options = tuple(options)
-    values = {opt.name: dict(opt.default) if isinstance(opt.default, Mapping) else opt.default
-              for opt in options}
+    values = {
+        opt.name: dict(opt.default) if isinstance(opt.default, Mapping) else opt.default
+        for opt in options
+    }
     for name, value in raw.items():
         values[name] = find_option(options, name, missing).parse(value)
     return values
@@ -197,5 +224,7 @@ def resolve_options(options: Iterable[OptionSpec], raw: Mapping[str, Any],
 def store_options(options: Iterable[OptionSpec], resolved: Mapping[str, Any]) -> dict[str, Any]:
     """Resolved options as they are kept in the database's JSON (decimals as text)."""
     specs = {opt.name: opt for opt in options}
-    return {name: specs[name].store(value) if name in specs else value
-            for name, value in resolved.items()}
+    return {
+        name: specs[name].store(value) if name in specs else value
+        for name, value in resolved.items()
+    }

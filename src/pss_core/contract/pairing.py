@@ -101,13 +101,22 @@ class PairingFormat(Format):
         """How many top seeds skip the first round (a second line for qualifying tiebreakers)."""
         return 0
 
-    def next_round(self, options: Mapping[str, Any], qualifiers: int,
-                   history: Sequence[Sequence[FinishedGroup]]) -> tuple[GroupPlan, ...]:
+    def next_round(
+        self,
+        options: Mapping[str, Any],
+        qualifiers: int,
+        history: Sequence[Sequence[FinishedGroup]],
+    ) -> tuple[GroupPlan, ...]:
         """The groups of the next round from the rounds so far; ``()`` when the finals are over."""
         raise NotImplementedError
 
-    def rank_game(self, options: Mapping[str, Any], *, scores: Mapping[int, int] | None = None,
-                  order: Sequence[int] | None = None) -> dict[int, int]:
+    def rank_game(
+        self,
+        options: Mapping[str, Any],
+        *,
+        scores: Mapping[int, int] | None = None,
+        order: Sequence[int] | None = None,
+    ) -> dict[int, int]:
         """One game's places from every player's score or from the finishing order."""
         if scores is not None:
             return places_from_scores(scores)
@@ -115,25 +124,40 @@ class PairingFormat(Format):
             return places_from_order(order)
         raise InvalidInput("Give the scores or the finishing order.", code="no_result")
 
-    def advance(self, options: Mapping[str, Any], group: GroupPlan, games: Sequence[Places],
-                tiebreakers: Sequence[Places]) -> GroupVerdict:
+    def advance(
+        self,
+        options: Mapping[str, Any],
+        group: GroupPlan,
+        games: Sequence[Places],
+        tiebreakers: Sequence[Places],
+    ) -> GroupVerdict:
         """The group's order after ``games`` (and any tiebreaker games among tied players)."""
         raise NotImplementedError
 
-    def final_positions(self, options: Mapping[str, Any], qualifiers: int,
-                        history: Sequence[Sequence[FinishedGroup]]) -> dict[int, int]:
+    def final_positions(
+        self,
+        options: Mapping[str, Any],
+        qualifiers: int,
+        history: Sequence[Sequence[FinishedGroup]],
+    ) -> dict[int, int]:
         """Seed -> final position for every player whose finals are over."""
         raise NotImplementedError
 
-    def seed(self, options: Mapping[str, Any], cut: int, standings: Sequence[tuple[int, int]],
-             tiebreakers: Sequence[Places]) -> Seeding:
+    def seed(
+        self,
+        options: Mapping[str, Any],
+        cut: int,
+        standings: Sequence[tuple[int, int]],
+        tiebreakers: Sequence[Places],
+    ) -> Seeding:
         """Seeds from qualifying ``standings`` (player id, rank; equal ranks tie, better
         standings first). A tie across the cut or the bye line is settled only by a tiebreaker
         game among exactly the tied players; other ties keep the standings' order."""
         if not 1 <= cut <= len(standings):
             raise InvalidInput(
                 f"The cut must be 1 to {len(standings)} (the players with standings), not {cut}.",
-                code="cut")
+                code="cut",
+            )
         lines = {cut} | ({self.byes(options)} - {0})
         games = {frozenset(g): g for g in tiebreakers}
         ranked = list(standings)
@@ -144,7 +168,7 @@ class PairingFormat(Format):
             end = start
             while end + 1 < len(ranked) and ranked[end + 1][1] == ranked[start][1]:
                 end += 1
-            block = [p for p, _ in ranked[start:end + 1]]
+            block = [p for p, _ in ranked[start : end + 1]]
             crosses = any(start + 1 <= line < end + 1 for line in lines)
             game = games.get(frozenset(block))
             if crosses and game is not None:

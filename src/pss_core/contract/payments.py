@@ -79,6 +79,7 @@ def _one_of(allowed: tuple[str, ...]) -> Callable[[Any, attrs.Attribute[Any], st
     def check(_: Any, attribute: attrs.Attribute[Any], value: str) -> None:
         if value not in allowed:
             raise ValueError(f"{attribute.name} must be one of {allowed}, not {value!r}")
+
     return check
 
 
@@ -172,39 +173,64 @@ class PaymentProvider:
         up). Called before tickets are held; ``False`` refuses the purchase."""
         raise NotImplementedError
 
-    def start_payment(self, session: Session, event: Event, purchase: Purchase, *,
-                      description: str, idempotency_key: str) -> PaymentState:
+    def start_payment(
+        self,
+        session: Session,
+        event: Event,
+        purchase: Purchase,
+        *,
+        description: str,
+        idempotency_key: str,
+    ) -> PaymentState:
         """Start the payment of exactly ``purchase.amount_cents`` in ``event.currency``, with
         metadata ``pss_purchase_id`` naming the purchase. The same key answers with the same
         payment."""
         raise NotImplementedError
 
-    def payment_state(self, session: Session, event: Event, purchase: Purchase,
-                      payment_id: str) -> PaymentState:
+    def payment_state(
+        self, session: Session, event: Event, purchase: Purchase, payment_id: str
+    ) -> PaymentState:
         """The payment as the provider has it now: what pss confirms a purchase from (the return
         page, webhooks and the worker call this)."""
         raise NotImplementedError
 
-    def cancel_payment(self, session: Session, event: Event, purchase: Purchase,
-                       payment_id: str, *, idempotency_key: str) -> PaymentState:
+    def cancel_payment(
+        self,
+        session: Session,
+        event: Event,
+        purchase: Purchase,
+        payment_id: str,
+        *,
+        idempotency_key: str,
+    ) -> PaymentState:
         """Make an abandoned payment impossible to pay (its hold expired). One that cannot be
         cancelled any more (it was paid meanwhile) is not an error: return its state."""
         raise NotImplementedError
 
-    def refund(self, session: Session, event: Event, purchase: Purchase, payment_id: str, *,
-               amount_cents: int, idempotency_key: str,
-               metadata: Mapping[str, str]) -> ProviderRefund:
+    def refund(
+        self,
+        session: Session,
+        event: Event,
+        purchase: Purchase,
+        payment_id: str,
+        *,
+        amount_cents: int,
+        idempotency_key: str,
+        metadata: Mapping[str, str],
+    ) -> ProviderRefund:
         """Give back ``amount_cents`` of the payment, once per key, with ``metadata`` on it."""
         raise NotImplementedError
 
-    def refunds_of(self, session: Session, event: Event, purchase: Purchase,
-                   payment_id: str) -> list[ProviderRefund]:
+    def refunds_of(
+        self, session: Session, event: Event, purchase: Purchase, payment_id: str
+    ) -> list[ProviderRefund]:
         """Every refund of the payment as the provider has it, oldest first (refunds made at the
         provider's dashboard included). Default: none beyond pss's own."""
         return []
 
-    def verify_webhook(self, event: Event, body: bytes,
-                       headers: Mapping[str, str]) -> WebhookNotice:
+    def verify_webhook(
+        self, event: Event, body: bytes, headers: Mapping[str, str]
+    ) -> WebhookNotice:
         """Check a webhook's signature with the event's secret and say what it is about. Raise
         :class:`PaymentNotConfigured` when the event has no secret for it and
         :class:`~pss_core.errors.PermissionDenied` when the signature is not valid. Default:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from pss_core.models import Metatournament, PriceRestriction, Tournament
 
+
 @attrs.frozen
 class RestrictionKind:
     """A kind of restriction as a plugin registers it (``pss_register_restrictions``), and its
@@ -51,8 +52,9 @@ class RestrictionKind:
         they are."""
         return dict(config)
 
-    def evaluate(self, session: Session, restriction: PriceRestriction,
-                 request: PriceRequest) -> RestrictionVerdict:
+    def evaluate(
+        self, session: Session, restriction: PriceRestriction, request: PriceRequest
+    ) -> RestrictionVerdict:
         """Called for every active restriction of this kind on the tickets being priced (a quote,
         a purchase, a late payment), possibly while the quota and restriction rows are locked, so
         it must not commit or call the network. Return whether the tickets may be sold (or no

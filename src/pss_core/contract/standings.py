@@ -142,8 +142,14 @@ class MachineResult:
         return points_text(self.points)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"machine": self.machine, "machine_id": self.machine_id, "score": self.score,
-                "rank": self.rank, **_points_json(self.points), "counted": self.counted}
+        return {
+            "machine": self.machine,
+            "machine_id": self.machine_id,
+            "score": self.score,
+            "rank": self.rank,
+            **_points_json(self.points),
+            "counted": self.counted,
+        }
 
 
 @attrs.frozen
@@ -162,8 +168,13 @@ class EntryResult:
     entry_id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"entry": self.entry, "entry_id": self.entry_id, **_points_json(self.points),
-                "counted": self.counted, "games": [g.as_dict() for g in self.games]}
+        return {
+            "entry": self.entry,
+            "entry_id": self.entry_id,
+            **_points_json(self.points),
+            "counted": self.counted,
+            "games": [g.as_dict() for g in self.games],
+        }
 
 
 @attrs.frozen
@@ -216,8 +227,11 @@ class Standing:
 def _points_json(points: Points) -> dict[str, Any]:
     # A JSON number (17.5); the exact fraction beside it when the points are not whole.
     exact = points_exact(points)
-    return {"points": points_json(points)} if exact is None else {
-        "points": points_json(points), "points_exact": exact}
+    return (
+        {"points": points_json(points)}
+        if exact is None
+        else {"points": points_json(points), "points_exact": exact}
+    )
 
 
 def _json_value(value: Any) -> Any:
@@ -241,8 +255,9 @@ class Standings:
     #: One :class:`Standing` per competitor, best first (equal ranks by player number, then name).
     rows: tuple[Standing, ...]
     #: The tournament's resolved format options (read-only).
-    options: Mapping[str, Any] = attrs.field(factory=dict, converter=_freeze_options,
-                                             eq=False, hash=False)
+    options: Mapping[str, Any] = attrs.field(
+        factory=dict, converter=_freeze_options, eq=False, hash=False
+    )
     #: Teams, not players, are ranked.
     team: bool = False
     #: The machines that count, in bank order (removed machines are left out).
@@ -279,16 +294,22 @@ class Standings:
         """The row of the competitor with ``name`` or ``id``, or ``None``."""
         for row in self.rows:
             if (id is not None and row.competitor.id == id) or (
-                    name is not None and row.competitor.name == name):
+                name is not None and row.competitor.name == name
+            ):
                 return row
         return None
 
     def csv_rows(self) -> list[tuple[int, str, int | str]]:
         """``(rank, name, points)`` per row, as ``pss standings`` prints them: whole points as
         integers, others as text without noise (``17.5``)."""
-        return [(row.rank, row.competitor.name,
-                 row.points if isinstance(row.points, int) else row.points_text)
-                for row in self.rows]
+        return [
+            (
+                row.rank,
+                row.competitor.name,
+                row.points if isinstance(row.points, int) else row.points_text,
+            )
+            for row in self.rows
+        ]
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form: plain dicts, lists, strings and numbers. Points are JSON numbers

@@ -30,8 +30,14 @@ class _Deferred:
     kwargs: dict[str, Any]
 
 
-def defer(session: Session, name: str, *, lock: str | None = None,
-          queueing_lock: str | None = None, **kwargs: Any) -> None:
+def defer(
+    session: Session,
+    name: str,
+    *,
+    lock: str | None = None,
+    queueing_lock: str | None = None,
+    **kwargs: Any,
+) -> None:
     """Enqueue the task ``name`` with ``kwargs`` (JSON values) in the session's transaction.
 
     On PostgreSQL the procrastinate job row is inserted on the session's own connection: a
@@ -51,7 +57,8 @@ def defer(session: Session, name: str, *, lock: str | None = None,
         transaction = session.begin()
     pending: list[_Deferred] = session.info.setdefault(_PENDING, [])
     if queueing_lock is not None and any(
-            d.kwargs.get("__queueing_lock") == queueing_lock for d in pending):
+        d.kwargs.get("__queueing_lock") == queueing_lock for d in pending
+    ):
         return
     if queueing_lock is not None:
         kwargs = {**kwargs, "__queueing_lock": queueing_lock}
@@ -72,10 +79,16 @@ def _on_connection() -> manager.JobManager:
     return _managers[0]
 
 
-def _defer_on_connection(session: Session, name: str, lock: str | None,
-                         queueing_lock: str | None, kwargs: dict[str, Any]) -> None:
-    job = Job(queue="default", task_name=name, lock=lock or registry.TASKS[name].lock,
-              queueing_lock=queueing_lock, task_kwargs=kwargs)
+def _defer_on_connection(
+    session: Session, name: str, lock: str | None, queueing_lock: str | None, kwargs: dict[str, Any]
+) -> None:
+    job = Job(
+        queue="default",
+        task_name=name,
+        lock=lock or registry.TASKS[name].lock,
+        queueing_lock=queueing_lock,
+        task_kwargs=kwargs,
+    )
     if queueing_lock is None:
         _on_connection().defer_job(job, connection=session.connection())
         return

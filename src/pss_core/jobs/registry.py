@@ -17,8 +17,13 @@ from sqlalchemy.orm import Session
 log = logging.getLogger("pss.jobs")
 
 #: Modules whose import registers tasks; the worker imports them all before it fetches a job.
-TASK_MODULES = ["pss_core.jobs.tasks", "pss_core.payments.tasks", "pss_core.mail.tasks",
-                "pss_core.lifecycle.tasks", "pss_core.notify"]
+TASK_MODULES = [
+    "pss_core.jobs.tasks",
+    "pss_core.payments.tasks",
+    "pss_core.mail.tasks",
+    "pss_core.lifecycle.tasks",
+    "pss_core.notify",
+]
 
 # The tasks' app. Its connector is a placeholder that is never opened: jobs are deferred on the
 # caller's connection (pss_core.jobs.queue), and the worker swaps in one with its database.
@@ -85,7 +90,8 @@ def runtime_for(bind: Engine | Connection) -> Runtime:
     if base is None:
         module, _, name = RUNTIME_FACTORY.partition(":")
         factory: Callable[[Engine | Connection], Runtime] = getattr(
-            importlib.import_module(module), name)
+            importlib.import_module(module), name
+        )
         return factory(bind)
     return attrs.evolve(base, bind=bind)
 
@@ -93,12 +99,17 @@ def runtime_for(bind: Engine | Connection) -> Runtime:
 def session_for(runtime: Runtime) -> Session:
     """A session of its own for a task (a savepoint inside the caller's transaction when the
     runtime is bound to a connection, as in tests)."""
-    return Session(bind=runtime.bind, expire_on_commit=False,
-                   join_transaction_mode="create_savepoint")
+    return Session(
+        bind=runtime.bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
 
 
-def task(name: str, *, cron: str | None = None, lock: str | None = None,
-         ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def task(
+    name: str,
+    *,
+    cron: str | None = None,
+    lock: str | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``function(runtime, **kwargs)`` as the pss task ``name``: a procrastinate task
     for the worker (periodic if ``cron`` is given) and an entry in ``TASKS`` for in-process
     runs on SQLite. Arguments must be JSON values."""
@@ -125,8 +136,9 @@ def task(name: str, *, cron: str | None = None, lock: str | None = None,
     return register
 
 
-def run_logged(name: str, function: Callable[..., Any], runtime: Runtime,
-               kwargs: dict[str, Any]) -> Any:
+def run_logged(
+    name: str, function: Callable[..., Any], runtime: Runtime, kwargs: dict[str, Any]
+) -> Any:
     result = function(runtime, **kwargs)
     if isinstance(result, dict):
         summary = ", ".join(f"{k}={v}" for k, v in sorted(result.items()) if v) or "nothing to do"

@@ -25,8 +25,15 @@ def libpq_url(engine: Engine) -> str:
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def run(engine: Engine, runtime: registry.Runtime, *, once: bool, concurrency: int = 1,
-        interval: float = 60.0, imports: Sequence[str] = ()) -> int:
+def run(
+    engine: Engine,
+    runtime: registry.Runtime,
+    *,
+    once: bool,
+    concurrency: int = 1,
+    interval: float = 60.0,
+    imports: Sequence[str] = (),
+) -> int:
     """Run the worker until stopped (SIGINT, SIGTERM) or, with ``once``, until what is due
     is done: on PostgreSQL every periodic task is deferred now and the queue is worked until
     it is empty. Returns the exit status."""
@@ -57,10 +64,12 @@ async def _run_postgres(conninfo: str, *, once: bool, concurrency: int) -> None:
                     # A pass still waiting from another worker is enough: not queued twice.
                     with contextlib.suppress(pexc.AlreadyEnqueued):
                         await worker_app.configure_task(
-                            name, queueing_lock=f"{name}.now").defer_async(
-                                timestamp=int(time.time()))
+                            name, queueing_lock=f"{name}.now"
+                        ).defer_async(timestamp=int(time.time()))
             await worker_app.run_worker_async(
-                wait=not once, concurrency=concurrency, delete_jobs="successful",
+                wait=not once,
+                concurrency=concurrency,
+                delete_jobs="successful",
                 install_signal_handlers=True,
             )
 

@@ -13,5 +13,13 @@ from pss_core.lifecycle.service import (
     snapshots,
 )
 
-__all__ = ["ALLOWED", "InvalidStatusChange", "StatusChange", "change_status", "desk_refunds",
-           "frozen_standings", "job_view", "snapshots"]
+__all__ = [
+    "ALLOWED",
+    "InvalidStatusChange",
+    "StatusChange",
+    "change_status",
+    "desk_refunds",
+    "frozen_standings",
+    "job_view",
+    "snapshots",
+]

@@ -77,8 +77,9 @@ def status_of(scope: Scope) -> TournamentStatus:
     return S.DRAFT if scope.status == S.CANCELLED else scope.status
 
 
-def job_kind_for(scope: Scope, old: TournamentStatus,
-                 new: TournamentStatus) -> LifecycleJobKind | None:
+def job_kind_for(
+    scope: Scope, old: TournamentStatus, new: TournamentStatus
+) -> LifecycleJobKind | None:
     kind = ALLOWED[(old, new)]
     # A metatournament only sells tickets: it has no results to freeze or revoke.
     if isinstance(scope, Metatournament) and kind != K.REFUND:
@@ -89,13 +90,24 @@ def job_kind_for(scope: Scope, old: TournamentStatus,
 def _games_in_progress(session: Session, scope: Scope) -> int:
     if not isinstance(scope, Tournament):
         return 0
-    return int(session.scalar(select(func.count(TournamentMachine.id)).where(
-        TournamentMachine.tournament_id == scope.id,
-        TournamentMachine.token_id.is_not(None))) or 0)
+    return int(
+        session.scalar(
+            select(func.count(TournamentMachine.id)).where(
+                TournamentMachine.tournament_id == scope.id, TournamentMachine.token_id.is_not(None)
+            )
+        )
+        or 0
+    )
 
 
-def change_status(session: Session, scope: Scope, status: str | TournamentStatus, *,
-                  actor: Actor, now: datetime | None = None) -> StatusChange:
+def change_status(
+    session: Session,
+    scope: Scope,
+    status: str | TournamentStatus,
+    *,
+    actor: Actor,
+    now: datetime | None = None,
+) -> StatusChange:
     """Move ``scope`` to ``status`` and defer the job the change has, in the caller's
     transaction (so a rolled-back change has no job). Refused with ``locked`` while an earlier
     job still runs, ``invalid_status_change`` for a change the lifecycle does not allow and
@@ -104,12 +116,14 @@ def change_status(session: Session, scope: Scope, status: str | TournamentStatus
     try:
         new = S(status)
     except ValueError:
-        raise InvalidInput("A status is one of draft, active or finalized.",
-                           code="invalid_status", field="status") from None
+        raise InvalidInput(
+            "A status is one of draft, active or finalized.", code="invalid_status", field="status"
+        ) from None
     if new == S.CANCELLED:
         raise InvalidStatusChange(
             "To cancel, set the status to draft: the tickets are refunded and it stays a draft.",
-            field="status")
+            field="status",
+        )
     model = Tournament if isinstance(scope, Tournament) else Metatournament
     locking.lock_rows(session, model, [scope.id])
     session.refresh(scope)
@@ -118,16 +132,26 @@ def change_status(session: Session, scope: Scope, status: str | TournamentStatus
     if (old, new) not in ALLOWED:
         raise InvalidStatusChange(
             f"{scope.name} cannot go from {old.value} to {new.value} directly"
-            + (": make it active first." if old == S.DRAFT else
-               ": reopen it (active) first, then cancel it (draft)."),
-            field="status", old=old.value, new=new.value)
+            + (
+                ": make it active first."
+                if old == S.DRAFT
+                else ": reopen it (active) first, then cancel it (draft)."
+            ),
+            field="status",
+            old=old.value,
+            new=new.value,
+        )
     if old == S.ACTIVE and new != S.ACTIVE and _games_in_progress(session, scope):
-        raise Refused(f"{scope.name} has games in progress; end or void them before it is "
-                      f"{'cancelled' if new == S.DRAFT else 'finalized'}.",
-                      code="games_in_progress")
+        raise Refused(
+            f"{scope.name} has games in progress; end or void them before it is "
+            f"{'cancelled' if new == S.DRAFT else 'finalized'}.",
+            code="games_in_progress",
+        )
     previous = locking.current_job(session, scope)
-    if previous is not None and previous.state in (LifecycleJobState.FAILED,
-                                                   LifecycleJobState.RUNNING):
+    if previous is not None and previous.state in (
+        LifecycleJobState.FAILED,
+        LifecycleJobState.RUNNING,
+    ):
         previous.state = LifecycleJobState.SUPERSEDED
         previous.finished_at = previous.finished_at or now
     scope.status = new
@@ -139,28 +163,57 @@ def change_status(session: Session, scope: Scope, status: str | TournamentStatus
     job: LifecycleJob | None = None
     if kind is not None:
         job = LifecycleJob(
-            event_id=scope.event_id, kind=kind, old_status=old, new_status=new,
-            state=LifecycleJobState.QUEUED, requested_by=actor.label, created_at=now,
+            event_id=scope.event_id,
+            kind=kind,
+            old_status=old,
+            new_status=new,
+            state=LifecycleJobState.QUEUED,
+            requested_by=actor.label,
+            created_at=now,
             tournament_id=scope.id if isinstance(scope, Tournament) else None,
             metatournament_id=scope.id if isinstance(scope, Metatournament) else None,
         )
         session.add(job)
     session.flush()
-    audit.record(session, actor, f"{model.__tablename__[:-1]}.status", event_id=scope.event_id,
-                 subject=scope, old=old.value, new=new.value,
-                 job=job.id if job else None, job_kind=kind.value if kind else None)
+    audit.record(
+        session,
+        actor,
+        f"{model.__tablename__[:-1]}.status",
+        event_id=scope.event_id,
+        subject=scope,
+        old=old.value,
+        new=new.value,
+        job=job.id if job else None,
+        job_kind=kind.value if kind else None,
+    )
     if job is not None:
-        audit.record(session, actor, "lifecycle.job_queued", event_id=scope.event_id,
-                     subject=job, kind=job.kind.value, scope=scope.name)
-        jobs.defer(session, TASK, lock=lock_name(scope), queueing_lock=f"{TASK}.{job.id}",
-                   job_id=job.id)
+        audit.record(
+            session,
+            actor,
+            "lifecycle.job_queued",
+            event_id=scope.event_id,
+            subject=job,
+            kind=job.kind.value,
+            scope=scope.name,
+        )
+        jobs.defer(
+            session, TASK, lock=lock_name(scope), queueing_lock=f"{TASK}.{job.id}", job_id=job.id
+        )
     verb = _VERBS.get((old, new))
-    message = (f"{scope.name} is {verb}." if verb else
-               f"{scope.name} stays {new.value}; its work runs again.")
+    message = (
+        f"{scope.name} is {verb}."
+        if verb
+        else f"{scope.name} stays {new.value}; its work runs again."
+    )
     if job is not None and old != new:
-        message += " " + {K.REFUND: "Its tickets are being refunded.",
-                          K.FREEZE: "Its results are being frozen.",
-                          K.REVOKE: "Its frozen results are being revoked."}[job.kind]
+        message += (
+            " "
+            + {
+                K.REFUND: "Its tickets are being refunded.",
+                K.FREEZE: "Its results are being frozen.",
+                K.REVOKE: "Its frozen results are being revoked.",
+            }[job.kind]
+        )
     return StatusChange(old=old, new=new, job_id=job.id if job else None, message=message)
 
 
@@ -173,8 +226,9 @@ def lock_name(scope: Scope) -> str:
 # --- what the TD sees ---------------------------------------------------------------------------
 
 
-def job_view(session: Session, scope: Scope, *, now: datetime | None = None
-             ) -> dict[str, Any] | None:
+def job_view(
+    session: Session, scope: Scope, *, now: datetime | None = None
+) -> dict[str, Any] | None:
     """The current job of ``scope`` as the TD's page and the JSON show it, or ``None``."""
     job = locking.current_job(session, scope)
     if job is None:
@@ -207,19 +261,30 @@ def is_locked(session: Session, scope: Scope) -> bool:
 def desk_refunds(session: Session, scope: Scope) -> list[dict[str, Any]]:
     """The cash the desk owes players because ``scope`` was cancelled: one line per desk
     purchase refunded by the cancel, with the player and the amount."""
-    column = Purchase.tournament_id if isinstance(scope, Tournament) else \
-        Purchase.metatournament_id
+    column = Purchase.tournament_id if isinstance(scope, Tournament) else Purchase.metatournament_id
     rows = session.execute(
         select(Refund, Purchase, EventPlayer)
         .join(Purchase, Purchase.id == Refund.purchase_id)
         .join(EventPlayer, EventPlayer.id == Purchase.player_id)
-        .where(column == scope.id, Refund.channel == Channel.DESK,
-               Refund.reason.startswith(TOURNAMENT_CANCELLED))
+        .where(
+            column == scope.id,
+            Refund.channel == Channel.DESK,
+            Refund.reason.startswith(TOURNAMENT_CANCELLED),
+        )
         .order_by(EventPlayer.number, Refund.id)
     ).all()
-    return [{"refund_id": r.id, "purchase_id": p.id, "player_number": ep.number,
-             "player": ep.name, "amount_cents": r.amount_cents, "games": r.tokens,
-             "refunded_at": r.created_at.isoformat()} for r, p, ep in rows]
+    return [
+        {
+            "refund_id": r.id,
+            "purchase_id": p.id,
+            "player_number": ep.number,
+            "player": ep.name,
+            "amount_cents": r.amount_cents,
+            "games": r.tokens,
+            "refunded_at": r.created_at.isoformat(),
+        }
+        for r, p, ep in rows
+    ]
 
 
 # --- the frozen results -------------------------------------------------------------------------
@@ -227,14 +292,19 @@ def desk_refunds(session: Session, scope: Scope) -> list[dict[str, Any]]:
 
 def snapshots(session: Session, tournament: Tournament) -> Sequence[ResultsSnapshot]:
     """Every results snapshot of ``tournament``, oldest first (revoked ones included)."""
-    return session.scalars(select(ResultsSnapshot).where(
-        ResultsSnapshot.tournament_id == tournament.id).order_by(ResultsSnapshot.number)).all()
+    return session.scalars(
+        select(ResultsSnapshot)
+        .where(ResultsSnapshot.tournament_id == tournament.id)
+        .order_by(ResultsSnapshot.number)
+    ).all()
 
 
 def current_snapshot(session: Session, tournament: Tournament) -> ResultsSnapshot | None:
-    return session.scalars(select(ResultsSnapshot).where(
-        ResultsSnapshot.tournament_id == tournament.id,
-        ResultsSnapshot.revoked_at.is_(None))).first()
+    return session.scalars(
+        select(ResultsSnapshot).where(
+            ResultsSnapshot.tournament_id == tournament.id, ResultsSnapshot.revoked_at.is_(None)
+        )
+    ).first()
 
 
 def frozen_standings(session: Session, tournament: Tournament) -> dict[str, Any] | None:

@@ -29,7 +29,12 @@ def retry_due(runtime: Runtime, now: str | None = None) -> dict[str, int]:
             job = session.get(LifecycleJob, job_id)
             assert job is not None
             scope = work.scope_of(session, job)
-            jobs.defer(session, TASK, lock=lock_name(scope),
-                       queueing_lock=f"{TASK}.{job_id}.retry{job.attempts}", job_id=job_id)
+            jobs.defer(
+                session,
+                TASK,
+                lock=lock_name(scope),
+                queueing_lock=f"{TASK}.{job_id}.retry{job.attempts}",
+                job_id=job_id,
+            )
         session.commit()
     return {"deferred": len(ids)}

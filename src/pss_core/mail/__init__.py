@@ -13,5 +13,12 @@ from pss_core.mail.notices import (
 )
 from pss_core.mail.settings import MailSettings
 
-__all__ = ["TOURNAMENT_CANCELLED", "MailSettings", "hold_expired", "payment_failed",
-           "purchase_completed", "refund_done", "up_next"]
+__all__ = [
+    "TOURNAMENT_CANCELLED",
+    "MailSettings",
+    "hold_expired",
+    "payment_failed",
+    "purchase_completed",
+    "refund_done",
+    "up_next",
+]

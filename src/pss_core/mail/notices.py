@@ -34,17 +34,23 @@ def _scope_name(session: Session, purchase: Purchase) -> str:
     return scope.name if scope is not None else ""
 
 
-def _purchase_mail(session: Session, purchase: Purchase, kind: str,
-                   **context: Any) -> OutgoingMail | None:
+def _purchase_mail(
+    session: Session, purchase: Purchase, kind: str, **context: Any
+) -> OutgoingMail | None:
     event = session.get(Event, purchase.event_id)
     player = session.get(EventPlayer, purchase.player_id)
     if event is None or player is None:
         return None
     return outbox.queue(
-        session, event=event, player=player, kind=kind, purchase=purchase,
+        session,
+        event=event,
+        player=player,
+        kind=kind,
+        purchase=purchase,
         scope_name=_scope_name(session, purchase),
-        amount=money(purchase.amount_cents, event.currency), online=purchase.channel ==
-        Channel.ONLINE, **context,
+        amount=money(purchase.amount_cents, event.currency),
+        online=purchase.channel == Channel.ONLINE,
+        **context,
     )
 
 
@@ -54,9 +60,11 @@ def purchase_completed(session: Session, purchase: Purchase) -> OutgoingMail | N
     mail for an online purchase)."""
     session.flush()
     tickets = session.scalars(
-        select(Token.id).where(Token.purchase_id == purchase.id).order_by(Token.id)).all()
-    return _purchase_mail(session, purchase, "purchase_confirmation",
-                          ticket_ids=[ticket_id(t) for t in tickets])
+        select(Token.id).where(Token.purchase_id == purchase.id).order_by(Token.id)
+    ).all()
+    return _purchase_mail(
+        session, purchase, "purchase_confirmation", ticket_ids=[ticket_id(t) for t in tickets]
+    )
 
 
 def ticket_id(token_id: int) -> str:
@@ -78,23 +86,33 @@ def refund_done(session: Session, purchase: Purchase, refund: Refund) -> Outgoin
     else ``payment_refunded``."""
     event = session.get(Event, purchase.event_id)
     assert event is not None
-    kind = ("tournament_refund" if refund.reason.startswith(TOURNAMENT_CANCELLED)
-            else "payment_refunded")
-    return _purchase_mail(session, purchase, kind, refund=refund,
-                          refund_amount=money(refund.amount_cents, event.currency),
-                          to_card=refund.channel == Channel.ONLINE)
+    kind = (
+        "tournament_refund"
+        if refund.reason.startswith(TOURNAMENT_CANCELLED)
+        else "payment_refunded"
+    )
+    return _purchase_mail(
+        session,
+        purchase,
+        kind,
+        refund=refund,
+        refund_amount=money(refund.amount_cents, event.currency),
+        to_card=refund.channel == Channel.ONLINE,
+    )
 
 
 def hold_expired(session: Session, purchase: Purchase) -> OutgoingMail | None:
     return _purchase_mail(session, purchase, "hold_expired")
 
 
-def up_next(session: Session, player: EventPlayer, *, machine: str,
-            tournament: str) -> OutgoingMail | None:
-    """"You're up next" on a machine, for a player who asked for it."""
+def up_next(
+    session: Session, player: EventPlayer, *, machine: str, tournament: str
+) -> OutgoingMail | None:
+    """ "You're up next" on a machine, for a player who asked for it."""
     if not player.email_when_next:
         return None
     event = session.get(Event, player.event_id)
     assert event is not None
-    return outbox.queue(session, event=event, player=player, kind="up_next", machine=machine,
-                        tournament=tournament)
+    return outbox.queue(
+        session, event=event, player=player, kind="up_next", machine=machine, tournament=tournament
+    )

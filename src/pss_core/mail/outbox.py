@@ -44,17 +44,27 @@ def render(kind: str, **context: Any) -> tuple[str, str, str]:
     return subject.strip(), body.lstrip("\n"), html
 
 
-def queue(session: Session, *, event: Event, player: EventPlayer, kind: str,
-          **context: Any) -> OutgoingMail | None:
+def queue(
+    session: Session, *, event: Event, player: EventPlayer, kind: str, **context: Any
+) -> OutgoingMail | None:
     """Write the mail for ``player`` (nothing if they gave no address) and defer its sending in
     the session's transaction: it is sent after commit, and never if the change rolls back."""
     address = (player.player.email or "").strip()
     if not address:
         return None
     subject, text, html = render(kind, event=event, player=player, **context)
-    mail = OutgoingMail(event_id=event.id, player_id=player.id, kind=kind, to_address=address,
-                        subject=subject[:300], text_body=text, html_body=html,
-                        status=MailStatus.PENDING, attempts=0, next_attempt_at=utcnow())
+    mail = OutgoingMail(
+        event_id=event.id,
+        player_id=player.id,
+        kind=kind,
+        to_address=address,
+        subject=subject[:300],
+        text_body=text,
+        html_body=html,
+        status=MailStatus.PENDING,
+        attempts=0,
+        next_attempt_at=utcnow(),
+    )
     session.add(mail)
     session.flush()
     jobs.defer(session, "pss.mail.send", lock=f"pss.mail.{mail.id}", mail_id=mail.id)
@@ -78,8 +88,12 @@ def deliver(msg: EmailMessage, settings: MailSettings) -> None:
     assert settings.host
     smtp: smtplib.SMTP
     if settings.security == "ssl":
-        smtp = smtplib.SMTP_SSL(settings.host, settings.smtp_port, timeout=settings.timeout,
-                                context=ssl.create_default_context())
+        smtp = smtplib.SMTP_SSL(
+            settings.host,
+            settings.smtp_port,
+            timeout=settings.timeout,
+            context=ssl.create_default_context(),
+        )
     else:
         smtp = smtplib.SMTP(settings.host, settings.smtp_port, timeout=settings.timeout)
     with smtp:
@@ -97,16 +111,20 @@ def backoff(attempts: int) -> timedelta:
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, smtplib.SMTPResponseException):
-        detail = exc.smtp_error.decode("utf-8", "replace") if isinstance(
-            exc.smtp_error, bytes) else str(exc.smtp_error)
+        detail = (
+            exc.smtp_error.decode("utf-8", "replace")
+            if isinstance(exc.smtp_error, bytes)
+            else str(exc.smtp_error)
+        )
         return f"the mail server refused it: {exc.smtp_code} {detail}"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return f"the mail server refused the address: {exc.recipients}"
     return f"the mail server could not be reached: {type(exc).__name__}: {exc}"
 
 
-def send(session: Session, settings: MailSettings, mail_id: int, *,
-         now: datetime | None = None) -> str:
+def send(
+    session: Session, settings: MailSettings, mail_id: int, *, now: datetime | None = None
+) -> str:
     """Send a pending mail and record the outcome (the caller commits): ``sent``, ``retry``
     (the error is kept in ``last_error`` and the mail is due again later), ``failed`` (the last
     attempt failed), ``waiting`` (no SMTP server configured) or ``skipped`` (sent already, or

@@ -52,8 +52,9 @@ class MailSettings:
         return self.port or DEFAULT_PORTS[self.security]
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any],
-                      environ: Mapping[str, str] | None = None) -> MailSettings:
+    def from_settings(
+        cls, settings: Mapping[str, Any], environ: Mapping[str, str] | None = None
+    ) -> MailSettings:
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for field, (key, var) in KEYS.items():
@@ -68,8 +69,9 @@ class MailSettings:
         return cls(**values)
 
     @classmethod
-    def from_ini(cls, path: str | Path, section: str = "app:main",
-                 environ: Mapping[str, str] | None = None) -> MailSettings:
+    def from_ini(
+        cls, path: str | Path, section: str = "app:main", environ: Mapping[str, str] | None = None
+    ) -> MailSettings:
         """The settings in ``section`` of an ini file (Pyramid's ``[app:main]`` by default)."""
         parser = configparser.ConfigParser(interpolation=None)
         if not parser.read(path, encoding="utf-8"):

@@ -83,7 +83,13 @@ def set_stripe_keys(
             changed.append("webhook_secret")
     result = status(event)
     audit.record(
-        session, actor, "event.stripe_account", event_id=event.id, subject=event,
-        changed=changed, cleared=clear, test_mode=result.test_mode,
+        session,
+        actor,
+        "event.stripe_account",
+        event_id=event.id,
+        subject=event,
+        changed=changed,
+        cleared=clear,
+        test_mode=result.test_mode,
     )
     return result

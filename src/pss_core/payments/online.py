@@ -129,23 +129,38 @@ def _scope_of(purchase: Purchase, session: Session) -> Tournament | Metatourname
 
 
 def _online_sale(
-    session: Session, pss: Pss, player: EventPlayer, tickets: int,
-    tournament: Tournament | None, metatournament: Metatournament | None,
+    session: Session,
+    pss: Pss,
+    player: EventPlayer,
+    tickets: int,
+    tournament: Tournament | None,
+    metatournament: Metatournament | None,
 ) -> tickets_svc.SaleQuote:
     """The sale worked out as an online one: the live price, the hold and a late payment's
     second look all count and price the tickets alike."""
     return tickets_svc.prepare_sale(
-        session, pss, player=player, count=tickets, tournament=tournament,
-        metatournament=metatournament, channel=Channel.ONLINE,
+        session,
+        pss,
+        player=player,
+        count=tickets,
+        tournament=tournament,
+        metatournament=metatournament,
+        channel=Channel.ONLINE,
     )
 
 
-def _price_request(event: Event, quote: tickets_svc.SaleQuote, code: str | None,
-                   now: datetime) -> restrictions.PriceRequest:
+def _price_request(
+    event: Event, quote: tickets_svc.SaleQuote, code: str | None, now: datetime
+) -> restrictions.PriceRequest:
     """What the offers are asked about an online sale, for the live price and for the hold."""
     return restrictions.PriceRequest(
-        event_id=event.id, scope=quote.scope, player_id=quote.player.id, tickets=quote.tickets,
-        base_cents=quote.price.total_cents, now=now, code=restrictions.normalise_code(code),
+        event_id=event.id,
+        scope=quote.scope,
+        player_id=quote.player.id,
+        tickets=quote.tickets,
+        base_cents=quote.price.total_cents,
+        now=now,
+        code=restrictions.normalise_code(code),
         channel="online",
     )
 
@@ -180,7 +195,10 @@ def reserve(
     restrictions.lock_counted(session, offers)
     tickets_svc.check_sale(session, pss, quote, now=now)
     price = restrictions.evaluate(
-        session, pss, _price_request(event, quote, code, now), rows=offers,
+        session,
+        pss,
+        _price_request(event, quote, code, now),
+        rows=offers,
     ).require_available()
 
     free = price.amount_cents == 0
@@ -200,12 +218,21 @@ def reserve(
     tickets_svc.issue_tokens(session, purchase, quote, paid_at=now if free else None)
     restrictions.record_uses(session, price, purchase)
     tickets_svc.audit_for_player(
-        session, actor, "purchase.complete" if free else "purchase.hold",
-        event_id=event.id, player_id=player.id, subject=purchase, now=now,
+        session,
+        actor,
+        "purchase.complete" if free else "purchase.hold",
+        event_id=event.id,
+        player_id=player.id,
+        subject=purchase,
+        now=now,
         scope=f"{'tournament' if tournament else 'metatournament'}:{quote.scope.slug}",
-        tickets=tickets, tokens=quote.tokens, amount_cents=price.amount_cents,
-        base_cents=price.base_cents, price_rule=price.breakdown()["price_rule"],
-        hold_expires_at=purchase.hold_expires_at, channel="online",
+        tickets=tickets,
+        tokens=quote.tokens,
+        amount_cents=price.amount_cents,
+        base_cents=price.base_cents,
+        price_rule=price.breakdown()["price_rule"],
+        hold_expires_at=purchase.hold_expires_at,
+        channel="online",
     )
     if free:
         mail.purchase_completed(session, purchase)
@@ -303,25 +330,40 @@ def checkout(
     if purchase.status != PurchaseStatus.PENDING:
         return _checkout(purchase, event)
     if purchase.hold_expires_at is not None and purchase.hold_expires_at <= now:
-        return _checkout(purchase, event, error=HoldExpired(
-            "Your hold on these tickets has expired, so they may have gone to someone else. "
-            "Nothing was charged; please start a new purchase."))
+        return _checkout(
+            purchase,
+            event,
+            error=HoldExpired(
+                "Your hold on these tickets has expired, so they may have gone to someone else. "
+                "Nothing was charged; please start a new purchase."
+            ),
+        )
     try:
         provider = payments.for_event(event)
         if purchase.stripe_payment_intent_id is not None:
             state = provider.payment_state(
-                session, event, purchase, purchase.stripe_payment_intent_id)
+                session, event, purchase, purchase.stripe_payment_intent_id
+            )
         else:
             state = provider.start_payment(
-                session, event, purchase,
+                session,
+                event,
+                purchase,
                 description=_description(session, purchase, event),
                 idempotency_key=f"{purchase.idempotency_key}-create",
             )
             purchase.stripe_payment_intent_id = state.id
-            audit.record(session, SYSTEM_ACTOR, "purchase.payment_intent", event_id=event.id,
-                         subject=purchase, player_id=purchase.player_id,
-                         payment_intent=state.id, amount_cents=state.amount,
-                         provider=provider_name(event))
+            audit.record(
+                session,
+                SYSTEM_ACTOR,
+                "purchase.payment_intent",
+                event_id=event.id,
+                subject=purchase,
+                player_id=purchase.player_id,
+                payment_intent=state.id,
+                amount_cents=state.amount,
+                provider=provider_name(event),
+            )
     except PaymentError as err:
         return _checkout(purchase, event, error=err)
     except Refused as err:  # the event's provider is not installed
@@ -347,8 +389,16 @@ def start_online_purchase(
     """Hold the tickets (committed, locks released), then start the payment (committed with its
     record). Refusals before the hold raise; payment errors come back in ``error``."""
     purchase = reserve(
-        session, pss, event=event, player=player, tickets=tickets, tournament=tournament,
-        metatournament=metatournament, code=code, now=now, actor=actor,
+        session,
+        pss,
+        event=event,
+        player=player,
+        tickets=tickets,
+        tournament=tournament,
+        metatournament=metatournament,
+        code=code,
+        now=now,
+        actor=actor,
     )
     purchase_id = purchase.id
     commit()
@@ -401,7 +451,10 @@ def _late_room(session: Session, pss: Pss, purchase: Purchase, now: datetime) ->
     scope = _scope_of(purchase, session)
     try:
         quote = _online_sale(
-            session, pss, player, purchase.tickets,
+            session,
+            pss,
+            player,
+            purchase.tickets,
             scope if isinstance(scope, Tournament) else None,
             scope if isinstance(scope, Metatournament) else None,
         )
@@ -410,30 +463,54 @@ def _late_room(session: Session, pss: Pss, purchase: Purchase, now: datetime) ->
     except DomainError as exc:
         return exc.message
     used = session.scalars(
-        select(PriceRestriction).join(
-            RestrictionUse, RestrictionUse.restriction_id == PriceRestriction.id
-        ).where(RestrictionUse.purchase_id == purchase.id, PriceRestriction.max_uses.is_not(None))
+        select(PriceRestriction)
+        .join(RestrictionUse, RestrictionUse.restriction_id == PriceRestriction.id)
+        .where(RestrictionUse.purchase_id == purchase.id, PriceRestriction.max_uses.is_not(None))
     ).all()
-    uses = restrictions.live_uses(session, [r.id for r in used], now,
-                                  exclude_purchase_id=purchase.id)
+    uses = restrictions.live_uses(
+        session, [r.id for r in used], now, exclude_purchase_id=purchase.id
+    )
     for row in used:
         if row.max_uses is not None and uses[row.id] >= row.max_uses:
             return f"The offer {row.name!r} has been used up in the meantime."
     return ""
 
 
-def _complete(session: Session, purchase: Purchase, event: Event, state: PaymentState,
-              now: datetime, *, late: bool, source: str) -> None:
+def _complete(
+    session: Session,
+    purchase: Purchase,
+    event: Event,
+    state: PaymentState,
+    now: datetime,
+    *,
+    late: bool,
+    source: str,
+) -> None:
     purchase.status = PurchaseStatus.COMPLETED
     purchase.completed_at = now
     paid = tickets_svc.pay_tokens(session, purchase, now)
-    record(session, purchase, "payment_verified", ok=True, amount_cents=state.amount_received,
-           stripe_object_id=state.id, message=f"verified from {source}")
+    record(
+        session,
+        purchase,
+        "payment_verified",
+        ok=True,
+        amount_cents=state.amount_received,
+        stripe_object_id=state.id,
+        message=f"verified from {source}",
+    )
     tickets_svc.audit_for_player(
-        session, SYSTEM_ACTOR, "purchase.late_paid" if late else "purchase.paid",
-        event_id=event.id, player_id=purchase.player_id, subject=purchase, now=now,
-        payment_intent=state.id, amount_cents=state.amount_received, tokens=paid,
-        source=source, hold_expires_at=purchase.hold_expires_at,
+        session,
+        SYSTEM_ACTOR,
+        "purchase.late_paid" if late else "purchase.paid",
+        event_id=event.id,
+        player_id=purchase.player_id,
+        subject=purchase,
+        now=now,
+        payment_intent=state.id,
+        amount_cents=state.amount_received,
+        tokens=paid,
+        source=source,
+        hold_expires_at=purchase.hold_expires_at,
     )
     mail.purchase_completed(session, purchase)
 
@@ -462,28 +539,44 @@ def apply_payment_intent(
     problems = _mismatches(purchase, event, state)
     if problems:
         text = "; ".join(problems)
-        record(session, purchase, "verify", ok=False, error_type="mismatch",
-               error_code="intent_mismatch", message=text, stripe_object_id=state.id)
+        record(
+            session,
+            purchase,
+            "verify",
+            ok=False,
+            error_type="mismatch",
+            error_code="intent_mismatch",
+            message=text,
+            stripe_object_id=state.id,
+        )
         log.error("payment intent %s does not match purchase %s: %s", state.id, purchase.id, text)
-        return result("mismatch", "The payment does not match this purchase; it was not "
-                      "accepted. Please ask at the desk.")
+        return result(
+            "mismatch",
+            "The payment does not match this purchase; it was not "
+            "accepted. Please ask at the desk.",
+        )
 
     if state.status == "paid":
         if purchase.status in (PurchaseStatus.COMPLETED, PurchaseStatus.REFUNDED):
             return result("already")
         if session.scalar(select(Refund.id).where(Refund.purchase_id == purchase.id)):
             return result("already")  # a late payment already on its way back
-        live = (purchase.status == PurchaseStatus.PENDING
-                and purchase.hold_expires_at is not None and purchase.hold_expires_at > now)
+        live = (
+            purchase.status == PurchaseStatus.PENDING
+            and purchase.hold_expires_at is not None
+            and purchase.hold_expires_at > now
+        )
         if live:
             _complete(session, purchase, event, state, now, late=False, source=source)
             return result("paid")
         why_not = _late_room(session, pss, purchase, now)
         if not why_not:
             _complete(session, purchase, event, state, now, late=True, source=source)
-            return result("late_paid",
-                          "Your payment arrived after your hold expired, but the tickets were "
-                          "still available: they are yours.")
+            return result(
+                "late_paid",
+                "Your payment arrived after your hold expired, but the tickets were "
+                "still available: they are yours.",
+            )
         refund = refunds.begin_late_refund(session, purchase, reason=why_not, now=now)
         return result(
             "late_refund",
@@ -500,41 +593,64 @@ def apply_payment_intent(
     if state.status == "failed":
         _record_decline(session, purchase, state)
         reason = (state.last_error_message or "The card was declined.").rstrip(".")
-        return result("declined", f"The last payment attempt failed: {reason}. Nothing was "
-                      "charged; you can try another card.")
+        return result(
+            "declined",
+            f"The last payment attempt failed: {reason}. Nothing was "
+            "charged; you can try another card.",
+        )
     return result("waiting", "Waiting for the payment to be confirmed.")
 
 
 def _record_decline(session: Session, purchase: Purchase, state: PaymentState) -> None:
     # One row per failed attempt (its charge), however often the page or the provider tells us.
     attempt = state.last_error_attempt or state.id
-    seen = session.scalar(select(PaymentTransaction.id).where(
-        PaymentTransaction.purchase_id == purchase.id,
-        PaymentTransaction.action == "payment_failed",
-        PaymentTransaction.stripe_object_id == attempt,
-    ))
+    seen = session.scalar(
+        select(PaymentTransaction.id).where(
+            PaymentTransaction.purchase_id == purchase.id,
+            PaymentTransaction.action == "payment_failed",
+            PaymentTransaction.stripe_object_id == attempt,
+        )
+    )
     if seen is not None:
         return
-    record(session, purchase, "payment_failed", ok=False, error_type="declined",
-           error_code=state.last_error_code, message=state.last_error_message,
-           amount_cents=state.amount, stripe_object_id=attempt)
+    record(
+        session,
+        purchase,
+        "payment_failed",
+        ok=False,
+        error_type="declined",
+        error_code=state.last_error_code,
+        message=state.last_error_message,
+        amount_cents=state.amount,
+        stripe_object_id=attempt,
+    )
     log.warning("payment for purchase %s failed: %s", purchase.id, state.last_error_code)
-    mail.payment_failed(session, purchase,
-                        (state.last_error_message or "The card was declined.").rstrip(".") + ".")
-
-
-def _cancel(session: Session, purchase: Purchase, now: datetime, *, reason: str,
-            actor: Actor = SYSTEM_ACTOR) -> None:
-    purchase.status = PurchaseStatus.CANCELLED
-    tickets_svc.audit_for_player(
-        session, actor, "purchase.cancel", event_id=purchase.event_id,
-        player_id=purchase.player_id, subject=purchase, now=now, reason=reason,
-        hold_expires_at=purchase.hold_expires_at, tickets=purchase.tickets,
+    mail.payment_failed(
+        session, purchase, (state.last_error_message or "The card was declined.").rstrip(".") + "."
     )
 
 
-def cancel_by_player(session: Session, purchase_id: int, *, player_id: int, actor: Actor,
-                     now: datetime | None = None) -> Purchase:
+def _cancel(
+    session: Session, purchase: Purchase, now: datetime, *, reason: str, actor: Actor = SYSTEM_ACTOR
+) -> None:
+    purchase.status = PurchaseStatus.CANCELLED
+    tickets_svc.audit_for_player(
+        session,
+        actor,
+        "purchase.cancel",
+        event_id=purchase.event_id,
+        player_id=purchase.player_id,
+        subject=purchase,
+        now=now,
+        reason=reason,
+        hold_expires_at=purchase.hold_expires_at,
+        tickets=purchase.tickets,
+    )
+
+
+def cancel_by_player(
+    session: Session, purchase_id: int, *, player_id: int, actor: Actor, now: datetime | None = None
+) -> Purchase:
     """The buyer gives up a pending online purchase: its hold ends at once (its tickets are
     free for others) and it is cancelled; the worker then cancels its PaymentIntent at Stripe.
     A payment that still arrives is a late payment, as after an expired hold. Refused for
@@ -545,13 +661,12 @@ def cancel_by_player(session: Session, purchase_id: int, *, player_id: int, acto
         raise PermissionDenied("Only the buyer can cancel a purchase.", code="not_the_buyer")
     purchase = _lock_for_settlement(session, purchase)
     if purchase.channel != Channel.ONLINE or purchase.status != PurchaseStatus.PENDING:
-        words = {PurchaseStatus.COMPLETED: "it is paid already (the desk can refund unused "
-                                           "games)",
-                 PurchaseStatus.CANCELLED: "it was cancelled already",
-                 PurchaseStatus.REFUNDED: "it was refunded"}.get(purchase.status,
-                                                                 "it is not an online purchase")
-        raise Refused(f"This purchase cannot be cancelled: {words}.",
-                      code="purchase_not_pending")
+        words = {
+            PurchaseStatus.COMPLETED: "it is paid already (the desk can refund unused games)",
+            PurchaseStatus.CANCELLED: "it was cancelled already",
+            PurchaseStatus.REFUNDED: "it was refunded",
+        }.get(purchase.status, "it is not an online purchase")
+        raise Refused(f"This purchase cannot be cancelled: {words}.", code="purchase_not_pending")
     if purchase.hold_expires_at is None or purchase.hold_expires_at > now:
         purchase.hold_expires_at = now
     _cancel(session, purchase, now, reason="cancelled by the player", actor=actor)
@@ -580,16 +695,22 @@ def confirm_from_payment_intent(
     if pending_refund:
         outcome = refunds.execute_refund(session, payments, pending_refund[0], now=now)
         commit()
-        return Settlement(purchase_id, "late_refund" if outcome.ok else "error",
-                          purchase.status.value, outcome.message, refund_id=pending_refund[0],
-                          error=outcome.error)
+        return Settlement(
+            purchase_id,
+            "late_refund" if outcome.ok else "error",
+            purchase.status.value,
+            outcome.message,
+            refund_id=pending_refund[0],
+            error=outcome.error,
+        )
     if purchase.status in (PurchaseStatus.COMPLETED, PurchaseStatus.REFUNDED):
         return Settlement(purchase_id, "already", purchase.status.value)
     if purchase.stripe_payment_intent_id is None:
         return Settlement(purchase_id, "no_intent", purchase.status.value)
     try:
         state = payments.for_event(event).payment_state(
-            session, event, purchase, purchase.stripe_payment_intent_id)
+            session, event, purchase, purchase.stripe_payment_intent_id
+        )
     except PaymentError as err:
         commit()
         return Settlement(purchase_id, "error", purchase.status.value, err.message, error=err)
@@ -651,14 +772,18 @@ def handle_webhook(
         return WebhookResult("duplicate", evt_id, evt_type)
     purchase = None
     if notice.payment_id is not None:
-        purchase = session.scalars(select(Purchase).where(
-            Purchase.stripe_payment_intent_id == notice.payment_id,
-            Purchase.event_id == event.id)).first()
+        purchase = session.scalars(
+            select(Purchase).where(
+                Purchase.stripe_payment_intent_id == notice.payment_id,
+                Purchase.event_id == event.id,
+            )
+        ).first()
     settlement = None
     synced = None
     if purchase is not None and notice.subject == "payment":
         settlement = confirm_from_payment_intent(
-            session, pss, payments, purchase.id, commit=commit, now=now, source="webhook")
+            session, pss, payments, purchase.id, commit=commit, now=now, source="webhook"
+        )
         if settlement.outcome == "error":
             return WebhookResult("retry", evt_id, evt_type, settlement)
     elif purchase is not None and notice.subject == "refund":
@@ -666,7 +791,8 @@ def handle_webhook(
         if purchase.status == PurchaseStatus.PENDING:
             # Paid and refunded before pss heard of the payment: take the payment first.
             settlement = confirm_from_payment_intent(
-                session, pss, payments, purchase_id, commit=commit, now=now, source="webhook")
+                session, pss, payments, purchase_id, commit=commit, now=now, source="webhook"
+            )
             if settlement.outcome == "error":
                 return WebhookResult("retry", evt_id, evt_type, settlement)
         synced = refunds.sync_refunds(session, payments, purchase_id, commit=commit, now=now)
@@ -674,15 +800,19 @@ def handle_webhook(
             return WebhookResult("retry", evt_id, evt_type, settlement, synced)
     _mark_seen(session, event, evt_id, evt_type, now)
     commit()
-    return WebhookResult("handled" if purchase is not None else "ignored", evt_id, evt_type,
-                         settlement, synced)
+    return WebhookResult(
+        "handled" if purchase is not None else "ignored", evt_id, evt_type, settlement, synced
+    )
 
 
 def _mark_seen(session: Session, event: Event, evt_id: str, evt_type: str, now: datetime) -> None:
     savepoint = session.begin_nested()
     try:
-        session.add(StripeWebhookEvent(stripe_event_id=evt_id, event_id=event.id,
-                                       type=evt_type, received_at=now))
+        session.add(
+            StripeWebhookEvent(
+                stripe_event_id=evt_id, event_id=event.id, type=evt_type, received_at=now
+            )
+        )
         session.flush()
     except IntegrityError:
         savepoint.rollback()  # the same event delivered twice at once: the other one recorded it
@@ -694,7 +824,10 @@ def _mark_seen(session: Session, event: Event, evt_id: str, evt_type: str, now: 
 
 
 def sweep_expired_holds(
-    session: Session, *, now: datetime | None = None, limit: int = 500,
+    session: Session,
+    *,
+    now: datetime | None = None,
+    limit: int = 500,
     actor: Actor = SYSTEM_ACTOR,
 ) -> list[int]:
     """Mark PENDING purchases whose hold has expired CANCELLED, for the record (they stopped
@@ -717,46 +850,61 @@ def sweep_expired_holds(
     return swept
 
 
-def purchases_to_reconcile(session: Session, *, now: datetime | None = None,
-                           window: timedelta = timedelta(days=1)) -> Sequence[int]:
+def purchases_to_reconcile(
+    session: Session, *, now: datetime | None = None, window: timedelta = timedelta(days=1)
+) -> Sequence[int]:
     """Purchases whose payment may still change: pending ones with a PaymentIntent, and ones
     cancelled within ``window`` (a late payment may arrive)."""
     now = now or utcnow()
     return session.scalars(
-        select(Purchase.id).where(
+        select(Purchase.id)
+        .where(
             Purchase.channel == Channel.ONLINE,
             Purchase.stripe_payment_intent_id.is_not(None),
             (Purchase.status == PurchaseStatus.PENDING)
-            | ((Purchase.status == PurchaseStatus.CANCELLED)
-               & (Purchase.hold_expires_at > now - window)),
-        ).order_by(Purchase.id)
+            | (
+                (Purchase.status == PurchaseStatus.CANCELLED)
+                & (Purchase.hold_expires_at > now - window)
+            ),
+        )
+        .order_by(Purchase.id)
     ).all()
 
 
-def intents_to_cancel(session: Session, *, now: datetime | None = None,
-                      window: timedelta = timedelta(days=1)) -> Sequence[int]:
+def intents_to_cancel(
+    session: Session, *, now: datetime | None = None, window: timedelta = timedelta(days=1)
+) -> Sequence[int]:
     """Cancelled purchases (their hold expired) whose PaymentIntent is not known to be settled
     at the provider: no successful ``cancel_intent`` recorded and no refund of a late payment. Those
     whose hold expired more than ``window`` ago are left alone."""
     now = now or utcnow()
     cancelled = select(PaymentTransaction.id).where(
         PaymentTransaction.purchase_id == Purchase.id,
-        PaymentTransaction.action == "cancel_intent", PaymentTransaction.ok.is_(True))
+        PaymentTransaction.action == "cancel_intent",
+        PaymentTransaction.ok.is_(True),
+    )
     refunded = select(Refund.id).where(Refund.purchase_id == Purchase.id)
     return session.scalars(
-        select(Purchase.id).where(
+        select(Purchase.id)
+        .where(
             Purchase.channel == Channel.ONLINE,
             Purchase.status == PurchaseStatus.CANCELLED,
             Purchase.stripe_payment_intent_id.is_not(None),
             Purchase.hold_expires_at > now - window,
             ~cancelled.exists(),
             ~refunded.exists(),
-        ).order_by(Purchase.id)
+        )
+        .order_by(Purchase.id)
     ).all()
 
 
 def cancel_abandoned_intent(
-    session: Session, pss: Pss, payments: Payments, purchase_id: int, *, commit: Commit,
+    session: Session,
+    pss: Pss,
+    payments: Payments,
+    purchase_id: int,
+    *,
+    commit: Commit,
     now: datetime | None = None,
 ) -> str:
     """Cancel a cancelled purchase's payment at its provider, so it can no longer be paid.
@@ -775,46 +923,76 @@ def cancel_abandoned_intent(
         return "skipped"
     try:
         state = payments.for_event(event).cancel_payment(
-            session, event, purchase, intent_id,
-            idempotency_key=f"{purchase.idempotency_key}-cancel")
+            session,
+            event,
+            purchase,
+            intent_id,
+            idempotency_key=f"{purchase.idempotency_key}-cancel",
+        )
     except PaymentError:
         commit()  # the error's record
         return "cancel_retry"
     if state.status == "cancelled":
-        if not session.scalar(select(PaymentTransaction.id).where(
+        if not session.scalar(
+            select(PaymentTransaction.id).where(
                 PaymentTransaction.purchase_id == purchase.id,
                 PaymentTransaction.action == "cancel_intent",
-                PaymentTransaction.ok.is_(True))):
+                PaymentTransaction.ok.is_(True),
+            )
+        ):
             # Cancelled already (by the provider, or by an earlier attempt whose answer was lost).
-            record(session, purchase, "cancel_intent", ok=True, stripe_object_id=state.id,
-                   message="cancelled at the payment service already")
-        audit.record(session, SYSTEM_ACTOR, "purchase.cancel_intent", event_id=event.id,
-                     subject=purchase, player_id=purchase.player_id, payment_intent=state.id)
+            record(
+                session,
+                purchase,
+                "cancel_intent",
+                ok=True,
+                stripe_object_id=state.id,
+                message="cancelled at the payment service already",
+            )
+        audit.record(
+            session,
+            SYSTEM_ACTOR,
+            "purchase.cancel_intent",
+            event_id=event.id,
+            subject=purchase,
+            player_id=purchase.player_id,
+            payment_intent=state.id,
+        )
         commit()
         return "intent_cancelled"
     commit()
     if state.status == "paid":
         settlement = confirm_from_payment_intent(
-            session, pss, payments, purchase_id, commit=commit, now=now, source="worker")
+            session, pss, payments, purchase_id, commit=commit, now=now, source="worker"
+        )
         return settlement.outcome
     return "cancel_retry"  # processing, say: asked again on the next pass
 
 
 def cancel_abandoned_intents(
-    session: Session, pss: Pss, payments: Payments, *, commit: Commit,
+    session: Session,
+    pss: Pss,
+    payments: Payments,
+    *,
+    commit: Commit,
     now: datetime | None = None,
 ) -> dict[str, int]:
     """:func:`cancel_abandoned_intent` for every purchase :func:`intents_to_cancel` names."""
     outcomes: dict[str, int] = {}
     for purchase_id in intents_to_cancel(session, now=now):
-        outcome = cancel_abandoned_intent(session, pss, payments, purchase_id, commit=commit,
-                                          now=now)
+        outcome = cancel_abandoned_intent(
+            session, pss, payments, purchase_id, commit=commit, now=now
+        )
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
 
 
 def reconcile_pass(
-    session: Session, pss: Pss, payments: Payments, *, commit: Commit,
+    session: Session,
+    pss: Pss,
+    payments: Payments,
+    *,
+    commit: Commit,
     now: datetime | None = None,
 ) -> dict[str, int]:
     """Ask the providers about every payment that may still change (:func:`purchases_to_reconcile`)
@@ -822,13 +1000,18 @@ def reconcile_pass(
     outcomes: dict[str, int] = {}
     for purchase_id in purchases_to_reconcile(session, now=now):
         settlement = confirm_from_payment_intent(
-            session, pss, payments, purchase_id, commit=commit, now=now, source="worker")
+            session, pss, payments, purchase_id, commit=commit, now=now, source="worker"
+        )
         outcomes[settlement.outcome] = outcomes.get(settlement.outcome, 0) + 1
     return outcomes
 
 
 def refund_pass(
-    session: Session, payments: Payments, *, commit: Commit, now: datetime | None = None,
+    session: Session,
+    payments: Payments,
+    *,
+    commit: Commit,
+    now: datetime | None = None,
 ) -> dict[str, int]:
     """Send again every card refund that could not reach its provider."""
     outcomes: dict[str, int] = {}
@@ -841,21 +1024,30 @@ def refund_pass(
 
 
 def hold_pass(
-    session: Session, pss: Pss, payments: Payments, *, commit: Commit,
+    session: Session,
+    pss: Pss,
+    payments: Payments,
+    *,
+    commit: Commit,
     now: datetime | None = None,
 ) -> dict[str, int]:
     """Mark expired holds CANCELLED, then cancel their payments at the provider (and retry
     cancels that failed before)."""
     outcomes = {"expired": len(sweep_expired_holds(session, now=now))}
     commit()
-    for key, count in cancel_abandoned_intents(session, pss, payments, commit=commit,
-                                               now=now).items():
+    for key, count in cancel_abandoned_intents(
+        session, pss, payments, commit=commit, now=now
+    ).items():
         outcomes[key] = outcomes.get(key, 0) + count
     return outcomes
 
 
 def run_worker_pass(
-    session: Session, pss: Pss, payments: Payments, *, commit: Commit,
+    session: Session,
+    pss: Pss,
+    payments: Payments,
+    *,
+    commit: Commit,
     now: datetime | None = None,
 ) -> dict[str, int]:
     """The three payment passes in order, as one periodic run of ``pss worker`` does them:
@@ -863,9 +1055,11 @@ def run_worker_pass(
     expired holds CANCELLED and cancel their PaymentIntents. Commits as it goes."""
     now = now or utcnow()
     outcomes: dict[str, int] = {}
-    for part in (reconcile_pass(session, pss, payments, commit=commit, now=now),
-                 refund_pass(session, payments, commit=commit, now=now),
-                 hold_pass(session, pss, payments, commit=commit, now=now)):
+    for part in (
+        reconcile_pass(session, pss, payments, commit=commit, now=now),
+        refund_pass(session, payments, commit=commit, now=now),
+        hold_pass(session, pss, payments, commit=commit, now=now),
+    ):
         for key, count in part.items():
             outcomes[key] = outcomes.get(key, 0) + count
     return outcomes

@@ -29,16 +29,20 @@ class Payments:
     """The installed payment providers, made on first use. ``made`` gives providers already
     made (a test's provider talking to a fake server), by name; they win over the registry."""
 
-    def __init__(self, registry: Registry[PaymentProviderSpec] | None = None,
-                 settings: Mapping[str, Any] | None = None,
-                 made: Mapping[str, PaymentProvider] | None = None) -> None:
+    def __init__(
+        self,
+        registry: Registry[PaymentProviderSpec] | None = None,
+        settings: Mapping[str, Any] | None = None,
+        made: Mapping[str, PaymentProvider] | None = None,
+    ) -> None:
         self.registry = registry
         self.settings = dict(settings or {})
         self._made: dict[str, PaymentProvider] = dict(made or {})
 
     @classmethod
-    def of(cls, pss: Pss, settings: Mapping[str, Any] | None = None,
-           *providers: PaymentProvider) -> Payments:
+    def of(
+        cls, pss: Pss, settings: Mapping[str, Any] | None = None, *providers: PaymentProvider
+    ) -> Payments:
         """The providers ``pss`` has installed, with ``providers`` made already."""
         return cls(pss.payment_providers, settings, {p.name: p for p in providers})
 
@@ -52,9 +56,11 @@ class Payments:
         provider = self._made.get(name)
         if provider is None:
             if self.registry is None or name not in self.registry:
-                raise Refused(f"The payment service {name!r} is not installed, so online "
-                              "payments are off. Please buy your tickets at the desk.",
-                              code="unknown_payment_provider")
+                raise Refused(
+                    f"The payment service {name!r} is not installed, so online "
+                    "payments are off. Please buy your tickets at the desk.",
+                    code="unknown_payment_provider",
+                )
             provider = self._made[name] = self.registry[name].factory(self.settings)
         return provider
 
@@ -80,12 +86,26 @@ def sells_online(session: Session, pss: Pss, event: Event) -> bool:
     metatournament). Links to online buying are shown only then."""
     if not takes_online_payments(pss, event):
         return False
-    open_tournament = session.scalar(select(Tournament.id).where(
-        Tournament.event_id == event.id, Tournament.allow_ticket_purchases.is_(True),
-        Tournament.status.not_in((TournamentStatus.DRAFT, TournamentStatus.FINALIZED,
-                                  TournamentStatus.CANCELLED))).limit(1))
+    open_tournament = session.scalar(
+        select(Tournament.id)
+        .where(
+            Tournament.event_id == event.id,
+            Tournament.allow_ticket_purchases.is_(True),
+            Tournament.status.not_in(
+                (TournamentStatus.DRAFT, TournamentStatus.FINALIZED, TournamentStatus.CANCELLED)
+            ),
+        )
+        .limit(1)
+    )
     if open_tournament is not None:
         return True
-    return session.scalar(select(Metatournament.id).where(
-        Metatournament.event_id == event.id,
-        Metatournament.allow_ticket_purchases.is_(True)).limit(1)) is not None
+    return (
+        session.scalar(
+            select(Metatournament.id)
+            .where(
+                Metatournament.event_id == event.id, Metatournament.allow_ticket_purchases.is_(True)
+            )
+            .limit(1)
+        )
+        is not None
+    )

@@ -62,23 +62,28 @@ def unused_tokens(session: Session, purchase: Purchase) -> list[Token]:
     """Paid tokens of ``purchase`` that are not used, voided, refunded, in an entry or in play,
     newest first (refunds take the newest)."""
     in_play = select(TournamentMachine.token_id).where(TournamentMachine.token_id.is_not(None))
-    return list(session.scalars(
-        select(Token).where(
-            Token.purchase_id == purchase.id,
-            Token.paid_at.is_not(None),
-            Token.used_at.is_(None),
-            Token.voided_at.is_(None),
-            Token.refunded_at.is_(None),
-            Token.entry_id.is_(None),
-            Token.id.not_in(in_play),
-        ).order_by(Token.id.desc())
-    ).all())
+    return list(
+        session.scalars(
+            select(Token)
+            .where(
+                Token.purchase_id == purchase.id,
+                Token.paid_at.is_not(None),
+                Token.used_at.is_(None),
+                Token.voided_at.is_(None),
+                Token.refunded_at.is_(None),
+                Token.entry_id.is_(None),
+                Token.id.not_in(in_play),
+            )
+            .order_by(Token.id.desc())
+        ).all()
+    )
 
 
 def _token_counts(session: Session, purchase: Purchase) -> tuple[int, int]:
     total, refunded = session.execute(
-        select(func.count(Token.id), func.count(Token.refunded_at))
-        .where(Token.purchase_id == purchase.id)
+        select(func.count(Token.id), func.count(Token.refunded_at)).where(
+            Token.purchase_id == purchase.id
+        )
     ).one()
     return int(total), int(refunded)
 
@@ -126,29 +131,43 @@ def request_refund(
     if purchase.status == PurchaseStatus.REFUNDED:
         raise Refused("This purchase has been refunded in full already.", code="already_refunded")
     if purchase.status != PurchaseStatus.COMPLETED:
-        raise Refused("Only paid purchases can be refunded; this one is "
-                      f"{purchase.status.value}.", code="not_paid")
+        raise Refused(
+            f"Only paid purchases can be refunded; this one is {purchase.status.value}.",
+            code="not_paid",
+        )
     unused = unused_tokens(session, purchase)
     if tokens > len(unused):
         raise Refused(
             f"Only {len(unused)} game{'s' if len(unused) != 1 else ''} of this purchase "
             f"{'are' if len(unused) != 1 else 'is'} unused and can be refunded.",
-            code="not_enough_unused", unused=len(unused),
+            code="not_enough_unused",
+            unused=len(unused),
         )
     total, refunded_before = _token_counts(session, purchase)
     amount = prorated_cents(purchase.amount_cents, total, refunded_before, tokens)
     # Never more than is left of the payment: a refund made at the provider's dashboard may have
     # given back more than the games it covered (see :func:`sync_refunds`).
-    waiting = session.scalar(select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
-        Refund.id.in_(pending_refund_ids(session, purchase.id)))) or 0
+    waiting = (
+        session.scalar(
+            select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
+                Refund.id.in_(pending_refund_ids(session, purchase.id))
+            )
+        )
+        or 0
+    )
     amount = max(0, min(amount, purchase.amount_cents - purchase.refunded_cents - int(waiting)))
     chosen = unused[:tokens]
     for token in chosen:
         token.refunded_at = now
     channel = purchase.channel
     refund = Refund(
-        purchase_id=purchase.id, amount_cents=amount, tokens=tokens, channel=channel,
-        reason=(reason or "").strip()[:200], refunded_by_id=refunded_by_id, created_at=now,
+        purchase_id=purchase.id,
+        amount_cents=amount,
+        tokens=tokens,
+        channel=channel,
+        reason=(reason or "").strip()[:200],
+        refunded_by_id=refunded_by_id,
+        created_at=now,
     )
     session.add(refund)
     session.flush()
@@ -156,10 +175,19 @@ def request_refund(
     if at_once:
         _settle(session, purchase, refund)
     tickets_svc.audit_for_player(
-        session, actor, "refund.done" if at_once else "refund.request",
-        event_id=purchase.event_id, player_id=purchase.player_id, subject=refund, now=now,
-        purchase_id=purchase.id, channel=channel.value, amount_cents=amount, tokens=tokens,
-        token_ids=[t.id for t in chosen], reason=refund.reason,
+        session,
+        actor,
+        "refund.done" if at_once else "refund.request",
+        event_id=purchase.event_id,
+        player_id=purchase.player_id,
+        subject=refund,
+        now=now,
+        purchase_id=purchase.id,
+        channel=channel.value,
+        amount_cents=amount,
+        tokens=tokens,
+        token_ids=[t.id for t in chosen],
+        reason=refund.reason,
     )
     return refund
 
@@ -169,31 +197,47 @@ def _settle(session: Session, purchase: Purchase, refund: Refund) -> None:
     for a late payment, the whole amount) is back with no card refund still on its way."""
     purchase.refunded_cents += refund.amount_cents
     session.flush()
-    unrefunded = session.scalar(select(func.count(Token.id)).where(
-        Token.purchase_id == purchase.id, Token.refunded_at.is_(None)))
+    unrefunded = session.scalar(
+        select(func.count(Token.id)).where(
+            Token.purchase_id == purchase.id, Token.refunded_at.is_(None)
+        )
+    )
     waiting = [rid for rid in pending_refund_ids(session, purchase.id) if rid != refund.id]
     if (refund.tokens == 0 or not unrefunded) and not waiting:
         purchase.status = PurchaseStatus.REFUNDED
     mail.refund_done(session, purchase, refund)
 
 
-def begin_late_refund(session: Session, purchase: Purchase, *, reason: str,
-                      now: datetime | None = None) -> Refund:
+def begin_late_refund(
+    session: Session, purchase: Purchase, *, reason: str, now: datetime | None = None
+) -> Refund:
     """Queue a refund of everything paid for a purchase whose payment came after its hold
     expired with no room left. Its tokens were never paid and stay so. Call under the purchase
     lock; the caller commits and then runs :func:`execute_refund`."""
     now = now or utcnow()
     if purchase.status == PurchaseStatus.PENDING:
         purchase.status = PurchaseStatus.CANCELLED
-    refund = Refund(purchase_id=purchase.id, amount_cents=purchase.amount_cents, tokens=0,
-                    channel=Channel.ONLINE, reason=f"late payment: {reason}"[:200],
-                    created_at=now)
+    refund = Refund(
+        purchase_id=purchase.id,
+        amount_cents=purchase.amount_cents,
+        tokens=0,
+        channel=Channel.ONLINE,
+        reason=f"late payment: {reason}"[:200],
+        created_at=now,
+    )
     session.add(refund)
     session.flush()
     tickets_svc.audit_for_player(
-        session, Actor.system("payments"), "refund.late_payment", event_id=purchase.event_id,
-        player_id=purchase.player_id, subject=refund, now=now, purchase_id=purchase.id,
-        amount_cents=refund.amount_cents, reason=reason,
+        session,
+        Actor.system("payments"),
+        "refund.late_payment",
+        event_id=purchase.event_id,
+        player_id=purchase.player_id,
+        subject=refund,
+        now=now,
+        purchase_id=purchase.id,
+        amount_cents=refund.amount_cents,
+        reason=reason,
         payment_intent=purchase.stripe_payment_intent_id,
     )
     return refund
@@ -201,8 +245,9 @@ def begin_late_refund(session: Session, purchase: Purchase, *, reason: str,
 
 def pending_refund_ids(session: Session, purchase_id: int | None = None) -> Sequence[int]:
     """Card refunds written but not yet confirmed by their provider."""
-    stmt = select(Refund.id).where(Refund.channel == Channel.ONLINE,
-                                   Refund.stripe_refund_id.is_(None), Refund.amount_cents > 0)
+    stmt = select(Refund.id).where(
+        Refund.channel == Channel.ONLINE, Refund.stripe_refund_id.is_(None), Refund.amount_cents > 0
+    )
     if purchase_id is not None:
         stmt = stmt.where(Refund.purchase_id == purchase_id)
     return session.scalars(stmt.order_by(Refund.id)).all()
@@ -214,7 +259,11 @@ def idempotency_key(refund: Refund) -> str:
 
 
 def execute_refund(
-    session: Session, payments: Payments, refund_id: int, *, now: datetime | None = None,
+    session: Session,
+    payments: Payments,
+    refund_id: int,
+    *,
+    now: datetime | None = None,
     actor: Actor | None = None,
 ) -> RefundOutcome:
     """Send a pending card refund to the payment's provider (idempotently) and apply the answer.
@@ -229,8 +278,13 @@ def execute_refund(
     event = session.get(Event, purchase.event_id)
     assert event is not None
 
-    def outcome(ok: bool, pending: bool, message: str, error: DomainError | None = None,
-                rid: int | None = refund_id) -> RefundOutcome:
+    def outcome(
+        ok: bool,
+        pending: bool,
+        message: str,
+        error: DomainError | None = None,
+        rid: int | None = refund_id,
+    ) -> RefundOutcome:
         return RefundOutcome(rid, ok, pending, refund.amount_cents, refund.tokens, message, error)
 
     if refund.stripe_refund_id is not None or refund.channel != Channel.ONLINE:
@@ -239,37 +293,72 @@ def execute_refund(
         raise Refused("This purchase was not paid online.", code="not_a_card_payment")
     try:
         state = payments.for_event(event).refund(
-            session, event, purchase, purchase.stripe_payment_intent_id,
-            amount_cents=refund.amount_cents, idempotency_key=idempotency_key(refund),
-            metadata={"pss_purchase_id": str(purchase.id), "pss_refund_id": str(refund.id),
-                      "pss_tokens": str(refund.tokens)},
+            session,
+            event,
+            purchase,
+            purchase.stripe_payment_intent_id,
+            amount_cents=refund.amount_cents,
+            idempotency_key=idempotency_key(refund),
+            metadata={
+                "pss_purchase_id": str(purchase.id),
+                "pss_refund_id": str(refund.id),
+                "pss_tokens": str(refund.tokens),
+            },
         )
     except PaymentError as err:
         if isinstance(err, Busy):
-            audit.record(session, actor, "refund.retry_later", event_id=event.id, subject=refund,
-                         player_id=purchase.player_id, error=err.code)
-            return outcome(False, True, "The refund is recorded but the payment service could "
-                           "not be reached; it will be sent again automatically.", err)
+            audit.record(
+                session,
+                actor,
+                "refund.retry_later",
+                event_id=event.id,
+                subject=refund,
+                player_id=purchase.player_id,
+                error=err.code,
+            )
+            return outcome(
+                False,
+                True,
+                "The refund is recorded but the payment service could "
+                "not be reached; it will be sent again automatically.",
+                err,
+            )
         _withdraw(session, purchase, refund, err, actor, now)
-        return outcome(False, False, f"The card refund failed: {err.message} The games are "
-                       "usable again.", err, rid=None)
+        return outcome(
+            False,
+            False,
+            f"The card refund failed: {err.message} The games are usable again.",
+            err,
+            rid=None,
+        )
     purchase = _lock(session, purchase)
     session.refresh(refund)
     if refund.stripe_refund_id is not None:
         # The provider's webhook told of this refund while we were waiting for the answer, and
         # :func:`sync_refunds` settled it already.
-        return outcome(True, False, f"{_money(refund.amount_cents, event.currency)} was "
-                       "refunded to the card.")
+        return outcome(
+            True, False, f"{_money(refund.amount_cents, event.currency)} was refunded to the card."
+        )
     refund.stripe_refund_id = state.id
     _settle(session, purchase, refund)
     tickets_svc.audit_for_player(
-        session, actor, "refund.done", event_id=event.id, player_id=purchase.player_id,
-        subject=refund, now=now, purchase_id=purchase.id, channel="online",
-        amount_cents=refund.amount_cents, tokens=refund.tokens, stripe_refund=state.id,
+        session,
+        actor,
+        "refund.done",
+        event_id=event.id,
+        player_id=purchase.player_id,
+        subject=refund,
+        now=now,
+        purchase_id=purchase.id,
+        channel="online",
+        amount_cents=refund.amount_cents,
+        tokens=refund.tokens,
+        stripe_refund=state.id,
         refunded_cents=purchase.refunded_cents,
     )
-    return outcome(True, False, f"{_money(refund.amount_cents, event.currency)} was refunded "
-                   "to the card.")
+    return outcome(
+        True, False, f"{_money(refund.amount_cents, event.currency)} was refunded to the card."
+    )
 
 
 # --- refunds made outside pss ---------------------------------------------------------------
@@ -293,20 +382,28 @@ class RefundSync:
     error: DomainError | None = None
 
 
-def games_covered(purchase: Purchase, total: int, refunded_before: int, unused: int,
-                  credit_cents: int) -> int:
+def games_covered(
+    purchase: Purchase, total: int, refunded_before: int, unused: int, credit_cents: int
+) -> int:
     """How many of ``unused`` games ``credit_cents`` pays back, each priced pro rata by games
     exactly as :func:`request_refund` prices them (:func:`prorated_cents`)."""
     games = 0
-    while games < unused and prorated_cents(
-            purchase.amount_cents, total, refunded_before, games + 1) <= credit_cents:
+    while (
+        games < unused
+        and prorated_cents(purchase.amount_cents, total, refunded_before, games + 1) <= credit_cents
+    ):
         games += 1
     return games
 
 
 def sync_refunds(
-    session: Session, payments: Payments, purchase_id: int, *, commit: Commit,
-    now: datetime | None = None, actor: Actor | None = None,
+    session: Session,
+    payments: Payments,
+    purchase_id: int,
+    *,
+    commit: Commit,
+    now: datetime | None = None,
+    actor: Actor | None = None,
 ) -> RefundSync:
     """Make the purchase agree with the refunds its provider has for its payment, read from the
     API (a webhook's word is not taken). Commits.
@@ -338,11 +435,15 @@ def sync_refunds(
         return RefundSync(purchase_id, error=err)
 
     purchase = _lock(session, purchase)
-    rows = session.scalars(select(Refund).where(Refund.purchase_id == purchase.id)
-                           .execution_options(populate_existing=True)).all()
+    rows = session.scalars(
+        select(Refund)
+        .where(Refund.purchase_id == purchase.id)
+        .execution_options(populate_existing=True)
+    ).all()
     known = {r.stripe_refund_id for r in rows if r.stripe_refund_id is not None}
-    pending = {str(r.id): r for r in rows
-               if r.stripe_refund_id is None and r.channel == Channel.ONLINE}
+    pending = {
+        str(r.id): r for r in rows if r.stripe_refund_id is None and r.channel == Channel.ONLINE
+    }
     result = RefundSync(purchase_id)
     for found in at_provider:
         if found.id in known:
@@ -357,28 +458,53 @@ def sync_refunds(
         if found.status != "done":
             continue  # a pending refund is recorded once the provider says it went through
         tokens, amount, excess = _record_external(session, purchase, event, found, actor, now)
-        result = attrs.evolve(result, external=result.external + 1,
-                              tokens=result.tokens + tokens,
-                              amount_cents=result.amount_cents + amount,
-                              excess_cents=result.excess_cents + excess)
+        result = attrs.evolve(
+            result,
+            external=result.external + 1,
+            tokens=result.tokens + tokens,
+            amount_cents=result.amount_cents + amount,
+            excess_cents=result.excess_cents + excess,
+        )
     commit()
     return result
 
 
-def _settle_found(session: Session, purchase: Purchase, refund: Refund, found: ProviderRefund,
-                  actor: Actor, now: datetime) -> None:
+def _settle_found(
+    session: Session,
+    purchase: Purchase,
+    refund: Refund,
+    found: ProviderRefund,
+    actor: Actor,
+    now: datetime,
+) -> None:
     refund.stripe_refund_id = found.id
     _settle(session, purchase, refund)
     tickets_svc.audit_for_player(
-        session, actor, "refund.done", event_id=purchase.event_id,
-        player_id=purchase.player_id, subject=refund, now=now, purchase_id=purchase.id,
-        channel="online", amount_cents=refund.amount_cents, tokens=refund.tokens,
-        stripe_refund=found.id, refunded_cents=purchase.refunded_cents, source="webhook",
+        session,
+        actor,
+        "refund.done",
+        event_id=purchase.event_id,
+        player_id=purchase.player_id,
+        subject=refund,
+        now=now,
+        purchase_id=purchase.id,
+        channel="online",
+        amount_cents=refund.amount_cents,
+        tokens=refund.tokens,
+        stripe_refund=found.id,
+        refunded_cents=purchase.refunded_cents,
+        source="webhook",
     )
 
 
-def _record_external(session: Session, purchase: Purchase, event: Event, found: ProviderRefund,
-                     actor: Actor, now: datetime) -> tuple[int, int, int]:
+def _record_external(
+    session: Session,
+    purchase: Purchase,
+    event: Event,
+    found: ProviderRefund,
+    actor: Actor,
+    now: datetime,
+) -> tuple[int, int, int]:
     """Record one refund made outside pss; returns (games marked refunded, cents recorded,
     cents beyond what the unused games were worth). Call under the purchase's lock."""
     room = purchase.amount_cents - purchase.refunded_cents
@@ -401,50 +527,95 @@ def _record_external(session: Session, purchase: Purchase, event: Event, found: 
     if excess:
         reason += f"; {_money(excess, event.currency)} more than the unused games were worth"
     refund = Refund(
-        purchase_id=purchase.id, amount_cents=amount, tokens=games, channel=Channel.ONLINE,
-        stripe_refund_id=found.id, reason=reason[:200], created_at=now,
+        purchase_id=purchase.id,
+        amount_cents=amount,
+        tokens=games,
+        channel=Channel.ONLINE,
+        stripe_refund_id=found.id,
+        reason=reason[:200],
+        created_at=now,
     )
     session.add(refund)
     purchase.refunded_cents += amount
     session.flush()
-    unrefunded = session.scalar(select(func.count(Token.id)).where(
-        Token.purchase_id == purchase.id, Token.refunded_at.is_(None)))
+    unrefunded = session.scalar(
+        select(func.count(Token.id)).where(
+            Token.purchase_id == purchase.id, Token.refunded_at.is_(None)
+        )
+    )
     if purchase.status == PurchaseStatus.COMPLETED and not unrefunded:
         purchase.status = PurchaseStatus.REFUNDED
     tickets_svc.audit_for_player(
-        session, actor, "refund.external", event_id=purchase.event_id,
-        player_id=purchase.player_id, subject=refund, now=now, purchase_id=purchase.id,
-        channel="online", amount_cents=amount, tokens=games, token_ids=[t.id for t in chosen],
-        stripe_refund=found.id, refunded_cents=purchase.refunded_cents,
-        unmatched_cents=max(leftover, 0), reason="refunded at the payment service",
+        session,
+        actor,
+        "refund.external",
+        event_id=purchase.event_id,
+        player_id=purchase.player_id,
+        subject=refund,
+        now=now,
+        purchase_id=purchase.id,
+        channel="online",
+        amount_cents=amount,
+        tokens=games,
+        token_ids=[t.id for t in chosen],
+        stripe_refund=found.id,
+        refunded_cents=purchase.refunded_cents,
+        unmatched_cents=max(leftover, 0),
+        reason="refunded at the payment service",
     )
     if excess:
         audit.record(
-            session, actor, "refund.external_excess", event_id=purchase.event_id,
-            subject=purchase, player_id=purchase.player_id, needs_attention=True,
-            stripe_refund=found.id, stripe_amount_cents=found.amount, excess_cents=excess,
+            session,
+            actor,
+            "refund.external_excess",
+            event_id=purchase.event_id,
+            subject=purchase,
+            player_id=purchase.player_id,
+            needs_attention=True,
+            stripe_refund=found.id,
+            stripe_amount_cents=found.amount,
+            excess_cents=excess,
             unused_games_left=len(unused) - games,
             reason=f"{_money(excess, event.currency)} more than the unused games were worth",
-            message=(f"The payment service refunded {_money(found.amount, event.currency)} of "
-                     f"purchase {purchase.id} outside pss, {_money(excess, event.currency)} more "
-                     "than its unused games were worth. Check with the player: games may have been "
-                     "played that are now paid back."),
+            message=(
+                f"The payment service refunded {_money(found.amount, event.currency)} of "
+                f"purchase {purchase.id} outside pss, {_money(excess, event.currency)} more "
+                "than its unused games were worth. Check with the player: games may have been "
+                "played that are now paid back."
+            ),
         )
     return games, amount, excess
 
 
-def _withdraw(session: Session, purchase: Purchase, refund: Refund, err: PaymentError,
-              actor: Actor, now: datetime) -> None:
+def _withdraw(
+    session: Session,
+    purchase: Purchase,
+    refund: Refund,
+    err: PaymentError,
+    actor: Actor,
+    now: datetime,
+) -> None:
     purchase = _lock(session, purchase)
     restored = 0
-    for token in session.scalars(select(Token).where(
-            Token.purchase_id == purchase.id, Token.refunded_at == refund.created_at)):
+    for token in session.scalars(
+        select(Token).where(
+            Token.purchase_id == purchase.id, Token.refunded_at == refund.created_at
+        )
+    ):
         token.refunded_at = None
         restored += 1
     tickets_svc.audit_for_player(
-        session, actor, "refund.failed", event_id=purchase.event_id,
-        player_id=purchase.player_id, subject=purchase, now=now, refund_id=refund.id,
-        amount_cents=refund.amount_cents, tokens_restored=restored, error=err.code,
+        session,
+        actor,
+        "refund.failed",
+        event_id=purchase.event_id,
+        player_id=purchase.player_id,
+        subject=purchase,
+        now=now,
+        refund_id=refund.id,
+        amount_cents=refund.amount_cents,
+        tokens_restored=restored,
+        error=err.code,
     )
     session.delete(refund)
     session.flush()
@@ -465,8 +636,16 @@ def refund_purchase(
 ) -> RefundOutcome:
     """Refund ``tokens`` unused games: write the refund (committed), then for a card payment send
     it to the payment's provider and apply the answer (committed)."""
-    refund = request_refund(session, purchase_id, tokens=tokens, actor=actor, reason=reason,
-                            event_id=event_id, refunded_by_id=refunded_by_id, now=now)
+    refund = request_refund(
+        session,
+        purchase_id,
+        tokens=tokens,
+        actor=actor,
+        reason=reason,
+        event_id=event_id,
+        refunded_by_id=refunded_by_id,
+        now=now,
+    )
     refund_id, amount, count = refund.id, refund.amount_cents, refund.tokens
     done = refund.channel != Channel.ONLINE or amount == 0
     event = session.get(Event, session.get(Purchase, purchase_id).event_id)  # type: ignore[union-attr]
@@ -474,8 +653,11 @@ def refund_purchase(
     currency = event.currency
     commit()
     if done:
-        message = (f"Hand back {_money(amount, currency)} in cash."
-                   if refund.channel == Channel.DESK else "Refunded; nothing was paid.")
+        message = (
+            f"Hand back {_money(amount, currency)} in cash."
+            if refund.channel == Channel.DESK
+            else "Refunded; nothing was paid."
+        )
         return RefundOutcome(refund_id, True, False, amount, count, message)
     if payments is None:
         raise Refused("Card refunds need the payment service.", code="payment_not_configured")

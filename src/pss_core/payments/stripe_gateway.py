@@ -60,8 +60,9 @@ def stripe_library() -> Any:
     try:
         import stripe
     except ImportError as exc:
-        raise ImportError("Online payments need the stripe library: "
-                          "pip install 'pss[stripe]'") from exc
+        raise ImportError(
+            "Online payments need the stripe library: pip install 'pss[stripe]'"
+        ) from exc
     return stripe
 
 
@@ -192,11 +193,13 @@ _REFUND_STATES = {"succeeded": "done", "pending": "pending", "requires_action": 
 def provider_refund(obj: Any) -> ProviderRefund:
     """A Stripe refund in pss's words (``succeeded`` is done; ``failed``, ``canceled`` failed)."""
     data = _data(obj)
-    return ProviderRefund(id=str(data["id"]),
-                          status=_REFUND_STATES.get(str(data.get("status") or ""), "failed"),
-                          amount=int(data.get("amount") or 0),
-                          metadata=dict(data.get("metadata") or {}),
-                          created=int(data.get("created") or 0))
+    return ProviderRefund(
+        id=str(data["id"]),
+        status=_REFUND_STATES.get(str(data.get("status") or ""), "failed"),
+        amount=int(data.get("amount") or 0),
+        metadata=dict(data.get("metadata") or {}),
+        created=int(data.get("created") or 0),
+    )
 
 
 #: PaymentIntent events: the payment's state may have changed.
@@ -220,20 +223,28 @@ def _stripe_event(payload: bytes) -> tuple[str, str, dict[str, Any]]:
     except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
-        raise InvalidInput("The webhook body is not a Stripe event (a JSON object).",
-                           code="invalid_webhook")
+        raise InvalidInput(
+            "The webhook body is not a Stripe event (a JSON object).", code="invalid_webhook"
+        )
     evt_id, evt_type = data.get("id"), data.get("type")
     if not isinstance(evt_id, str) or not _STRIPE_ID.fullmatch(evt_id):
-        raise InvalidInput("The webhook's event id is missing or not a Stripe id.",
-                           code="invalid_webhook", field="id")
+        raise InvalidInput(
+            "The webhook's event id is missing or not a Stripe id.",
+            code="invalid_webhook",
+            field="id",
+        )
     if not isinstance(evt_type, str) or not _STRIPE_TYPE.fullmatch(evt_type):
-        raise InvalidInput("The webhook's event type is missing or not a Stripe event type.",
-                           code="invalid_webhook", field="type")
+        raise InvalidInput(
+            "The webhook's event type is missing or not a Stripe event type.",
+            code="invalid_webhook",
+            field="type",
+        )
     body = data.get("data")
     obj = body.get("object") if isinstance(body, dict) else None
     if not isinstance(obj, dict):
-        raise InvalidInput("The webhook has no data.object.", code="invalid_webhook",
-                           field="data.object")
+        raise InvalidInput(
+            "The webhook has no data.object.", code="invalid_webhook", field="data.object"
+        )
     return evt_id, evt_type, obj
 
 
@@ -265,23 +276,33 @@ class StripeProvider(PaymentProvider):
         settings = settings or {}
         base = settings.get("pss.stripe_api_base") or os.environ.get(API_BASE_ENV) or None
         retries = int(settings.get("pss.stripe_max_network_retries", 2))
-        return cls(api_base=base, max_network_retries=retries,
-                   js_url=settings.get("pss.stripe_js_url") or STRIPE_JS_URL,
-                   test_cards=settings.get("pss.stripe_test_cards") in (True, "true", "1"))
+        return cls(
+            api_base=base,
+            max_network_retries=retries,
+            js_url=settings.get("pss.stripe_js_url") or STRIPE_JS_URL,
+            test_cards=settings.get("pss.stripe_test_cards") in (True, "true", "1"),
+        )
 
     def configured(self, event: Event) -> bool:
         return accounts.online_payments_enabled(event)
 
     def checkout_page(self, event: Event) -> dict[str, Any]:
-        return {"js_url": self.js_url, "publishable_key": event.stripe_publishable_key,
-                "test_cards": self.test_cards}
+        return {
+            "js_url": self.js_url,
+            "publishable_key": event.stripe_publishable_key,
+            "test_cards": self.test_cards,
+        }
 
     def checkout_data(self, event: Event, state: PaymentState) -> dict[str, Any]:
-        return {"client_secret": state.client_secret,
-                "publishable_key": event.stripe_publishable_key, "js_url": self.js_url}
+        return {
+            "client_secret": state.client_secret,
+            "publishable_key": event.stripe_publishable_key,
+            "js_url": self.js_url,
+        }
 
-    def verify_webhook(self, event: Event, body: bytes,
-                       headers: Mapping[str, str]) -> WebhookNotice:
+    def verify_webhook(
+        self, event: Event, body: bytes, headers: Mapping[str, str]
+    ) -> WebhookNotice:
         """Verify the ``Stripe-Signature`` with the stripe library and the event's signing
         secret; PaymentIntent events are about a payment, charge and refund events about its
         refunds."""
@@ -289,23 +310,32 @@ class StripeProvider(PaymentProvider):
             raise not_configured(event)
         stripe = stripe_library()
         try:
-            stripe.WebhookSignature.verify_header(body, headers.get("Stripe-Signature"),
-                                                  event.stripe_webhook_secret,
-                                                  stripe.Webhook.DEFAULT_TOLERANCE)
+            stripe.WebhookSignature.verify_header(
+                body,
+                headers.get("Stripe-Signature"),
+                event.stripe_webhook_secret,
+                stripe.Webhook.DEFAULT_TOLERANCE,
+            )
         except (stripe.SignatureVerificationError, ValueError) as exc:
             log.warning("rejected a webhook for event %s: %s", event.slug, type(exc).__name__)
-            raise PermissionDenied("The webhook signature is not valid.",
-                                   code="bad_signature") from None
+            raise PermissionDenied(
+                "The webhook signature is not valid.", code="bad_signature"
+            ) from None
         evt_id, evt_type, obj = _stripe_event(body)
         subject = "other"
-        payment_id = obj.get("payment_intent") if obj.get("object") in ("charge", "refund") \
-            else None
+        payment_id = (
+            obj.get("payment_intent") if obj.get("object") in ("charge", "refund") else None
+        )
         if evt_type.startswith(_PAYMENT_INTENT_TYPES):
             subject, payment_id = "payment", obj.get("id")
         elif evt_type in _REFUND_TYPES and payment_id is not None:
             subject = "refund"
-        return WebhookNotice(id=evt_id, type=evt_type, subject=subject,
-                             payment_id=payment_id if isinstance(payment_id, str) else None)
+        return WebhookNotice(
+            id=evt_id,
+            type=evt_type,
+            subject=subject,
+            payment_id=payment_id if isinstance(payment_id, str) else None,
+        )
 
     @contextmanager
     def _client(self, event: Event) -> Iterator[stripe.StripeClient]:
@@ -349,8 +379,14 @@ class StripeProvider(PaymentProvider):
             self._record_error(session, purchase, action, err, None, amount_cents)
             raise
         if record_success:
-            record(session, purchase, action, ok=True, amount_cents=amount_cents,
-                   stripe_object_id=object_id(result))
+            record(
+                session,
+                purchase,
+                action,
+                ok=True,
+                amount_cents=amount_cents,
+                stripe_object_id=object_id(result),
+            )
         return result
 
     def _record_error(
@@ -366,19 +402,33 @@ class StripeProvider(PaymentProvider):
         decline = err.details.get("decline_code")
         detail = redact(str(exc)) if exc is not None else err.message
         record(
-            session, purchase, action, ok=False, error_type=err.error_type,
-            error_code=decline or code or err.code, message=detail, amount_cents=amount_cents,
+            session,
+            purchase,
+            action,
+            ok=False,
+            error_type=err.error_type,
+            error_code=decline or code or err.code,
+            message=detail,
+            amount_cents=amount_cents,
         )
         log.warning(
-            "stripe %s failed for purchase %s: %s %s (%s)", action, purchase.id,
-            err.error_type, decline or code or err.code,
+            "stripe %s failed for purchase %s: %s %s (%s)",
+            action,
+            purchase.id,
+            err.error_type,
+            decline or code or err.code,
             getattr(exc, "request_id", None) or "no request id",
         )
 
     # --- PaymentIntents ------------------------------------------------------------------
 
     def start_payment(
-        self, session: Session, event: Event, purchase: Purchase, *, description: str,
+        self,
+        session: Session,
+        event: Event,
+        purchase: Purchase,
+        *,
+        description: str,
         idempotency_key: str,
     ) -> PaymentState:
         """Create the PaymentIntent for exactly ``purchase.amount_cents``, once: the same key
@@ -395,7 +445,10 @@ class StripeProvider(PaymentProvider):
             },
         }
         pi = self._call(
-            session, event, purchase, "create_intent",
+            session,
+            event,
+            purchase,
+            "create_intent",
             lambda c: c.v1.payment_intents.create(params, {"idempotency_key": idempotency_key}),
             amount_cents=purchase.amount_cents,
         )
@@ -406,13 +459,22 @@ class StripeProvider(PaymentProvider):
     ) -> PaymentState:
         """The PaymentIntent as Stripe has it now (errors are recorded; a plain read is not)."""
         pi = self._call(
-            session, event, purchase, "retrieve",
-            lambda c: c.v1.payment_intents.retrieve(payment_id), record_success=False,
+            session,
+            event,
+            purchase,
+            "retrieve",
+            lambda c: c.v1.payment_intents.retrieve(payment_id),
+            record_success=False,
         )
         return payment_state(pi)
 
     def cancel_payment(
-        self, session: Session, event: Event, purchase: Purchase, payment_id: str, *,
+        self,
+        session: Session,
+        event: Event,
+        purchase: Purchase,
+        payment_id: str,
+        *,
         idempotency_key: str,
     ) -> PaymentState:
         """Cancel an abandoned PaymentIntent (the same key always: a retry after a lost answer
@@ -426,7 +488,8 @@ class StripeProvider(PaymentProvider):
 
             try:
                 return c.v1.payment_intents.cancel(
-                    payment_id, params, {"idempotency_key": idempotency_key})
+                    payment_id, params, {"idempotency_key": idempotency_key}
+                )
             except stripe.InvalidRequestError as exc:
                 if exc.code != "payment_intent_unexpected_state":
                     raise
@@ -435,24 +498,42 @@ class StripeProvider(PaymentProvider):
                 embedded = getattr(exc.error, "payment_intent", None) if exc.error else None
                 return embedded or c.v1.payment_intents.retrieve(payment_id)
 
-        pi = self._call(session, event, purchase, "cancel_intent", cancel,
-                        record_success=False)
+        pi = self._call(session, event, purchase, "cancel_intent", cancel, record_success=False)
         state = payment_state(pi)
         if unexpected:
-            record(session, purchase, "cancel_intent", ok=False,
-                   error_type="InvalidRequestError", error_code="payment_intent_unexpected_state",
-                   message=f"not cancelled: the payment intent is {state.provider_status}",
-                   stripe_object_id=state.id)
+            record(
+                session,
+                purchase,
+                "cancel_intent",
+                ok=False,
+                error_type="InvalidRequestError",
+                error_code="payment_intent_unexpected_state",
+                message=f"not cancelled: the payment intent is {state.provider_status}",
+                stripe_object_id=state.id,
+            )
         else:
-            record(session, purchase, "cancel_intent", ok=True, stripe_object_id=state.id,
-                   message="cancelled at Stripe")
+            record(
+                session,
+                purchase,
+                "cancel_intent",
+                ok=True,
+                stripe_object_id=state.id,
+                message="cancelled at Stripe",
+            )
         return state
 
     # --- refunds -------------------------------------------------------------------------
 
     def refund(
-        self, session: Session, event: Event, purchase: Purchase, payment_id: str, *,
-        amount_cents: int, idempotency_key: str, metadata: Mapping[str, str],
+        self,
+        session: Session,
+        event: Event,
+        purchase: Purchase,
+        payment_id: str,
+        *,
+        amount_cents: int,
+        idempotency_key: str,
+        metadata: Mapping[str, str],
     ) -> ProviderRefund:
         params: Any = {
             "payment_intent": payment_id,
@@ -461,14 +542,21 @@ class StripeProvider(PaymentProvider):
             "metadata": dict(metadata),
         }
         refund = self._call(
-            session, event, purchase, "refund",
+            session,
+            event,
+            purchase,
+            "refund",
             lambda c: c.v1.refunds.create(params, {"idempotency_key": idempotency_key}),
             amount_cents=amount_cents,
         )
         return provider_refund(refund)
 
     def refunds_of(
-        self, session: Session, event: Event, purchase: Purchase, payment_id: str,
+        self,
+        session: Session,
+        event: Event,
+        purchase: Purchase,
+        payment_id: str,
     ) -> list[ProviderRefund]:
         """Every refund of a PaymentIntent as Stripe has it, oldest first (errors are recorded;
         a plain read is not)."""
@@ -488,8 +576,10 @@ class StripeProvider(PaymentProvider):
         return self._call(session, event, purchase, "list_refunds", read, record_success=False)
 
 
-
 @hookimpl
 def pss_register_payment_providers(registry: Registry[PaymentProviderSpec]) -> None:
-    registry.add(PaymentProviderSpec(name=StripeProvider.name, factory=StripeProvider.from_settings,
-                                     label="Card (Stripe)"))
+    registry.add(
+        PaymentProviderSpec(
+            name=StripeProvider.name, factory=StripeProvider.from_settings, label="Card (Stripe)"
+        )
+    )

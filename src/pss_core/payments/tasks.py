@@ -22,16 +22,16 @@ def reconcile_payments(runtime: Runtime, now: str | None = None) -> dict[str, in
     """Settle open online payments with their providers
     (:func:`pss_core.payments.online.reconcile_pass`)."""
     with session_for(runtime) as session:
-        return online.reconcile_pass(session, runtime.pss, runtime.payments,
-                                     commit=session.commit, now=_when(now))
+        return online.reconcile_pass(
+            session, runtime.pss, runtime.payments, commit=session.commit, now=_when(now)
+        )
 
 
 @task("pss.payments.retry_refunds", cron=EVERY_MINUTE, lock=PAYMENTS_LOCK)
 def retry_refunds(runtime: Runtime, now: str | None = None) -> dict[str, int]:
     """Send again the card refunds that could not reach their provider."""
     with session_for(runtime) as session:
-        return online.refund_pass(session, runtime.payments, commit=session.commit,
-                                  now=_when(now))
+        return online.refund_pass(session, runtime.payments, commit=session.commit, now=_when(now))
 
 
 @task("pss.payments.sweep_holds", cron=EVERY_MINUTE, lock=PAYMENTS_LOCK)
@@ -39,5 +39,6 @@ def sweep_holds(runtime: Runtime, now: str | None = None) -> dict[str, int]:
     """Mark expired holds cancelled (their players are told by e-mail) and cancel their
     payments at their provider so they can no longer be paid."""
     with session_for(runtime) as session:
-        return online.hold_pass(session, runtime.pss, runtime.payments, commit=session.commit,
-                                now=_when(now))
+        return online.hold_pass(
+            session, runtime.pss, runtime.payments, commit=session.commit, now=_when(now)
+        )

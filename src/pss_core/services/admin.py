@@ -71,20 +71,21 @@ def update_event(
     if currency is not None:
         currency = currency.strip().lower()
         if currency not in CURRENCIES:
-            raise InvalidInput(f"Choose a currency from {', '.join(CURRENCIES)}.",
-                               code="invalid_currency")
+            raise InvalidInput(
+                f"Choose a currency from {', '.join(CURRENCIES)}.", code="invalid_currency"
+            )
         _changed(event, "currency", currency, diff)
     if time_zone is not None:
         _changed(event, "time_zone", timezones.check_time_zone(time_zone), diff)
     if hold_minutes is not None:
         if not 1 <= hold_minutes <= 24 * 60:
-            raise InvalidInput("Online purchases are held between 1 minute and 24 hours.",
-                               code="invalid_hold")
+            raise InvalidInput(
+                "Online purchases are held between 1 minute and 24 hours.", code="invalid_hold"
+            )
         _changed(event, "hold_minutes", hold_minutes, diff)
     if diff:
         session.flush()
-        audit.record(session, actor, "event.update", event_id=event.id, subject=event,
-                     changes=diff)
+        audit.record(session, actor, "event.update", event_id=event.id, subject=event, changes=diff)
     return diff
 
 
@@ -113,20 +114,32 @@ def update_tournament(
     ``status`` and the whole-number settings (prices in cents). Queuing is changed through
     :mod:`pss_core.services.queues`, which clears queues when it must. Returns what changed."""
     diff: dict[str, Any] = {}
-    unknown = set(changes) - {"name", "options", "bundles", "active", "allow_ticket_purchases",
-                              "count_removed_machines", "status", *_TOURNAMENT_INTS}
+    unknown = set(changes) - {
+        "name",
+        "options",
+        "bundles",
+        "active",
+        "allow_ticket_purchases",
+        "count_removed_machines",
+        "status",
+        *_TOURNAMENT_INTS,
+    }
     if unknown:
-        raise InvalidInput(f"These cannot be changed here: {', '.join(sorted(unknown))}.",
-                           code="unknown_setting")
+        raise InvalidInput(
+            f"These cannot be changed here: {', '.join(sorted(unknown))}.", code="unknown_setting"
+        )
     if "name" in changes:
-        _changed(tournament, "name", require_text(str(changes["name"] or ""),
-                                                  "A tournament name"), diff)
+        _changed(
+            tournament, "name", require_text(str(changes["name"] or ""), "A tournament name"), diff
+        )
     if changes.get("options") is not None:
         spec = pss.formats[tournament.format]
-        resolved = spec.resolve_options({**(tournament.format_options or {}),
-                                         **dict(changes["options"])})
-        stored = check_format_options(pss, spec, resolved, machines=tournament_machine_names(
-            session, tournament))
+        resolved = spec.resolve_options(
+            {**(tournament.format_options or {}), **dict(changes["options"])}
+        )
+        stored = check_format_options(
+            pss, spec, resolved, machines=tournament_machine_names(session, tournament)
+        )
         _changed(tournament, "format_options", stored, diff)
     if "bundles" in changes:
         _changed(tournament, "bundles", validate_bundles(changes["bundles"] or ()), diff)
@@ -135,9 +148,12 @@ def update_tournament(
             _changed(tournament, flag, bool(changes[flag]), diff)
     if changes.get("status") is not None:
         # A status change has work (refunds, frozen results): it is a transition of its own.
-        raise InvalidInput("The status is changed with its own buttons (the tournament's "
-                           "status page), not with its settings.", code="use_status_change",
-                           field="status")
+        raise InvalidInput(
+            "The status is changed with its own buttons (the tournament's "
+            "status page), not with its settings.",
+            code="use_status_change",
+            field="status",
+        )
     for field, (minimum, nullable, what) in _TOURNAMENT_INTS.items():
         if field not in changes:
             continue
@@ -146,13 +162,20 @@ def update_tournament(
             if not nullable:
                 raise InvalidInput(f"{what} is required.", code="missing_field")
         elif isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise InvalidInput(f"{what} must be a whole number of {minimum} or more.",
-                               code="invalid_setting")
+            raise InvalidInput(
+                f"{what} must be a whole number of {minimum} or more.", code="invalid_setting"
+            )
         _changed(tournament, field, value, diff)
     if diff:
         session.flush()
-        audit.record(session, actor, "tournament.update", event_id=tournament.event_id,
-                     subject=tournament, changes=diff)
+        audit.record(
+            session,
+            actor,
+            "tournament.update",
+            event_id=tournament.event_id,
+            subject=tournament,
+            changes=diff,
+        )
     return diff
 
 
@@ -179,18 +202,19 @@ def set_event_user(
     if event_user.event_id != event.id or event_user.removed_at is not None:
         raise InvalidInput("That user is not on this event's staff.", code="wrong_event")
     if not role_set:
-        raise InvalidInput("Choose at least one role (or remove the user).",
-                           code="missing_role")
+        raise InvalidInput("Choose at least one role (or remove the user).", code="missing_role")
     if event_user.user_id == event.owner_id and Role.TOURNAMENT_DIRECTOR not in role_set:
         raise Refused("The event owner is always its tournament director.", code="owner_is_td")
     if password and len(password) < 6:
-        raise InvalidInput("The event password must have at least 6 characters.",
-                           code="weak_password")
+        raise InvalidInput(
+            "The event password must have at least 6 characters.", code="weak_password"
+        )
     ended = 0
     if password and not verify_secret(event_user.password_hash, password):
         event_user.password_hash = hash_secret(password)
-        ended = revoke_sessions(session, event_id=event.id, user_id=event_user.user_id,
-                                keep_session_id=keep_session_id)
+        ended = revoke_sessions(
+            session, event_id=event.id, user_id=event_user.user_id, keep_session_id=keep_session_id
+        )
     before = sorted(r.value for r in event_user.role_set)
     for row in list(event_user.roles):
         if row.role not in role_set:
@@ -200,10 +224,18 @@ def set_event_user(
     for role in sorted(role_set - have):
         event_user.roles.append(EventUserRole(role=role))
     session.flush()
-    audit.record(session, actor, "event_user.roles", event_id=event.id, subject=event_user,
-                 username=event_user.user.username, before=before,
-                 after=sorted(r.value for r in role_set),
-                 password_changed=bool(password), logins_ended=ended)
+    audit.record(
+        session,
+        actor,
+        "event_user.roles",
+        event_id=event.id,
+        subject=event_user,
+        username=event_user.user.username,
+        before=before,
+        after=sorted(r.value for r in role_set),
+        password_changed=bool(password),
+        logins_ended=ended,
+    )
     return event_user
 
 
@@ -220,8 +252,7 @@ def remove_event_user(
     if event_user.event_id != event.id or event_user.removed_at is not None:
         raise InvalidInput("That user is not on this event's staff.", code="wrong_event")
     if event_user.user_id == event.owner_id:
-        raise Refused("The event owner cannot be removed from their own event.",
-                      code="owner_is_td")
+        raise Refused("The event owner cannot be removed from their own event.", code="owner_is_td")
     username = event_user.user.username
     before = sorted(r.value for r in event_user.role_set)
     ended = revoke_sessions(session, event_id=event.id, user_id=event_user.user_id)
@@ -229,5 +260,13 @@ def remove_event_user(
     event_user.roles.clear()
     event_user.removed_at = utcnow()
     session.flush()
-    audit.record(session, actor, "event_user.remove", event_id=event.id, subject=event_user,
-                 username=username, roles=before, logins_ended=ended)
+    audit.record(
+        session,
+        actor,
+        "event_user.remove",
+        event_id=event.id,
+        subject=event_user,
+        username=username,
+        roles=before,
+        logins_ended=ended,
+    )

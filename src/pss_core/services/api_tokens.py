@@ -25,17 +25,22 @@ RATE_WINDOW = timedelta(minutes=1)
 
 
 def _staff_roles(session: Session, event: Event, user_id: int) -> frozenset[Role]:
-    eu = session.scalars(select(EventUser).where(
-        EventUser.event_id == event.id, EventUser.user_id == user_id,
-        EventUser.removed_at.is_(None))).first()
+    eu = session.scalars(
+        select(EventUser).where(
+            EventUser.event_id == event.id,
+            EventUser.user_id == user_id,
+            EventUser.removed_at.is_(None),
+        )
+    ).first()
     roles = set(eu.role_set) if eu is not None else set()
     if event.owner_id == user_id:
         roles.add(Role.TOURNAMENT_DIRECTOR)
     return frozenset(roles)
 
 
-def create_token(session: Session, event: Event, user_id: int, role: Role | str, label: str, *,
-                 actor: Actor) -> tuple[ApiToken, str]:
+def create_token(
+    session: Session, event: Event, user_id: int, role: Role | str, label: str, *, actor: Actor
+) -> tuple[ApiToken, str]:
     """A new token for ``role`` in ``event``, made by the staff member ``user_id``, who must hold
     that role there; returns the row and the token itself, which is never shown again."""
     import secrets
@@ -43,33 +48,53 @@ def create_token(session: Session, event: Event, user_id: int, role: Role | str,
     try:
         role = Role(role)
     except ValueError:
-        raise InvalidInput("Choose the role the token acts as: td, desk or scorekeeper.",
-                           code="invalid_role") from None
+        raise InvalidInput(
+            "Choose the role the token acts as: td, desk or scorekeeper.", code="invalid_role"
+        ) from None
     label = (label or "").strip()
     if not label:
         raise InvalidInput("Give the token a name, to tell it apart later.", code="label")
     if role not in _staff_roles(session, event, user_id):
-        raise InvalidInput(f"You do not hold the {role.value} role in this event, so a token "
-                           "cannot either.", code="role_not_held")
+        raise InvalidInput(
+            f"You do not hold the {role.value} role in this event, so a token cannot either.",
+            code="role_not_held",
+        )
     plain = PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(token_hash=token_digest(plain), event_id=event.id, user_id=user_id,
-                   role=role, label=label[:100])
+    row = ApiToken(
+        token_hash=token_digest(plain),
+        event_id=event.id,
+        user_id=user_id,
+        role=role,
+        label=label[:100],
+    )
     session.add(row)
     session.flush()
-    audit.record(session, actor, "api_token.create", event_id=event.id, subject=row,
-                 role=role.value, label=row.label)
+    audit.record(
+        session,
+        actor,
+        "api_token.create",
+        event_id=event.id,
+        subject=row,
+        role=role.value,
+        label=row.label,
+    )
     return row, plain
 
 
 def tokens_of(session: Session, event: Event, user_id: int) -> list[ApiToken]:
     """The staff member's tokens in the event, newest first (revoked ones too, for the record)."""
-    return list(session.scalars(select(ApiToken).where(
-        ApiToken.event_id == event.id, ApiToken.user_id == user_id)
-        .order_by(ApiToken.id.desc())).all())
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.event_id == event.id, ApiToken.user_id == user_id)
+            .order_by(ApiToken.id.desc())
+        ).all()
+    )
 
 
-def revoke_token(session: Session, event: Event, user_id: int, token_id: int, *,
-                 actor: Actor) -> ApiToken:
+def revoke_token(
+    session: Session, event: Event, user_id: int, token_id: int, *, actor: Actor
+) -> ApiToken:
     """Revoke one of the staff member's own tokens in the event (at once, for every request)."""
     row = session.get(ApiToken, token_id)
     if row is None or row.event_id != event.id or row.user_id != user_id:
@@ -77,34 +102,50 @@ def revoke_token(session: Session, event: Event, user_id: int, token_id: int, *,
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         session.flush()
-        audit.record(session, actor, "api_token.revoke", event_id=event.id, subject=row,
-                     label=row.label)
+        audit.record(
+            session, actor, "api_token.revoke", event_id=event.id, subject=row, label=row.label
+        )
     return row
 
 
 def revoke_tokens_of(session: Session, event_id: int, user_id: int, *, actor: Actor) -> int:
     """Revoke every live token the user made in the event (when they leave its staff)."""
-    rows = session.scalars(select(ApiToken).where(
-        ApiToken.event_id == event_id, ApiToken.user_id == user_id,
-        ApiToken.revoked_at.is_(None))).all()
+    rows = session.scalars(
+        select(ApiToken).where(
+            ApiToken.event_id == event_id,
+            ApiToken.user_id == user_id,
+            ApiToken.revoked_at.is_(None),
+        )
+    ).all()
     now = utcnow()
     for row in rows:
         row.revoked_at = now
-        audit.record(session, actor, "api_token.revoke", event_id=event_id, subject=row,
-                     label=row.label, reason="removed from staff")
+        audit.record(
+            session,
+            actor,
+            "api_token.revoke",
+            event_id=event_id,
+            subject=row,
+            label=row.label,
+            reason="removed from staff",
+        )
     return len(rows)
 
 
-def identity_for_token(session: Session, plain: str, event_id: int,
-                       now: datetime | None = None) -> Identity | None:
+def identity_for_token(
+    session: Session, plain: str, event_id: int, now: datetime | None = None
+) -> Identity | None:
     """Who a bearer token acts as in ``event_id``: its maker, with its role if they still hold
     it there; ``None`` for an unknown or revoked token, a token of another event, or a maker
     no longer holding the role. Counts the request, refusing past the rate limit (Busy)."""
     if not plain.startswith(PREFIX):
         return None
     now = now or utcnow()
-    row = session.scalars(select(ApiToken).where(
-        ApiToken.token_hash == token_digest(plain), ApiToken.revoked_at.is_(None))).first()
+    row = session.scalars(
+        select(ApiToken).where(
+            ApiToken.token_hash == token_digest(plain), ApiToken.revoked_at.is_(None)
+        )
+    ).first()
     if row is None or row.event_id != event_id:
         return None
     event = session.get(Event, event_id)
@@ -116,11 +157,23 @@ def identity_for_token(session: Session, plain: str, event_id: int,
         row.window_started_at, row.window_requests = now, 0
     elif row.window_requests >= RATE_LIMIT:
         wait = int((started + RATE_WINDOW - now).total_seconds()) + 1
-        raise Busy(f"This token made more than {RATE_LIMIT} requests a minute; try again in "
-                   f"{wait} seconds.", code="rate_limited", retry_after=wait)
+        raise Busy(
+            f"This token made more than {RATE_LIMIT} requests a minute; try again in "
+            f"{wait} seconds.",
+            code="rate_limited",
+            retry_after=wait,
+        )
     row.window_requests += 1
     row.last_used_at = now
     session.flush()
-    return Identity(session_id=0, kind=LoginKind.STAFF, event_id=event_id, user_id=user.id,
-                    player_id=None, name=f"{user.username} (token “{row.label}”)",
-                    roles=frozenset({row.role}), is_owner=False, token_id=row.id)
+    return Identity(
+        session_id=0,
+        kind=LoginKind.STAFF,
+        event_id=event_id,
+        user_id=user.id,
+        player_id=None,
+        name=f"{user.username} (token “{row.label}”)",
+        roles=frozenset({row.role}),
+        is_owner=False,
+        token_id=row.id,
+    )

@@ -144,11 +144,16 @@ class Identity:
 
 
 def _throttle_query(event_id: int | None, key: str) -> Any:
-    return select(LoginThrottle).where(
-        LoginThrottle.event_id.is_(None) if event_id is None
-        else LoginThrottle.event_id == event_id,
-        LoginThrottle.key == key,
-    ).execution_options(populate_existing=True)
+    return (
+        select(LoginThrottle)
+        .where(
+            LoginThrottle.event_id.is_(None)
+            if event_id is None
+            else LoginThrottle.event_id == event_id,
+            LoginThrottle.key == key,
+        )
+        .execution_options(populate_existing=True)
+    )
 
 
 def _peek(session: Session, event_id: int | None, key: str) -> LoginThrottle | None:
@@ -167,8 +172,9 @@ def _ensure_row(session: Session, event_id: int | None, key: str, now: datetime)
         stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(LoginThrottle)
         stmt = stmt.values(**values)
         if event_id is None:
-            stmt = stmt.on_conflict_do_nothing(index_elements=["key"],
-                                               index_where=LoginThrottle.event_id.is_(None))
+            stmt = stmt.on_conflict_do_nothing(
+                index_elements=["key"], index_where=LoginThrottle.event_id.is_(None)
+            )
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=["event_id", "key"])
         session.execute(stmt)
@@ -189,8 +195,9 @@ def _locked_row(session: Session, event_id: int | None, key: str, now: datetime)
     return row
 
 
-def _hold_subject(session: Session, event_id: int | None, key: str,
-                  now: datetime) -> LoginThrottle | None:
+def _hold_subject(
+    session: Session, event_id: int | None, key: str, now: datetime
+) -> LoginThrottle | None:
     """Lock the subject's row *before* the secret is checked: concurrent attempts on one number
     or username then take turns, and each sees the failures of those before it, so no burst of
     simultaneous first attempts gets more checks than the limit."""
@@ -252,28 +259,41 @@ _DEVICE = "this device or network"
 _EVENT = "this event"
 
 
-def _device_for(session: Session, event_id: int | None, subject: str,
-                tokens: Sequence[str]) -> LoginDevice | None:
+def _device_for(
+    session: Session, event_id: int | None, subject: str, tokens: Sequence[str]
+) -> LoginDevice | None:
     """The trusted device among ``tokens`` for this subject, locked for this transaction."""
     digests = [token_digest(t) for t in tokens[:DEVICE_TOKENS_KEPT] if t]
     if not digests:
         return None
     return session.scalars(
-        select(LoginDevice).where(
+        select(LoginDevice)
+        .where(
             LoginDevice.token_hash.in_(digests),
-            LoginDevice.event_id.is_(None) if event_id is None
+            LoginDevice.event_id.is_(None)
+            if event_id is None
             else LoginDevice.event_id == event_id,
             LoginDevice.subject == subject,
-        ).order_by(LoginDevice.id).with_for_update()
+        )
+        .order_by(LoginDevice.id)
+        .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
 
 
 def _new_device(session: Session, event_id: int | None, subject: str, now: datetime) -> str:
     token = new_session_token()
-    session.add(LoginDevice(event_id=event_id, subject=subject, token_hash=token_digest(token),
-                            created_at=now, last_login_at=now, failures=0,
-                            window_started_at=now))
+    session.add(
+        LoginDevice(
+            event_id=event_id,
+            subject=subject,
+            token_hash=token_digest(token),
+            created_at=now,
+            last_login_at=now,
+            failures=0,
+            window_started_at=now,
+        )
+    )
     return token
 
 
@@ -294,7 +314,8 @@ class _Attempt:
 
 
 def _guarded(
-    session: Session, attempt: _Attempt,
+    session: Session,
+    attempt: _Attempt,
     check: Callable[[], tuple[_Account | None, int | None]],
 ) -> tuple[_Account, str | None]:
     """Run ``check`` (one credential verification; returns the account or ``None``, and the
@@ -314,13 +335,27 @@ def _guarded(
         account, player_id = check()
         if account is None:
             locked = _add_failure(device, policy.device_max_failures, now + policy.lockout)
-            audit.record(session, actor, "login.failed", event_id=a.event_id,
-                         player_id=player_id, key=a.key, address=a.client.address,
-                         failures=device.failures, trusted_device=True)
+            audit.record(
+                session,
+                actor,
+                "login.failed",
+                event_id=a.event_id,
+                player_id=player_id,
+                key=a.key,
+                address=a.client.address,
+                failures=device.failures,
+                trusted_device=True,
+            )
             if locked:
-                audit.record(session, actor, "login.locked", event_id=a.event_id,
-                             player_id=player_id, key=f"device:{device.id}",
-                             until=now + policy.lockout)
+                audit.record(
+                    session,
+                    actor,
+                    "login.locked",
+                    event_id=a.event_id,
+                    player_id=player_id,
+                    key=f"device:{device.id}",
+                    until=now + policy.lockout,
+                )
             session.flush()
             if device.locked_until is not None:
                 raise _locked_error("this device", device.locked_until, now, desk=desk)
@@ -336,11 +371,17 @@ def _guarded(
         if _is_locked(subject, now):
             assert subject.locked_until is not None
             raise _locked_error(a.who, subject.locked_until, now, desk=desk)
-    exempt = (subject is not None and subject.exempt_until is not None
-              and subject.exempt_until > now)
-    caps = ((_client_key(a.kind, a.client), policy.client_max_failures, policy.window,
-             policy.lockout, _DEVICE),
-            (_event_key(a.kind), policy.event_max_failures, policy.event_window, None, _EVENT))
+    exempt = subject is not None and subject.exempt_until is not None and subject.exempt_until > now
+    caps = (
+        (
+            _client_key(a.kind, a.client),
+            policy.client_max_failures,
+            policy.window,
+            policy.lockout,
+            _DEVICE,
+        ),
+        (_event_key(a.kind), policy.event_max_failures, policy.event_window, None, _EVENT),
+    )
     if not exempt:
         for key, _limit, window, _lock, who in caps:
             row = _peek(session, a.event_id, key)
@@ -357,8 +398,9 @@ def _guarded(
     rows = []
     for key, limit, window, lockout, who in caps:
         row = _fresh(_locked_row(session, a.event_id, key, now), window, now)
-        rows.append((row, limit, (now + lockout) if lockout else row.window_started_at + window,
-                     who))
+        rows.append(
+            (row, limit, (now + lockout) if lockout else row.window_started_at + window, who)
+        )
     blocking = [(r, who) for r, _l, _u, who in rows if _is_locked(r, now)] if not exempt else []
     if _is_locked(subject, now):
         blocking.insert(0, (subject, a.who))
@@ -374,11 +416,26 @@ def _guarded(
         for row, limit, until, _who in rows:
             if _add_failure(row, limit, until):
                 newly.append(row)
-        audit.record(session, actor, "login.failed", event_id=a.event_id, player_id=player_id,
-                     key=a.key, address=a.client.address, failures=subject.failures)
+        audit.record(
+            session,
+            actor,
+            "login.failed",
+            event_id=a.event_id,
+            player_id=player_id,
+            key=a.key,
+            address=a.client.address,
+            failures=subject.failures,
+        )
         for row in newly:
-            audit.record(session, actor, "login.locked", event_id=a.event_id,
-                         player_id=player_id, key=row.key, until=row.locked_until)
+            audit.record(
+                session,
+                actor,
+                "login.locked",
+                event_id=a.event_id,
+                player_id=player_id,
+                key=row.key,
+                until=row.locked_until,
+            )
         session.flush()
         if subject.locked_until is not None:
             raise _locked_error(a.who, subject.locked_until, now, desk=desk)
@@ -394,8 +451,13 @@ def _guarded(
 
 
 def unlock_player(
-    session: Session, event: Event, number: int, *, actor: Actor = audit.SYSTEM,
-    policy: ThrottlePolicy = DEFAULT_POLICY, now: datetime | None = None,
+    session: Session,
+    event: Event,
+    number: int,
+    *,
+    actor: Actor = audit.SYSTEM,
+    policy: ThrottlePolicy = DEFAULT_POLICY,
+    now: datetime | None = None,
 ) -> bool:
     """Let a player in again (the desk does this after checking who they are): lifts the lock
     on their number and on their trusted devices, and for ``policy.lockout`` exempts the number
@@ -409,24 +471,46 @@ def unlock_player(
     row.locked_until = None
     row.window_started_at = now
     row.exempt_until = now + policy.lockout
-    for device in session.scalars(select(LoginDevice).where(
-            LoginDevice.event_id == event.id, LoginDevice.subject == key)
-            .with_for_update().execution_options(populate_existing=True)):
+    for device in session.scalars(
+        select(LoginDevice)
+        .where(LoginDevice.event_id == event.id, LoginDevice.subject == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ):
         stood = stood or device.failures > 0 or _is_locked(device, now)
         device.failures = 0
         device.locked_until = None
     # The desk cannot tell which address the player is behind: any locked one may be theirs.
-    stood = stood or (session.scalar(select(func.count(LoginThrottle.id)).where(
-        LoginThrottle.event_id == event.id,
-        LoginThrottle.key.in_([_event_key(LoginKind.PLAYER)])
-        | LoginThrottle.key.startswith(_client_key(LoginKind.PLAYER, Client(""))),
-        LoginThrottle.locked_until > now)) or 0) > 0
+    stood = (
+        stood
+        or (
+            session.scalar(
+                select(func.count(LoginThrottle.id)).where(
+                    LoginThrottle.event_id == event.id,
+                    LoginThrottle.key.in_([_event_key(LoginKind.PLAYER)])
+                    | LoginThrottle.key.startswith(_client_key(LoginKind.PLAYER, Client(""))),
+                    LoginThrottle.locked_until > now,
+                )
+            )
+            or 0
+        )
+        > 0
+    )
     session.flush()
-    ep = session.scalars(select(EventPlayer).where(
-        EventPlayer.event_id == event.id, EventPlayer.number == number)).first()
-    audit.record(session, actor, "login.unlock", event_id=event.id, subject=ep,
-                 player_id=ep.id if ep else None, number=number, lifted=stood,
-                 exempt_until=row.exempt_until)
+    ep = session.scalars(
+        select(EventPlayer).where(EventPlayer.event_id == event.id, EventPlayer.number == number)
+    ).first()
+    audit.record(
+        session,
+        actor,
+        "login.unlock",
+        event_id=event.id,
+        subject=ep,
+        player_id=ep.id if ep else None,
+        number=number,
+        lifted=stood,
+        exempt_until=row.exempt_until,
+    )
     return stood
 
 
@@ -434,14 +518,23 @@ def unlock_player(
 
 
 def _new_session(
-    session: Session, kind: LoginKind, *, now: datetime, event_id: int | None = None,
-    user_id: int | None = None, player_id: int | None = None,
+    session: Session,
+    kind: LoginKind,
+    *,
+    now: datetime,
+    event_id: int | None = None,
+    user_id: int | None = None,
+    player_id: int | None = None,
     lifetime: timedelta | None = None,
 ) -> tuple[str, LoginSession]:
     token = new_session_token()
     row = LoginSession(
-        token_hash=token_digest(token), kind=kind, event_id=event_id, user_id=user_id,
-        player_id=player_id, created_at=now,
+        token_hash=token_digest(token),
+        kind=kind,
+        event_id=event_id,
+        user_id=user_id,
+        player_id=player_id,
+        created_at=now,
         expires_at=now + (lifetime or SESSION_LIFETIME[kind]),
     )
     session.add(row)
@@ -462,15 +555,27 @@ def _check_username(username: str, password: str) -> str:
 
 
 def authenticate_admin(
-    session: Session, username: str, password: str, client: Client, *,
-    policy: ThrottlePolicy = DEFAULT_POLICY, now: datetime | None = None,
+    session: Session,
+    username: str,
+    password: str,
+    client: Client,
+    *,
+    policy: ThrottlePolicy = DEFAULT_POLICY,
+    now: datetime | None = None,
 ) -> Login:
     """Log an event owner into the admin interface."""
     now = now or utcnow()
     name = _check_username(username, password)
-    attempt = _Attempt(LoginKind.ADMIN, None, f"admin:{name.lower()}", f"user {name}", client,
-                       policy, now, "Wrong username or password, or this account does not "
-                       "own events.")
+    attempt = _Attempt(
+        LoginKind.ADMIN,
+        None,
+        f"admin:{name.lower()}",
+        f"user {name}",
+        client,
+        policy,
+        now,
+        "Wrong username or password, or this account does not own events.",
+    )
 
     def check() -> tuple[User | None, None]:
         user = _user(session, name)
@@ -481,34 +586,66 @@ def authenticate_admin(
 
     user, device = _guarded(session, attempt, check)
     token, row = _new_session(session, LoginKind.ADMIN, now=now, user_id=user.id)
-    audit.record(session, Actor(user.username, user_id=user.id), "login", event_id=None,
-                 subject=row, kind="admin", address=client.address)
+    audit.record(
+        session,
+        Actor(user.username, user_id=user.id),
+        "login",
+        event_id=None,
+        subject=row,
+        kind="admin",
+        address=client.address,
+    )
     return Login(token, device)
 
 
-def login_admin(session: Session, username: str, password: str, client: Client, *,
-                policy: ThrottlePolicy = DEFAULT_POLICY, now: datetime | None = None) -> str:
+def login_admin(
+    session: Session,
+    username: str,
+    password: str,
+    client: Client,
+    *,
+    policy: ThrottlePolicy = DEFAULT_POLICY,
+    now: datetime | None = None,
+) -> str:
     """:func:`authenticate_admin`, returning only the session token."""
     return authenticate_admin(session, username, password, client, policy=policy, now=now).token
 
 
 def authenticate_staff(
-    session: Session, event: Event, username: str, password: str, client: Client, *,
-    policy: ThrottlePolicy = DEFAULT_POLICY, now: datetime | None = None,
+    session: Session,
+    event: Event,
+    username: str,
+    password: str,
+    client: Client,
+    *,
+    policy: ThrottlePolicy = DEFAULT_POLICY,
+    now: datetime | None = None,
 ) -> Login:
     """Log an event user into ``event`` with the password valid for that event."""
     now = now or utcnow()
     name = _check_username(username, password)
-    attempt = _Attempt(LoginKind.STAFF, event.id, f"staff:{name.lower()}", f"user {name}",
-                       client, policy, now, f"Wrong username or password for {event.name}.")
+    attempt = _Attempt(
+        LoginKind.STAFF,
+        event.id,
+        f"staff:{name.lower()}",
+        f"user {name}",
+        client,
+        policy,
+        now,
+        f"Wrong username or password for {event.name}.",
+    )
 
     def check() -> tuple[User | None, None]:
         user = _user(session, name)
         eu = None
         if user is not None:
-            eu = session.scalars(select(EventUser).where(
-                EventUser.event_id == event.id, EventUser.user_id == user.id,
-                EventUser.removed_at.is_(None))).first()
+            eu = session.scalars(
+                select(EventUser).where(
+                    EventUser.event_id == event.id,
+                    EventUser.user_id == user.id,
+                    EventUser.removed_at.is_(None),
+                )
+            ).first()
         stored: str | None = None
         if eu is not None:
             stored = eu.password_hash
@@ -519,34 +656,56 @@ def authenticate_staff(
         return (user if ok else None), None
 
     user, device = _guarded(session, attempt, check)
-    token, row = _new_session(session, LoginKind.STAFF, now=now, event_id=event.id,
-                              user_id=user.id)
-    audit.record(session, Actor(user.username, user_id=user.id), "login", event_id=event.id,
-                 subject=row, kind="staff", address=client.address)
+    token, row = _new_session(session, LoginKind.STAFF, now=now, event_id=event.id, user_id=user.id)
+    audit.record(
+        session,
+        Actor(user.username, user_id=user.id),
+        "login",
+        event_id=event.id,
+        subject=row,
+        kind="staff",
+        address=client.address,
+    )
     return Login(token, device)
 
 
-def login_staff(session: Session, event: Event, username: str, password: str, client: Client,
-                *, policy: ThrottlePolicy = DEFAULT_POLICY, now: datetime | None = None) -> str:
+def login_staff(
+    session: Session,
+    event: Event,
+    username: str,
+    password: str,
+    client: Client,
+    *,
+    policy: ThrottlePolicy = DEFAULT_POLICY,
+    now: datetime | None = None,
+) -> str:
     """:func:`authenticate_staff`, returning only the session token."""
-    return authenticate_staff(session, event, username, password, client, policy=policy,
-                              now=now).token
+    return authenticate_staff(
+        session, event, username, password, client, policy=policy, now=now
+    ).token
 
 
 def _parse_number(number: int | str) -> int:
     try:
         value = int(str(number).strip().lstrip("#"))
     except ValueError:
-        raise InvalidInput("A player number is a whole number, like 101.",
-                           code="invalid_number") from None
+        raise InvalidInput(
+            "A player number is a whole number, like 101.", code="invalid_number"
+        ) from None
     if value < 1:
         raise InvalidInput("A player number is a whole number, like 101.", code="invalid_number")
     return value
 
 
 def authenticate_player(
-    session: Session, event: Event, number: int | str, pin: str, client: Client, *,
-    policy: ThrottlePolicy = DEFAULT_POLICY, now: datetime | None = None,
+    session: Session,
+    event: Event,
+    number: int | str,
+    pin: str,
+    client: Client,
+    *,
+    policy: ThrottlePolicy = DEFAULT_POLICY,
+    now: datetime | None = None,
 ) -> Login:
     """Log a player into ``event`` with their player number and PIN."""
     now = now or utcnow()
@@ -554,29 +713,53 @@ def authenticate_player(
     pin = (pin or "").strip()
     if not pin:
         raise InvalidInput("Enter your PIN.", code="missing_credentials")
-    attempt = _Attempt(LoginKind.PLAYER, event.id, f"player:{num}", f"player {num}", client,
-                       policy, now,
-                       "Wrong player number or PIN. Your PIN is on the slip from the desk.")
+    attempt = _Attempt(
+        LoginKind.PLAYER,
+        event.id,
+        f"player:{num}",
+        f"player {num}",
+        client,
+        policy,
+        now,
+        "Wrong player number or PIN. Your PIN is on the slip from the desk.",
+    )
 
     def check() -> tuple[EventPlayer | None, int | None]:
-        ep = session.scalars(select(EventPlayer).where(
-            EventPlayer.event_id == event.id, EventPlayer.number == num)).first()
+        ep = session.scalars(
+            select(EventPlayer).where(EventPlayer.event_id == event.id, EventPlayer.number == num)
+        ).first()
         ok = verify_in_constant_work(ep.pin_hash if ep else None, pin)
         return (ep if ok else None), (ep.id if ep else None)
 
     ep, device = _guarded(session, attempt, check)
-    token, row = _new_session(session, LoginKind.PLAYER, now=now, event_id=event.id,
-                              player_id=ep.id)
-    audit.record(session, Actor(ep.name, player_id=ep.id), "login", event_id=event.id,
-                 subject=row, player_id=ep.id, kind="player", address=client.address)
+    token, row = _new_session(
+        session, LoginKind.PLAYER, now=now, event_id=event.id, player_id=ep.id
+    )
+    audit.record(
+        session,
+        Actor(ep.name, player_id=ep.id),
+        "login",
+        event_id=event.id,
+        subject=row,
+        player_id=ep.id,
+        kind="player",
+        address=client.address,
+    )
     return Login(token, device)
 
 
-def login_player(session: Session, event: Event, number: int | str, pin: str, client: Client,
-                 *, policy: ThrottlePolicy = DEFAULT_POLICY, now: datetime | None = None) -> str:
+def login_player(
+    session: Session,
+    event: Event,
+    number: int | str,
+    pin: str,
+    client: Client,
+    *,
+    policy: ThrottlePolicy = DEFAULT_POLICY,
+    now: datetime | None = None,
+) -> str:
     """:func:`authenticate_player`, returning only the session token."""
-    return authenticate_player(session, event, number, pin, client, policy=policy,
-                               now=now).token
+    return authenticate_player(session, event, number, pin, client, policy=policy, now=now).token
 
 
 # --- sessions ---------------------------------------------------------------------------------
@@ -585,16 +768,22 @@ def login_player(session: Session, event: Event, number: int | str, pin: str, cl
 def _live_session(session: Session, token: str | None, now: datetime) -> LoginSession | None:
     if not token:
         return None
-    return session.scalars(select(LoginSession).where(
-        LoginSession.token_hash == token_digest(token),
-        LoginSession.revoked_at.is_(None),
-        LoginSession.expires_at > now,
-    )).first()
+    return session.scalars(
+        select(LoginSession).where(
+            LoginSession.token_hash == token_digest(token),
+            LoginSession.revoked_at.is_(None),
+            LoginSession.expires_at > now,
+        )
+    ).first()
 
 
 def logout(
-    session: Session, token: str | None, *, kinds: Collection[LoginKind] | None = None,
-    event_id: int | None = None, now: datetime | None = None,
+    session: Session,
+    token: str | None,
+    *,
+    kinds: Collection[LoginKind] | None = None,
+    event_id: int | None = None,
+    now: datetime | None = None,
 ) -> bool:
     """Revoke the session behind ``token``; returns whether there was one to revoke. With
     ``kinds`` (and ``event_id``), only a session of those kinds (in that event) is revoked: the
@@ -610,21 +799,34 @@ def logout(
     row.revoked_at = now
     ident = _identity(session, row)
     actor = ident.actor if ident else audit.SYSTEM
-    audit.record(session, actor, "logout", event_id=row.event_id, subject=row,
-                 player_id=row.player_id, kind=row.kind.value)
+    audit.record(
+        session,
+        actor,
+        "logout",
+        event_id=row.event_id,
+        subject=row,
+        player_id=row.player_id,
+        kind=row.kind.value,
+    )
     return True
 
 
 def revoke_sessions(
-    session: Session, *, event_id: int | None = None, user_id: int | None = None,
-    player_id: int | None = None, kind: LoginKind | None = None,
-    keep_session_id: int | None = None, now: datetime | None = None,
+    session: Session,
+    *,
+    event_id: int | None = None,
+    user_id: int | None = None,
+    player_id: int | None = None,
+    kind: LoginKind | None = None,
+    keep_session_id: int | None = None,
+    now: datetime | None = None,
 ) -> int:
     """Revoke every live session of a user (in one event, or admin) or of an event player,
     except ``keep_session_id``. Returns how many were revoked."""
     now = now or utcnow()
-    query = select(LoginSession).where(LoginSession.revoked_at.is_(None),
-                                       LoginSession.expires_at > now)
+    query = select(LoginSession).where(
+        LoginSession.revoked_at.is_(None), LoginSession.expires_at > now
+    )
     if kind is not None:
         query = query.where(LoginSession.kind == kind)
     if keep_session_id is not None:
@@ -657,39 +859,71 @@ def _identity(session: Session, row: LoginSession) -> Identity | None:
         user = session.get(User, row.user_id)
         if user is None or not user.is_event_owner:
             return None
-        return Identity(session_id=row.id, kind=row.kind, event_id=None, user_id=user.id,
-                        player_id=None, name=user.username, is_owner=True,
-                        expires_at=row.expires_at,
-                        is_instance_admin=bool(user.is_instance_admin))
+        return Identity(
+            session_id=row.id,
+            kind=row.kind,
+            event_id=None,
+            user_id=user.id,
+            player_id=None,
+            name=user.username,
+            is_owner=True,
+            expires_at=row.expires_at,
+            is_instance_admin=bool(user.is_instance_admin),
+        )
     if row.kind == LoginKind.STAFF:
         user = session.get(User, row.user_id)
         event = session.get(Event, row.event_id)
         if user is None or event is None:
             return None
-        eu = session.scalars(select(EventUser).where(
-            EventUser.event_id == event.id, EventUser.user_id == user.id,
-            EventUser.removed_at.is_(None))).first()
+        eu = session.scalars(
+            select(EventUser).where(
+                EventUser.event_id == event.id,
+                EventUser.user_id == user.id,
+                EventUser.removed_at.is_(None),
+            )
+        ).first()
         roles: set[Role] = set(eu.role_set) if eu is not None else set()
         is_owner = event.owner_id == user.id
         if is_owner:
             roles.add(Role.TOURNAMENT_DIRECTOR)
         if not roles:
             return None
-        return Identity(session_id=row.id, kind=row.kind, event_id=event.id, user_id=user.id,
-                        player_id=None, name=user.username, roles=frozenset(roles),
-                        is_owner=is_owner, expires_at=row.expires_at)
+        return Identity(
+            session_id=row.id,
+            kind=row.kind,
+            event_id=event.id,
+            user_id=user.id,
+            player_id=None,
+            name=user.username,
+            roles=frozenset(roles),
+            is_owner=is_owner,
+            expires_at=row.expires_at,
+        )
     ep = session.get(EventPlayer, row.player_id)
     if ep is None or ep.event_id != row.event_id:
         return None
-    return Identity(session_id=row.id, kind=row.kind, event_id=ep.event_id, user_id=None,
-                    player_id=ep.id, name=f"{ep.name} (#{ep.number})",
-                    player_number=ep.number, expires_at=row.expires_at)
+    return Identity(
+        session_id=row.id,
+        kind=row.kind,
+        event_id=ep.event_id,
+        user_id=None,
+        player_id=ep.id,
+        name=f"{ep.name} (#{ep.number})",
+        player_number=ep.number,
+        expires_at=row.expires_at,
+    )
 
 
 def throttles(session: Session, event_id: int | None, keys: Iterable[str]) -> list[LoginThrottle]:
     """The throttle rows for ``keys`` (for the desk's "why can't I log in" view and for tests)."""
     keys = list(keys)
-    return list(session.scalars(select(LoginThrottle).where(
-        LoginThrottle.event_id.is_(None) if event_id is None
-        else LoginThrottle.event_id == event_id,
-        LoginThrottle.key.in_(keys))).all())
+    return list(
+        session.scalars(
+            select(LoginThrottle).where(
+                LoginThrottle.event_id.is_(None)
+                if event_id is None
+                else LoginThrottle.event_id == event_id,
+                LoginThrottle.key.in_(keys),
+            )
+        ).all()
+    )

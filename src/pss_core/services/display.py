@@ -21,8 +21,15 @@ def tv_settings(event: Event) -> dict[str, Any]:
     return {"seconds": event.tv_seconds, "rows": event.tv_rows, "machines": event.tv_machines}
 
 
-def set_tv_settings(session: Session, event: Event, *, seconds: int, rows: int,
-                    machines: bool = True, actor: Actor = audit.SYSTEM) -> Event:
+def set_tv_settings(
+    session: Session,
+    event: Event,
+    *,
+    seconds: int,
+    rows: int,
+    machines: bool = True,
+    actor: Actor = audit.SYSTEM,
+) -> Event:
     """Seconds per slide, standings rows per slide, and whether machine boards are shown."""
     low, high = TV_SECONDS
     if not low <= seconds <= high:
@@ -33,6 +40,13 @@ def set_tv_settings(session: Session, event: Event, *, seconds: int, rows: int,
     before = tv_settings(event)
     event.tv_seconds, event.tv_rows, event.tv_machines = seconds, rows, machines
     session.flush()
-    audit.record(session, actor, "event.tv_settings", event_id=event.id, subject=event,
-                 before=before, after=tv_settings(event))
+    audit.record(
+        session,
+        actor,
+        "event.tv_settings",
+        event_id=event.id,
+        subject=event,
+        before=before,
+        after=tv_settings(event),
+    )
     return event

@@ -61,8 +61,9 @@ def parse_score(value: int | str) -> int:
         text = value.strip()
         if len(text) > _SCORE_MAX_CHARS:
             # int() refuses more than 4,300 digits with a ValueError; no score is this long.
-            raise InvalidInput("That score is too large to be real; check the number.",
-                               code="score_too_large")
+            raise InvalidInput(
+                "That score is too large to be real; check the number.", code="score_too_large"
+            )
         if text.isascii() and text.isdigit():
             number = int(text)
         elif _GROUPED.match(text):
@@ -70,15 +71,18 @@ def parse_score(value: int | str) -> int:
         elif text.startswith("-") and text[1:].replace(",", "").isdigit():
             raise InvalidInput("A score cannot be negative.", code="negative_score")
         else:
-            raise InvalidInput(f"{value!r} is not a score; type a whole number like 12,345,670.",
-                               code="invalid_score")
+            raise InvalidInput(
+                f"{value!r} is not a score; type a whole number like 12,345,670.",
+                code="invalid_score",
+            )
     else:
         raise InvalidInput("A score is a whole number like 12,345,670.", code="invalid_score")
     if number < 0:
         raise InvalidInput("A score cannot be negative.", code="negative_score")
     if number > MAX_SCORE:
-        raise InvalidInput("That score is too large to be real; check the number.",
-                           code="score_too_large")
+        raise InvalidInput(
+            "That score is too large to be real; check the number.", code="score_too_large"
+        )
     return number
 
 
@@ -123,26 +127,41 @@ def _staff_only(actor: Actor) -> None:
 
 def fresh_machine(session: Session, machine: TournamentMachine) -> TournamentMachine:
     """Re-read ``machine`` from the database, so the lock set is chosen from what it is now."""
-    fresh = session.scalars(select(TournamentMachine).where(TournamentMachine.id == machine.id)
-                            .execution_options(populate_existing=True)).one()
+    fresh = session.scalars(
+        select(TournamentMachine)
+        .where(TournamentMachine.id == machine.id)
+        .execution_options(populate_existing=True)
+    ).one()
     return fresh
 
 
 def same_machine_ids(session: Session, machine: TournamentMachine) -> list[int]:
     """The rows of ``machine``'s physical machine: its title in every tournament bank of the
     event (HERB and PAPA on one bank machine), ``machine`` among them, by id."""
-    return list(session.scalars(select(TournamentMachine.id).where(
-        TournamentMachine.event_id == machine.event_id,
-        TournamentMachine.machine_id == machine.machine_id).order_by(TournamentMachine.id)))
+    return list(
+        session.scalars(
+            select(TournamentMachine.id)
+            .where(
+                TournamentMachine.event_id == machine.event_id,
+                TournamentMachine.machine_id == machine.machine_id,
+            )
+            .order_by(TournamentMachine.id)
+        )
+    )
 
 
 def _busy_elsewhere(session: Session, machine: TournamentMachine) -> TournamentMachine | None:
     """The game on ``machine``'s physical machine for another tournament, if one is on."""
-    return session.scalars(select(TournamentMachine).where(
-        TournamentMachine.event_id == machine.event_id,
-        TournamentMachine.machine_id == machine.machine_id,
-        TournamentMachine.id != machine.id, TournamentMachine.token_id.is_not(None))
-        .execution_options(populate_existing=True)).first()
+    return session.scalars(
+        select(TournamentMachine)
+        .where(
+            TournamentMachine.event_id == machine.event_id,
+            TournamentMachine.machine_id == machine.machine_id,
+            TournamentMachine.id != machine.id,
+            TournamentMachine.token_id.is_not(None),
+        )
+        .execution_options(populate_existing=True)
+    ).first()
 
 
 def _check_can_start(machine: TournamentMachine, tournament: Tournament) -> None:
@@ -150,11 +169,14 @@ def _check_can_start(machine: TournamentMachine, tournament: Tournament) -> None
     if machine.status == MachineStatus.REMOVED:
         raise Refused(f"{name} is no longer in {tournament.name}.", code="machine_removed")
     if machine.status == MachineStatus.DISABLED:
-        raise Refused(f"{name} is down; nobody new can start on it until it is back up.",
-                      code="machine_down")
+        raise Refused(
+            f"{name} is down; nobody new can start on it until it is back up.", code="machine_down"
+        )
     if not tournament.active or tournament.status != TournamentStatus.ACTIVE:
-        raise Refused(f"{tournament.name} is not active, so no new games can start.",
-                      code="tournament_inactive")
+        raise Refused(
+            f"{tournament.name} is not active, so no new games can start.",
+            code="tournament_inactive",
+        )
 
 
 def bump_version(tournament: Tournament) -> None:
@@ -189,23 +211,31 @@ def start_game(
     def attempt() -> GameStarted:
         slot = occupants.slot_of(session, occ)
         # The physical machine's rows in every tournament: one game at a time on it.
-        machine_ids = (set(same_machine_ids(session, machine))
-                       | ({slot.tournament_machine_id} if slot else set()))
+        machine_ids = set(same_machine_ids(session, machine)) | (
+            {slot.tournament_machine_id} if slot else set()
+        )
         locking.lock_machines(session, machine_ids)
         occupants.lock_occupants(session, [occ])
         locking.lock_tournaments(session, [tournament.id])
         slot = occupants.slot_of(session, occ)
         if slot is not None and slot.tournament_machine_id not in machine_ids:
             raise locking.LockSetChanged
-        return start_locked(session, pss, machine, tournament, occ, actor, now,
-                            from_queue=False)
+        return start_locked(session, pss, machine, tournament, occ, actor, now, from_queue=False)
 
     return locking.retrying(session, attempt, what=machine.machine.name)
 
 
-def start_locked(session: Session, pss: Pss, machine: TournamentMachine,
-                 tournament: Tournament, occ: Occupant, actor: Actor, now: datetime, *,
-                 from_queue: bool) -> GameStarted:
+def start_locked(
+    session: Session,
+    pss: Pss,
+    machine: TournamentMachine,
+    tournament: Tournament,
+    occ: Occupant,
+    actor: Actor,
+    now: datetime,
+    *,
+    from_queue: bool,
+) -> GameStarted:
     """Start ``occ`` on ``machine``; the caller holds the machine, occupant and tournament
     locks (a start from the desk and one from the head of the queue share this)."""
     name = machine.machine.name
@@ -218,8 +248,10 @@ def start_locked(session: Session, pss: Pss, machine: TournamentMachine,
     if other is not None:
         current = occupants.from_row(session, other.player_id, other.team_id)
         who = current.name if current else "someone"
-        raise Refused(f"{name} is in use: {who} is playing it for {other.tournament.name}.",
-                      code="machine_busy")
+        raise Refused(
+            f"{name} is in use: {who} is playing it for {other.tournament.name}.",
+            code="machine_busy",
+        )
     occupants.refuse_if_playing(session, occ)
     queue = occupants.slots(session, machine.id)
     if queue and not occ.same_as(queue[0].player_id, queue[0].team_id):
@@ -227,15 +259,18 @@ def start_locked(session: Session, pss: Pss, machine: TournamentMachine,
         raise Refused(
             f"{len(queue)} waiting in the queue for {name}; "
             f"{first.name if first else 'the player at the head'} is next.",
-            code="queue_waiting", waiting=len(queue))
-    tokens = usable_tokens(session, pss, tournament, player_id=occ.player_id,
-                           team_id=occ.team_id, limit=1)
+            code="queue_waiting",
+            waiting=len(queue),
+        )
+    tokens = usable_tokens(
+        session, pss, tournament, player_id=occ.player_id, team_id=occ.team_id, limit=1
+    )
     if not tokens:
-        raise Refused(f"{occ.name} has no tickets left for {tournament.name}.",
-                      code="no_tokens")
+        raise Refused(f"{occ.name} has no tickets left for {tournament.name}.", code="no_tokens")
     token = tokens[0]
-    game = GameStart(tournament=tournament, machine=machine, player=occ.player, team=occ.team,
-                     token=token)
+    game = GameStart(
+        tournament=tournament, machine=machine, player=occ.player, team=occ.team, token=token
+    )
     fmt, options = pss.format_for(tournament)
     fmt.check_game_start(session, game, options)
     pss.hook.pss_check_game_start(session=session, game=game)
@@ -255,19 +290,36 @@ def start_locked(session: Session, pss: Pss, machine: TournamentMachine,
         occupants.delete_slot(session, slot)
         left_machine = session.get(TournamentMachine, left)
         assert left_machine is not None
-        occupants.queue_changed(session, pss, left_machine,
-                                "advance" if left == machine.id else "leave", occ)
+        occupants.queue_changed(
+            session, pss, left_machine, "advance" if left == machine.id else "leave", occ
+        )
     bump_version(tournament)
     session.flush()
-    occupants.audit_at_machine(session, actor, "game.start", occ, machine, now,
-                               token_id=token.id, entry_id=entry.id, from_queue=from_queue,
-                               left_queue_of=left)
-    return GameStarted(machine_id=machine.id, token_id=token.id, entry_id=entry.id,
-                       player_id=occ.player_id, team_id=occ.team_id, left_queue_of=left)
+    occupants.audit_at_machine(
+        session,
+        actor,
+        "game.start",
+        occ,
+        machine,
+        now,
+        token_id=token.id,
+        entry_id=entry.id,
+        from_queue=from_queue,
+        left_queue_of=left,
+    )
+    return GameStarted(
+        machine_id=machine.id,
+        token_id=token.id,
+        entry_id=entry.id,
+        player_id=occ.player_id,
+        team_id=occ.team_id,
+        left_queue_of=left,
+    )
 
 
-def _next_to_play(session: Session, machine: TournamentMachine,
-                  siblings: list[TournamentMachine]) -> TournamentMachine:
+def _next_to_play(
+    session: Session, machine: TournamentMachine, siblings: list[TournamentMachine]
+) -> TournamentMachine:
     """Which tournament's queue the freed physical machine serves next: the one whose head has
     waited longest among the open ones (``machine``'s own when nobody else waits)."""
     best: tuple[Any, int] | None = None
@@ -284,13 +336,23 @@ def _next_to_play(session: Session, machine: TournamentMachine,
     return chosen
 
 
-def _advance(session: Session, pss: Pss, machine: TournamentMachine, tournament: Tournament,
-             actor: Actor, now: datetime) -> tuple[GameStarted | None, str | None]:
+def _advance(
+    session: Session,
+    pss: Pss,
+    machine: TournamentMachine,
+    tournament: Tournament,
+    actor: Actor,
+    now: datetime,
+) -> tuple[GameStarted | None, str | None]:
     """Start the head of the queue on the (free) machine. A refusal leaves the queue as it was
     and tells the player; the game that just ended is recorded either way."""
-    if (machine.token_id is not None or machine.status != MachineStatus.ACTIVE
-            or not tournament.active or tournament.status != TournamentStatus.ACTIVE
-            or _busy_elsewhere(session, machine) is not None):
+    if (
+        machine.token_id is not None
+        or machine.status != MachineStatus.ACTIVE
+        or not tournament.active
+        or tournament.status != TournamentStatus.ACTIVE
+        or _busy_elsewhere(session, machine) is not None
+    ):
         return None, None
     first = occupants.head(session, machine.id)
     if first is None:
@@ -299,19 +361,33 @@ def _advance(session: Session, pss: Pss, machine: TournamentMachine, tournament:
     try:
         occ = occupants.from_row(session, first.player_id, first.team_id)
         assert occ is not None
-        started = start_locked(session, pss, machine, tournament, occ, actor, now,
-                               from_queue=True)
+        started = start_locked(session, pss, machine, tournament, occ, actor, now, from_queue=True)
     except DomainError as exc:
         savepoint.rollback()
-        people = ([first.player_id] if first.player_id is not None
-                  else occupants.members_of(session, first.team_id or 0))
-        occupants.notify(session, pss, people, machine.event_id, "queue_advance_refused",
-                         f"You are next for {machine.machine.name} but could not be started: "
-                         f"{exc.message} Please see the scorekeeper.")
+        people = (
+            [first.player_id]
+            if first.player_id is not None
+            else occupants.members_of(session, first.team_id or 0)
+        )
+        occupants.notify(
+            session,
+            pss,
+            people,
+            machine.event_id,
+            "queue_advance_refused",
+            f"You are next for {machine.machine.name} but could not be started: "
+            f"{exc.message} Please see the scorekeeper.",
+        )
         return None, exc.message
     savepoint.commit()
-    occupants.notify(session, pss, occ.person_ids, machine.event_id, "your_turn",
-                     f"It is your turn on {machine.machine.name}.")
+    occupants.notify(
+        session,
+        pss,
+        occ.person_ids,
+        machine.event_id,
+        "your_turn",
+        f"It is your turn on {machine.machine.name}.",
+    )
     return started, None
 
 
@@ -333,39 +409,109 @@ def record_score(
     the next player from the queue. Pass ``token_id`` (the game the scorekeeper sees) so that a
     second scorekeeper's late submission is refused instead of landing on the next player."""
     value = parse_score(score)
-    return _end_game(session, pss, machine=machine, actor=actor, kind="score", score=value,
-                     token_id=token_id, now=now, advance=advance)
+    return _end_game(
+        session,
+        pss,
+        machine=machine,
+        actor=actor,
+        kind="score",
+        score=value,
+        token_id=token_id,
+        now=now,
+        advance=advance,
+    )
 
 
-def void_game(session: Session, pss: Pss, *, machine: TournamentMachine, actor: Actor,
-              token_id: int | None = None, reason: str = "", now: datetime | None = None,
-              advance: bool = True) -> GameEnded:
+def void_game(
+    session: Session,
+    pss: Pss,
+    *,
+    machine: TournamentMachine,
+    actor: Actor,
+    token_id: int | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+    advance: bool = True,
+) -> GameEnded:
     """Void the game on ``machine``: the token is used, no score is kept."""
-    return _end_game(session, pss, machine=machine, actor=actor, kind="void", token_id=token_id,
-                     now=now, advance=advance, reason=reason)
+    return _end_game(
+        session,
+        pss,
+        machine=machine,
+        actor=actor,
+        kind="void",
+        token_id=token_id,
+        now=now,
+        advance=advance,
+        reason=reason,
+    )
 
 
-def misconduct(session: Session, pss: Pss, *, machine: TournamentMachine, actor: Actor,
-               token_id: int | None = None, reason: str = "", now: datetime | None = None,
-               advance: bool = True) -> GameEnded:
+def misconduct(
+    session: Session,
+    pss: Pss,
+    *,
+    machine: TournamentMachine,
+    actor: Actor,
+    token_id: int | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+    advance: bool = True,
+) -> GameEnded:
     """Void the game for misconduct: as :func:`void_game`, and one offence on the player (on each
     member for a team)."""
-    return _end_game(session, pss, machine=machine, actor=actor, kind="misconduct",
-                     token_id=token_id, now=now, advance=advance, reason=reason)
+    return _end_game(
+        session,
+        pss,
+        machine=machine,
+        actor=actor,
+        kind="misconduct",
+        token_id=token_id,
+        now=now,
+        advance=advance,
+        reason=reason,
+    )
 
 
-def remove_from_machine(session: Session, pss: Pss, *, machine: TournamentMachine, actor: Actor,
-                        token_id: int | None = None, reason: str = "",
-                        now: datetime | None = None, advance: bool = True) -> GameEnded:
+def remove_from_machine(
+    session: Session,
+    pss: Pss,
+    *,
+    machine: TournamentMachine,
+    actor: Actor,
+    token_id: int | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+    advance: bool = True,
+) -> GameEnded:
     """Take the player off ``machine`` without using their token (broken machine, wrong player).
     Disable a broken machine first (or pass ``advance=False``) so the queue does not move on."""
-    return _end_game(session, pss, machine=machine, actor=actor, kind="remove",
-                     token_id=token_id, now=now, advance=advance, reason=reason)
+    return _end_game(
+        session,
+        pss,
+        machine=machine,
+        actor=actor,
+        kind="remove",
+        token_id=token_id,
+        now=now,
+        advance=advance,
+        reason=reason,
+    )
 
 
-def _end_game(session: Session, pss: Pss, *, machine: TournamentMachine, actor: Actor, kind: str,
-              score: int | None = None, token_id: int | None = None,
-              now: datetime | None = None, advance: bool = True, reason: str = "") -> GameEnded:
+def _end_game(
+    session: Session,
+    pss: Pss,
+    *,
+    machine: TournamentMachine,
+    actor: Actor,
+    kind: str,
+    score: int | None = None,
+    token_id: int | None = None,
+    now: datetime | None = None,
+    advance: bool = True,
+    reason: str = "",
+) -> GameEnded:
     _staff_only(actor)
     now = now or utcnow()
     tournament = machine.tournament
@@ -386,17 +532,33 @@ def _end_game(session: Session, pss: Pss, *, machine: TournamentMachine, actor: 
         ids = same_machine_ids(session, machine)
         seen_heads = heads(ids)
         locking.lock_machines(session, ids)
-        occupants.lock_occupants(session, [
-            occupants.from_row(session, *seen),
-            *(occupants.from_row(session, *h) for h in seen_heads.values()),
-        ])
+        occupants.lock_occupants(
+            session,
+            [
+                occupants.from_row(session, *seen),
+                *(occupants.from_row(session, *h) for h in seen_heads.values()),
+            ],
+        )
         siblings = [session.get(TournamentMachine, mid) for mid in ids]
         locking.lock_tournaments(session, sorted({m.tournament_id for m in siblings if m}))
-        if ((machine.player_id, machine.team_id) != seen or heads(ids) != seen_heads
-                or same_machine_ids(session, machine) != ids):
+        if (
+            (machine.player_id, machine.team_id) != seen
+            or heads(ids) != seen_heads
+            or same_machine_ids(session, machine) != ids
+        ):
             raise locking.LockSetChanged
-        ended = end_locked(session, pss, machine, tournament, actor, kind=kind, score=score,
-                            token_id=token_id, now=now, reason=reason)
+        ended = end_locked(
+            session,
+            pss,
+            machine,
+            tournament,
+            actor,
+            kind=kind,
+            score=score,
+            token_id=token_id,
+            now=now,
+            reason=reason,
+        )
         if not advance:
             return ended
         nxt = _next_to_play(session, machine, [m for m in siblings if m is not None])
@@ -406,9 +568,19 @@ def _end_game(session: Session, pss: Pss, *, machine: TournamentMachine, actor: 
     return locking.retrying(session, attempt, what=machine.machine.name)
 
 
-def end_locked(session: Session, pss: Pss, machine: TournamentMachine, tournament: Tournament,
-                actor: Actor, *, kind: str, score: int | None, token_id: int | None,
-                now: datetime, reason: str) -> GameEnded:
+def end_locked(
+    session: Session,
+    pss: Pss,
+    machine: TournamentMachine,
+    tournament: Tournament,
+    actor: Actor,
+    *,
+    kind: str,
+    score: int | None,
+    token_id: int | None,
+    now: datetime,
+    reason: str,
+) -> GameEnded:
     """End the game on ``machine`` (``kind``: score, void, misconduct or remove); the caller holds
     the machine, occupant and tournament locks (ending at the machine and removing the machine
     share this)."""
@@ -416,23 +588,31 @@ def end_locked(session: Session, pss: Pss, machine: TournamentMachine, tournamen
     if token_id is not None and machine.token_id != token_id:
         raise Refused(
             f"The game on {name} changed since you looked (its score may have been recorded "
-            "already); check the machine and try again.", code="game_changed")
+            "already); check the machine and try again.",
+            code="game_changed",
+        )
     if machine.token_id is None:
         raise Refused(f"Nobody is playing {name}.", code="no_game")
     occ = occupants.from_row(session, machine.player_id, machine.team_id)
     assert occ is not None
-    token = session.scalars(select(Token).where(Token.id == machine.token_id)
-                            .execution_options(populate_existing=True)).one()
+    token = session.scalars(
+        select(Token).where(Token.id == machine.token_id).execution_options(populate_existing=True)
+    ).one()
     entry = session.get(Entry, token.entry_id) if token.entry_id is not None else None
     score_row: Score | None = None
     if kind == "score":
         assert entry is not None
         assert score is not None
         token.used_at = now
-        score_row = Score(event_id=machine.event_id, entry_id=entry.id,
-                          tournament_machine_id=machine.id, token_id=token.id, score=score,
-                          recorded_by_id=event_user_id(session, machine.event_id, actor),
-                          recorded_at=now)
+        score_row = Score(
+            event_id=machine.event_id,
+            entry_id=entry.id,
+            tournament_machine_id=machine.id,
+            token_id=token.id,
+            score=score,
+            recorded_by_id=event_user_id(session, machine.event_id, actor),
+            recorded_at=now,
+        )
         session.add(score_row)
     elif kind in ("void", "misconduct"):
         token.voided_at = now
@@ -448,8 +628,14 @@ def end_locked(session: Session, pss: Pss, machine: TournamentMachine, tournamen
         if entry is not None:
             _drop_if_empty(session, entry)
     elif entry is not None:
-        finished = GameResult(tournament=tournament, machine=machine, entry=entry, token=token,
-                              score=score, voided=kind != "score")
+        finished = GameResult(
+            tournament=tournament,
+            machine=machine,
+            entry=entry,
+            token=token,
+            score=score,
+            voided=kind != "score",
+        )
         fmt, options = pss.format_for(tournament)
         fmt.game_finished(session, finished, options)
         pss.hook.pss_game_finished(session=session, result=finished)
@@ -460,19 +646,30 @@ def end_locked(session: Session, pss: Pss, machine: TournamentMachine, tournamen
             person.offences = (person.offences or 0) + 1
     bump_version(tournament)
     session.flush()
-    action = {"score": "game.score", "void": "game.void", "misconduct": "game.misconduct",
-              "remove": "game.remove"}[kind]
+    action = {
+        "score": "game.score",
+        "void": "game.void",
+        "misconduct": "game.misconduct",
+        "remove": "game.remove",
+    }[kind]
     details: dict[str, Any] = {"token_id": token.id, "entry_id": entry_id}
     if kind == "score":
         details["score"] = score
     if reason:
         details["reason"] = reason
     occupants.audit_at_machine(session, actor, action, occ, machine, now, **details)
-    return GameEnded(machine_id=machine.id, token_id=token.id, entry_id=entry_id,
-                     player_id=occ.player_id, team_id=occ.team_id, score=score,
-                     score_id=score_row.id if score_row is not None else None,
-                     voided=kind in ("void", "misconduct"), misconduct=kind == "misconduct",
-                     removed=kind == "remove")
+    return GameEnded(
+        machine_id=machine.id,
+        token_id=token.id,
+        entry_id=entry_id,
+        player_id=occ.player_id,
+        team_id=occ.team_id,
+        score=score,
+        score_id=score_row.id if score_row is not None else None,
+        voided=kind in ("void", "misconduct"),
+        misconduct=kind == "misconduct",
+        removed=kind == "remove",
+    )
 
 
 def _drop_if_empty(session: Session, entry: Entry) -> None:
@@ -488,5 +685,8 @@ def event_user_id(session: Session, event_id: int, actor: Actor) -> int | None:
     """The actor's staff row in the event (who recorded a score), if a person acts."""
     if actor.user_id is None:
         return None
-    return session.scalar(select(EventUser.id).where(EventUser.event_id == event_id,
-                                                     EventUser.user_id == actor.user_id))
+    return session.scalar(
+        select(EventUser.id).where(
+            EventUser.event_id == event_id, EventUser.user_id == actor.user_id
+        )
+    )

@@ -47,18 +47,22 @@ def check_key(key: str) -> str:
     if not (0 < len(key) <= MAX_KEY_LENGTH) or not all(33 <= ord(c) < 127 for c in key):
         raise InvalidInput(
             f"The Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters.",
-            code="invalid_idempotency_key")
+            code="invalid_idempotency_key",
+        )
     return key
 
 
 def _find(session: Session, scope: str, key: str) -> IdempotencyKey | None:
     return session.scalars(
-        select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-        .execution_options(populate_existing=True)).one_or_none()
+        select(IdempotencyKey)
+        .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
 
 
-def claim(session: Session, scope: str, key: str, request_fingerprint: str
-          ) -> IdempotencyKey | Answer:
+def claim(
+    session: Session, scope: str, key: str, request_fingerprint: str
+) -> IdempotencyKey | Answer:
     """Claim ``key`` in ``scope`` for a request: the new row (do the work, then
     :func:`remember` its answer in the same transaction), or the first request's answer when
     the key was used before for the same request.
@@ -68,8 +72,11 @@ def claim(session: Session, scope: str, key: str, request_fingerprint: str
     check_key(key)
     # Forgotten keys of this scope only: a purge across scopes would make every keyed request
     # wait on every other one.
-    session.execute(delete(IdempotencyKey).where(IdempotencyKey.scope == scope,
-                                                 IdempotencyKey.created_at < utcnow() - KEEP))
+    session.execute(
+        delete(IdempotencyKey).where(
+            IdempotencyKey.scope == scope, IdempotencyKey.created_at < utcnow() - KEEP
+        )
+    )
     existing = _find(session, scope, key)
     if existing is None:
         row = IdempotencyKey(scope=scope, key=key, fingerprint=request_fingerprint)
@@ -84,14 +91,22 @@ def claim(session: Session, scope: str, key: str, request_fingerprint: str
             if existing is None:  # pragma: no cover - the conflicting row cannot vanish
                 raise
     if existing.fingerprint != request_fingerprint:
-        raise Refused("This Idempotency-Key was already used for a different request; send a "
-                      "new key with each new request.", code="idempotency_key_reused")
+        raise Refused(
+            "This Idempotency-Key was already used for a different request; send a "
+            "new key with each new request.",
+            code="idempotency_key_reused",
+        )
     if existing.status is None:
-        raise Refused("The first request with this Idempotency-Key is still being answered; "
-                      "try again in a moment.", code="idempotency_in_progress")
-    return Answer(status=existing.status,
-                  headers=tuple((str(k), str(v)) for k, v in existing.headers),
-                  body=existing.body)
+        raise Refused(
+            "The first request with this Idempotency-Key is still being answered; "
+            "try again in a moment.",
+            code="idempotency_in_progress",
+        )
+    return Answer(
+        status=existing.status,
+        headers=tuple((str(k), str(v)) for k, v in existing.headers),
+        body=existing.body,
+    )
 
 
 def remember(session: Session, row: IdempotencyKey, answer: Answer) -> None:

@@ -58,7 +58,11 @@ LOCK_TIMEOUT_MS = 5000
 
 #: The lock order, lowest first (see the module docstring).
 LOCK_ORDER: tuple[type[Any], ...] = (
-    TournamentMachine, Team, EventPlayer, Tournament, Metatournament,
+    TournamentMachine,
+    Team,
+    EventPlayer,
+    Tournament,
+    Metatournament,
 )
 
 _PG_LOCK_ERRORS = ("55P03", "40P01")  # lock_not_available, deadlock_detected
@@ -106,8 +110,9 @@ def busy_on_lock_timeout(what: str = "This") -> Iterator[None]:
     except OperationalError as exc:
         code = getattr(exc.orig, "pgcode", None)
         if code in _PG_LOCK_ERRORS or "database is locked" in str(exc.orig):
-            raise Busy(f"{what} is busy with another change; try again in a moment.",
-                       code="busy") from exc
+            raise Busy(
+                f"{what} is busy with another change; try again in a moment.", code="busy"
+            ) from exc
         raise
 
 
@@ -179,8 +184,7 @@ def lock_metatournaments(session: Session, ids: Iterable[int | None]) -> list[Me
 # --- lifecycle jobs hold their scope ----------------------------------------------------------
 
 #: Job states that hold the scope against every change, a status change included.
-HOLDING_STATES = (LifecycleJobState.QUEUED, LifecycleJobState.RUNNING,
-                  LifecycleJobState.RETRYING)
+HOLDING_STATES = (LifecycleJobState.QUEUED, LifecycleJobState.RUNNING, LifecycleJobState.RETRYING)
 #: A running job silent this long counts as dead (its steps take seconds, Stripe calls time out
 #: after 30 s and are retried a couple of times).
 STALLED_AFTER = timedelta(minutes=3)
@@ -207,11 +211,17 @@ def scope_key(scope: Tournament | Metatournament) -> tuple[str, int]:
 
 def current_job(session: Session, scope: Tournament | Metatournament) -> LifecycleJob | None:
     """The newest lifecycle job of ``scope`` (``None`` if its status never changed)."""
-    column = (LifecycleJob.tournament_id if isinstance(scope, Tournament)
-              else LifecycleJob.metatournament_id)
+    column = (
+        LifecycleJob.tournament_id
+        if isinstance(scope, Tournament)
+        else LifecycleJob.metatournament_id
+    )
     return session.scalars(
-        select(LifecycleJob).where(column == scope.id).order_by(LifecycleJob.id.desc())
-        .limit(1).execution_options(populate_existing=True)
+        select(LifecycleJob)
+        .where(column == scope.id)
+        .order_by(LifecycleJob.id.desc())
+        .limit(1)
+        .execution_options(populate_existing=True)
     ).first()
 
 
@@ -219,12 +229,18 @@ def stalled(job: LifecycleJob, now: datetime) -> bool:
     """A running job whose worker has given no sign of life for :data:`STALLED_AFTER` (killed,
     its machine gone): a status change may take over from it."""
     beat = job.heartbeat_at or job.started_at
-    return (job.state == LifecycleJobState.RUNNING and beat is not None
-            and beat < now - STALLED_AFTER)
+    return (
+        job.state == LifecycleJobState.RUNNING and beat is not None and beat < now - STALLED_AFTER
+    )
 
 
-def refuse_if_held(session: Session, scope: Tournament | Metatournament, *,
-                   status_change: bool = False, now: datetime | None = None) -> None:
+def refuse_if_held(
+    session: Session,
+    scope: Tournament | Metatournament,
+    *,
+    status_change: bool = False,
+    now: datetime | None = None,
+) -> None:
     """Raise :class:`Locked` if a lifecycle job holds ``scope``: while it is queued, running or
     waiting for a retry; after it failed for good (or its worker died mid-run), for everything
     but a status change (which is how the job is run again)."""
@@ -237,15 +253,25 @@ def refuse_if_held(session: Session, scope: Tournament | Metatournament, *,
     if status_change and stalled(job, now or utcnow()):
         return
     if job.state in HOLDING_STATES:
-        retry = (f" (attempt {job.attempts} failed: {job.last_error}; trying again shortly)"
-                 if job.state == LifecycleJobState.RETRYING else "")
-        raise Locked(f"{scope.name} is locked: {doing}{retry}. Try again when it is done.",
-                     job=job.id, job_state=job.state.value, job_kind=job.kind.value)
+        retry = (
+            f" (attempt {job.attempts} failed: {job.last_error}; trying again shortly)"
+            if job.state == LifecycleJobState.RETRYING
+            else ""
+        )
+        raise Locked(
+            f"{scope.name} is locked: {doing}{retry}. Try again when it is done.",
+            job=job.id,
+            job_state=job.state.value,
+            job_kind=job.kind.value,
+        )
     if job.state == LifecycleJobState.FAILED and not status_change:
         raise Locked(
             f"{scope.name} is locked: {doing} failed ({job.last_error}). A tournament director "
             f"can run it again by setting the status to {job.new_status.value} once more.",
-            job=job.id, job_state=job.state.value, job_kind=job.kind.value)
+            job=job.id,
+            job_state=job.state.value,
+            job_kind=job.kind.value,
+        )
 
 
 def lock_scope(session: Session, scope: Tournament | Metatournament) -> None:
@@ -277,8 +303,9 @@ class LockSetChanged(Exception):
     """Raised inside :func:`retrying` when what was locked is not what turned out to be needed."""
 
 
-def retrying(session: Session, attempt: Callable[[], R], *, tries: int = 5,
-             what: str = "This") -> R:
+def retrying(
+    session: Session, attempt: Callable[[], R], *, tries: int = 5, what: str = "This"
+) -> R:
     """Run ``attempt`` in a savepoint; if it raises :class:`LockSetChanged`, roll the savepoint
     back (which releases the locks taken in it) and try again, up to ``tries`` times."""
     for _ in range(tries):

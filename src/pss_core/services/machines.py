@@ -41,12 +41,16 @@ class MachineStatusChange:
         return self.old != self.new
 
 
-_STATUS_WORDS = {"enable": MachineStatus.ACTIVE, "disable": MachineStatus.DISABLED,
-                 "remove": MachineStatus.REMOVED}
+_STATUS_WORDS = {
+    "enable": MachineStatus.ACTIVE,
+    "disable": MachineStatus.DISABLED,
+    "remove": MachineStatus.REMOVED,
+}
 
 
-def check_machine_status_allowed(session: Session, machine: TournamentMachine,
-                                 new: MachineStatus, actor: Actor) -> None:
+def check_machine_status_allowed(
+    session: Session, machine: TournamentMachine, new: MachineStatus, actor: Actor
+) -> None:
     """Refuse ``actor`` a change of ``machine`` to ``new``: a scorekeeper at the bank marks a
     machine down for repair and back up, as does the tournament director; taking a machine out
     of the bank is the tournament director's alone. pss itself (an actor with no user) may do
@@ -55,18 +59,25 @@ def check_machine_status_allowed(session: Session, machine: TournamentMachine,
         raise PermissionDenied("Only scorekeepers can do this.", code="staff_only")
     if actor.user_id is None:
         return
-    roles = set(session.scalars(
-        select(EventUserRole.role).join(EventUser, EventUserRole.event_user_id == EventUser.id)
-        .where(EventUser.event_id == machine.event_id, EventUser.user_id == actor.user_id)))
+    roles = set(
+        session.scalars(
+            select(EventUserRole.role)
+            .join(EventUser, EventUserRole.event_user_id == EventUser.id)
+            .where(EventUser.event_id == machine.event_id, EventUser.user_id == actor.user_id)
+        )
+    )
     if new == MachineStatus.REMOVED:
         if Role.TOURNAMENT_DIRECTOR not in roles:
             raise PermissionDenied(
                 "Only a tournament director can remove a machine from the bank; mark it down "
-                "for repair instead.", code="td_only")
+                "for repair instead.",
+                code="td_only",
+            )
     elif not roles & {Role.TOURNAMENT_DIRECTOR, Role.SCOREKEEPER}:
         raise PermissionDenied(
             "Only scorekeepers and tournament directors can mark a machine down or back up.",
-            code="scorekeepers_only")
+            code="scorekeepers_only",
+        )
 
 
 def set_machine_status(
@@ -94,8 +105,10 @@ def set_machine_status(
     try:
         new = _STATUS_WORDS[status] if status in _STATUS_WORDS else MachineStatus(status)
     except ValueError:
-        raise InvalidInput(f"{status!r} is not a machine status (enable, disable or remove).",
-                           code="invalid_status") from None
+        raise InvalidInput(
+            f"{status!r} is not a machine status (enable, disable or remove).",
+            code="invalid_status",
+        ) from None
     check_machine_status_allowed(session, machine, new, actor)
     now = now or utcnow()
     tournament = machine.tournament
@@ -105,15 +118,21 @@ def set_machine_status(
         seen = (machine.player_id, machine.team_id)
         # Down and back up is the physical machine's state, so it holds in every tournament
         # whose bank has it; removal takes it out of this tournament's bank only.
-        ids = ([machine.id] if new == MachineStatus.REMOVED
-               else games.same_machine_ids(session, machine))
+        ids = (
+            [machine.id]
+            if new == MachineStatus.REMOVED
+            else games.same_machine_ids(session, machine)
+        )
         locking.lock_machines(session, ids)
         occupants.lock_occupants(session, [occupants.from_row(session, *seen)])
-        others = [m for m in (session.get(TournamentMachine, i) for i in ids)
-                  if m is not None and m.id != machine.id
-                  and m.status != MachineStatus.REMOVED]
-        locking.lock_tournaments(session, sorted({tournament.id,
-                                                  *(m.tournament_id for m in others)}))
+        others = [
+            m
+            for m in (session.get(TournamentMachine, i) for i in ids)
+            if m is not None and m.id != machine.id and m.status != MachineStatus.REMOVED
+        ]
+        locking.lock_tournaments(
+            session, sorted({tournament.id, *(m.tournament_id for m in others)})
+        )
         if (machine.player_id, machine.team_id) != seen:
             raise locking.LockSetChanged
         change = _set_status_locked(session, pss, machine, tournament, new, actor, reason, now)
@@ -124,9 +143,16 @@ def set_machine_status(
     return locking.retrying(session, attempt, what=machine.machine.name)
 
 
-def _set_status_locked(session: Session, pss: Pss, machine: TournamentMachine,
-                       tournament: Tournament, new: MachineStatus, actor: Actor, reason: str,
-                       now: datetime) -> MachineStatusChange:
+def _set_status_locked(
+    session: Session,
+    pss: Pss,
+    machine: TournamentMachine,
+    tournament: Tournament,
+    new: MachineStatus,
+    actor: Actor,
+    reason: str,
+    now: datetime,
+) -> MachineStatusChange:
     old = machine.status
     if old == new:
         return MachineStatusChange(machine_id=machine.id, old=old, new=new)
@@ -135,34 +161,69 @@ def _set_status_locked(session: Session, pss: Pss, machine: TournamentMachine,
     told: list[int] = []
     if new == MachineStatus.REMOVED:
         if machine.token_id is not None:
-            taken_off = games.end_locked(session, pss, machine, tournament, actor, kind="remove",
-                                    score=None, token_id=None, now=now,
-                                    reason=reason or "machine removed")
+            taken_off = games.end_locked(
+                session,
+                pss,
+                machine,
+                tournament,
+                actor,
+                kind="remove",
+                score=None,
+                token_id=None,
+                now=now,
+                reason=reason or "machine removed",
+            )
         told = occupants.clear_queue_locked(
-            session, pss, machine, actor, now=now, kind="machine_removed",
+            session,
+            pss,
+            machine,
+            actor,
+            now=now,
+            kind="machine_removed",
             message=f"{name} has been removed from {tournament.name}, so you "
-                    "are no longer in its queue.")
+            "are no longer in its queue.",
+        )
     else:
         for slot in occupants.slots(session, machine.id):
             occ = occupants.from_row(session, slot.player_id, slot.team_id)
             assert occ is not None
             if new == MachineStatus.DISABLED:
-                kind, text = "machine_down", (
-                    f"{name} is down for repair. Your place in its queue "
-                    f"({occupants.ordinal(slot.position)}) is kept.")
+                kind, text = (
+                    "machine_down",
+                    (
+                        f"{name} is down for repair. Your place in its queue "
+                        f"({occupants.ordinal(slot.position)}) is kept."
+                    ),
+                )
             else:
-                kind, text = "machine_up", (
-                    f"{name} is back up. You are {occupants.ordinal(slot.position)} in its "
-                    "queue; please be ready.")
+                kind, text = (
+                    "machine_up",
+                    (
+                        f"{name} is back up. You are {occupants.ordinal(slot.position)} in its "
+                        "queue; please be ready."
+                    ),
+                )
             occupants.notify(session, pss, occ.person_ids, machine.event_id, kind, text)
             told.extend(occ.person_ids)
         if told or new == MachineStatus.DISABLED:
-            occupants.queue_changed(session, pss, machine,
-                                    "freeze" if new == MachineStatus.DISABLED else "unfreeze")
+            occupants.queue_changed(
+                session, pss, machine, "freeze" if new == MachineStatus.DISABLED else "unfreeze"
+            )
     machine.status = new
     session.flush()
-    audit.record(session, actor, "machine.status", event_id=machine.event_id, subject=machine,
-                 machine=name, tournament=tournament.slug, old=old.value, new=new.value,
-                 reason=reason, players_told=told)
-    return MachineStatusChange(machine_id=machine.id, old=old, new=new, told=tuple(told),
-                               taken_off=taken_off)
+    audit.record(
+        session,
+        actor,
+        "machine.status",
+        event_id=machine.event_id,
+        subject=machine,
+        machine=name,
+        tournament=tournament.slug,
+        old=old.value,
+        new=new.value,
+        reason=reason,
+        players_told=told,
+    )
+    return MachineStatusChange(
+        machine_id=machine.id, old=old, new=new, told=tuple(told), taken_off=taken_off
+    )

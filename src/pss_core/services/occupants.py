@@ -122,8 +122,9 @@ def playing_where(session: Session, occ: Occupant) -> TournamentMachine | None:
     where: Any = TournamentMachine.player_id.in_(people)
     if teams:
         where = where | TournamentMachine.team_id.in_(teams)
-    return session.scalars(select(TournamentMachine).where(where).order_by(
-        TournamentMachine.id)).first()
+    return session.scalars(
+        select(TournamentMachine).where(where).order_by(TournamentMachine.id)
+    ).first()
 
 
 def refuse_if_playing(session: Session, occ: Occupant) -> None:
@@ -132,13 +133,21 @@ def refuse_if_playing(session: Session, occ: Occupant) -> None:
         return
     where = busy.machine.name
     if occ.team is not None and busy.team_id != occ.team_id:
-        raise Refused(f"A member of {occ.name} is playing {where}; the team can start or queue "
-                      "when they are done.", code="team_member_busy", machine_id=busy.id)
+        raise Refused(
+            f"A member of {occ.name} is playing {where}; the team can start or queue "
+            "when they are done.",
+            code="team_member_busy",
+            machine_id=busy.id,
+        )
     if occ.team is None and busy.team_id is not None:
-        raise Refused(f"{occ.name} is playing {where} with their team.",
-                      code="already_playing", machine_id=busy.id)
-    raise Refused(f"{occ.name} is already playing {where}.", code="already_playing",
-                  machine_id=busy.id)
+        raise Refused(
+            f"{occ.name} is playing {where} with their team.",
+            code="already_playing",
+            machine_id=busy.id,
+        )
+    raise Refused(
+        f"{occ.name} is already playing {where}.", code="already_playing", machine_id=busy.id
+    )
 
 
 # --- queue slots ----------------------------------------------------------------------------
@@ -150,16 +159,20 @@ def slot_of(session: Session, occ: Occupant) -> QueueSlot | None:
         where = QueueSlot.team_id == occ.team.id
     else:
         where = QueueSlot.player_id == occ.player.id
-    return session.scalars(select(QueueSlot).where(where).execution_options(
-        populate_existing=True)).first()
+    return session.scalars(
+        select(QueueSlot).where(where).execution_options(populate_existing=True)
+    ).first()
 
 
 def slots(session: Session, machine_id: int) -> list[QueueSlot]:
-    return list(session.scalars(
-        select(QueueSlot).where(QueueSlot.tournament_machine_id == machine_id)
-        .order_by(QueueSlot.position, QueueSlot.id)
-        .execution_options(populate_existing=True)
-    ).all())
+    return list(
+        session.scalars(
+            select(QueueSlot)
+            .where(QueueSlot.tournament_machine_id == machine_id)
+            .order_by(QueueSlot.position, QueueSlot.id)
+            .execution_options(populate_existing=True)
+        ).all()
+    )
 
 
 def head(session: Session, machine_id: int) -> QueueSlot | None:
@@ -168,8 +181,12 @@ def head(session: Session, machine_id: int) -> QueueSlot | None:
 
 
 def queue_length(session: Session, machine_id: int) -> int:
-    return int(session.scalar(select(func.count(QueueSlot.id)).where(
-        QueueSlot.tournament_machine_id == machine_id)) or 0)
+    return int(
+        session.scalar(
+            select(func.count(QueueSlot.id)).where(QueueSlot.tournament_machine_id == machine_id)
+        )
+        or 0
+    )
 
 
 def delete_slot(session: Session, slot: QueueSlot) -> None:
@@ -184,54 +201,100 @@ def delete_slot(session: Session, slot: QueueSlot) -> None:
     )
 
 
-def add_slot(session: Session, machine: TournamentMachine, occ: Occupant, *, at_head: bool,
-             now: datetime | None = None) -> QueueSlot:
+def add_slot(
+    session: Session,
+    machine: TournamentMachine,
+    occ: Occupant,
+    *,
+    at_head: bool,
+    now: datetime | None = None,
+) -> QueueSlot:
     """Add the occupant at the end of the queue (or at its head, moving everyone down one)."""
     if at_head:
         session.execute(
-            update(QueueSlot).where(QueueSlot.tournament_machine_id == machine.id)
+            update(QueueSlot)
+            .where(QueueSlot.tournament_machine_id == machine.id)
             .values(position=QueueSlot.position + 1)
         )
         position = 1
     else:
         position = queue_length(session, machine.id) + 1
-    slot = QueueSlot(event_id=machine.event_id, tournament_machine_id=machine.id,
-                     player_id=occ.player_id, team_id=occ.team_id, position=position,
-                     joined_at=now or utcnow())
+    slot = QueueSlot(
+        event_id=machine.event_id,
+        tournament_machine_id=machine.id,
+        player_id=occ.player_id,
+        team_id=occ.team_id,
+        position=position,
+        joined_at=now or utcnow(),
+    )
     session.add(slot)
     session.flush()
     return slot
 
 
-def queue_changed(session: Session, pss: Pss, machine: TournamentMachine, action: str,
-                  occ: Occupant | None = None) -> None:
-    pss.hook.pss_queue_changed(session=session, change=QueueChange(
-        machine=machine, action=action,
-        player_id=occ.player_id if occ else None, team_id=occ.team_id if occ else None,
-    ))
+def queue_changed(
+    session: Session, pss: Pss, machine: TournamentMachine, action: str, occ: Occupant | None = None
+) -> None:
+    pss.hook.pss_queue_changed(
+        session=session,
+        change=QueueChange(
+            machine=machine,
+            action=action,
+            player_id=occ.player_id if occ else None,
+            team_id=occ.team_id if occ else None,
+        ),
+    )
 
 
-def notify(session: Session, pss: Pss, person_ids: Sequence[int], event_id: int, kind: str,
-           message: str) -> None:
+def notify(
+    session: Session, pss: Pss, person_ids: Sequence[int], event_id: int, kind: str, message: str
+) -> None:
     """Tell each player (:func:`pss_core.notify.tell`): recorded for their page now, delivered
     through ``pss_notify`` once the change commits."""
     for pid in person_ids:
-        notify_.tell(session, PlayerNotification(
-            event_id=event_id, player_id=pid, kind=kind, message=message))
+        notify_.tell(
+            session,
+            PlayerNotification(event_id=event_id, player_id=pid, kind=kind, message=message),
+        )
 
 
-def audit_at_machine(session: Session, actor: Actor, action: str, occ: Occupant,
-                     machine: TournamentMachine, now: datetime, **details: Any) -> None:
+def audit_at_machine(
+    session: Session,
+    actor: Actor,
+    action: str,
+    occ: Occupant,
+    machine: TournamentMachine,
+    now: datetime,
+    **details: Any,
+) -> None:
     """One audit row for each player of ``occ`` about something done to them at ``machine``
     (a game, a queue place), with their games left."""
     for pid in occ.person_ids:
-        audit_for_player(session, actor, action, event_id=machine.event_id, player_id=pid,
-                         subject=machine, now=now, machine=machine.machine.name,
-                         tournament=machine.tournament.slug, team_id=occ.team_id, **details)
+        audit_for_player(
+            session,
+            actor,
+            action,
+            event_id=machine.event_id,
+            player_id=pid,
+            subject=machine,
+            now=now,
+            machine=machine.machine.name,
+            tournament=machine.tournament.slug,
+            team_id=occ.team_id,
+            **details,
+        )
 
 
-def clear_queue_locked(session: Session, pss: Pss, machine: TournamentMachine, actor: Actor,
-                       *, now: datetime, kind: str, message: str) -> list[int]:
+def clear_queue_locked(
+    session: Session,
+    pss: Pss,
+    machine: TournamentMachine,
+    actor: Actor,
+    *,
+    now: datetime,
+    kind: str,
+    message: str,
+) -> list[int]:
     """Empty ``machine``'s queue (its lock held), telling everyone who lost their place."""
     told: list[int] = []
     for slot in slots(session, machine.id):
@@ -241,8 +304,9 @@ def clear_queue_locked(session: Session, pss: Pss, machine: TournamentMachine, a
         session.delete(slot)
         session.flush()
         notify(session, pss, occ.person_ids, machine.event_id, kind, message)
-        audit_at_machine(session, actor, "queue.clear", occ, machine, now,
-                         position=position, why=kind)
+        audit_at_machine(
+            session, actor, "queue.clear", occ, machine, now, position=position, why=kind
+        )
         told.extend(occ.person_ids)
     if told:
         queue_changed(session, pss, machine, "clear")
@@ -265,22 +329,32 @@ def require_self_or_staff(actor_player_id: int | None, occ: Occupant) -> None:
         raise PermissionDenied("Players can only do this for themselves.", code="not_yourself")
 
 
-def require_director(session: Session, event_id: int, user_id: int | None,
-                     player_id: int | None) -> None:
+def require_director(
+    session: Session, event_id: int, user_id: int | None, player_id: int | None
+) -> None:
     """Only a tournament director (or pss itself, with no user) may do this."""
     if player_id is not None:
         raise PermissionDenied("Only a tournament director can do this.", code="td_only")
     if user_id is None:
         return
     is_td = session.scalar(
-        select(EventUserRole.id).join(EventUser, EventUserRole.event_user_id == EventUser.id)
-        .where(EventUser.event_id == event_id, EventUser.user_id == user_id,
-               EventUserRole.role == Role.TOURNAMENT_DIRECTOR)
+        select(EventUserRole.id)
+        .join(EventUser, EventUserRole.event_user_id == EventUser.id)
+        .where(
+            EventUser.event_id == event_id,
+            EventUser.user_id == user_id,
+            EventUserRole.role == Role.TOURNAMENT_DIRECTOR,
+        )
     )
     if is_td is None:
         raise PermissionDenied("Only a tournament director can do this.", code="td_only")
 
 
 def members_of(session: Session, team_id: int) -> list[int]:
-    return list(session.scalars(select(TeamMember.event_player_id).where(
-        TeamMember.team_id == team_id).order_by(TeamMember.event_player_id)).all())
+    return list(
+        session.scalars(
+            select(TeamMember.event_player_id)
+            .where(TeamMember.team_id == team_id)
+            .order_by(TeamMember.event_player_id)
+        ).all()
+    )

@@ -76,13 +76,15 @@ def clean_email(email: str | None) -> str | None:
     if not value:
         return None
     if len(value) > 254 or not EMAIL_RE.match(value):
-        raise InvalidInput(f"{value[:60]!r} is not an e-mail address.", code="invalid_email",
-                           field="email")
+        raise InvalidInput(
+            f"{value[:60]!r} is not an e-mail address.", code="invalid_email", field="email"
+        )
     return value
 
 
-def find_global_player(session: Session, *, ifpa_id: int | None,
-                       email: str | None) -> Player | None:
+def find_global_player(
+    session: Session, *, ifpa_id: int | None, email: str | None
+) -> Player | None:
     """The person already known across events by ``ifpa_id``, else by ``email`` (when exactly
     one person has it and their IFPA id does not contradict ``ifpa_id``)."""
     if ifpa_id is not None:
@@ -90,8 +92,7 @@ def find_global_player(session: Session, *, ifpa_id: int | None,
         if found is not None:
             return found
     if email:
-        people = session.scalars(select(Player).where(Player.email == email.lower())
-                                 .limit(2)).all()
+        people = session.scalars(select(Player).where(Player.email == email.lower()).limit(2)).all()
         if len(people) == 1 and (ifpa_id is None or people[0].ifpa_id in (None, ifpa_id)):
             return people[0]
     return None
@@ -115,16 +116,26 @@ class Candidate:
         return {"number": ep.number, "name": ep.name, "reasons": list(self.reasons)}
 
 
-def possible_duplicates(session: Session, event: Event, first_name: str, last_name: str = "", *,
-                        ifpa_id: int | None = None, email: str | None = None,
-                        exclude_id: int | None = None) -> list[Candidate]:
+def possible_duplicates(
+    session: Session,
+    event: Event,
+    first_name: str,
+    last_name: str = "",
+    *,
+    ifpa_id: int | None = None,
+    email: str | None = None,
+    exclude_id: int | None = None,
+) -> list[Candidate]:
     """Registrations in ``event`` with the same name (case and accents aside), IFPA id or
     e-mail as the one about to be made, by player number."""
     key = name_key(first_name, last_name)
     email = (email or "").strip().lower() or None
     rows = session.execute(
-        select(EventPlayer, Player).join(Player, Player.id == EventPlayer.player_id)
-        .where(EventPlayer.event_id == event.id).order_by(EventPlayer.number)).all()
+        select(EventPlayer, Player)
+        .join(Player, Player.id == EventPlayer.player_id)
+        .where(EventPlayer.event_id == event.id)
+        .order_by(EventPlayer.number)
+    ).all()
     found = []
     for ep, person in rows:
         if ep.id == exclude_id:
@@ -152,7 +163,8 @@ def _duplicate_error(candidates: list[Candidate]) -> PossibleDuplicate:
     return PossibleDuplicate(
         f"Already registered: {names}. Open that registration if it is the same person, or "
         "confirm that this is somebody else to register a second one.",
-        candidates=[c.as_dict() for c in candidates])
+        candidates=[c.as_dict() for c in candidates],
+    )
 
 
 # --- registering (the desk) ------------------------------------------------------------------
@@ -179,22 +191,41 @@ def register(
     known from other events by IFPA id or e-mail is reused (their name stays theirs)."""
     email = clean_email(email)
     setup.require_text(first_name, "A first name")
-    candidates = possible_duplicates(session, event, first_name, last_name, ifpa_id=ifpa_id,
-                                     email=email)
+    candidates = possible_duplicates(
+        session, event, first_name, last_name, ifpa_id=ifpa_id, email=email
+    )
     if candidates and not confirm_new:
         raise _duplicate_error(candidates)
     values = check_answers(session, event, answers or {})
     person = find_global_player(session, ifpa_id=ifpa_id, email=email)
     ep, clear_pin = setup.register_player(
-        session, event, first_name, last_name, number=number, pin=pin, ifpa_id=ifpa_id,
-        ifpa_rank=ifpa_rank, email=email, player=person, actor=actor)
+        session,
+        event,
+        first_name,
+        last_name,
+        number=number,
+        pin=pin,
+        ifpa_id=ifpa_id,
+        ifpa_rank=ifpa_rank,
+        email=email,
+        player=person,
+        actor=actor,
+    )
     if person is not None:
         if person.ifpa_id is None and ifpa_id is not None:
             person.ifpa_id = ifpa_id
         if person.email is None and email is not None:
             person.email = email
-        audit.record(session, actor, "player.known", event_id=event.id, subject=ep,
-                     player_id=ep.id, person_id=person.id, name=person.name)
+        audit.record(
+            session,
+            actor,
+            "player.known",
+            event_id=event.id,
+            subject=ep,
+            player_id=ep.id,
+            person_id=person.id,
+            name=person.name,
+        )
     if values:
         _store_answers(session, ep, values, actor=actor)
     return ep, clear_pin
@@ -203,71 +234,135 @@ def register(
 # --- registration questions ------------------------------------------------------------------
 
 
-def _question_values(label: str, kind: str, choices: Iterable[str], help: str
-                     ) -> tuple[str, QuestionKind, list[str], str]:
+def _question_values(
+    label: str, kind: str, choices: Iterable[str], help: str
+) -> tuple[str, QuestionKind, list[str], str]:
     label = setup.require_text(label, "A question")
     if len(label) > 200:
-        raise InvalidInput("A question is at most 200 characters.", code="invalid_field",
-                           field="label")
+        raise InvalidInput(
+            "A question is at most 200 characters.", code="invalid_field", field="label"
+        )
     try:
         qkind = QuestionKind(kind)
     except ValueError:
-        raise InvalidInput(f"A question is one of: {', '.join(k.value for k in QuestionKind)}.",
-                           code="invalid_field", field="kind") from None
+        raise InvalidInput(
+            f"A question is one of: {', '.join(k.value for k in QuestionKind)}.",
+            code="invalid_field",
+            field="kind",
+        ) from None
     cleaned = [setup.clean_text(c, "A choice") for c in choices]
     cleaned = list(dict.fromkeys(c for c in cleaned if c))
     if qkind == QuestionKind.CHOICE and len(cleaned) < 2:
-        raise InvalidInput("A choice question needs at least two choices.",
-                           code="invalid_field", field="choices")
+        raise InvalidInput(
+            "A choice question needs at least two choices.", code="invalid_field", field="choices"
+        )
     if any(len(c) > 100 for c in cleaned):
-        raise InvalidInput("A choice is at most 100 characters.", code="invalid_field",
-                           field="choices")
+        raise InvalidInput(
+            "A choice is at most 100 characters.", code="invalid_field", field="choices"
+        )
     help = setup.clean_text(help, "The help text")[:500]
     return label, qkind, cleaned if qkind == QuestionKind.CHOICE else [], help
 
 
 def _question_state(q: RegistrationQuestion) -> dict[str, Any]:
-    return {"label": q.label, "kind": q.kind.value, "choices": list(q.choices or ()),
-            "required": q.required, "active": q.active, "position": q.position, "help": q.help}
+    return {
+        "label": q.label,
+        "kind": q.kind.value,
+        "choices": list(q.choices or ()),
+        "required": q.required,
+        "active": q.active,
+        "position": q.position,
+        "help": q.help,
+    }
 
 
-def add_question(session: Session, event: Event, label: str, kind: str, *,
-                 choices: Iterable[str] = (), required: bool = False, help: str = "",
-                 actor: Actor = audit.SYSTEM) -> RegistrationQuestion:
+def add_question(
+    session: Session,
+    event: Event,
+    label: str,
+    kind: str,
+    *,
+    choices: Iterable[str] = (),
+    required: bool = False,
+    help: str = "",
+    actor: Actor = audit.SYSTEM,
+) -> RegistrationQuestion:
     """A new question asked at every registration from now on, after the others."""
     label, qkind, cleaned, help = _question_values(label, kind, choices, help)
-    last = session.scalar(select(func.max(RegistrationQuestion.position)).where(
-        RegistrationQuestion.event_id == event.id)) or 0
-    q = RegistrationQuestion(event_id=event.id, label=label, kind=qkind, choices=cleaned,
-                             required=required, help=help, position=last + 1, active=True)
+    last = (
+        session.scalar(
+            select(func.max(RegistrationQuestion.position)).where(
+                RegistrationQuestion.event_id == event.id
+            )
+        )
+        or 0
+    )
+    q = RegistrationQuestion(
+        event_id=event.id,
+        label=label,
+        kind=qkind,
+        choices=cleaned,
+        required=required,
+        help=help,
+        position=last + 1,
+        active=True,
+    )
     session.add(q)
     session.flush()
-    audit.record(session, actor, "question.add", event_id=event.id, subject=q,
-                 after=_question_state(q))
+    audit.record(
+        session, actor, "question.add", event_id=event.id, subject=q, after=_question_state(q)
+    )
     return q
 
 
-def edit_question(session: Session, q: RegistrationQuestion, *, label: str, kind: str,
-                  choices: Iterable[str] = (), required: bool = False, help: str = "",
-                  active: bool = True, actor: Actor = audit.SYSTEM) -> RegistrationQuestion:
+def edit_question(
+    session: Session,
+    q: RegistrationQuestion,
+    *,
+    label: str,
+    kind: str,
+    choices: Iterable[str] = (),
+    required: bool = False,
+    help: str = "",
+    active: bool = True,
+    actor: Actor = audit.SYSTEM,
+) -> RegistrationQuestion:
     """Change a question. Answers already given stay as they were; a choice taken away from a
     choice question keeps the answers that chose it."""
     before = _question_state(q)
     label, qkind, cleaned, help = _question_values(label, kind, choices, help)
     q.label, q.kind, q.choices, q.required, q.help, q.active = (
-        label, qkind, cleaned, required, help, active)
+        label,
+        qkind,
+        cleaned,
+        required,
+        help,
+        active,
+    )
     session.flush()
-    audit.record(session, actor, "question.edit", event_id=q.event_id, subject=q,
-                 before=before, after=_question_state(q))
+    audit.record(
+        session,
+        actor,
+        "question.edit",
+        event_id=q.event_id,
+        subject=q,
+        before=before,
+        after=_question_state(q),
+    )
     return q
 
 
-def move_question(session: Session, q: RegistrationQuestion, offset: int, *,
-                  actor: Actor = audit.SYSTEM) -> RegistrationQuestion:
+def move_question(
+    session: Session, q: RegistrationQuestion, offset: int, *, actor: Actor = audit.SYSTEM
+) -> RegistrationQuestion:
     """Move a question ``offset`` places up (negative) or down among the event's questions."""
-    order = list(session.scalars(select(RegistrationQuestion).where(
-        RegistrationQuestion.event_id == q.event_id).order_by(
-        RegistrationQuestion.position, RegistrationQuestion.id)))
+    order = list(
+        session.scalars(
+            select(RegistrationQuestion)
+            .where(RegistrationQuestion.event_id == q.event_id)
+            .order_by(RegistrationQuestion.position, RegistrationQuestion.id)
+        )
+    )
     at = order.index(q)
     to = max(0, min(len(order) - 1, at + offset))
     before = [x.id for x in order]
@@ -275,18 +370,27 @@ def move_question(session: Session, q: RegistrationQuestion, offset: int, *,
     for position, item in enumerate(order, start=1):
         item.position = position
     session.flush()
-    audit.record(session, actor, "question.move", event_id=q.event_id, subject=q,
-                 before=before, after=[x.id for x in order])
+    audit.record(
+        session,
+        actor,
+        "question.move",
+        event_id=q.event_id,
+        subject=q,
+        before=before,
+        after=[x.id for x in order],
+    )
     return q
 
 
-def questions_of(session: Session, event: Event, *, active_only: bool = True
-                 ) -> list[RegistrationQuestion]:
+def questions_of(
+    session: Session, event: Event, *, active_only: bool = True
+) -> list[RegistrationQuestion]:
     query = select(RegistrationQuestion).where(RegistrationQuestion.event_id == event.id)
     if active_only:
         query = query.where(RegistrationQuestion.active.is_(True))
-    return list(session.scalars(query.order_by(RegistrationQuestion.position,
-                                               RegistrationQuestion.id)))
+    return list(
+        session.scalars(query.order_by(RegistrationQuestion.position, RegistrationQuestion.id))
+    )
 
 
 _YES = ("yes", "y", "true", "1", "on")
@@ -300,34 +404,40 @@ def _answer_value(q: RegistrationQuestion, raw: Any) -> str:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return ""
     if isinstance(raw, list | dict):
-        raise InvalidInput(f"“{q.label}”: one answer, please.", code="invalid_answer",
-                           field=field)
+        raise InvalidInput(f"“{q.label}”: one answer, please.", code="invalid_answer", field=field)
     if q.kind == QuestionKind.YES_NO:
         text = str(raw).strip().lower() if not isinstance(raw, bool) else ("yes" if raw else "no")
         if text in _YES:
             return "yes"
         if text in _NO:
             return "no"
-        raise InvalidInput(f"“{q.label}”: answer yes or no.", code="invalid_answer",
-                           field=field)
+        raise InvalidInput(f"“{q.label}”: answer yes or no.", code="invalid_answer", field=field)
     if q.kind == QuestionKind.NUMBER:
         text = str(raw).strip()
         if isinstance(raw, bool) or not re.fullmatch(r"-?\d{1,12}", text):
-            raise InvalidInput(f"“{q.label}”: answer with a whole number.",
-                               code="invalid_answer", field=field)
+            raise InvalidInput(
+                f"“{q.label}”: answer with a whole number.", code="invalid_answer", field=field
+            )
         return str(int(text))
     text = setup.clean_text(str(raw), f"The answer to “{q.label}”")
     if len(text) > ANSWER_MAX_LENGTH:
-        raise InvalidInput(f"“{q.label}”: at most {ANSWER_MAX_LENGTH} characters.",
-                           code="invalid_answer", field=field)
+        raise InvalidInput(
+            f"“{q.label}”: at most {ANSWER_MAX_LENGTH} characters.",
+            code="invalid_answer",
+            field=field,
+        )
     if q.kind == QuestionKind.CHOICE and text not in (q.choices or ()):
-        raise InvalidInput(f"“{q.label}”: choose one of {', '.join(q.choices)}.",
-                           code="invalid_answer", field=field)
+        raise InvalidInput(
+            f"“{q.label}”: choose one of {', '.join(q.choices)}.",
+            code="invalid_answer",
+            field=field,
+        )
     return text
 
 
-def check_answers(session: Session, event: Event, answers: Mapping[Any, Any], *,
-                  enforce_required: bool = True) -> dict[int, str]:
+def check_answers(
+    session: Session, event: Event, answers: Mapping[Any, Any], *, enforce_required: bool = True
+) -> dict[int, str]:
     """Answers by question id (keys may be ids or their digits) checked against the event's
     active questions; a required question left unanswered is refused (a required yes/no
     question must be answered yes: "I accept the rules")."""
@@ -336,17 +446,20 @@ def check_answers(session: Session, event: Event, answers: Mapping[Any, Any], *,
     for key, raw in answers.items():
         qid = int(key) if isinstance(key, int) or str(key).isdigit() else None
         if qid is None or qid not in asked:
-            raise InvalidInput(f"There is no question {str(key)[:20]!r} in this event.",
-                               code="unknown_question")
+            raise InvalidInput(
+                f"There is no question {str(key)[:20]!r} in this event.", code="unknown_question"
+            )
         given[qid] = raw
     values: dict[int, str] = {}
     for qid, q in asked.items():
         value = _answer_value(q, given.get(qid))
-        if enforce_required and q.required and (
-                not value or (q.kind == QuestionKind.YES_NO and value != "yes")):
+        if (
+            enforce_required
+            and q.required
+            and (not value or (q.kind == QuestionKind.YES_NO and value != "yes"))
+        ):
             must = "must be answered yes" if q.kind == QuestionKind.YES_NO else "needs an answer"
-            raise InvalidInput(f"“{q.label}” {must}.", code="missing_answer",
-                               field=f"answer.{qid}")
+            raise InvalidInput(f"“{q.label}” {must}.", code="missing_answer", field=f"answer.{qid}")
         if qid in given:
             values[qid] = value
     return values
@@ -354,21 +467,30 @@ def check_answers(session: Session, event: Event, answers: Mapping[Any, Any], *,
 
 def answers_of(session: Session, ep: EventPlayer) -> dict[int, str]:
     """A player's answers by question id."""
-    return dict(session.execute(select(RegistrationAnswer.question_id, RegistrationAnswer.value)
-                                .where(RegistrationAnswer.event_player_id == ep.id)).all())
+    return dict(
+        session.execute(
+            select(RegistrationAnswer.question_id, RegistrationAnswer.value).where(
+                RegistrationAnswer.event_player_id == ep.id
+            )
+        ).all()
+    )
 
 
-def _store_answers(session: Session, ep: EventPlayer, values: Mapping[int, str], *,
-                   actor: Actor) -> dict[str, Any]:
-    rows = {a.question_id: a for a in session.scalars(select(RegistrationAnswer).where(
-        RegistrationAnswer.event_player_id == ep.id))}
+def _store_answers(
+    session: Session, ep: EventPlayer, values: Mapping[int, str], *, actor: Actor
+) -> dict[str, Any]:
+    rows = {
+        a.question_id: a
+        for a in session.scalars(
+            select(RegistrationAnswer).where(RegistrationAnswer.event_player_id == ep.id)
+        )
+    }
     before = {str(k): a.value for k, a in rows.items()}
     for qid, value in values.items():
         row = rows.get(qid)
         if row is None:
             if value:
-                session.add(RegistrationAnswer(event_player_id=ep.id, question_id=qid,
-                                               value=value))
+                session.add(RegistrationAnswer(event_player_id=ep.id, question_id=qid, value=value))
         elif not value:
             session.delete(row)
         elif row.value != value:
@@ -376,25 +498,34 @@ def _store_answers(session: Session, ep: EventPlayer, values: Mapping[int, str],
     session.flush()
     after = {str(k): v for k, v in answers_of(session, ep).items()}
     if before != after:
-        audit.record(session, actor, "player.answers", event_id=ep.event_id, subject=ep,
-                     player_id=ep.id, before=before, after=after)
+        audit.record(
+            session,
+            actor,
+            "player.answers",
+            event_id=ep.event_id,
+            subject=ep,
+            player_id=ep.id,
+            before=before,
+            after=after,
+        )
     return after
 
 
-def set_answers(session: Session, ep: EventPlayer, answers: Mapping[Any, Any], *,
-                actor: Actor = audit.SYSTEM) -> dict[str, Any]:
+def set_answers(
+    session: Session, ep: EventPlayer, answers: Mapping[Any, Any], *, actor: Actor = audit.SYSTEM
+) -> dict[str, Any]:
     """Change a player's answers (the questions not given keep theirs; required ones stay
     required)."""
     event = session.get(Event, ep.event_id)
     assert event is not None
     asked = {q.id for q in questions_of(session, event)}
-    merged: dict[Any, Any] = {str(k): v for k, v in answers_of(session, ep).items()
-                              if k in asked}
+    merged: dict[Any, Any] = {str(k): v for k, v in answers_of(session, ep).items() if k in asked}
     merged.update({str(k): v for k, v in answers.items()})
     values = check_answers(session, event, merged)
     given = {str(k) for k in answers}
-    return _store_answers(session, ep, {k: v for k, v in values.items() if str(k) in given},
-                          actor=actor)
+    return _store_answers(
+        session, ep, {k: v for k, v in values.items() if str(k) in given}, actor=actor
+    )
 
 
 # --- editing ---------------------------------------------------------------------------------
@@ -402,14 +533,27 @@ def set_answers(session: Session, ep: EventPlayer, answers: Mapping[Any, Any], *
 
 def _state(ep: EventPlayer) -> dict[str, Any]:
     person = ep.player
-    return {"number": ep.number, "first_name": person.first_name,
-            "last_name": person.last_name, "ifpa_id": person.ifpa_id,
-            "ifpa_rank": ep.ifpa_rank, "email": person.email}
+    return {
+        "number": ep.number,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "ifpa_id": person.ifpa_id,
+        "ifpa_rank": ep.ifpa_rank,
+        "email": person.email,
+    }
 
 
-def edit_player(session: Session, ep: EventPlayer, *, first_name: str, last_name: str = "",
-                ifpa_id: int | None = None, ifpa_rank: int | None = None,
-                email: str | None = None, actor: Actor = audit.SYSTEM) -> EventPlayer:
+def edit_player(
+    session: Session,
+    ep: EventPlayer,
+    *,
+    first_name: str,
+    last_name: str = "",
+    ifpa_id: int | None = None,
+    ifpa_rank: int | None = None,
+    email: str | None = None,
+    actor: Actor = audit.SYSTEM,
+) -> EventPlayer:
     """Correct a registration: the person's name, IFPA id and e-mail (theirs in every event)
     and the IFPA rank of this event. An IFPA id that belongs to someone else is refused: if
     that is the same person, merge the two registrations instead."""
@@ -427,20 +571,43 @@ def edit_player(session: Session, ep: EventPlayer, *, first_name: str, last_name
     if ifpa_id is not None and ifpa_id != person.ifpa_id:
         other = session.scalars(select(Player).where(Player.ifpa_id == ifpa_id)).first()
         if other is not None:
-            here = session.scalars(select(EventPlayer).where(
-                EventPlayer.event_id == ep.event_id, EventPlayer.player_id == other.id)).first()
-            hint = (f" They are #{here.number} here: if that is the same person, merge the two "
-                    "registrations instead." if here is not None else "")
-            raise Refused(f"IFPA number {ifpa_id} belongs to {other.name}.{hint}",
-                          code="ifpa_taken", number=here.number if here else None)
+            here = session.scalars(
+                select(EventPlayer).where(
+                    EventPlayer.event_id == ep.event_id, EventPlayer.player_id == other.id
+                )
+            ).first()
+            hint = (
+                f" They are #{here.number} here: if that is the same person, merge the two "
+                "registrations instead."
+                if here is not None
+                else ""
+            )
+            raise Refused(
+                f"IFPA number {ifpa_id} belongs to {other.name}.{hint}",
+                code="ifpa_taken",
+                number=here.number if here else None,
+            )
     person.first_name, person.last_name, person.ifpa_id, person.email = (
-        first, last, ifpa_id, email)
+        first,
+        last,
+        ifpa_id,
+        email,
+    )
     ep.ifpa_rank = ifpa_rank
     session.flush()
     after = _state(ep)
     if after != before:
-        audit.record(session, actor, "player.edit", event_id=ep.event_id, subject=ep,
-                     player_id=ep.id, number=ep.number, before=before, after=after)
+        audit.record(
+            session,
+            actor,
+            "player.edit",
+            event_id=ep.event_id,
+            subject=ep,
+            player_id=ep.id,
+            number=ep.number,
+            before=before,
+            after=after,
+        )
     return ep
 
 
@@ -460,15 +627,19 @@ def _referring_columns() -> list[tuple[Table, str]]:
 
 
 def _count(session: Session, table: Table, column: str, ep_id: int) -> int:
-    return session.scalar(select(func.count()).select_from(table).where(
-        table.c[column] == ep_id)) or 0
+    return (
+        session.scalar(select(func.count()).select_from(table).where(table.c[column] == ep_id)) or 0
+    )
 
 
 # --- unregistering ---------------------------------------------------------------------------
 
 #: Rows that go with a registration when it is unregistered (it never played or bought).
-_GOES_WITH_IT = {("registration_answers", "event_player_id"), ("login_sessions", "player_id"),
-                 ("notifications", "player_id")}
+_GOES_WITH_IT = {
+    ("registration_answers", "event_player_id"),
+    ("login_sessions", "player_id"),
+    ("notifications", "player_id"),
+}
 #: Rows kept (history) with the player's id cleared.
 _KEPT_ANONYMOUS = {("audit_log", "player_id"), ("audit_log", "actor_player_id")}
 
@@ -479,42 +650,67 @@ def unregister(session: Session, ep: EventPlayer, *, actor: Actor = audit.SYSTEM
     logins end; the history keeps what happened, without the registration. Returns what the
     registration was."""
     if actor.player_id is not None:
-        raise PermissionDenied("Only the tournament director can unregister a player.",
-                               code="staff_only")
+        raise PermissionDenied(
+            "Only the tournament director can unregister a player.", code="staff_only"
+        )
     locking.lock_players(session, [ep.id])
     who = f"{ep.name} (#{ep.number})"
     if session.scalar(select(TournamentMachine.id).where(TournamentMachine.player_id == ep.id)):
-        raise Refused(f"{who} is playing right now; they have games, so they stay registered.",
-                      code="has_games")
+        raise Refused(
+            f"{who} is playing right now; they have games, so they stay registered.",
+            code="has_games",
+        )
     if session.scalar(select(Entry.id).where(Entry.player_id == ep.id).limit(1)):
-        raise Refused(f"{who} has played; their games count, so they stay registered. If they "
-                      "are registered twice, merge the two registrations instead.",
-                      code="has_games")
-    unused = session.scalar(select(func.count(Token.id)).where(
-        Token.player_id == ep.id, Token.paid_at.is_not(None), Token.used_at.is_(None),
-        Token.voided_at.is_(None), Token.refunded_at.is_(None))) or 0
+        raise Refused(
+            f"{who} has played; their games count, so they stay registered. If they "
+            "are registered twice, merge the two registrations instead.",
+            code="has_games",
+        )
+    unused = (
+        session.scalar(
+            select(func.count(Token.id)).where(
+                Token.player_id == ep.id,
+                Token.paid_at.is_not(None),
+                Token.used_at.is_(None),
+                Token.voided_at.is_(None),
+                Token.refunded_at.is_(None),
+            )
+        )
+        or 0
+    )
     if unused:
-        raise Refused(f"{who} has {unused} paid games left; refund them first, or merge this "
-                      "registration into their other one.", code="has_paid_tickets")
-    if session.scalar(select(Purchase.id).where(Purchase.player_id == ep.id).limit(1)) or \
-            session.scalar(select(Token.id).where(Token.player_id == ep.id).limit(1)):
-        raise Refused(f"{who} has bought tickets before; the sales stay on record, so the "
-                      "registration stays. Merge it into their other one if they have two.",
-                      code="has_purchases")
+        raise Refused(
+            f"{who} has {unused} paid games left; refund them first, or merge this "
+            "registration into their other one.",
+            code="has_paid_tickets",
+        )
+    if session.scalar(
+        select(Purchase.id).where(Purchase.player_id == ep.id).limit(1)
+    ) or session.scalar(select(Token.id).where(Token.player_id == ep.id).limit(1)):
+        raise Refused(
+            f"{who} has bought tickets before; the sales stay on record, so the "
+            "registration stays. Merge it into their other one if they have two.",
+            code="has_purchases",
+        )
     if session.scalar(select(QueueSlot.id).where(QueueSlot.player_id == ep.id)):
         raise Refused(f"{who} is waiting in a queue; take them out of it first.", code="queued")
-    team = session.scalar(select(Team.name).join(TeamMember, TeamMember.team_id == Team.id)
-                          .where(TeamMember.event_player_id == ep.id))
+    team = session.scalar(
+        select(Team.name)
+        .join(TeamMember, TeamMember.team_id == Team.id)
+        .where(TeamMember.event_player_id == ep.id)
+    )
     if team is not None:
-        raise Refused(f"{who} is on team {team}; take them off the team first.",
-                      code="on_team")
+        raise Refused(f"{who} is on team {team}; take them off the team first.", code="on_team")
     for table, column in _referring_columns():
         key = (table.name, column)
         if key in _GOES_WITH_IT or key in _KEPT_ANONYMOUS:
             continue
         if _count(session, table, column, ep.id):
-            raise Refused(f"{who} has records in {table.name.replace('_', ' ')} that must be "
-                          "kept, so the registration stays.", code="has_records")
+            raise Refused(
+                f"{who} has records in {table.name.replace('_', ' ')} that must be "
+                "kept, so the registration stays.",
+                code="has_records",
+            )
     before = {**_state(ep), "answers": {str(k): v for k, v in answers_of(session, ep).items()}}
     ended = auth.revoke_sessions(session, event_id=ep.event_id, player_id=ep.id)
     for table, column in _referring_columns():
@@ -522,26 +718,37 @@ def unregister(session: Session, ep: EventPlayer, *, actor: Actor = audit.SYSTEM
         if key in _GOES_WITH_IT:
             session.execute(delete(table).where(table.c[column] == ep.id))
         elif key in _KEPT_ANONYMOUS:
-            session.execute(update(table).where(table.c[column] == ep.id)
-                            .values({column: None}))
+            session.execute(update(table).where(table.c[column] == ep.id).values({column: None}))
     event_id, ep_id = ep.event_id, ep.id
     session.delete(ep)
     session.flush()
-    audit.record(session, actor, "player.unregister", event_id=event_id, subject=None,
-                 registration_id=ep_id, before=before, logins_ended=ended)
+    audit.record(
+        session,
+        actor,
+        "player.unregister",
+        event_id=event_id,
+        subject=None,
+        registration_id=ep_id,
+        before=before,
+        logins_ended=ended,
+    )
     return before
 
 
 # --- merging ---------------------------------------------------------------------------------
 
 #: Rows the merge handles itself rather than simply pointing them at the surviving registration.
-_MERGED_BY_HAND = {("registration_answers", "event_player_id"),
-                   ("team_members", "event_player_id"), ("event_players", "id")}
+_MERGED_BY_HAND = {
+    ("registration_answers", "event_player_id"),
+    ("team_members", "event_player_id"),
+    ("event_players", "id"),
+}
 
 
 def _busy(session: Session, ep: EventPlayer) -> str | None:
-    machine = session.scalars(select(TournamentMachine).where(
-        TournamentMachine.player_id == ep.id)).first()
+    machine = session.scalars(
+        select(TournamentMachine).where(TournamentMachine.player_id == ep.id)
+    ).first()
     if machine is not None:
         return f"playing {machine.machine.name}"
     slot = session.scalars(select(QueueSlot).where(QueueSlot.player_id == ep.id)).first()
@@ -552,12 +759,17 @@ def _busy(session: Session, ep: EventPlayer) -> str | None:
 
 
 def _team_of(session: Session, ep: EventPlayer) -> TeamMember | None:
-    return session.scalars(select(TeamMember).where(
-        TeamMember.event_player_id == ep.id)).first()
+    return session.scalars(select(TeamMember).where(TeamMember.event_player_id == ep.id)).first()
 
 
-def merge(session: Session, pss: Pss, keep: EventPlayer, other: EventPlayer, *,
-          actor: Actor = audit.SYSTEM) -> dict[str, Any]:
+def merge(
+    session: Session,
+    pss: Pss,
+    keep: EventPlayer,
+    other: EventPlayer,
+    *,
+    actor: Actor = audit.SYSTEM,
+) -> dict[str, Any]:
     """Make ``other`` part of ``keep``: two registrations of one person become ``keep`` (its
     number and PIN). Everything of ``other`` moves over: tickets and purchases, entries and
     scores, a game in progress or a queue place, a team place, answers (``keep``'s win),
@@ -568,8 +780,9 @@ def merge(session: Session, pss: Pss, keep: EventPlayer, other: EventPlayer, *,
     would break a format's rules (more entries than it allows, a machine replayed where that is
     not allowed). Returns what was moved."""
     if actor.player_id is not None:
-        raise PermissionDenied("Only the tournament director can merge registrations.",
-                               code="staff_only")
+        raise PermissionDenied(
+            "Only the tournament director can merge registrations.", code="staff_only"
+        )
     if keep.event_id != other.event_id:
         raise InvalidInput("Both registrations must be in this event.", code="wrong_event")
     if keep.id == other.id:
@@ -581,26 +794,50 @@ def merge(session: Session, pss: Pss, keep: EventPlayer, other: EventPlayer, *,
     a, b = f"#{keep.number} {keep.name}", f"#{other.number} {other.name}"
     keep_busy, other_busy = _busy(session, keep), _busy(session, other)
     if keep_busy and other_busy:
-        raise Refused(f"{a} is {keep_busy} and {b} is {other_busy}; a player is in one place "
-                      "at a time. Merge when one of them is done.", code="merge_both_busy")
+        raise Refused(
+            f"{a} is {keep_busy} and {b} is {other_busy}; a player is in one place "
+            "at a time. Merge when one of them is done.",
+            code="merge_both_busy",
+        )
     if keep_team is not None and other_team is not None and keep_team.team_id != other_team.team_id:
-        names = {t.id: t.name for t in session.scalars(select(Team).where(
-            Team.id.in_([keep_team.team_id, other_team.team_id])))}
-        raise Refused(f"{a} is on team {names[keep_team.team_id]} and {b} on team "
-                      f"{names[other_team.team_id]}; a player is on one team. Take one off "
-                      "their team first.", code="merge_two_teams")
+        names = {
+            t.id: t.name
+            for t in session.scalars(
+                select(Team).where(Team.id.in_([keep_team.team_id, other_team.team_id]))
+            )
+        }
+        raise Refused(
+            f"{a} is on team {names[keep_team.team_id]} and {b} on team "
+            f"{names[other_team.team_id]}; a player is on one team. Take one off "
+            "their team first.",
+            code="merge_two_teams",
+        )
     both_open = session.scalars(
         select(Tournament).where(
-            Tournament.id.in_(select(Entry.tournament_id).where(
-                Entry.player_id == keep.id, Entry.status == EntryStatus.OPEN)),
-            Tournament.id.in_(select(Entry.tournament_id).where(
-                Entry.player_id == other.id, Entry.status == EntryStatus.OPEN)))).first()
+            Tournament.id.in_(
+                select(Entry.tournament_id).where(
+                    Entry.player_id == keep.id, Entry.status == EntryStatus.OPEN
+                )
+            ),
+            Tournament.id.in_(
+                select(Entry.tournament_id).where(
+                    Entry.player_id == other.id, Entry.status == EntryStatus.OPEN
+                )
+            ),
+        )
+    ).first()
     if both_open is not None:
-        raise Refused(f"{a} and {b} both have an unfinished entry in {both_open.name}; finish "
-                      "or void one of them first.", code="merge_open_entries")
+        raise Refused(
+            f"{a} and {b} both have an unfinished entry in {both_open.name}; finish "
+            "or void one of them first.",
+            code="merge_open_entries",
+        )
     touched = set(session.scalars(select(Entry.tournament_id).where(Entry.player_id == other.id)))
-    touched |= {t for t in session.scalars(select(Token.tournament_id).where(
-        Token.player_id == other.id)) if t is not None}
+    touched |= {
+        t
+        for t in session.scalars(select(Token.tournament_id).where(Token.player_id == other.id))
+        if t is not None
+    }
     before = {"kept": _state(keep), "merged": {**_state(other), "registration_id": other.id}}
 
     # Moved in a savepoint: a format that refuses the result undoes the whole merge.
@@ -609,8 +846,9 @@ def merge(session: Session, pss: Pss, keep: EventPlayer, other: EventPlayer, *,
         moved: dict[str, int] = {}
         # Answers: the surviving registration's own answers win, the other's fill the gaps.
         mine = set(answers_of(session, keep))
-        for row in session.scalars(select(RegistrationAnswer).where(
-                RegistrationAnswer.event_player_id == other.id)):
+        for row in session.scalars(
+            select(RegistrationAnswer).where(RegistrationAnswer.event_player_id == other.id)
+        ):
             if row.question_id in mine:
                 session.delete(row)
             else:
@@ -628,8 +866,9 @@ def merge(session: Session, pss: Pss, keep: EventPlayer, other: EventPlayer, *,
                 continue
             count = _count(session, table, column, other.id)
             if count:
-                session.execute(update(table).where(table.c[column] == other.id)
-                                .values({column: keep.id}))
+                session.execute(
+                    update(table).where(table.c[column] == other.id).values({column: keep.id})
+                )
                 moved[f"{table.name}.{column}"] = count
         keep.offences += other.offences
         if keep.ifpa_rank is None:
@@ -646,15 +885,27 @@ def merge(session: Session, pss: Pss, keep: EventPlayer, other: EventPlayer, *,
     session.flush()
     if other_person.id != person.id:
         _merge_people(session, person, other_person)
-    audit.record(session, actor, "player.merge", event_id=keep.event_id, subject=keep,
-                 player_id=keep.id, number=keep.number, merged_number=other_number,
-                 merged_registration_id=other_id, before=before, after=_state(keep),
-                 moved=moved, logins_ended=ended)
+    audit.record(
+        session,
+        actor,
+        "player.merge",
+        event_id=keep.event_id,
+        subject=keep,
+        player_id=keep.id,
+        number=keep.number,
+        merged_number=other_number,
+        merged_registration_id=other_id,
+        before=before,
+        after=_state(keep),
+        moved=moved,
+        logins_ended=ended,
+    )
     return {"kept": keep.number, "merged": other_number, "moved": moved}
 
 
-def _check_formats(session: Session, pss: Pss, keep: EventPlayer, tournament_ids: set[int],
-                   a: str, b: str) -> None:
+def _check_formats(
+    session: Session, pss: Pss, keep: EventPlayer, tournament_ids: set[int], a: str, b: str
+) -> None:
     """Refuse the merge if a tournament's format does not accept the merged player's scores."""
     for t in session.scalars(select(Tournament).where(Tournament.id.in_(tournament_ids))):
         try:
@@ -666,8 +917,11 @@ def _check_formats(session: Session, pss: Pss, keep: EventPlayer, tournament_ids
             spec.format.standings_from_rows(score_rows(session, t), options, ranking_for(pss))
         except InvalidInput as exc:
             why = re.sub(rf"\b{keep.id}\b", keep.name, re.sub(r"^Line \d+: ", "", exc.message))
-            raise Refused(f"{a} and {b} together would break the rules of {t.name}: {why}",
-                          code="merge_breaks_format", tournament=t.slug) from None
+            raise Refused(
+                f"{a} and {b} together would break the rules of {t.name}: {why}",
+                code="merge_breaks_format",
+                tournament=t.slug,
+            ) from None
 
 
 def _merge_people(session: Session, person: Player, other: Player) -> None:
@@ -695,16 +949,25 @@ def self_registration_open(event: Event, now: datetime | None = None) -> bool:
     return bool(event.self_registration) and (closes is None or now < closes)
 
 
-def set_self_registration(session: Session, event: Event, *, enabled: bool,
-                          closes_at: datetime | None = None, choose_number: bool = False,
-                          email_required: bool = False,
-                          actor: Actor = audit.SYSTEM) -> Event:
+def set_self_registration(
+    session: Session,
+    event: Event,
+    *,
+    enabled: bool,
+    closes_at: datetime | None = None,
+    choose_number: bool = False,
+    email_required: bool = False,
+    actor: Actor = audit.SYSTEM,
+) -> Event:
     """The event's self-registration settings (off by default)."""
+
     def state() -> dict[str, Any]:
-        return {"enabled": event.self_registration,
-                "closes_at": event.self_registration_closes_at,
-                "choose_number": event.self_registration_choose_number,
-                "email_required": event.self_registration_email_required}
+        return {
+            "enabled": event.self_registration,
+            "closes_at": event.self_registration_closes_at,
+            "choose_number": event.self_registration_choose_number,
+            "email_required": event.self_registration_email_required,
+        }
 
     before = state()
     event.self_registration = enabled
@@ -712,18 +975,27 @@ def set_self_registration(session: Session, event: Event, *, enabled: bool,
     event.self_registration_choose_number = choose_number
     event.self_registration_email_required = email_required
     session.flush()
-    audit.record(session, actor, "event.self_registration", event_id=event.id, subject=event,
-                 before=before, after=state())
+    audit.record(
+        session,
+        actor,
+        "event.self_registration",
+        event_id=event.id,
+        subject=event,
+        before=before,
+        after=state(),
+    )
     return event
 
 
-def _throttle_self_registration(session: Session, event: Event, address: str,
-                                now: datetime) -> None:
+def _throttle_self_registration(
+    session: Session, event: Event, address: str, now: datetime
+) -> None:
     """Count a self-registration from ``address``; refused (Busy) past the hourly limit. The
     caller holds the event's lock, so two requests cannot both take the last one."""
     key = f"self-registration:{address}"[:200]
-    row = session.scalars(select(LoginThrottle).where(
-        LoginThrottle.event_id == event.id, LoginThrottle.key == key)).first()
+    row = session.scalars(
+        select(LoginThrottle).where(LoginThrottle.event_id == event.id, LoginThrottle.key == key)
+    ).first()
     if row is None:
         row = LoginThrottle(event_id=event.id, key=key, failures=0, window_started_at=now)
         session.add(row)
@@ -732,9 +1004,12 @@ def _throttle_self_registration(session: Session, event: Event, address: str,
     if row.failures >= SELF_REGISTRATIONS_PER_ADDRESS:
         wait = row.window_started_at + SELF_REGISTRATION_WINDOW - now
         minutes = max(1, int(wait.total_seconds() // 60) + 1)
-        raise Busy(f"Too many registrations from this connection; try again in {minutes} "
-                   "minutes or register at the desk.", code="too_many_registrations",
-                   retry_after=int(wait.total_seconds()) + 1)
+        raise Busy(
+            f"Too many registrations from this connection; try again in {minutes} "
+            "minutes or register at the desk.",
+            code="too_many_registrations",
+            retry_after=int(wait.total_seconds()) + 1,
+        )
     row.failures += 1
     session.flush()
 
@@ -761,54 +1036,93 @@ def self_register(
     unless ``confirm_new``."""
     now = now or utcnow()
     if not self_registration_open(event, now):
-        raise Refused(f"{event.name} does not take registrations online; register at the desk.",
-                      code="self_registration_closed")
+        raise Refused(
+            f"{event.name} does not take registrations online; register at the desk.",
+            code="self_registration_closed",
+        )
     locking.lock_rows(session, Event, [event.id])
     email = clean_email(email)
     if email is None and event.self_registration_email_required:
-        raise InvalidInput("An e-mail address is required.", code="missing_field",
-                           field="email")
+        raise InvalidInput("An e-mail address is required.", code="missing_field", field="email")
     if number is not None and not event.self_registration_choose_number:
-        raise InvalidInput("Numbers are given out in order here; leave the number empty.",
-                           code="number_not_chosen", field="number")
+        raise InvalidInput(
+            "Numbers are given out in order here; leave the number empty.",
+            code="number_not_chosen",
+            field="number",
+        )
     setup.require_text(first_name, "A first name")
-    candidates = possible_duplicates(session, event, first_name, last_name, ifpa_id=ifpa_id,
-                                     email=email)
+    candidates = possible_duplicates(
+        session, event, first_name, last_name, ifpa_id=ifpa_id, email=email
+    )
     strong = [c for c in candidates if c.strong]
     if strong:
         found = strong[0].player
-        raise Refused(f"You are registered already, as #{found.number}. If you lost your PIN, "
-                      "the desk gives you a new one.", code="already_registered",
-                      number=found.number)
+        raise Refused(
+            f"You are registered already, as #{found.number}. If you lost your PIN, "
+            "the desk gives you a new one.",
+            code="already_registered",
+            number=found.number,
+        )
     if candidates and not confirm_new:
         raise _duplicate_error(candidates)
     check_answers(session, event, answers or {})
     _throttle_self_registration(session, event, address, now)
     who = setup.clean_text(f"{first_name} {last_name}", "A name")[:150]
-    ep, pin = register(session, event, first_name, last_name, number=number, ifpa_id=ifpa_id,
-                       email=email, answers=answers, confirm_new=True,
-                       actor=Actor(f"{who} (online)"))
+    ep, pin = register(
+        session,
+        event,
+        first_name,
+        last_name,
+        number=number,
+        ifpa_id=ifpa_id,
+        email=email,
+        answers=answers,
+        confirm_new=True,
+        actor=Actor(f"{who} (online)"),
+    )
     me = Actor(f"{ep.name} (#{ep.number})", player_id=ep.id)
-    audit.record(session, me, "player.self_register", event_id=event.id, subject=ep,
-                 player_id=ep.id, number=ep.number, address=address)
+    audit.record(
+        session,
+        me,
+        "player.self_register",
+        event_id=event.id,
+        subject=ep,
+        player_id=ep.id,
+        number=ep.number,
+        address=address,
+    )
     token = start_player_session(session, ep, now=now, address=address)
     return ep, pin, token
 
 
-def start_player_session(session: Session, ep: EventPlayer, *, now: datetime | None = None,
-                         address: str = "unknown") -> str:
+def start_player_session(
+    session: Session, ep: EventPlayer, *, now: datetime | None = None, address: str = "unknown"
+) -> str:
     """Log a player who just registered themselves in (they have just been shown their PIN);
     returns the session token."""
     now = now or utcnow()
     token = new_session_token()
-    row = LoginSession(token_hash=token_digest(token), kind=LoginKind.PLAYER,
-                       event_id=ep.event_id, player_id=ep.id, created_at=now,
-                       expires_at=now + auth.SESSION_LIFETIME[LoginKind.PLAYER])
+    row = LoginSession(
+        token_hash=token_digest(token),
+        kind=LoginKind.PLAYER,
+        event_id=ep.event_id,
+        player_id=ep.id,
+        created_at=now,
+        expires_at=now + auth.SESSION_LIFETIME[LoginKind.PLAYER],
+    )
     session.add(row)
     session.flush()
-    audit.record(session, Actor(f"{ep.name} (#{ep.number})", player_id=ep.id), "login",
-                 event_id=ep.event_id, subject=row, player_id=ep.id, kind="player",
-                 address=address, via="self_registration")
+    audit.record(
+        session,
+        Actor(f"{ep.name} (#{ep.number})", player_id=ep.id),
+        "login",
+        event_id=ep.event_id,
+        subject=row,
+        player_id=ep.id,
+        kind="player",
+        address=address,
+        via="self_registration",
+    )
     return token
 
 
@@ -819,23 +1133,54 @@ def registration_rows(session: Session, event: Event) -> tuple[list[str], list[l
     """The event's registrations with their answers (every question, also deactivated ones),
     for a spreadsheet: a header and one row per player, by number."""
     qs = questions_of(session, event, active_only=False)
-    header = ["number", "first_name", "last_name", "ifpa_id", "ifpa_rank", "email",
-              "registered_at", "registered_online", *[q.label for q in qs]]
+    header = [
+        "number",
+        "first_name",
+        "last_name",
+        "ifpa_id",
+        "ifpa_rank",
+        "email",
+        "registered_at",
+        "registered_online",
+        *[q.label for q in qs],
+    ]
     answers: dict[int, dict[int, str]] = {}
     for ep_id, qid, value in session.execute(
-            select(RegistrationAnswer.event_player_id, RegistrationAnswer.question_id,
-                   RegistrationAnswer.value)
-            .join(EventPlayer, EventPlayer.id == RegistrationAnswer.event_player_id)
-            .where(EventPlayer.event_id == event.id)):
+        select(
+            RegistrationAnswer.event_player_id,
+            RegistrationAnswer.question_id,
+            RegistrationAnswer.value,
+        )
+        .join(EventPlayer, EventPlayer.id == RegistrationAnswer.event_player_id)
+        .where(EventPlayer.event_id == event.id)
+    ):
         answers.setdefault(ep_id, {})[qid] = value
-    online = set(session.scalars(select(AuditLog.player_id).where(
-        AuditLog.event_id == event.id, AuditLog.action == "player.self_register")))
+    online = set(
+        session.scalars(
+            select(AuditLog.player_id).where(
+                AuditLog.event_id == event.id, AuditLog.action == "player.self_register"
+            )
+        )
+    )
     rows = []
     for ep, person in session.execute(
-            select(EventPlayer, Player).join(Player, Player.id == EventPlayer.player_id)
-            .where(EventPlayer.event_id == event.id).order_by(EventPlayer.number)).all():
+        select(EventPlayer, Player)
+        .join(Player, Player.id == EventPlayer.player_id)
+        .where(EventPlayer.event_id == event.id)
+        .order_by(EventPlayer.number)
+    ).all():
         mine = answers.get(ep.id, {})
-        rows.append([ep.number, person.first_name, person.last_name, person.ifpa_id,
-                     ep.ifpa_rank, person.email, ep.created_at.isoformat(),
-                     "yes" if ep.id in online else "no", *[mine.get(q.id, "") for q in qs]])
+        rows.append(
+            [
+                ep.number,
+                person.first_name,
+                person.last_name,
+                person.ifpa_id,
+                ep.ifpa_rank,
+                person.email,
+                ep.created_at.isoformat(),
+                "yes" if ep.id in online else "no",
+                *[mine.get(q.id, "") for q in qs],
+            ]
+        )
     return header, rows

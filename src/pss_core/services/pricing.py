@@ -41,8 +41,12 @@ class PriceLine:
         return self.size > 1
 
     def as_dict(self) -> dict[str, int]:
-        return {"count": self.count, "size": self.size, "unit_cents": self.unit_cents,
-                "cents": self.cents}
+        return {
+            "count": self.count,
+            "size": self.size,
+            "unit_cents": self.unit_cents,
+            "cents": self.cents,
+        }
 
 
 @attrs.frozen
@@ -55,8 +59,11 @@ class Price:
 
     def as_dict(self) -> dict[str, object]:
         """The breakdown kept on the purchase."""
-        return {"tickets": self.tickets, "total_cents": self.total_cents,
-                "lines": [line.as_dict() for line in self.lines]}
+        return {
+            "tickets": self.tickets,
+            "total_cents": self.total_cents,
+            "lines": [line.as_dict() for line in self.lines],
+        }
 
 
 def _packs(price_cents: int, bundles: Iterable[Mapping[str, int]]) -> list[tuple[int, int]]:
@@ -64,8 +71,10 @@ def _packs(price_cents: int, bundles: Iterable[Mapping[str, int]]) -> list[tuple
     for bundle in bundles:
         size, cents = int(bundle["count"]), int(bundle["price_cents"])
         if size < 1 or cents < 0:
-            raise InvalidInput("A bundle is 2 or more tickets at a price of 0 or more cents.",
-                               code="invalid_bundle")
+            raise InvalidInput(
+                "A bundle is 2 or more tickets at a price of 0 or more cents.",
+                code="invalid_bundle",
+            )
         # A bundle that is dearer than the same count bought otherwise is simply never chosen.
         packs[size] = min(cents, packs.get(size, cents))
     return sorted(packs.items())
@@ -84,7 +93,8 @@ def check_count(tickets: int, *, min_purchase: int = 1, increment: int = 1) -> N
         )
     if tickets < min_purchase:
         raise InvalidInput(
-            f"The minimum purchase is {min_purchase} tickets.", code="below_minimum_purchase",
+            f"The minimum purchase is {min_purchase} tickets.",
+            code="below_minimum_purchase",
             minimum=min_purchase,
         )
     if increment > 1 and tickets % increment:
@@ -92,7 +102,8 @@ def check_count(tickets: int, *, min_purchase: int = 1, increment: int = 1) -> N
             f"Tickets are sold in multiples of {increment}: {tickets} is not one "
             f"(try {tickets - tickets % increment or increment} or "
             f"{tickets - tickets % increment + increment}).",
-            code="purchase_increment", increment=increment,
+            code="purchase_increment",
+            increment=increment,
         )
 
 
@@ -138,8 +149,10 @@ def price_tickets(
         for s, c in sorted(counts.items(), reverse=True)
     )
     if best[tickets][0] > MAX_AMOUNT_CENTS:
-        raise InvalidInput("That comes to more money than one purchase can record; sell fewer "
-                           "tickets at a time.", code="amount_too_large")
+        raise InvalidInput(
+            "That comes to more money than one purchase can record; sell fewer tickets at a time.",
+            code="amount_too_large",
+        )
     return Price(total_cents=best[tickets][0], lines=lines, tickets=tickets)
 
 

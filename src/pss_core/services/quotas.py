@@ -10,31 +10,35 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from pss_core.errors import Refused
 from pss_core.models import Metatournament, Purchase, Tournament
 
 
-def _scope_filter(scope: Tournament | Metatournament) -> object:
+def _scope_filter(scope: Tournament | Metatournament) -> ColumnElement[bool]:
     if isinstance(scope, Tournament):
         return Purchase.tournament_id == scope.id
     return Purchase.metatournament_id == scope.id
 
 
-def live_purchase_filter(now: datetime) -> object:
+def live_purchase_filter(now: datetime) -> ColumnElement[bool]:
     """Purchases that count: completed, or pending with a hold that has not expired."""
     return Purchase.live(now)
 
 
 def sold_or_held(session: Session, scope: Tournament | Metatournament, now: datetime) -> int:
     """Tickets of completed purchases plus pending purchases still on hold at ``now``."""
-    return int(session.scalar(
-        select(func.coalesce(func.sum(Purchase.tickets), 0)).where(
-            _scope_filter(scope), live_purchase_filter(now)  # type: ignore[arg-type]
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Purchase.tickets), 0)).where(
+                _scope_filter(scope),
+                live_purchase_filter(now),
+            )
         )
-    ) or 0)
+        or 0
+    )
 
 
 def available(session: Session, scope: Tournament | Metatournament, now: datetime) -> int | None:
@@ -56,5 +60,6 @@ def check_quota(
     raise Refused(
         f"Only {left} ticket{'s' if left != 1 else ''} left for {scope.name}; "
         f"{tickets} cannot be sold.",
-        code="quota_exceeded", available=left,
+        code="quota_exceeded",
+        available=left,
     )

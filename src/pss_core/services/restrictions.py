@@ -153,9 +153,17 @@ def create_restriction(
     session.add(row)
     session.flush()
     audit.record(
-        session, actor, "restriction.create", event_id=event_id, subject=row, kind=kind,
-        name=name, config=resolved, max_uses=max_uses,
-        tournament_id=row.tournament_id, metatournament_id=row.metatournament_id,
+        session,
+        actor,
+        "restriction.create",
+        event_id=event_id,
+        subject=row,
+        kind=kind,
+        name=name,
+        config=resolved,
+        max_uses=max_uses,
+        tournament_id=row.tournament_id,
+        metatournament_id=row.metatournament_id,
     )
     return row
 
@@ -172,16 +180,22 @@ def check_config(pss: Pss, spec: RestrictionKind, raw: Mapping[str, Any]) -> dic
     cents and counts they become are stored in, and text at most 500 characters long."""
     for name, value in raw.items():
         if isinstance(value, list | dict | tuple):
-            raise InvalidInput(f"The setting {str(name)[:40]!r} must be a single value.",
-                               code="invalid_option")
+            raise InvalidInput(
+                f"The setting {str(name)[:40]!r} must be a single value.", code="invalid_option"
+            )
     resolved = spec.resolve_config(raw)
     for name, value in resolved.items():
-        if isinstance(value, int) and not isinstance(value, bool) \
-                and not -MAX_SETTING_INT <= value <= MAX_SETTING_INT:
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and not -MAX_SETTING_INT <= value <= MAX_SETTING_INT
+        ):
             raise InvalidInput(f"The setting {name!r} is too large.", code="invalid_option")
         if isinstance(value, str) and len(value) > MAX_SETTING_TEXT:
-            raise InvalidInput(f"The setting {name!r} is too long (at most "
-                               f"{MAX_SETTING_TEXT} characters).", code="invalid_option")
+            raise InvalidInput(
+                f"The setting {name!r} is too long (at most {MAX_SETTING_TEXT} characters).",
+                code="invalid_option",
+            )
     return dict(spec.check_config(resolved))
 
 
@@ -193,8 +207,11 @@ def set_active(
         return
     restriction.active = active
     audit.record(
-        session, actor, "restriction.activate" if active else "restriction.deactivate",
-        event_id=restriction.event_id, subject=restriction,
+        session,
+        actor,
+        "restriction.activate" if active else "restriction.deactivate",
+        event_id=restriction.event_id,
+        subject=restriction,
     )
 
 
@@ -234,7 +251,9 @@ def update_restriction(
         if restriction.kind not in pss.restrictions:
             raise Refused(
                 f"The settings of {restriction.name!r} cannot be changed: its kind "
-                f"({restriction.kind!r}) is not installed.", code="restriction_kind_missing")
+                f"({restriction.kind!r}) is not installed.",
+                code="restriction_kind_missing",
+            )
         resolved = check_config(pss, pss.restrictions[restriction.kind], config)
         if resolved != dict(restriction.config or {}):
             changes["config"] = resolved
@@ -252,9 +271,15 @@ def update_restriction(
         setattr(restriction, key, value)
     session.flush()
     audit.record(
-        session, actor, "restriction.update", event_id=restriction.event_id,
-        subject=restriction, kind=restriction.kind, changed=sorted(changes),
-        before=before, after=changes,
+        session,
+        actor,
+        "restriction.update",
+        event_id=restriction.event_id,
+        subject=restriction,
+        kind=restriction.kind,
+        changed=sorted(changes),
+        before=before,
+        after=changes,
     )
     return changes
 
@@ -262,7 +287,8 @@ def update_restriction(
 def event_restrictions(session: Session, event_id: int) -> Sequence[PriceRestriction]:
     """Every restriction of an event, active or not, in id order."""
     return session.scalars(
-        select(PriceRestriction).where(PriceRestriction.event_id == event_id)
+        select(PriceRestriction)
+        .where(PriceRestriction.event_id == event_id)
         .order_by(PriceRestriction.id)
     ).all()
 
@@ -291,7 +317,10 @@ def restrictions_for(session: Session, scope: Scope) -> Sequence[PriceRestrictio
 
 
 def live_uses(
-    session: Session, restriction_ids: Iterable[int], now: datetime, *,
+    session: Session,
+    restriction_ids: Iterable[int],
+    now: datetime,
+    *,
     exclude_purchase_id: int | None = None,
 ) -> dict[int, int]:
     """Uses per restriction by purchases that still count: completed or refunded ones, and pending
@@ -399,7 +428,9 @@ def evaluate(
     if rows is None:
         rows = restrictions_for(session, request.scope)
     uses = live_uses(
-        session, [r.id for r in rows if r.max_uses is not None], request.now,
+        session,
+        [r.id for r in rows if r.max_uses is not None],
+        request.now,
         exclude_purchase_id=exclude_purchase_id,
     )
     verdicts: list[tuple[PriceRestriction, RestrictionVerdict]] = []
@@ -414,7 +445,9 @@ def evaluate(
         if row.max_uses is not None and verdict.available is True and uses[row.id] >= row.max_uses:
             what = f"The code {request.code!r}" if verdict.matched_code else f"{row.name!r}"
             verdict = attrs.evolve(
-                verdict, available=False, reason=f"{what} has been used up.",
+                verdict,
+                available=False,
+                reason=f"{what} has been used up.",
             )
         verdicts.append((row, verdict))
     return combine(request, verdicts)

@@ -60,8 +60,9 @@ def _check_slug(slug: str) -> str:
 
 # Control characters, and marks that reorder or hide text (bidi overrides, zero-width spaces): with
 # them a name can be made to read as somebody else's on the results board.
-_HIDDEN_CHARS = re.compile("[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e"
-                           "\u2066-\u2069\ufeff]")
+_HIDDEN_CHARS = re.compile(
+    "[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 
 
@@ -69,8 +70,7 @@ def clean_text(value: str | None, what: str) -> str:
     """``value`` stripped; refused if it holds control or invisible reordering characters."""
     value = (value or "").strip()
     if _HIDDEN_CHARS.search(value):
-        raise InvalidInput(f"{what} contains invisible or control characters.",
-                           code="invalid_text")
+        raise InvalidInput(f"{what} contains invisible or control characters.", code="invalid_text")
     return value
 
 
@@ -86,7 +86,9 @@ def check_username(username: str) -> str:
     if not USERNAME_RE.match(username):
         raise InvalidInput(
             "A username is up to 64 letters, digits and . _ @ + - characters, starting with a "
-            "letter or digit.", code="invalid_username")
+            "letter or digit.",
+            code="invalid_username",
+        )
     return username
 
 
@@ -620,24 +622,31 @@ def check_option_numbers(options: Mapping[str, Any]) -> None:
     for name, value in options.items():
         values = value.values() if isinstance(value, Mapping) else (value,)
         for item in values:
-            if isinstance(item, int) and not isinstance(item, bool) \
-                    and abs(item) > OPTION_INT_MAX:
-                raise InvalidInput(f"Option {name!r} must be at most {OPTION_INT_MAX}.",
-                                   code="invalid_option", option=name)
+            if isinstance(item, int) and not isinstance(item, bool) and abs(item) > OPTION_INT_MAX:
+                raise InvalidInput(
+                    f"Option {name!r} must be at most {OPTION_INT_MAX}.",
+                    code="invalid_option",
+                    option=name,
+                )
 
 
 def tournament_machine_names(session: Session, tournament: Tournament) -> dict[str, bool]:
     """The names of the tournament's machines, each with whether it still counts (not
     removed), in bank order."""
-    return {name: status != MachineStatus.REMOVED for name, status in session.execute(
-        select(Machine.name, TournamentMachine.status)
-        .join(TournamentMachine, TournamentMachine.machine_id == Machine.id)
-        .where(TournamentMachine.tournament_id == tournament.id)
-        .order_by(TournamentMachine.id))}
+    return {
+        name: status != MachineStatus.REMOVED
+        for name, status in session.execute(
+            select(Machine.name, TournamentMachine.status)
+            .join(TournamentMachine, TournamentMachine.machine_id == Machine.id)
+            .where(TournamentMachine.tournament_id == tournament.id)
+            .order_by(TournamentMachine.id)
+        )
+    }
 
 
-def check_format_options(pss: Pss, spec: FormatSpec, resolved: Mapping[str, Any], *,
-                         machines: Mapping[str, bool]) -> dict[str, Any]:
+def check_format_options(
+    pss: Pss, spec: FormatSpec, resolved: Mapping[str, Any], *, machines: Mapping[str, bool]
+) -> dict[str, Any]:
     """Check a tournament's parsed options together before they are saved — numbers in range,
     points curves installed, per-machine values only for the tournament's ``machines`` (name to
     whether it counts), then the format's own :meth:`~pss_core.contract.Format.check_options`
@@ -649,18 +658,25 @@ def check_format_options(pss: Pss, spec: FormatSpec, resolved: Mapping[str, Any]
             raise InvalidInput(
                 f"There is no points curve called {value!r} (installed: "
                 f"{', '.join(c.name for c in pss.curves)}).",
-                code="unknown_points_curve", option=opt.name,
+                code="unknown_points_curve",
+                option=opt.name,
             )
         if opt.type == "per_machine":
             strangers = sorted(set(value or {}) - set(machines))
             if strangers:
                 title = opt.title or opt.name.replace("_", " ").capitalize()
-                where = ("it has none yet; add machines first" if not machines
-                         else f"its machines are {', '.join(machines)}")
+                where = (
+                    "it has none yet; add machines first"
+                    if not machines
+                    else f"its machines are {', '.join(machines)}"
+                )
                 raise InvalidInput(
                     f"{title}: {', '.join(strangers)} "
                     f"{'is not a machine' if len(strangers) == 1 else 'are not machines'} "
-                    f"of this tournament ({where}).", code="invalid_option", option=opt.name)
+                    f"of this tournament ({where}).",
+                    code="invalid_option",
+                    option=opt.name,
+                )
     spec.format.check_options(resolved, tuple(m for m, counts in machines.items() if counts))
     return spec.store_options(resolved)
 
@@ -678,8 +694,9 @@ def validate_bundles(bundles: Iterable[Mapping[str, int]]) -> list[dict[str, int
         try:
             count, price = _whole(b["count"]), _whole(b["price_cents"])
         except (TypeError, ValueError, KeyError):
-            raise InvalidInput("Each bundle needs a whole-number count and price_cents.",
-                               code="invalid_bundle") from None
+            raise InvalidInput(
+                "Each bundle needs a whole-number count and price_cents.", code="invalid_bundle"
+            ) from None
         if count < 2 or price < 0:
             raise InvalidInput(
                 "A bundle is 2 or more tickets at a price of 0 or more cents.",

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from pss_core.contract.registry import Registry
     from pss_core.plugins import Pss
 
+
 class StandingsCache:
     """Standings kept per process, keyed on everything they depend on: the database, the
     tournament, its ``version`` (bumped with every score and entry change), format, options,
@@ -95,13 +96,20 @@ def compute_standings(
         bind = session.get_bind()
         key = (
             str(bind.engine.url if hasattr(bind, "engine") else bind),
-            tournament.id, version, tournament.format,
-            json.dumps(options, sort_keys=True, default=str), tournament.qualifying_cut,
+            tournament.id,
+            version,
+            tournament.format,
+            json.dumps(options, sort_keys=True, default=str),
+            tournament.qualifying_cut,
             tournament.count_removed_machines,
-            tuple((id_, str(status)) for id_, status in session.execute(
-                select(TournamentMachine.id, TournamentMachine.status)
-                .where(TournamentMachine.tournament_id == tournament.id)
-                .order_by(TournamentMachine.id))),
+            tuple(
+                (id_, str(status))
+                for id_, status in session.execute(
+                    select(TournamentMachine.id, TournamentMachine.status)
+                    .where(TournamentMachine.tournament_id == tournament.id)
+                    .order_by(TournamentMachine.id)
+                )
+            ),
         )
         hit = cache.get(key)
         if hit is not None:
@@ -109,16 +117,22 @@ def compute_standings(
     ranking = ranking_for(pss)
     result = spec.format.standings_from_sql(session, tournament, options, ranking)
     if result is None:
-        result = spec.format.standings_from_rows(score_rows(session, tournament), options,
-                                                 ranking)
+        result = spec.format.standings_from_rows(score_rows(session, tournament), options, ranking)
         if result is not None:
-            result = relabel(result, all_competitors(session, tournament, spec.team),
-                             bank(session, tournament.id))
+            result = relabel(
+                result,
+                all_competitors(session, tournament, spec.team),
+                bank(session, tournament.id),
+            )
     if result is None:
-        raise Refused(f"The {spec.title} format does not compute standings.",
-                      code="no_standings")
-    result = attrs.evolve(labelled(result, spec), format=spec.name, options=options,
-                          tournament_id=tournament.id, version=version)
+        raise Refused(f"The {spec.title} format does not compute standings.", code="no_standings")
+    result = attrs.evolve(
+        labelled(result, spec),
+        format=spec.name,
+        options=options,
+        tournament_id=tournament.id,
+        version=version,
+    )
     result = apply_cut(result, tournament.qualifying_cut)
     if cache is not None and key is not None:
         cache.put(key, result)
@@ -140,30 +154,35 @@ def standings_from_rows(
     resolved = spec.resolve_options(options or {})
     result = spec.format.standings_from_rows(rows, resolved, ranking_for(pss))
     if result is None:
-        raise Refused(f"The {spec.title} format does not compute standings.",
-                      code="no_standings")
-    return apply_cut(attrs.evolve(labelled(result, spec), format=spec.name, options=resolved),
-                     cut)
+        raise Refused(f"The {spec.title} format does not compute standings.", code="no_standings")
+    return apply_cut(attrs.evolve(labelled(result, spec), format=spec.name, options=resolved), cut)
 
 
 def labelled(standings: Standings, spec: FormatSpec) -> Standings:
     """The format's column labels on its standings, where the format did not set its own."""
     return attrs.evolve(
         standings,
-        points_label=spec.points_label if standings.points_label == "Points"
+        points_label=spec.points_label
+        if standings.points_label == "Points"
         else standings.points_label,
-        score_label=spec.score_label if standings.score_label == "Score"
-        else standings.score_label)
+        score_label=spec.score_label if standings.score_label == "Score" else standings.score_label,
+    )
 
 
 def ranking_for(pss: Pss) -> Ranking:
     """The :class:`~pss_core.contract.Ranking` handed to formats: ``pss``'s curves and the
     engines of this package."""
-    return Ranking(curves=pss.curves, herb=herb_standings, entries=entry_standings,
-                   sql_herb=sql_herb_standings, sql_entries=sql_entry_standings)
+    return Ranking(
+        curves=pss.curves,
+        herb=herb_standings,
+        entries=entry_standings,
+        sql_herb=sql_herb_standings,
+        sql_entries=sql_entry_standings,
+    )
 
 
-def points_curve(curves: Registry[PointsCurve], options: Mapping[str, Any],
-                 name: str = "points_curve") -> PointsCurve:
+def points_curve(
+    curves: Registry[PointsCurve], options: Mapping[str, Any], name: str = "points_curve"
+) -> PointsCurve:
     """The curve a tournament's options name (formats use ``Ranking.curve``)."""
     return curves[str(options[name])]

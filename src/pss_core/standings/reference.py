@@ -58,8 +58,9 @@ def check_ties(ties: str) -> None:
         raise InvalidInput(f"Ties are shared or averaged, not {ties!r}.", code="invalid_option")
 
 
-def _order_standings(items: Iterable[tuple[Competitor, Points, Any]],
-                     fewest_points_win: bool = False) -> list[tuple[int, Any]]:
+def _order_standings(
+    items: Iterable[tuple[Competitor, Points, Any]], fewest_points_win: bool = False
+) -> list[tuple[int, Any]]:
     # Best total first; among equal totals by player number, then name.
     sign = 1 if fewest_points_win else -1
     ordered = sorted(items, key=lambda item: (sign * item[1], item[0].sort_key))
@@ -95,8 +96,9 @@ class PlacePoints:
         return exact_points(Fraction(sum(values)) / len(values))
 
 
-def place_on_machine(pairs: list[tuple[int, Any]], points: PlacePoints,
-                     lowest_wins: bool = False) -> list[tuple[Any, int, int, Points]]:
+def place_on_machine(
+    pairs: list[tuple[int, Any]], points: PlacePoints, lowest_wins: bool = False
+) -> list[tuple[Any, int, int, Points]]:
     """Rank one machine's ``(score, holder)`` pairs: ``(holder, score, rank, points)`` best
     first."""
     pairs.sort(key=lambda p: p[0], reverse=not lowest_wins)
@@ -104,13 +106,18 @@ def place_on_machine(pairs: list[tuple[int, Any]], points: PlacePoints,
     ranks = competition_ranks(scores)
     tied = Counter(scores)
     players, top = len(pairs), scores[0] if scores else 0
-    return [(holder, score, rank, points(rank, tied[score], players, top, score))
-            for rank, (score, holder) in zip(ranks, pairs, strict=True)]
+    return [
+        (holder, score, rank, points(rank, tied[score], players, top, score))
+        for rank, (score, holder) in zip(ranks, pairs, strict=True)
+    ]
 
 
 def _machine_places(
-    scores: Mapping[str, list[tuple[int, Any]]], curve: PointsCurve, ties: str = "share",
-    lowest_wins: bool = False, machine_ids: Mapping[str, int | None] | None = None,
+    scores: Mapping[str, list[tuple[int, Any]]],
+    curve: PointsCurve,
+    ties: str = "share",
+    lowest_wins: bool = False,
+    machine_ids: Mapping[str, int | None] | None = None,
 ) -> dict[Any, list[MachineResult]]:
     """Rank each machine's ``(score, holder)`` pairs; returns results per holder."""
     points = PlacePoints(curve, ties)
@@ -118,21 +125,24 @@ def _machine_places(
     results: dict[Any, list[MachineResult]] = defaultdict(list)
     for machine, pairs in scores.items():
         for holder, score, rank, pts in place_on_machine(pairs, points, lowest_wins):
-            results[holder].append(MachineResult(machine, score, rank, pts, False,
-                                                 ids.get(machine)))
+            results[holder].append(
+                MachineResult(machine, score, rank, pts, False, ids.get(machine))
+            )
     return results
 
 
-def _pick_best(results: list[MachineResult], n: int,
-               fewest_points_win: bool = False) -> tuple[tuple[MachineResult, ...], Points]:
+def _pick_best(
+    results: list[MachineResult], n: int, fewest_points_win: bool = False
+) -> tuple[tuple[MachineResult, ...], Points]:
     sign = 1 if fewest_points_win else -1
     results.sort(key=lambda r: (sign * r.points, natural_key(r.machine)))
     picked = tuple(attrs.evolve(r, counted=i < n) for i, r in enumerate(results))
     return picked, exact_points(sum((r.points for r in picked[:n]), Fraction(0)))
 
 
-def _competitors(rows: Iterable[ScoreRow], team: bool) -> tuple[
-        list[ScoreRow], dict[tuple[Any, ...], Competitor]]:
+def _competitors(
+    rows: Iterable[ScoreRow], team: bool
+) -> tuple[list[ScoreRow], dict[tuple[Any, ...], Competitor]]:
     """The rows, and who each owner is: named by the rows, with the row's id where it has one;
     team members in name order."""
     rows = list(rows)
@@ -148,9 +158,14 @@ def _competitors(rows: Iterable[ScoreRow], team: bool) -> tuple[
         else:
             names.setdefault(key, (row.player, row.player_id))
     return rows, {
-        key: Competitor(name, id=id_, team=team,
-                        members=tuple(sorted(members[key], key=natural_key)) if team else ())
-        for key, (name, id_) in names.items()}
+        key: Competitor(
+            name,
+            id=id_,
+            team=team,
+            members=tuple(sorted(members[key], key=natural_key)) if team else (),
+        )
+        for key, (name, id_) in names.items()
+    }
 
 
 def herb_standings(
@@ -194,9 +209,10 @@ def herb_standings(
         lines.append((competitors[owner], total, picked))
     return Standings(
         format=format,
-        rows=tuple(Standing(rank, competitor, total, machines=picked)
-                   for rank, (competitor, total, picked)
-                   in _order_standings(lines, fewest_points_win)),
+        rows=tuple(
+            Standing(rank, competitor, total, machines=picked)
+            for rank, (competitor, total, picked) in _order_standings(lines, fewest_points_win)
+        ),
         options=options or {},
         team=team,
         machines=tuple(sorted(per_machine, key=natural_key)),
@@ -233,25 +249,31 @@ def entry_standings(
     machine_ids: dict[str, int | None] = {}
     for row in rows:
         if row.entry is None or row.entry == "":
-            raise row.invalid("No entry given; PAPA-style scores need an 'entry' column saying "
-                              "which entry each game belongs to.")
+            raise row.invalid(
+                "No entry given; PAPA-style scores need an 'entry' column saying "
+                "which entry each game belongs to."
+            )
         owner = entry_owner.setdefault(row.entry, row.owner_key())
         if owner != row.owner_key():
-            raise row.invalid(f"Entry {row.entry} belongs to {competitors[owner].name}, "
-                              f"not {row.player}.")
+            raise row.invalid(
+                f"Entry {row.entry} belongs to {competitors[owner].name}, not {row.player}."
+            )
         entry_ids.setdefault(row.entry, row.entry_id)
         machine_ids.setdefault(row.machine, row.machine_id)
         games = entry_games[row.entry]
         if any(g.machine == row.machine for g in games):
-            raise row.invalid(f"Entry {row.entry} already has a game on {row.machine}; each "
-                                "game of an entry is on a different machine.")
+            raise row.invalid(
+                f"Entry {row.entry} already has a game on {row.machine}; each "
+                "game of an entry is on a different machine."
+            )
         if games_per_entry is not None and len(games) >= games_per_entry:
             raise row.invalid(f"Entry {row.entry} has more than {games_per_entry} games.")
         games.append(row)
     notes: list[str] = []
     if games_per_entry is not None:
-        incomplete = sorted((e for e, g in entry_games.items() if len(g) < games_per_entry),
-                            key=natural_key)
+        incomplete = sorted(
+            (e for e, g in entry_games.items() if len(g) < games_per_entry), key=natural_key
+        )
         if incomplete:
             notes.append(f"Incomplete entries are not counted: {', '.join(incomplete)}.")
         for e in incomplete:
@@ -264,22 +286,33 @@ def entry_standings(
     per_owner: dict[tuple[Any, ...], list[EntryResult]] = defaultdict(list)
     for entry, results in games_of.items():
         results.sort(key=lambda g: natural_key(g.machine))
-        per_owner[entry_owner[entry]].append(EntryResult(
-            entry, sum((g.points for g in results), Fraction(0)), False, tuple(results),
-            entry_ids.get(entry)))
+        per_owner[entry_owner[entry]].append(
+            EntryResult(
+                entry,
+                sum((g.points for g in results), Fraction(0)),
+                False,
+                tuple(results),
+                entry_ids.get(entry),
+            )
+        )
     sign = 1 if fewest_points_win else -1
     lines = []
     for owner, entries in per_owner.items():
         entries.sort(key=lambda e: (sign * e.points, natural_key(e.entry)))
         picked = tuple(count_entry(e, i < entries_counted) for i, e in enumerate(entries))
-        lines.append((competitors[owner],
-                      exact_points(sum((e.points for e in picked[:entries_counted]),
-                                       Fraction(0))), picked))
+        lines.append(
+            (
+                competitors[owner],
+                exact_points(sum((e.points for e in picked[:entries_counted]), Fraction(0))),
+                picked,
+            )
+        )
     return Standings(
         format=format,
-        rows=tuple(Standing(rank, competitor, total, entries=picked)
-                   for rank, (competitor, total, picked)
-                   in _order_standings(lines, fewest_points_win)),
+        rows=tuple(
+            Standing(rank, competitor, total, entries=picked)
+            for rank, (competitor, total, picked) in _order_standings(lines, fewest_points_win)
+        ),
         options=options or {},
         machines=tuple(sorted(per_machine, key=natural_key)),
         notes=tuple(notes),
@@ -290,5 +323,6 @@ def entry_standings(
 def count_entry(entry: EntryResult, counted: bool) -> EntryResult:
     if not counted:
         return entry
-    return attrs.evolve(entry, counted=True,
-                        games=tuple(attrs.evolve(g, counted=True) for g in entry.games))
+    return attrs.evolve(
+        entry, counted=True, games=tuple(attrs.evolve(g, counted=True) for g in entry.games)
+    )

@@ -28,8 +28,10 @@ def parse_score(raw: str) -> int:
     elif value == "":
         raise ValueError("the score is empty")
     else:
-        raise ValueError(f"the score {raw!r} is not a whole number (digits only, optionally "
-                         "grouped in threes like 1,234,567)")
+        raise ValueError(
+            f"the score {raw!r} is not a whole number (digits only, optionally "
+            "grouped in threes like 1,234,567)"
+        )
     if score > MAX_SCORE:
         raise ValueError(f"the score {raw!r} is larger than pss can store")
     return score
@@ -47,8 +49,11 @@ def read_score_rows(lines: Iterable[str], *, team: bool = False) -> list[ScoreRo
             header = [cell.strip().lower() for cell in raw_header]
             break
     if header is None:
-        raise InvalidInput("The file is empty; it needs a header line: player,machine,score.",
-                           code="bad_score_file", line=1)
+        raise InvalidInput(
+            "The file is empty; it needs a header line: player,machine,score.",
+            code="bad_score_file",
+            line=1,
+        )
     header_line = reader.line_num
     if header and header[0].startswith("\ufeff"):
         header[0] = header[0][1:]
@@ -59,14 +64,19 @@ def read_score_rows(lines: Iterable[str], *, team: bool = False) -> list[ScoreRo
     required = (*SCORE_COLUMNS, "team") if team else SCORE_COLUMNS
     for name in header:
         if name not in SCORE_COLUMNS + OPTIONAL_COLUMNS:
-            raise fail(header_line, f"unknown column {name!r} (the columns are "
-                                    f"{', '.join(SCORE_COLUMNS + OPTIONAL_COLUMNS)}).")
+            raise fail(
+                header_line,
+                f"unknown column {name!r} (the columns are "
+                f"{', '.join(SCORE_COLUMNS + OPTIONAL_COLUMNS)}).",
+            )
         if header.count(name) > 1:
             raise fail(header_line, f"the column {name!r} appears twice.")
     missing = [name for name in required if name not in header]
     if missing:
-        raise fail(header_line, f"the header needs the column(s) {', '.join(missing)} "
-                                f"(found {', '.join(header)}).")
+        raise fail(
+            header_line,
+            f"the header needs the column(s) {', '.join(missing)} (found {', '.join(header)}).",
+        )
     index = {name: header.index(name) for name in header}
     rows: list[ScoreRow] = []
     for cells in reader:
@@ -74,8 +84,9 @@ def read_score_rows(lines: Iterable[str], *, team: bool = False) -> list[ScoreRo
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) != len(header):
-            raise fail(line, f"expected {len(header)} values ({', '.join(header)}), "
-                             f"found {len(cells)}.")
+            raise fail(
+                line, f"expected {len(header)} values ({', '.join(header)}), found {len(cells)}."
+            )
         values = {name: cells[i].strip() for name, i in index.items()}
         for name in required:
             if values[name] == "":
@@ -84,8 +95,14 @@ def read_score_rows(lines: Iterable[str], *, team: bool = False) -> list[ScoreRo
             score = parse_score(values["score"])
         except ValueError as exc:
             raise fail(line, f"{exc}.") from None
-        rows.append(ScoreRow(
-            player=values["player"], machine=values["machine"], score=score,
-            entry=values.get("entry") or None, team=values.get("team") or None, line=line,
-        ))
+        rows.append(
+            ScoreRow(
+                player=values["player"],
+                machine=values["machine"],
+                score=score,
+                entry=values.get("entry") or None,
+                team=values.get("team") or None,
+                line=line,
+            )
+        )
     return rows

@@ -117,12 +117,15 @@ class CurveLookup:
             if len(pieces) == 1:
                 return run(pieces[0])
             mid = len(pieces) // 2
-            return (f"CASE WHEN {column} <= {pieces[mid - 1][1]} THEN {halves(pieces[:mid])} "
-                    f"ELSE {halves(pieces[mid:])} END")
+            return (
+                f"CASE WHEN {column} <= {pieces[mid - 1][1]} THEN {halves(pieces[:mid])} "
+                f"ELSE {halves(pieces[mid:])} END"
+            )
 
         pieces = self.pieces()
-        return (f"CASE WHEN {column} > {pieces[-1][1]} THEN {int(self.tail)} "
-                f"ELSE {halves(pieces)} END")
+        return (
+            f"CASE WHEN {column} > {pieces[-1][1]} THEN {int(self.tail)} ELSE {halves(pieces)} END"
+        )
 
 
 @functools.lru_cache(maxsize=64)
@@ -201,12 +204,21 @@ JOIN players p ON p.id = ep.player_id"""
 
 def _orders(lowest_wins: bool, fewest_points_win: bool) -> tuple[str, str, str]:
     # (best score aggregate, score order, points order): constants, never user input.
-    return ("MIN" if lowest_wins else "MAX", "ASC" if lowest_wins else "DESC",
-            "ASC" if fewest_points_win else "DESC")
+    return (
+        "MIN" if lowest_wins else "MAX",
+        "ASC" if lowest_wins else "DESC",
+        "ASC" if fewest_points_win else "DESC",
+    )
 
 
-def herb_sql(dialect: str, lookup: CurveLookup, *, team: bool = False,
-             lowest_wins: bool = False, fewest_points_win: bool = False) -> str:
+def herb_sql(
+    dialect: str,
+    lookup: CurveLookup,
+    *,
+    team: bool = False,
+    lowest_wins: bool = False,
+    fewest_points_win: bool = False,
+) -> str:
     """The HERB standings query. One row per competitor: rank, total, their deepest machine rank,
     and every machine's ``machine_id:best score:rank`` packed into one string, plus their number
     and name. Parameters: ``:tournament_id``, ``:counted`` (machines counted)."""
@@ -250,8 +262,14 @@ standings AS (
 """
 
 
-def entry_sql(dialect: str, lookup: CurveLookup, *, team: bool = False,
-              lowest_wins: bool = False, fewest_points_win: bool = False) -> str:
+def entry_sql(
+    dialect: str,
+    lookup: CurveLookup,
+    *,
+    team: bool = False,
+    lowest_wins: bool = False,
+    fewest_points_win: bool = False,
+) -> str:
     """The PAPA-style standings query. One row per competitor: rank, total, deepest machine rank,
     and every complete entry packed as ``entry_id=machine_id:score:rank;...`` joined by ``|``.
     Parameters: ``:tournament_id``, ``:counted`` (entries counted)."""
@@ -313,8 +331,11 @@ def bank(session: Session, tournament_id: int) -> dict[int, str]:
     """The machines that count (all, or all but the removed ones when the tournament drops
     them), id to name, in bank order."""
     keep = counts_removed(session, tournament_id)
-    return {id_: name for id_, status, name in session.execute(_machines_of(tournament_id))
-            if keep or status != MachineStatus.REMOVED}
+    return {
+        id_: name
+        for id_, status, name in session.execute(_machines_of(tournament_id))
+        if keep or status != MachineStatus.REMOVED
+    }
 
 
 def _team_members(session: Session, event_id: int) -> dict[int, tuple[str, ...]]:
@@ -331,8 +352,12 @@ def _team_members(session: Session, event_id: int) -> dict[int, tuple[str, ...]]
     return {team_id: tuple(names) for team_id, names in members.items()}
 
 
-def _run(session: Session, build: Callable[[str, CurveLookup], str], params: dict[str, Any],
-         curve: PointsCurve) -> tuple[list[Any], CurveLookup] | None:
+def _run(
+    session: Session,
+    build: Callable[[str, CurveLookup], str],
+    params: dict[str, Any],
+    curve: PointsCurve,
+) -> tuple[list[Any], CurveLookup] | None:
     """Run a standings query with a curve lookup that covers every rank it produces; ``None``
     when the curve's points are not all whole, for the query adds up whole points only."""
     dialect = session.get_bind().dialect.name
@@ -342,8 +367,7 @@ def _run(session: Session, build: Callable[[str, CurveLookup], str], params: dic
         if not lookup.whole:
             return None
         # Plain tuples: (owner_id, standing, total, deepest, packed, number, first, last).
-        rows = [tuple(row) for row in session.execute(text(build(dialect, lookup)),
-                                                      params)]
+        rows = [tuple(row) for row in session.execute(text(build(dialect, lookup)), params)]
         deepest = max((row[3] for row in rows), default=0)
         if deepest <= bound:
             return rows, lookup
@@ -351,40 +375,52 @@ def _run(session: Session, build: Callable[[str, CurveLookup], str], params: dic
         bound = deepest
 
 
-def _decode_games(packed: str, sep: str, machines: Mapping[int, str], lookup: CurveLookup,
-                  counted: bool | None) -> list[MachineResult]:
+def _decode_games(
+    packed: str, sep: str, machines: Mapping[int, str], lookup: CurveLookup, counted: bool | None
+) -> list[MachineResult]:
     results = []
     for item in packed.split(sep):
         machine_id, score, place = (int(v) for v in item.split(":"))
         rank_points = lookup(place)
-        results.append(MachineResult(machines[machine_id], score, place, rank_points,
-                                     bool(counted), machine_id))
+        results.append(
+            MachineResult(
+                machines[machine_id], score, place, rank_points, bool(counted), machine_id
+            )
+        )
     return results
 
 
-def _herb_results(packed: str, machines: Mapping[int, str], lookup: CurveLookup,
-                  counted: int, sign: int) -> Callable[[], tuple[MachineResult, ...]]:
+def _herb_results(
+    packed: str, machines: Mapping[int, str], lookup: CurveLookup, counted: int, sign: int
+) -> Callable[[], tuple[MachineResult, ...]]:
     def decode() -> tuple[MachineResult, ...]:
         results = _decode_games(packed, ",", machines, lookup, False)
         # The query's own order: best points first, then bank order.
         results.sort(key=lambda r: (sign * r.points, r.machine_id))
-        return tuple(attrs.evolve(r, counted=True) if i < counted else r
-                     for i, r in enumerate(results))
+        return tuple(
+            attrs.evolve(r, counted=True) if i < counted else r for i, r in enumerate(results)
+        )
+
     return decode
 
 
-def _entry_results(packed: str, machines: Mapping[int, str], lookup: CurveLookup,
-                   counted: int, sign: int) -> Callable[[], tuple[EntryResult, ...]]:
+def _entry_results(
+    packed: str, machines: Mapping[int, str], lookup: CurveLookup, counted: int, sign: int
+) -> Callable[[], tuple[EntryResult, ...]]:
     def decode() -> tuple[EntryResult, ...]:
         entries = []
         for item in packed.split("|"):
             entry_id, games = item.split("=", 1)
             results = _decode_games(games, ";", machines, lookup, False)
-            results.sort(key=lambda r: (r.machine_id or 0))
-            entries.append(EntryResult(entry_id, sum(r.points for r in results), False,
-                                       tuple(results), int(entry_id)))
+            results.sort(key=lambda r: r.machine_id or 0)
+            entries.append(
+                EntryResult(
+                    entry_id, sum(r.points for r in results), False, tuple(results), int(entry_id)
+                )
+            )
         entries.sort(key=lambda e: (sign * e.points, e.entry_id or 0))
         return tuple(count_entry(e, i < counted) for i, e in enumerate(entries))
+
     return decode
 
 
@@ -403,25 +439,50 @@ def _standings_from_sql(
 ) -> Standings:
     check_ties(ties)
     machines = bank(session, tournament.id)
-    base = Standings(format=tournament.format, rows=(), options=options or {}, team=team,
-                     machines=tuple(machines.values()), tournament_id=tournament.id,
-                     lowest_wins=fewest_points_win)
+    base = Standings(
+        format=tournament.format,
+        rows=(),
+        options=options or {},
+        team=team,
+        machines=tuple(machines.values()),
+        tournament_id=tournament.id,
+        lowest_wins=fewest_points_win,
+    )
     if not machines:
         return base
     orders = {"lowest_wins": lowest_wins, "fewest_points_win": fewest_points_win}
     build = entry_sql if entries else herb_sql
     ran = None
     if not curve.by_place and ties == "share":
-        ran = _run(session, lambda d, lookup: build(d, lookup, team=team, **orders),
-                   {"tournament_id": tournament.id, "counted": counted,
-                    "count_removed": int(counts_removed(session, tournament.id))}, curve)
+        ran = _run(
+            session,
+            lambda d, lookup: build(d, lookup, team=team, **orders),
+            {
+                "tournament_id": tournament.id,
+                "counted": counted,
+                "count_removed": int(counts_removed(session, tournament.id)),
+            },
+            curve,
+        )
     if ran is None:
         # Points that are not a whole-number function of the rank alone: the database ranks,
         # and the points are worked out and added up here, exactly.
-        lines = _placed_lines(session, tournament, entries=entries, counted=counted,
-                              curve=curve, team=team, ties=ties, machines=machines, **orders)
-        return attrs.evolve(base, rows=_sorted_lines(_cut(lines, tournament.qualifying_cut)),
-                            cut=tournament.qualifying_cut)
+        lines = _placed_lines(
+            session,
+            tournament,
+            entries=entries,
+            counted=counted,
+            curve=curve,
+            team=team,
+            ties=ties,
+            machines=machines,
+            **orders,
+        )
+        return attrs.evolve(
+            base,
+            rows=_sorted_lines(_cut(lines, tournament.qualifying_cut)),
+            cut=tournament.qualifying_cut,
+        )
     rows, lookup = ran
     members = _team_members(session, tournament.event_id) if team else {}
     cut = tournament.qualifying_cut
@@ -430,16 +491,22 @@ def _standings_from_sql(
     results = _entry_results if entries else _herb_results
     for owner_id, standing, total, _, packed, number, first, last in rows:
         if team:
-            competitor = Competitor(first, id=owner_id, members=members.get(owner_id, ()),
-                                    team=True)
+            competitor = Competitor(
+                first, id=owner_id, members=members.get(owner_id, ()), team=True
+            )
         else:
             competitor = Competitor(f"{first} {last}".strip(), id=owner_id, number=number)
         breakdown = _Packed(results(packed, machines, lookup, counted, sign))
-        lines.append(Standing(
-            standing, competitor, total,
-            machines=() if entries else breakdown, entries=breakdown if entries else (),
-            qualified=cut is not None and standing <= cut,
-        ))
+        lines.append(
+            Standing(
+                standing,
+                competitor,
+                total,
+                machines=() if entries else breakdown,
+                entries=breakdown if entries else (),
+                qualified=cut is not None and standing <= cut,
+            )
+        )
     return attrs.evolve(base, rows=_sorted_lines(lines), cut=cut)
 
 
@@ -477,31 +544,57 @@ FROM counted
 """
 
 
-def _placed_lines(session: Session, tournament: Tournament, *, entries: bool, counted: int,
-                  curve: PointsCurve, team: bool, ties: str, machines: Mapping[int, str],
-                  lowest_wins: bool, fewest_points_win: bool) -> list[Standing]:
+def _placed_lines(
+    session: Session,
+    tournament: Tournament,
+    *,
+    entries: bool,
+    counted: int,
+    curve: PointsCurve,
+    team: bool,
+    ties: str,
+    machines: Mapping[int, str],
+    lowest_wins: bool,
+    fewest_points_win: bool,
+) -> list[Standing]:
     points = PlacePoints(curve, ties)
     sign = 1 if fewest_points_win else -1
     games: dict[Any, list[MachineResult]] = defaultdict(list)
     owner_of: dict[Any, int] = {}
     for owner_id, machine_id, entry_id, score, place, tied, players, top in session.execute(
-            text(placed_sql(entries=entries, team=team, lowest_wins=lowest_wins)),
-            {"tournament_id": tournament.id,
-             "count_removed": int(counts_removed(session, tournament.id))}):
+        text(placed_sql(entries=entries, team=team, lowest_wins=lowest_wins)),
+        {
+            "tournament_id": tournament.id,
+            "count_removed": int(counts_removed(session, tournament.id)),
+        },
+    ):
         key = entry_id if entries else owner_id
         owner_of[key] = owner_id
-        games[key].append(MachineResult(machines[machine_id], score, place,
-                                        points(place, tied, players, top, score), False,
-                                        machine_id))
+        games[key].append(
+            MachineResult(
+                machines[machine_id],
+                score,
+                place,
+                points(place, tied, players, top, score),
+                False,
+                machine_id,
+            )
+        )
     picks: dict[int, tuple[Points, tuple[Any, ...]]] = {}
     results: list[MachineResult]
     if entries:
         per_owner: dict[int, list[EntryResult]] = defaultdict(list)
         for entry_id, results in games.items():
             results.sort(key=lambda r: r.machine_id or 0)
-            per_owner[owner_of[entry_id]].append(EntryResult(
-                str(entry_id), sum((r.points for r in results), Fraction(0)), False,
-                tuple(results), entry_id))
+            per_owner[owner_of[entry_id]].append(
+                EntryResult(
+                    str(entry_id),
+                    sum((r.points for r in results), Fraction(0)),
+                    False,
+                    tuple(results),
+                    entry_id,
+                )
+            )
         for owner_id, owned in per_owner.items():
             owned.sort(key=lambda e: (sign * e.points, e.entry_id or 0))
             picked = tuple(count_entry(e, i < counted) for i, e in enumerate(owned))
@@ -514,10 +607,16 @@ def _placed_lines(session: Session, tournament: Tournament, *, entries: bool, co
     competitors = all_competitors(session, tournament, team)
     order = sorted(picks, key=lambda o: sign * picks[o][0])
     ranks = competition_ranks([picks[o][0] for o in order])
-    return [Standing(rank, competitors[o], exact_points(picks[o][0]),
-                     machines=() if entries else picks[o][1],
-                     entries=picks[o][1] if entries else ())
-            for rank, o in zip(ranks, order, strict=True)]
+    return [
+        Standing(
+            rank,
+            competitors[o],
+            exact_points(picks[o][0]),
+            machines=() if entries else picks[o][1],
+            entries=picks[o][1] if entries else (),
+        )
+        for rank, o in zip(ranks, order, strict=True)
+    ]
 
 
 def _cut(lines: list[Standing], cut: int | None) -> list[Standing]:
@@ -551,8 +650,17 @@ def sql_herb_standings(
     decoded on first use; other curves (fractions, ``by_place``) and averaged ties are ranked by
     the database and added up exactly in Python."""
     return _standings_from_sql(
-        session, tournament, entries=False, counted=machines_counted, curve=curve, team=team,
-        options=options, ties=ties, lowest_wins=lowest_wins, fewest_points_win=fewest_points_win)
+        session,
+        tournament,
+        entries=False,
+        counted=machines_counted,
+        curve=curve,
+        team=team,
+        options=options,
+        ties=ties,
+        lowest_wins=lowest_wins,
+        fewest_points_win=fewest_points_win,
+    )
 
 
 def sql_entry_standings(
@@ -573,8 +681,17 @@ def sql_entry_standings(
     :func:`~pss_core.standings.reference.entry_standings` over the same scores; computed like
     :func:`sql_herb_standings`."""
     return _standings_from_sql(
-        session, tournament, entries=True, counted=entries_counted, curve=curve, team=team,
-        options=options, ties=ties, lowest_wins=lowest_wins, fewest_points_win=fewest_points_win)
+        session,
+        tournament,
+        entries=True,
+        counted=entries_counted,
+        curve=curve,
+        team=team,
+        options=options,
+        ties=ties,
+        lowest_wins=lowest_wins,
+        fewest_points_win=fewest_points_win,
+    )
 
 
 def score_rows(session: Session, tournament: Tournament) -> list[ScoreRow]:
@@ -584,8 +701,17 @@ def score_rows(session: Session, tournament: Tournament) -> list[ScoreRow]:
     name and id, entries by id; :func:`~pss_core.standings.compute.compute_standings` uses this
     for formats that only rank rows."""
     stmt = (
-        select(Entry.player_id, Player.first_name, Player.last_name, Entry.team_id, Team.name,
-               Score.tournament_machine_id, Machine.name, Score.score, Entry.id)
+        select(
+            Entry.player_id,
+            Player.first_name,
+            Player.last_name,
+            Entry.team_id,
+            Team.name,
+            Score.tournament_machine_id,
+            Machine.name,
+            Score.score,
+            Entry.id,
+        )
         .join(Entry, Entry.id == Score.entry_id)
         .join(TournamentMachine, TournamentMachine.id == Score.tournament_machine_id)
         .join(Machine, Machine.id == TournamentMachine.machine_id)
@@ -597,34 +723,45 @@ def score_rows(session: Session, tournament: Tournament) -> list[ScoreRow]:
     )
     if not counts_removed(session, tournament.id):
         stmt = stmt.where(TournamentMachine.status != MachineStatus.REMOVED)
+    rows = session.execute(stmt)
     return [
-        ScoreRow(player=f"{first} {last}".strip() if player_id is not None else str(team),
-                 machine=machine, score=score, entry=str(entry_id),
-                 team=None if team_id is None else str(team), player_id=player_id,
-                 team_id=team_id, machine_id=machine_id, entry_id=entry_id)
-        for player_id, first, last, team_id, team, machine_id, machine, score, entry_id
-        in session.execute(stmt)
+        ScoreRow(
+            player=f"{first} {last}".strip() if player_id is not None else str(team),
+            machine=machine,
+            score=score,
+            entry=str(entry_id),
+            team=None if team_id is None else str(team),
+            player_id=player_id,
+            team_id=team_id,
+            machine_id=machine_id,
+            entry_id=entry_id,
+        )
+        for player_id, first, last, team_id, team, machine_id, machine, score, entry_id in rows
     ]
 
 
-def all_competitors(session: Session, tournament: Tournament,
-                     team: bool) -> dict[int, Competitor]:
+def all_competitors(session: Session, tournament: Tournament, team: bool) -> dict[int, Competitor]:
     if team:
         members = _team_members(session, tournament.event_id)
-        return {id_: Competitor(name, id=id_, members=members.get(id_, ()), team=True)
-                for id_, name in session.execute(
-                    select(Team.id, Team.name).where(Team.event_id == tournament.event_id))}
+        return {
+            id_: Competitor(name, id=id_, members=members.get(id_, ()), team=True)
+            for id_, name in session.execute(
+                select(Team.id, Team.name).where(Team.event_id == tournament.event_id)
+            )
+        }
     return {
         id_: Competitor(f"{first} {last}".strip(), id=id_, number=number)
         for id_, number, first, last in session.execute(
             select(EventPlayer.id, EventPlayer.number, Player.first_name, Player.last_name)
             .join(Player, Player.id == EventPlayer.player_id)
-            .where(EventPlayer.event_id == tournament.event_id))
+            .where(EventPlayer.event_id == tournament.event_id)
+        )
     }
 
 
-def relabel(standings: Standings, competitors: Mapping[int, Competitor],
-            machines: Mapping[int, str]) -> Standings:
+def relabel(
+    standings: Standings, competitors: Mapping[int, Competitor], machines: Mapping[int, str]
+) -> Standings:
     """Complete what a format built from :func:`score_rows`: each competitor as the database
     knows them (number, team members) by its id — or, for a format that made new rows without
     the ids, by its name where that name is one competitor's — and each machine's id."""
@@ -642,12 +779,21 @@ def relabel(standings: Standings, competitors: Mapping[int, Competitor],
     for row in standings.rows:
         c = row.competitor
         competitor = (competitors.get(c.id) if c.id is not None else by_name.get(c.name)) or c
-        rows.append(attrs.evolve(
-            row, competitor=competitor,
-            machines=tuple(machine(m) for m in row.machines),
-            entries=tuple(attrs.evolve(
-                e, entry_id=e.entry_id if e.entry_id is not None else
-                (int(e.entry) if e.entry.isdigit() else None),
-                games=tuple(machine(g) for g in e.games)) for e in row.entries),
-        ))
+        rows.append(
+            attrs.evolve(
+                row,
+                competitor=competitor,
+                machines=tuple(machine(m) for m in row.machines),
+                entries=tuple(
+                    attrs.evolve(
+                        e,
+                        entry_id=e.entry_id
+                        if e.entry_id is not None
+                        else (int(e.entry) if e.entry.isdigit() else None),
+                        games=tuple(machine(g) for g in e.games),
+                    )
+                    for e in row.entries
+                ),
+            )
+        )
     return attrs.evolve(standings, rows=_sorted_lines(rows), machines=tuple(machines.values()))

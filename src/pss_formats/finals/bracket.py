@@ -126,8 +126,10 @@ class Bracket:
     def as_json(self) -> dict[str, Any]:
         return {
             "rounds": [
-                {"number": round_.number,
-                 "groups": [[slot.as_json() for slot in group.slots] for group in round_.groups]}
+                {
+                    "number": round_.number,
+                    "groups": [[slot.as_json() for slot in group.slots] for group in round_.groups],
+                }
                 for round_ in self.rounds
             ]
         }
@@ -135,7 +137,7 @@ class Bracket:
     def describe(self) -> str:
         """The bracket as a desk prints it."""
         byes = f"{self.byes} bye{'s' if self.byes != 1 else ''}" if self.byes else "no byes"
-        ending = ("a final group" if self.last is LastRound.GROUP else "a final of 2")
+        ending = "a final group" if self.last is LastRound.GROUP else "a final of 2"
         lines = [
             f"{self.players} players, {byes}, groups of {self.group_size}, "
             f"top {self.advance} of each group advance, ending in {ending}."
@@ -153,8 +155,7 @@ class Bracket:
             for group in round_.groups:
                 where = f", top {group.advance} advance" if group.advance else ""
                 lines.append(
-                    f"  {group.label}: {', '.join(slot.describe() for slot in group.slots)}"
-                    f"{where}"
+                    f"  {group.label}: {', '.join(slot.describe() for slot in group.slots)}{where}"
                 )
         return "\n".join(lines) + "\n"
 
@@ -183,9 +184,7 @@ def build_bracket(
             code="last_round",
         ) from None
     if not 3 <= group_size <= 8:
-        raise InvalidInput(
-            f"Groups have 3 to 8 players, not {group_size}.", code="group_size"
-        )
+        raise InvalidInput(f"Groups have 3 to 8 players, not {group_size}.", code="group_size")
     if not 2 <= players <= MAX_PLAYERS:
         raise InvalidInput(
             f"A bracket has 2 to {MAX_PLAYERS} players, not {players}.", code="players"
@@ -204,7 +203,10 @@ def build_bracket(
     if byes and players - byes < group_size - 1:
         raise InvalidInput(
             f"{intro} leaves {players - byes} to play round 1, too few for a group of "
-            f"{group_size - 1}.", code="too_many_byes", players=players, byes=byes,
+            f"{group_size - 1}.",
+            code="too_many_byes",
+            players=players,
+            byes=byes,
         )
 
     entrants = [Slot(bracket_seed=seed, seed=seed) for seed in range(byes + 1, players + 1)]
@@ -218,7 +220,8 @@ def build_bracket(
             if count < 3 and last is LastRound.GROUP:
                 raise InvalidInput(
                     f"{intro}: the last round would have only {count} players; choose a final "
-                    "of 2 or fewer advancing.", code="final_too_small",
+                    "of 2 or fewer advancing.",
+                    code="final_too_small",
                 )
             label = f"{number}A"
             slots = tuple(sorted(entrants, key=lambda slot: slot.bracket_seed))
@@ -231,17 +234,23 @@ def build_bracket(
             try:
                 sizes = group_sizes(count, group_size)
             except InvalidInput:
-                where = f"round 1 has {count} players" if number == 1 else (
-                    f"round {number} would have {count} players")
+                where = (
+                    f"round 1 has {count} players"
+                    if number == 1
+                    else (f"round {number} would have {count} players")
+                )
                 raise InvalidInput(
                     f"{intro}: {where}, which cannot be split into groups of {group_size} and "
-                    f"{group_size - 1}.", code="cannot_split", round=number,
+                    f"{group_size - 1}.",
+                    code="cannot_split",
+                    round=number,
                 ) from None
             go_on = advance
         if go_on >= min(sizes):
             raise InvalidInput(
                 f"{intro}: round {number} has a group of {min(sizes)}, and {go_on} advancing from "
-                "it would eliminate nobody.", code="advance",
+                "it would eliminate nobody.",
+                code="advance",
             )
         ordered = sorted(entrants, key=lambda slot: slot.bracket_seed)
         dealt = snake(ordered, sizes)
@@ -257,13 +266,19 @@ def build_bracket(
                         f"{intro} leaves {players - byes} to play round 1, which cannot fill the "
                         f"round-2 groups: {from_round_1} advance from round 1 into "
                         f"{len(groups)} groups, and group {group.label} would hold only byes.",
-                        code="too_many_byes", players=players, byes=byes,
+                        code="too_many_byes",
+                        players=players,
+                        byes=byes,
                     )
         rounds.append(BracketRound(number, groups, entering))
         entrants = [
-            Slot(bracket_seed=sorted(s.bracket_seed for s in group.slots)[place - 1],
-                 source=group.label, place=place)
-            for group in groups for place in range(1, group.advance + 1)
+            Slot(
+                bracket_seed=sorted(s.bracket_seed for s in group.slots)[place - 1],
+                source=group.label,
+                place=place,
+            )
+            for group in groups
+            for place in range(1, group.advance + 1)
         ]
         if number == 1:
             entrants += [Slot(bracket_seed=seed, seed=seed) for seed in range(1, byes + 1)]
@@ -303,13 +318,16 @@ class BracketProgress:
                 if None in filled:
                     raise InvalidInput(
                         f"Group {group.label} has a result, but the groups feeding it have not "
-                        "all finished.", code="group_not_ready", group=group.label,
+                        "all finished.",
+                        code="group_not_ready",
+                        group=group.label,
                     )
                 if sorted(order) != sorted(s for s in filled if s is not None):
                     raise InvalidInput(
                         f"The result of group {group.label} must list exactly its players "
                         f"(seeds {', '.join(str(s) for s in filled)}).",
-                        code="wrong_players", group=group.label,
+                        code="wrong_players",
+                        group=group.label,
                     )
         object.__setattr__(self, "members", members)
 

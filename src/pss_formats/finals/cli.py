@@ -22,18 +22,41 @@ def add_parser(subparsers: Any) -> None:
             "Impossible numbers stop with a message and exit status 2."
         ),
     )
-    parser.add_argument("--players", type=int, required=True, metavar="N",
-                        help="how many qualify for the finals")
-    parser.add_argument("--byes", type=int, default=0, metavar="B",
-                        help="seeds 1..B skip round 1 and enter in round 2 (default 0)")
-    parser.add_argument("--group-size", type=int, default=4, metavar="S",
-                        help="players per group; one fewer where the numbers force it (default 4)")
-    parser.add_argument("--advance", type=int, default=2, metavar="K",
-                        help="how many advance from each group (default 2)")
-    parser.add_argument("--last", choices=("group", "two"), default="group",
-                        help="end in one final group, or a final of 2 (default group)")
-    parser.add_argument("--json", action="store_true",
-                        help='print {"rounds": [{"number": 1, "groups": [[9, 16, 17, 24], ...]}]}')
+    parser.add_argument(
+        "--players", type=int, required=True, metavar="N", help="how many qualify for the finals"
+    )
+    parser.add_argument(
+        "--byes",
+        type=int,
+        default=0,
+        metavar="B",
+        help="seeds 1..B skip round 1 and enter in round 2 (default 0)",
+    )
+    parser.add_argument(
+        "--group-size",
+        type=int,
+        default=4,
+        metavar="S",
+        help="players per group; one fewer where the numbers force it (default 4)",
+    )
+    parser.add_argument(
+        "--advance",
+        type=int,
+        default=2,
+        metavar="K",
+        help="how many advance from each group (default 2)",
+    )
+    parser.add_argument(
+        "--last",
+        choices=("group", "two"),
+        default="group",
+        help="end in one final group, or a final of 2 (default group)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"rounds": [{"number": 1, "groups": [[9, 16, 17, 24], ...]}]}',
+    )
     parser.set_defaults(func=cmd_bracket)
 
 
@@ -41,8 +64,13 @@ def cmd_bracket(args: argparse.Namespace) -> int:
     from pss_formats.finals.bracket import build_bracket
 
     try:
-        bracket = build_bracket(args.players, args.byes, group_size=args.group_size,
-                                advance=args.advance, last=args.last)
+        bracket = build_bracket(
+            args.players,
+            args.byes,
+            group_size=args.group_size,
+            advance=args.advance,
+            last=args.last,
+        )
     except DomainError as exc:
         print(f"pss bracket: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -22,14 +22,16 @@ def group_sizes(players: int, size: int = 4) -> tuple[int, ...]:
     if players < size - 1:
         raise InvalidInput(
             f"{players} players are too few for a group of {size - 1} or {size}.",
-            code="too_few_players", players=players,
+            code="too_few_players",
+            players=players,
         )
     count = -(-players // size)
     short = count * size - players
     if short > count:
         raise InvalidInput(
             f"{players} players cannot be split into groups of {size} and {size - 1}.",
-            code="cannot_split", players=players,
+            code="cannot_split",
+            players=players,
         )
     return (size - 1,) * short + (size,) * (count - short)
 

@@ -73,7 +73,7 @@ def met_counts(rounds: Iterable[MatchRound]) -> Counter[frozenset[Player]]:
     for round_ in rounds:
         for group in round_.groups:
             for index, player in enumerate(group.players):
-                for other in group.players[index + 1:]:
+                for other in group.players[index + 1 :]:
                     met[frozenset((player, other))] += 1
     return met
 
@@ -112,8 +112,9 @@ def match_standings(
         rank = index + 1
         if index and key(ordered[index - 1]) == key(player):
             rank = standings[-1].rank
-        standings.append(MatchStanding(player, rank, points[player], games[player],
-                                       tuple(places[player][:4])))
+        standings.append(
+            MatchStanding(player, rank, points[player], games[player], tuple(places[player][:4]))
+        )
     return tuple(standings)
 
 
@@ -121,8 +122,9 @@ def match_sizes(players: int, group_size: int = 4) -> tuple[int, ...]:
     """Group sizes for a round: as :func:`group_sizes`, except that 5 players play a 3 and a 2
     and 2 players play head to head, so a round can always be paired."""
     if players < 2:
-        raise InvalidInput(f"A round needs at least 2 players, not {players}.",
-                           code="too_few_players")
+        raise InvalidInput(
+            f"A round needs at least 2 players, not {players}.", code="too_few_players"
+        )
     if players < group_size - 1:
         return (players,)
     try:
@@ -136,8 +138,17 @@ class _Search:
     """Branch and bound over the groupings of players, cost lexicographic:
     (repeat opponents, spread of points [Swiss], short-group repeats [balanced last])."""
 
-    def __init__(self, n: int, sizes: Sequence[int], met: list[list[int]], points: list[int],
-                 shorts: list[int], swiss: bool, budget: int, rng: random.Random) -> None:
+    def __init__(
+        self,
+        n: int,
+        sizes: Sequence[int],
+        met: list[list[int]],
+        points: list[int],
+        shorts: list[int],
+        swiss: bool,
+        budget: int,
+        rng: random.Random,
+    ) -> None:
         self.n = n
         self.sizes = sorted(sizes, reverse=True)
         self.full = self.sizes[0]
@@ -159,7 +170,7 @@ class _Search:
         self.stopped = False
 
     def group_cost(self, group: Sequence[int]) -> int:
-        repeats = sum(self.met[a][b] for i, a in enumerate(group) for b in group[i + 1:])
+        repeats = sum(self.met[a][b] for i, a in enumerate(group) for b in group[i + 1 :])
         cost = repeats * self.w_repeat
         if self.swiss:
             values = [self.points[p] for p in group]
@@ -169,7 +180,7 @@ class _Search:
         return cost
 
     def repeats_of(self, groups: Sequence[Sequence[int]]) -> int:
-        return sum(self.met[a][b] for g in groups for i, a in enumerate(g) for b in g[i + 1:])
+        return sum(self.met[a][b] for g in groups for i, a in enumerate(g) for b in g[i + 1 :])
 
     def consider(self, groups: list[list[int]]) -> None:
         cost = sum(self.group_cost(g) for g in groups)
@@ -211,8 +222,9 @@ class _Search:
             return unassigned[0]
         return max(unassigned, key=lambda u: sum(1 for v in unassigned if self.met[u][v]))
 
-    def _dfs(self, unassigned: list[int], sizes_left: Counter[int], cost: int,
-             groups: list[list[int]]) -> None:
+    def _dfs(
+        self, unassigned: list[int], sizes_left: Counter[int], cost: int, groups: list[list[int]]
+    ) -> None:
         if self.stopped:
             return
         self.nodes += 1
@@ -228,8 +240,11 @@ class _Search:
             return
         first = self._pick(unassigned)
         rest = [u for u in unassigned if u != first]
-        rest.sort(key=lambda u: self.met[first][u] if not self.swiss
-                  else abs(self.points[first] - self.points[u]))
+        rest.sort(
+            key=lambda u: (
+                self.met[first][u] if not self.swiss else abs(self.points[first] - self.points[u])
+            )
+        )
         for size in sorted(sizes_left, reverse=True):
             if not sizes_left[size]:
                 continue
@@ -237,9 +252,17 @@ class _Search:
             self._extend([first], size, rest, 0, unassigned, sizes_left, cost, groups)
             sizes_left[size] += 1
 
-    def _extend(self, group: list[int], size: int, rest: list[int], start: int,
-                unassigned: list[int], sizes_left: Counter[int], cost: int,
-                groups: list[list[int]]) -> None:
+    def _extend(
+        self,
+        group: list[int],
+        size: int,
+        rest: list[int],
+        start: int,
+        unassigned: list[int],
+        sizes_left: Counter[int],
+        cost: int,
+        groups: list[list[int]],
+    ) -> None:
         if self.stopped:
             return
         self.nodes += 1
@@ -258,8 +281,10 @@ class _Search:
         need = size - len(group)
         for index in range(start, len(rest) - need + 1):
             candidate = [*group, rest[index]]
-            partial = sum(self.met[a][b] for i, a in enumerate(candidate)
-                          for b in candidate[i + 1:]) * self.w_repeat
+            partial = (
+                sum(self.met[a][b] for i, a in enumerate(candidate) for b in candidate[i + 1 :])
+                * self.w_repeat
+            )
             if self.swiss:
                 values = [self.points[p] for p in candidate]
                 partial += (max(values) - min(values)) * self.w_spread
@@ -292,12 +317,14 @@ def group_players(
     sizes = match_sizes(len(active), group_size)
     met_pairs = met_counts(rounds)
     if swiss:
-        late = [(r.number, i + 1) for r in rounds for i, g in enumerate(r.groups)
-                if not g.complete]
+        late = [(r.number, i + 1) for r in rounds for i, g in enumerate(r.groups) if not g.complete]
         if late:
             raise Refused(
                 f"Swiss pairing needs every result; round {late[0][0]} group {late[0][1]} "
-                "is not in yet.", code="results_missing", round=late[0][0], group=late[0][1],
+                "is not in yet.",
+                code="results_missing",
+                round=late[0][0],
+                group=late[0][1],
             )
     if not met_pairs:
         order = active
@@ -430,7 +457,8 @@ def assign_machines(
     for _ in range(games_per_round):
         cost = [
             [
-                sum(played[(p, machine)] for p in group) + copy * sharing
+                sum(played[(p, machine)] for p in group)
+                + copy * sharing
                 + (twice if machine in chosen[gi] else 0)
                 for machine, copy in columns
             ]
@@ -460,15 +488,26 @@ def pair_round(
     (none when ``machines`` is empty, for a desk that assigns them by hand)."""
     if games_per_round < 1:
         raise InvalidInput("A round has at least one game.", code="games_per_round")
-    grouping = group_players(players, rounds, group_size=group_size, swiss=swiss, scheme=scheme,
-                             rng_seed=rng_seed, budget=budget)
+    grouping = group_players(
+        players,
+        rounds,
+        group_size=group_size,
+        swiss=swiss,
+        scheme=scheme,
+        rng_seed=rng_seed,
+        budget=budget,
+    )
     if machines:
-        chosen = assign_machines(grouping.groups, machines, rounds,
-                                 games_per_round=games_per_round, rng_seed=rng_seed)
+        chosen = assign_machines(
+            grouping.groups, machines, rounds, games_per_round=games_per_round, rng_seed=rng_seed
+        )
     else:
         chosen = [() for _ in grouping.groups]
     number = max((r.number for r in rounds), default=0) + 1
-    return MatchRound(number, tuple(
-        MatchGroup(group, machine_list, (), games_per_round)
-        for group, machine_list in zip(grouping.groups, chosen, strict=True)
-    ))
+    return MatchRound(
+        number,
+        tuple(
+            MatchGroup(group, machine_list, (), games_per_round)
+            for group, machine_list in zip(grouping.groups, chosen, strict=True)
+        ),
+    )

@@ -94,11 +94,11 @@ def parse_points(text: str) -> PointsScheme:
         except ValueError:
             raise InvalidInput(
                 f"Points are papa, ifpa or a list such as 7,5,3,1 (optionally /7,4,1 for three "
-                f"players), not {text!r}.", code="points",
+                f"players), not {text!r}.",
+                code="points",
             ) from None
     if len(lists) > 2:
-        raise InvalidInput("Give at most two lists of points: four players / three.",
-                           code="points")
+        raise InvalidInput("Give at most two lists of points: four players / three.", code="points")
     return custom_points(lists[0], lists[1] if len(lists) == 2 else None)
 
 
@@ -113,8 +113,9 @@ class GameResult:
     def from_scores(cls, scores: Mapping[Player, int]) -> GameResult:
         for player, score in scores.items():
             if not isinstance(score, int) or isinstance(score, bool) or score < 0:
-                raise InvalidInput(f"The score of {player} must be a whole number, 0 or more.",
-                                   code="score")
+                raise InvalidInput(
+                    f"The score of {player} must be a whole number, 0 or more.", code="score"
+                )
         places = {
             player: 1 + sum(1 for other in scores.values() if other > score)
             for player, score in scores.items()
@@ -205,7 +206,7 @@ def _settle(
         return [sorted(block, key=fallback)]
     settled: list[list[Player]] = []
     for first, last in parts:
-        settled.extend(_settle(ordered[first: last + 1], tied_sets, used, fallback))
+        settled.extend(_settle(ordered[first : last + 1], tied_sets, used, fallback))
     return settled
 
 
@@ -242,7 +243,8 @@ def score_group(
         if set(game.places) != set(members):
             raise InvalidInput(
                 f"Game {number} of the group must have a result for each of its players.",
-                code="game_players", game=number,
+                code="game_players",
+                game=number,
             )
         for player, points in game.points(scheme).items():
             totals[player] += points
@@ -257,7 +259,7 @@ def score_group(
     order: list[Player] = []
     needs: list[TieNeed] = []
     for first, last in _tie_blocks([totals[p] for p in by_points]):
-        block = by_points[first: last + 1]
+        block = by_points[first : last + 1]
         for tie in _settle(block, tied_sets, used, lambda p: seeds[p]):
             lo, hi = len(order) + 1, len(order) + len(tie)
             crossed = [line for line in sorted(lines) if lo <= line < hi]
@@ -323,12 +325,14 @@ def seed_qualifiers(
             code="cut",
         )
     if not 0 <= byes < cut:
-        raise InvalidInput(f"Byes must be fewer than the {cut} qualifiers, not {byes}.",
-                           code="byes")
+        raise InvalidInput(
+            f"Byes must be fewer than the {cut} qualifiers, not {byes}.", code="byes"
+        )
     players = [player for player, _ in standings]
     if len(set(players)) != len(players):
-        raise InvalidInput("Each player appears once in the qualifying standings.",
-                           code="standings")
+        raise InvalidInput(
+            "Each player appears once in the qualifying standings.", code="standings"
+        )
     rank = dict(standings)
     tie_key: Callable[[Player], Any] = secondary or (lambda player: player)
     tied_sets: dict[frozenset[Player], list[GameResult]] = {}
@@ -340,7 +344,7 @@ def seed_qualifiers(
     result: list[Player] = []
     pending: list[LineTie] = []
     for first, last in _tie_blocks([rank[p] for p in ordered]):
-        block = ordered[first: last + 1]
+        block = ordered[first : last + 1]
         for tie in _settle(block, tied_sets, used, tie_key):
             lo, hi = len(result) + 1, len(result) + len(tie)
             crossed = tuple(name for line, name in sorted(lines.items()) if lo <= line < hi)

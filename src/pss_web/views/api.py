@@ -15,15 +15,25 @@ from pss_web.security import Permission
 P = Permission
 
 
-@view_config(context=ApiResource, name="openapi.json", permission=P.VIEW, renderer="json",
-             request_method=("GET", "HEAD"))
+@view_config(
+    context=ApiResource,
+    name="openapi.json",
+    permission=P.VIEW,
+    renderer="json",
+    request_method=("GET", "HEAD"),
+)
 def openapi(context: ApiResource, request: Any) -> dict[str, Any]:
     """The OpenAPI 3.1 document describing every JSON view."""
     return openapi_document(request)
 
 
-@view_config(context=ApiResource, name="csrf", permission=P.VIEW, renderer="json",
-             request_method=("GET", "HEAD"))
+@view_config(
+    context=ApiResource,
+    name="csrf",
+    permission=P.VIEW,
+    renderer="json",
+    request_method=("GET", "HEAD"),
+)
 def csrf(context: ApiResource, request: Any) -> dict[str, Any]:
     """A CSRF token for API clients: send it back as ``X-CSRF-Token`` on every unsafe request
     (it is also set in the ``csrf_token`` cookie)."""

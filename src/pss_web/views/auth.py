@@ -45,27 +45,36 @@ def device_tokens(request: Any, scope: LoginScope | None) -> tuple[str, ...]:
     if scope is None:
         return ()
     raw = request.cookies.get(device_cookie_name(scope)) or ""
-    return tuple(t for t in raw.split(".") if t)[:auth.DEVICE_TOKENS_KEPT]
+    return tuple(t for t in raw.split(".") if t)[: auth.DEVICE_TOKENS_KEPT]
 
 
 def client_of(request: Any, context: Any = None) -> auth.Client:
     # REMOTE_ADDR only: X-Forwarded-For is whatever the client says (behind a proxy, let the
     # server rewrite REMOTE_ADDR, e.g. waitress's trusted_proxy).
-    return auth.Client(address=request.remote_addr or "unknown",
-                       user_agent=(request.user_agent or "")[:200],
-                       devices=device_tokens(request, scope_of(request, context)))
+    return auth.Client(
+        address=request.remote_addr or "unknown",
+        user_agent=(request.user_agent or "")[:200],
+        devices=device_tokens(request, scope_of(request, context)),
+    )
 
 
-def _device_cookie_headers(request: Any, scope: LoginScope,
-                           device_token: str | None) -> list[tuple[str, str]]:
+def _device_cookie_headers(
+    request: Any, scope: LoginScope, device_token: str | None
+) -> list[tuple[str, str]]:
     """The Set-Cookie header that adds ``device_token`` to the browser's device cookie."""
     if device_token is None:
         return []
-    kept = (device_token, *device_tokens(request, scope))[:auth.DEVICE_TOKENS_KEPT]
+    kept = (device_token, *device_tokens(request, scope))[: auth.DEVICE_TOKENS_KEPT]
     response = request.response
-    response.set_cookie(device_cookie_name(scope), ".".join(kept), path=scope.cookie_path,
-                        httponly=True, samesite="Lax", secure=request.scheme == "https",
-                        max_age=DEVICE_COOKIE_MAX_AGE)
+    response.set_cookie(
+        device_cookie_name(scope),
+        ".".join(kept),
+        path=scope.cookie_path,
+        httponly=True,
+        samesite="Lax",
+        secure=request.scheme == "https",
+        max_age=DEVICE_COOKIE_MAX_AGE,
+    )
     headers = [(k, v) for k, v in response.headerlist if k.lower() == "set-cookie"]
     del response.headers["Set-Cookie"]
     return headers
@@ -137,8 +146,12 @@ def _login_page(context: Any, request: Any, kind: str) -> dict[str, Any]:
     }
 
 
-def _finish_login(request: Any, context: Any, login: auth.Login,
-                  default: str | Callable[[auth.Identity | None], str]) -> Response:
+def _finish_login(
+    request: Any,
+    context: Any,
+    login: auth.Login,
+    default: str | Callable[[auth.Identity | None], str],
+) -> Response:
     scope = scope_of(request, context)
     assert scope is not None
     token = login.token
@@ -150,10 +163,13 @@ def _finish_login(request: Any, context: Any, login: auth.Login,
     if callable(default):
         default = default(identity)
     target = safe_next(request, scope, request.submitted.get("next"), default)
-    response = done(request, target, {"identity": identity_json(identity),
-                                      "csrf_token": get_csrf_token(request)},
-                    message=f"Logged in as {identity.name}." if identity else None,
-                    headers=headers)
+    response = done(
+        request,
+        target,
+        {"identity": identity_json(identity), "csrf_token": get_csrf_token(request)},
+        message=f"Logged in as {identity.name}." if identity else None,
+        headers=headers,
+    )
     return response
 
 
@@ -168,9 +184,13 @@ def admin_login(context: AdminResource, request: Any) -> Response:
     """Log an event owner into the admin interface (sets the admin session cookie)."""
     values = parse(request, STAFF_FIELDS)
     try:
-        login = auth.authenticate_admin(request.dbsession, values["username"],
-                                        values["password"], client_of(request, context),
-                                        policy=policy_of(request))
+        login = auth.authenticate_admin(
+            request.dbsession,
+            values["username"],
+            values["password"],
+            client_of(request, context),
+            policy=policy_of(request),
+        )
     except (auth.LoginRefused, auth.LockedOut) as exc:
         # Returned, not raised: the failure count must be committed, not rolled back.
         return error_response(request, exc)
@@ -188,17 +208,22 @@ def staff_login(context: EventResource, request: Any) -> Response:
     """Log an event user into this event with the password valid for it."""
     values = parse(request, STAFF_FIELDS)
     try:
-        login = auth.authenticate_staff(request.dbsession, context.event, values["username"],
-                                        values["password"], client_of(request, context),
-                                        policy=policy_of(request))
+        login = auth.authenticate_staff(
+            request.dbsession,
+            context.event,
+            values["username"],
+            values["password"],
+            client_of(request, context),
+            policy=policy_of(request),
+        )
     except (auth.LoginRefused, auth.LockedOut) as exc:
         return error_response(request, exc)
-    return _finish_login(request, context, login,
-                         lambda identity: landing_url(request, context, identity))
+    return _finish_login(
+        request, context, login, lambda identity: landing_url(request, context, identity)
+    )
 
 
-@page(context=EventResource, name="player-login", permission=P.VIEW,
-      template="auth/login.html")
+@page(context=EventResource, name="player-login", permission=P.VIEW, template="auth/login.html")
 def player_login_form(context: EventResource, request: Any) -> dict[str, Any]:
     """The player login form of one event (player number and PIN)."""
     return _login_page(context, request, "player")
@@ -209,9 +234,14 @@ def player_login(context: EventResource, request: Any) -> Response:
     """Log a player into this event with their number and PIN (attempts are rate-limited)."""
     values = parse(request, PLAYER_FIELDS)
     try:
-        login = auth.authenticate_player(request.dbsession, context.event, values["number"],
-                                         values["pin"], client_of(request, context),
-                                         policy=policy_of(request))
+        login = auth.authenticate_player(
+            request.dbsession,
+            context.event,
+            values["number"],
+            values["pin"],
+            client_of(request, context),
+            policy=policy_of(request),
+        )
     except (auth.LoginRefused, auth.LockedOut) as exc:
         return error_response(request, exc)
     # A player logs in to play: land on their own page (tickets, queue, results).
@@ -224,13 +254,21 @@ def _logout(context: Any, request: Any) -> Response:
     assert scope is not None
     # Only a login of this place: an admin token sent under an event's cookie name (or another
     # event's token) is not this logout's to end.
-    kinds = ({LoginKind.ADMIN} if scope.kind == "admin"
-             else {LoginKind.STAFF, LoginKind.PLAYER})
-    auth.logout(request.dbsession, request.cookies.get(scope.cookie_name), kinds=kinds,
-                event_id=scope.event_id)
+    kinds = {LoginKind.ADMIN} if scope.kind == "admin" else {LoginKind.STAFF, LoginKind.PLAYER}
+    auth.logout(
+        request.dbsession,
+        request.cookies.get(scope.cookie_name),
+        kinds=kinds,
+        event_id=scope.event_id,
+    )
     headers = forget(request, scope=scope)
-    return done(request, request.resource_url(context), {"identity": None},
-                message="Logged out.", headers=headers)
+    return done(
+        request,
+        request.resource_url(context),
+        {"identity": None},
+        message="Logged out.",
+        headers=headers,
+    )
 
 
 @action(context=AdminResource, name="logout", permission=P.VIEW)

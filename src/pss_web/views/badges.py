@@ -28,9 +28,17 @@ VENDOR_FILES = {"jsQR.js": ("jsqr", "dist", "jsQR.js")}
 def qr_svg(data: str, *, scale: int = 6, dark: str = "#000", light: str = "#fff") -> bytes:
     """``data`` as a QR code in SVG, error correction M, with the quiet zone scanners need."""
     out = io.BytesIO()
-    segno.make(data, error="m", micro=False).save(out, kind="svg", scale=scale, border=4,
-                                                   dark=dark, light=light, xmldecl=False,
-                                                   svgclass="qr", title=data)
+    segno.make(data, error="m", micro=False).save(
+        out,
+        kind="svg",
+        scale=scale,
+        border=4,
+        dark=dark,
+        light=light,
+        xmldecl=False,
+        svgclass="qr",
+        title=data,
+    )
     return out.getvalue()
 
 
@@ -44,15 +52,17 @@ def _svg(body: bytes) -> Response:
     return response
 
 
-@view_config(context=PlayerResource, name="qr.svg", permission=P.VIEW,
-             request_method=("GET", "HEAD"))
+@view_config(
+    context=PlayerResource, name="qr.svg", permission=P.VIEW, request_method=("GET", "HEAD")
+)
 def player_qr(context: PlayerResource, request: Any) -> Response:
     """The player's QR code (SVG): the address of their page, which ends in their number."""
     return _svg(qr_svg(player_code(request, context.event, context.player.number)))
 
 
-@view_config(context=EventResource, name="qr.svg", permission=P.VIEW,
-             request_method=("GET", "HEAD"))
+@view_config(
+    context=EventResource, name="qr.svg", permission=P.VIEW, request_method=("GET", "HEAD")
+)
 def event_qr(context: EventResource, request: Any) -> Response:
     """The event's QR code (SVG): the address of its home page, for the TV screen (on the venue
     network when ``pss serve --lan`` found it, since the TV's own browser may say localhost)."""
@@ -73,7 +83,8 @@ def vendor_file(context: Root, request: Any) -> Response:
     base = Path(request.registry.settings.get("pss.node_modules") or NODE_MODULES)
     if parts is None or not base.joinpath(*parts).is_file():
         raise HTTPNotFound()
-    response = FileResponse(str(base.joinpath(*parts)), request=request,
-                            content_type="text/javascript")
+    response = FileResponse(
+        str(base.joinpath(*parts)), request=request, content_type="text/javascript"
+    )
     response.cache_control.max_age = 86400
     return response

@@ -75,18 +75,27 @@ def staff_member_id(request: Any, event_id: int) -> int | None:
     identity = request.identity
     if identity is None or identity.user_id is None:
         return None
-    return request.dbsession.scalar(select(EventUser.id).where(
-        EventUser.event_id == event_id, EventUser.user_id == identity.user_id,
-        EventUser.removed_at.is_(None)))
+    return request.dbsession.scalar(
+        select(EventUser.id).where(
+            EventUser.event_id == event_id,
+            EventUser.user_id == identity.user_id,
+            EventUser.removed_at.is_(None),
+        )
+    )
 
 
 def player_links(request: Any, event: Event, ep: EventPlayer) -> dict[str, Any]:
     """A player as data, with the URLs of their private pages."""
     base = event_url(request, event, "players", ep.number, "")
-    return {**player_json(request, ep, event), "sell_url": base + "sell",
-            "slip_url": base + "slip", "tickets_url": base + "tickets",
-            "history_url": base + "history", "play_url": base + "play",
-            "purchases_url": base + "purchases"}
+    return {
+        **player_json(request, ep, event),
+        "sell_url": base + "sell",
+        "slip_url": base + "slip",
+        "tickets_url": base + "tickets",
+        "history_url": base + "history",
+        "play_url": base + "play",
+        "purchases_url": base + "purchases",
+    }
 
 
 def summary_json(rows: Sequence[tickets.TicketSummary]) -> list[dict[str, Any]]:
@@ -98,8 +107,11 @@ def summary_json(rows: Sequence[tickets.TicketSummary]) -> list[dict[str, Any]]:
 
 def find_players(request: Any, event: Event, q: str) -> list[EventPlayer]:
     """Players whose number is ``q`` (``#101`` works too) or whose name contains it."""
-    query = select(EventPlayer).join(Player, Player.id == EventPlayer.player_id).where(
-        EventPlayer.event_id == event.id)
+    query = (
+        select(EventPlayer)
+        .join(Player, Player.id == EventPlayer.player_id)
+        .where(EventPlayer.event_id == event.id)
+    )
     text = q.strip().lstrip("#")
     number = plain_number(text)
     if number is not None:
@@ -108,21 +120,28 @@ def find_players(request: Any, event: Event, q: str) -> list[EventPlayer]:
         return []
     else:
         like = f"%{text.lower()}%"
-        query = query.where(or_(
-            func.lower(Player.first_name + " " + Player.last_name).like(like),
-            func.lower(Player.last_name).like(like), func.lower(Player.email).like(like)))
-    return list(request.dbsession.scalars(query.order_by(EventPlayer.number)
-                                          .limit(SEARCH_LIMIT)))
+        query = query.where(
+            or_(
+                func.lower(Player.first_name + " " + Player.last_name).like(like),
+                func.lower(Player.last_name).like(like),
+                func.lower(Player.email).like(like),
+            )
+        )
+    return list(request.dbsession.scalars(query.order_by(EventPlayer.number).limit(SEARCH_LIMIT)))
 
 
 REGISTER_FIELDS = (
     Field("first_name", required=True, label="First name", max_length=100),
     Field("last_name", label="Last name", max_length=100),
-    Field("ifpa_id", "int", label="IFPA number", minimum=1,
-          help="Optional. Someone already known by it keeps their name."),
+    Field(
+        "ifpa_id",
+        "int",
+        label="IFPA number",
+        minimum=1,
+        help="Optional. Someone already known by it keeps their name.",
+    ),
     Field("email", label="Email", max_length=254, help="Optional."),
-    Field("number", "int", label="Player number", minimum=1,
-          help="Empty: the next free number."),
+    Field("number", "int", label="Player number", minimum=1, help="Empty: the next free number."),
     Field("pin", label="PIN", max_length=8, help="4 to 8 digits. Empty: a random PIN."),
     CONFIRM_NEW_FIELD,
     ANSWERS_FIELD,
@@ -137,8 +156,12 @@ def desk_home(context: EventResource, request: Any) -> dict[str, Any]:
     event = context.event
     q = (request.params.get("q") or "").strip()
     found = find_players(request, event, q) if q else []
-    recent = request.dbsession.scalars(select(EventPlayer).where(
-        EventPlayer.event_id == event.id).order_by(EventPlayer.id.desc()).limit(8)).all()
+    recent = request.dbsession.scalars(
+        select(EventPlayer)
+        .where(EventPlayer.event_id == event.id)
+        .order_by(EventPlayer.id.desc())
+        .limit(8)
+    ).all()
     return {
         "event": event_json(request, event),
         "q": q,
@@ -146,9 +169,10 @@ def desk_home(context: EventResource, request: Any) -> dict[str, Any]:
         "recent": [player_links(request, event, ep) for ep in recent],
         "register_url": event_url(request, event, "desk"),
         "questions": [question_json(q) for q in players.questions_of(request.dbsession, event)],
-        "duplicates": [{**c, "sell_url": event_url(request, event, "players", c["number"],
-                                                   "sell")}
-                       for c in request.environ.get(DUPLICATES_KEY, ())],
+        "duplicates": [
+            {**c, "sell_url": event_url(request, event, "players", c["number"], "sell")}
+            for c in request.environ.get(DUPLICATES_KEY, ())
+        ],
     }
 
 
@@ -164,31 +188,47 @@ def register_player(context: EventResource, request: Any) -> Response:
     session = request.dbsession
     try:
         ep, pin = players.register(
-            session, event, values["first_name"], values["last_name"] or "",
-            number=values["number"], pin=values["pin"] or None, ifpa_id=values["ifpa_id"],
-            email=values["email"] or None, confirm_new=values["confirm_new"],
+            session,
+            event,
+            values["first_name"],
+            values["last_name"] or "",
+            number=values["number"],
+            pin=values["pin"] or None,
+            ifpa_id=values["ifpa_id"],
+            email=values["email"] or None,
+            confirm_new=values["confirm_new"],
             answers=submitted_answers(request, players.questions_of(session, event)),
-            actor=request.actor)
+            actor=request.actor,
+        )
     except players.PossibleDuplicate as exc:
         request.environ[DUPLICATES_KEY] = exc.details.get("candidates", [])
         raise
-    return slip_answer(request, event, ep, pin, message=f"{ep.name} is player {ep.number}.",
-                       status=201)
+    return slip_answer(
+        request, event, ep, pin, message=f"{ep.name} is player {ep.number}.", status=201
+    )
 
 
-def slip_answer(request: Any, event: Event, ep: EventPlayer, pin: str, *, message: str,
-                status: int = 200) -> Response:
+def slip_answer(
+    request: Any, event: Event, ep: EventPlayer, pin: str, *, message: str, status: int = 200
+) -> Response:
     """Answer an action that made a PIN: JSON clients get it in ``pin``; a browser goes to the
     slip page, which shows it once."""
     data = player_links(request, event, ep)
-    response = done(request, data["slip_url"], {"player": data, "pin": pin}, status=status,
-                    message=message)
+    response = done(
+        request, data["slip_url"], {"player": data, "pin": pin}, status=status, message=message
+    )
     if not request.wants_json:
         # The slip page reads the PIN once from this short-lived cookie, so a reload of the
         # page after the POST cannot run the action twice.
-        response.set_cookie(SLIP_COOKIE, f"{ep.id}:{pin}", max_age=600, httponly=True,
-                            samesite="Strict", path=_path_of(data["slip_url"]),
-                            secure=request.scheme == "https")
+        response.set_cookie(
+            SLIP_COOKIE,
+            f"{ep.id}:{pin}",
+            max_age=600,
+            httponly=True,
+            samesite="Strict",
+            path=_path_of(data["slip_url"]),
+            secure=request.scheme == "https",
+        )
     return response
 
 
@@ -210,8 +250,7 @@ def slip(context: PlayerResource, request: Any) -> dict[str, Any]:
     if owner == str(ep.id) and secret.isdigit():
         pin = secret
         path = _path_of(request.path_url)
-        request.add_response_callback(
-            lambda req, resp: resp.delete_cookie(SLIP_COOKIE, path=path))
+        request.add_response_callback(lambda req, resp: resp.delete_cookie(SLIP_COOKIE, path=path))
     return {
         "event": event_json(request, event),
         "player": player_links(request, event, ep),
@@ -226,12 +265,23 @@ def slip(context: PlayerResource, request: Any) -> dict[str, Any]:
 def sale_scopes(request: Any, event: Event) -> list[Scope]:
     """What the desk can sell for: tournaments not finished or cancelled, then metatournaments."""
     session = request.dbsession
-    found: list[Scope] = list(session.scalars(select(Tournament).where(
-        Tournament.event_id == event.id,
-        Tournament.status.not_in((TournamentStatus.FINALIZED, TournamentStatus.CANCELLED)),
-    ).order_by(Tournament.id)))
-    found += list(session.scalars(select(Metatournament).where(
-        Metatournament.event_id == event.id).order_by(Metatournament.id)))
+    found: list[Scope] = list(
+        session.scalars(
+            select(Tournament)
+            .where(
+                Tournament.event_id == event.id,
+                Tournament.status.not_in((TournamentStatus.FINALIZED, TournamentStatus.CANCELLED)),
+            )
+            .order_by(Tournament.id)
+        )
+    )
+    found += list(
+        session.scalars(
+            select(Metatournament)
+            .where(Metatournament.event_id == event.id)
+            .order_by(Metatournament.id)
+        )
+    )
     return found
 
 
@@ -250,8 +300,10 @@ def scope_json(request: Any, event: Event, scope: Scope) -> dict[str, Any]:
         "kind": "tournament" if isinstance(scope, Tournament) else "metatournament",
         "price_cents": scope.price_cents,
         "price": money(scope.price_cents, event.currency),
-        "bundles": [f"{b['count']} for {money(b['price_cents'], event.currency)}"
-                    for b in scope.bundles or ()],
+        "bundles": [
+            f"{b['count']} for {money(b['price_cents'], event.currency)}"
+            for b in scope.bundles or ()
+        ],
         "bundle_sizes": [int(b["count"]) for b in scope.bundles or ()],
         "min_purchase": scope.min_purchase or 1,
         "increment": scope.purchase_increment or 1,
@@ -271,36 +323,57 @@ def find_scope(request: Any, event: Event, key: str | None) -> dict[str, Scope]:
     model: type[Scope] = Tournament if kind == "tournament" else Metatournament
     found = None
     if kind in ("tournament", "metatournament") and slug:
-        found = request.dbsession.scalars(select(model).where(
-            model.event_id == event.id, model.slug == slug)).first()
+        found = request.dbsession.scalars(
+            select(model).where(model.event_id == event.id, model.slug == slug)
+        ).first()
     if found is None:
-        raise InvalidInput("Choose what the tickets are for.", code="invalid_field",
-                           field="scope")
+        raise InvalidInput("Choose what the tickets are for.", code="invalid_field", field="scope")
     return {kind: found}
 
 
 def price_lines(price: Price, currency: str) -> list[dict[str, Any]]:
     out = []
     for line in price.lines:
-        pack = f"{line.size} for {money(line.unit_cents, currency)}" if line.is_bundle \
+        pack = (
+            f"{line.size} for {money(line.unit_cents, currency)}"
+            if line.is_bundle
             else f"single at {money(line.unit_cents, currency)}"
-        out.append({**line.as_dict(), "text": f"{line.count} \u00d7 {pack}",
-                    "amount": money(line.cents, currency)})
+        )
+        out.append(
+            {
+                **line.as_dict(),
+                "text": f"{line.count} \u00d7 {pack}",
+                "amount": money(line.cents, currency),
+            }
+        )
     return out
 
 
 SELL_FIELDS = (
-    Field("scope", required=True, label="Tickets for",
-          help="tournament:<slug> or metatournament:<slug>"),
+    Field(
+        "scope",
+        required=True,
+        label="Tickets for",
+        help="tournament:<slug> or metatournament:<slug>",
+    ),
     Field("tickets", "int", required=True, label="Number of tickets", minimum=1, maximum=1000),
     Field("comp", "bool", label="Free (comp)", help="Give the tickets away; no money taken."),
-    Field("code", label="Coupon code", max_length=64,
-          help="A code the player has; the same offers apply as online."),
+    Field(
+        "code",
+        label="Coupon code",
+        max_length=64,
+        help="A code the player has; the same offers apply as online.",
+    ),
 )
 
 
-@page(context=PlayerResource, name="sell", permission=P.SELL, template="desk/sell.html",
-      live=event_fingerprint)
+@page(
+    context=PlayerResource,
+    name="sell",
+    permission=P.SELL,
+    template="desk/sell.html",
+    live=event_fingerprint,
+)
 @page(context=PlayerResource, name="unlock", permission=P.SELL, template="desk/sell.html")
 @page(context=PlayerResource, name="new-pin", permission=P.SELL, template="desk/sell.html")
 def sell_page(context: PlayerResource, request: Any) -> dict[str, Any]:
@@ -325,8 +398,9 @@ def sell_page(context: PlayerResource, request: Any) -> dict[str, Any]:
         "unlock_url": event_url(request, event, "players", ep.number, "unlock"),
         "new_pin_url": event_url(request, event, "players", ep.number, "new-pin"),
         "teams": player_teams(request, event, ep),
-        "answers": answers_json(players.questions_of(session, event, active_only=False),
-                                players.answers_of(session, ep)),
+        "answers": answers_json(
+            players.questions_of(session, event, active_only=False), players.answers_of(session, ep)
+        ),
         "edit_url": event_url(request, event, "players", ep.number, "edit"),
         "can_manage": bool(request.has_permission(P.MANAGE, context)),
     }
@@ -336,24 +410,39 @@ def player_teams(request: Any, event: Event, ep: EventPlayer) -> list[dict[str, 
     """The player's team (one per event), with where a tournament director changes its
     players."""
     session = request.dbsession
-    teams = session.scalars(select(Team).join(TeamMember, TeamMember.team_id == Team.id).where(
-        Team.event_id == event.id, TeamMember.event_player_id == ep.id)).all()
+    teams = session.scalars(
+        select(Team)
+        .join(TeamMember, TeamMember.team_id == Team.id)
+        .where(Team.event_id == event.id, TeamMember.event_player_id == ep.id)
+    ).all()
     manage = bool(request.has_permission(P.MANAGE, request.context))
-    return [{**team_json(request, team, event),
-             "members_url": event_url(request, event, "teams", team.id, "members")
-             if manage else None} for team in teams]
+    return [
+        {
+            **team_json(request, team, event),
+            "members_url": event_url(request, event, "teams", team.id, "members")
+            if manage
+            else None,
+        }
+        for team in teams
+    ]
 
 
-def _quote(request: Any, context: PlayerResource, scope_raw: str | None, count: int,
-           comp: bool) -> tickets.SaleQuote:
+def _quote(
+    request: Any, context: PlayerResource, scope_raw: str | None, count: int, comp: bool
+) -> tickets.SaleQuote:
     return tickets.prepare_sale(
-        request.dbsession, request.pss, player=context.player, count=count,
+        request.dbsession,
+        request.pss,
+        player=context.player,
+        count=count,
         channel=Channel.COMP if comp else Channel.DESK,
-        **find_scope(request, context.event, scope_raw))  # type: ignore[arg-type]
+        **find_scope(request, context.event, scope_raw),  # type: ignore[arg-type]
+    )
 
 
-@view_config(context=PlayerResource, name="price", permission=P.SELL,
-             request_method=("GET", "HEAD"))
+@view_config(
+    context=PlayerResource, name="price", permission=P.SELL, request_method=("GET", "HEAD")
+)
 def price(context: PlayerResource, request: Any) -> Response:
     """The live price of a sale (JSON): ``?scope=tournament:main&tickets=3&comp=0``. Bundles are
     applied; ``available`` says whether the sale would go through now, ``message`` why not."""
@@ -367,33 +456,44 @@ def price(context: PlayerResource, request: Any) -> Response:
     try:
         tickets.check_sale(request.dbsession, request.pss, quote)
         if not comp:
-            priced = tickets.desk_price(request.dbsession, request.pss, quote,
-                                        code=request.params.get("code") or None, now=utcnow())
+            priced = tickets.desk_price(
+                request.dbsession,
+                request.pss,
+                quote,
+                code=request.params.get("code") or None,
+                now=utcnow(),
+            )
             amount_cents = priced.amount_cents
             offer = priced.winner.label if priced.winner is not None else None
     except DomainError as exc:
         message = exc.message
-    return json_response({
-        "ok": True,
-        "scope": scope_key(quote.scope),
-        "tickets": quote.tickets,
-        "games": quote.tokens,
-        "comp": comp,
-        "team": quote.team.name if quote.team is not None else None,
-        "amount_cents": amount_cents,
-        "amount": money(amount_cents, event.currency),
-        "offer": offer,
-        "lines": [] if comp else price_lines(quote.price, event.currency),
-        "available": message is None,
-        "message": message,
-    }, headers={"Cache-Control": "no-store"})
+    return json_response(
+        {
+            "ok": True,
+            "scope": scope_key(quote.scope),
+            "tickets": quote.tickets,
+            "games": quote.tokens,
+            "comp": comp,
+            "team": quote.team.name if quote.team is not None else None,
+            "amount_cents": amount_cents,
+            "amount": money(amount_cents, event.currency),
+            "offer": offer,
+            "lines": [] if comp else price_lines(quote.price, event.currency),
+            "available": message is None,
+            "message": message,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def _parse_count(raw: str | None) -> int:
     count = plain_number((raw or "").strip())
     if count is None:
-        raise InvalidInput("The number of tickets must be a whole number, like 3.",
-                           code="invalid_field", field="tickets")
+        raise InvalidInput(
+            "The number of tickets must be a whole number, like 3.",
+            code="invalid_field",
+            field="tickets",
+        )
     return count
 
 
@@ -405,20 +505,35 @@ def sell(context: PlayerResource, request: Any) -> Response:
     event = context.event
     comp = bool(values["comp"])
     purchase = tickets.sell_tickets(
-        request.dbsession, request.pss, player=ep, count=values["tickets"],
-        channel=Channel.COMP if comp else Channel.DESK, actor=request.actor,
-        sold_by_id=staff_member_id(request, event.id), code=values["code"] or None,
-        **find_scope(request, event, values["scope"]))  # type: ignore[arg-type]
+        request.dbsession,
+        request.pss,
+        player=ep,
+        count=values["tickets"],
+        channel=Channel.COMP if comp else Channel.DESK,
+        actor=request.actor,
+        sold_by_id=staff_member_id(request, event.id),
+        code=values["code"] or None,
+        **find_scope(request, event, values["scope"]),  # type: ignore[arg-type]
+    )
     data = purchase_summary(request, event, purchase)
     if comp:
-        message = f"{purchase.tickets} free ticket{_s(purchase.tickets)} for {data['scope']} " \
-                  f"given to {ep.name}."
+        message = (
+            f"{purchase.tickets} free ticket{_s(purchase.tickets)} for {data['scope']} "
+            f"given to {ep.name}."
+        )
     else:
-        message = f"Sold {purchase.tickets} ticket{_s(purchase.tickets)} for {data['scope']} " \
-                  f"to {ep.name}: take {data['amount']}."
+        message = (
+            f"Sold {purchase.tickets} ticket{_s(purchase.tickets)} for {data['scope']} "
+            f"to {ep.name}: take {data['amount']}."
+        )
     summary = summary_json(tickets.ticket_summary(request.dbsession, ep))
-    return done(request, event_url(request, event, "players", ep.number, "sell"),
-                {"purchase": data, "summary": summary}, message=message, status=201)
+    return done(
+        request,
+        event_url(request, event, "players", ep.number, "sell"),
+        {"purchase": data, "summary": summary},
+        message=message,
+        status=201,
+    )
 
 
 def _s(n: int) -> str:
@@ -427,9 +542,11 @@ def _s(n: int) -> str:
 
 def purchase_summary(request: Any, event: Event, purchase: Purchase) -> dict[str, Any]:
     session = request.dbsession
-    scope: Scope | None = (session.get(Tournament, purchase.tournament_id)
-                           if purchase.tournament_id is not None
-                           else session.get(Metatournament, purchase.metatournament_id))
+    scope: Scope | None = (
+        session.get(Tournament, purchase.tournament_id)
+        if purchase.tournament_id is not None
+        else session.get(Metatournament, purchase.metatournament_id)
+    )
     assert scope is not None
     return {
         "id": purchase.id,
@@ -448,12 +565,14 @@ def purchase_summary(request: Any, event: Event, purchase: Purchase) -> dict[str
 def unlock(context: PlayerResource, request: Any) -> Response:
     """Let a player who typed a wrong PIN too often log in again (check who they are first)."""
     ep = context.player
-    lifted = auth.unlock_player(request.dbsession, context.event, ep.number,
-                                actor=request.actor)
-    message = (f"{ep.name} can log in again." if lifted
-               else f"{ep.name} was not locked out.")
-    return done(request, event_url(request, context.event, "players", ep.number, "sell"),
-                {"unlocked": lifted}, message=message)
+    lifted = auth.unlock_player(request.dbsession, context.event, ep.number, actor=request.actor)
+    message = f"{ep.name} can log in again." if lifted else f"{ep.name} was not locked out."
+    return done(
+        request,
+        event_url(request, context.event, "players", ep.number, "sell"),
+        {"unlocked": lifted},
+        message=message,
+    )
 
 
 NEW_PIN_FIELDS = (
@@ -468,17 +587,26 @@ def new_pin(context: PlayerResource, request: Any) -> Response:
     (and on the slip page right after) and never shown again, so print the slip."""
     values = parse(request, NEW_PIN_FIELDS)
     ep = context.player
-    pin = setup.reset_pin(request.dbsession, ep, actor=request.actor,
-                          pin=values["pin"] or None)
-    return slip_answer(request, context.event, ep, pin,
-                       message=f"{ep.name} has a new PIN; the old one no longer works.")
+    pin = setup.reset_pin(request.dbsession, ep, actor=request.actor, pin=values["pin"] or None)
+    return slip_answer(
+        request,
+        context.event,
+        ep,
+        pin,
+        message=f"{ep.name} has a new PIN; the old one no longer works.",
+    )
 
 
 # --- tickets and history ----------------------------------------------------------------------
 
 
-@page(context=PlayerResource, name="tickets", permission=P.SEE_PLAYER,
-      template="desk/tickets.html", live=event_fingerprint)
+@page(
+    context=PlayerResource,
+    name="tickets",
+    permission=P.SEE_PLAYER,
+    template="desk/tickets.html",
+    live=event_fingerprint,
+)
 def ticket_page(context: PlayerResource, request: Any) -> dict[str, Any]:
     """A player's games per tournament and metatournament: bought, played, voided, refunded,
     in play and left."""
@@ -536,8 +664,17 @@ ACTION_WORDS = {
 }
 
 #: Details not worth showing (or not for everyone's eyes).
-_HIDDEN_DETAILS = {"address", "tickets_left", "lines", "token_id", "token_ids", "entry_id",
-                   "team_id", "payment_intent", "members"}
+_HIDDEN_DETAILS = {
+    "address",
+    "tickets_left",
+    "lines",
+    "token_id",
+    "token_ids",
+    "entry_id",
+    "team_id",
+    "payment_intent",
+    "members",
+}
 
 
 class _Blank(dict[str, Any]):
@@ -568,8 +705,11 @@ def describe(row: AuditLog, currency: str, scope_names: dict[str, str]) -> str:
         text += " (ticket kept)"
     if row.action == "queue.bump" and d.get("removed"):
         text += ", and out of it (bumped twice)"
-    why = d.get("reason") or (d.get("why") if row.action in ("queue.leave", "queue.clear")
-                              and d.get("why") != "left" else None)
+    why = d.get("reason") or (
+        d.get("why")
+        if row.action in ("queue.leave", "queue.clear") and d.get("why") != "left"
+        else None
+    )
     if why:
         text += f" ({str(why).replace('_', ' ')})"
     return text
@@ -579,8 +719,9 @@ def _suffix(n: int) -> str:
     return "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
 
 
-def history_json(row: AuditLog, currency: str, scope_names: dict[str, str],
-                 removed_staff: Collection[int] = ()) -> dict[str, Any]:
+def history_json(
+    row: AuditLog, currency: str, scope_names: dict[str, str], removed_staff: Collection[int] = ()
+) -> dict[str, Any]:
     left = (row.details or {}).get("tickets_left")
     by_removed = row.actor_user_id is not None and row.actor_user_id in removed_staff
     return {
@@ -591,32 +732,54 @@ def history_json(row: AuditLog, currency: str, scope_names: dict[str, str],
         "by": f"{row.actor} (removed)" if by_removed else row.actor,
         "by_removed": by_removed,
         "details": {k: v for k, v in (row.details or {}).items() if k not in _HIDDEN_DETAILS},
-        "games_left": [{"scope": s.get("slug"), "remaining": s.get("remaining")}
-                       for s in left if isinstance(s, dict)] if isinstance(left, list) else None,
+        "games_left": [
+            {"scope": s.get("slug"), "remaining": s.get("remaining")}
+            for s in left
+            if isinstance(s, dict)
+        ]
+        if isinstance(left, list)
+        else None,
     }
 
 
-def latest_history(request: Any, event: Event, ep: EventPlayer,
-                   limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
+def latest_history(
+    request: Any, event: Event, ep: EventPlayer, limit: int = HISTORY_LIMIT
+) -> list[dict[str, Any]]:
     session = request.dbsession
     names = {scope_key(t): t.name for t in event.tournaments}
-    names.update({scope_key(m): m.name for m in session.scalars(
-        select(Metatournament).where(Metatournament.event_id == event.id))})
-    rows = session.scalars(select(AuditLog).where(
-        AuditLog.event_id == event.id, AuditLog.player_id == ep.id,
-    ).order_by(AuditLog.id.desc()).limit(limit)).all()
+    names.update(
+        {
+            scope_key(m): m.name
+            for m in session.scalars(
+                select(Metatournament).where(Metatournament.event_id == event.id)
+            )
+        }
+    )
+    rows = session.scalars(
+        select(AuditLog)
+        .where(
+            AuditLog.event_id == event.id,
+            AuditLog.player_id == ep.id,
+        )
+        .order_by(AuditLog.id.desc())
+        .limit(limit)
+    ).all()
     removed = removed_staff_ids(session, event.id)
     return [history_json(row, event.currency, names, removed) for row in rows]
 
 
 def removed_staff_ids(session: Any, event_id: int) -> set[int]:
     """The user ids of people taken off the event's staff (history marks what they did)."""
-    return set(session.scalars(select(EventUser.user_id).where(
-        EventUser.event_id == event_id, EventUser.removed_at.is_not(None))))
+    return set(
+        session.scalars(
+            select(EventUser.user_id).where(
+                EventUser.event_id == event_id, EventUser.removed_at.is_not(None)
+            )
+        )
+    )
 
 
-@page(context=PlayerResource, name="history", permission=P.SEE_PLAYER,
-      template="desk/history.html")
+@page(context=PlayerResource, name="history", permission=P.SEE_PLAYER, template="desk/history.html")
 def history(context: PlayerResource, request: Any) -> dict[str, Any]:
     """Everything that happened to a player in this event, newest first: registration, sales,
     games, queues and logins, with who did it."""

@@ -40,8 +40,10 @@ STATUS_BY_KIND = {
 }
 #: Seconds a client is asked to wait before trying again when the database is away.
 UNAVAILABLE_RETRY_AFTER = 5
-UNAVAILABLE_MESSAGE = ("The database cannot be reached right now, so this may not have been "
-                       "saved. Check, and try again in a few seconds.")
+UNAVAILABLE_MESSAGE = (
+    "The database cannot be reached right now, so this may not have been "
+    "saved. Check, and try again in a few seconds."
+)
 
 
 def error_response(request: Any, exc: DomainError) -> Response:
@@ -56,9 +58,15 @@ def error_response(request: Any, exc: DomainError) -> Response:
         return json_response(exc.as_dict(), status=status, headers=headers)
     response = _rerender_form(request, exc, status)
     if response is None:
-        response = render_page(request, "error.html", {
-            "error": {"code": exc.code, "message": exc.message}, "status": status,
-        }, status)
+        response = render_page(
+            request,
+            "error.html",
+            {
+                "error": {"code": exc.code, "message": exc.message},
+                "status": status,
+            },
+            status,
+        )
     response.headers.update(headers)
     return response
 
@@ -90,8 +98,11 @@ def _rerender_form(request: Any, exc: DomainError, status: int) -> Response | No
         echo = request.submitted.echo()
     except DomainError:
         echo = {}
-    data = {**data, "error": {"code": exc.code, "message": exc.message,
-                              "field": exc.details.get("field")}, "form": echo}
+    data = {
+        **data,
+        "error": {"code": exc.code, "message": exc.message, "field": exc.details.get("field")},
+        "form": echo,
+    }
     return render_page(request, template, data, status)
 
 
@@ -114,14 +125,20 @@ def _unavailable_response(request: Any, exc: DomainError) -> Response:
     if request.wants_json:
         return json_response(data, status=503, headers=headers)
     try:
-        response = render_page(request, "error.html", {"error": {"code": exc.code,
-                                                                 "message": exc.message},
-                                                       "status": 503}, 503)
+        response = render_page(
+            request,
+            "error.html",
+            {"error": {"code": exc.code, "message": exc.message}, "status": 503},
+            503,
+        )
     except Exception:  # the layout needed the database too
         response = Response(
             "<!doctype html><html lang=en><meta charset=utf-8><title>Try again shortly</title>"
             f"<h1>Try again shortly</h1><p>{exc.message}</p></html>",
-            status=503, content_type="text/html", charset="utf-8")
+            status=503,
+            content_type="text/html",
+            charset="utf-8",
+        )
     response.headers.update(headers)
     return response
 
@@ -131,10 +148,15 @@ def _unavailable_response(request: Any, exc: DomainError) -> Response:
 def database_error(exc: Exception, request: Any) -> Response:
     """A lost database becomes a typed 503; any other database error is a bug (a 500)."""
     if database_unavailable(exc):
-        log.warning("database unavailable on %s %s: %s", request.method, request.path_qs,
-                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        return _unavailable_response(request, Unavailable(UNAVAILABLE_MESSAGE,
-                                                          retry_after=UNAVAILABLE_RETRY_AFTER))
+        log.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.path_qs,
+            str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        )
+        return _unavailable_response(
+            request, Unavailable(UNAVAILABLE_MESSAGE, retry_after=UNAVAILABLE_RETRY_AFTER)
+        )
     return server_error(exc, request)
 
 
@@ -147,12 +169,18 @@ def undecodable_address(exc: URLDecodeError, request: Any) -> Response:
 @exception_view_config(BadCSRFToken)
 @exception_view_config(BadCSRFOrigin)
 def csrf_failed(exc: Exception, request: Any) -> Response:
-    message = ("This form has expired or came from another site. Reload the page and try again.")
+    message = "This form has expired or came from another site. Reload the page and try again."
     if request.wants_json:
-        return json_response({"error": "csrf_failed", "message": message,
-                              "csrf_token": get_csrf_token(request)}, status=403)
-    return render_page(request, "error.html",
-                       {"error": {"code": "csrf_failed", "message": message}, "status": 403}, 403)
+        return json_response(
+            {"error": "csrf_failed", "message": message, "csrf_token": get_csrf_token(request)},
+            status=403,
+        )
+    return render_page(
+        request,
+        "error.html",
+        {"error": {"code": "csrf_failed", "message": message}, "status": 403},
+        403,
+    )
 
 
 @forbidden_view_config()
@@ -162,21 +190,30 @@ def forbidden(exc: HTTPForbidden, request: Any) -> Response:
     if identity is None and scope is not None:
         login = request.host_url + scope.login_path
         if request.wants_json:
-            return json_response({"error": "login_required", "message": "Log in first.",
-                                  "login": login}, status=401)
+            return json_response(
+                {"error": "login_required", "message": "Log in first.", "login": login}, status=401
+            )
         if request.method in ("GET", "HEAD"):
             login += "?" + urlencode({"next": request.path_qs})
         return HTTPSeeOther(location=login)
     message = "You are not allowed to do this."
     if identity is not None:
-        message = (f"You are logged in as {identity.name}, who may not do this. "
-                   "Log in with another account if you need to.")
+        message = (
+            f"You are logged in as {identity.name}, who may not do this. "
+            "Log in with another account if you need to."
+        )
     if request.wants_json:
         return json_response({"error": "forbidden", "message": message}, status=403)
-    return render_page(request, "error.html", {
-        "error": {"code": "forbidden", "message": message}, "status": 403,
-        "login": request.host_url + scope.login_path if scope else None,
-    }, 403)
+    return render_page(
+        request,
+        "error.html",
+        {
+            "error": {"code": "forbidden", "message": message},
+            "status": 403,
+            "login": request.host_url + scope.login_path if scope else None,
+        },
+        403,
+    )
 
 
 @notfound_view_config()
@@ -184,8 +221,12 @@ def not_found(exc: HTTPNotFound, request: Any) -> Response:
     message = "There is no such page. It may have been removed, or the address is mistyped."
     if request.wants_json:
         return json_response({"error": "not_found", "message": message}, status=404)
-    return render_page(request, "error.html",
-                       {"error": {"code": "not_found", "message": message}, "status": 404}, 404)
+    return render_page(
+        request,
+        "error.html",
+        {"error": {"code": "not_found", "message": message}, "status": 404},
+        404,
+    )
 
 
 @exception_view_config(Exception)
@@ -200,8 +241,11 @@ def server_error(exc: Exception, request: Any) -> Response:
     if request.wants_json:
         return json_response({"error": "server_error", "message": message}, status=500)
     try:
-        return render_page(request, "error.html",
-                           {"error": {"code": "server_error", "message": message},
-                            "status": 500}, 500)
+        return render_page(
+            request,
+            "error.html",
+            {"error": {"code": "server_error", "message": message}, "status": 500},
+            500,
+        )
     except Exception:  # the page itself failed: plain text is all that is left
         return Response(message, status=500, content_type="text/plain")

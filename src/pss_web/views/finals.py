@@ -36,8 +36,13 @@ CREATE_FIELDS = (
 )
 OPTION_NAMES = ("byes", "group_size", "games", "points", "advance", "last", "rounds")
 GAME_FIELDS = (
-    Field("seeds", "list", label="Seeds", help="The group's players by seed, in the order of "
-          "scores; or the finishing order, best first, when no scores are given."),
+    Field(
+        "seeds",
+        "list",
+        label="Seeds",
+        help="The group's players by seed, in the order of "
+        "scores; or the finishing order, best first, when no scores are given.",
+    ),
     Field("scores", "list", label="Scores"),
     Field("machine", "int", label="Machine"),
     Field("correct", "int", minimum=1, label="Game to correct"),
@@ -54,8 +59,9 @@ class FinalsContainer(EventChild):
     title = "Finals"
 
     def __getitem__(self, slug: str) -> FinalsResource:
-        finals = self.dbsession.scalars(select(Finals).where(
-            Finals.event_id == self.event.id, Finals.slug == text_key(slug))).first()
+        finals = self.dbsession.scalars(
+            select(Finals).where(Finals.event_id == self.event.id, Finals.slug == text_key(slug))
+        ).first()
         if finals is None:
             raise KeyError(slug)
         return FinalsResource(self.request, slug, self, finals)
@@ -70,8 +76,11 @@ class FinalsResource(EventChild):
         self.title = finals.name
 
     def __getitem__(self, label: str) -> FinalsGroupResource:
-        group = self.dbsession.scalars(select(FinalsGroup).where(
-            FinalsGroup.finals_id == self.finals.id, FinalsGroup.label == label.upper())).first()
+        group = self.dbsession.scalars(
+            select(FinalsGroup).where(
+                FinalsGroup.finals_id == self.finals.id, FinalsGroup.label == label.upper()
+            )
+        ).first()
         if group is None:
             raise KeyError(label)
         return FinalsGroupResource(self.request, label, self, group)
@@ -80,8 +89,7 @@ class FinalsResource(EventChild):
 class FinalsGroupResource(EventChild):
     api_paths = ("/events/{event}/finals/{finals}/{group}",)
 
-    def __init__(self, request: Any, name: str, parent: FinalsResource,
-                 group: FinalsGroup) -> None:
+    def __init__(self, request: Any, name: str, parent: FinalsResource, group: FinalsGroup) -> None:
         super().__init__(request, name, parent)
         self.finals = parent.finals
         self.group = group
@@ -92,8 +100,14 @@ add_event_child("finals", FinalsContainer)
 
 
 def finals_json(request: Any, finals: Finals) -> dict[str, Any]:
-    return {"id": finals.id, "slug": finals.slug, "name": finals.name, "format": finals.format,
-            "cut": finals.cut, "options": finals.format_options}
+    return {
+        "id": finals.id,
+        "slug": finals.slug,
+        "name": finals.name,
+        "format": finals.format,
+        "cut": finals.cut,
+        "options": finals.format_options,
+    }
 
 
 def _ints(values: list[str], what: str) -> list[int]:
@@ -107,30 +121,42 @@ def _recorder(request: Any, event_id: int) -> int | None:
     user_id = request.actor.user_id
     if user_id is None:
         return None
-    return request.dbsession.scalars(select(EventUser.id).where(
-        EventUser.event_id == event_id, EventUser.user_id == user_id)).first()
+    return request.dbsession.scalars(
+        select(EventUser.id).where(EventUser.event_id == event_id, EventUser.user_id == user_id)
+    ).first()
 
 
 def _machines(request: Any, event_id: int) -> list[dict[str, Any]]:
-    rows = request.dbsession.scalars(select(TournamentMachine).where(
-        TournamentMachine.event_id == event_id).order_by(TournamentMachine.id))
+    rows = request.dbsession.scalars(
+        select(TournamentMachine)
+        .where(TournamentMachine.event_id == event_id)
+        .order_by(TournamentMachine.id)
+    )
     return [{"id": tm.id, "name": tm.machine.name} for tm in rows]
 
 
-@page(context=FinalsContainer, permission=P.VIEW, template="finals/list.html",
-      live=event_fingerprint)
+@page(
+    context=FinalsContainer, permission=P.VIEW, template="finals/list.html", live=event_fingerprint
+)
 def finals_list(context: FinalsContainer, request: Any) -> dict[str, Any]:
     """The event's finals; the tournament director's form to create finals from a tournament."""
-    rows = request.dbsession.scalars(select(Finals).where(
-        Finals.event_id == context.event.id).order_by(Finals.id))
-    tournaments = request.dbsession.scalars(select(Tournament).where(
-        Tournament.event_id == context.event.id, Tournament.is_team.is_(False)))
-    return {"event": event_json(request, context.event),
-            "finals": [{**finals_json(request, f), "url": request.resource_url(context, f.slug)}
-                       for f in rows],
-            "formats": service.pairing_formats(request.pss),
-            "tournaments": [t.slug for t in tournaments],
-            "can_manage": bool(request.has_permission(P.MANAGE))}
+    rows = request.dbsession.scalars(
+        select(Finals).where(Finals.event_id == context.event.id).order_by(Finals.id)
+    )
+    tournaments = request.dbsession.scalars(
+        select(Tournament).where(
+            Tournament.event_id == context.event.id, Tournament.is_team.is_(False)
+        )
+    )
+    return {
+        "event": event_json(request, context.event),
+        "finals": [
+            {**finals_json(request, f), "url": request.resource_url(context, f.slug)} for f in rows
+        ],
+        "formats": service.pairing_formats(request.pss),
+        "tournaments": [t.slug for t in tournaments],
+        "can_manage": bool(request.has_permission(P.MANAGE)),
+    }
 
 
 @action(context=FinalsContainer, permission=P.MANAGE, fields=CREATE_FIELDS)
@@ -138,24 +164,47 @@ def create_finals(context: FinalsContainer, request: Any) -> Any:
     """Create finals from a qualifying tournament's standings: the cut, the format and its
     options (byes, group size, games per round, points, advancing, last round)."""
     values = parse(request, CREATE_FIELDS)
-    tournament = request.dbsession.scalars(select(Tournament).where(
-        Tournament.event_id == context.event.id,
-        Tournament.slug == values["tournament"])).first()
+    tournament = request.dbsession.scalars(
+        select(Tournament).where(
+            Tournament.event_id == context.event.id, Tournament.slug == values["tournament"]
+        )
+    ).first()
     if tournament is None:
-        raise InvalidInput(f"No tournament {values['tournament']!r} in this event.",
-                           code="no_such_tournament")
-    spec_options = {o.name for o in request.pss.formats[values["format"]].options} \
-        if values["format"] in request.pss.formats else set()
+        raise InvalidInput(
+            f"No tournament {values['tournament']!r} in this event.", code="no_such_tournament"
+        )
+    spec_options = (
+        {o.name for o in request.pss.formats[values["format"]].options}
+        if values["format"] in request.pss.formats
+        else set()
+    )
     options = {k: values[k] for k in OPTION_NAMES if values[k] is not None and k in spec_options}
     finals = service.create_finals(
-        request.dbsession, request.pss, request.actor, tournament, name=values["name"],
-        slug=values["slug"], cut=values["cut"], format=values["format"], options=options)
-    return done(request, request.resource_url(context, finals.slug),
-                {"finals": finals_json(request, finals)}, message="Finals created.", status=201)
+        request.dbsession,
+        request.pss,
+        request.actor,
+        tournament,
+        name=values["name"],
+        slug=values["slug"],
+        cut=values["cut"],
+        format=values["format"],
+        options=options,
+    )
+    return done(
+        request,
+        request.resource_url(context, finals.slug),
+        {"finals": finals_json(request, finals)},
+        message="Finals created.",
+        status=201,
+    )
 
 
-@page(context=FinalsResource, permission=P.VIEW, template="finals/bracket.html",
-      live=event_fingerprint)
+@page(
+    context=FinalsResource,
+    permission=P.VIEW,
+    template="finals/bracket.html",
+    live=event_fingerprint,
+)
 def bracket_page(context: FinalsResource, request: Any) -> dict[str, Any]:
     """The bracket: seeds, every round's groups with points and games, final positions."""
     finals = context.finals
@@ -163,23 +212,29 @@ def bracket_page(context: FinalsResource, request: Any) -> dict[str, Any]:
     for round_ in data["rounds"]:
         for group in round_["groups"]:
             group["url"] = request.resource_url(context, group["label"])
-    return {"event": event_json(request, context.event), "finals": finals_json(request, finals),
-            **data, "machines": _machines(request, context.event.id),
-            "can_manage": bool(request.has_permission(P.MANAGE)),
-            "can_score": bool(request.has_permission(P.SCOREKEEP))}
+    return {
+        "event": event_json(request, context.event),
+        "finals": finals_json(request, finals),
+        **data,
+        "machines": _machines(request, context.event.id),
+        "can_manage": bool(request.has_permission(P.MANAGE)),
+        "can_score": bool(request.has_permission(P.SCOREKEEP)),
+    }
 
 
 @action(context=FinalsResource, name="start-round", permission=P.MANAGE)
 def start_round(context: FinalsResource, request: Any) -> Any:
     """Make the next round's groups from the results so far."""
     made = service.start_round(request.dbsession, request.pss, request.actor, context.finals)
-    return done(request, request.resource_url(context),
-                {"groups": [{"label": g.label, "seeds": g.seeds} for g in made]},
-                message=f"Round {made[0].round_number} started.")
+    return done(
+        request,
+        request.resource_url(context),
+        {"groups": [{"label": g.label, "seeds": g.seeds} for g in made]},
+        message=f"Round {made[0].round_number} started.",
+    )
 
 
-@action(context=FinalsResource, name="tiebreaker", permission=P.SCOREKEEP,
-        fields=TIEBREAK_FIELDS)
+@action(context=FinalsResource, name="tiebreaker", permission=P.SCOREKEEP, fields=TIEBREAK_FIELDS)
 def cut_tiebreaker(context: FinalsResource, request: Any) -> Any:
     """A tiebreaker game at the cut or bye line: the tied players (ids) with their scores, or
     in finishing order when no scores are given."""
@@ -189,10 +244,14 @@ def cut_tiebreaker(context: FinalsResource, request: Any) -> Any:
     if scores is not None and len(scores) != len(ids):
         raise InvalidInput("Give one score per player.", code="scores_count")
     service.record_cut_tiebreaker(
-        request.dbsession, request.pss, request.actor, context.finals,
+        request.dbsession,
+        request.pss,
+        request.actor,
+        context.finals,
         scores=dict(zip(ids, scores, strict=True)) if scores is not None else None,
         order=None if scores is not None else ids,
-        recorded_by_id=_recorder(request, context.event.id))
+        recorded_by_id=_recorder(request, context.event.id),
+    )
     return done(request, request.resource_url(context), message="Tiebreaker recorded.")
 
 
@@ -204,10 +263,14 @@ def group_page(context: FinalsGroupResource, request: Any) -> dict[str, Any]:
     data = service.bracket(request.dbsession, request.pss, finals)
     mine = next(g for r in data["rounds"] for g in r["groups"] if g["id"] == group.id)
     seeds = {s["seed"]: s for s in data["seeds"]}
-    return {"event": event_json(request, context.event), "finals": finals_json(request, finals),
-            "group": mine, "dealt": [seeds[int(s)] for s in group.seeds],
-            "machines": _machines(request, context.event.id),
-            "bracket_url": request.resource_url(context.__parent__)}
+    return {
+        "event": event_json(request, context.event),
+        "finals": finals_json(request, finals),
+        "group": mine,
+        "dealt": [seeds[int(s)] for s in group.seeds],
+        "machines": _machines(request, context.event.id),
+        "bracket_url": request.resource_url(context.__parent__),
+    }
 
 
 @action(context=FinalsGroupResource, permission=P.SCOREKEEP, fields=GAME_FIELDS)
@@ -220,19 +283,30 @@ def record_game(context: FinalsGroupResource, request: Any) -> Any:
     if scores is not None and len(scores) != len(seeds):
         raise InvalidInput("Give one score per player.", code="scores_count")
     game = service.record_game(
-        request.dbsession, request.pss, request.actor, context.finals, context.group,
+        request.dbsession,
+        request.pss,
+        request.actor,
+        context.finals,
+        context.group,
         scores=dict(zip(seeds, scores, strict=True)) if scores is not None else None,
-        order=None if scores is not None else seeds, machine_id=values["machine"],
-        correct=values["correct"], recorded_by_id=_recorder(request, context.event.id))
-    return done(request, request.resource_url(context),
-                {"game": {"number": game.number, "places": game.places}},
-                message=f"Game {game.number} recorded.")
+        order=None if scores is not None else seeds,
+        machine_id=values["machine"],
+        correct=values["correct"],
+        recorded_by_id=_recorder(request, context.event.id),
+    )
+    return done(
+        request,
+        request.resource_url(context),
+        {"game": {"number": game.number, "places": game.places}},
+        message=f"Game {game.number} recorded.",
+    )
 
 
 @action(context=FinalsGroupResource, name="machine", permission=P.MANAGE, fields=MACHINE_FIELDS)
 def assign_machine(context: FinalsGroupResource, request: Any) -> Any:
     """The tournament director assigns the group's machine (empty: the scorekeeper picks)."""
     values = parse(request, MACHINE_FIELDS)
-    service.assign_machine(request.dbsession, request.actor, context.finals, context.group,
-                           values["machine"])
+    service.assign_machine(
+        request.dbsession, request.actor, context.finals, context.group, values["machine"]
+    )
     return done(request, request.resource_url(context.__parent__), message="Machine assigned.")

@@ -24,39 +24,60 @@ P = Permission
 S = TournamentStatus
 
 STATUS_FIELDS = (
-    Field("status", "choice", required=True, label="New status",
-          choices=("draft", "active", "finalized"),
-          help="draft (from active: cancel, refunding every unused ticket), active, finalized; "
-               "the status it has already runs its job again."),
+    Field(
+        "status",
+        "choice",
+        required=True,
+        label="New status",
+        choices=("draft", "active", "finalized"),
+        help="draft (from active: cancel, refunding every unused ticket), active, finalized; "
+        "the status it has already runs its job again.",
+    ),
 )
 
 #: The buttons: (new status, label, what the TD is asked to confirm).
 _BUTTONS: dict[TournamentStatus, list[tuple[TournamentStatus, str, str]]] = {
     S.DRAFT: [
         (S.ACTIVE, "Open (make active)", "Players will see it and games can start. Go on?"),
-        (S.DRAFT, "Run the refunds again", "Refund every unused paid ticket that is left. "
-         "Go on?"),
+        (S.DRAFT, "Run the refunds again", "Refund every unused paid ticket that is left. Go on?"),
     ],
     S.ACTIVE: [
-        (S.FINALIZED, "Finalize", "The standings are frozen as the final results and no "
-         "score can change. Go on?"),
-        (S.DRAFT, "Cancel the tournament", "Every unused paid ticket is refunded (cards "
-         "through Stripe, cash at the desk), comps are voided, holds cancelled, queues cleared "
-         "and the players told. Go on?"),
-        (S.ACTIVE, "Re-check (revoke results again)", "Revoke any frozen results and check "
-         "the tokens again. Go on?"),
+        (
+            S.FINALIZED,
+            "Finalize",
+            "The standings are frozen as the final results and no score can change. Go on?",
+        ),
+        (
+            S.DRAFT,
+            "Cancel the tournament",
+            "Every unused paid ticket is refunded (cards "
+            "through Stripe, cash at the desk), comps are voided, holds cancelled, queues cleared "
+            "and the players told. Go on?",
+        ),
+        (
+            S.ACTIVE,
+            "Re-check (revoke results again)",
+            "Revoke any frozen results and check the tokens again. Go on?",
+        ),
     ],
     S.FINALIZED: [
-        (S.ACTIVE, "Reopen", "The frozen results are revoked (kept for history) and scores "
-         "can change again. Go on?"),
-        (S.FINALIZED, "Freeze the results again", "Store the final standings if they are "
-         "missing. Go on?"),
+        (
+            S.ACTIVE,
+            "Reopen",
+            "The frozen results are revoked (kept for history) and scores can change again. Go on?",
+        ),
+        (
+            S.FINALIZED,
+            "Freeze the results again",
+            "Store the final standings if they are missing. Go on?",
+        ),
     ],
 }
 
 
-def scope_status_json(request: Any, scope: Tournament | Metatournament,
-                      currency: str) -> dict[str, Any]:
+def scope_status_json(
+    request: Any, scope: Tournament | Metatournament, currency: str
+) -> dict[str, Any]:
     """What the status page and the JSON show: status, lock, current job, the allowed changes."""
     session = request.dbsession
     status = status_of(scope)
@@ -68,17 +89,27 @@ def scope_status_json(request: Any, scope: Tournament | Metatournament,
         "cancelled_at": scope.cancelled_at,
         "locked": is_locked(session, scope),
         "job": lifecycle.job_view(session, scope),
-        "transitions": [{"status": new.value, "label": label, "confirm": confirm}
-                        for new, label, confirm in _BUTTONS[status]
-                        if isinstance(scope, Tournament) or new == S.DRAFT or new != status],
-        "desk_refunds": [{**line, "amount": money(line["amount_cents"], currency)}
-                         for line in lifecycle.desk_refunds(session, scope)],
+        "transitions": [
+            {"status": new.value, "label": label, "confirm": confirm}
+            for new, label, confirm in _BUTTONS[status]
+            if isinstance(scope, Tournament) or new == S.DRAFT or new != status
+        ],
+        "desk_refunds": [
+            {**line, "amount": money(line["amount_cents"], currency)}
+            for line in lifecycle.desk_refunds(session, scope)
+        ],
     }
     if isinstance(scope, Tournament):
         data["snapshots"] = [
-            {"number": s.number, "version": s.tournament_version, "frozen_at": s.created_at,
-             "revoked_at": s.revoked_at, "rows": len(s.standings.get("standings", []))}
-            for s in lifecycle.snapshots(session, scope)]
+            {
+                "number": s.number,
+                "version": s.tournament_version,
+                "frozen_at": s.created_at,
+                "revoked_at": s.revoked_at,
+                "rows": len(s.standings.get("standings", [])),
+            }
+            for s in lifecycle.snapshots(session, scope)
+        ]
     return data
 
 
@@ -88,20 +119,24 @@ def _page(context: Any, request: Any, scope: Tournament | Metatournament) -> dic
         "scope": scope_status_json(request, scope, context.event.currency),
         "kind": "tournament" if isinstance(scope, Tournament) else "metatournament",
         "status_url": request.resource_url(context, "status"),
-        "back_url": request.resource_url(context, "edit" if isinstance(scope, Tournament)
-                                         else "tournaments"),
+        "back_url": request.resource_url(
+            context, "edit" if isinstance(scope, Tournament) else "tournaments"
+        ),
     }
 
 
-@page(context=TournamentResource, name="status", permission=P.MANAGE,
-      template="manage/status.html")
+@page(context=TournamentResource, name="status", permission=P.MANAGE, template="manage/status.html")
 def tournament_status(context: TournamentResource, request: Any) -> dict[str, Any]:
     """A tournament's status, whether it is locked, its current job and the allowed changes."""
     return _page(context, request, context.tournament)
 
 
-@page(context=MetatournamentResource, name="status", permission=P.MANAGE,
-      template="manage/status.html")
+@page(
+    context=MetatournamentResource,
+    name="status",
+    permission=P.MANAGE,
+    template="manage/status.html",
+)
 def metatournament_status(context: MetatournamentResource, request: Any) -> dict[str, Any]:
     """A metatournament's ticket status, whether it is locked and its current job."""
     return _page(context, request, context.metatournament)
@@ -109,13 +144,20 @@ def metatournament_status(context: MetatournamentResource, request: Any) -> dict
 
 def _change(context: Any, request: Any, scope: Tournament | Metatournament) -> Response:
     values = parse(request, STATUS_FIELDS)
-    change = lifecycle.change_status(request.dbsession, scope, values["status"],
-                                     actor=request.actor)
+    change = lifecycle.change_status(
+        request.dbsession, scope, values["status"], actor=request.actor
+    )
     request.dbsession.flush()
-    return done(request, request.resource_url(context, "status"),
-                {"status": change.new.value, "old_status": change.old.value,
-                 "scope": scope_status_json(request, scope, context.event.currency)},
-                message=change.message)
+    return done(
+        request,
+        request.resource_url(context, "status"),
+        {
+            "status": change.new.value,
+            "old_status": change.old.value,
+            "scope": scope_status_json(request, scope, context.event.currency),
+        },
+        message=change.message,
+    )
 
 
 @action(context=TournamentResource, name="status", permission=P.MANAGE, fields=STATUS_FIELDS)
@@ -126,8 +168,7 @@ def change_tournament_status(context: TournamentResource, request: Any) -> Respo
     return _change(context, request, context.tournament)
 
 
-@action(context=MetatournamentResource, name="status", permission=P.MANAGE,
-        fields=STATUS_FIELDS)
+@action(context=MetatournamentResource, name="status", permission=P.MANAGE, fields=STATUS_FIELDS)
 def change_metatournament_status(context: MetatournamentResource, request: Any) -> Response:
     """Change the status of a metatournament's own tickets (active → draft refunds them)."""
     return _change(context, request, context.metatournament)

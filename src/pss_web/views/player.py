@@ -55,8 +55,7 @@ def _me(request: Any, context: Any) -> EventPlayer:
     return player
 
 
-@view_config(context=EventResource, name="me", permission=P.PLAY,
-             request_method=("GET", "HEAD"))
+@view_config(context=EventResource, name="me", permission=P.PLAY, request_method=("GET", "HEAD"))
 def me(context: EventResource, request: Any) -> Response:
     """Where the logged-in player's own page is (a redirect to it)."""
     number = request.identity.player_number
@@ -69,9 +68,15 @@ def _place_json(request: Any, event: Any, place: queues.QueuePlace | None) -> di
     tm = request.dbsession.get(TournamentMachine, place.machine_id)
     assert tm is not None
     waiting = queue_lengths(request, event.id).get(tm.id, 0)
-    return {"machine": machine_json(request, tm, event), "position": place.position,
-            "ordinal": occupants.ordinal(place.position), "waiting": waiting,
-            "bumped": place.bumped, "team": place.team_id is not None, "name": place.name}
+    return {
+        "machine": machine_json(request, tm, event),
+        "position": place.position,
+        "ordinal": occupants.ordinal(place.position),
+        "waiting": waiting,
+        "bumped": place.bumped,
+        "team": place.team_id is not None,
+        "name": place.name,
+    }
 
 
 def _playable(request: Any, event: Any, ep: EventPlayer) -> list[dict[str, Any]]:
@@ -86,26 +91,52 @@ def _playable(request: Any, event: Any, ep: EventPlayer) -> list[dict[str, Any]]
         note = None
         try:
             team = tickets.token_owner(session, request.pss, t, ep)
-            left = tickets.count_usable(session, request.pss, t, player_id=None if team else ep.id,
-                                        team_id=team.id if team else None)
+            left = tickets.count_usable(
+                session,
+                request.pss,
+                t,
+                player_id=None if team else ep.id,
+                team_id=team.id if team else None,
+            )
         except DomainError as exc:
             left, note = 0, exc.message
-        machines = [{**machine_json(request, tm, event), "queue": waiting.get(tm.id, 0),
-                     "open": tm.status == MachineStatus.ACTIVE and t.queuing_enabled}
-                    for tm in t.machines if tm.status != MachineStatus.REMOVED]
-        out.append({**tournament_json(request, t, event), "games_left": left, "note": note,
-                    "machines": machines})
+        machines = [
+            {
+                **machine_json(request, tm, event),
+                "queue": waiting.get(tm.id, 0),
+                "open": tm.status == MachineStatus.ACTIVE and t.queuing_enabled,
+            }
+            for tm in t.machines
+            if tm.status != MachineStatus.REMOVED
+        ]
+        out.append(
+            {
+                **tournament_json(request, t, event),
+                "games_left": left,
+                "note": note,
+                "machines": machines,
+            }
+        )
     return out
 
 
 def _open_entries(session: Any, ep: EventPlayer) -> list[dict[str, Any]]:
     """The player's unfinished multi-game entries (PAPA-style), which they may give up."""
-    rows = session.scalars(select(Entry).where(
-        Entry.player_id == ep.id, Entry.status == EntryStatus.OPEN, Entry.games_allowed > 1
-    ).order_by(Entry.id)).all()
-    return [{"id": e.id, "tournament": e.tournament_id,
-             "tournament_name": session.get(Tournament, e.tournament_id).name,
-             "games_played": len(e.scores), "games_allowed": e.games_allowed} for e in rows]
+    rows = session.scalars(
+        select(Entry)
+        .where(Entry.player_id == ep.id, Entry.status == EntryStatus.OPEN, Entry.games_allowed > 1)
+        .order_by(Entry.id)
+    ).all()
+    return [
+        {
+            "id": e.id,
+            "tournament": e.tournament_id,
+            "tournament_name": session.get(Tournament, e.tournament_id).name,
+            "games_played": len(e.scores),
+            "games_allowed": e.games_allowed,
+        }
+        for e in rows
+    ]
 
 
 def play_page(context: PlayerResource, request: Any) -> dict[str, Any]:
@@ -136,8 +167,16 @@ def play_page(context: PlayerResource, request: Any) -> dict[str, Any]:
     }
 
 
-GIVE_UP_FIELDS = (Field("entry", "int", required=True, label="Entry", minimum=1,
-                         help="The id of your unfinished entry to give up."),)
+GIVE_UP_FIELDS = (
+    Field(
+        "entry",
+        "int",
+        required=True,
+        label="Entry",
+        minimum=1,
+        help="The id of your unfinished entry to give up.",
+    ),
+)
 
 
 @action(context=PlayerResource, name="give-up", permission=P.PLAY, fields=GIVE_UP_FIELDS)
@@ -148,20 +187,37 @@ def give_up(context: PlayerResource, request: Any) -> Response:
     entry = request.dbsession.get(Entry, values["entry"])
     if entry is None or entry.event_id != context.event.id or entry.player_id != ep.id:
         raise InvalidInput("You have no such entry.", code="unknown_entry", field="entry")
-    corrections.abandon_entry(request.dbsession, request.pss, entry=entry,
-                              actor=request.identity.actor)
-    return done(request, event_url(request, context.event, "players", ep.number, "play"),
-                {"entry": {"id": entry.id, "status": entry.status.value}},
-                message="Entry given up; its remaining games are used.")
+    corrections.abandon_entry(
+        request.dbsession, request.pss, entry=entry, actor=request.identity.actor
+    )
+    return done(
+        request,
+        event_url(request, context.event, "players", ep.number, "play"),
+        {"entry": {"id": entry.id, "status": entry.status.value}},
+        message="Entry given up; its remaining games are used.",
+    )
 
 
 for _name in ("play", "join", "leave", "give-up"):
-    page(context=PlayerResource, name=_name, permission=P.SEE_PLAYER,
-         template="player/play.html", live=event_fingerprint)(play_page)
+    page(
+        context=PlayerResource,
+        name=_name,
+        permission=P.SEE_PLAYER,
+        template="player/play.html",
+        live=event_fingerprint,
+    )(play_page)
 
 
-JOIN_FIELDS = (Field("machine", "int", required=True, label="Machine", minimum=1,
-                     help="The id of the tournament machine whose queue to join."),)
+JOIN_FIELDS = (
+    Field(
+        "machine",
+        "int",
+        required=True,
+        label="Machine",
+        minimum=1,
+        help="The id of the tournament machine whose queue to join.",
+    ),
+)
 
 
 @action(context=PlayerResource, name="join", permission=P.PLAY, fields=JOIN_FIELDS)
@@ -173,14 +229,21 @@ def join(context: PlayerResource, request: Any) -> Response:
     event = context.event
     tm = request.dbsession.get(TournamentMachine, values["machine"])
     if tm is None or tm.event_id != event.id:
-        raise InvalidInput("There is no such machine in this event.", code="unknown_machine",
-                           field="machine")
-    place = queues.join_queue(request.dbsession, request.pss, machine=tm, player=ep,
-                              actor=request.identity.actor)
+        raise InvalidInput(
+            "There is no such machine in this event.", code="unknown_machine", field="machine"
+        )
+    place = queues.join_queue(
+        request.dbsession, request.pss, machine=tm, player=ep, actor=request.identity.actor
+    )
     data = _place_json(request, event, place)
     message = f"You are {occupants.ordinal(place.position)} in the queue for {tm.machine.name}."
-    return done(request, event_url(request, event, "players", ep.number, "play"),
-                {"place": data}, message=message, status=201)
+    return done(
+        request,
+        event_url(request, event, "players", ep.number, "play"),
+        {"place": data},
+        message=message,
+        status=201,
+    )
 
 
 @action(context=PlayerResource, name="leave", permission=P.PLAY)
@@ -188,10 +251,14 @@ def leave(context: PlayerResource, request: Any) -> Response:
     """Leave the queue you are in."""
     ep = _me(request, context)
     event = context.event
-    left = queues.leave_queue(request.dbsession, request.pss, player=ep,
-                              actor=request.identity.actor)
+    left = queues.leave_queue(
+        request.dbsession, request.pss, player=ep, actor=request.identity.actor
+    )
     tm = request.dbsession.get(TournamentMachine, left.machine_id)
     where = tm.machine.name if tm is not None else "the machine"
-    return done(request, event_url(request, event, "players", ep.number, "play"),
-                {"left": {"machine_id": left.machine_id, "position": left.position}},
-                message=f"You left the queue for {where}.")
+    return done(
+        request,
+        event_url(request, event, "players", ep.number, "play"),
+        {"left": {"machine_id": left.machine_id, "position": left.position}},
+        message=f"You left the queue for {where}.",
+    )

@@ -86,8 +86,9 @@ class PurchaseResource(EventChild):
         super().__init__(request, name, parent)
         self.purchase = purchase
         self.title = f"Purchase {purchase.id}"
-        self.__acl__ = [(Allow, sec.event_player(purchase.event_id, purchase.player_id),
-                         P.SEE_PLAYER)]
+        self.__acl__ = [
+            (Allow, sec.event_player(purchase.event_id, purchase.player_id), P.SEE_PLAYER)
+        ]
 
 
 class ProviderContainer(EventChild):
@@ -106,8 +107,14 @@ def _provider_child(request: Any, name: str, parent: Any) -> ProviderContainer |
 
 add_event_child("purchases", PurchasesContainer)
 add_event_child_lookup(_provider_child)
-add_event_nav("Buy tickets", "purchases", "", permission=P.PLAY, order=30,
-              when=lambda request, event: sells_online(request.dbsession, request.pss, event))
+add_event_nav(
+    "Buy tickets",
+    "purchases",
+    "",
+    permission=P.PLAY,
+    order=30,
+    when=lambda request, event: sells_online(request.dbsession, request.pss, event),
+)
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -139,8 +146,11 @@ def committer(request: Any) -> Callable[[], None]:
 
 def _player(request: Any) -> EventPlayer:
     identity = request.identity
-    player = (request.dbsession.get(EventPlayer, identity.player_id)
-              if identity is not None and identity.player_id is not None else None)
+    player = (
+        request.dbsession.get(EventPlayer, identity.player_id)
+        if identity is not None and identity.player_id is not None
+        else None
+    )
     if player is None:
         raise PermissionDenied("Log in as a player to buy tickets.", code="player_login_required")
     return player
@@ -148,13 +158,20 @@ def _player(request: Any) -> EventPlayer:
 
 def _scopes(request: Any, event: Event) -> list[Tournament | Metatournament]:
     session = request.dbsession
-    tournaments = session.scalars(select(Tournament).where(
-        Tournament.event_id == event.id,
-        Tournament.status.not_in((TournamentStatus.FINALIZED, TournamentStatus.CANCELLED)),
-        Tournament.status != TournamentStatus.DRAFT,
-    ).order_by(Tournament.name)).all()
-    metas = session.scalars(select(Metatournament).where(
-        Metatournament.event_id == event.id).order_by(Metatournament.name)).all()
+    tournaments = session.scalars(
+        select(Tournament)
+        .where(
+            Tournament.event_id == event.id,
+            Tournament.status.not_in((TournamentStatus.FINALIZED, TournamentStatus.CANCELLED)),
+            Tournament.status != TournamentStatus.DRAFT,
+        )
+        .order_by(Tournament.name)
+    ).all()
+    metas = session.scalars(
+        select(Metatournament)
+        .where(Metatournament.event_id == event.id)
+        .order_by(Metatournament.name)
+    ).all()
     return [*tournaments, *metas]
 
 
@@ -167,11 +184,15 @@ def _find_scope(request: Any, event: Event, key: str | None) -> dict[str, Any]:
     kind, _, slug = (key or "").partition(":")
     scope: Tournament | Metatournament | None = None
     if kind == "tournament":
-        scope = request.dbsession.scalars(select(Tournament).where(
-            Tournament.event_id == event.id, Tournament.slug == slug)).first()
+        scope = request.dbsession.scalars(
+            select(Tournament).where(Tournament.event_id == event.id, Tournament.slug == slug)
+        ).first()
     elif kind == "metatournament":
-        scope = request.dbsession.scalars(select(Metatournament).where(
-            Metatournament.event_id == event.id, Metatournament.slug == slug)).first()
+        scope = request.dbsession.scalars(
+            select(Metatournament).where(
+                Metatournament.event_id == event.id, Metatournament.slug == slug
+            )
+        ).first()
     if scope is None:
         raise InvalidInput("Choose what to buy tickets for.", code="invalid_field", field="scope")
     if isinstance(scope, Tournament):
@@ -181,8 +202,9 @@ def _find_scope(request: Any, event: Event, key: str | None) -> dict[str, Any]:
 
 def _scope_json(request: Any, event: Event, scope: Tournament | Metatournament) -> dict[str, Any]:
     now = utcnow()
-    bundles = [f"{b['count']} for {money(b['price_cents'], event.currency)}"
-               for b in scope.bundles or ()]
+    bundles = [
+        f"{b['count']} for {money(b['price_cents'], event.currency)}" for b in scope.bundles or ()
+    ]
     return {
         "key": scope_key(scope),
         "name": scope.name,
@@ -201,23 +223,37 @@ def _takes_code(request: Any, event: Event) -> bool:
     kinds = {k.name for k in request.pss.restrictions if k.takes_code}
     if not kinds:
         return False
-    return request.dbsession.scalar(select(PriceRestriction.id).where(
-        PriceRestriction.event_id == event.id, PriceRestriction.active.is_(True),
-        PriceRestriction.kind.in_(kinds)).limit(1)) is not None
+    return (
+        request.dbsession.scalar(
+            select(PriceRestriction.id)
+            .where(
+                PriceRestriction.event_id == event.id,
+                PriceRestriction.active.is_(True),
+                PriceRestriction.kind.in_(kinds),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def purchase_json(request: Any, purchase: Purchase, event: Event) -> dict[str, Any]:
     session = request.dbsession
     scope: Tournament | Metatournament | None = (
-        session.get(Tournament, purchase.tournament_id) if purchase.tournament_id is not None
-        else session.get(Metatournament, purchase.metatournament_id))
+        session.get(Tournament, purchase.tournament_id)
+        if purchase.tournament_id is not None
+        else session.get(Metatournament, purchase.metatournament_id)
+    )
     assert scope is not None
     tokens = session.scalars(select(Token).where(Token.purchase_id == purchase.id)).all()
     pricing = (purchase.breakdown or {}).get("pricing") or {}
     rule = pricing.get("price_rule")
     now = utcnow()
-    live = (purchase.status == PurchaseStatus.PENDING and purchase.hold_expires_at is not None
-            and purchase.hold_expires_at > now)
+    live = (
+        purchase.status == PurchaseStatus.PENDING
+        and purchase.hold_expires_at is not None
+        and purchase.hold_expires_at > now
+    )
     base = event_url(request, event, "purchases", purchase.id, "")
     return {
         "id": purchase.id,
@@ -249,15 +285,18 @@ def purchase_json(request: Any, purchase: Purchase, event: Event) -> dict[str, A
 
 
 def _error_json(err: DomainError) -> Response:
-    return json_response({"ok": False, **err.as_dict()},
-                         status=STATUS_BY_KIND.get(err.kind, 400))
+    return json_response({"ok": False, **err.as_dict()}, status=STATUS_BY_KIND.get(err.kind, 400))
 
 
 # --- buying -----------------------------------------------------------------------------------
 
 BUY_FIELDS = (
-    Field("scope", required=True, label="Tickets for",
-          help="tournament:<slug> or metatournament:<slug>"),
+    Field(
+        "scope",
+        required=True,
+        label="Tickets for",
+        help="tournament:<slug> or metatournament:<slug>",
+    ),
     Field("tickets", "int", required=True, label="Number of tickets", minimum=1, maximum=1000),
     Field("code", label="Coupon code", max_length=40),
 )
@@ -268,9 +307,15 @@ def buy_page(context: PurchasesContainer, request: Any) -> dict[str, Any]:
     """Buy tickets: what is on sale, at what price, and the player's own purchases."""
     event = context.event
     player = _player(request)
-    mine = request.dbsession.scalars(select(Purchase).where(
-        Purchase.event_id == event.id, Purchase.player_id == player.id,
-    ).order_by(Purchase.id.desc()).limit(20)).all()
+    mine = request.dbsession.scalars(
+        select(Purchase)
+        .where(
+            Purchase.event_id == event.id,
+            Purchase.player_id == player.id,
+        )
+        .order_by(Purchase.id.desc())
+        .limit(20)
+    ).all()
     base = event_url(request, event, "purchases", "")
     return {
         "event": event_json(request, event),
@@ -284,8 +329,9 @@ def buy_page(context: PurchasesContainer, request: Any) -> dict[str, Any]:
     }
 
 
-@view_config(context=PurchasesContainer, name="quote", permission=P.PLAY,
-             request_method=("GET", "HEAD"))
+@view_config(
+    context=PurchasesContainer, name="quote", permission=P.PLAY, request_method=("GET", "HEAD")
+)
 def price_quote(context: PurchasesContainer, request: Any) -> Response:
     """The live price for a number of tickets (bundles and offers applied), and whether they can
     be bought now. Query: scope, tickets, code."""
@@ -294,17 +340,25 @@ def price_quote(context: PurchasesContainer, request: Any) -> Response:
     scope = _find_scope(request, event, request.params.get("scope"))
     count = plain_number((request.params.get("tickets") or "").strip())
     if count is None:
-        raise InvalidInput("The number of tickets must be a whole number.",
-                           code="invalid_field", field="tickets")
+        raise InvalidInput(
+            "The number of tickets must be a whole number.", code="invalid_field", field="tickets"
+        )
     quote = online.quote_online(
-        request.dbsession, request.pss, event=event, player=player, tickets=count,
-        code=request.params.get("code") or None, **scope,
+        request.dbsession,
+        request.pss,
+        event=event,
+        player=player,
+        tickets=count,
+        code=request.params.get("code") or None,
+        **scope,
     )
-    return json_response({
-        **quote,
-        "amount": money(quote["amount_cents"], event.currency),
-        "base": money(quote["base_cents"], event.currency),
-    })
+    return json_response(
+        {
+            **quote,
+            "amount": money(quote["amount_cents"], event.currency),
+            "base": money(quote["base_cents"], event.currency),
+        }
+    )
 
 
 @action(context=PurchasesContainer, permission=P.PLAY, fields=BUY_FIELDS)
@@ -316,8 +370,14 @@ def start_purchase(context: PurchasesContainer, request: Any) -> Response:
     values = parse(request, BUY_FIELDS)
     scope = _find_scope(request, event, values["scope"])
     purchase = online.reserve(
-        request.dbsession, request.pss, event=event, player=player, tickets=values["tickets"],
-        code=values["code"], actor=request.identity.actor, **scope,
+        request.dbsession,
+        request.pss,
+        event=event,
+        player=player,
+        tickets=values["tickets"],
+        code=values["code"],
+        actor=request.identity.actor,
+        **scope,
     )
     data = purchase_json(request, purchase, event)
     return done(request, data["url"], {"purchase": data}, status=201)
@@ -332,8 +392,12 @@ def _is_buyer(request: Any, purchase: Purchase) -> bool:
 
 
 @page(context=PurchaseResource, permission=P.SEE_PLAYER, template="purchases/purchase.html")
-@page(context=PurchaseResource, name="return", permission=P.SEE_PLAYER,
-      template="purchases/purchase.html")
+@page(
+    context=PurchaseResource,
+    name="return",
+    permission=P.SEE_PLAYER,
+    template="purchases/purchase.html",
+)
 def purchase_page(context: PurchaseResource, request: Any) -> dict[str, Any]:
     """A purchase: what it is for, its status, paying for it (its buyer, while the hold lasts),
     and refunding unused games (desk, TD). ``return`` is where the payment provider sends the
@@ -356,21 +420,41 @@ def purchase_page(context: PurchaseResource, request: Any) -> dict[str, Any]:
     if staff:
         session = request.dbsession
         data["refunds"] = [
-            {"amount": money(r.amount_cents, event.currency), "games": r.tokens,
-             "channel": r.channel, "reason": r.reason, "created_at": r.created_at,
-             "pending": r.channel == "online" and r.stripe_refund_id is None and r.amount_cents > 0}
-            for r in session.scalars(select(Refund).where(Refund.purchase_id == purchase.id)
-                                     .order_by(Refund.id))]
+            {
+                "amount": money(r.amount_cents, event.currency),
+                "games": r.tokens,
+                "channel": r.channel,
+                "reason": r.reason,
+                "created_at": r.created_at,
+                "pending": r.channel == "online"
+                and r.stripe_refund_id is None
+                and r.amount_cents > 0,
+            }
+            for r in session.scalars(
+                select(Refund).where(Refund.purchase_id == purchase.id).order_by(Refund.id)
+            )
+        ]
         data["transactions"] = [
-            {"action": t.action, "ok": t.ok, "error_type": t.error_type,
-             "error_code": t.error_code, "message": t.message, "created_at": t.created_at}
-            for t in session.scalars(select(PaymentTransaction).where(
-                PaymentTransaction.purchase_id == purchase.id).order_by(PaymentTransaction.id))]
+            {
+                "action": t.action,
+                "ok": t.ok,
+                "error_type": t.error_type,
+                "error_code": t.error_code,
+                "message": t.message,
+                "created_at": t.created_at,
+            }
+            for t in session.scalars(
+                select(PaymentTransaction)
+                .where(PaymentTransaction.purchase_id == purchase.id)
+                .order_by(PaymentTransaction.id)
+            )
+        ]
     return data
 
 
-@view_config(context=PurchaseResource, name="intent", permission=P.SEE_PLAYER,
-             request_method="POST")
+@view_config(
+    context=PurchaseResource, name="intent", permission=P.SEE_PLAYER, request_method="POST"
+)
 def payment_intent(context: PurchaseResource, request: Any) -> Response:
     """Start paying: the payment at the event's provider for exactly the purchase's amount
     (started once) and what the browser needs to pay it. A payment error is kept on the
@@ -380,24 +464,36 @@ def payment_intent(context: PurchaseResource, request: Any) -> Response:
     result = online.checkout(request.dbsession, payments_of(request), context.purchase.id)
     if result.error is not None:
         return _error_json(result.error)
-    return json_response({
-        "ok": True, "purchase_id": result.purchase_id, "status": result.status,
-        "amount_cents": result.amount_cents, "currency": result.currency,
-        "hold_expires_at": result.hold_expires_at, "provider": result.provider,
-        **result.client,
-    }, headers={"Cache-Control": "no-store"})
+    return json_response(
+        {
+            "ok": True,
+            "purchase_id": result.purchase_id,
+            "status": result.status,
+            "amount_cents": result.amount_cents,
+            "currency": result.currency,
+            "hold_expires_at": result.hold_expires_at,
+            "provider": result.provider,
+            **result.client,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
 
 
-@view_config(context=PurchaseResource, name="status", permission=P.SEE_PLAYER,
-             request_method="POST")
+@view_config(
+    context=PurchaseResource, name="status", permission=P.SEE_PLAYER, request_method="POST"
+)
 def payment_status(context: PurchaseResource, request: Any) -> Response:
     """Ask the provider about the purchase's payment and apply what it says (paid, declined, a
     late payment accepted or refunded). The browser's word is never taken."""
     purchase_id = context.purchase.id
     event_id = context.event.id
     settlement = online.confirm_from_payment_intent(
-        request.dbsession, request.pss, payments_of(request), purchase_id,
-        commit=committer(request), source="return page",
+        request.dbsession,
+        request.pss,
+        payments_of(request),
+        purchase_id,
+        commit=committer(request),
+        source="return page",
     )
     session = request.dbsession
     event = session.get(Event, event_id)
@@ -424,12 +520,17 @@ def cancel_purchase(context: PurchaseResource, request: Any) -> Response:
     charged."""
     identity = request.identity
     purchase = online.cancel_by_player(
-        request.dbsession, context.purchase.id, actor=request.actor,
-        player_id=identity.player_id if identity is not None and identity.player_id else -1)
-    return done(request, request.resource_url(context),
-                {"purchase": purchase_json(request, purchase, context.event)},
-                message="Purchase cancelled: the tickets are no longer held and nothing was "
-                        "charged.")
+        request.dbsession,
+        context.purchase.id,
+        actor=request.actor,
+        player_id=identity.player_id if identity is not None and identity.player_id else -1,
+    )
+    return done(
+        request,
+        request.resource_url(context),
+        {"purchase": purchase_json(request, purchase, context.event)},
+        message="Purchase cancelled: the tickets are no longer held and nothing was charged.",
+    )
 
 
 def _status_words(purchase: Purchase) -> str:
@@ -447,8 +548,13 @@ REFUND_FIELDS = (
 )
 
 
-@view_config(context=PurchaseResource, name="refund", permission=P.REFUND,
-             request_method="POST", fields=REFUND_FIELDS)
+@view_config(
+    context=PurchaseResource,
+    name="refund",
+    permission=P.REFUND,
+    request_method="POST",
+    fields=REFUND_FIELDS,
+)
 def refund_purchase(context: PurchaseResource, request: Any) -> Response:
     """Refund unused games of a paid purchase: handed back in cash for a desk sale, to the card
     through the payment's provider for an online one (partial refunds allowed)."""
@@ -456,13 +562,22 @@ def refund_purchase(context: PurchaseResource, request: Any) -> Response:
     purchase_id, event_id = context.purchase.id, context.event.id
     location = request.resource_url(context)
     outcome = refunds.refund_purchase(
-        request.dbsession, payments_of(request), purchase_id, tokens=values["games"],
-        commit=committer(request), actor=request.identity.actor, reason=values["reason"] or "",
-        event_id=event_id, refunded_by_id=_event_user_id(request, event_id),
+        request.dbsession,
+        payments_of(request),
+        purchase_id,
+        tokens=values["games"],
+        commit=committer(request),
+        actor=request.identity.actor,
+        reason=values["reason"] or "",
+        event_id=event_id,
+        refunded_by_id=_event_user_id(request, event_id),
     )
     data: dict[str, Any] = {
-        "ok": outcome.ok, "pending": outcome.pending, "refund_id": outcome.refund_id,
-        "amount_cents": outcome.amount_cents, "games": outcome.tokens,
+        "ok": outcome.ok,
+        "pending": outcome.pending,
+        "refund_id": outcome.refund_id,
+        "amount_cents": outcome.amount_cents,
+        "games": outcome.tokens,
     }
     if outcome.error is not None:
         data["error"] = outcome.error.as_dict()
@@ -475,28 +590,47 @@ def _event_user_id(request: Any, event_id: int) -> int | None:
     identity = request.identity
     if identity is None or identity.user_id is None:
         return None
-    return request.dbsession.scalar(select(EventUser.id).where(
-        EventUser.event_id == event_id, EventUser.user_id == identity.user_id))
+    return request.dbsession.scalar(
+        select(EventUser.id).where(
+            EventUser.event_id == event_id, EventUser.user_id == identity.user_id
+        )
+    )
 
 
-@page(context=PlayerResource, name="purchases", permission=P.SEE_PLAYER,
-      template="purchases/list.html")
+@page(
+    context=PlayerResource,
+    name="purchases",
+    permission=P.SEE_PLAYER,
+    template="purchases/list.html",
+)
 def player_purchases(context: PlayerResource, request: Any) -> dict[str, Any]:
     """A player's purchases (desk, comp and online), newest first, for the player and staff."""
     event = context.event
-    rows = request.dbsession.scalars(select(Purchase).where(
-        Purchase.event_id == event.id, Purchase.player_id == context.player.id,
-    ).order_by(Purchase.id.desc())).all()
-    return {"event": event_json(request, event),
-            "player": {"name": context.player.name, "number": context.player.number},
-            "purchases": [purchase_json(request, p, event) for p in rows]}
+    rows = request.dbsession.scalars(
+        select(Purchase)
+        .where(
+            Purchase.event_id == event.id,
+            Purchase.player_id == context.player.id,
+        )
+        .order_by(Purchase.id.desc())
+    ).all()
+    return {
+        "event": event_json(request, event),
+        "player": {"name": context.player.name, "number": context.player.number},
+        "purchases": [purchase_json(request, p, event) for p in rows],
+    }
 
 
 # --- the providers' webhooks -------------------------------------------------------------------
 
 
-@view_config(context=ProviderContainer, name="webhook", permission=P.VIEW, request_method="POST",
-             require_csrf=False)
+@view_config(
+    context=ProviderContainer,
+    name="webhook",
+    permission=P.VIEW,
+    request_method="POST",
+    require_csrf=False,
+)
 def provider_webhook(context: ProviderContainer, request: Any) -> Response:
     """The provider's notices for this event's account, checked against its signing secret;
     duplicates and notices out of order are harmless. Answers 503 when the provider itself could
@@ -507,15 +641,25 @@ def provider_webhook(context: ProviderContainer, request: Any) -> Response:
     event = session.get(Event, event_id)
     assert event is not None
     if provider_name(event) != context.__name__:
-        return json_response(PermissionDenied(
-            "This event does not take payments through that service.",
-            code="wrong_payment_provider").as_dict(), status=400)
+        return json_response(
+            PermissionDenied(
+                "This event does not take payments through that service.",
+                code="wrong_payment_provider",
+            ).as_dict(),
+            status=400,
+        )
     try:
         result = online.handle_webhook(
-            session, request.pss, payments_of(request), event, request.body,
-            dict(request.headers), commit=committer(request),
+            session,
+            request.pss,
+            payments_of(request),
+            event,
+            request.body,
+            dict(request.headers),
+            commit=committer(request),
         )
     except (PermissionDenied, InvalidInput) as err:
         return json_response(err.as_dict(), status=400)
-    return json_response({"received": True, "outcome": result.outcome},
-                         status=503 if result.retry else 200)
+    return json_response(
+        {"received": True, "outcome": result.outcome}, status=503 if result.retry else 200
+    )

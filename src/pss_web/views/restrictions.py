@@ -40,8 +40,7 @@ class RestrictionsContainer(EventChild):
     title = "Offers"
 
     def __getitem__(self, name: str) -> RestrictionResource:
-        return RestrictionResource(self.request, name, self,
-                                   self.event_row(PriceRestriction, name))
+        return RestrictionResource(self.request, name, self, self.event_row(PriceRestriction, name))
 
 
 class RestrictionResource(EventChild):
@@ -62,13 +61,19 @@ add_event_nav("Offers", "restrictions", "", permission=P.MANAGE, order=75)
 
 def _scope_choices(request: Any, event: Event) -> list[tuple[str, str]]:
     session = request.dbsession
-    tournaments = session.scalars(select(Tournament).where(
-        Tournament.event_id == event.id).order_by(Tournament.name)).all()
-    metas = session.scalars(select(Metatournament).where(
-        Metatournament.event_id == event.id).order_by(Metatournament.name)).all()
-    return [("", "Every ticket of the event"),
-            *((f"tournament:{t.slug}", t.name) for t in tournaments),
-            *((f"metatournament:{m.slug}", f"{m.name} (metatournament)") for m in metas)]
+    tournaments = session.scalars(
+        select(Tournament).where(Tournament.event_id == event.id).order_by(Tournament.name)
+    ).all()
+    metas = session.scalars(
+        select(Metatournament)
+        .where(Metatournament.event_id == event.id)
+        .order_by(Metatournament.name)
+    ).all()
+    return [
+        ("", "Every ticket of the event"),
+        *((f"tournament:{t.slug}", t.name) for t in tournaments),
+        *((f"metatournament:{m.slug}", f"{m.name} (metatournament)") for m in metas),
+    ]
 
 
 def _scope_of(request: Any, row: PriceRestriction) -> tuple[str, str]:
@@ -84,15 +89,18 @@ def _scope_of(request: Any, row: PriceRestriction) -> tuple[str, str]:
     return "", "Every ticket of the event"
 
 
-def kind_json(request: Any, kind: RestrictionKind,
-              values: dict[str, Any] | None = None) -> dict[str, Any]:
+def kind_json(
+    request: Any, kind: RestrictionKind, values: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A kind and its settings as form fields (the format-options form renders them)."""
     values = values or {}
     return {
-        "name": kind.name, "title": kind.title, "description": kind.description,
-        "takes_code": kind.takes_code, "plugin": request.pss.restrictions.owner(kind.name),
-        "options": [option_field(request, o, values.get(o.name, o.default))
-                    for o in kind.options],
+        "name": kind.name,
+        "title": kind.title,
+        "description": kind.description,
+        "takes_code": kind.takes_code,
+        "plugin": request.pss.restrictions.owner(kind.name),
+        "options": [option_field(request, o, values.get(o.name, o.default)) for o in kind.options],
     }
 
 
@@ -103,12 +111,16 @@ def installed_kind(request: Any, name: str) -> RestrictionKind | None:
 
 def _settings_text(kind: RestrictionKind | None, config: dict[str, Any]) -> list[dict[str, Any]]:
     titles = {o.name: o.title or o.name for o in kind.options} if kind else {}
-    return [{"name": k, "title": titles.get(k, k), "value": v} for k, v in config.items()
-            if v is not None and v != ""]
+    return [
+        {"name": k, "title": titles.get(k, k), "value": v}
+        for k, v in config.items()
+        if v is not None and v != ""
+    ]
 
 
-def restriction_json(request: Any, row: PriceRestriction, event: Event,
-                     uses: dict[int, int]) -> dict[str, Any]:
+def restriction_json(
+    request: Any, row: PriceRestriction, event: Event, uses: dict[int, int]
+) -> dict[str, Any]:
     kind = installed_kind(request, row.kind)
     scope, scope_name = _scope_of(request, row)
     config = dict(row.config or {})
@@ -133,7 +145,8 @@ def restriction_json(request: Any, row: PriceRestriction, event: Event,
 
 def _uses(request: Any, rows: Any) -> dict[int, int]:
     return restriction_svc.live_uses(
-        request.dbsession, [r.id for r in rows if r.max_uses is not None], utcnow())
+        request.dbsession, [r.id for r in rows if r.max_uses is not None], utcnow()
+    )
 
 
 # --- reading the form -------------------------------------------------------------------------
@@ -147,14 +160,21 @@ def _find_scope(request: Any, event: Event, key: str | None) -> dict[str, Any]:
     kind, _, slug = key.partition(":")
     scope: Tournament | Metatournament | None = None
     if kind == "tournament":
-        scope = request.dbsession.scalars(select(Tournament).where(
-            Tournament.event_id == event.id, Tournament.slug == slug)).first()
+        scope = request.dbsession.scalars(
+            select(Tournament).where(Tournament.event_id == event.id, Tournament.slug == slug)
+        ).first()
     elif kind == "metatournament":
-        scope = request.dbsession.scalars(select(Metatournament).where(
-            Metatournament.event_id == event.id, Metatournament.slug == slug)).first()
+        scope = request.dbsession.scalars(
+            select(Metatournament).where(
+                Metatournament.event_id == event.id, Metatournament.slug == slug
+            )
+        ).first()
     if scope is None:
-        raise InvalidInput(f"There is no tournament or metatournament {key[:60]!r} in this "
-                           "event.", code="invalid_field", field="scope")
+        raise InvalidInput(
+            f"There is no tournament or metatournament {key[:60]!r} in this event.",
+            code="invalid_field",
+            field="scope",
+        )
     if isinstance(scope, Tournament):
         return {"tournament": scope}
     return {"metatournament": scope}
@@ -164,14 +184,16 @@ def _kind(request: Any, name: str | None) -> RestrictionKind:
     kinds = request.pss.restrictions
     if not name or name not in kinds:
         known = ", ".join(k.name for k in kinds) or "none is installed"
-        raise InvalidInput(f"Choose a kind of offer ({known}).", code="unknown_restriction_kind",
-                           field="kind")
+        raise InvalidInput(
+            f"Choose a kind of offer ({known}).", code="unknown_restriction_kind", field="kind"
+        )
     kind: RestrictionKind = kinds[name]
     return kind
 
 
-def submitted_settings(request: Any, kind: RestrictionKind,
-                       current: dict[str, Any] | None = None) -> dict[str, Any] | None:
+def submitted_settings(
+    request: Any, kind: RestrictionKind, current: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
     """The kind's settings from ``option.<name>`` form fields, or from a JSON ``config`` object
     (laid over ``current`` when editing, so JSON clients send only what changes). A blank value
     means the setting's default (an empty time, no percentage). ``None``: none were sent."""
@@ -184,8 +206,11 @@ def submitted_settings(request: Any, kind: RestrictionKind,
         if sent is None:
             sent = {}
         if not isinstance(sent, dict):
-            raise InvalidInput("config must be an object of the offer's settings.",
-                               code="invalid_field", field="config")
+            raise InvalidInput(
+                "config must be an object of the offer's settings.",
+                code="invalid_field",
+                field="config",
+            )
         raw = {**(current or {}), **sent}
     else:
         found = False
@@ -209,24 +234,51 @@ def submitted_settings(request: Any, kind: RestrictionKind,
 
 
 CREATE_FIELDS = (
-    Field("kind", required=True, label="Kind", max_length=64,
-          help="One of the installed kinds of offer (coupon, time_window, ...)."),
+    Field(
+        "kind",
+        required=True,
+        label="Kind",
+        max_length=64,
+        help="One of the installed kinds of offer (coupon, time_window, ...).",
+    ),
     Field("name", required=True, label="Name", max_length=200),
-    Field("scope", label="Applies to", max_length=200,
-          help="tournament:<slug> or metatournament:<slug>; empty: every ticket of the event."),
-    Field("max_uses", "int", label="Maximum uses", minimum=0,
-          help="How many purchases may use it; empty for no limit."),
+    Field(
+        "scope",
+        label="Applies to",
+        max_length=200,
+        help="tournament:<slug> or metatournament:<slug>; empty: every ticket of the event.",
+    ),
+    Field(
+        "max_uses",
+        "int",
+        label="Maximum uses",
+        minimum=0,
+        help="How many purchases may use it; empty for no limit.",
+    ),
     Field("active", "bool", label="Active", help="Applies to sales now (default yes)."),
-    Field("config", "object", label="Settings",
-          help="JSON clients: an object of the kind's settings. Forms: option.<name> fields."),
+    Field(
+        "config",
+        "object",
+        label="Settings",
+        help="JSON clients: an object of the kind's settings. Forms: option.<name> fields.",
+    ),
 )
 EDIT_FIELDS = (
     Field("name", required=True, label="Name", max_length=200),
-    Field("max_uses", "int", label="Maximum uses", minimum=0,
-          help="How many purchases may use it; empty for no limit."),
+    Field(
+        "max_uses",
+        "int",
+        label="Maximum uses",
+        minimum=0,
+        help="How many purchases may use it; empty for no limit.",
+    ),
     Field("active", "bool", label="Active"),
-    Field("config", "object", label="Settings",
-          help="JSON clients: the settings to change. Forms: option.<name> fields."),
+    Field(
+        "config",
+        "object",
+        label="Settings",
+        help="JSON clients: the settings to change. Forms: option.<name> fields.",
+    ),
 )
 
 
@@ -239,8 +291,7 @@ def _new_form(request: Any, event: Event) -> dict[str, Any]:
     kinds = list(request.pss.restrictions)
     kind = next((k for k in kinds if k.name == chosen), kinds[0] if kinds else None)
     return {
-        "kinds": [{"name": k.name, "title": k.title, "description": k.description}
-                  for k in kinds],
+        "kinds": [{"name": k.name, "title": k.title, "description": k.description} for k in kinds],
         "kind": kind_json(request, kind) if kind is not None else None,
         "scopes": _scope_choices(request, event),
     }
@@ -272,15 +323,26 @@ def create_restriction(context: RestrictionsContainer, request: Any) -> Response
     active = values["active"] if not data.is_json or data.has("active") else True
     config = submitted_settings(request, kind) or {}
     row = restriction_svc.create_restriction(
-        request.dbsession, request.pss, event_id=event.id, kind=kind.name, name=values["name"],
-        config=config, max_uses=values["max_uses"], actor=request.actor,
+        request.dbsession,
+        request.pss,
+        event_id=event.id,
+        kind=kind.name,
+        name=values["name"],
+        config=config,
+        max_uses=values["max_uses"],
+        actor=request.actor,
         **_find_scope(request, event, values["scope"]),
     )
     if not active:
         restriction_svc.set_active(request.dbsession, row, False, actor=request.actor)
     data_out = restriction_json(request, row, event, _uses(request, [row]))
-    return done(request, event_url(request, event, "restrictions", ""),
-                {"restriction": data_out}, message=f"{row.name} added.", status=201)
+    return done(
+        request,
+        event_url(request, event, "restrictions", ""),
+        {"restriction": data_out},
+        message=f"{row.name} added.",
+        status=201,
+    )
 
 
 # --- one offer --------------------------------------------------------------------------------
@@ -324,12 +386,23 @@ def edit_restriction(context: RestrictionResource, request: Any) -> Response:
     if "active" in values:
         changes["active"] = values["active"]
     diff = restriction_svc.update_restriction(
-        request.dbsession, request.pss, row, name=values.get("name"), config=config,
-        actor=request.actor, **changes)
-    return done(request, event_url(request, event, "restrictions", ""),
-                {"restriction": restriction_json(request, row, event, _uses(request, [row])),
-                 "changed": sorted(diff)},
-                message=f"{row.name} saved." if diff else "Nothing changed.")
+        request.dbsession,
+        request.pss,
+        row,
+        name=values.get("name"),
+        config=config,
+        actor=request.actor,
+        **changes,
+    )
+    return done(
+        request,
+        event_url(request, event, "restrictions", ""),
+        {
+            "restriction": restriction_json(request, row, event, _uses(request, [row])),
+            "changed": sorted(diff),
+        },
+        message=f"{row.name} saved." if diff else "Nothing changed.",
+    )
 
 
 def _switch(context: RestrictionResource, request: Any, active: bool) -> Response:
@@ -337,9 +410,12 @@ def _switch(context: RestrictionResource, request: Any, active: bool) -> Respons
     row = context.restriction
     restriction_svc.set_active(request.dbsession, row, active, actor=request.actor)
     words = "applies again" if active else "no longer applies"
-    return done(request, event_url(request, event, "restrictions", ""),
-                {"restriction": restriction_json(request, row, event, _uses(request, [row]))},
-                message=f"{row.name} {words}.")
+    return done(
+        request,
+        event_url(request, event, "restrictions", ""),
+        {"restriction": restriction_json(request, row, event, _uses(request, [row]))},
+        message=f"{row.name} {words}.",
+    )
 
 
 @action(context=RestrictionResource, name="deactivate", permission=P.MANAGE)

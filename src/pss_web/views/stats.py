@@ -17,9 +17,19 @@ from pss_web.security import Permission
 from pss_web.viewkit import page
 
 P = Permission
-TABLE_NAMES = ("sales_by_tournament", "sales_by_channel", "sales_per_day", "sales_per_hour",
-               "cash_up", "refunds", "coupons", "games_per_machine", "game_times",
-               "queue_waits", "busiest_hours")
+TABLE_NAMES = (
+    "sales_by_tournament",
+    "sales_by_channel",
+    "sales_per_day",
+    "sales_per_hour",
+    "cash_up",
+    "refunds",
+    "coupons",
+    "games_per_machine",
+    "game_times",
+    "queue_waits",
+    "busiest_hours",
+)
 
 
 class StatsResource(EventChild):
@@ -50,12 +60,19 @@ add_event_child("stats", StatsResource)
 
 def _cells(table: stats.Table, currency: str) -> list[list[str]]:
     money_at = {table.columns.index(c) for c in table.money}
+
     def cash(cents: int) -> str:
         return f"-{money(-cents, currency)}" if cents < 0 else money(cents, currency)
 
-    return [[cash(int(v)) if i in money_at and v is not None else
-             ("" if v is None else f"{v:,}" if isinstance(v, int) else str(v))
-             for i, v in enumerate(row)] for row in table.rows]
+    return [
+        [
+            cash(int(v))
+            if i in money_at and v is not None
+            else ("" if v is None else f"{v:,}" if isinstance(v, int) else str(v))
+            for i, v in enumerate(row)
+        ]
+        for row in table.rows
+    ]
 
 
 @page(context=StatsResource, permission=P.MANAGE, template="stats/stats.html")
@@ -71,9 +88,11 @@ def stats_page(context: StatsResource, request: Any) -> dict[str, Any]:
         data["_cells"] = _cells(table, event.currency)
         if table.chart and table.rows:
             data["_chart"] = bar_chart(
-                table.title, [" · ".join(str(v) for v in r[:1]) for r in table.rows],
+                table.title,
+                [" · ".join(str(v) for v in r[:1]) for r in table.rows],
                 [float(v or 0) for v in table.column(table.chart)],
-                money=table.chart in table.money)
+                money=table.chart in table.money,
+            )
         tables.append(data)
     return {"event": event_json(request, event), "currency": event.currency, "tables": tables}
 
@@ -82,8 +101,12 @@ def stats_page(context: StatsResource, request: Any) -> dict[str, Any]:
 def stats_csv(context: StatsTableResource, request: Any) -> Response:
     """One statistics table as CSV (money in cents), the numbers behind its chart."""
     table = stats.event_stats(request.dbsession, context.event.id)[context.table]
-    response = Response(content_type="text/csv", charset="utf-8",
-                        body=exports.csv_text(table.columns, table.rows).encode())
+    response = Response(
+        content_type="text/csv",
+        charset="utf-8",
+        body=exports.csv_text(table.columns, table.rows).encode(),
+    )
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="{context.event.slug}-{table.name}.csv"')
+        f'attachment; filename="{context.event.slug}-{table.name}.csv"'
+    )
     return response

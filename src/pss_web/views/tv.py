@@ -59,11 +59,12 @@ def add_tv_slides(name: str, maker: SlideMaker, *, order: int = 50) -> None:
 def paged(items: list[Any], per_page: int) -> list[tuple[int, int, list[Any]]]:
     """``(page, pages, items)`` for each page of ``items`` (at least one page)."""
     pages = max(1, math.ceil(len(items) / per_page))
-    return [(n + 1, pages, items[n * per_page:(n + 1) * per_page]) for n in range(pages)]
+    return [(n + 1, pages, items[n * per_page : (n + 1) * per_page]) for n in range(pages)]
 
 
-def standings_slides(request: Any, t: Tournament, event: Event,
-                     settings: dict[str, Any]) -> list[dict[str, Any]]:
+def standings_slides(
+    request: Any, t: Tournament, event: Event, settings: dict[str, Any]
+) -> list[dict[str, Any]]:
     standings = standings_of(request, t)
     if standings is None:
         return []
@@ -71,36 +72,70 @@ def standings_slides(request: Any, t: Tournament, event: Event,
     rows = [r.as_dict() for r in standings.rows]
     # The cut line goes under the last qualifier, decided over all rows, not one page.
     for i, row in enumerate(rows):
-        row["cut_after"] = bool(row.get("qualified")) and i + 1 < len(rows) \
-            and not rows[i + 1].get("qualified")
-    return [{"kind": "standings", "tournament": info, "title": "Standings", "page": n,
-             "pages": pages, "rows": chunk, "cut": standings.cut, "entrants": len(rows),
-             "points_label": standings.points_label, "lowest_wins": standings.lowest_wins}
-            for n, pages, chunk in paged(rows, settings["rows"])]
+        row["cut_after"] = (
+            bool(row.get("qualified")) and i + 1 < len(rows) and not rows[i + 1].get("qualified")
+        )
+    return [
+        {
+            "kind": "standings",
+            "tournament": info,
+            "title": "Standings",
+            "page": n,
+            "pages": pages,
+            "rows": chunk,
+            "cut": standings.cut,
+            "entrants": len(rows),
+            "points_label": standings.points_label,
+            "lowest_wins": standings.lowest_wins,
+        }
+        for n, pages, chunk in paged(rows, settings["rows"])
+    ]
 
 
 def queue_names(request: Any, event_id: int) -> dict[int, list[str]]:
     """Tournament machine id → the names waiting there, first in line first."""
     slots = request.dbsession.scalars(
-        select(QueueSlot).where(QueueSlot.event_id == event_id)
-        .order_by(QueueSlot.tournament_machine_id, QueueSlot.position)).all()
+        select(QueueSlot)
+        .where(QueueSlot.event_id == event_id)
+        .order_by(QueueSlot.tournament_machine_id, QueueSlot.position)
+    ).all()
     players = {s.player_id for s in slots if s.player_id is not None}
     teams = {s.team_id for s in slots if s.team_id is not None}
-    player_names = {ep.id: ep.name for ep in request.dbsession.scalars(
-        select(EventPlayer).where(EventPlayer.id.in_(players))
-        .options(joinedload(EventPlayer.player)))} if players else {}
-    team_names = dict(request.dbsession.execute(
-        select(Team.id, Team.name).where(Team.id.in_(teams))).tuples().all()) if teams else {}
+    player_names = (
+        {
+            ep.id: ep.name
+            for ep in request.dbsession.scalars(
+                select(EventPlayer)
+                .where(EventPlayer.id.in_(players))
+                .options(joinedload(EventPlayer.player))
+            )
+        }
+        if players
+        else {}
+    )
+    team_names = (
+        dict(
+            request.dbsession.execute(select(Team.id, Team.name).where(Team.id.in_(teams)))
+            .tuples()
+            .all()
+        )
+        if teams
+        else {}
+    )
     out: dict[int, list[str]] = {}
     for s in slots:
-        name = (player_names.get(s.player_id) if s.player_id is not None
-                else team_names.get(s.team_id or 0))
+        name = (
+            player_names.get(s.player_id)
+            if s.player_id is not None
+            else team_names.get(s.team_id or 0)
+        )
         out.setdefault(s.tournament_machine_id, []).append(name or "?")
     return out
 
 
-def machines_slides(request: Any, t: Tournament, event: Event,
-                    settings: dict[str, Any]) -> list[dict[str, Any]]:
+def machines_slides(
+    request: Any, t: Tournament, event: Event, settings: dict[str, Any]
+) -> list[dict[str, Any]]:
     if not settings["machines"]:
         return []
     queues = settings["queues"]
@@ -109,14 +144,28 @@ def machines_slides(request: Any, t: Tournament, event: Event,
         if m.status == MachineStatus.REMOVED:
             continue
         waiting = queues.get(m.id, [])
-        machines.append({**machine_json(request, m, event), "queue": len(waiting),
-                         "next": waiting[:QUEUE_NAMES], "more": max(0, len(waiting) - QUEUE_NAMES)})
+        machines.append(
+            {
+                **machine_json(request, m, event),
+                "queue": len(waiting),
+                "next": waiting[:QUEUE_NAMES],
+                "more": max(0, len(waiting) - QUEUE_NAMES),
+            }
+        )
     if not machines:
         return []
     info = tournament_json(request, t, event)
-    return [{"kind": "machines", "tournament": info, "title": "Machines", "page": n,
-             "pages": pages, "machines": chunk}
-            for n, pages, chunk in paged(machines, MACHINES_PER_SLIDE)]
+    return [
+        {
+            "kind": "machines",
+            "tournament": info,
+            "title": "Machines",
+            "page": n,
+            "pages": pages,
+            "machines": chunk,
+        }
+        for n, pages, chunk in paged(machines, MACHINES_PER_SLIDE)
+    ]
 
 
 add_tv_slides("standings", standings_slides, order=10)
@@ -134,8 +183,13 @@ def seconds_of(request: Any, event: Event) -> int:
     return min(max(seconds, low), high)
 
 
-@page(context=EventResource, name="tv", permission=P.VIEW, template="public/tv.html",
-      live=event_fingerprint)
+@page(
+    context=EventResource,
+    name="tv",
+    permission=P.VIEW,
+    template="public/tv.html",
+    live=event_fingerprint,
+)
 def tv(context: EventResource, request: Any) -> dict[str, Any]:
     """Slides for a TV: per running tournament, its standings (paged, with the cut line) and its
     machines with who is playing and who waits, in the order the director chose."""
@@ -147,37 +201,70 @@ def tv(context: EventResource, request: Any) -> dict[str, Any]:
             continue
         for _order, _name, maker in _SLIDE_MAKERS:
             slides.extend(maker(request, t, event, settings))
-    return {"event": event_json(request, event), "seconds": seconds_of(request, event),
-            "slides": slides, "qr_url": event_url(request, event, "qr.svg"),
-            "home_url": event_url(request, event, ""), "lan_url": lan_event_url(request, event)}
+    return {
+        "event": event_json(request, event),
+        "seconds": seconds_of(request, event),
+        "slides": slides,
+        "qr_url": event_url(request, event, "qr.svg"),
+        "home_url": event_url(request, event, ""),
+        "lan_url": lan_event_url(request, event),
+    }
 
 
 TV_FIELDS = (
-    Field("seconds", "int", required=True, label="Seconds per slide",
-          minimum=display.TV_SECONDS[0], maximum=display.TV_SECONDS[1]),
-    Field("rows", "int", required=True, label="Standings rows per slide",
-          minimum=display.TV_ROWS[0], maximum=display.TV_ROWS[1],
-          help="Longer standings are shown over several slides."),
+    Field(
+        "seconds",
+        "int",
+        required=True,
+        label="Seconds per slide",
+        minimum=display.TV_SECONDS[0],
+        maximum=display.TV_SECONDS[1],
+    ),
+    Field(
+        "rows",
+        "int",
+        required=True,
+        label="Standings rows per slide",
+        minimum=display.TV_ROWS[0],
+        maximum=display.TV_ROWS[1],
+        help="Longer standings are shown over several slides.",
+    ),
     Field("machines", "bool", label="Show the machines (who plays, who waits)"),
 )
 
 
-@page(context=EventResource, name="tv-settings", permission=P.MANAGE,
-      template="manage/tv_settings.html")
+@page(
+    context=EventResource,
+    name="tv-settings",
+    permission=P.MANAGE,
+    template="manage/tv_settings.html",
+)
 def tv_settings_page(context: EventResource, request: Any) -> dict[str, Any]:
     """How the TV cycles: seconds per slide, rows per slide, and whether machines are shown."""
     event = context.event
-    return {"event": event_json(request, event), "settings": display.tv_settings(event),
-            "tv_url": event_url(request, event, "tv"),
-            "url": event_url(request, event, "tv-settings")}
+    return {
+        "event": event_json(request, event),
+        "settings": display.tv_settings(event),
+        "tv_url": event_url(request, event, "tv"),
+        "url": event_url(request, event, "tv-settings"),
+    }
 
 
 @action(context=EventResource, name="tv-settings", permission=P.MANAGE, fields=TV_FIELDS)
 def save_tv_settings(context: EventResource, request: Any) -> Response:
     """Save how the TV cycles; every TV showing the event picks it up on its next refresh."""
     values = parse(request, TV_FIELDS)
-    event = display.set_tv_settings(request.dbsession, context.event, seconds=values["seconds"],
-                                    rows=values["rows"], machines=values["machines"],
-                                    actor=request.actor)
-    return done(request, event_url(request, event, "tv-settings"),
-                {"settings": display.tv_settings(event)}, message="TV settings saved.")
+    event = display.set_tv_settings(
+        request.dbsession,
+        context.event,
+        seconds=values["seconds"],
+        rows=values["rows"],
+        machines=values["machines"],
+        actor=request.actor,
+    )
+    return done(
+        request,
+        event_url(request, event, "tv-settings"),
+        {"settings": display.tv_settings(event)},
+        message="TV settings saved.",
+    )

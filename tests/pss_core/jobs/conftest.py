@@ -16,8 +16,12 @@ def clean_jobs(committed_engine: Engine) -> Iterator[None]:
 
     def empty() -> None:
         with committed_engine.begin() as conn:
-            conn.execute(text("TRUNCATE procrastinate_jobs, procrastinate_periodic_defers, "
-                              "procrastinate_workers RESTART IDENTITY CASCADE"))
+            conn.execute(
+                text(
+                    "TRUNCATE procrastinate_jobs, procrastinate_periodic_defers, "
+                    "procrastinate_workers RESTART IDENTITY CASCADE"
+                )
+            )
 
     empty()
     yield
@@ -28,7 +32,10 @@ def start_worker(url: str, *args: str, env: dict[str, str] | None = None) -> sub
     """``pss worker --once`` in a process of its own."""
     return subprocess.Popen(
         [sys.executable, "-m", "pss_core.cli", "--db", url, "worker", "--once", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
 
 

@@ -27,8 +27,12 @@ def sqlite_engine(tmp_path):
 
 
 def _write(session: Session) -> None:
-    session.execute(text("INSERT INTO machines (name, abbreviation, manufacturer) "
-                         "VALUES ('Medieval Madness', 'MM', 'Williams')"))
+    session.execute(
+        text(
+            "INSERT INTO machines (name, abbreviation, manufacturer) "
+            "VALUES ('Medieval Madness', 'MM', 'Williams')"
+        )
+    )
 
 
 def test_sqlite_runs_the_task_after_commit(sqlite_engine):
@@ -69,9 +73,12 @@ def test_unknown_task_is_refused(sqlite_engine):
 
 def _job_count(engine, task_name: str) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(text(
-            "SELECT count(*) FROM procrastinate_jobs WHERE task_name = :t"), {"t": task_name}
-        ).scalar_one())
+        return int(
+            conn.execute(
+                text("SELECT count(*) FROM procrastinate_jobs WHERE task_name = :t"),
+                {"t": task_name},
+            ).scalar_one()
+        )
 
 
 @pytest.mark.postgres_only

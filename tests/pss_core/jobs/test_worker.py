@@ -23,8 +23,9 @@ def probe(committed_engine, clean_jobs):
     jobprobe.drop_table(committed_engine)
 
 
-def _defer(engine, key: str, *, lock: str | None = None, hold: bool = False,
-           count: int = 1) -> None:
+def _defer(
+    engine, key: str, *, lock: str | None = None, hold: bool = False, count: int = 1
+) -> None:
     with Session(engine) as session:
         for _ in range(count):
             jobs.defer(session, "pss.testing.probe", lock=lock, key=key, hold=hold)

@@ -38,8 +38,9 @@ def world(stripe_shop: Any, pss: Any) -> Any:
             session.refresh(machine)
     owner_id = session.scalar(select(User.id).where(User.username == "owner"))
     td = Actor("owner", user_id=owner_id)
-    runtime = Runtime(bind=session.connection(), pss=pss, payments=stripe_shop.payments,
-                      mail=MailSettings())
+    runtime = Runtime(
+        bind=session.connection(), pss=pss, payments=stripe_shop.payments, mail=MailSettings()
+    )
     session.flush()
     return SimpleNamespace(**vars(stripe_shop), pss=pss, td=td, keeper=keeper, runtime=runtime)
 

@@ -39,15 +39,19 @@ from .conftest import run_job
 
 S = TournamentStatus
 ALL = (S.DRAFT, S.ACTIVE, S.FINALIZED)
-JOBS = {(S.ACTIVE, S.DRAFT): "refund", (S.DRAFT, S.DRAFT): "refund",
-        (S.ACTIVE, S.FINALIZED): "freeze", (S.FINALIZED, S.FINALIZED): "freeze",
-        (S.FINALIZED, S.ACTIVE): "revoke", (S.ACTIVE, S.ACTIVE): "revoke",
-        (S.DRAFT, S.ACTIVE): None}
+JOBS = {
+    (S.ACTIVE, S.DRAFT): "refund",
+    (S.DRAFT, S.DRAFT): "refund",
+    (S.ACTIVE, S.FINALIZED): "freeze",
+    (S.FINALIZED, S.FINALIZED): "freeze",
+    (S.FINALIZED, S.ACTIVE): "revoke",
+    (S.ACTIVE, S.ACTIVE): "revoke",
+    (S.DRAFT, S.ACTIVE): None,
+}
 
 
 def change(world: Any, status: S | str, scope: Any = None, **kw: Any) -> lifecycle.StatusChange:
-    return lifecycle.change_status(world.session, scope or world.main, status, actor=world.td,
-                                   **kw)
+    return lifecycle.change_status(world.session, scope or world.main, status, actor=world.td, **kw)
 
 
 def go(world: Any, status: S, scope: Any = None) -> LifecycleJob | None:
@@ -80,14 +84,26 @@ def test_every_transition_is_allowed_or_refused_with_its_job(world, old, new):
         return
     job = world.session.get(LifecycleJob, result.job_id)
     assert (job.kind.value, job.state) == (expected, LifecycleJobState.QUEUED)
-    assert world.session.scalar(select(func.count(AuditLog.id)).where(
-        AuditLog.action == "tournament.status", AuditLog.subject_id == world.main.id,
-        AuditLog.details["new"].as_string() == new.value)) >= 1
+    assert (
+        world.session.scalar(
+            select(func.count(AuditLog.id)).where(
+                AuditLog.action == "tournament.status",
+                AuditLog.subject_id == world.main.id,
+                AuditLog.details["new"].as_string() == new.value,
+            )
+        )
+        >= 1
+    )
     job = run_job(world, result.job_id)
     assert job.state == LifecycleJobState.DONE, job.last_error
-    assert {a for (a,) in world.session.execute(select(AuditLog.action).where(
-        AuditLog.subject_type == "LifecycleJob", AuditLog.subject_id == job.id))} == {
-        "lifecycle.job_queued", "lifecycle.job_start", "lifecycle.job_done"}
+    assert {
+        a
+        for (a,) in world.session.execute(
+            select(AuditLog.action).where(
+                AuditLog.subject_type == "LifecycleJob", AuditLog.subject_id == job.id
+            )
+        )
+    } == {"lifecycle.job_queued", "lifecycle.job_start", "lifecycle.job_done"}
 
 
 def test_unknown_and_cancelled_statuses_are_refused(world):
@@ -102,15 +118,29 @@ def test_every_change_is_refused_while_the_job_is_pending(world):
     result = change(world, S.FINALIZED)
     refusals = []
     attempts = {
-        "sale": lambda: tickets.sell_tickets(world.session, world.pss, player=world.players[0],
-                                             count=1, tournament=world.main, actor=world.td),
+        "sale": lambda: tickets.sell_tickets(
+            world.session,
+            world.pss,
+            player=world.players[0],
+            count=1,
+            tournament=world.main,
+            actor=world.td,
+        ),
         "status": lambda: change(world, S.ACTIVE),
-        "game": lambda: games.start_game(world.session, world.pss,
-                                         machine=world.main.machines[0],
-                                         player=world.players[1], actor=world.keeper),
+        "game": lambda: games.start_game(
+            world.session,
+            world.pss,
+            machine=world.main.machines[0],
+            player=world.players[1],
+            actor=world.keeper,
+        ),
         "correction": lambda: corrections.edit_score(
-            world.session, world.pss, actor=world.td, new_score=5,
-            score=world.session.scalars(select(Score).order_by(Score.id)).first()),
+            world.session,
+            world.pss,
+            actor=world.td,
+            new_score=5,
+            score=world.session.scalars(select(Score).order_by(Score.id)).first(),
+        ),
     }
     for name, attempt in attempts.items():
         savepoint = world.session.begin_nested()
@@ -123,8 +153,14 @@ def test_every_change_is_refused_while_the_job_is_pending(world):
     assert refusals == list(attempts)
     assert lifecycle.service.is_locked(world.session, world.main)
     # Another tournament is not held.
-    tickets.sell_tickets(world.session, world.pss, player=world.players[0], count=1,
-                         tournament=world.classics, actor=world.td)
+    tickets.sell_tickets(
+        world.session,
+        world.pss,
+        player=world.players[0],
+        count=1,
+        tournament=world.classics,
+        actor=world.td,
+    )
     assert run_job(world, result.job_id).state == LifecycleJobState.DONE
     assert not lifecycle.service.is_locked(world.session, world.main)
     # Finalized: the score stays as it is, now because the results are frozen.
@@ -135,22 +171,47 @@ def test_every_change_is_refused_while_the_job_is_pending(world):
 
 def _purchases(world: Any) -> dict[str, Purchase]:
     s = world.session
-    desk = tickets.sell_tickets(s, world.pss, player=world.players[0], count=3,
-                                tournament=world.main, actor=world.td)
-    comp = tickets.sell_tickets(s, world.pss, player=world.players[2], count=2,
-                                tournament=world.main, channel=Channel.COMP, actor=world.td)
-    checkout = online.start_online_purchase(s, world.pss, world.payments, commit=s.commit,
-                                            event=world.event, player=world.players[1],
-                                            tickets=3, tournament=world.main)
+    desk = tickets.sell_tickets(
+        s, world.pss, player=world.players[0], count=3, tournament=world.main, actor=world.td
+    )
+    comp = tickets.sell_tickets(
+        s,
+        world.pss,
+        player=world.players[2],
+        count=2,
+        tournament=world.main,
+        channel=Channel.COMP,
+        actor=world.td,
+    )
+    checkout = online.start_online_purchase(
+        s,
+        world.pss,
+        world.payments,
+        commit=s.commit,
+        event=world.event,
+        player=world.players[1],
+        tickets=3,
+        tournament=world.main,
+    )
     world.fake.succeed(checkout.payment_intent_id)
-    assert online.confirm_from_payment_intent(
-        s, world.pss, world.payments, checkout.purchase_id, commit=s.commit).outcome == "paid"
+    assert (
+        online.confirm_from_payment_intent(
+            s, world.pss, world.payments, checkout.purchase_id, commit=s.commit
+        ).outcome
+        == "paid"
+    )
     card = s.get(Purchase, checkout.purchase_id)
-    hold = online.start_online_purchase(s, world.pss, world.payments, commit=s.commit,
-                                        event=world.event, player=world.players[3], tickets=1,
-                                        tournament=world.main)
-    return {"desk": desk, "comp": comp, "card": card,
-            "hold": s.get(Purchase, hold.purchase_id)}
+    hold = online.start_online_purchase(
+        s,
+        world.pss,
+        world.payments,
+        commit=s.commit,
+        event=world.event,
+        player=world.players[3],
+        tickets=1,
+        tournament=world.main,
+    )
+    return {"desk": desk, "comp": comp, "card": card, "hold": s.get(Purchase, hold.purchase_id)}
 
 
 def _refunded(world: Any, purchase: Purchase) -> tuple[int, int]:
@@ -169,10 +230,15 @@ def _state(world: Any, bought: dict[str, Purchase]) -> dict[str, Any]:
         "stripe_refunded": world.fake.amount_refunded(bought["card"].stripe_payment_intent_id),
         "stripe_refund_count": len(world.fake.refunds),
         "unused": {k: len(refunds.unused_tokens(s, p)) for k, p in bought.items()},
-        "voided": s.scalar(select(func.count(Token.id)).where(
-            Token.purchase_id == bought["comp"].id, Token.voided_at.is_not(None))),
-        "mails": sorted((m.kind, m.player_id) for m in s.scalars(select(OutgoingMail).where(
-            OutgoingMail.kind == "tournament_refund"))),
+        "voided": s.scalar(
+            select(func.count(Token.id)).where(
+                Token.purchase_id == bought["comp"].id, Token.voided_at.is_not(None)
+            )
+        ),
+        "mails": sorted(
+            (m.kind, m.player_id)
+            for m in s.scalars(select(OutgoingMail).where(OutgoingMail.kind == "tournament_refund"))
+        ),
         "queue": s.scalar(select(func.count(QueueSlot.id))),
     }
 
@@ -186,17 +252,30 @@ def with_fake(world, fake_stripe):
 def test_cancel_refunds_every_unused_paid_game_once_and_tells_the_players(with_fake):
     world = with_fake
     bought = _purchases(world)
-    demo_desk_unused = {p.id: len(refunds.unused_tokens(world.session, p))
-                        for p in world.session.scalars(select(Purchase).where(
-                            Purchase.tournament_id == world.main.id,
-                            Purchase.channel == Channel.DESK))}
-    comps_unused = sum(len(refunds.unused_tokens(world.session, p))
-                       for p in world.session.scalars(select(Purchase).where(
-                           Purchase.tournament_id == world.main.id,
-                           Purchase.channel == Channel.COMP)))
+    demo_desk_unused = {
+        p.id: len(refunds.unused_tokens(world.session, p))
+        for p in world.session.scalars(
+            select(Purchase).where(
+                Purchase.tournament_id == world.main.id, Purchase.channel == Channel.DESK
+            )
+        )
+    }
+    comps_unused = sum(
+        len(refunds.unused_tokens(world.session, p))
+        for p in world.session.scalars(
+            select(Purchase).where(
+                Purchase.tournament_id == world.main.id, Purchase.channel == Channel.COMP
+            )
+        )
+    )
     assert comps_unused >= 2
-    queues.join_queue(world.session, world.pss, machine=world.main.machines[0],
-                      player=world.players[5], actor=world.keeper)
+    queues.join_queue(
+        world.session,
+        world.pss,
+        machine=world.main.machines[0],
+        player=world.players[5],
+        actor=world.keeper,
+    )
     assert world.session.scalar(select(func.count(QueueSlot.id))) >= 1
     job = go(world, S.DRAFT)
     assert job.state == LifecycleJobState.DONE, job.last_error
@@ -204,9 +283,12 @@ def test_cancel_refunds_every_unused_paid_game_once_and_tells_the_players(with_f
     assert after["refunds"]["desk"] == (1, 3)
     assert after["refunds"]["card"] == (1, 3)
     assert after["refunds"]["comp"] == (0, 0)
-    assert after["statuses"] == {"desk": PurchaseStatus.REFUNDED, "comp": PurchaseStatus.COMPLETED,
-                                 "card": PurchaseStatus.REFUNDED,
-                                 "hold": PurchaseStatus.CANCELLED}
+    assert after["statuses"] == {
+        "desk": PurchaseStatus.REFUNDED,
+        "comp": PurchaseStatus.COMPLETED,
+        "card": PurchaseStatus.REFUNDED,
+        "hold": PurchaseStatus.CANCELLED,
+    }
     assert after["stripe_refunded"] == bought["card"].amount_cents == 800
     assert after["unused"] == {"desk": 0, "comp": 0, "card": 0, "hold": 0}
     assert after["voided"] == 2
@@ -227,13 +309,20 @@ def test_cancel_refunds_every_unused_paid_game_once_and_tells_the_players(with_f
     assert bought["desk"].id in {line["purchase_id"] for line in desk_list}
     # No more sales for a cancelled draft.
     with pytest.raises(Refused) as err:
-        tickets.sell_tickets(world.session, world.pss, player=world.players[0], count=1,
-                             tournament=world.main, actor=world.td)
+        tickets.sell_tickets(
+            world.session,
+            world.pss,
+            player=world.players[0],
+            count=1,
+            tournament=world.main,
+            actor=world.td,
+        )
     assert err.value.code == "tournament_closed"
 
     # Run it twice: the same job again, and the repair (draft → draft): nothing changes.
-    world.session.execute(update(LifecycleJob).where(LifecycleJob.id == job.id)
-                          .values(state=LifecycleJobState.QUEUED))
+    world.session.execute(
+        update(LifecycleJob).where(LifecycleJob.id == job.id).values(state=LifecycleJobState.QUEUED)
+    )
     assert run_job(world, job.id).state == LifecycleJobState.DONE
     again = go(world, S.DRAFT)
     assert again.state == LifecycleJobState.DONE
@@ -270,12 +359,20 @@ def test_a_cancel_that_died_halfway_is_finished_by_the_repair_exactly_once(with_
     s = world.session
     cards = []
     for player in world.players[:3]:
-        checkout = online.start_online_purchase(s, world.pss, world.payments, commit=s.commit,
-                                                event=world.event, player=player, tickets=3,
-                                                tournament=world.main)
+        checkout = online.start_online_purchase(
+            s,
+            world.pss,
+            world.payments,
+            commit=s.commit,
+            event=world.event,
+            player=player,
+            tickets=3,
+            tournament=world.main,
+        )
         world.fake.succeed(checkout.payment_intent_id)
-        online.confirm_from_payment_intent(s, world.pss, world.payments, checkout.purchase_id,
-                                           commit=s.commit)
+        online.confirm_from_payment_intent(
+            s, world.pss, world.payments, checkout.purchase_id, commit=s.commit
+        )
         cards.append(s.get(Purchase, checkout.purchase_id))
     result = change(world, S.DRAFT)
     world.runtime.payments = CrashingPayments(world.payments, crash_at=2)
@@ -308,12 +405,20 @@ def test_a_cancel_that_died_halfway_is_finished_by_the_repair_exactly_once(with_
 def test_a_failing_job_is_retried_with_backoff_and_then_shown_failed(with_fake):
     world = with_fake
     s = world.session
-    checkout = online.start_online_purchase(s, world.pss, world.payments, commit=s.commit,
-                                            event=world.event, player=world.players[0],
-                                            tickets=3, tournament=world.main)
+    checkout = online.start_online_purchase(
+        s,
+        world.pss,
+        world.payments,
+        commit=s.commit,
+        event=world.event,
+        player=world.players[0],
+        tickets=3,
+        tournament=world.main,
+    )
     world.fake.succeed(checkout.payment_intent_id)
-    online.confirm_from_payment_intent(s, world.pss, world.payments, checkout.purchase_id,
-                                       commit=s.commit)
+    online.confirm_from_payment_intent(
+        s, world.pss, world.payments, checkout.purchase_id, commit=s.commit
+    )
     result = change(world, S.DRAFT)
     world.runtime.payments = None  # no payment service: card refunds cannot be made
     job = run_job(world, result.job_id)
@@ -331,15 +436,28 @@ def test_a_failing_job_is_retried_with_backoff_and_then_shown_failed(with_fake):
     assert lifecycle.job_view(s, world.main)["state"] == "failed"
     # Failed: other changes stay refused, the repair runs it again.
     with pytest.raises(Locked) as err:
-        tickets.sell_tickets(s, world.pss, player=world.players[0], count=1,
-                             tournament=world.main, channel=Channel.COMP, actor=world.td)
+        tickets.sell_tickets(
+            s,
+            world.pss,
+            player=world.players[0],
+            count=1,
+            tournament=world.main,
+            channel=Channel.COMP,
+            actor=world.td,
+        )
     assert "failed" in err.value.message
     world.runtime.payments = world.payments
     repair = go(world, S.DRAFT)
     assert repair.state == LifecycleJobState.DONE
     assert world.fake.amount_refunded(checkout.payment_intent_id) == 800
-    actions = [a for (a,) in s.execute(select(AuditLog.action).where(
-        AuditLog.subject_type == "LifecycleJob", AuditLog.subject_id == job.id))]
+    actions = [
+        a
+        for (a,) in s.execute(
+            select(AuditLog.action).where(
+                AuditLog.subject_type == "LifecycleJob", AuditLog.subject_id == job.id
+            )
+        )
+    ]
     assert actions.count("lifecycle.job_retry") == work.MAX_ATTEMPTS - 1
     assert actions.count("lifecycle.job_failed") == 1
 
@@ -354,8 +472,11 @@ def test_finalize_freezes_the_standings_and_reopen_revokes_them(world):
     assert {k: v for k, v in frozen.items() if k not in ("snapshot", "frozen_at")} == live
     assert frozen["snapshot"] == 1
     # A later edit behind pss's back changes the live standings, never the frozen ones.
-    top = s.scalars(select(Score).where(Score.tournament_machine_id.in_(
-        [m.id for m in world.main.machines])).order_by(Score.score)).first()
+    top = s.scalars(
+        select(Score)
+        .where(Score.tournament_machine_id.in_([m.id for m in world.main.machines]))
+        .order_by(Score.score)
+    ).first()
     s.execute(update(Score).where(Score.id == top.id).values(score=999_999_999_999))
     world.main.version += 1
     s.flush()
@@ -379,8 +500,13 @@ def test_finalize_freezes_the_standings_and_reopen_revokes_them(world):
 
 
 def test_cancel_and_finalize_wait_for_games_in_progress(world):
-    games.start_game(world.session, world.pss, machine=world.main.machines[0],
-                     player=world.players[0], actor=world.keeper)
+    games.start_game(
+        world.session,
+        world.pss,
+        machine=world.main.machines[0],
+        player=world.players[0],
+        actor=world.keeper,
+    )
     for status in (S.DRAFT, S.FINALIZED):
         with pytest.raises(Refused) as err:
             change(world, status)
@@ -391,16 +517,19 @@ def test_a_metatournament_cancel_refunds_its_own_tickets(world, pss):
     from pss_core.services import setup
 
     s = world.session
-    meta = setup.create_metatournament(s, world.event, "Classics pass", [world.classics],
-                                       price_cents=900, actor=world.td)
-    sold = tickets.sell_tickets(s, pss, player=world.players[0], count=2, metatournament=meta,
-                                actor=world.td)
+    meta = setup.create_metatournament(
+        s, world.event, "Classics pass", [world.classics], price_cents=900, actor=world.td
+    )
+    sold = tickets.sell_tickets(
+        s, pss, player=world.players[0], count=2, metatournament=meta, actor=world.td
+    )
     assert lifecycle.change_status(s, meta, S.FINALIZED, actor=world.td).job_id is None
     lifecycle.change_status(s, meta, S.ACTIVE, actor=world.td)
     result = lifecycle.change_status(s, meta, S.DRAFT, actor=world.td)
     with pytest.raises(Locked):
-        tickets.sell_tickets(s, pss, player=world.players[1], count=1, metatournament=meta,
-                             actor=world.td)
+        tickets.sell_tickets(
+            s, pss, player=world.players[1], count=1, metatournament=meta, actor=world.td
+        )
     assert run_job(world, result.job_id).state == LifecycleJobState.DONE
     s.refresh(sold)
     assert (sold.status, sold.refunded_cents) == (PurchaseStatus.REFUNDED, sold.amount_cents)

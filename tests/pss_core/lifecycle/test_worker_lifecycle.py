@@ -35,8 +35,12 @@ TD = Actor("owner")
 @pytest.fixture
 def played(committed_engine, pss):
     with committed_engine.begin() as conn:
-        conn.execute(text("TRUNCATE procrastinate_jobs, procrastinate_periodic_defers, "
-                          "procrastinate_workers RESTART IDENTITY CASCADE"))
+        conn.execute(
+            text(
+                "TRUNCATE procrastinate_jobs, procrastinate_periodic_defers, "
+                "procrastinate_workers RESTART IDENTITY CASCADE"
+            )
+        )
     with Session(committed_engine) as session:
         demo.create_demo(session, pss)
         for player in session.scalars(select(Player)):
@@ -45,8 +49,12 @@ def played(committed_engine, pss):
         session.commit()
     yield committed_engine
     with committed_engine.begin() as conn:
-        conn.execute(text("TRUNCATE procrastinate_jobs, procrastinate_periodic_defers, "
-                          "procrastinate_workers RESTART IDENTITY CASCADE"))
+        conn.execute(
+            text(
+                "TRUNCATE procrastinate_jobs, procrastinate_periodic_defers, "
+                "procrastinate_workers RESTART IDENTITY CASCADE"
+            )
+        )
 
 
 def _classics(session: Session) -> Tournament:
@@ -65,12 +73,14 @@ def test_locked_until_a_worker_has_run_the_job(played, database_url, pss):
     job_id = _cancel(played)
     with Session(played) as session:
         t = _classics(session)
-        player = session.get(Purchase, session.scalar(select(Purchase.id).where(
-            Purchase.tournament_id == t.id))).player_id
+        player = session.get(
+            Purchase, session.scalar(select(Purchase.id).where(Purchase.tournament_id == t.id))
+        ).player_id
         ep = session.get(EventPlayer, player)
-        for attempt in (lambda: lifecycle.change_status(session, t, "active", actor=TD),
-                        lambda: tickets.sell_tickets(session, pss, player=ep, count=1,
-                                                     tournament=t, actor=TD)):
+        for attempt in (
+            lambda: lifecycle.change_status(session, t, "active", actor=TD),
+            lambda: tickets.sell_tickets(session, pss, player=ep, count=1, tournament=t, actor=TD),
+        ):
             with pytest.raises(Locked) as err:
                 attempt()
             assert err.value.code == "locked"
@@ -88,10 +98,18 @@ def test_locked_until_a_worker_has_run_the_job(played, database_url, pss):
         assert [len(refunds.unused_tokens(session, p)) for p in bought] == [0] * len(bought)
         assert PurchaseStatus.REFUNDED in {p.status for p in bought}
         # Every player was told, by e-mail through the outbox.
-        mailed = set(session.scalars(select(OutgoingMail.player_id).where(
-            OutgoingMail.kind == "tournament_refund")))
-        refunded = set(session.scalars(select(Purchase.player_id).join(
-            Refund, Refund.purchase_id == Purchase.id).where(Purchase.tournament_id == t.id)))
+        mailed = set(
+            session.scalars(
+                select(OutgoingMail.player_id).where(OutgoingMail.kind == "tournament_refund")
+            )
+        )
+        refunded = set(
+            session.scalars(
+                select(Purchase.player_id)
+                .join(Refund, Refund.purchase_id == Purchase.id)
+                .where(Purchase.tournament_id == t.id)
+            )
+        )
         assert mailed == refunded
         assert refunded
         lifecycle.change_status(session, t, "active", actor=TD)
@@ -105,8 +123,11 @@ def test_two_workers_run_one_job_once(played, database_url):
     assert sum(o.count("pss.lifecycle.run: done=1") for o in outs) == 1
     with Session(played) as session:
         t = _classics(session)
-        starts = session.scalar(select(func.count(AuditLog.id)).where(
-            AuditLog.action == "lifecycle.job_start", AuditLog.subject_id == job_id))
+        starts = session.scalar(
+            select(func.count(AuditLog.id)).where(
+                AuditLog.action == "lifecycle.job_start", AuditLog.subject_id == job_id
+            )
+        )
         assert starts == 1
         for purchase in session.scalars(select(Purchase).where(Purchase.tournament_id == t.id)):
             rows = session.scalars(select(Refund).where(Refund.purchase_id == purchase.id)).all()

@@ -43,8 +43,9 @@ class Inbox:
         return "250 OK"
 
     def settings(self, **overrides: Any) -> MailSettings:
-        return MailSettings(host="127.0.0.1", port=self.port,
-                            from_address="desk@pss.example", **overrides)
+        return MailSettings(
+            host="127.0.0.1", port=self.port, from_address="desk@pss.example", **overrides
+        )
 
 
 @pytest.fixture
@@ -63,8 +64,9 @@ def mail_runtime(dbsession: Any, pss: Any, inbox: Inbox) -> Iterator[Runtime]:
     """Task functions in this process send to the local server (SQLite runs them after commit)."""
     from pss_core.payments.providers import Payments
 
-    runtime = Runtime(bind=dbsession.connection(), pss=pss, payments=Payments.of(pss),
-                      mail=inbox.settings())
+    runtime = Runtime(
+        bind=dbsession.connection(), pss=pss, payments=Payments.of(pss), mail=inbox.settings()
+    )
     jobs.configure(runtime)
     try:
         yield runtime

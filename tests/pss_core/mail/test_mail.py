@@ -50,8 +50,12 @@ def player(stripe_shop: Any) -> Any:
 
 
 def ticket_ids(session: Any, purchase_id: int) -> list[str]:
-    return [notices.ticket_id(t) for t in session.scalars(
-        select(Token.id).where(Token.purchase_id == purchase_id).order_by(Token.id))]
+    return [
+        notices.ticket_id(t)
+        for t in session.scalars(
+            select(Token.id).where(Token.purchase_id == purchase_id).order_by(Token.id)
+        )
+    ]
 
 
 def only(inbox: Any) -> Any:
@@ -60,10 +64,12 @@ def only(inbox: Any) -> Any:
 
 
 def test_desk_sale_sends_a_confirmation_with_every_ticket_id(
-        stripe_shop, pss, player, inbox, mail_runtime):
+    stripe_shop, pss, player, inbox, mail_runtime
+):
     s = stripe_shop.session
-    purchase = tickets_svc.sell_tickets(s, pss, player=player, count=3,
-                                        tournament=stripe_shop.main, actor=DESK)
+    purchase = tickets_svc.sell_tickets(
+        s, pss, player=player, count=3, tournament=stripe_shop.main, actor=DESK
+    )
     ids = ticket_ids(s, purchase.id)
     deliver(s, mail_runtime)
     msg = only(inbox)
@@ -77,12 +83,18 @@ def test_desk_sale_sends_a_confirmation_with_every_ticket_id(
     assert [m.status for m in mails(s)] == [MailStatus.SENT]
 
 
-def test_online_payment_completed(stripe_shop, pss, payments, fake, player, inbox,
-                                  mail_runtime):
+def test_online_payment_completed(stripe_shop, pss, payments, fake, player, inbox, mail_runtime):
     s = stripe_shop.session
-    checkout = online.start_online_purchase(s, pss, payments, commit=s.commit,
-                                            event=stripe_shop.event, player=player, tickets=2,
-                                            tournament=stripe_shop.main)
+    checkout = online.start_online_purchase(
+        s,
+        pss,
+        payments,
+        commit=s.commit,
+        event=stripe_shop.event,
+        player=player,
+        tickets=2,
+        tournament=stripe_shop.main,
+    )
     assert mails(s) == []  # a hold is not a purchase yet
     fake.succeed(checkout.payment_intent_id)
     online.confirm_from_payment_intent(s, pss, payments, checkout.purchase_id, commit=s.commit)
@@ -95,16 +107,27 @@ def test_online_payment_completed(stripe_shop, pss, payments, fake, player, inbo
 
 def test_payment_failed(stripe_shop, pss, payments, fake, player, inbox, mail_runtime):
     s = stripe_shop.session
-    checkout = online.start_online_purchase(s, pss, payments, commit=s.commit,
-                                            event=stripe_shop.event, player=player, tickets=1,
-                                            tournament=stripe_shop.main)
-    browser = stripe.StripeClient("pk_test_browser", base_addresses={"api": fake.url},
-                                  http_client=stripe.RequestsClient())
+    checkout = online.start_online_purchase(
+        s,
+        pss,
+        payments,
+        commit=s.commit,
+        event=stripe_shop.event,
+        player=player,
+        tickets=1,
+        tournament=stripe_shop.main,
+    )
+    browser = stripe.StripeClient(
+        "pk_test_browser", base_addresses={"api": fake.url}, http_client=stripe.RequestsClient()
+    )
     with pytest.raises(stripe.CardError):
         browser.v1.payment_intents.confirm(
             checkout.payment_intent_id,
-            {"payment_method": "pm_card_chargeDeclinedInsufficientFunds",
-             "client_secret": checkout.client_secret})
+            {
+                "payment_method": "pm_card_chargeDeclinedInsufficientFunds",
+                "client_secret": checkout.client_secret,
+            },
+        )
     online.confirm_from_payment_intent(s, pss, payments, checkout.purchase_id, commit=s.commit)
     deliver(s, mail_runtime)
     msg = only(inbox)
@@ -116,16 +139,25 @@ def test_payment_failed(stripe_shop, pss, payments, fake, player, inbox, mail_ru
 
 def test_refund_and_cancelled_tournament_refund(stripe_shop, pss, player, inbox, mail_runtime):
     s = stripe_shop.session
-    purchase = tickets_svc.sell_tickets(s, pss, player=player, count=3,
-                                        tournament=stripe_shop.main, actor=DESK)
+    purchase = tickets_svc.sell_tickets(
+        s, pss, player=player, count=3, tournament=stripe_shop.main, actor=DESK
+    )
     deliver(s, mail_runtime)
     refunds.request_refund(s, purchase.id, tokens=1, actor=DESK, reason="went home")
     deliver(s, mail_runtime)
-    refunds.request_refund(s, purchase.id, tokens=2, actor=DESK,
-                           reason=f"{mail.TOURNAMENT_CANCELLED}: {stripe_shop.main.name}")
+    refunds.request_refund(
+        s,
+        purchase.id,
+        tokens=2,
+        actor=DESK,
+        reason=f"{mail.TOURNAMENT_CANCELLED}: {stripe_shop.main.name}",
+    )
     deliver(s, mail_runtime)
     assert [m.kind for m in mails(s)] == [
-        "purchase_confirmation", "payment_refunded", "tournament_refund"]
+        "purchase_confirmation",
+        "payment_refunded",
+        "tournament_refund",
+    ]
     refunded, cancelled = inbox.messages[1:]
     assert "refunded" in refunded["Subject"]
     assert f"{stripe_shop.main.name} was cancelled" in cancelled["Subject"]
@@ -136,9 +168,17 @@ def test_refund_and_cancelled_tournament_refund(stripe_shop, pss, player, inbox,
 
 def test_hold_expired(stripe_shop, pss, payments, player, inbox, mail_runtime):
     s = stripe_shop.session
-    online.start_online_purchase(s, pss, payments, commit=s.commit, event=stripe_shop.event,
-                                 player=player, tickets=1, tournament=stripe_shop.main,
-                                 now=utcnow() - timedelta(hours=1))
+    online.start_online_purchase(
+        s,
+        pss,
+        payments,
+        commit=s.commit,
+        event=stripe_shop.event,
+        player=player,
+        tickets=1,
+        tournament=stripe_shop.main,
+        now=utcnow() - timedelta(hours=1),
+    )
     payment_tasks.sweep_holds(mail_runtime)
     deliver(s, mail_runtime)
     msg = only(inbox)
@@ -163,20 +203,23 @@ def test_up_next_only_for_players_who_asked(stripe_shop, player, inbox, mail_run
 def test_no_mail_for_a_change_that_rolled_back(stripe_shop, pss, player, inbox, mail_runtime):
     s = stripe_shop.session
     savepoint = s.begin_nested()
-    tickets_svc.sell_tickets(s, pss, player=player, count=1, tournament=stripe_shop.main,
-                             actor=DESK)
+    tickets_svc.sell_tickets(
+        s, pss, player=player, count=1, tournament=stripe_shop.main, actor=DESK
+    )
     savepoint.rollback()
     deliver(s, mail_runtime)
     assert mails(s) == []
     assert inbox.messages == []
 
 
-def test_a_failed_send_is_retried_with_its_error_visible(stripe_shop, pss, player, inbox,
-                                                          mail_runtime):
+def test_a_failed_send_is_retried_with_its_error_visible(
+    stripe_shop, pss, player, inbox, mail_runtime
+):
     s = stripe_shop.session
     inbox.refuse = True
-    tickets_svc.sell_tickets(s, pss, player=player, count=1, tournament=stripe_shop.main,
-                             actor=DESK)
+    tickets_svc.sell_tickets(
+        s, pss, player=player, count=1, tournament=stripe_shop.main, actor=DESK
+    )
     deliver(s, mail_runtime)
     [queued] = mails(s)
     assert (queued.status, queued.attempts) == (MailStatus.PENDING, 1)
@@ -187,8 +230,12 @@ def test_a_failed_send_is_retried_with_its_error_visible(stripe_shop, pss, playe
     # Server down: not due yet, then due (as if the wait had passed) and unreachable.
     later = (queued.next_attempt_at + timedelta(seconds=1)).isoformat()
     assert mail_tasks.resend_due_mail(mail_runtime) == {}
-    down = jobs.Runtime(bind=mail_runtime.bind, pss=pss, payments=mail_runtime.payments,
-                        mail=outbox.MailSettings(host="127.0.0.1", port=_closed_port()))
+    down = jobs.Runtime(
+        bind=mail_runtime.bind,
+        pss=pss,
+        payments=mail_runtime.payments,
+        mail=outbox.MailSettings(host="127.0.0.1", port=_closed_port()),
+    )
     assert mail_tasks.resend_due_mail(down, now=later) == {"retry": 1}
     [queued] = mails(s)
     assert queued.attempts == 2
@@ -202,12 +249,14 @@ def test_a_failed_send_is_retried_with_its_error_visible(stripe_shop, pss, playe
     assert len(inbox.messages) == 1
 
 
-def test_the_last_failed_attempt_marks_the_mail_failed(stripe_shop, pss, player, inbox,
-                                                       mail_runtime):
+def test_the_last_failed_attempt_marks_the_mail_failed(
+    stripe_shop, pss, player, inbox, mail_runtime
+):
     s = stripe_shop.session
     inbox.refuse = True
-    tickets_svc.sell_tickets(s, pss, player=player, count=1, tournament=stripe_shop.main,
-                             actor=DESK)
+    tickets_svc.sell_tickets(
+        s, pss, player=player, count=1, tournament=stripe_shop.main, actor=DESK
+    )
     s.flush()
     [queued] = mails(s)
     assert outbox.send(s, inbox.settings(max_attempts=1), queued.id) == "failed"
@@ -217,8 +266,9 @@ def test_the_last_failed_attempt_marks_the_mail_failed(stripe_shop, pss, player,
 
 def test_no_address_no_mail(stripe_shop, pss, inbox, mail_runtime):
     s = stripe_shop.session
-    tickets_svc.sell_tickets(s, pss, player=stripe_shop.players[2], count=1,
-                             tournament=stripe_shop.main, actor=DESK)
+    tickets_svc.sell_tickets(
+        s, pss, player=stripe_shop.players[2], count=1, tournament=stripe_shop.main, actor=DESK
+    )
     deliver(s, mail_runtime)
     assert mails(s) == []
     assert inbox.messages == []

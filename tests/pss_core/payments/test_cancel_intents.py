@@ -22,11 +22,19 @@ from pss_core.models import (
 from pss_core.payments import online
 
 
-def buy(shop: Any, pss: Any, payments: Any, *, at: Any, player: Any = None,
-        tickets: int = 1) -> online.Checkout:
+def buy(
+    shop: Any, pss: Any, payments: Any, *, at: Any, player: Any = None, tickets: int = 1
+) -> online.Checkout:
     checkout = online.start_online_purchase(
-        shop.session, pss, payments, commit=shop.session.commit, event=shop.event,
-        player=player or shop.players[0], tickets=tickets, tournament=shop.main, now=at,
+        shop.session,
+        pss,
+        payments,
+        commit=shop.session.commit,
+        event=shop.event,
+        player=player or shop.players[0],
+        tickets=tickets,
+        tournament=shop.main,
+        now=at,
     )
     assert checkout.payment_intent_id is not None
     return checkout
@@ -37,15 +45,19 @@ def cancels(fake: Any) -> list[Any]:
 
 
 def cancel_records(session: Any, purchase_id: int) -> list[tuple[bool, str | None, str | None]]:
-    rows = session.scalars(select(PaymentTransaction).where(
-        PaymentTransaction.purchase_id == purchase_id,
-        PaymentTransaction.action == "cancel_intent").order_by(PaymentTransaction.id)).all()
+    rows = session.scalars(
+        select(PaymentTransaction)
+        .where(
+            PaymentTransaction.purchase_id == purchase_id,
+            PaymentTransaction.action == "cancel_intent",
+        )
+        .order_by(PaymentTransaction.id)
+    ).all()
     return [(r.ok, r.error_type, r.error_code) for r in rows]
 
 
 def worker(shop: Any, pss: Any, payments: Any, now: Any) -> dict[str, int]:
-    return online.run_worker_pass(shop.session, pss, payments, commit=shop.session.commit,
-                                  now=now)
+    return online.run_worker_pass(shop.session, pss, payments, commit=shop.session.commit, now=now)
 
 
 def expire(shop: Any, now: Any) -> None:
@@ -65,27 +77,38 @@ def test_the_worker_cancels_an_expired_holds_payment_intent_once(shop, pss, paym
     assert fake.payment_intents[live.payment_intent_id]["status"] == "requires_payment_method"
     assert shop.session.get(Purchase, abandoned.purchase_id).status == PurchaseStatus.CANCELLED
     assert cancel_records(shop.session, abandoned.purchase_id) == [(True, None, None)]
-    audit = shop.session.scalars(select(AuditLog.action).where(
-        AuditLog.subject_type == "Purchase", AuditLog.subject_id == abandoned.purchase_id
-    ).order_by(AuditLog.id)).all()
+    audit = shop.session.scalars(
+        select(AuditLog.action)
+        .where(AuditLog.subject_type == "Purchase", AuditLog.subject_id == abandoned.purchase_id)
+        .order_by(AuditLog.id)
+    ).all()
     assert audit[-2:] == ["purchase.cancel", "purchase.cancel_intent"]
 
     # Later passes leave it alone.
     worker(shop, pss, payments, now + timedelta(minutes=1))
     assert len(cancels(fake)) == 1
     # The player's page, left open, can no longer pay it.
-    browser = stripe.StripeClient("pk_test_x", base_addresses={"api": fake.url},
-                                  http_client=stripe.RequestsClient())
+    browser = stripe.StripeClient(
+        "pk_test_x", base_addresses={"api": fake.url}, http_client=stripe.RequestsClient()
+    )
     with pytest.raises(stripe.InvalidRequestError, match="status of canceled"):
         browser.v1.payment_intents.confirm(
             abandoned.payment_intent_id,
-            {"payment_method": "pm_card_visa", "client_secret": abandoned.client_secret})
+            {"payment_method": "pm_card_visa", "client_secret": abandoned.client_secret},
+        )
 
 
 def test_a_hold_that_never_reached_stripe_needs_no_cancel(shop, pss, payments, fake):
     now = utcnow()
-    online.reserve(shop.session, pss, event=shop.event, player=shop.players[0], tickets=1,
-                   tournament=shop.main, now=now - timedelta(minutes=30))
+    online.reserve(
+        shop.session,
+        pss,
+        event=shop.event,
+        player=shop.players[0],
+        tickets=1,
+        tournament=shop.main,
+        now=now - timedelta(minutes=30),
+    )
     outcomes = worker(shop, pss, payments, now)
     assert outcomes["expired"] == 1
     assert "intent_cancelled" not in outcomes
@@ -94,7 +117,8 @@ def test_a_hold_that_never_reached_stripe_needs_no_cancel(shop, pss, payments, f
 
 @pytest.mark.parametrize("room", [True, False], ids=["room_left", "sold_out"])
 def test_a_payment_that_went_through_is_not_cancelled_but_taken_as_late(
-        shop, pss, payments, fake, room):
+    shop, pss, payments, fake, room
+):
     now = utcnow()
     shop.main.ticket_quota = 1
     late = buy(shop, pss, payments, at=now - timedelta(minutes=30))
@@ -102,21 +126,23 @@ def test_a_payment_that_went_through_is_not_cancelled_but_taken_as_late(
     if not room:  # someone else bought the last ticket after the hold expired
         other = buy(shop, pss, payments, at=now, player=shop.players[1])
         fake.succeed(other.payment_intent_id)
-        online.confirm_from_payment_intent(shop.session, pss, payments, other.purchase_id,
-                                           commit=shop.session.commit, now=now)
+        online.confirm_from_payment_intent(
+            shop.session, pss, payments, other.purchase_id, commit=shop.session.commit, now=now
+        )
     # The player's payment goes through just before the worker gets to it.
     fake.succeed(late.payment_intent_id)
 
-    outcomes = online.cancel_abandoned_intents(shop.session, pss, payments,
-                                               commit=shop.session.commit, now=now)
+    outcomes = online.cancel_abandoned_intents(
+        shop.session, pss, payments, commit=shop.session.commit, now=now
+    )
     assert outcomes == {"late_paid" if room else "late_refund": 1}
     pi = fake.payment_intents[late.payment_intent_id]
     assert pi["status"] == "succeeded"
     assert cancel_records(shop.session, late.purchase_id) == [
-        (False, "InvalidRequestError", "payment_intent_unexpected_state")]
+        (False, "InvalidRequestError", "payment_intent_unexpected_state")
+    ]
     purchase = shop.session.get(Purchase, late.purchase_id)
-    paid = shop.session.scalars(select(Token.paid_at).where(
-        Token.purchase_id == purchase.id)).all()
+    paid = shop.session.scalars(select(Token.paid_at).where(Token.purchase_id == purchase.id)).all()
     if room:
         assert purchase.status == PurchaseStatus.COMPLETED
         assert all(p is not None for p in paid)
@@ -128,8 +154,12 @@ def test_a_payment_that_went_through_is_not_cancelled_but_taken_as_late(
     # Nothing left to cancel, and nothing is asked of Stripe again.
     assert online.intents_to_cancel(shop.session, now=now) == []
     before = len(fake.requests)
-    assert online.cancel_abandoned_intents(shop.session, pss, payments,
-                                           commit=shop.session.commit, now=now) == {}
+    assert (
+        online.cancel_abandoned_intents(
+            shop.session, pss, payments, commit=shop.session.commit, now=now
+        )
+        == {}
+    )
     assert len(fake.requests) == before
 
 
@@ -142,7 +172,8 @@ def test_a_lost_answer_is_recorded_and_the_retry_cancels_once(shop, pss, payment
     assert outcomes["cancel_retry"] == 1
     assert fake.payment_intents[checkout.payment_intent_id]["status"] == "canceled"
     assert cancel_records(shop.session, checkout.purchase_id) == [
-        (False, "APIConnectionError", "payment_connection_lost")]
+        (False, "APIConnectionError", "payment_connection_lost")
+    ]
     assert online.intents_to_cancel(shop.session, now=now) == [checkout.purchase_id]
 
     # The next pass sends the same key: Stripe answers with what it did, and cancels nothing
@@ -155,7 +186,9 @@ def test_a_lost_answer_is_recorded_and_the_retry_cancels_once(shop, pss, payment
     assert len([e for e in fake.events if e["type"] == "payment_intent.canceled"]) == 1
     # The failure stays on the record, with the success after it.
     assert cancel_records(shop.session, checkout.purchase_id) == [
-        (False, "APIConnectionError", "payment_connection_lost"), (True, None, None)]
+        (False, "APIConnectionError", "payment_connection_lost"),
+        (True, None, None),
+    ]
     assert online.intents_to_cancel(shop.session, now=now) == []
 
 
@@ -164,10 +197,10 @@ def test_stripe_down_leaves_the_cancel_for_the_next_pass(shop, pss, payments, fa
     checkout = buy(shop, pss, payments, at=now - timedelta(minutes=30))
     fake.fail_next("server_error", times=3, path_contains="/cancel")
     assert worker(shop, pss, payments, now)["cancel_retry"] == 1
-    assert fake.payment_intents[checkout.payment_intent_id]["status"] == \
-        "requires_payment_method"
+    assert fake.payment_intents[checkout.payment_intent_id]["status"] == "requires_payment_method"
     assert cancel_records(shop.session, checkout.purchase_id) == [
-        (False, "APIError", "payment_service_error")]
+        (False, "APIError", "payment_service_error")
+    ]
     assert worker(shop, pss, payments, now)["intent_cancelled"] == 1
     assert fake.payment_intents[checkout.payment_intent_id]["status"] == "canceled"
 
@@ -176,14 +209,18 @@ def test_one_cancelled_at_stripe_already_is_recorded_as_done(shop, pss, payments
     now = utcnow()
     checkout = buy(shop, pss, payments, at=now - timedelta(minutes=30))
     expire(shop, now)
-    client = stripe.StripeClient(fake.api_key, base_addresses={"api": fake.url},
-                                 http_client=stripe.RequestsClient())
+    client = stripe.StripeClient(
+        fake.api_key, base_addresses={"api": fake.url}, http_client=stripe.RequestsClient()
+    )
     client.v1.payment_intents.cancel(checkout.payment_intent_id)
-    outcomes = online.cancel_abandoned_intents(shop.session, pss, payments,
-                                               commit=shop.session.commit, now=now)
+    outcomes = online.cancel_abandoned_intents(
+        shop.session, pss, payments, commit=shop.session.commit, now=now
+    )
     assert outcomes == {"intent_cancelled": 1}
     assert cancel_records(shop.session, checkout.purchase_id) == [
-        (False, "InvalidRequestError", "payment_intent_unexpected_state"), (True, None, None)]
+        (False, "InvalidRequestError", "payment_intent_unexpected_state"),
+        (True, None, None),
+    ]
     assert online.intents_to_cancel(shop.session, now=now) == []
 
 
@@ -193,4 +230,5 @@ def test_old_cancelled_purchases_are_left_alone(shop, pss, payments, fake):
     expire(shop, now)
     assert online.intents_to_cancel(shop.session, now=now) == []
     assert online.intents_to_cancel(shop.session, now=now, window=timedelta(days=7)) == [
-        checkout.purchase_id]
+        checkout.purchase_id
+    ]

@@ -25,10 +25,19 @@ def test_sweep_holds_and_the_worker(tmp_path, pss, fake, monkeypatch, capsys):
         event, main = s.get(Event, shop.event_id), s.get(Tournament, shop.tournament_id)
         started = [
             online.start_online_purchase(
-                s, pss, payments, commit=s.commit, event=event,
-                player=s.get(EventPlayer, pid), tickets=1, tournament=main, now=at)
-            for pid, at in zip(shop.player_ids, (now - timedelta(minutes=30), now, now),
-                               strict=True)
+                s,
+                pss,
+                payments,
+                commit=s.commit,
+                event=event,
+                player=s.get(EventPlayer, pid),
+                tickets=1,
+                tournament=main,
+                now=at,
+            )
+            for pid, at in zip(
+                shop.player_ids, (now - timedelta(minutes=30), now, now), strict=True
+            )
         ]
     fake.succeed(started[1].payment_intent_id)
 
@@ -40,6 +49,5 @@ def test_sweep_holds_and_the_worker(tmp_path, pss, fake, monkeypatch, capsys):
     assert "paid=1" in capsys.readouterr().out
     with Session(engine) as s:
         statuses = [s.get(Purchase, c.purchase_id).status for c in started]
-    assert statuses == [PurchaseStatus.CANCELLED, PurchaseStatus.COMPLETED,
-                        PurchaseStatus.PENDING]
+    assert statuses == [PurchaseStatus.CANCELLED, PurchaseStatus.COMPLETED, PurchaseStatus.PENDING]
     engine.dispose()

@@ -32,12 +32,19 @@ DESK = Actor("desk")
 def paid(shop: Any, pss: Any, payments: Any, fake: Any, tickets: int = 3) -> Purchase:
     """An online purchase of ``tickets`` games of main, paid (3 are the "3 for $8" bundle)."""
     checkout = online.start_online_purchase(
-        shop.session, pss, payments, commit=shop.session.commit, event=shop.event,
-        player=shop.players[0], tickets=tickets, tournament=shop.main,
+        shop.session,
+        pss,
+        payments,
+        commit=shop.session.commit,
+        event=shop.event,
+        player=shop.players[0],
+        tickets=tickets,
+        tournament=shop.main,
     )
     fake.succeed(checkout.payment_intent_id)
     settled = online.confirm_from_payment_intent(
-        shop.session, pss, payments, checkout.purchase_id, commit=shop.session.commit)
+        shop.session, pss, payments, checkout.purchase_id, commit=shop.session.commit
+    )
     assert settled.outcome == "paid"
     return shop.session.get(Purchase, checkout.purchase_id)
 
@@ -46,8 +53,9 @@ def dashboard_refund(fake: FakeStripe, purchase: Purchase, amount: int | None = 
     """What the event's owner does in the Stripe dashboard: a refund with the secret key."""
     http = stripe.RequestsClient()
     try:
-        client = stripe.StripeClient(fake.api_key, base_addresses={"api": fake.url},
-                                     http_client=http)
+        client = stripe.StripeClient(
+            fake.api_key, base_addresses={"api": fake.url}, http_client=http
+        )
         params: Any = {"payment_intent": purchase.stripe_payment_intent_id}
         if amount is not None:
             params["amount"] = amount
@@ -57,30 +65,48 @@ def dashboard_refund(fake: FakeStripe, purchase: Purchase, amount: int | None = 
 
 
 def events(fake: FakeStripe, type_: str, object_id: str | None = None) -> list[dict[str, Any]]:
-    return [e for e in fake.events if e["type"] == type_
-            and (object_id is None or e["data"]["object"]["id"] == object_id)]
+    return [
+        e
+        for e in fake.events
+        if e["type"] == type_ and (object_id is None or e["data"]["object"]["id"] == object_id)
+    ]
 
 
 def deliver(shop: Any, pss: Any, payments: Any, event: dict[str, Any]) -> online.WebhookResult:
     payload = FakeStripe.webhook_payload(event)
-    return online.handle_webhook(shop.session, pss, payments, shop.event, payload,
-                                 {"Stripe-Signature": sign_webhook(payload, WEBHOOK_SECRET)},
-                                 commit=shop.session.commit)
+    return online.handle_webhook(
+        shop.session,
+        pss,
+        payments,
+        shop.event,
+        payload,
+        {"Stripe-Signature": sign_webhook(payload, WEBHOOK_SECRET)},
+        commit=shop.session.commit,
+    )
 
 
 def refunded_tokens(session: Any, purchase: Purchase) -> int:
-    return session.scalar(select(func.count(Token.id)).where(
-        Token.purchase_id == purchase.id, Token.refunded_at.is_not(None)))
+    return session.scalar(
+        select(func.count(Token.id)).where(
+            Token.purchase_id == purchase.id, Token.refunded_at.is_not(None)
+        )
+    )
 
 
 def refund_rows(session: Any, purchase: Purchase) -> list[Refund]:
-    return list(session.scalars(select(Refund).where(Refund.purchase_id == purchase.id)
-                                .order_by(Refund.id)).all())
+    return list(
+        session.scalars(
+            select(Refund).where(Refund.purchase_id == purchase.id).order_by(Refund.id)
+        ).all()
+    )
 
 
 def audit_rows(session: Any, action: str) -> list[AuditLog]:
-    return list(session.scalars(select(AuditLog).where(AuditLog.action == action)
-                                .order_by(AuditLog.id)).all())
+    return list(
+        session.scalars(
+            select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)
+        ).all()
+    )
 
 
 def test_a_dashboard_refund_of_one_games_worth_refunds_one_game(shop, pss, payments, fake):
@@ -92,11 +118,17 @@ def test_a_dashboard_refund_of_one_games_worth_refunds_one_game(shop, pss, payme
 
     result = deliver(shop, pss, payments, created)
     assert result.outcome == "handled"
-    assert (result.refunds.external, result.refunds.tokens, result.refunds.excess_cents) == \
-        (1, 1, 0)
+    assert (result.refunds.external, result.refunds.tokens, result.refunds.excess_cents) == (
+        1,
+        1,
+        0,
+    )
     shop.session.refresh(purchase)
-    assert purchase.refunded_cents == one_game == fake.amount_refunded(
-        purchase.stripe_payment_intent_id)
+    assert (
+        purchase.refunded_cents
+        == one_game
+        == fake.amount_refunded(purchase.stripe_payment_intent_id)
+    )
     assert purchase.status == PurchaseStatus.COMPLETED
     assert refunded_tokens(shop.session, purchase) == 1
     assert len(refunds.unused_tokens(shop.session, purchase)) == 2
@@ -130,8 +162,7 @@ def test_more_than_the_unused_games_are_worth_is_recorded_and_flagged(shop, pss,
     two_games = refunds.prorated_cents(800, 3, 0, 2)
     assert (result.refunds.tokens, result.refunds.excess_cents) == (2, 800 - two_games)
     shop.session.refresh(purchase)
-    assert purchase.refunded_cents == 800 == fake.amount_refunded(
-        purchase.stripe_payment_intent_id)
+    assert purchase.refunded_cents == 800 == fake.amount_refunded(purchase.stripe_payment_intent_id)
     # Both unused games are refunded; the played one is not (no game is invented).
     assert refunded_tokens(shop.session, purchase) == 2
     assert shop.session.get(Token, played.id).refunded_at is None
@@ -150,7 +181,8 @@ def test_more_than_the_unused_games_are_worth_is_recorded_and_flagged(shop, pss,
 
 
 def test_small_refunds_add_up_to_games_and_pss_never_refunds_more_than_is_left(
-        shop, pss, payments, fake):
+    shop, pss, payments, fake
+):
     purchase = paid(shop, pss, payments, fake)
     first = dashboard_refund(fake, purchase, 100)  # a goodwill refund, under a game's worth
     result = deliver(shop, pss, payments, events(fake, "refund.created", first)[0])
@@ -167,19 +199,20 @@ def test_small_refunds_add_up_to_games_and_pss_never_refunds_more_than_is_left(
 
     # The desk refunds the other two games through pss: their pro rata share would be 534, but
     # only 500 is left of the payment, and that is what goes back.
-    outcome = refunds.refund_purchase(shop.session, payments, purchase.id, tokens=2,
-                                      commit=shop.session.commit, actor=DESK)
+    outcome = refunds.refund_purchase(
+        shop.session, payments, purchase.id, tokens=2, commit=shop.session.commit, actor=DESK
+    )
     assert (outcome.ok, outcome.amount_cents) == (True, 500)
     shop.session.refresh(purchase)
-    assert purchase.refunded_cents == 800 == fake.amount_refunded(
-        purchase.stripe_payment_intent_id)
+    assert purchase.refunded_cents == 800 == fake.amount_refunded(purchase.stripe_payment_intent_id)
     assert purchase.status == PurchaseStatus.REFUNDED
 
 
 def test_pss_own_refunds_are_not_counted_again(shop, pss, payments, fake):
     purchase = paid(shop, pss, payments, fake)
-    outcome = refunds.refund_purchase(shop.session, payments, purchase.id, tokens=1,
-                                      commit=shop.session.commit, actor=DESK)
+    outcome = refunds.refund_purchase(
+        shop.session, payments, purchase.id, tokens=1, commit=shop.session.commit, actor=DESK
+    )
     assert outcome.ok
     for type_ in ("refund.created", "charge.refunded"):
         [event] = events(fake, type_)
@@ -194,8 +227,9 @@ def test_pss_own_refunds_are_not_counted_again(shop, pss, payments, fake):
 def test_the_webhook_settles_a_pss_refund_whose_answer_was_lost(shop, pss, payments, fake):
     purchase = paid(shop, pss, payments, fake)
     fake.fail_next("drop_after", times=3, path_contains="/v1/refunds")
-    outcome = refunds.refund_purchase(shop.session, payments, purchase.id, tokens=1,
-                                      commit=shop.session.commit, actor=DESK)
+    outcome = refunds.refund_purchase(
+        shop.session, payments, purchase.id, tokens=1, commit=shop.session.commit, actor=DESK
+    )
     assert outcome.pending
     [pending] = refund_rows(shop.session, purchase)
     assert pending.stripe_refund_id is None
@@ -226,8 +260,14 @@ def test_refunding_every_unused_game_marks_the_purchase_refunded(shop, pss, paym
 
 def test_paid_and_refunded_before_pss_heard_of_the_payment(shop, pss, payments, fake):
     checkout = online.start_online_purchase(
-        shop.session, pss, payments, commit=shop.session.commit, event=shop.event,
-        player=shop.players[0], tickets=3, tournament=shop.main,
+        shop.session,
+        pss,
+        payments,
+        commit=shop.session.commit,
+        event=shop.event,
+        player=shop.players[0],
+        tickets=3,
+        tournament=shop.main,
     )
     fake.succeed(checkout.payment_intent_id)
     purchase = shop.session.get(Purchase, checkout.purchase_id)
@@ -259,9 +299,16 @@ def test_stripe_unreachable_asks_for_the_refund_event_again(shop, pss, payments,
 def test_a_refund_event_is_not_taken_on_its_word(shop, pss, payments, fake):
     purchase = paid(shop, pss, payments, fake)
     # Correctly signed, but Stripe has no such refund: pss asks the API, which says none.
-    claim = fake.event_for("refund.created", {
-        "id": "re_made_up", "object": "refund", "amount": 800, "status": "succeeded",
-        "payment_intent": purchase.stripe_payment_intent_id})
+    claim = fake.event_for(
+        "refund.created",
+        {
+            "id": "re_made_up",
+            "object": "refund",
+            "amount": 800,
+            "status": "succeeded",
+            "payment_intent": purchase.stripe_payment_intent_id,
+        },
+    )
     result = deliver(shop, pss, payments, claim)
     assert result.outcome == "handled"
     assert result.refunds.external == 0
@@ -279,7 +326,8 @@ def test_refund_updates_are_handled_like_the_others(shop, pss, payments, fake, t
 
 
 def test_two_pss_events_on_one_stripe_account_each_handle_the_same_stripe_event(
-        shop, pss, payments, fake):
+    shop, pss, payments, fake
+):
     """Stripe sends one event, with one ``evt_`` id, to every endpoint of its account. Keyed on
     that id alone, the first pss event to hear of a refund (not its purchase: ignored) made the
     other one drop it as a duplicate, and the refunded games stayed playable."""
@@ -298,9 +346,14 @@ def test_two_pss_events_on_one_stripe_account_each_handle_the_same_stripe_event(
     payload = FakeStripe.webhook_payload(charge_refunded)
 
     at_other = online.handle_webhook(
-        shop.session, pss, payments, other, payload,
+        shop.session,
+        pss,
+        payments,
+        other,
+        payload,
         {"Stripe-Signature": sign_webhook(payload, "whsec_second_endpoint")},
-        commit=shop.session.commit)
+        commit=shop.session.commit,
+    )
     assert at_other.outcome == "ignored"
     ours = deliver(shop, pss, payments, charge_refunded)
     assert ours.outcome == "handled"
@@ -310,10 +363,22 @@ def test_two_pss_events_on_one_stripe_account_each_handle_the_same_stripe_event(
     assert refunds.unused_tokens(shop.session, purchase) == []
     # Each pss event deduplicates its own deliveries.
     assert deliver(shop, pss, payments, charge_refunded).outcome == "duplicate"
-    assert online.handle_webhook(
-        shop.session, pss, payments, other, payload,
-        {"Stripe-Signature": sign_webhook(payload, "whsec_second_endpoint")},
-        commit=shop.session.commit).outcome == "duplicate"
-    assert sorted(shop.session.scalars(select(StripeWebhookEvent.event_id).where(
-        StripeWebhookEvent.stripe_event_id == charge_refunded["id"]))) == sorted(
-        [shop.event.id, other.id])
+    assert (
+        online.handle_webhook(
+            shop.session,
+            pss,
+            payments,
+            other,
+            payload,
+            {"Stripe-Signature": sign_webhook(payload, "whsec_second_endpoint")},
+            commit=shop.session.commit,
+        ).outcome
+        == "duplicate"
+    )
+    assert sorted(
+        shop.session.scalars(
+            select(StripeWebhookEvent.event_id).where(
+                StripeWebhookEvent.stripe_event_id == charge_refunded["id"]
+            )
+        )
+    ) == sorted([shop.event.id, other.id])

@@ -27,19 +27,46 @@ from pss_core.payments.providers import Payments
 from pss_core.services import quotas
 
 
-def buy(shop: Any, pss: Any, payments: Payments, *, player: Any = None, tickets: int = 1,
-        tournament: Any = None, now: Any = None, code: str | None = None) -> online.Checkout:
+def buy(
+    shop: Any,
+    pss: Any,
+    payments: Payments,
+    *,
+    player: Any = None,
+    tickets: int = 1,
+    tournament: Any = None,
+    now: Any = None,
+    code: str | None = None,
+) -> online.Checkout:
     return online.start_online_purchase(
-        shop.session, pss, payments, commit=shop.session.commit, event=shop.event,
-        player=player or shop.players[0], tickets=tickets, tournament=tournament or shop.main,
-        now=now, code=code,
+        shop.session,
+        pss,
+        payments,
+        commit=shop.session.commit,
+        event=shop.event,
+        player=player or shop.players[0],
+        tickets=tickets,
+        tournament=tournament or shop.main,
+        now=now,
+        code=code,
     )
 
 
-def confirm(shop: Any, pss: Any, payments: Payments, purchase_id: int,
-            now: Any = None, source: str = "return page") -> online.Settlement:
+def confirm(
+    shop: Any,
+    pss: Any,
+    payments: Payments,
+    purchase_id: int,
+    now: Any = None,
+    source: str = "return page",
+) -> online.Settlement:
     return online.confirm_from_payment_intent(
-        shop.session, pss, payments, purchase_id, commit=shop.session.commit, now=now,
+        shop.session,
+        pss,
+        payments,
+        purchase_id,
+        commit=shop.session.commit,
+        now=now,
         source=source,
     )
 
@@ -49,14 +76,23 @@ def tokens_of(session: Any, purchase_id: int) -> list[Token]:
 
 
 def transactions(session: Any, purchase_id: int) -> list[PaymentTransaction]:
-    return list(session.scalars(select(PaymentTransaction).where(
-        PaymentTransaction.purchase_id == purchase_id).order_by(PaymentTransaction.id)).all())
+    return list(
+        session.scalars(
+            select(PaymentTransaction)
+            .where(PaymentTransaction.purchase_id == purchase_id)
+            .order_by(PaymentTransaction.id)
+        ).all()
+    )
 
 
 def actions(session: Any, purchase_id: int) -> list[str]:
-    return list(session.scalars(select(AuditLog.action).where(
-        AuditLog.subject_type == "Purchase", AuditLog.subject_id == purchase_id
-    ).order_by(AuditLog.id)).all())
+    return list(
+        session.scalars(
+            select(AuditLog.action)
+            .where(AuditLog.subject_type == "Purchase", AuditLog.subject_id == purchase_id)
+            .order_by(AuditLog.id)
+        ).all()
+    )
 
 
 # --- the happy path -------------------------------------------------------------------------
@@ -95,9 +131,14 @@ def test_hold_then_payment_verified_with_stripe_marks_tokens_paid(shop, pss, pay
     assert purchase.completed_at == now + timedelta(minutes=2)
     assert all(t.paid_at is not None for t in tokens_of(shop.session, purchase.id))
     assert actions(shop.session, purchase.id) == [
-        "purchase.hold", "purchase.payment_intent", "purchase.paid"]
+        "purchase.hold",
+        "purchase.payment_intent",
+        "purchase.paid",
+    ]
     assert [(t.action, t.ok) for t in transactions(shop.session, purchase.id)] == [
-        ("create_intent", True), ("payment_verified", True)]
+        ("create_intent", True),
+        ("payment_verified", True),
+    ]
 
     # Asking again (the page polls, a webhook arrives) is harmless.
     assert confirm(shop, pss, payments, purchase.id).outcome == "already"
@@ -129,21 +170,36 @@ def test_papa_style_tickets_hold_their_games_unpaid(shop, pss, payments, fake):
 def test_metatournament_tickets_and_their_quota(shop, pss, payments, fake):
     from pss_core.services import setup
 
-    meta = setup.create_metatournament(shop.session, shop.event, "Classics pass",
-                                       [shop.classics], price_cents=400)
+    meta = setup.create_metatournament(
+        shop.session, shop.event, "Classics pass", [shop.classics], price_cents=400
+    )
     meta.ticket_quota = 3
     shop.session.flush()
     checkout = online.start_online_purchase(
-        shop.session, pss, payments, commit=shop.session.commit, event=shop.event,
-        player=shop.players[0], tickets=2, metatournament=meta)
+        shop.session,
+        pss,
+        payments,
+        commit=shop.session.commit,
+        event=shop.event,
+        player=shop.players[0],
+        tickets=2,
+        metatournament=meta,
+    )
     purchase = shop.session.get(Purchase, checkout.purchase_id)
     assert (purchase.metatournament_id, purchase.tournament_id) == (meta.id, None)
     assert checkout.amount_cents == 800
     assert {t.metatournament_id for t in tokens_of(shop.session, purchase.id)} == {meta.id}
     with pytest.raises(Refused, match="Only 1 ticket left for Classics pass"):
         online.start_online_purchase(
-            shop.session, pss, payments, commit=shop.session.commit, event=shop.event,
-            player=shop.players[1], tickets=2, metatournament=meta)
+            shop.session,
+            pss,
+            payments,
+            commit=shop.session.commit,
+            event=shop.event,
+            player=shop.players[1],
+            tickets=2,
+            metatournament=meta,
+        )
     fake.succeed(checkout.payment_intent_id)
     assert confirm(shop, pss, payments, purchase.id).outcome == "paid"
     assert quotas.sold_or_held(shop.session, meta, utcnow()) == 2
@@ -154,8 +210,11 @@ def test_metatournament_tickets_and_their_quota(shop, pss, payments, fake):
 
 def test_a_payment_intent_that_does_not_match_is_not_accepted(shop, pss, payments, fake, caplog):
     checkout = buy(shop, pss, payments, tickets=1)
-    client = stripe.StripeClient(fake.api_key, base_addresses={"api": fake.url},
-                                 http_client=(http := stripe.RequestsClient()))
+    client = stripe.StripeClient(
+        fake.api_key,
+        base_addresses={"api": fake.url},
+        http_client=(http := stripe.RequestsClient()),
+    )
     try:
         client.v1.payment_intents.update(checkout.payment_intent_id, {"amount": 1})
     finally:
@@ -178,14 +237,17 @@ def test_declined_card_is_recorded_once_per_attempt_and_leaves_tokens_unpaid(
     checkout = buy(shop, pss, payments)
     http = stripe.RequestsClient()
     # What Stripe.js does in the player's browser, with the publishable key and client secret.
-    browser = stripe.StripeClient("pk_test_browser", base_addresses={"api": fake.url},
-                                  http_client=http)
+    browser = stripe.StripeClient(
+        "pk_test_browser", base_addresses={"api": fake.url}, http_client=http
+    )
     try:
         with pytest.raises(stripe.CardError):
             browser.v1.payment_intents.confirm(
                 checkout.payment_intent_id,
-                {"payment_method": "pm_card_chargeDeclinedInsufficientFunds",
-                 "client_secret": checkout.client_secret},
+                {
+                    "payment_method": "pm_card_chargeDeclinedInsufficientFunds",
+                    "client_secret": checkout.client_secret,
+                },
             )
         for _ in range(3):  # the return page polls
             settled = confirm(shop, pss, payments, checkout.purchase_id)
@@ -193,15 +255,18 @@ def test_declined_card_is_recorded_once_per_attempt_and_leaves_tokens_unpaid(
         assert "insufficient funds" in settled.message
         failed = [t for t in transactions(shop.session, checkout.purchase_id) if not t.ok]
         assert [(t.action, t.error_type, t.error_code) for t in failed] == [
-            ("payment_failed", "declined", "insufficient_funds")]
+            ("payment_failed", "declined", "insufficient_funds")
+        ]
         assert all(t.paid_at is None for t in tokens_of(shop.session, checkout.purchase_id))
 
         # A second card that is declined too is a second record; a good card then pays.
         with pytest.raises(stripe.CardError):
             browser.v1.payment_intents.confirm(
                 checkout.payment_intent_id,
-                {"payment_method": "pm_card_chargeDeclined",
-                 "client_secret": checkout.client_secret},
+                {
+                    "payment_method": "pm_card_chargeDeclined",
+                    "client_secret": checkout.client_secret,
+                },
             )
         confirm(shop, pss, payments, checkout.purchase_id)
         browser.v1.payment_intents.confirm(
@@ -285,9 +350,7 @@ def test_lost_connection_while_checking_a_payment_is_reconciled_later(shop, pss,
     assert confirm(shop, pss, payments, checkout.purchase_id).outcome == "paid"
 
 
-def test_wrong_key_is_not_configured_and_the_key_never_appears(
-    shop, pss, payments, fake, caplog
-):
+def test_wrong_key_is_not_configured_and_the_key_never_appears(shop, pss, payments, fake, caplog):
     wrong = "sk_test_not_the_right_key_987654321"
     shop.event.stripe_secret_key = wrong
     with caplog.at_level(logging.DEBUG):
@@ -345,8 +408,15 @@ def test_sweeper_marks_expired_holds_cancelled_for_the_record(shop, pss, payment
 
 def test_an_expired_hold_cannot_start_paying(shop, pss, payments, fake):
     now = utcnow()
-    purchase = online.reserve(shop.session, pss, event=shop.event, player=shop.players[0],
-                              tickets=1, tournament=shop.main, now=now)
+    purchase = online.reserve(
+        shop.session,
+        pss,
+        event=shop.event,
+        player=shop.players[0],
+        tickets=1,
+        tournament=shop.main,
+        now=now,
+    )
     result = online.checkout(shop.session, payments, purchase.id, now=now + timedelta(minutes=16))
     assert result.error is not None
     assert result.error.code == "hold_expired"
@@ -400,8 +470,11 @@ def test_late_payment_with_no_room_left_is_refunded_in_full(shop, pss, payments,
     assert refund.stripe_refund_id in fake.refunds
     assert all(t.paid_at is None for t in tokens_of(shop.session, purchase.id))
     assert quotas.sold_or_held(shop.session, shop.main, later) == 1
-    audit_actions = shop.session.scalars(select(AuditLog.action).where(
-        AuditLog.player_id == purchase.player_id).order_by(AuditLog.id)).all()
+    audit_actions = shop.session.scalars(
+        select(AuditLog.action)
+        .where(AuditLog.player_id == purchase.player_id)
+        .order_by(AuditLog.id)
+    ).all()
     assert audit_actions[-2:] == ["refund.late_payment", "refund.done"]
     # Hearing about the payment again refunds nothing twice.
     assert confirm(shop, pss, payments, late.purchase_id).outcome == "already"
@@ -423,8 +496,9 @@ def test_late_refund_that_cannot_reach_stripe_is_retried_by_the_worker(shop, pss
     assert fake.refunds == {}
     assert shop.session.get(Purchase, late.purchase_id).status == PurchaseStatus.CANCELLED
 
-    done = online.run_worker_pass(shop.session, pss, payments, commit=shop.session.commit,
-                                  now=later)
+    done = online.run_worker_pass(
+        shop.session, pss, payments, commit=shop.session.commit, now=later
+    )
     assert done["late_refund"] == 1
     assert shop.session.get(Purchase, late.purchase_id).status == PurchaseStatus.REFUNDED
     assert fake.amount_refunded(late.payment_intent_id) == 300
@@ -436,8 +510,9 @@ def test_worker_reconciles_payments_nobody_reported_and_sweeps(shop, pss, paymen
     paid = buy(shop, pss, payments, player=shop.players[0], now=now)
     abandoned = buy(shop, pss, payments, player=shop.players[1], now=now - timedelta(minutes=30))
     fake.succeed(paid.payment_intent_id)
-    outcomes = online.run_worker_pass(shop.session, pss, payments, commit=shop.session.commit,
-                                      now=now)
+    outcomes = online.run_worker_pass(
+        shop.session, pss, payments, commit=shop.session.commit, now=now
+    )
     assert outcomes["paid"] == 1
     assert outcomes["expired"] == 1
     assert shop.session.get(Purchase, paid.purchase_id).status == PurchaseStatus.COMPLETED
@@ -447,11 +522,32 @@ def test_worker_reconciles_payments_nobody_reported_and_sweeps(shop, pss, paymen
 def test_an_abandoned_hold_does_not_count_against_an_entry_cap(shop, pss, payments):
     from pss_core.services import setup
 
-    limited = setup.create_tournament(shop.session, pss, shop.event, "Limited", "limited_herb",
-                                      options={"max_entries": 2}, price_cents=100)
+    limited = setup.create_tournament(
+        shop.session,
+        pss,
+        shop.event,
+        "Limited",
+        "limited_herb",
+        options={"max_entries": 2},
+        price_cents=100,
+    )
     now = utcnow()
-    online.reserve(shop.session, pss, event=shop.event, player=shop.players[0], tickets=2,
-                   tournament=limited, now=now - timedelta(minutes=30))
-    again = online.reserve(shop.session, pss, event=shop.event, player=shop.players[0],
-                           tickets=2, tournament=limited, now=now)
+    online.reserve(
+        shop.session,
+        pss,
+        event=shop.event,
+        player=shop.players[0],
+        tickets=2,
+        tournament=limited,
+        now=now - timedelta(minutes=30),
+    )
+    again = online.reserve(
+        shop.session,
+        pss,
+        event=shop.event,
+        player=shop.players[0],
+        tickets=2,
+        tournament=limited,
+        now=now,
+    )
     assert again.status == PurchaseStatus.PENDING

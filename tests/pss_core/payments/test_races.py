@@ -22,22 +22,36 @@ def test_500_buyers_for_the_last_50_entries_never_oversell(committed_engine, pss
     """Protected by row locks only (the tournament row, then each player's): no constraint
     counts sold or held tickets."""
     with Session(committed_engine, expire_on_commit=False) as s:
-        shop = build_shop(s, players=280, secret_key=fake.api_key, quota=80,
-                          max_unused_tickets=1)
+        shop = build_shop(s, players=280, secret_key=fake.api_key, quota=80, max_unused_tickets=1)
         tournament = s.get(Tournament, shop.tournament_id)
         for pid in shop.player_ids[:30]:  # 30 entries sold at the desk: 50 are left
-            tickets.sell_tickets(s, pss, player=s.get(EventPlayer, pid), count=1,
-                                 tournament=tournament, actor=Actor("desk"))
+            tickets.sell_tickets(
+                s,
+                pss,
+                player=s.get(EventPlayer, pid),
+                count=1,
+                tournament=tournament,
+                actor=Actor("desk"),
+            )
         s.commit()
     online_players = shop.player_ids[30:]
     # 500 buyers: every remaining player tries twice (a cap of one unused ticket each); a third
     # of those who get a hold never pay, so live holds are part of the count.
     buyers = [online_players[i % len(online_players)] for i in range(500)]
-    result = race(committed_engine, pss, payments, shop, buyers=buyers, succeed=fake.succeed,
-                  pays=lambda i: i % 3 != 0)
+    result = race(
+        committed_engine,
+        pss,
+        payments,
+        shop,
+        buyers=buyers,
+        succeed=fake.succeed,
+        pays=lambda i: i % 3 != 0,
+    )
 
-    counts = (f"outcomes {dict(result.outcomes)}; sold or held {result.sold_or_held} of 80; "
-              f"{len(fake.payment_intents)} PaymentIntents")
+    counts = (
+        f"outcomes {dict(result.outcomes)}; sold or held {result.sold_or_held} of 80; "
+        f"{len(fake.payment_intents)} PaymentIntents"
+    )
     # The promise: never more than the quota, and with every buyer finished (a busy step is
     # retried, as the buyer's page does), exactly the quota: nothing oversold, nothing lost.
     assert not result.oversold, counts
@@ -50,8 +64,10 @@ def test_500_buyers_for_the_last_50_entries_never_oversell(committed_engine, pss
     assert result.completed_tickets == 30 + result.outcomes["paid"], counts
     assert result.paid_tokens == result.completed_tickets, counts
     assert len(fake.payment_intents) == 50, counts
-    assert sum(pi["status"] == "succeeded" for pi in fake.payment_intents.values()) == (
-        result.outcomes["paid"]), counts
+    assert (
+        sum(pi["status"] == "succeeded" for pi in fake.payment_intents.values())
+        == (result.outcomes["paid"])
+    ), counts
 
 
 def test_negative_control_without_the_quota_lock_oversells(committed_engine, pss, payments, fake):
@@ -64,8 +80,15 @@ def test_negative_control_without_the_quota_lock_oversells(committed_engine, pss
             with Session(committed_engine, expire_on_commit=False) as s:
                 shop = build_shop(s, players=500, secret_key=fake.api_key, quota=50)
                 s.commit()
-            result = race(committed_engine, pss, payments, shop, buyers=shop.player_ids,
-                          succeed=fake.succeed, pays=lambda i: False)
+            result = race(
+                committed_engine,
+                pss,
+                payments,
+                shop,
+                buyers=shop.player_ids,
+                succeed=fake.succeed,
+                pays=lambda i: False,
+            )
             seen.append(result.sold_or_held)
             assert set(result.outcomes) - {"held"} <= ALLOWED_REFUSALS, dict(result.outcomes)
             if result.oversold:

@@ -26,27 +26,45 @@ from pss_core.services import tickets as tickets_svc
 DESK = Actor("desk", user_id=None)
 
 
-def paid_online(shop: Any, pss: Any, payments: Any, fake: Any, tickets: int = 3,
-                player: Any = None) -> Purchase:
+def paid_online(
+    shop: Any, pss: Any, payments: Any, fake: Any, tickets: int = 3, player: Any = None
+) -> Purchase:
     checkout = online.start_online_purchase(
-        shop.session, pss, payments, commit=shop.session.commit, event=shop.event,
-        player=player or shop.players[0], tickets=tickets, tournament=shop.main,
+        shop.session,
+        pss,
+        payments,
+        commit=shop.session.commit,
+        event=shop.event,
+        player=player or shop.players[0],
+        tickets=tickets,
+        tournament=shop.main,
     )
     fake.succeed(checkout.payment_intent_id)
     settled = online.confirm_from_payment_intent(
-        shop.session, pss, payments, checkout.purchase_id, commit=shop.session.commit)
+        shop.session, pss, payments, checkout.purchase_id, commit=shop.session.commit
+    )
     assert settled.outcome == "paid"
     return shop.session.get(Purchase, checkout.purchase_id)
 
 
 def refund(shop: Any, payments: Any, purchase: Purchase, tokens: int) -> refunds.RefundOutcome:
-    return refunds.refund_purchase(shop.session, payments, purchase.id, tokens=tokens,
-                                   commit=shop.session.commit, actor=DESK, reason="went home")
+    return refunds.refund_purchase(
+        shop.session,
+        payments,
+        purchase.id,
+        tokens=tokens,
+        commit=shop.session.commit,
+        actor=DESK,
+        reason="went home",
+    )
 
 
 def refund_rows(session: Any, purchase: Purchase) -> list[Refund]:
-    return list(session.scalars(select(Refund).where(Refund.purchase_id == purchase.id)
-                                .order_by(Refund.id)).all())
+    return list(
+        session.scalars(
+            select(Refund).where(Refund.purchase_id == purchase.id).order_by(Refund.id)
+        ).all()
+    )
 
 
 def unused(session: Any, purchase: Purchase) -> int:
@@ -66,8 +84,9 @@ def test_prorated_shares_always_add_up_to_the_amount():
 
 
 def test_desk_refund_in_parts_gives_back_exactly_what_was_paid(shop, pss):
-    purchase = tickets_svc.sell_tickets(shop.session, pss, player=shop.players[0], count=3,
-                                        tournament=shop.main, actor=DESK)
+    purchase = tickets_svc.sell_tickets(
+        shop.session, pss, player=shop.players[0], count=3, tournament=shop.main, actor=DESK
+    )
     assert purchase.amount_cents == 800
     first = refund(shop, None, purchase, 1)
     assert (first.ok, first.amount_cents, first.message) == (True, 266, "Hand back $2.66 in cash.")
@@ -79,18 +98,21 @@ def test_desk_refund_in_parts_gives_back_exactly_what_was_paid(shop, pss):
     assert (purchase.status, purchase.refunded_cents) == (PurchaseStatus.REFUNDED, 800)
     assert [r.channel for r in refund_rows(shop.session, purchase)] == [Channel.DESK] * 2
     assert sum(r.amount_cents for r in refund_rows(shop.session, purchase)) == 800
-    details = shop.session.scalars(select(AuditLog.details).where(
-        AuditLog.action == "refund.done")).all()
+    details = shop.session.scalars(
+        select(AuditLog.details).where(AuditLog.action == "refund.done")
+    ).all()
     assert [d["amount_cents"] for d in details] == [266, 534]
     with pytest.raises(Refused, match="refunded in full already"):
         refund(shop, None, purchase, 1)
 
 
 def test_only_unused_tokens_can_be_refunded(shop, pss):
-    purchase = tickets_svc.sell_tickets(shop.session, pss, player=shop.players[0], count=2,
-                                        tournament=shop.main, actor=DESK)
-    token = shop.session.scalars(select(Token).where(Token.purchase_id == purchase.id)
-                                 .order_by(Token.id)).first()
+    purchase = tickets_svc.sell_tickets(
+        shop.session, pss, player=shop.players[0], count=2, tournament=shop.main, actor=DESK
+    )
+    token = shop.session.scalars(
+        select(Token).where(Token.purchase_id == purchase.id).order_by(Token.id)
+    ).first()
     token.used_at = utcnow()
     shop.session.flush()
     with pytest.raises(Refused, match="Only 1 game of this purchase is unused") as refused:
@@ -105,8 +127,9 @@ def test_only_unused_tokens_can_be_refunded(shop, pss):
 
 def test_refunded_tokens_can_no_longer_be_used(shop, pss):
     player = shop.players[0]
-    purchase = tickets_svc.sell_tickets(shop.session, pss, player=player, count=2,
-                                        tournament=shop.main, actor=DESK)
+    purchase = tickets_svc.sell_tickets(
+        shop.session, pss, player=player, count=2, tournament=shop.main, actor=DESK
+    )
     refund(shop, None, purchase, 1)
     usable = tickets_svc.usable_tokens(shop.session, pss, shop.main, player_id=player.id)
     assert len(usable) == 1
@@ -130,14 +153,20 @@ def test_stripe_partial_refunds_agree_with_stripe(shop, pss, payments, fake):
     assert purchase.refunded_cents == fake.amount_refunded(intent) == 800
     assert sorted(r.stripe_refund_id for r in rows) == sorted(fake.refunds)
     assert {r.stripe_refund_id: r.amount_cents for r in rows} == {
-        rid: r["amount"] for rid, r in fake.refunds.items()}
-    assert all(r["metadata"]["pss_purchase_id"] == str(purchase.id)
-               for r in fake.refunds.values())
-    audited = shop.session.scalars(select(AuditLog).where(
-        AuditLog.action.in_(("refund.request", "refund.done"))).order_by(AuditLog.id)).all()
+        rid: r["amount"] for rid, r in fake.refunds.items()
+    }
+    assert all(r["metadata"]["pss_purchase_id"] == str(purchase.id) for r in fake.refunds.values())
+    audited = shop.session.scalars(
+        select(AuditLog)
+        .where(AuditLog.action.in_(("refund.request", "refund.done")))
+        .order_by(AuditLog.id)
+    ).all()
     assert [(a.action, a.details["amount_cents"]) for a in audited] == [
-        ("refund.request", 266), ("refund.done", 266),
-        ("refund.request", 534), ("refund.done", 534)]
+        ("refund.request", 266),
+        ("refund.done", 266),
+        ("refund.request", 534),
+        ("refund.done", 534),
+    ]
     assert audited[-1].details["stripe_refund"] in fake.refunds
 
 
@@ -178,15 +207,25 @@ def test_refund_refused_by_stripe_is_withdrawn_and_the_games_are_usable_again(
     assert refund_rows(shop.session, purchase) == []
     assert unused(shop.session, purchase) == 2
     assert purchase.status == PurchaseStatus.COMPLETED
-    assert shop.session.scalar(select(func.count(AuditLog.id)).where(
-        AuditLog.action == "refund.failed")) == 1
+    assert (
+        shop.session.scalar(
+            select(func.count(AuditLog.id)).where(AuditLog.action == "refund.failed")
+        )
+        == 1
+    )
     assert fake.refunds == {}
 
 
 def test_only_paid_purchases_are_refunded(shop, pss, payments, fake):
     checkout = online.start_online_purchase(
-        shop.session, pss, payments, commit=shop.session.commit, event=shop.event,
-        player=shop.players[0], tickets=1, tournament=shop.main,
+        shop.session,
+        pss,
+        payments,
+        commit=shop.session.commit,
+        event=shop.event,
+        player=shop.players[0],
+        tickets=1,
+        tournament=shop.main,
         now=utcnow() - timedelta(minutes=1),
     )
     with pytest.raises(Refused, match="Only paid purchases") as refused:

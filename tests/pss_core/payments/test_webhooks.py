@@ -21,18 +21,35 @@ WEBHOOK_SECRET = "whsec_test_pss_secret"
 
 def start(shop: Any, pss: Any, payments: Any, player: Any = None) -> online.Checkout:
     return online.start_online_purchase(
-        shop.session, pss, payments, commit=shop.session.commit, event=shop.event,
-        player=player or shop.players[0], tickets=2, tournament=shop.main,
+        shop.session,
+        pss,
+        payments,
+        commit=shop.session.commit,
+        event=shop.event,
+        player=player or shop.players[0],
+        tickets=2,
+        tournament=shop.main,
     )
 
 
-def deliver(shop: Any, pss: Any, payments: Any, event: dict[str, Any], *,
-            secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> online.WebhookResult:
+def deliver(
+    shop: Any,
+    pss: Any,
+    payments: Any,
+    event: dict[str, Any],
+    *,
+    secret: str = WEBHOOK_SECRET,
+    timestamp: int | None = None,
+) -> online.WebhookResult:
     from pss_testing.fakestripe import FakeStripe
 
     payload = FakeStripe.webhook_payload(event)
     return online.handle_webhook(
-        shop.session, pss, payments, shop.event, payload,
+        shop.session,
+        pss,
+        payments,
+        shop.event,
+        payload,
         {"Stripe-Signature": sign_webhook(payload, secret, timestamp)},
         commit=shop.session.commit,
     )
@@ -43,8 +60,11 @@ def events_of(fake: Any, type_: str, pi_id: str) -> list[dict[str, Any]]:
 
 
 def paid_tokens(session: Any, purchase_id: int) -> int:
-    return session.scalar(select(func.count(Token.id)).where(
-        Token.purchase_id == purchase_id, Token.paid_at.is_not(None)))
+    return session.scalar(
+        select(func.count(Token.id)).where(
+            Token.purchase_id == purchase_id, Token.paid_at.is_not(None)
+        )
+    )
 
 
 def test_signed_succeeded_webhook_marks_paid_and_a_replay_changes_nothing(
@@ -77,8 +97,10 @@ def test_events_out_of_order_are_harmless(shop, pss, payments, fake):
         with pytest.raises(stripe.CardError):
             browser.v1.payment_intents.confirm(
                 checkout.payment_intent_id,
-                {"payment_method": "pm_card_chargeDeclined",
-                 "client_secret": checkout.client_secret},
+                {
+                    "payment_method": "pm_card_chargeDeclined",
+                    "client_secret": checkout.client_secret,
+                },
             )
         browser.v1.payment_intents.confirm(
             checkout.payment_intent_id,
@@ -97,17 +119,19 @@ def test_events_out_of_order_are_harmless(shop, pss, payments, fake):
     assert deliver(shop, pss, payments, created).settlement.outcome == "already"
     assert shop.session.get(Purchase, checkout.purchase_id).status == PurchaseStatus.COMPLETED
     assert paid_tokens(shop.session, checkout.purchase_id) == 2
-    verified = shop.session.scalars(select(PaymentTransaction).where(
-        PaymentTransaction.action == "payment_verified")).all()
+    verified = shop.session.scalars(
+        select(PaymentTransaction).where(PaymentTransaction.action == "payment_verified")
+    ).all()
     assert [v.message for v in verified] == ["verified from webhook"]
 
 
 def test_a_succeeded_event_is_not_taken_on_its_word(shop, pss, payments, fake):
     # A correctly signed event whose PaymentIntent Stripe does not (yet) call succeeded.
     checkout = start(shop, pss, payments)
-    claim = fake.event_for("payment_intent.succeeded",
-                           {**fake.payment_intents[checkout.payment_intent_id],
-                            "status": "succeeded"})
+    claim = fake.event_for(
+        "payment_intent.succeeded",
+        {**fake.payment_intents[checkout.payment_intent_id], "status": "succeeded"},
+    )
     result = deliver(shop, pss, payments, claim)
     assert result.settlement.outcome == "waiting"
     assert paid_tokens(shop.session, checkout.purchase_id) == 0
@@ -127,17 +151,25 @@ def test_bad_signatures_are_refused_and_nothing_is_recorded(shop, pss, payments,
     else:
         header = sign_webhook(payload, WEBHOOK_SECRET, int(time.time()) - 3600)
     with pytest.raises(PermissionDenied) as refused:
-        online.handle_webhook(shop.session, pss, payments, shop.event, payload,
-                              {"Stripe-Signature": header}, commit=shop.session.commit)
+        online.handle_webhook(
+            shop.session,
+            pss,
+            payments,
+            shop.event,
+            payload,
+            {"Stripe-Signature": header},
+            commit=shop.session.commit,
+        )
     assert refused.value.code == "bad_signature"
     assert shop.session.scalar(select(func.count(StripeWebhookEvent.stripe_event_id))) == 0
     assert paid_tokens(shop.session, checkout.purchase_id) == 0
 
 
 def test_events_about_other_payments_are_ignored(shop, pss, payments, fake):
-    stranger = fake.event_for("payment_intent.succeeded",
-                              {"id": "pi_not_ours", "object": "payment_intent",
-                               "status": "succeeded"})
+    stranger = fake.event_for(
+        "payment_intent.succeeded",
+        {"id": "pi_not_ours", "object": "payment_intent", "status": "succeeded"},
+    )
     result = deliver(shop, pss, payments, stranger)
     assert result.outcome == "ignored"
     assert fake.requests == []  # nothing to ask Stripe about
@@ -164,15 +196,24 @@ def test_an_event_without_a_signing_secret_takes_no_webhooks(shop, pss, payments
 
 def deliver_raw(shop: Any, pss: Any, payments: Any, payload: bytes) -> online.WebhookResult:
     """A body signed with the event's webhook secret, as Stripe (and the fake) signs them."""
-    return online.handle_webhook(shop.session, pss, payments, shop.event, payload,
-                                 {"Stripe-Signature": sign_webhook(payload, WEBHOOK_SECRET)},
-                                 commit=shop.session.commit)
+    return online.handle_webhook(
+        shop.session,
+        pss,
+        payments,
+        shop.event,
+        payload,
+        {"Stripe-Signature": sign_webhook(payload, WEBHOOK_SECRET)},
+        commit=shop.session.commit,
+    )
 
 
 def _event(**changes: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {"id": "evt_malformed", "object": "event",
-                             "type": "payment_intent.succeeded",
-                             "data": {"object": {"id": "pi_x", "object": "payment_intent"}}}
+    event: dict[str, Any] = {
+        "id": "evt_malformed",
+        "object": "event",
+        "type": "payment_intent.succeeded",
+        "data": {"object": {"id": "pi_x", "object": "payment_intent"}},
+    }
     for key, value in changes.items():
         if value is _DROP:
             event.pop(key)
@@ -183,16 +224,26 @@ def _event(**changes: Any) -> dict[str, Any]:
 
 _DROP = object()
 MALFORMED: dict[str, Any] = {
-    "a list": [], "null": None, "a number": 7, "a string": "evt_1",
-    "a null type": _event(type=None), "no type": _event(type=_DROP),
-    "a numeric type": _event(type=12), "a list type": _event(type=["charge.refunded"]),
+    "a list": [],
+    "null": None,
+    "a number": 7,
+    "a string": "evt_1",
+    "a null type": _event(type=None),
+    "no type": _event(type=_DROP),
+    "a numeric type": _event(type=12),
+    "a list type": _event(type=["charge.refunded"]),
     "a type of 300 characters": _event(type="charge." + "x" * 300),
     "an id of 300 characters": _event(id="evt_" + "x" * 296),
-    "a null id": _event(id=None), "no id": _event(id=_DROP), "a numeric id": _event(id=42),
-    "an empty id": _event(id=""), "an id with a NUL": _event(id="evt_\u0000x"),
+    "a null id": _event(id=None),
+    "no id": _event(id=_DROP),
+    "a numeric id": _event(id=42),
+    "an empty id": _event(id=""),
+    "an id with a NUL": _event(id="evt_\u0000x"),
     "an id with spaces": _event(id="evt 1"),
-    "no data": _event(data=_DROP), "null data": _event(data=None),
-    "data as a list": _event(data=[{"object": {}}]), "no data.object": _event(data={}),
+    "no data": _event(data=_DROP),
+    "null data": _event(data=None),
+    "data as a list": _event(data=[{"object": {}}]),
+    "no data.object": _event(data={}),
     "a null data.object": _event(data={"object": None}),
     "data.object as a string": _event(data={"object": "pi_x"}),
     "data.object as a list": _event(data={"object": [{"id": "pi_x"}]}),
@@ -211,8 +262,11 @@ def test_signed_bodies_that_are_no_stripe_event_are_refused(shop, pss, payments,
     assert shop.session.scalar(select(func.count(StripeWebhookEvent.stripe_event_id))) == 0
 
 
-@pytest.mark.parametrize("payload", [b"", b"not json", b"[" * 100_000, b"\xff\xfe{}"],
-                         ids=["empty", "not json", "too deep", "not utf-8"])
+@pytest.mark.parametrize(
+    "payload",
+    [b"", b"not json", b"[" * 100_000, b"\xff\xfe{}"],
+    ids=["empty", "not json", "too deep", "not utf-8"],
+)
 def test_signed_bodies_that_are_not_json_are_refused(shop, pss, payments, fake, payload):
     with pytest.raises((InvalidInput, PermissionDenied)):
         deliver_raw(shop, pss, payments, payload)
@@ -222,11 +276,20 @@ def test_signed_bodies_that_are_not_json_are_refused(shop, pss, payments, fake, 
 def test_a_well_formed_event_with_odd_object_fields_is_ignored(shop, pss, payments, fake):
     """Fields pss does not rely on may be anything: an object id that is no string names no
     purchase, so the event is recorded as ignored."""
-    for i, obj in enumerate(({"id": 5, "object": "payment_intent"},
-                             {"object": ["charge"], "payment_intent": {"id": "pi_x"}},
-                             {"object": "charge", "payment_intent": 12})):
+    for i, obj in enumerate(
+        (
+            {"id": 5, "object": "payment_intent"},
+            {"object": ["charge"], "payment_intent": {"id": "pi_x"}},
+            {"object": "charge", "payment_intent": 12},
+        )
+    ):
         import json
 
-        payload = json.dumps({"id": f"evt_odd_{i}", "type": "payment_intent.succeeded"
-                              if i == 0 else "charge.refunded", "data": {"object": obj}})
+        payload = json.dumps(
+            {
+                "id": f"evt_odd_{i}",
+                "type": "payment_intent.succeeded" if i == 0 else "charge.refunded",
+                "data": {"object": obj},
+            }
+        )
         assert deliver_raw(shop, pss, payments, payload.encode()).outcome == "ignored"

@@ -60,13 +60,24 @@ class World:
         self.players.append(ep)
         return ep
 
-    def tournament(self, slug: str, fmt: str, *, machines: int = 3, options: Any = None,
-                   **settings: Any) -> Tournament:
-        t = setup.create_tournament(self.session, self.pss, self.event, slug.title(), fmt,
-                                    slug=slug, options=options, **settings)
+    def tournament(
+        self, slug: str, fmt: str, *, machines: int = 3, options: Any = None, **settings: Any
+    ) -> Tournament:
+        t = setup.create_tournament(
+            self.session,
+            self.pss,
+            self.event,
+            slug.title(),
+            fmt,
+            slug=slug,
+            options=options,
+            **settings,
+        )
         self.tournaments[slug] = t
-        self.machines[slug] = [setup.add_machine(self.session, t, f"{slug} machine {i}")
-                               for i in range(1, machines + 1)]
+        self.machines[slug] = [
+            setup.add_machine(self.session, t, f"{slug} machine {i}")
+            for i in range(1, machines + 1)
+        ]
         return t
 
     def team(self, name: str, *members: EventPlayer) -> Team:
@@ -78,27 +89,44 @@ class World:
         if isinstance(scope, str):
             scope = self.tournaments[scope]
         key = "tournament" if isinstance(scope, Tournament) else "metatournament"
-        return tickets.sell_tickets(self.session, self.pss, player=player, count=count,
-                                    actor=kw.pop("actor", self.desk), **{key: scope}, **kw)
+        return tickets.sell_tickets(
+            self.session,
+            self.pss,
+            player=player,
+            count=count,
+            actor=kw.pop("actor", self.desk),
+            **{key: scope},
+            **kw,
+        )
 
     def m(self, slug: str = "main", i: int = 0) -> TournamentMachine:
         return self.machines[slug][i]
 
     def start(self, player: EventPlayer, machine: TournamentMachine) -> games.GameStarted:
-        return games.start_game(self.session, self.pss, machine=machine, player=player,
-                                actor=self.sk)
+        return games.start_game(
+            self.session, self.pss, machine=machine, player=player, actor=self.sk
+        )
 
     def record(self, machine: TournamentMachine, score: int | str, **kw: Any) -> Any:
-        return games.record_score(self.session, self.pss, machine=machine, score=score,
-                                  actor=self.sk, **kw)
+        return games.record_score(
+            self.session, self.pss, machine=machine, score=score, actor=self.sk, **kw
+        )
 
     def join(self, player: EventPlayer, machine: TournamentMachine, **kw: Any) -> Any:
-        return queues.join_queue(self.session, self.pss, machine=machine, player=player,
-                                 actor=kw.pop("actor", self.sk), **kw)
+        return queues.join_queue(
+            self.session,
+            self.pss,
+            machine=machine,
+            player=player,
+            actor=kw.pop("actor", self.sk),
+            **kw,
+        )
 
     def queue(self, machine: TournamentMachine) -> list[int | None]:
-        return [p.player_id if p.player_id is not None else -(p.team_id or 0)
-                for p in queues.queue_for(self.session, machine)]
+        return [
+            p.player_id if p.player_id is not None else -(p.team_id or 0)
+            for p in queues.queue_for(self.session, machine)
+        ]
 
     def summary(self, player: EventPlayer, slug: str = "main") -> tickets.TicketSummary:
         rows = [s for s in tickets.ticket_summary(self.session, player) if s.slug == slug]
@@ -106,13 +134,26 @@ class World:
         return rows[0]
 
     def notes(self, player: EventPlayer) -> list[str]:
-        return list(self.session.scalars(select(Notification.kind).where(
-            Notification.player_id == player.id).order_by(Notification.id)).all())
+        return list(
+            self.session.scalars(
+                select(Notification.kind)
+                .where(Notification.player_id == player.id)
+                .order_by(Notification.id)
+            ).all()
+        )
 
     def unused_tokens(self, player: EventPlayer, slug: str = "main") -> int:
-        return self.session.scalar(select(func.count(Token.id)).where(
-            Token.player_id == player.id, Token.tournament_id == self.tournaments[slug].id,
-            Token.used_at.is_(None), Token.voided_at.is_(None))) or 0
+        return (
+            self.session.scalar(
+                select(func.count(Token.id)).where(
+                    Token.player_id == player.id,
+                    Token.tournament_id == self.tournaments[slug].id,
+                    Token.used_at.is_(None),
+                    Token.voided_at.is_(None),
+                )
+            )
+            or 0
+        )
 
 
 def _staff(session: Session, event: Event, name: str, role: Role) -> Actor:
@@ -132,12 +173,15 @@ def build_world(session: Session, pss: Pss, *, players: int = 4) -> World:
     session.add(owner)
     session.flush()
     event = setup.create_event(session, owner, f"Test Open {n}", slug=f"test-{n}")
-    world = World(session=session, pss=pss, event=event,
-                  td=Actor("owner", user_id=owner.id),
-                  desk=_staff(session, event, "desk", Role.DESK),
-                  sk=_staff(session, event, "sk", Role.SCOREKEEPER))
-    world.tournament("main", "herb", price_cents=300,
-                     bundles=[{"count": 3, "price_cents": 800}])
+    world = World(
+        session=session,
+        pss=pss,
+        event=event,
+        td=Actor("owner", user_id=owner.id),
+        desk=_staff(session, event, "desk", Role.DESK),
+        sk=_staff(session, event, "sk", Role.SCOREKEEPER),
+    )
+    world.tournament("main", "herb", price_cents=300, bundles=[{"count": 3, "price_cents": 800}])
     for _ in range(players):
         world.player()
     return world
@@ -149,5 +193,8 @@ def world(dbsession: Session, pss: Pss) -> World:
 
 
 def team_member_ids(session: Session, team: Team) -> list[int]:
-    return list(session.scalars(select(TeamMember.event_player_id).where(
-        TeamMember.team_id == team.id)).all())
+    return list(
+        session.scalars(
+            select(TeamMember.event_player_id).where(TeamMember.team_id == team.id)
+        ).all()
+    )

@@ -36,23 +36,29 @@ def _playable(session: Session, pss: Pss, tokens: Sequence[Token]) -> set[int]:
     # A metatournament's tokens are asked for through one tournament they are good in.
     through: dict[int, int] = {}
     if wanted_metas and paid:
-        for tournament in session.scalars(select(Tournament).where(
-                Tournament.event_id == paid[0].event_id)):
+        for tournament in session.scalars(
+            select(Tournament).where(Tournament.event_id == paid[0].event_id)
+        ):
             for scope in token_scopes(session, pss, tournament):
                 if scope.metatournament_id in wanted_metas:
                     through.setdefault(scope.metatournament_id, tournament.id)
     asks: set[tuple[int, int | None, int | None]] = set()
     for t in paid:
-        tid = t.tournament_id if t.tournament_id is not None else through.get(
-            t.metatournament_id or 0)
+        tid = (
+            t.tournament_id
+            if t.tournament_id is not None
+            else through.get(t.metatournament_id or 0)
+        )
         if tid is not None:
             asks.add((tid, t.player_id, t.team_id))
     found: set[int] = set()
     for tid, player_id, team_id in sorted(asks, key=str):
         tournament = session.get(Tournament, tid)
         assert tournament is not None
-        found.update(t.id for t in usable_tokens(session, pss, tournament, player_id=player_id,
-                                                 team_id=team_id))
+        found.update(
+            t.id
+            for t in usable_tokens(session, pss, tournament, player_id=player_id, team_id=team_id)
+        )
     return found
 
 
@@ -60,8 +66,9 @@ def problems(session: Session, event_id: int, pss: Pss) -> list[str]:
     found: list[str] = []
     tokens = session.scalars(select(Token).where(Token.event_id == event_id)).all()
     scores = session.scalars(select(Score).where(Score.event_id == event_id)).all()
-    machines = session.scalars(select(TournamentMachine).where(
-        TournamentMachine.event_id == event_id)).all()
+    machines = session.scalars(
+        select(TournamentMachine).where(TournamentMachine.event_id == event_id)
+    ).all()
     slots = session.scalars(select(QueueSlot).where(QueueSlot.event_id == event_id)).all()
     members: dict[int, list[int]] = {}
     for team_id, pid in session.execute(select(TeamMember.team_id, TeamMember.event_player_id)):
@@ -75,10 +82,13 @@ def problems(session: Session, event_id: int, pss: Pss) -> list[str]:
         issued = [t for t in tokens if t.purchase_id == purchase.id]
         tpt = int(purchase.breakdown.get("tokens_per_ticket", 1))
         if len(issued) != purchase.tickets * tpt:
-            found.append(f"purchase {purchase.id}: {len(issued)} tokens for "
-                         f"{purchase.tickets} tickets x {tpt}")
+            found.append(
+                f"purchase {purchase.id}: {len(issued)} tokens for "
+                f"{purchase.tickets} tickets x {tpt}"
+            )
         if purchase.status == PurchaseStatus.COMPLETED and any(
-                t.paid_at is None and t.refunded_at is None for t in issued):
+            t.paid_at is None and t.refunded_at is None for t in issued
+        ):
             found.append(f"purchase {purchase.id} completed with unpaid tokens")
 
     paid = {t.id for t in tokens if t.paid_at is not None}
@@ -86,19 +96,23 @@ def problems(session: Session, event_id: int, pss: Pss) -> list[str]:
         "used": {t.id for t in tokens if t.used_at is not None},
         "voided": {t.id for t in tokens if t.voided_at is not None},
         "refunded": {t.id for t in tokens if t.refunded_at is not None},
-        "unused": _playable(session, pss, tokens) | {
-            m.token_id for m in machines if m.token_id is not None},
+        "unused": _playable(session, pss, tokens)
+        | {m.token_id for m in machines if m.token_id is not None},
     }
     for token_id in sorted(paid | set().union(*endings.values())):
         classes = [name for name, ids in endings.items() if token_id in ids]
         if token_id not in paid and classes:
             found.append(f"unpaid token {token_id} counts as {' and '.join(classes)}")
         elif token_id in paid and len(classes) != 1:
-            found.append(f"paid token {token_id} counts as "
-                         f"{' and '.join(classes) or 'none of used, voided, refunded, unused'}")
+            found.append(
+                f"paid token {token_id} counts as "
+                f"{' and '.join(classes) or 'none of used, voided, refunded, unused'}"
+            )
     if len(paid) != sum(len(ids & paid) for ids in endings.values()):
-        found.append(f"{len(paid)} paid tokens != " + " + ".join(
-            f"{len(ids & paid)} {name}" for name, ids in endings.items()))
+        found.append(
+            f"{len(paid)} paid tokens != "
+            + " + ".join(f"{len(ids & paid)} {name}" for name, ids in endings.items())
+        )
 
     for t in tokens:
         n = scores_by_token.get(t.id, 0)
@@ -106,8 +120,12 @@ def problems(session: Session, event_id: int, pss: Pss) -> list[str]:
             found.append(f"used token {t.id}: {n} scores, entry {t.entry_id}")
         if t.used_at is None and n:
             found.append(f"token {t.id} has {n} scores but is not used")
-        if (t.used_at is None and t.voided_at is None and t.entry_id is not None
-                and t.id not in in_play):
+        if (
+            t.used_at is None
+            and t.voided_at is None
+            and t.entry_id is not None
+            and t.id not in in_play
+        ):
             found.append(f"unused token {t.id} is tied to entry {t.entry_id} but not in play")
 
     people_on: Counter[int] = Counter()
@@ -115,12 +133,17 @@ def problems(session: Session, event_id: int, pss: Pss) -> list[str]:
         if m.token_id is None:
             continue
         token = next((t for t in tokens if t.id == m.token_id), None)
-        if token is None or token.paid_at is None or token.used_at or token.voided_at \
-                or token.refunded_at:
+        if (
+            token is None
+            or token.paid_at is None
+            or token.used_at
+            or token.voided_at
+            or token.refunded_at
+        ):
             found.append(f"machine {m.id} plays a token that is not paid and unused")
         elif (token.player_id, token.team_id) != (m.player_id, m.team_id):
             found.append(f"machine {m.id} plays someone else's token")
-        for pid in ([m.player_id] if m.player_id is not None else members.get(m.team_id or 0, [])):
+        for pid in [m.player_id] if m.player_id is not None else members.get(m.team_id or 0, []):
             people_on[pid] += 1
     for pid, n in people_on.items():
         if n > 1:

@@ -29,8 +29,9 @@ class Outcome:
         return self.kind == "ok"
 
 
-def run_at_once(engine: Engine, jobs: Sequence[Callable[[Session], Any]],
-                timeout: float = 30.0) -> list[Outcome]:
+def run_at_once(
+    engine: Engine, jobs: Sequence[Callable[[Session], Any]], timeout: float = 30.0
+) -> list[Outcome]:
     """Start every job together (a barrier), each in its own session that commits on success."""
     barrier = threading.Barrier(len(jobs))
     outcomes: list[Outcome | None] = [None] * len(jobs)
@@ -100,15 +101,22 @@ class _Dropped:
 
 
 def _definition(conn: Any, name: str) -> _Dropped:
-    row = conn.execute(text(
-        "SELECT c.conrelid::regclass::text, pg_get_constraintdef(c.oid) FROM pg_constraint c "
-        "WHERE c.conname = :name AND c.connamespace = current_schema()::regnamespace"),
-        {"name": name}).one_or_none()
+    row = conn.execute(
+        text(
+            "SELECT c.conrelid::regclass::text, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+            "WHERE c.conname = :name AND c.connamespace = current_schema()::regnamespace"
+        ),
+        {"name": name},
+    ).one_or_none()
     if row is not None:
         return _Dropped(name, row[0], "constraint", row[1])
-    row = conn.execute(text(
-        "SELECT tablename, indexdef FROM pg_indexes WHERE indexname = :name "
-        "AND schemaname = current_schema()"), {"name": name}).one_or_none()
+    row = conn.execute(
+        text(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE indexname = :name "
+            "AND schemaname = current_schema()"
+        ),
+        {"name": name},
+    ).one_or_none()
     if row is None:
         raise LookupError(f"no constraint or index named {name!r}")
     return _Dropped(name, row[0], "index", row[1])
@@ -146,8 +154,9 @@ def constraints_off(engine: Engine, *names: str) -> Iterator[None]:
             _empty_every_table(conn)
             for d in dropped:
                 if d.kind == "constraint":
-                    conn.execute(text(
-                        f'ALTER TABLE "{d.table}" ADD CONSTRAINT "{d.name}" {d.definition}'))
+                    conn.execute(
+                        text(f'ALTER TABLE "{d.table}" ADD CONSTRAINT "{d.name}" {d.definition}')
+                    )
                 else:
                     conn.execute(text(d.definition))
             restored = [_definition(conn, d.name) for d in dropped]
@@ -185,6 +194,7 @@ class SecondActsMidway:
         def run(session: Session) -> Any:
             self.first_thread = threading.get_ident()
             return job(session)
+
         return run
 
     def second(self, job: Callable[[Session], Any]) -> Callable[[Session], Any]:
@@ -201,4 +211,5 @@ class SecondActsMidway:
                 return job(session)
             finally:
                 self.second_acting.set()  # never leave the first job waiting
+
         return run

@@ -41,19 +41,24 @@ def two_events(dbsession: Session, pss: Pss) -> tuple[Event, Event]:
 
 def audit_actions(session: Session, event_id: int | None) -> list[str]:
     query = select(AuditLog.action).order_by(AuditLog.id)
-    query = query.where(AuditLog.event_id.is_(None) if event_id is None
-                        else AuditLog.event_id == event_id)
+    query = query.where(
+        AuditLog.event_id.is_(None) if event_id is None else AuditLog.event_id == event_id
+    )
     return list(session.scalars(query))
 
 
-def test_staff_login_is_valid_only_in_its_event(dbsession: Session,
-                                                two_events: tuple[Event, Event]) -> None:
+def test_staff_login_is_valid_only_in_its_event(
+    dbsession: Session, two_events: tuple[Event, Event]
+) -> None:
     demo, other = two_events
     token = auth.login_staff(dbsession, demo, "desk", "desk-pass", CLIENT)
     ident = auth.identity_for(dbsession, token)
     assert ident is not None
-    assert (ident.kind, ident.event_id, ident.roles) == (LoginKind.STAFF, demo.id,
-                                                         frozenset({Role.DESK}))
+    assert (ident.kind, ident.event_id, ident.roles) == (
+        LoginKind.STAFF,
+        demo.id,
+        frozenset({Role.DESK}),
+    )
     # The same user has another password in the other event; the demo password does not work.
     with pytest.raises(auth.LoginRefused):
         auth.login_staff(dbsession, other, "desk", "desk-pass", CLIENT)
@@ -65,16 +70,17 @@ def test_staff_login_is_valid_only_in_its_event(dbsession: Session,
     assert token not in stored
 
 
-def test_owner_is_td_and_admin_login_needs_an_owner(dbsession: Session,
-                                                    two_events: tuple[Event, Event]) -> None:
+def test_owner_is_td_and_admin_login_needs_an_owner(
+    dbsession: Session, two_events: tuple[Event, Event]
+) -> None:
     demo, _ = two_events
-    ident = auth.identity_for(dbsession, auth.login_staff(dbsession, demo, "owner", "owner-pass",
-                                                          CLIENT))
+    ident = auth.identity_for(
+        dbsession, auth.login_staff(dbsession, demo, "owner", "owner-pass", CLIENT)
+    )
     assert ident is not None
     assert ident.is_owner
     assert Role.TOURNAMENT_DIRECTOR in ident.roles
-    admin = auth.identity_for(dbsession, auth.login_admin(dbsession, "owner", "owner-pass",
-                                                          CLIENT))
+    admin = auth.identity_for(dbsession, auth.login_admin(dbsession, "owner", "owner-pass", CLIENT))
     assert admin is not None
     assert (admin.kind, admin.event_id) == (LoginKind.ADMIN, None)
     # The desk worker has an account but owns no events: no admin login, even with the right
@@ -83,8 +89,9 @@ def test_owner_is_td_and_admin_login_needs_an_owner(dbsession: Session,
         auth.login_admin(dbsession, "desk", "desk-pass", CLIENT)
 
 
-def test_player_login_and_logout_revokes(dbsession: Session,
-                                         two_events: tuple[Event, Event]) -> None:
+def test_player_login_and_logout_revokes(
+    dbsession: Session, two_events: tuple[Event, Event]
+) -> None:
     demo, other = two_events
     token = auth.login_player(dbsession, demo, "101", "4321", CLIENT)
     ident = auth.identity_for(dbsession, token)
@@ -108,8 +115,9 @@ def test_sessions_expire(dbsession: Session, two_events: tuple[Event, Event]) ->
     assert auth.identity_for(dbsession, token, now + lifetime) is None
 
 
-def test_removed_staff_lose_their_session(dbsession: Session,
-                                          two_events: tuple[Event, Event]) -> None:
+def test_removed_staff_lose_their_session(
+    dbsession: Session, two_events: tuple[Event, Event]
+) -> None:
     from pss_core.audit import SYSTEM
     from pss_core.services import admin
 
@@ -124,35 +132,44 @@ def test_removed_staff_lose_their_session(dbsession: Session,
     assert auth.identity_for(dbsession, token) is None
 
 
-def test_pin_lockout_after_five_failures(dbsession: Session,
-                                         two_events: tuple[Event, Event]) -> None:
+def test_pin_lockout_after_five_failures(
+    dbsession: Session, two_events: tuple[Event, Event]
+) -> None:
     demo, _ = two_events
     now = utcnow()
     policy = auth.ThrottlePolicy(max_failures=5, client_max_failures=100)
     for attempt in range(4):
         with pytest.raises(auth.LoginRefused):
-            auth.login_player(dbsession, demo, 103, f"000{attempt}", CLIENT, policy=policy,
-                              now=now)
+            auth.login_player(dbsession, demo, 103, f"000{attempt}", CLIENT, policy=policy, now=now)
     with pytest.raises(auth.LockedOut) as locked:
         auth.login_player(dbsession, demo, 103, "0009", CLIENT, policy=policy, now=now)
     assert "Ask the desk" in locked.value.message
     assert locked.value.details["retry_after"] == 15 * 60 + 1
     # Locked: even the right PIN is refused, from any device, without being checked.
     with pytest.raises(auth.LockedOut):
-        auth.login_player(dbsession, demo, 103, "4321", OTHER, policy=policy,
-                          now=now + timedelta(minutes=14))
+        auth.login_player(
+            dbsession, demo, 103, "4321", OTHER, policy=policy, now=now + timedelta(minutes=14)
+        )
     # Another player is not affected.
     assert auth.login_player(dbsession, demo, 104, "4321", CLIENT, policy=policy, now=now)
     # After the lockout the right PIN works, and the count starts over.
-    assert auth.login_player(dbsession, demo, 103, "4321", CLIENT, policy=policy,
-                             now=now + timedelta(minutes=15, seconds=1))
+    assert auth.login_player(
+        dbsession,
+        demo,
+        103,
+        "4321",
+        CLIENT,
+        policy=policy,
+        now=now + timedelta(minutes=15, seconds=1),
+    )
     actions = audit_actions(dbsession, demo.id)
     assert actions.count("login.failed") == 5
     assert actions.count("login.locked") == 1
 
 
-def test_client_lockout_across_player_numbers(dbsession: Session,
-                                              two_events: tuple[Event, Event]) -> None:
+def test_client_lockout_across_player_numbers(
+    dbsession: Session, two_events: tuple[Event, Event]
+) -> None:
     demo, _ = two_events
     now = utcnow()
     policy = auth.ThrottlePolicy(max_failures=5, client_max_failures=3)
@@ -168,12 +185,14 @@ def test_client_lockout_across_player_numbers(dbsession: Session,
     assert auth.login_player(dbsession, demo, 104, "4321", OTHER, policy=policy, now=now)
 
 
-def test_failures_are_forgotten_after_the_window(dbsession: Session,
-                                                 two_events: tuple[Event, Event]) -> None:
+def test_failures_are_forgotten_after_the_window(
+    dbsession: Session, two_events: tuple[Event, Event]
+) -> None:
     demo, _ = two_events
     now = utcnow()
-    policy = auth.ThrottlePolicy(max_failures=3, client_max_failures=100,
-                                 window=timedelta(minutes=10))
+    policy = auth.ThrottlePolicy(
+        max_failures=3, client_max_failures=100, window=timedelta(minutes=10)
+    )
     for _ in range(2):
         with pytest.raises(auth.LoginRefused):
             auth.login_player(dbsession, demo, 105, "1111", CLIENT, policy=policy, now=now)
@@ -185,8 +204,9 @@ def test_failures_are_forgotten_after_the_window(dbsession: Session,
         auth.login_player(dbsession, demo, 105, "1111", CLIENT, policy=policy, now=later)
 
 
-def test_success_clears_the_subject_count(dbsession: Session,
-                                          two_events: tuple[Event, Event]) -> None:
+def test_success_clears_the_subject_count(
+    dbsession: Session, two_events: tuple[Event, Event]
+) -> None:
     demo, _ = two_events
     policy = auth.ThrottlePolicy(max_failures=3, client_max_failures=100)
     for _ in range(2):
@@ -196,7 +216,7 @@ def test_success_clears_the_subject_count(dbsession: Session,
     for _ in range(2):
         with pytest.raises(auth.LoginRefused):
             auth.login_staff(dbsession, demo, "desk", "wrong", CLIENT, policy=policy)
-    row, = auth.throttles(dbsession, demo.id, ["staff:desk"])
+    (row,) = auth.throttles(dbsession, demo.id, ["staff:desk"])
     assert (row.failures, row.locked_until) == (2, None)
 
 
@@ -213,8 +233,9 @@ def test_desk_unlocks_a_player(dbsession: Session, two_events: tuple[Event, Even
     assert auth.unlock_player(dbsession, demo, 106) is False
 
 
-def test_unknown_names_count_like_wrong_secrets(dbsession: Session,
-                                                two_events: tuple[Event, Event]) -> None:
+def test_unknown_names_count_like_wrong_secrets(
+    dbsession: Session, two_events: tuple[Event, Event]
+) -> None:
     demo, _ = two_events
     policy = auth.ThrottlePolicy(max_failures=2, client_max_failures=100)
     with pytest.raises(auth.LoginRefused) as refused:
@@ -230,7 +251,8 @@ def test_unknown_names_count_like_wrong_secrets(dbsession: Session,
 
 @pytest.mark.parametrize(("number", "pin"), [("abc", "1234"), ("0", "1234"), ("101", "")])
 def test_malformed_player_logins_are_invalid_input(
-        dbsession: Session, two_events: tuple[Event, Event], number: str, pin: str) -> None:
+    dbsession: Session, two_events: tuple[Event, Event], number: str, pin: str
+) -> None:
     from pss_core.errors import InvalidInput
 
     demo, _ = two_events
@@ -238,8 +260,9 @@ def test_malformed_player_logins_are_invalid_input(
         auth.login_player(dbsession, demo, number, pin, CLIENT)
 
 
-def test_player_failures_do_not_lock_the_staff_login(dbsession: Session,
-                                                     two_events: tuple[Event, Event]) -> None:
+def test_player_failures_do_not_lock_the_staff_login(
+    dbsession: Session, two_events: tuple[Event, Event]
+) -> None:
     demo, _ = two_events
     policy = auth.ThrottlePolicy(max_failures=50, client_max_failures=2)
     for number in (101, 102):
@@ -255,7 +278,8 @@ def test_player_failures_do_not_lock_the_staff_login(dbsession: Session,
 
 
 def test_a_device_that_logged_in_before_keeps_its_own_allowance(
-        dbsession: Session, two_events: tuple[Event, Event]) -> None:
+    dbsession: Session, two_events: tuple[Event, Event]
+) -> None:
     demo, _ = two_events
     now = utcnow()
     phone = auth.authenticate_player(dbsession, demo, 103, "4321", CLIENT, now=now)
@@ -264,8 +288,9 @@ def test_a_device_that_logged_in_before_keeps_its_own_allowance(
     # Someone elsewhere locks number 103 for every device that never logged in as it ...
     for attempt in range(5):
         with pytest.raises((auth.LoginRefused, auth.LockedOut)):
-            auth.login_player(dbsession, demo, 103, f"000{attempt}",
-                              auth.Client(f"10.0.0.{attempt}"), now=now)
+            auth.login_player(
+                dbsession, demo, 103, f"000{attempt}", auth.Client(f"10.0.0.{attempt}"), now=now
+            )
     with pytest.raises(auth.LockedOut):
         auth.login_player(dbsession, demo, 103, "4321", OTHER, now=now)
     # ... but the player's own phone still gets in, and needs no new device token.
@@ -281,12 +306,13 @@ def test_a_device_that_logged_in_before_keeps_its_own_allowance(
     # A device token is good for its own number only.
     with pytest.raises(auth.LoginRefused):
         auth.login_player(dbsession, demo, 104, "0000", trusted, now=now)
-    row, = auth.throttles(dbsession, demo.id, ["player:104"])
+    (row,) = auth.throttles(dbsession, demo.id, ["player:104"])
     assert row.failures == 1
 
 
 def test_a_shared_address_does_not_lock_out_the_players_behind_it(
-        dbsession: Session, two_events: tuple[Event, Event]) -> None:
+    dbsession: Session, two_events: tuple[Event, Event]
+) -> None:
     demo, _ = two_events
     now = utcnow()
     wifi = auth.Client("203.0.113.1")
@@ -304,9 +330,14 @@ def test_a_shared_address_does_not_lock_out_the_players_behind_it(
         auth.login_player(dbsession, demo, 103, "4321", wifi, now=now)
     assert "this device or network" in locked.value.message
     # A phone that logged in before is not behind that lock.
-    assert auth.login_player(dbsession, demo, 102, "4321",
-                             auth.Client("203.0.113.1", devices=(phone.device_token or "",)),
-                             now=now)
+    assert auth.login_player(
+        dbsession,
+        demo,
+        102,
+        "4321",
+        auth.Client("203.0.113.1", devices=(phone.device_token or "",)),
+        now=now,
+    )
 
 
 def _spray(dbsession: Session, event: Event, now: Any) -> list[str]:
@@ -325,15 +356,19 @@ def _spray(dbsession: Session, event: Event, now: Any) -> list[str]:
 
 
 def test_the_event_wide_cap_bounds_spraying_over_numbers_and_addresses(
-        dbsession: Session, two_events: tuple[Event, Event]) -> None:
+    dbsession: Session, two_events: tuple[Event, Event]
+) -> None:
     demo, _ = two_events
     now = utcnow()
     cap = auth.DEFAULT_POLICY.event_max_failures
     outcomes = _spray(dbsession, demo, now)
     assert outcomes.count("refused") == cap - 1
     assert outcomes.count("locked") == 120 - cap + 1
-    failed = dbsession.scalar(select(func.count(AuditLog.id)).where(
-        AuditLog.action == "login.failed", AuditLog.event_id == demo.id))
+    failed = dbsession.scalar(
+        select(func.count(AuditLog.id)).where(
+            AuditLog.action == "login.failed", AuditLog.event_id == demo.id
+        )
+    )
     assert failed == cap
     # The other event and the staff login are not part of this cap.
     _, other = two_events
@@ -347,7 +382,8 @@ def test_the_event_wide_cap_bounds_spraying_over_numbers_and_addresses(
 
 
 def test_the_desks_unlock_lifts_every_lock_in_the_players_way(
-        dbsession: Session, two_events: tuple[Event, Event]) -> None:
+    dbsession: Session, two_events: tuple[Event, Event]
+) -> None:
     demo, _ = two_events
     now = utcnow()
     wifi = auth.Client("203.0.113.1")
@@ -360,7 +396,7 @@ def test_the_desks_unlock_lifts_every_lock_in_the_players_way(
         with pytest.raises((auth.LoginRefused, auth.LockedOut)):
             auth.login_player(dbsession, demo, number, "0000", wifi, policy=policy, now=now)
     for key in ("player:105", "client:player:203.0.113.1", "all:player"):
-        row, = auth.throttles(dbsession, demo.id, [key])
+        (row,) = auth.throttles(dbsession, demo.id, [key])
         assert row.locked_until is not None, key
     with pytest.raises(auth.LockedOut):
         auth.login_player(dbsession, demo, 105, "4321", wifi, policy=policy, now=now)
@@ -370,30 +406,40 @@ def test_the_desks_unlock_lifts_every_lock_in_the_players_way(
     # Nobody else's number is exempt, and 105's exemption ended with the login.
     with pytest.raises(auth.LockedOut):
         auth.login_player(dbsession, demo, 106, "4321", wifi, policy=policy, now=now)
-    row, = auth.throttles(dbsession, demo.id, ["player:105"])
+    (row,) = auth.throttles(dbsession, demo.id, ["player:105"])
     assert row.exempt_until is None
     assert "login.unlock" in audit_actions(dbsession, demo.id)
 
 
 def test_guesses_at_one_number_stay_under_a_hundred_an_hour(
-        dbsession: Session, two_events: tuple[Event, Event]) -> None:
+    dbsession: Session, two_events: tuple[Event, Event]
+) -> None:
     """OWASP ASVS 2.2.1, from a fresh address every minute (no address cap helps)."""
     demo, _ = two_events
     start = utcnow()
     for minute in range(60):
         with pytest.raises((auth.LoginRefused, auth.LockedOut)):
-            auth.login_player(dbsession, demo, 107, f"{minute:04d}",
-                              auth.Client(f"10.1.0.{minute}"),
-                              now=start + timedelta(minutes=minute))
-    failed = dbsession.scalar(select(func.count(AuditLog.id)).where(
-        AuditLog.action == "login.failed", AuditLog.event_id == demo.id))
+            auth.login_player(
+                dbsession,
+                demo,
+                107,
+                f"{minute:04d}",
+                auth.Client(f"10.1.0.{minute}"),
+                now=start + timedelta(minutes=minute),
+            )
+    failed = dbsession.scalar(
+        select(func.count(AuditLog.id)).where(
+            AuditLog.action == "login.failed", AuditLog.event_id == demo.id
+        )
+    )
     assert 0 < failed <= 100
     # 5 failures at minutes 0-4, 19-23, 38-42 and 57-59: each five locks 15 minutes.
     assert failed == 18
 
 
-def test_admin_throttle_keys_are_unique(dbsession: Session,
-                                        two_events: tuple[Event, Event]) -> None:
+def test_admin_throttle_keys_are_unique(
+    dbsession: Session, two_events: tuple[Event, Event]
+) -> None:
     from sqlalchemy.exc import IntegrityError
 
     from pss_core.models import LoginThrottle
@@ -401,19 +447,21 @@ def test_admin_throttle_keys_are_unique(dbsession: Session,
     for _ in range(2):
         with pytest.raises(auth.LoginRefused):
             auth.login_admin(dbsession, "nobody", "x" * 8, CLIENT)
-    row, = auth.throttles(dbsession, None, ["admin:nobody"])
+    (row,) = auth.throttles(dbsession, None, ["admin:nobody"])
     assert row.failures == 2
     # The database itself refuses a second row for one admin key.
     nested = dbsession.begin_nested()
-    dbsession.add(LoginThrottle(event_id=None, key="admin:nobody", failures=0,
-                                window_started_at=utcnow()))
+    dbsession.add(
+        LoginThrottle(event_id=None, key="admin:nobody", failures=0, window_started_at=utcnow())
+    )
     with pytest.raises(IntegrityError):
         dbsession.flush()
     nested.rollback()
 
 
-def test_logout_ends_only_a_session_of_its_own_kind(dbsession: Session,
-                                                    two_events: tuple[Event, Event]) -> None:
+def test_logout_ends_only_a_session_of_its_own_kind(
+    dbsession: Session, two_events: tuple[Event, Event]
+) -> None:
     demo, other = two_events
     admin_token = auth.login_admin(dbsession, "owner", "owner-pass", CLIENT)
     player_token = auth.login_player(dbsession, other, 101, "9999", CLIENT)
@@ -456,7 +504,8 @@ def hasher(monkeypatch: pytest.MonkeyPatch) -> CountingHasher:
 
 
 def test_every_login_outcome_costs_one_verification(
-        dbsession: Session, two_events: tuple[Event, Event], hasher: CountingHasher) -> None:
+    dbsession: Session, two_events: tuple[Event, Event], hasher: CountingHasher
+) -> None:
     from pss_core.audit import SYSTEM
     from pss_core.services import admin
 
@@ -470,26 +519,36 @@ def test_every_login_outcome_costs_one_verification(
     dbsession.flush()
     policy = auth.ThrottlePolicy(max_failures=100, client_max_failures=100)
     attempts = {
-        "admin, unknown user": lambda: auth.login_admin(dbsession, "nobody", "pw-123456", CLIENT,
-                                                        policy=policy),
-        "admin, no password": lambda: auth.login_admin(dbsession, "desk", "pw-123456", CLIENT,
-                                                       policy=policy),
-        "admin, owns no events": lambda: auth.login_admin(dbsession, "fan", "fan-pass",
-                                                          CLIENT, policy=policy),
-        "admin, wrong password": lambda: auth.login_admin(dbsession, "owner", "pw-123456",
-                                                          CLIENT, policy=policy),
-        "staff, unknown user": lambda: auth.login_staff(dbsession, demo, "nobody", "pw-123456",
-                                                        CLIENT, policy=policy),
-        "staff, not on the staff": lambda: auth.login_staff(dbsession, demo, "owner2",
-                                                            "owner2-pass", CLIENT, policy=policy),
-        "staff, removed": lambda: auth.login_staff(dbsession, demo, "gone", "gone-pass", CLIENT,
-                                                   policy=policy),
-        "staff, wrong password": lambda: auth.login_staff(dbsession, demo, "desk", "pw-123456",
-                                                          CLIENT, policy=policy),
-        "player, unknown number": lambda: auth.login_player(dbsession, demo, 999, "1234",
-                                                            CLIENT, policy=policy),
-        "player, wrong PIN": lambda: auth.login_player(dbsession, demo, 101, "1234", CLIENT,
-                                                       policy=policy),
+        "admin, unknown user": lambda: auth.login_admin(
+            dbsession, "nobody", "pw-123456", CLIENT, policy=policy
+        ),
+        "admin, no password": lambda: auth.login_admin(
+            dbsession, "desk", "pw-123456", CLIENT, policy=policy
+        ),
+        "admin, owns no events": lambda: auth.login_admin(
+            dbsession, "fan", "fan-pass", CLIENT, policy=policy
+        ),
+        "admin, wrong password": lambda: auth.login_admin(
+            dbsession, "owner", "pw-123456", CLIENT, policy=policy
+        ),
+        "staff, unknown user": lambda: auth.login_staff(
+            dbsession, demo, "nobody", "pw-123456", CLIENT, policy=policy
+        ),
+        "staff, not on the staff": lambda: auth.login_staff(
+            dbsession, demo, "owner2", "owner2-pass", CLIENT, policy=policy
+        ),
+        "staff, removed": lambda: auth.login_staff(
+            dbsession, demo, "gone", "gone-pass", CLIENT, policy=policy
+        ),
+        "staff, wrong password": lambda: auth.login_staff(
+            dbsession, demo, "desk", "pw-123456", CLIENT, policy=policy
+        ),
+        "player, unknown number": lambda: auth.login_player(
+            dbsession, demo, 999, "1234", CLIENT, policy=policy
+        ),
+        "player, wrong PIN": lambda: auth.login_player(
+            dbsession, demo, 101, "1234", CLIENT, policy=policy
+        ),
     }
     counts = {}
     for outcome, attempt in attempts.items():
@@ -517,8 +576,9 @@ def test_the_dummy_hash_is_not_made_at_import() -> None:
         "security.verify_in_constant_work(None, 'y')\n"
         "print(len(made))\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         check=True, timeout=120).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
     # None at import; one, made on first use and then kept.
     assert out == ["0", "1"]
 
@@ -526,8 +586,7 @@ def test_the_dummy_hash_is_not_made_at_import() -> None:
 # --- a brand-new key under concurrent first attempts ------------------------------------------
 
 
-def _first_attempts_at_once(engine: Any, pss: Pss,
-                            hasher: CountingHasher) -> tuple[int, list[Any]]:
+def _first_attempts_at_once(engine: Any, pss: Pss, hasher: CountingHasher) -> tuple[int, list[Any]]:
     from pss_core.demo import create_demo
 
     from .racing import run_at_once
@@ -535,21 +594,27 @@ def _first_attempts_at_once(engine: Any, pss: Pss,
     with Session(bind=engine, expire_on_commit=False) as s:
         event = create_demo(s, pss)
         s.commit()
-    policy = auth.ThrottlePolicy(max_failures=5, client_max_failures=1000,
-                                 event_max_failures=1000)
+    policy = auth.ThrottlePolicy(max_failures=5, client_max_failures=1000, event_max_failures=1000)
     hasher.pause = 0.05
     before = hasher.verified
 
     def attempt(i: int) -> Callable[[Session], str]:
         def job(s: Session) -> str:
             try:
-                auth.login_player(s, s.get(Event, event.id), 101, f"{i:04d}",  # type: ignore[arg-type]
-                                  auth.Client(f"10.2.{i}.1"), policy=policy)
+                auth.login_player(
+                    s,
+                    s.get(Event, event.id),
+                    101,
+                    f"{i:04d}",  # type: ignore[arg-type]
+                    auth.Client(f"10.2.{i}.1"),
+                    policy=policy,
+                )
             except (auth.LoginRefused, auth.LockedOut) as exc:
                 # Kept, as the web keeps it: a refused login commits its count.
                 s.commit()
                 return exc.code
             return "in"
+
         return job
 
     outcomes = run_at_once(engine, [attempt(i) for i in range(40)])
@@ -558,7 +623,8 @@ def _first_attempts_at_once(engine: Any, pss: Pss,
 
 @pytest.mark.postgres_only
 def test_concurrent_first_attempts_get_no_more_checks_than_the_limit(
-        committed_engine: Any, pss: Pss, hasher: CountingHasher) -> None:
+    committed_engine: Any, pss: Pss, hasher: CountingHasher
+) -> None:
     checks, outcomes = _first_attempts_at_once(committed_engine, pss, hasher)
     assert [o.kind for o in outcomes] == ["ok"] * 40
     codes = sorted(o.value for o in outcomes)
@@ -569,11 +635,14 @@ def test_concurrent_first_attempts_get_no_more_checks_than_the_limit(
 
 @pytest.mark.postgres_only
 def test_concurrent_first_attempts_race_past_the_limit_without_the_lock(
-        committed_engine: Any, pss: Pss, hasher: CountingHasher,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    committed_engine: Any, pss: Pss, hasher: CountingHasher, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The negative control: without locking the subject's row before the check, the burst of
     first attempts finds no row and every one of them gets its PIN checked."""
-    monkeypatch.setattr(auth, "_hold_subject",
-                        lambda session, event_id, key, now: auth._peek(session, event_id, key))
+    monkeypatch.setattr(
+        auth,
+        "_hold_subject",
+        lambda session, event_id, key, now: auth._peek(session, event_id, key),
+    )
     checks, _ = _first_attempts_at_once(committed_engine, pss, hasher)
     assert checks > 5, checks

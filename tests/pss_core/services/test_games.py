@@ -17,26 +17,50 @@ from pss_core.services import games
 from pss_core.services.games import MAX_SCORE, parse_score
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("12345670", 12_345_670), ("12,345,670", 12_345_670), ("12.345.670", 12_345_670),
-    (" 1 234 ", 1234), ("0", 0), (7, 7), (str(MAX_SCORE), MAX_SCORE), ("999", 999),
-    ("12'345", 12345),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("12345670", 12_345_670),
+        ("12,345,670", 12_345_670),
+        ("12.345.670", 12_345_670),
+        (" 1 234 ", 1234),
+        ("0", 0),
+        (7, 7),
+        (str(MAX_SCORE), MAX_SCORE),
+        ("999", 999),
+        ("12'345", 12345),
+    ],
+)
 def test_parse_score_accepts(text, value):
     assert parse_score(text) == value
 
 
-@pytest.mark.parametrize(("text", "code"), [
-    ("-5", "negative_score"), (-5, "negative_score"), ("1.5", "invalid_score"),
-    ("12,34", "invalid_score"), ("1,234.567", "invalid_score"), ("", "invalid_score"),
-    ("abc", "invalid_score"), (str(MAX_SCORE + 1), "score_too_large"), (True, "invalid_score"),
-    (1.5, "invalid_score"), ("١٢٣", "invalid_score"),
-    # Past what int() reads (4,300 digits), exponents, NaN and Infinity, typed or as floats.
-    ("9" * 5000, "score_too_large"), ("-" + "9" * 5000, "score_too_large"),
-    ("1" + ",000" * 2000, "score_too_large"), ("1E+999999999", "invalid_score"),
-    ("NaN", "invalid_score"), ("Infinity", "invalid_score"), (float("nan"), "invalid_score"),
-    (float("inf"), "invalid_score"), (-0.0, "invalid_score"),
-])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("-5", "negative_score"),
+        (-5, "negative_score"),
+        ("1.5", "invalid_score"),
+        ("12,34", "invalid_score"),
+        ("1,234.567", "invalid_score"),
+        ("", "invalid_score"),
+        ("abc", "invalid_score"),
+        (str(MAX_SCORE + 1), "score_too_large"),
+        (True, "invalid_score"),
+        (1.5, "invalid_score"),
+        ("١٢٣", "invalid_score"),
+        # Past what int() reads (4,300 digits), exponents, NaN and Infinity, typed or as floats.
+        ("9" * 5000, "score_too_large"),
+        ("-" + "9" * 5000, "score_too_large"),
+        ("1" + ",000" * 2000, "score_too_large"),
+        ("1E+999999999", "invalid_score"),
+        ("NaN", "invalid_score"),
+        ("Infinity", "invalid_score"),
+        (float("nan"), "invalid_score"),
+        (float("inf"), "invalid_score"),
+        (-0.0, "invalid_score"),
+    ],
+)
 def test_parse_score_refuses(text, code):
     with pytest.raises(InvalidInput) as err:
         parse_score(text)
@@ -55,8 +79,11 @@ def test_start_and_record_uses_the_token_and_frees_the_machine(world):
     assert ended.score == 1_234_567_890
     assert (m.player_id, m.token_id, m.game_started_at) == (None, None, None)
     score = world.session.get(Score, ended.score_id)
-    assert (score.score, score.token_id, score.entry_id) == (1_234_567_890,
-                                                             started.token_id, started.entry_id)
+    assert (score.score, score.token_id, score.entry_id) == (
+        1_234_567_890,
+        started.token_id,
+        started.entry_id,
+    )
     assert world.session.get(Entry, started.entry_id).status == EntryStatus.COMPLETE
     s = world.summary(ada)
     assert (s.paid, s.used, s.remaining, s.in_play) == (2, 1, 1, 0)
@@ -82,11 +109,14 @@ def test_bad_score_changes_nothing(world):
     assert world.session.get(Token, started.token_id).used_at is None
 
 
-@pytest.mark.parametrize(("setup_fn", "code"), [
-    (lambda w: setattr(w.m(), "status", MachineStatus.DISABLED), "machine_down"),
-    (lambda w: setattr(w.m(), "status", MachineStatus.REMOVED), "machine_removed"),
-    (lambda w: setattr(w.tournaments["main"], "active", False), "tournament_inactive"),
-])
+@pytest.mark.parametrize(
+    ("setup_fn", "code"),
+    [
+        (lambda w: setattr(w.m(), "status", MachineStatus.DISABLED), "machine_down"),
+        (lambda w: setattr(w.m(), "status", MachineStatus.REMOVED), "machine_removed"),
+        (lambda w: setattr(w.tournaments["main"], "active", False), "tournament_inactive"),
+    ],
+)
 def test_start_refusals_for_machine_and_tournament(world, setup_fn, code):
     ada = world.players[0]
     world.sell(ada, 1)
@@ -118,16 +148,22 @@ def test_player_cannot_start_games(world):
     ada = world.players[0]
     world.sell(ada, 1)
     with pytest.raises(PermissionDenied):
-        games.start_game(world.session, world.pss, machine=world.m(), player=ada,
-                         actor=Actor("ada", player_id=ada.id))
+        games.start_game(
+            world.session,
+            world.pss,
+            machine=world.m(),
+            player=ada,
+            actor=Actor("ada", player_id=ada.id),
+        )
 
 
 def test_void_uses_the_token_without_a_score(world):
     ada = world.players[0]
     world.sell(ada, 1)
     started = world.start(ada, world.m())
-    ended = games.void_game(world.session, world.pss, machine=world.m(), actor=world.sk,
-                            reason="tilted on plunge")
+    ended = games.void_game(
+        world.session, world.pss, machine=world.m(), actor=world.sk, reason="tilted on plunge"
+    )
     assert ended.voided
     assert ended.score_id is None
     token = world.session.get(Token, started.token_id)
@@ -142,11 +178,11 @@ def test_misconduct_counts_an_offence(world):
     ada = world.players[0]
     world.sell(ada, 1)
     world.start(ada, world.m())
-    games.misconduct(world.session, world.pss, machine=world.m(), actor=world.sk,
-                     reason="slam tilt on purpose")
+    games.misconduct(
+        world.session, world.pss, machine=world.m(), actor=world.sk, reason="slam tilt on purpose"
+    )
     assert ada.offences == 1
-    row = world.session.scalars(select(AuditLog).where(
-        AuditLog.action == "game.misconduct")).one()
+    row = world.session.scalars(select(AuditLog).where(AuditLog.action == "game.misconduct")).one()
     assert row.details["reason"] == "slam tilt on purpose"
 
 
@@ -154,8 +190,9 @@ def test_remove_does_not_use_the_token(world):
     ada = world.players[0]
     world.sell(ada, 1)
     started = world.start(ada, world.m())
-    ended = games.remove_from_machine(world.session, world.pss, machine=world.m(),
-                                      actor=world.sk, reason="ball stuck")
+    ended = games.remove_from_machine(
+        world.session, world.pss, machine=world.m(), actor=world.sk, reason="ball stuck"
+    )
     assert ended.removed
     token = world.session.get(Token, started.token_id)
     assert (token.used_at, token.voided_at, token.entry_id) == (None, None, None)
@@ -206,8 +243,9 @@ def test_team_game_and_member_conflicts(world):
     team = world.team("Flippers", ada, bo)
     world.sell(ada, 2, "split")
     world.sell(bo, 1)
-    started = games.start_game(world.session, world.pss, machine=world.m("split"), player=bo,
-                               actor=world.sk)
+    started = games.start_game(
+        world.session, world.pss, machine=world.m("split"), player=bo, actor=world.sk
+    )
     assert (started.team_id, started.player_id) == (team.id, None)
     # Bo is at the team game, so cannot start on Main.
     with pytest.raises(Refused) as err:

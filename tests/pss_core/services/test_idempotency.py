@@ -29,8 +29,9 @@ def test_fingerprint_tells_requests_apart() -> None:
 def test_a_claimed_key_answers_again(dbsession: Session) -> None:
     row = idem.claim(dbsession, "session:1", "k1", FP)
     assert isinstance(row, IdempotencyKey)
-    idem.remember(dbsession, row, idem.Answer(201, (("Content-Type", "application/json"),),
-                                              '{"ok":true}'))
+    idem.remember(
+        dbsession, row, idem.Answer(201, (("Content-Type", "application/json"),), '{"ok":true}')
+    )
     again = idem.claim(dbsession, "session:1", "k1", FP)
     assert again == idem.Answer(201, (("Content-Type", "application/json"),), '{"ok":true}')
     assert len(dbsession.scalars(select(IdempotencyKey)).all()) == 1

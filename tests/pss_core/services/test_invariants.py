@@ -34,8 +34,9 @@ def test_a_token_both_in_play_and_used_is_counted_twice(world, pss):
 def test_a_paid_token_the_services_no_longer_offer_is_lost(world, pss, monkeypatch):
     ada = world.players[0]
     world.sell(ada, 2)
-    first = world.session.scalars(select(Token.id).where(Token.player_id == ada.id)
-                                  .order_by(Token.id)).first()
+    first = world.session.scalars(
+        select(Token.id).where(Token.player_id == ada.id).order_by(Token.id)
+    ).first()
     real = invariants.usable_tokens
 
     def forgetful(*args, **kwargs):

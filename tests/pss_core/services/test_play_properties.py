@@ -60,25 +60,31 @@ def test_random_play_keeps_the_invariants(dbsession, pss):
         def _owner(self, player_id: int | None, team_id: int | None) -> tuple[str, int]:
             return ("t", team_id) if team_id is not None else ("p", player_id or 0)
 
-        @rule(p=st.integers(0, PLAYERS - 1), n=st.integers(1, 3), slug=st.sampled_from(SLUGS),
-              comp=st.booleans())
+        @rule(
+            p=st.integers(0, PLAYERS - 1),
+            n=st.integers(1, 3),
+            slug=st.sampled_from(SLUGS),
+            comp=st.booleans(),
+        )
         def sell(self, p: int, n: int, slug: str, comp: bool) -> None:
             player = self.w.players[p]
             try:
                 purchase = self.w.sell(player, n, slug, channel="comp" if comp else "desk")
             except DomainError:
                 return
-            self.remaining[self._owner(player.id, purchase.team_id)] += (
-                n * TOKENS_PER_TICKET[slug])
+            self.remaining[self._owner(player.id, purchase.team_id)] += n * TOKENS_PER_TICKET[slug]
 
         @rule(p=st.integers(0, PLAYERS - 1), m=st.integers(0, 5))
         def start(self, p: int, m: int) -> None:
             with contextlib.suppress(DomainError):
                 self.w.start(self.w.players[p], self.machines[m])
 
-        @rule(m=st.integers(0, 5), how=st.sampled_from(["score", "void", "misconduct",
-                                                         "remove"]),
-              score=st.integers(0, 2**63 - 1), advance=st.booleans())
+        @rule(
+            m=st.integers(0, 5),
+            how=st.sampled_from(["score", "void", "misconduct", "remove"]),
+            score=st.integers(0, 2**63 - 1),
+            advance=st.booleans(),
+        )
         def end(self, m: int, how: str, score: int, advance: bool) -> None:
             # Mostly end a game that is in progress; sometimes try a free machine.
             busy = [x for x in self.machines if x.token_id is not None]
@@ -118,28 +124,38 @@ def test_random_play_keeps_the_invariants(dbsession, pss):
         @rule(m=st.integers(0, 5))
         def start_from_head(self, m: int) -> None:
             with contextlib.suppress(DomainError):
-                queues.start_from_head(dbsession, pss, machine=self.machines[m],
-                                       actor=self.w.sk)
+                queues.start_from_head(dbsession, pss, machine=self.machines[m], actor=self.w.sk)
 
         @rule(p=st.integers(0, PLAYERS - 1), m=st.integers(0, 5))
         def insert_at_head(self, p: int, m: int) -> None:
             with contextlib.suppress(DomainError):
-                queues.insert_at_head(dbsession, pss, machine=self.machines[m],
-                                      player=self.w.players[p], actor=self.w.td)
+                queues.insert_at_head(
+                    dbsession,
+                    pss,
+                    machine=self.machines[m],
+                    player=self.w.players[p],
+                    actor=self.w.td,
+                )
 
         # Mostly back up; removing a machine is rare at a real event.
-        @rule(m=st.integers(0, 5), status=st.sampled_from(
-            [MachineStatus.ACTIVE] * 3 + [MachineStatus.DISABLED] * 2 + [MachineStatus.REMOVED]))
+        @rule(
+            m=st.integers(0, 5),
+            status=st.sampled_from(
+                [MachineStatus.ACTIVE] * 3 + [MachineStatus.DISABLED] * 2 + [MachineStatus.REMOVED]
+            ),
+        )
         def machine_status(self, m: int, status: MachineStatus) -> None:
             # Scorekeepers mark machines down and up; removing one is the director's.
             actor = self.w.td if status == MachineStatus.REMOVED else self.w.sk
-            machines.set_machine_status(dbsession, pss, machine=self.machines[m], status=status,
-                                        actor=actor)
+            machines.set_machine_status(
+                dbsession, pss, machine=self.machines[m], status=status, actor=actor
+            )
 
         @rule(on=st.booleans())
         def queuing(self, on: bool) -> None:
-            queues.set_queuing(dbsession, pss, tournament=self.w.tournaments["main"],
-                               enabled=on, actor=self.w.td)
+            queues.set_queuing(
+                dbsession, pss, tournament=self.w.tournaments["main"], enabled=on, actor=self.w.td
+            )
 
         @invariant()
         def tables_are_consistent(self) -> None:
@@ -159,6 +175,13 @@ def test_random_play_keeps_the_invariants(dbsession, pss):
 
     # Fewer runs on PostgreSQL, whose round trips make each step dearer; same invariants.
     examples = 12 if dbsession.get_bind().dialect.name == "sqlite" else 6
-    run_state_machine_as_test(Play, settings=settings(
-        max_examples=examples, stateful_step_count=35, deadline=None, database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    run_state_machine_as_test(
+        Play,
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=35,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )

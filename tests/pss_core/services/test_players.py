@@ -42,8 +42,13 @@ def refused(code: str, call: Any, *args: Any, **kw: Any) -> Any:
 
 
 def actions(world: World, action: str) -> list[AuditLog]:
-    return list(world.session.scalars(select(AuditLog).where(
-        AuditLog.event_id == world.event.id, AuditLog.action == action).order_by(AuditLog.id)))
+    return list(
+        world.session.scalars(
+            select(AuditLog)
+            .where(AuditLog.event_id == world.event.id, AuditLog.action == action)
+            .order_by(AuditLog.id)
+        )
+    )
 
 
 # --- "same person?" and people known across events ----------------------------------------
@@ -51,45 +56,77 @@ def actions(world: World, action: str) -> list[AuditLog]:
 
 def test_same_name_ifpa_or_email_asks_before_a_second_registration(world: World) -> None:
     session, event = world.session, world.event
-    first, _ = players.register(session, event, "José", "Pérez", ifpa_id=4242,
-                                email="Jose@Example.org", actor=world.desk)
+    first, _ = players.register(
+        session, event, "José", "Pérez", ifpa_id=4242, email="Jose@Example.org", actor=world.desk
+    )
     assert first.player.email == "jose@example.org"
-    err = refused("possible_duplicate", players.register, session, event, "  jose ", "PEREZ",
-                  actor=world.desk)
+    err = refused(
+        "possible_duplicate", players.register, session, event, "  jose ", "PEREZ", actor=world.desk
+    )
     assert err.details["candidates"] == [
-        {"number": first.number, "name": "José Pérez", "reasons": ["name"]}]
-    err = refused("possible_duplicate", players.register, session, event, "Joe", "Other",
-                  email="JOSE@example.org", actor=world.desk)
+        {"number": first.number, "name": "José Pérez", "reasons": ["name"]}
+    ]
+    err = refused(
+        "possible_duplicate",
+        players.register,
+        session,
+        event,
+        "Joe",
+        "Other",
+        email="JOSE@example.org",
+        actor=world.desk,
+    )
     assert err.details["candidates"][0]["reasons"] == ["email"]
     before = session.scalar(select(func.count(EventPlayer.id)))
     # Somebody else with the same name: confirmed, a second registration.
-    second, _ = players.register(session, event, "Jose", "Perez", confirm_new=True,
-                                 actor=world.desk)
+    second, _ = players.register(
+        session, event, "Jose", "Perez", confirm_new=True, actor=world.desk
+    )
     assert second.id != first.id
     assert second.player_id != first.player_id
     assert session.scalar(select(func.count(EventPlayer.id))) == before + 1
     # The same IFPA number is the same person: never a second registration, confirmed or not.
-    refused("already_registered", players.register, session, event, "J", "P", ifpa_id=4242,
-            confirm_new=True, actor=world.desk)
+    refused(
+        "already_registered",
+        players.register,
+        session,
+        event,
+        "J",
+        "P",
+        ifpa_id=4242,
+        confirm_new=True,
+        actor=world.desk,
+    )
 
 
 def test_a_person_is_found_again_in_the_next_event_by_ifpa_id_or_email(world: World) -> None:
     session = world.session
     players.register(session, world.event, "Ada", "Byron", ifpa_id=777, actor=world.desk)
-    players.register(session, world.event, "Bea", "Cole", email="bea@example.org",
-                     actor=world.desk)
+    players.register(session, world.event, "Bea", "Cole", email="bea@example.org", actor=world.desk)
     other = build_world(session, world.pss, players=0)
-    by_ifpa, _ = players.register(session, other.event, "Ada", "Lovelace-typo", ifpa_id=777,
-                                  actor=other.desk)
-    by_email, _ = players.register(session, other.event, "Beatrice", "Cole",
-                                   email="BEA@example.org", ifpa_id=888, actor=other.desk)
+    by_ifpa, _ = players.register(
+        session, other.event, "Ada", "Lovelace-typo", ifpa_id=777, actor=other.desk
+    )
+    by_email, _ = players.register(
+        session,
+        other.event,
+        "Beatrice",
+        "Cole",
+        email="BEA@example.org",
+        ifpa_id=888,
+        actor=other.desk,
+    )
     assert by_ifpa.player.name == "Ada Byron"  # the person keeps their name
     assert by_email.player.first_name == "Bea"
     assert by_email.player.ifpa_id == 888  # learnt from this registration
-    assert session.scalar(select(func.count(Player.id)).where(
-        Player.first_name.in_(["Ada", "Bea"]))) == 2
+    assert (
+        session.scalar(select(func.count(Player.id)).where(Player.first_name.in_(["Ada", "Bea"])))
+        == 2
+    )
     assert [r.details["person_id"] for r in actions(other, "player.known")] == [
-        by_ifpa.player_id, by_email.player_id]
+        by_ifpa.player_id,
+        by_email.player_id,
+    ]
 
 
 # --- corrections ---------------------------------------------------------------------------
@@ -99,20 +136,45 @@ def test_a_correction_is_audited_and_an_ifpa_id_of_someone_else_is_refused(world
     session, event = world.session, world.event
     a, _ = players.register(session, event, "Cy", "Dee", actor=world.desk)
     b, _ = players.register(session, event, "Di", "Eve", ifpa_id=55, actor=world.desk)
-    players.edit_player(session, a, first_name="Cyd", last_name="Dee", ifpa_id=56,
-                        ifpa_rank=1200, email=" CYD@Example.org ", actor=world.desk)
+    players.edit_player(
+        session,
+        a,
+        first_name="Cyd",
+        last_name="Dee",
+        ifpa_id=56,
+        ifpa_rank=1200,
+        email=" CYD@Example.org ",
+        actor=world.desk,
+    )
     assert (a.name, a.player.ifpa_id, a.ifpa_rank, a.player.email) == (
-        "Cyd Dee", 56, 1200, "cyd@example.org")
+        "Cyd Dee",
+        56,
+        1200,
+        "cyd@example.org",
+    )
     [row] = actions(world, "player.edit")
     assert row.details["before"]["first_name"] == "Cy"
     assert row.details["after"]["ifpa_rank"] == 1200
     assert row.player_id == a.id
-    err = refused("ifpa_taken", players.edit_player, session, a, first_name="Cyd", ifpa_id=55,
-                  actor=world.desk)
+    err = refused(
+        "ifpa_taken",
+        players.edit_player,
+        session,
+        a,
+        first_name="Cyd",
+        ifpa_id=55,
+        actor=world.desk,
+    )
     assert f"#{b.number}" in err.message
     assert "merge" in err.message
-    refused("staff_only", players.edit_player, session, a, first_name="X",
-            actor=auth.Identity(1, auth.LoginKind.PLAYER, event.id, None, a.id, "x").actor)
+    refused(
+        "staff_only",
+        players.edit_player,
+        session,
+        a,
+        first_name="X",
+        actor=auth.Identity(1, auth.LoginKind.PLAYER, event.id, None, a.id, "x").actor,
+    )
 
 
 # --- unregistering -------------------------------------------------------------------------
@@ -120,23 +182,30 @@ def test_a_correction_is_audited_and_an_ifpa_id_of_someone_else_is_refused(world
 
 def test_unregister_takes_back_a_mistake_and_keeps_history(world: World) -> None:
     session, event = world.session, world.event
-    q = players.add_question(session, event, "Shirt", "choice", choices=["S", "M"],
-                             actor=world.td)
-    ep, pin = players.register(session, event, "Oops", "Typo", answers={q.id: "M"},
-                               actor=world.desk)
+    q = players.add_question(session, event, "Shirt", "choice", choices=["S", "M"], actor=world.td)
+    ep, pin = players.register(
+        session, event, "Oops", "Typo", answers={q.id: "M"}, actor=world.desk
+    )
     token = auth.login_player(session, event, ep.number, pin, CLIENT)
     ep_id, number = ep.id, ep.number
     before = players.unregister(session, ep, actor=world.td)
     assert before["answers"] == {str(q.id): "M"}
     assert session.get(EventPlayer, ep_id) is None
     assert auth.identity_for(session, token) is None
-    assert session.scalar(select(func.count(RegistrationAnswer.id)).where(
-        RegistrationAnswer.event_player_id == ep_id)) == 0
+    assert (
+        session.scalar(
+            select(func.count(RegistrationAnswer.id)).where(
+                RegistrationAnswer.event_player_id == ep_id
+            )
+        )
+        == 0
+    )
     [row] = actions(world, "player.unregister")
     assert (row.details["registration_id"], row.details["before"]["number"]) == (ep_id, number)
     # The registration's history is still there, no longer pointing at a registration.
-    assert [r.player_id for r in actions(world, "player.register")
-            if r.subject_id == ep_id] == [None]
+    assert [r.player_id for r in actions(world, "player.register") if r.subject_id == ep_id] == [
+        None
+    ]
     # The number is free again.
     again, _ = players.register(session, event, "Right", "Name", number=number, actor=world.desk)
     assert again.number == number
@@ -156,9 +225,13 @@ def test_unregister_is_refused_with_games_tickets_or_a_team(world: World) -> Non
     assert "merge" in err.message
     world.team("Flippers", p3)
     refused("on_team", players.unregister, session, p3, actor=world.td)
-    refused("staff_only", players.unregister, session, p4,
-            actor=auth.Identity(1, auth.LoginKind.PLAYER, world.event.id, None, p4.id,
-                                "x").actor)
+    refused(
+        "staff_only",
+        players.unregister,
+        session,
+        p4,
+        actor=auth.Identity(1, auth.LoginKind.PLAYER, world.event.id, None, p4.id, "x").actor,
+    )
     assert session.get(EventPlayer, p4.id) is not None
 
 
@@ -167,13 +240,20 @@ def test_unregister_is_refused_with_games_tickets_or_a_team(world: World) -> Non
 
 def test_merge_moves_everything_and_standings_count_one_player(world: World) -> None:
     session, event, pss = world.session, world.event, world.pss
-    q = players.add_question(session, event, "Shirt", "choice", choices=["S", "M"],
-                             actor=world.td)
+    q = players.add_question(session, event, "Shirt", "choice", choices=["S", "M"], actor=world.td)
     q2 = players.add_question(session, event, "Club", "text", actor=world.td)
-    keep, keep_pin = players.register(session, event, "Max", "Merge", answers={q.id: "S"},
-                                      actor=world.desk)
-    other, other_pin = players.register(session, event, "Max", "Merge", confirm_new=True,
-                                        answers={q.id: "M", q2.id: "Tilt"}, actor=world.desk)
+    keep, keep_pin = players.register(
+        session, event, "Max", "Merge", answers={q.id: "S"}, actor=world.desk
+    )
+    other, other_pin = players.register(
+        session,
+        event,
+        "Max",
+        "Merge",
+        confirm_new=True,
+        answers={q.id: "M", q2.id: "Tilt"},
+        actor=world.desk,
+    )
     other_token = auth.login_player(session, event, other.number, other_pin, CLIENT)
     main = world.tournaments["main"]
     world.sell(keep, 1)
@@ -196,8 +276,7 @@ def test_merge_moves_everything_and_standings_count_one_player(world: World) -> 
     assert verify_secret(keep.pin_hash, keep_pin)
     assert auth.identity_for(session, other_token) is None
     for model in (Token, Entry, Purchase):
-        assert session.scalar(select(func.count(model.id)).where(
-            model.player_id == other_id)) == 0
+        assert session.scalar(select(func.count(model.id)).where(model.player_id == other_id)) == 0
     assert session.scalar(select(func.count(Token.id)).where(Token.player_id == keep.id)) == 4
     machine = session.get(TournamentMachine, world.m(i=2).id)
     assert machine is not None
@@ -211,8 +290,12 @@ def test_merge_moves_everything_and_standings_count_one_player(world: World) -> 
     assert mine is not None
     assert sorted(m.score for m in mine.machines) == [5_000_000, 7_000_000]
     # The merged registration's history is the survivor's now, with the merge on record.
-    history = [r.action for r in session.scalars(select(AuditLog).where(
-        AuditLog.player_id == keep.id).order_by(AuditLog.id))]
+    history = [
+        r.action
+        for r in session.scalars(
+            select(AuditLog).where(AuditLog.player_id == keep.id).order_by(AuditLog.id)
+        )
+    ]
     assert history.count("player.register") == 2
     assert history[-1] == "player.merge"
     [row] = actions(world, "player.merge")
@@ -238,8 +321,7 @@ def test_merge_refuses_two_places_two_teams_and_two_open_entries(world: World) -
     refused("merge_two_teams", players.merge, session, pss, p3, p4, actor=world.td)
     refused("same_player", players.merge, session, pss, p3, p3, actor=world.td)
 
-    classics = world.tournament("classics", "papa", options={"games_per_entry": 3},
-                                price_cents=500)
+    classics = world.tournament("classics", "papa", options={"games_per_entry": 3}, price_cents=500)
     a, b = world.player("Ann"), world.player("Bob")
     for who, m in ((a, 0), (b, 1)):
         world.sell(who, 1, classics)
@@ -259,17 +341,20 @@ def test_merge_on_one_team_keeps_one_membership(world: World) -> None:
     assert [m.event_player_id for m in team.members] == [p1.id]
 
 
-@pytest.mark.parametrize(("fmt", "options"), [
-    ("herb", {"replay_same_machine": False}),
-    ("limited_herb", {"max_entries": 2}),
-])
-def test_merge_that_breaks_a_formats_rules_is_refused(world: World, fmt: str,
-                                                      options: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "options"),
+    [
+        ("herb", {"replay_same_machine": False}),
+        ("limited_herb", {"max_entries": 2}),
+    ],
+)
+def test_merge_that_breaks_a_formats_rules_is_refused(
+    world: World, fmt: str, options: dict[str, Any]
+) -> None:
     session, pss = world.session, world.pss
     t = world.tournament("strict", fmt, options=options)
     a, b = world.player("Al"), world.player("Al")
-    plays = {a: [0, 1] if fmt == "limited_herb" else [0],
-             b: [2] if fmt == "limited_herb" else [0]}
+    plays = {a: [0, 1] if fmt == "limited_herb" else [0], b: [2] if fmt == "limited_herb" else [0]}
     for who, machines in plays.items():
         world.sell(who, len(machines), t)
         for m in machines:
@@ -278,8 +363,9 @@ def test_merge_that_breaks_a_formats_rules_is_refused(world: World, fmt: str,
     err = refused("merge_breaks_format", players.merge, session, pss, a, b, actor=world.td)
     assert "Strict" in err.message
     assert "Al" in err.message
-    assert session.scalar(select(func.count(Score.id)).join(Entry).where(
-        Entry.player_id == b.id)) == len(plays[b])
+    assert session.scalar(
+        select(func.count(Score.id)).join(Entry).where(Entry.player_id == b.id)
+    ) == len(plays[b])
 
 
 # --- registration questions ----------------------------------------------------------------
@@ -287,34 +373,103 @@ def test_merge_that_breaks_a_formats_rules_is_refused(world: World, fmt: str,
 
 def test_questions_are_checked_required_reordered_and_deactivated(world: World) -> None:
     session, event = world.session, world.event
-    shirt = players.add_question(session, event, "T-shirt size", "choice",
-                                 choices=["S", "M", "M", " L "], required=True, actor=world.td)
+    shirt = players.add_question(
+        session,
+        event,
+        "T-shirt size",
+        "choice",
+        choices=["S", "M", "M", " L "],
+        required=True,
+        actor=world.td,
+    )
     assert shirt.choices == ["S", "M", "L"]
-    rules = players.add_question(session, event, "I accept the rules", "yes_no", required=True,
-                                 actor=world.td)
+    rules = players.add_question(
+        session, event, "I accept the rules", "yes_no", required=True, actor=world.td
+    )
     age = players.add_question(session, event, "Years playing", "number", actor=world.td)
-    refused("invalid_field", players.add_question, session, event, "Pick", "choice",
-            choices=["one"], actor=world.td)
-    refused("missing_answer", players.register, session, event, "Q", "One",
-            answers={rules.id: "yes"}, actor=world.desk)
-    refused("invalid_answer", players.register, session, event, "Q", "One",
-            answers={shirt.id: "XXL", rules.id: "yes"}, actor=world.desk)
-    err = refused("missing_answer", players.register, session, event, "Q", "One",
-                  answers={shirt.id: "M", rules.id: "no"}, actor=world.desk)
+    refused(
+        "invalid_field",
+        players.add_question,
+        session,
+        event,
+        "Pick",
+        "choice",
+        choices=["one"],
+        actor=world.td,
+    )
+    refused(
+        "missing_answer",
+        players.register,
+        session,
+        event,
+        "Q",
+        "One",
+        answers={rules.id: "yes"},
+        actor=world.desk,
+    )
+    refused(
+        "invalid_answer",
+        players.register,
+        session,
+        event,
+        "Q",
+        "One",
+        answers={shirt.id: "XXL", rules.id: "yes"},
+        actor=world.desk,
+    )
+    err = refused(
+        "missing_answer",
+        players.register,
+        session,
+        event,
+        "Q",
+        "One",
+        answers={shirt.id: "M", rules.id: "no"},
+        actor=world.desk,
+    )
     assert "yes" in err.message
-    refused("invalid_answer", players.register, session, event, "Q", "One",
-            answers={shirt.id: "M", rules.id: "yes", age.id: "many"}, actor=world.desk)
-    refused("unknown_question", players.register, session, event, "Q", "One",
-            answers={"999999": "x"}, actor=world.desk)
-    ep, _ = players.register(session, event, "Q", "One",
-                             answers={str(shirt.id): "M", rules.id: "on", age.id: " 07 "},
-                             actor=world.desk)
+    refused(
+        "invalid_answer",
+        players.register,
+        session,
+        event,
+        "Q",
+        "One",
+        answers={shirt.id: "M", rules.id: "yes", age.id: "many"},
+        actor=world.desk,
+    )
+    refused(
+        "unknown_question",
+        players.register,
+        session,
+        event,
+        "Q",
+        "One",
+        answers={"999999": "x"},
+        actor=world.desk,
+    )
+    ep, _ = players.register(
+        session,
+        event,
+        "Q",
+        "One",
+        answers={str(shirt.id): "M", rules.id: "on", age.id: " 07 "},
+        actor=world.desk,
+    )
     assert players.answers_of(session, ep) == {shirt.id: "M", rules.id: "yes", age.id: "7"}
 
     players.move_question(session, age, -5, actor=world.td)
     assert [q.id for q in players.questions_of(session, event)] == [age.id, shirt.id, rules.id]
-    players.edit_question(session, shirt, label="T-shirt size", kind="choice",
-                          choices=["S", "M"], required=True, active=False, actor=world.td)
+    players.edit_question(
+        session,
+        shirt,
+        label="T-shirt size",
+        kind="choice",
+        choices=["S", "M"],
+        required=True,
+        active=False,
+        actor=world.td,
+    )
     assert shirt.id not in {q.id for q in players.questions_of(session, event)}
     # No longer asked, so no longer required; the answer given is kept and exported.
     players.register(session, event, "Q", "Two", answers={rules.id: "yes"}, actor=world.desk)
@@ -334,8 +489,9 @@ def test_questions_are_checked_required_reordered_and_deactivated(world: World) 
 def test_self_registration_is_off_by_default_and_closes(world: World) -> None:
     session, event = world.session, world.event
     refused("self_registration_closed", players.self_register, session, event, "Sal")
-    players.set_self_registration(session, event, enabled=True,
-                                  closes_at=utcnow() - timedelta(minutes=1), actor=world.td)
+    players.set_self_registration(
+        session, event, enabled=True, closes_at=utcnow() - timedelta(minutes=1), actor=world.td
+    )
     refused("self_registration_closed", players.self_register, session, event, "Sal")
     [row] = actions(world, "event.self_registration")
     assert (row.details["before"]["enabled"], row.details["after"]["enabled"]) == (False, True)
@@ -343,20 +499,52 @@ def test_self_registration_is_off_by_default_and_closes(world: World) -> None:
 
 def test_a_player_registers_online_and_is_logged_in(world: World) -> None:
     session, event = world.session, world.event
-    players.set_self_registration(session, event, enabled=True, choose_number=True,
-                                  email_required=True, actor=world.td)
-    shirt = players.add_question(session, event, "Shirt", "choice", choices=["S", "M"],
-                                 required=True, actor=world.td)
-    refused("missing_field", players.self_register, session, event, "Sal", "Self",
-            answers={shirt.id: "S"})
-    refused("missing_answer", players.self_register, session, event, "Sal", "Self",
-            email="sal@example.org")
+    players.set_self_registration(
+        session, event, enabled=True, choose_number=True, email_required=True, actor=world.td
+    )
+    shirt = players.add_question(
+        session, event, "Shirt", "choice", choices=["S", "M"], required=True, actor=world.td
+    )
+    refused(
+        "missing_field",
+        players.self_register,
+        session,
+        event,
+        "Sal",
+        "Self",
+        answers={shirt.id: "S"},
+    )
+    refused(
+        "missing_answer",
+        players.self_register,
+        session,
+        event,
+        "Sal",
+        "Self",
+        email="sal@example.org",
+    )
     taken = world.players[0].number
-    refused("number_taken", players.self_register, session, event, "Sal", "Self",
-            email="sal@example.org", number=taken, answers={shirt.id: "S"})
-    ep, pin, token = players.self_register(session, event, "Sal", "Self",
-                                           email="Sal@Example.org", number=777,
-                                           answers={shirt.id: "S"}, address="203.0.113.5")
+    refused(
+        "number_taken",
+        players.self_register,
+        session,
+        event,
+        "Sal",
+        "Self",
+        email="sal@example.org",
+        number=taken,
+        answers={shirt.id: "S"},
+    )
+    ep, pin, token = players.self_register(
+        session,
+        event,
+        "Sal",
+        "Self",
+        email="Sal@Example.org",
+        number=777,
+        answers={shirt.id: "S"},
+        address="203.0.113.5",
+    )
     assert ep.number == 777
     assert verify_secret(ep.pin_hash, pin)
     identity = auth.identity_for(session, token)
@@ -366,11 +554,26 @@ def test_a_player_registers_online_and_is_logged_in(world: World) -> None:
     [row] = actions(world, "player.self_register")
     assert (row.actor_player_id, row.details["address"]) == (ep.id, "203.0.113.5")
     # The same e-mail again is the same person: refused, pointing at the desk.
-    err = refused("already_registered", players.self_register, session, event, "Other",
-                  email="sal@example.org", answers={shirt.id: "M"})
+    err = refused(
+        "already_registered",
+        players.self_register,
+        session,
+        event,
+        "Other",
+        email="sal@example.org",
+        answers={shirt.id: "M"},
+    )
     assert f"#{ep.number}" in err.message
-    refused("possible_duplicate", players.self_register, session, event, "SAL", "self",
-            email="sal2@example.org", answers={shirt.id: "M"})
+    refused(
+        "possible_duplicate",
+        players.self_register,
+        session,
+        event,
+        "SAL",
+        "self",
+        email="sal2@example.org",
+        answers={shirt.id: "M"},
+    )
     # Numbers cannot be chosen where the event does not allow it.
     players.set_self_registration(session, event, enabled=True, actor=world.td)
     refused("number_not_chosen", players.self_register, session, event, "Nu", number=900)
@@ -382,14 +585,23 @@ def test_self_registration_is_limited_per_address(world: World) -> None:
     now = utcnow()
     for i in range(players.SELF_REGISTRATIONS_PER_ADDRESS):
         players.self_register(session, event, f"Fam{i}", "Ily", address="203.0.113.9", now=now)
-    err = refused("too_many_registrations", players.self_register, session, event, "Fam9",
-                  address="203.0.113.9", now=now)
+    err = refused(
+        "too_many_registrations",
+        players.self_register,
+        session,
+        event,
+        "Fam9",
+        address="203.0.113.9",
+        now=now,
+    )
     assert err.details["retry_after"] > 0
     # Refusals are not counted as registrations, another address is not held up, and the
     # limit is per hour.
     players.self_register(session, event, "Else", "Where", address="203.0.113.10", now=now)
     later = now + players.SELF_REGISTRATION_WINDOW
     players.self_register(session, event, "Fam9", "Ily", address="203.0.113.9", now=later)
-    assert session.scalar(select(func.count(LoginSession.id)).where(
-        LoginSession.event_id == event.id)) == players.SELF_REGISTRATIONS_PER_ADDRESS + 2
+    assert (
+        session.scalar(select(func.count(LoginSession.id)).where(LoginSession.event_id == event.id))
+        == players.SELF_REGISTRATIONS_PER_ADDRESS + 2
+    )
     assert session.scalar(select(func.count(QueueSlot.id))) == 0

@@ -15,11 +15,12 @@ THREE_FOR_EIGHT = [{"count": 3, "price_cents": 800}]
 def test_eleven_tickets_are_three_bundles_and_two_singles():
     price = price_tickets(11, 300, THREE_FOR_EIGHT)
     assert price.total_cents == 3000
-    assert price.lines == (PriceLine(count=3, size=3, unit_cents=800, cents=2400),
-                           PriceLine(count=2, size=1, unit_cents=300, cents=600))
+    assert price.lines == (
+        PriceLine(count=3, size=3, unit_cents=800, cents=2400),
+        PriceLine(count=2, size=1, unit_cents=300, cents=600),
+    )
     assert price.tickets == 11
-    assert price.as_dict()["lines"][0] == {"count": 3, "size": 3, "unit_cents": 800,
-                                           "cents": 2400}
+    assert price.as_dict()["lines"][0] == {"count": 3, "size": 3, "unit_cents": 800, "cents": 2400}
 
 
 def test_cheapest_is_not_greedy():

@@ -41,8 +41,7 @@ def test_joining_another_queue_leaves_the_first(world):
     place = world.join(ada, m1)
     assert (place.machine_id, place.position) == (m1.id, 1)
     assert world.queue(m0) == [bo.id]
-    assert world.session.scalar(select(QueueSlot.position).where(
-        QueueSlot.player_id == bo.id)) == 1
+    assert world.session.scalar(select(QueueSlot.position).where(QueueSlot.player_id == bo.id)) == 1
     actions = [r.action for r in audit.player_history(world.session, world.event.id, ada.id)]
     assert actions[-3:] == ["queue.join", "queue.leave", "queue.join"]
 
@@ -179,8 +178,9 @@ def test_advance_refused_keeps_the_queue_and_records_the_score(world):
     world.start(ada, m)
     world.join(bo, m)
     # Bo's only ticket is refunded at the desk while waiting.
-    token = queues.usable_tokens(world.session, world.pss, world.tournaments["main"],
-                                 player_id=bo.id)[0]
+    token = queues.usable_tokens(
+        world.session, world.pss, world.tournaments["main"], player_id=bo.id
+    )[0]
     from pss_core.models import utcnow
 
     token.refunded_at = utcnow()
@@ -198,21 +198,37 @@ def test_clear_queue_and_turning_queuing_off_tell_players(world):
     world.join(ada, world.m(i=0))
     world.join(bo, world.m(i=0))
     world.join(cy, world.m(i=1))
-    told = queues.clear_queue(world.session, world.pss, machine=world.m(i=0), actor=world.sk,
-                              reason="machine being moved")
+    told = queues.clear_queue(
+        world.session, world.pss, machine=world.m(i=0), actor=world.sk, reason="machine being moved"
+    )
     assert sorted(told) == sorted([ada.id, bo.id])
-    msg = world.session.scalars(select(Notification.message).where(
-        Notification.player_id == ada.id)).one()
+    msg = world.session.scalars(
+        select(Notification.message).where(Notification.player_id == ada.id)
+    ).one()
     assert msg == "The queue for main machine 1 was cleared: machine being moved."
-    told = queues.set_queuing(world.session, world.pss, tournament=world.tournaments["main"],
-                              enabled=False, actor=world.td)
+    told = queues.set_queuing(
+        world.session,
+        world.pss,
+        tournament=world.tournaments["main"],
+        enabled=False,
+        actor=world.td,
+    )
     assert told == [cy.id]
     assert world.notes(cy) == ["queuing_off"]
     assert world.session.scalar(select(QueueSlot.id)) is None
-    assert queues.set_queuing(world.session, world.pss, tournament=world.tournaments["main"],
-                              enabled=False, actor=world.td) == []
-    rows = world.session.scalars(select(AuditLog).where(
-        AuditLog.action == "tournament.queuing")).all()
+    assert (
+        queues.set_queuing(
+            world.session,
+            world.pss,
+            tournament=world.tournaments["main"],
+            enabled=False,
+            actor=world.td,
+        )
+        == []
+    )
+    rows = world.session.scalars(
+        select(AuditLog).where(AuditLog.action == "tournament.queuing")
+    ).all()
     assert len(rows) == 1
 
 
@@ -222,8 +238,9 @@ def test_queue_limit_setting(world):
     assert t.queue_limit == 3
     with pytest.raises(InvalidInput):
         queues.set_queue_limit(world.session, world.pss, tournament=t, limit=0, actor=world.td)
-    row = world.session.scalars(select(AuditLog).where(
-        AuditLog.action == "tournament.queue_limit")).one()
+    row = world.session.scalars(
+        select(AuditLog).where(AuditLog.action == "tournament.queue_limit")
+    ).one()
     assert (row.details["before"], row.details["after"]) == (None, 3)
 
 
@@ -275,9 +292,13 @@ def test_queue_hooks_observe_and_veto(dbsession, make_pss):
     queues.bump(world.session, pss, machine=m, actor=world.sk)
     queues.start_from_head(world.session, pss, machine=m, actor=world.sk)
     world.record(m, 5)
-    assert rec.changes == [("join", m.id, ada.id), ("join", m.id, bo.id),
-                           ("bump", m.id, ada.id), ("advance", m.id, bo.id),
-                           ("advance", m.id, ada.id)]
+    assert rec.changes == [
+        ("join", m.id, ada.id),
+        ("join", m.id, bo.id),
+        ("bump", m.id, ada.id),
+        ("advance", m.id, bo.id),
+        ("advance", m.id, ada.id),
+    ]
 
 
 def test_new_head_of_the_queue_is_told_they_are_next(world):
@@ -293,5 +314,6 @@ def test_new_head_of_the_queue_is_told_they_are_next(world):
     queues.bump(world.session, world.pss, machine=m, actor=world.sk)  # cy down, di first
     assert world.notes(di) == ["queue_next"]
     message = world.session.scalars(
-        select(Notification.message).where(Notification.player_id == di.id)).one()
+        select(Notification.message).where(Notification.player_id == di.id)
+    ).one()
     assert m.machine.name in message

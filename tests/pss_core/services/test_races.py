@@ -62,8 +62,9 @@ def _get(s: Session, model: Any, ident: int) -> Any:
     return s.get(model, ident)
 
 
-def _check_protected(scenario: Scenario, engine, pss, *,
-                     backstops: tuple[str, ...] = ()) -> list[Round]:
+def _check_protected(
+    scenario: Scenario, engine, pss, *, backstops: tuple[str, ...] = ()
+) -> list[Round]:
     """Protected rounds: with the schema as it is, and — where a constraint backs the locks up —
     again with those constraints dropped, to show that the locks alone keep the rule."""
     rounds = []
@@ -77,8 +78,9 @@ def _check_protected(scenario: Scenario, engine, pss, *,
     return rounds
 
 
-def _control(scenario: Scenario, engine, pss, *, shows: str,
-             constraints: tuple[str, ...] = ()) -> Round:
+def _control(
+    scenario: Scenario, engine, pss, *, shows: str, constraints: tuple[str, ...] = ()
+) -> Round:
     """The negative control: without the locks (and without ``constraints``, where the database
     would otherwise refuse the write), the scenario must break the rule — a violation containing
     ``shows`` — within a bounded number of tries. Any exception fails it: a control proves the
@@ -104,6 +106,7 @@ def slow_pss(make_pss):
 
 def last_tickets(engine, pss) -> Round:
     """Four desks each sell 2 of the last 4 tickets of a tournament."""
+
     def prepare(w):
         w.tournaments["main"].ticket_quota = 4
         return w.tournaments["main"].id
@@ -111,9 +114,16 @@ def last_tickets(engine, pss) -> Round:
     w, tid = _fresh(engine, pss, prepare)
 
     def job(pid):
-        return lambda s: tickets.sell_tickets(
-            s, pss, player=_get(s, EventPlayer, pid), count=2,
-            tournament=_get(s, Tournament, tid), actor=w.desk).id
+        return lambda s: (
+            tickets.sell_tickets(
+                s,
+                pss,
+                player=_get(s, EventPlayer, pid),
+                count=2,
+                tournament=_get(s, Tournament, tid),
+                actor=w.desk,
+            ).id
+        )
 
     outcomes = run_at_once(engine, [job(p.id) for p in w.players])
     with Session(bind=engine) as s:
@@ -128,7 +138,9 @@ def test_two_desks_never_sell_past_the_quota(committed_engine, slow_pss):
     for r in _check_protected(last_tickets, committed_engine, slow_pss):
         assert r.oks == 2
         assert {o.value.code for o in r.outcomes if o.kind == "refused"} <= {
-            "sold_out", "quota_exceeded"}
+            "sold_out",
+            "quota_exceeded",
+        }
 
 
 @pytest.mark.postgres_only
@@ -141,6 +153,7 @@ def test_control_quota_oversold_without_locks(committed_engine, slow_pss):
 def same_player_two_desks(limit_field: str) -> Scenario:
     """Two desks sell 2 tickets each to one player whose cap allows 3 (max unused tickets, or
     a limited-HERB entry cap)."""
+
     def scenario(engine, pss) -> Round:
         def prepare(w):
             if limit_field == "max_unused":
@@ -154,13 +167,22 @@ def same_player_two_desks(limit_field: str) -> Scenario:
         pid = w.players[0].id
 
         def job(s):
-            return tickets.sell_tickets(s, pss, player=_get(s, EventPlayer, pid), count=2,
-                                        tournament=_get(s, Tournament, tid), actor=w.desk).id
+            return tickets.sell_tickets(
+                s,
+                pss,
+                player=_get(s, EventPlayer, pid),
+                count=2,
+                tournament=_get(s, Tournament, tid),
+                actor=w.desk,
+            ).id
 
         outcomes = run_at_once(engine, [job, job])
         with Session(bind=engine) as s:
-            held = s.scalar(select(func.count(Token.id)).where(
-                Token.player_id == pid, Token.tournament_id == tid))
+            held = s.scalar(
+                select(func.count(Token.id)).where(
+                    Token.player_id == pid, Token.tournament_id == tid
+                )
+            )
         return Round(outcomes, [f"player holds {held} of at most 3"] if held > 3 else [])
 
     return scenario
@@ -180,8 +202,9 @@ def test_caps_hold_under_concurrent_desks(committed_engine, slow_pss, cap):
 @pytest.mark.parametrize("cap", ["max_unused", "limited_herb"])
 def test_control_caps_exceeded_without_locks(committed_engine, slow_pss, cap):
     """Without the player lock both desks sell: the player holds 4 of at most 3."""
-    r = _control(same_player_two_desks(cap), committed_engine, slow_pss,
-                 shows="player holds 4 of at most 3")
+    r = _control(
+        same_player_two_desks(cap), committed_engine, slow_pss, shows="player holds 4 of at most 3"
+    )
     assert r.oks == 2
 
 
@@ -190,6 +213,7 @@ def test_control_caps_exceeded_without_locks(committed_engine, slow_pss, cap):
 
 def crowd_joins_one_queue(engine, pss) -> Round:
     """Six players join one machine's queue at the same moment."""
+
     def prepare(w):
         for p in w.players:
             w.sell(p, 1)
@@ -198,8 +222,15 @@ def crowd_joins_one_queue(engine, pss) -> Round:
     w, mid = _fresh(engine, pss, prepare, players=6)
 
     def job(pid):
-        return lambda s: queues.join_queue(s, pss, machine=_get(s, TournamentMachine, mid),
-                                           player=_get(s, EventPlayer, pid), actor=w.sk).position
+        return lambda s: (
+            queues.join_queue(
+                s,
+                pss,
+                machine=_get(s, TournamentMachine, mid),
+                player=_get(s, EventPlayer, pid),
+                actor=w.sk,
+            ).position
+        )
 
     outcomes = run_at_once(engine, [job(p.id) for p in w.players])
     with Session(bind=engine) as s:
@@ -229,6 +260,7 @@ QUEUE_BACKSTOPS = ("uq_queue_slots_player_id",)
 
 def one_player_two_queues(engine, pss) -> Round:
     """A player (on the phone) and a scorekeeper put the same player in two queues at once."""
+
     def prepare(w):
         w.sell(w.players[0], 2)
         return w.m(i=0).id, w.m(i=1).id
@@ -237,8 +269,15 @@ def one_player_two_queues(engine, pss) -> Round:
     pid = w.players[0].id
 
     def job(mid):
-        return lambda s: queues.join_queue(s, pss, machine=_get(s, TournamentMachine, mid),
-                                           player=_get(s, EventPlayer, pid), actor=w.sk).machine_id
+        return lambda s: (
+            queues.join_queue(
+                s,
+                pss,
+                machine=_get(s, TournamentMachine, mid),
+                player=_get(s, EventPlayer, pid),
+                actor=w.sk,
+            ).machine_id
+        )
 
     outcomes = run_at_once(engine, [job(m0), job(m1)])
     with Session(bind=engine) as s:
@@ -254,8 +293,9 @@ def test_a_player_is_never_in_two_queues(committed_engine, slow_pss):
     """Protected by both: the player row lock, and the unique index on queue_slots.player_id as
     a backstop. The rounds run with the index dropped too, so the locks alone are shown to
     suffice."""
-    for r in _check_protected(one_player_two_queues, committed_engine, slow_pss,
-                              backstops=QUEUE_BACKSTOPS):
+    for r in _check_protected(
+        one_player_two_queues, committed_engine, slow_pss, backstops=QUEUE_BACKSTOPS
+    ):
         # Both requests succeed: the later one moves the player to its machine.
         assert r.oks == 2
 
@@ -265,8 +305,13 @@ def test_control_two_queues_race_without_locks(committed_engine, slow_pss):
     """Without the locks and without the unique index (which would otherwise turn the second
     place into a raw integrity error, a 500), both joins succeed and the player waits in two
     queues at once."""
-    r = _control(one_player_two_queues, committed_engine, slow_pss, shows="is in 2 queues",
-                 constraints=QUEUE_BACKSTOPS)
+    r = _control(
+        one_player_two_queues,
+        committed_engine,
+        slow_pss,
+        shows="is in 2 queues",
+        constraints=QUEUE_BACKSTOPS,
+    )
     assert r.oks == 2
 
 
@@ -275,6 +320,7 @@ def test_control_two_queues_race_without_locks(committed_engine, slow_pss):
 
 def member_and_team_start(engine, pss) -> Round:
     """Ada starts on a Main machine while her teammate starts their team game on Split."""
+
     def prepare(w):
         w.tournament("split", "team", options={"team_size": 2})
         ada, bo = w.players[:2]
@@ -287,8 +333,15 @@ def member_and_team_start(engine, pss) -> Round:
     ada, bo = (p.id for p in w.players)
 
     def start(mid, pid):
-        return lambda s: games.start_game(s, pss, machine=_get(s, TournamentMachine, mid),
-                                          player=_get(s, EventPlayer, pid), actor=w.sk).token_id
+        return lambda s: (
+            games.start_game(
+                s,
+                pss,
+                machine=_get(s, TournamentMachine, mid),
+                player=_get(s, EventPlayer, pid),
+                actor=w.sk,
+            ).token_id
+        )
 
     outcomes = run_at_once(engine, [start(main_m, ada), start(split_m, bo)])
     with Session(bind=engine) as s:
@@ -302,7 +355,9 @@ def test_a_player_is_never_on_two_machines_through_a_team(committed_engine, slow
     for r in _check_protected(member_and_team_start, committed_engine, slow_pss):
         assert r.oks == 1
         assert next(o.value.code for o in r.outcomes if o.kind == "refused") in (
-            "already_playing", "team_member_busy")
+            "already_playing",
+            "team_member_busy",
+        )
 
 
 @pytest.mark.postgres_only
@@ -315,6 +370,7 @@ def test_control_player_on_two_machines_without_locks(committed_engine, slow_pss
 def two_tournaments_one_machine(engine, pss) -> Round:
     """Two scorekeepers start a Main game and a PAPA game on the one bank machine both
     tournaments share, at the same moment."""
+
     def prepare(w):
         papa = w.tournament("papa", "papa", machines=1, options={"games_per_entry": 2})
         shared = setup.add_machine(w.session, papa, w.m().machine.name)
@@ -327,8 +383,15 @@ def two_tournaments_one_machine(engine, pss) -> Round:
     ada, bo = (p.id for p in w.players)
 
     def start(mid, pid):
-        return lambda s: games.start_game(s, pss, machine=_get(s, TournamentMachine, mid),
-                                          player=_get(s, EventPlayer, pid), actor=w.sk).token_id
+        return lambda s: (
+            games.start_game(
+                s,
+                pss,
+                machine=_get(s, TournamentMachine, mid),
+                player=_get(s, EventPlayer, pid),
+                actor=w.sk,
+            ).token_id
+        )
 
     outcomes = run_at_once(engine, [start(main_m, ada), start(papa_m, bo)])
     with Session(bind=engine) as s:
@@ -339,8 +402,12 @@ def two_tournaments_one_machine(engine, pss) -> Round:
 def test_one_game_at_a_time_on_a_machine_two_tournaments_share(committed_engine, slow_pss):
     """Protected by the physical machine's rows (locked in every tournament), backed by the
     partial unique index on (event, machine) over games in progress."""
-    for r in _check_protected(two_tournaments_one_machine, committed_engine, slow_pss,
-                              backstops=("uq_tournament_machines_one_game",)):
+    for r in _check_protected(
+        two_tournaments_one_machine,
+        committed_engine,
+        slow_pss,
+        backstops=("uq_tournament_machines_one_game",),
+    ):
         assert r.oks == 1
         assert next(o.value.code for o in r.outcomes if o.kind == "refused") == "machine_busy"
 
@@ -348,8 +415,13 @@ def test_one_game_at_a_time_on_a_machine_two_tournaments_share(committed_engine,
 @pytest.mark.postgres_only
 def test_control_two_games_on_one_machine_without_locks(committed_engine, slow_pss):
     """Without the locks and the index, both games start: one machine runs two games."""
-    r = _control(two_tournaments_one_machine, committed_engine, slow_pss,
-                 shows="runs 2 games", constraints=("uq_tournament_machines_one_game",))
+    r = _control(
+        two_tournaments_one_machine,
+        committed_engine,
+        slow_pss,
+        shows="runs 2 games",
+        constraints=("uq_tournament_machines_one_game",),
+    )
     assert r.oks == 2
 
 
@@ -357,17 +429,22 @@ def same_game_twice(first: str, second: str) -> Scenario:
     """Two scorekeepers end the same game (the one each sees on their screen) while the next
     player waits in the machine's queue: the second acts while the first one's ending is in
     flight (made certain by :class:`SecondActsMidway`, not left to timing)."""
+
     def end(kind, mid, token_id, pss, sk):
         def run(s):
             machine = _get(s, TournamentMachine, mid)
             if kind == "record":
-                return games.record_score(s, pss, machine=machine, score=12_345, actor=sk,
-                                          token_id=token_id).token_id
+                return games.record_score(
+                    s, pss, machine=machine, score=12_345, actor=sk, token_id=token_id
+                ).token_id
             if kind == "void":
-                return games.void_game(s, pss, machine=machine, actor=sk,
-                                       token_id=token_id).token_id
-            return games.remove_from_machine(s, pss, machine=machine, actor=sk,
-                                             token_id=token_id, advance=False).token_id
+                return games.void_game(
+                    s, pss, machine=machine, actor=sk, token_id=token_id
+                ).token_id
+            return games.remove_from_machine(
+                s, pss, machine=machine, actor=sk, token_id=token_id, advance=False
+            ).token_id
+
         return run
 
     def scenario(engine, pss) -> Round:
@@ -383,9 +460,13 @@ def same_game_twice(first: str, second: str) -> Scenario:
         gate = SecondActsMidway()
         pss.pm.register(gate)
         try:
-            outcomes = run_at_once(engine, [
-                gate.first(end(first, mid, token_id, pss, w.sk)),
-                gate.second(end(second, mid, token_id, pss, w.sk))])
+            outcomes = run_at_once(
+                engine,
+                [
+                    gate.first(end(first, mid, token_id, pss, w.sk)),
+                    gate.second(end(second, mid, token_id, pss, w.sk)),
+                ],
+            )
         finally:
             pss.pm.unregister(gate)
         with Session(bind=engine) as s:
@@ -421,8 +502,12 @@ def test_a_game_is_ended_exactly_once(committed_engine, slow_pss, first, second)
     constraints on scores, a score and a void by the one-ending CHECK on tokens; a score and a
     removal only by the locks. The rounds run with the backstops dropped too, so the locks alone
     are shown to suffice."""
-    for r in _check_protected(same_game_twice(first, second), committed_engine, slow_pss,
-                              backstops=GAME_BACKSTOPS[(first, second)]):
+    for r in _check_protected(
+        same_game_twice(first, second),
+        committed_engine,
+        slow_pss,
+        backstops=GAME_BACKSTOPS[(first, second)],
+    ):
         loser = next(o for o in r.outcomes if o.kind == "refused").value
         assert isinstance(loser, Refused)
         assert loser.code == "game_changed"
@@ -434,15 +519,20 @@ def test_control_game_ended_twice_without_locks(committed_engine, slow_pss, firs
     """Without the locks and without the backstop constraints (which would otherwise turn the
     second ending into a raw integrity error, a 500), both scorekeepers end the same game: two
     scores, a token both used and void, or a used token taken off its entry."""
-    r = _control(same_game_twice(first, second), committed_engine, slow_pss,
-                 shows="2 scorekeepers ended one game",
-                 constraints=GAME_BACKSTOPS[(first, second)])
+    r = _control(
+        same_game_twice(first, second),
+        committed_engine,
+        slow_pss,
+        shows="2 scorekeepers ended one game",
+        constraints=GAME_BACKSTOPS[(first, second)],
+    )
     assert r.oks == 2
 
 
 def scores_on_every_machine(engine, pss) -> Round:
     """Three scorekeepers record three games of one tournament at once: every score is kept and
     the tournament's version (which standings caches key on) counts every one of them."""
+
     def prepare(w):
         for i, p in enumerate(w.players[:3]):
             w.sell(p, 1)
@@ -453,22 +543,31 @@ def scores_on_every_machine(engine, pss) -> Round:
     mids = [m.id for m in w.machines["main"]]
 
     def job(mid, score):
-        return lambda s: games.record_score(s, pss, machine=_get(s, TournamentMachine, mid),
-                                            score=score, actor=w.sk).score_id
+        return lambda s: (
+            games.record_score(
+                s, pss, machine=_get(s, TournamentMachine, mid), score=score, actor=w.sk
+            ).score_id
+        )
 
     outcomes = run_at_once(engine, [job(mid, 1000 + i) for i, mid in enumerate(mids)])
     with Session(bind=engine) as s:
         found = problems(s, w.event.id, pss)
-        kept = sorted(s.scalars(select(Score.score).join(
-            TournamentMachine, Score.tournament_machine_id == TournamentMachine.id).where(
-            TournamentMachine.tournament_id == tid)).all())
+        kept = sorted(
+            s.scalars(
+                select(Score.score)
+                .join(TournamentMachine, Score.tournament_machine_id == TournamentMachine.id)
+                .where(TournamentMachine.tournament_id == tid)
+            ).all()
+        )
         version = _get(s, Tournament, tid).version
     recorded = sum(o.ok for o in outcomes)
     if kept != [1000 + i for i, o in enumerate(outcomes) if o.ok]:
         found.append(f"scores kept {kept}")
     if version != v0 + recorded:
-        found.append(f"version {version} after {recorded} scores from {v0}: a score is "
-                     "missing from what standings see")
+        found.append(
+            f"version {version} after {recorded} scores from {v0}: a score is "
+            "missing from what standings see"
+        )
     return Round(outcomes, found)
 
 
@@ -483,8 +582,9 @@ def test_no_score_is_lost_when_all_machines_finish_at_once(committed_engine, slo
 def test_control_scores_lost_from_version_without_locks(committed_engine, slow_pss):
     """Without the tournament lock two version bumps collapse into one: standings would miss a
     score."""
-    r = _control(scores_on_every_machine, committed_engine, slow_pss,
-                 shows="missing from what standings see")
+    r = _control(
+        scores_on_every_machine, committed_engine, slow_pss, shows="missing from what standings see"
+    )
     assert r.oks == 3
 
 
@@ -492,25 +592,36 @@ def test_control_scores_lost_from_version_without_locks(committed_engine, slow_p
 
 
 @pytest.mark.postgres_only
-def test_a_held_lock_answers_busy_and_leaves_the_session_usable(committed_engine, pss,
-                                                               monkeypatch):
-    w, mid = _fresh(committed_engine, pss, lambda w: (w.sell(w.players[0], 1), w.m().id)[1],
-                    players=1)
+def test_a_held_lock_answers_busy_and_leaves_the_session_usable(committed_engine, pss, monkeypatch):
+    w, mid = _fresh(
+        committed_engine, pss, lambda w: (w.sell(w.players[0], 1), w.m().id)[1], players=1
+    )
     pid = w.players[0].id
     monkeypatch.setattr(locking, "LOCK_TIMEOUT_MS", 200)
     with Session(bind=committed_engine) as holder, Session(bind=committed_engine) as other:
         locking.lock_machines(holder, [mid])  # a scorekeeper's transaction, still open
         with pytest.raises(Busy) as err:
-            games.start_game(other, pss, machine=_get(other, TournamentMachine, mid),
-                             player=_get(other, EventPlayer, pid), actor=w.sk)
-        assert err.value.message == "This machine is busy with another change; try again in a " \
-                                    "moment."
+            games.start_game(
+                other,
+                pss,
+                machine=_get(other, TournamentMachine, mid),
+                player=_get(other, EventPlayer, pid),
+                actor=w.sk,
+            )
+        assert (
+            err.value.message == "This machine is busy with another change; try again in a moment."
+        )
         assert err.value.code == "busy"
         # The savepoint was rolled back: the same transaction still works.
         assert other.scalar(select(func.count(Token.id))) == 1
         holder.rollback()
-        started = games.start_game(other, pss, machine=_get(other, TournamentMachine, mid),
-                                   player=_get(other, EventPlayer, pid), actor=w.sk)
+        started = games.start_game(
+            other,
+            pss,
+            machine=_get(other, TournamentMachine, mid),
+            player=_get(other, EventPlayer, pid),
+            actor=w.sk,
+        )
         other.commit()
     assert started.player_id == pid
 
@@ -528,7 +639,10 @@ def test_sqlite_serialises_desks_with_its_write_lock(committed_engine, slow_pss)
     assert not r.violations
     assert 1 <= r.oks <= 2
     assert {o.value.code for o in r.outcomes if o.kind == "refused"} <= {
-        "busy", "sold_out", "quota_exceeded"}
+        "busy",
+        "sold_out",
+        "quota_exceeded",
+    }
 
 
 @pytest.mark.sqlite_only
@@ -544,8 +658,9 @@ def test_control_sqlite_without_the_write_lock(committed_engine, slow_pss):
             r = last_tickets(committed_engine, slow_pss)
             assert not r.violations, r.violations
             raw = [o.value for o in r.errors]
-            assert all(isinstance(e, OperationalError) and "database is locked" in str(e.orig)
-                       for e in raw), [repr(e) for e in raw]
+            assert all(
+                isinstance(e, OperationalError) and "database is locked" in str(e.orig) for e in raw
+            ), [repr(e) for e in raw]
             if raw:
                 return
             seen.append([o.kind for o in r.outcomes])

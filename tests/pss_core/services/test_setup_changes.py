@@ -18,8 +18,13 @@ CLIENT = auth.Client("198.51.100.20")
 
 
 def audit_rows(world: World, action: str) -> list[AuditLog]:
-    return list(world.session.scalars(select(AuditLog).where(
-        AuditLog.event_id == world.event.id, AuditLog.action == action).order_by(AuditLog.id)))
+    return list(
+        world.session.scalars(
+            select(AuditLog)
+            .where(AuditLog.event_id == world.event.id, AuditLog.action == action)
+            .order_by(AuditLog.id)
+        )
+    )
 
 
 def refused(code: str, call, *args, **kw):  # type: ignore[no-untyped-def]
@@ -41,8 +46,9 @@ def test_a_new_pin_ends_the_old_one_its_logins_and_a_lockout(world: World) -> No
     # Someone guesses at the number until it locks.
     for i in range(5):
         with pytest.raises((auth.LoginRefused, auth.LockedOut)):
-            auth.login_player(session, event, ep.number, f"99{i:02d}",
-                              auth.Client(f"198.51.100.{30 + i}"))
+            auth.login_player(
+                session, event, ep.number, f"99{i:02d}", auth.Client(f"198.51.100.{30 + i}")
+            )
     with pytest.raises(auth.LockedOut):
         auth.login_player(session, event, ep.number, first, auth.Client("198.51.100.40"))
 
@@ -59,8 +65,12 @@ def test_a_new_pin_ends_the_old_one_its_logins_and_a_lockout(world: World) -> No
     [row] = audit_rows(world, "player.pin_reset")
     assert row.player_id == ep.id
     assert row.actor == "desk"
-    assert row.details == {"number": ep.number, "chosen": False, "logins_ended": 2,
-                           "unlocked": True}
+    assert row.details == {
+        "number": ep.number,
+        "chosen": False,
+        "logins_ended": 2,
+        "unlocked": True,
+    }
     # The PIN is nowhere in the audit log.
     assert not any(pin in str(r.details) for r in session.scalars(select(AuditLog)))
     assert [r.action for r in audit_rows(world, "login.unlock")] == ["login.unlock"]
@@ -74,12 +84,14 @@ def test_a_chosen_pin_and_bad_ones(world: World) -> None:
     assert not verify_secret(ep.pin_hash, first)
     [row] = audit_rows(world, "player.pin_reset")
     assert (row.details["chosen"], row.details["logins_ended"], row.details["unlocked"]) == (
-        True, 0, False)
+        True,
+        0,
+        False,
+    )
     for bad in ("12", "123456789", "12a4", "\u0661\u0662\u0663\u0664", "1 23"):
         refused("invalid_pin", setup.reset_pin, session, ep, actor=world.desk, pin=bad)
     # A player cannot give themselves a new PIN (they go to the desk).
-    refused("staff_only", setup.reset_pin, session, ep,
-            actor=Actor(ep.name, player_id=ep.id))
+    refused("staff_only", setup.reset_pin, session, ep, actor=Actor(ep.name, player_id=ep.id))
     assert verify_secret(ep.pin_hash, "24681357")
     assert len(audit_rows(world, "player.pin_reset")) == 1
 
@@ -108,7 +120,9 @@ def test_adding_and_removing_team_members(world: World) -> None:
     setup.add_team_member(world.session, team, di, actor=world.td)
     adds = audit_rows(world, "team.add_member")
     assert [(r.player_id, r.details["team"], r.details["members"]) for r in adds] == [
-        (cy.id, "Flippers", [ada.id, bo.id, cy.id]), (di.id, "Flippers", [bo.id, cy.id, di.id])]
+        (cy.id, "Flippers", [ada.id, bo.id, cy.id]),
+        (di.id, "Flippers", [bo.id, cy.id, di.id]),
+    ]
     [removed] = audit_rows(world, "team.remove_member")
     assert (removed.player_id, removed.details["members"]) == (ada.id, [bo.id, cy.id])
     assert removed.actor == "owner"
@@ -181,8 +195,9 @@ def test_tournaments_join_and_leave_a_metatournament(world: World) -> None:
     fri = world.tournament("fri", "papa", machines=1)
     sat = world.tournament("sat", "papa", machines=1)
     sun = world.tournament("sun", "papa", machines=1)
-    meta = setup.create_metatournament(world.session, world.event, "Classics", [fri],
-                                       slug="classics", price_cents=500)
+    meta = setup.create_metatournament(
+        world.session, world.event, "Classics", [fri], slug="classics", price_cents=500
+    )
     ada = world.players[0]
     purchase = world.sell(ada, 1, meta)
     games_bought = len(purchase.tokens)
@@ -196,12 +211,16 @@ def test_tournaments_join_and_leave_a_metatournament(world: World) -> None:
     setup.remove_from_metatournament(world.session, meta, sun, actor=world.td)
     assert meta_slugs(meta) == ["fri", "sat"]
     assert tickets.count_usable(world.session, world.pss, sun, player_id=ada.id) == 0
-    assert [(r.details["tournament"], r.details["tournaments"]) for r in audit_rows(
-        world, "metatournament.add_tournament")] == [
-        ("sat", ["fri", "sat"]), ("sun", ["fri", "sat", "sun"])]
+    assert [
+        (r.details["tournament"], r.details["tournaments"])
+        for r in audit_rows(world, "metatournament.add_tournament")
+    ] == [("sat", ["fri", "sat"]), ("sun", ["fri", "sat", "sun"])]
     [row] = audit_rows(world, "metatournament.remove_tournament")
     assert (row.details["tournament"], row.details["tournaments"], row.actor) == (
-        "sun", ["fri", "sat"], "owner")
+        "sun",
+        ["fri", "sat"],
+        "owner",
+    )
 
 
 def test_metatournament_member_refusals(world: World) -> None:
@@ -209,23 +228,32 @@ def test_metatournament_member_refusals(world: World) -> None:
     herb = world.tournaments["main"]
     doubles = world.tournament("doubles", "team", machines=1)
     sat = world.tournament("sat", "papa", machines=1)
-    meta = setup.create_metatournament(world.session, world.event, "Classics", [fri],
-                                       slug="classics")
-    other = setup.create_metatournament(world.session, world.event, "Other", [sat],
-                                        slug="other")
+    meta = setup.create_metatournament(
+        world.session, world.event, "Classics", [fri], slug="classics"
+    )
+    other = setup.create_metatournament(world.session, world.event, "Other", [sat], slug="other")
     refused("mixed_formats", setup.add_to_metatournament, world.session, meta, herb)
     refused("team_tournament", setup.add_to_metatournament, world.session, meta, doubles)
-    err = refused("already_in_metatournament", setup.add_to_metatournament, world.session,
-                  meta, sat)
-    assert err.message == ("Sat is already in the metatournament Other; a tournament is in one "
-                           "at most.")
+    err = refused(
+        "already_in_metatournament", setup.add_to_metatournament, world.session, meta, sat
+    )
+    assert err.message == (
+        "Sat is already in the metatournament Other; a tournament is in one at most."
+    )
     refused("already_in_metatournament", setup.add_to_metatournament, world.session, meta, fri)
     refused("not_in_metatournament", setup.remove_from_metatournament, world.session, meta, sat)
     elsewhere = build_world(world.session, world.pss, players=0).tournaments["main"]
     refused("wrong_event", setup.add_to_metatournament, world.session, other, elsewhere)
     # The same rules hold when creating one.
-    refused("team_tournament", setup.create_metatournament, world.session, world.event, "T",
-            [doubles], slug="t")
+    refused(
+        "team_tournament",
+        setup.create_metatournament,
+        world.session,
+        world.event,
+        "T",
+        [doubles],
+        slug="t",
+    )
     assert meta_slugs(meta) == ["fri"]
     assert meta_slugs(other) == ["sat"]
     assert audit_rows(world, "metatournament.add_tournament") == []
@@ -238,28 +266,37 @@ def test_metatournament_member_refusals(world: World) -> None:
 def test_a_tournament_stays_while_a_pass_is_played_there(world: World) -> None:
     fri = world.tournament("fri", "papa", machines=1)
     sat = world.tournament("sat", "papa", machines=1)
-    meta = setup.create_metatournament(world.session, world.event, "Classics", [fri, sat],
-                                       slug="classics")
+    meta = setup.create_metatournament(
+        world.session, world.event, "Classics", [fri, sat], slug="classics"
+    )
     ada = world.players[0]
     world.sell(ada, 1, meta)
     machine = world.m("sat")
     world.start(ada, machine)
-    err = refused("metatournament_ticket_in_play", setup.remove_from_metatournament,
-                  world.session, meta, sat)
-    assert err.message == ("A Classics ticket is being played in Sat right now; remove the "
-                           "tournament when that game or entry is finished.")
+    err = refused(
+        "metatournament_ticket_in_play", setup.remove_from_metatournament, world.session, meta, sat
+    )
+    assert err.message == (
+        "A Classics ticket is being played in Sat right now; remove the "
+        "tournament when that game or entry is finished."
+    )
     # Between the games of the unfinished entry, too.
     world.record(machine, 1000)
-    entry = world.session.scalars(select(Entry).join(Token, Token.entry_id == Entry.id).where(
-        Token.metatournament_id == meta.id)).first()
+    entry = world.session.scalars(
+        select(Entry)
+        .join(Token, Token.entry_id == Entry.id)
+        .where(Token.metatournament_id == meta.id)
+    ).first()
     assert entry is not None
     assert entry.status == EntryStatus.OPEN
-    refused("metatournament_ticket_in_play", setup.remove_from_metatournament,
-            world.session, meta, sat)
+    refused(
+        "metatournament_ticket_in_play", setup.remove_from_metatournament, world.session, meta, sat
+    )
     assert meta_slugs(meta) == ["fri", "sat"]
     # Once the entry is over (given up here), the tournament may leave.
-    corrections.abandon_entry(world.session, world.pss, entry=entry,
-                              actor=Actor(ada.name, player_id=ada.id))
+    corrections.abandon_entry(
+        world.session, world.pss, entry=entry, actor=Actor(ada.name, player_id=ada.id)
+    )
     assert entry.status != EntryStatus.OPEN
     setup.remove_from_metatournament(world.session, meta, sat)
     assert meta_slugs(meta) == ["fri"]
@@ -270,12 +307,12 @@ def test_the_last_tournament_stays_while_its_tickets_are_unused(world: World) ->
     meta = setup.create_metatournament(world.session, world.event, "Pass", [fri], slug="pass")
     ada = world.players[0]
     purchase = world.sell(ada, 1, meta)
-    err = refused("metatournament_tickets_left", setup.remove_from_metatournament,
-                  world.session, meta, fri)
+    err = refused(
+        "metatournament_tickets_left", setup.remove_from_metatournament, world.session, meta, fri
+    )
     assert "has 1 unused games sold" in err.message
     world.start(ada, world.m("fri"))
-    games.record_score(world.session, world.pss, machine=world.m("fri"), score=5,
-                       actor=world.sk)
+    games.record_score(world.session, world.pss, machine=world.m("fri"), score=5, actor=world.sk)
     assert purchase.tokens[0].used_at is not None
     setup.remove_from_metatournament(world.session, meta, fri)
     assert meta_slugs(meta) == []

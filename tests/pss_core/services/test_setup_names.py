@@ -17,8 +17,9 @@ def event(dbsession, pss):
     return setup.create_event(dbsession, owner, "Names Open")
 
 
-@pytest.mark.parametrize("username", ["desk worker", "a/b", "-dash", "x" * 65, "tab\there",
-                                      "ümlaut"])
+@pytest.mark.parametrize(
+    "username", ["desk worker", "a/b", "-dash", "x" * 65, "tab\there", "ümlaut"]
+)
 def test_usernames_are_plain(dbsession, username):
     with pytest.raises(InvalidInput) as err:
         setup.create_user(dbsession, username, password="secret-1")

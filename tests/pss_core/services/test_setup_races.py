@@ -45,6 +45,7 @@ def _fresh(engine: Any, pss: Any, prepare: Callable[[World], Any]) -> tuple[Worl
 
 def one_player_two_teams(engine: Any, pss: Any) -> Round:
     """Two directors put the same player on two different teams at the same moment."""
+
     def prepare(w: World) -> tuple[int, list[int]]:
         ada, bo, cy = w.players[:3]
         teams = [w.team("Flippers", bo), w.team("Tilters", cy)]
@@ -54,19 +55,27 @@ def one_player_two_teams(engine: Any, pss: Any) -> Round:
     w, (player_id, team_ids) = _fresh(engine, pss, prepare)
 
     def job(team_id: int) -> Callable[[Session], Any]:
-        return lambda s: setup.add_team_member(
-            s, s.get(Team, team_id), s.get(EventPlayer, player_id), actor=w.td).id
+        return lambda s: (
+            setup.add_team_member(
+                s, s.get(Team, team_id), s.get(EventPlayer, player_id), actor=w.td
+            ).id
+        )
 
     outcomes = run_at_once(engine, [job(t) for t in team_ids])
     with Session(bind=engine) as s:
-        teams = s.scalar(select(func.count(TeamMember.id)).where(
-            TeamMember.event_player_id == player_id)) or 0
+        teams = (
+            s.scalar(
+                select(func.count(TeamMember.id)).where(TeamMember.event_player_id == player_id)
+            )
+            or 0
+        )
     return Round(outcomes, [f"the player is on {teams} teams"] if teams > 1 else [])
 
 
 def last_place_twice(engine: Any, pss: Any) -> Round:
     """A team of two in an event whose team tournament allows three: two directors each add
     another player at the same moment."""
+
     def prepare(w: World) -> tuple[int, list[int]]:
         w.tournament("doubles", "team", options={"team_size": 3}, machines=1)
         ada, bo, cy, di = w.players
@@ -77,21 +86,23 @@ def last_place_twice(engine: Any, pss: Any) -> Round:
     w, (team_id, player_ids) = _fresh(engine, pss, prepare)
 
     def job(player_id: int) -> Callable[[Session], Any]:
-        return lambda s: setup.add_team_member(
-            s, s.get(Team, team_id), s.get(EventPlayer, player_id), actor=w.td).id
+        return lambda s: (
+            setup.add_team_member(
+                s, s.get(Team, team_id), s.get(EventPlayer, player_id), actor=w.td
+            ).id
+        )
 
     outcomes = run_at_once(engine, [job(p) for p in player_ids])
     with Session(bind=engine) as s:
-        size = s.scalar(select(func.count(TeamMember.id)).where(
-            TeamMember.team_id == team_id)) or 0
+        size = s.scalar(select(func.count(TeamMember.id)).where(TeamMember.team_id == team_id)) or 0
     return Round(outcomes, [f"the team has {size} players of at most 3"] if size > 3 else [])
 
 
 #: Each scenario, the refusal its loser gets with the locks, and the violation it shows without.
-SCENARIOS = {"one player, two teams": (one_player_two_teams, "already_on_team",
-                                       "the player is on 2 teams"),
-             "the last place twice": (last_place_twice, "team_full",
-                                      "the team has 4 players of at most 3")}
+SCENARIOS = {
+    "one player, two teams": (one_player_two_teams, "already_on_team", "the player is on 2 teams"),
+    "the last place twice": (last_place_twice, "team_full", "the team has 4 players of at most 3"),
+}
 
 
 @pytest.mark.postgres_only
@@ -110,8 +121,7 @@ def test_team_members_under_concurrency(committed_engine: Any, pss: Any, name: s
 
 @pytest.mark.postgres_only
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_without_the_locks_the_team_rules_break(committed_engine: Any, pss: Any,
-                                                name: str) -> None:
+def test_without_the_locks_the_team_rules_break(committed_engine: Any, pss: Any, name: str) -> None:
     """The negative control: the same scenario without the row locks breaks the rule (both
     directors succeed). Any exception fails it."""
     scenario, _, shows = SCENARIOS[name]

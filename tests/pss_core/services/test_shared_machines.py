@@ -51,15 +51,18 @@ def test_the_database_refuses_two_games_on_one_physical_machine(world):
 
 def test_down_marks_the_machine_down_in_every_tournament(world):
     herb_m, papa_m = _shared(world)
-    machines.set_machine_status(world.session, world.pss, machine=papa_m, status="disable",
-                                actor=world.sk)
+    machines.set_machine_status(
+        world.session, world.pss, machine=papa_m, status="disable", actor=world.sk
+    )
     assert (herb_m.status, papa_m.status) == (MachineStatus.DISABLED, MachineStatus.DISABLED)
-    machines.set_machine_status(world.session, world.pss, machine=herb_m, status="enable",
-                                actor=world.sk)
+    machines.set_machine_status(
+        world.session, world.pss, machine=herb_m, status="enable", actor=world.sk
+    )
     assert (herb_m.status, papa_m.status) == (MachineStatus.ACTIVE, MachineStatus.ACTIVE)
     # Removal takes it out of one bank only.
-    machines.set_machine_status(world.session, world.pss, machine=papa_m, status="remove",
-                                actor=world.td)
+    machines.set_machine_status(
+        world.session, world.pss, machine=papa_m, status="remove", actor=world.td
+    )
     assert (herb_m.status, papa_m.status) == (MachineStatus.ACTIVE, MachineStatus.REMOVED)
 
 
@@ -70,11 +73,10 @@ def test_the_longest_waiter_plays_next_whichever_tournament(world):
     world.sell(bo, 1, "papa")
     world.sell(cy, 1)
     world.start(ada, herb_m)
-    world.join(bo, papa_m)   # waits first, for PAPA
-    world.join(cy, herb_m)   # then Cy, for Main
+    world.join(bo, papa_m)  # waits first, for PAPA
+    world.join(cy, herb_m)  # then Cy, for Main
     board = queues.physical_queue(world.session, herb_m)
-    assert [(row.player_id, row.tournament) for row in board] == [(bo.id, "Papa"),
-                                                                  (cy.id, "Main")]
+    assert [(row.player_id, row.tournament) for row in board] == [(bo.id, "Papa"), (cy.id, "Main")]
     ended = world.record(herb_m, 5000)
     assert ended.next_game is not None
     assert ended.next_game.machine_id == papa_m.id
@@ -106,9 +108,13 @@ def _both_engines(world, slug):
     sql = compute_standings(world.session, world.pss, t)
     spec = world.pss.formats[t.format]
     options = spec.resolve_options(t.format_options or {})
-    ref = relabel(spec.format.standings_from_rows(score_rows(world.session, t), options,
-                                                  ranking_for(world.pss)),
-                  all_competitors(world.session, t, spec.team), bank(world.session, t.id))
+    ref = relabel(
+        spec.format.standings_from_rows(
+            score_rows(world.session, t), options, ranking_for(world.pss)
+        ),
+        all_competitors(world.session, t, spec.team),
+        bank(world.session, t.id),
+    )
     return sql, ref
 
 
@@ -128,16 +134,22 @@ def test_a_removed_machines_scores_keep_counting_unless_the_tournament_drops_the
     world.start(ada, m1)
     world.record(m1, 100)
     before_sql, before_ref = _both_engines(world, "main")
-    machines.set_machine_status(world.session, world.pss, machine=m0, status="remove",
-                                actor=world.td)
+    machines.set_machine_status(
+        world.session, world.pss, machine=m0, status="remove", actor=world.td
+    )
     kept_sql, kept_ref = _both_engines(world, "main")
     assert _totals(kept_sql) == _totals(before_sql) == _totals(kept_ref) == _totals(before_ref)
     assert bo.id in _totals(kept_sql)
     assert m0.machine.name in kept_sql.machines
     with pytest.raises(Refused):
         world.start(bo, m0)  # nobody new starts on it
-    admin.update_tournament(world.session, world.pss, world.tournaments["main"],
-                            actor=world.td, changes={"count_removed_machines": False})
+    admin.update_tournament(
+        world.session,
+        world.pss,
+        world.tournaments["main"],
+        actor=world.td,
+        changes={"count_removed_machines": False},
+    )
     dropped_sql, dropped_ref = _both_engines(world, "main")
     assert _totals(dropped_sql) == _totals(dropped_ref)
     assert bo.id not in _totals(dropped_sql)
@@ -148,6 +160,7 @@ def test_a_removed_machines_scores_keep_counting_unless_the_tournament_drops_the
 def test_same_machine_ids_are_the_event_rows_of_one_title(world):
     herb_m, papa_m = _shared(world)
     assert games.same_machine_ids(world.session, herb_m) == sorted([herb_m.id, papa_m.id])
-    others = world.session.scalars(select(TournamentMachine.id).where(
-        TournamentMachine.machine_id != herb_m.machine_id)).all()
+    others = world.session.scalars(
+        select(TournamentMachine.id).where(TournamentMachine.machine_id != herb_m.machine_id)
+    ).all()
     assert not set(others) & set(games.same_machine_ids(world.session, herb_m))

@@ -67,9 +67,10 @@ def test_online_channel_is_not_a_desk_sale(world):
         world.sell(world.players[0], 1, channel=Channel.ONLINE)
 
 
-@pytest.mark.parametrize(("count", "code"), [(2, "below_minimum_purchase"),
-                                             (5, "purchase_increment"),
-                                             (0, "invalid_count")])
+@pytest.mark.parametrize(
+    ("count", "code"),
+    [(2, "below_minimum_purchase"), (5, "purchase_increment"), (0, "invalid_count")],
+)
 def test_minimum_and_increment(world, count, code):
     t = world.tournaments["main"]
     t.min_purchase, t.purchase_increment = 3, 3
@@ -123,14 +124,24 @@ def test_quota_counts_live_holds_but_not_expired_or_cancelled(world):
     t.ticket_quota = 10
     ada = world.players[0]
     now = utcnow()
-    for status, expires, n in [(PurchaseStatus.PENDING, now + timedelta(minutes=5), 3),
-                               (PurchaseStatus.PENDING, now - timedelta(minutes=1), 4),
-                               (PurchaseStatus.CANCELLED, None, 2),
-                               (PurchaseStatus.COMPLETED, None, 1)]:
-        world.session.add(Purchase(event_id=world.event.id, player_id=ada.id,
-                                   tournament_id=t.id, tickets=n, amount_cents=0,
-                                   channel=Channel.ONLINE, status=status,
-                                   hold_expires_at=expires))
+    for status, expires, n in [
+        (PurchaseStatus.PENDING, now + timedelta(minutes=5), 3),
+        (PurchaseStatus.PENDING, now - timedelta(minutes=1), 4),
+        (PurchaseStatus.CANCELLED, None, 2),
+        (PurchaseStatus.COMPLETED, None, 1),
+    ]:
+        world.session.add(
+            Purchase(
+                event_id=world.event.id,
+                player_id=ada.id,
+                tournament_id=t.id,
+                tickets=n,
+                amount_cents=0,
+                channel=Channel.ONLINE,
+                status=status,
+                hold_expires_at=expires,
+            )
+        )
     world.session.flush()
     assert quotas.sold_or_held(world.session, t, now) == 4
     assert quotas.available(world.session, t, now) == 6
@@ -145,13 +156,13 @@ def test_online_hold_building_blocks(world):
     ada = world.players[0]
     s, pss = world.session, world.pss
     now = utcnow()
-    quote = tickets.prepare_sale(s, pss, player=ada, count=3, tournament=t,
-                                 channel=Channel.ONLINE)
+    quote = tickets.prepare_sale(s, pss, player=ada, count=3, tournament=t, channel=Channel.ONLINE)
     assert quote.amount_cents == 800
     tickets.lock_for_sale(s, quote)
     tickets.check_sale(s, pss, quote, now=now)
-    purchase = tickets.new_purchase(quote, status=PurchaseStatus.PENDING,
-                                    hold_expires_at=now + timedelta(minutes=15))
+    purchase = tickets.new_purchase(
+        quote, status=PurchaseStatus.PENDING, hold_expires_at=now + timedelta(minutes=15)
+    )
     held = tickets.issue_tokens(s, purchase, quote, paid_at=None)
     assert all(tok.paid_at is None for tok in held)
     summary = world.summary(ada)
@@ -192,16 +203,23 @@ def test_player_from_another_event_is_refused(world, dbsession, pss):
 def test_metatournament_tickets_and_summary(world):
     day1 = world.tournament("day1", "herb")
     day2 = world.tournament("day2", "herb")
-    meta = setup.create_metatournament(world.session, world.event, "Classics", [day1, day2],
-                                       slug="classics-meta", price_cents=200,
-                                       bundles=[{"count": 5, "price_cents": 800}])
+    meta = setup.create_metatournament(
+        world.session,
+        world.event,
+        "Classics",
+        [day1, day2],
+        slug="classics-meta",
+        price_cents=200,
+        bundles=[{"count": 5, "price_cents": 800}],
+    )
     ada = world.players[0]
     purchase = world.sell(ada, 6, meta)
     assert purchase.amount_cents == 1000
     assert purchase.metatournament_id == meta.id
     rows = tickets.ticket_summary(world.session, ada)
     assert [(r.scope, r.slug, r.remaining) for r in rows] == [
-        ("metatournament", "classics-meta", 6)]
+        ("metatournament", "classics-meta", 6)
+    ]
     # A meta token is used only after the tournament's own tokens.
     world.sell(ada, 1, "day1")
     order = tickets.usable_tokens(world.session, world.pss, day1, player_id=ada.id)
@@ -248,9 +266,18 @@ def test_every_sale_is_audited_with_the_remaining_summary(world):
     assert sale[0].subject_id == purchase.id
     assert sale[0].actor == "desk"
     assert d["amount_cents"] == 800
-    assert d["tickets_left"] == [{"scope": "tournament", "slug": "main", "team_id": None,
-                                  "paid": 3, "used": 0, "voided": 0, "remaining": 3,
-                                  "held_unpaid": 0}]
+    assert d["tickets_left"] == [
+        {
+            "scope": "tournament",
+            "slug": "main",
+            "team_id": None,
+            "paid": 3,
+            "used": 0,
+            "voided": 0,
+            "remaining": 3,
+            "held_unpaid": 0,
+        }
+    ]
 
 
 def test_summary_counts_refunded_and_in_play(world):

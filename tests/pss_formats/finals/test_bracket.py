@@ -52,8 +52,14 @@ def test_twenty_four_with_eight_byes_by_hand():
 def test_thirty_two_by_hand():
     bracket = build_bracket(32)
     assert groups_of(bracket, 1) == [
-        [1, 16, 17, 32], [2, 15, 18, 31], [3, 14, 19, 30], [4, 13, 20, 29],
-        [5, 12, 21, 28], [6, 11, 22, 27], [7, 10, 23, 26], [8, 9, 24, 25],
+        [1, 16, 17, 32],
+        [2, 15, 18, 31],
+        [3, 14, 19, 30],
+        [4, 13, 20, 29],
+        [5, 12, 21, 28],
+        [6, 11, 22, 27],
+        [7, 10, 23, 26],
+        [8, 9, 24, 25],
     ]
     assert groups_of(bracket, 2) == [
         ["1st in 1A", "1st in 1H", "2nd in 1H", "2nd in 1A"],
@@ -87,8 +93,13 @@ def test_snake_deals_best_with_worst():
 @pytest.mark.parametrize(
     ("players", "byes", "kwargs", "message"),
     [
-        (24, 20, {}, "24 players with 20 byes leaves 4 to play round 1, which cannot fill the "
-                     "round-2 groups"),
+        (
+            24,
+            20,
+            {},
+            "24 players with 20 byes leaves 4 to play round 1, which cannot fill the "
+            "round-2 groups",
+        ),
         (24, 22, {}, "leaves 2 to play round 1, too few for a group of 3"),
         (5, 0, {}, "5 players, which cannot be split into groups of 4 and 3"),
         (9, 1, {}, "round 2 would have 5 players"),
@@ -187,8 +198,11 @@ def test_final_positions_of_a_whole_bracket_by_hand():
     # 2B: 1st 1B, 1st 1C, 2nd 1A = 8, 3, 1 -> 3, 1 | 8.
     # 3A: 1st 2A, 1st 2B, 2nd 2B, 2nd 2A = 2, 3, 1, 6 -> 1, 6, 2, 3.
     orders = {
-        "1A": [6, 1, 7], "1B": [8, 2, 5], "1C": [3, 10, 9, 4],
-        "2A": [2, 6, 10], "2B": [3, 1, 8],
+        "1A": [6, 1, 7],
+        "1B": [8, 2, 5],
+        "1C": [3, 10, 9, 4],
+        "2A": [2, 6, 10],
+        "2B": [3, 1, 8],
         "3A": [1, 6, 2, 3],
     }
     progress = BracketProgress(bracket, orders)
@@ -198,7 +212,16 @@ def test_final_positions_of_a_whole_bracket_by_hand():
     # final 1-4; round 2 out: 10 and 8 both 3rd in their group -> by seed 8, 10;
     # round 1 out: 3rd places 5, 7, 9 by seed, then the one 4th place, 4.
     assert progress.final_positions() == {
-        1: 1, 6: 2, 2: 3, 3: 4, 8: 5, 10: 6, 5: 7, 7: 8, 9: 9, 4: 10,
+        1: 1,
+        6: 2,
+        2: 3,
+        3: 4,
+        8: 5,
+        10: 6,
+        5: 7,
+        7: 8,
+        9: 9,
+        4: 10,
     }
 
 

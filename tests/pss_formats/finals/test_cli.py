@@ -47,8 +47,9 @@ def test_readable_bracket(capsys):
 
 
 def test_final_of_two_and_group_size(capsys):
-    code, out, _ = run(capsys, "--players", "9", "--group-size", "3", "--advance", "1",
-                       "--last", "two", "--json")
+    code, out, _ = run(
+        capsys, "--players", "9", "--group-size", "3", "--advance", "1", "--last", "two", "--json"
+    )
     assert code == 0
     data = json.loads(out)
     assert data["rounds"][0]["groups"] == [[1, 6, 7], [2, 5, 8], [3, 4, 9]]
@@ -58,9 +59,11 @@ def test_final_of_two_and_group_size(capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--players", "24", "--byes", "20"],
-         "pss bracket: 24 players with 20 byes leaves 4 to play round 1, which cannot fill the "
-         "round-2 groups"),
+        (
+            ["--players", "24", "--byes", "20"],
+            "pss bracket: 24 players with 20 byes leaves 4 to play round 1, which cannot fill the "
+            "round-2 groups",
+        ),
         (["--players", "5"], "cannot be split into groups of 4 and 3"),
         (["--players", "16", "--byes", "-1"], "0 to 15 byes"),
     ],
@@ -77,5 +80,6 @@ def test_the_command_comes_through_the_commands_entry_point_group():
 
     from pss_core import cli
 
-    assert [ep.value for ep in entry_points(group=cli.COMMANDS_GROUP) if ep.name == "bracket"] \
-        == ["pss_formats.finals.cli"]
+    assert [ep.value for ep in entry_points(group=cli.COMMANDS_GROUP) if ep.name == "bracket"] == [
+        "pss_formats.finals.cli"
+    ]

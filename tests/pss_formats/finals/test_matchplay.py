@@ -49,10 +49,11 @@ def random_round(number, players, rng, games=1):
     rng.shuffle(shuffled)
     groups, start = [], 0
     for size in match_sizes(len(shuffled)):
-        members = tuple(shuffled[start:start + size])
+        members = tuple(shuffled[start : start + size])
         start += size
-        results = tuple(GameResult.from_order(rng.sample(members, len(members)))
-                        for _ in range(games))
+        results = tuple(
+            GameResult.from_order(rng.sample(members, len(members))) for _ in range(games)
+        )
         groups.append(MatchGroup(members, (), results, games))
     return MatchRound(number, tuple(groups))
 
@@ -99,8 +100,13 @@ def test_everyone_plays_every_round_with_arrivals_and_drops(seed, n):
         if rng.random() < 0.5:
             players.append(next_id)  # an arrival
             next_id += 1
-        round_ = pair_round(players, rounds, machines=[f"M{i}" for i in range(8)],
-                            rng_seed=seed + number, budget=3000)
+        round_ = pair_round(
+            players,
+            rounds,
+            machines=[f"M{i}" for i in range(8)],
+            rng_seed=seed + number,
+            budget=3000,
+        )
         assert round_.number == number
         seated = round_.players()
         assert sorted(seated) == sorted(players)
@@ -109,9 +115,15 @@ def test_everyone_plays_every_round_with_arrivals_and_drops(seed, n):
         assert set(sizes) <= {3, 4} or len(players) == 5
         for group in round_.groups:
             assert len(group.machines) == 1
-        rounds.append(attrs.evolve(round_, groups=tuple(
-            attrs.evolve(g, games=(GameResult.from_order(list(g.players)),))
-            for g in round_.groups)))
+        rounds.append(
+            attrs.evolve(
+                round_,
+                groups=tuple(
+                    attrs.evolve(g, games=(GameResult.from_order(list(g.players)),))
+                    for g in round_.groups
+                ),
+            )
+        )
 
 
 def test_large_fields_avoid_repeats_for_several_rounds():
@@ -153,9 +165,13 @@ def test_short_groups_rotate(seed):
 
 
 def played(round_, orders):
-    return attrs.evolve(round_, groups=tuple(
-        attrs.evolve(g, games=(GameResult.from_order(list(o)),))
-        for g, o in zip(round_.groups, orders, strict=True)))
+    return attrs.evolve(
+        round_,
+        groups=tuple(
+            attrs.evolve(g, games=(GameResult.from_order(list(o)),))
+            for g, o in zip(round_.groups, orders, strict=True)
+        ),
+    )
 
 
 def test_swiss_groups_by_points():
@@ -173,11 +189,15 @@ def test_swiss_groups_by_points():
 def test_swiss_waits_for_a_late_group_result():
     players = list(range(1, 9))
     first = pair_round(players, games_per_round=2)
-    late = attrs.evolve(first, groups=(
-        attrs.evolve(first.groups[0], games=(GameResult.from_order(list(first.groups[0].players)),)
-                     * 2),
-        first.groups[1],
-    ))
+    late = attrs.evolve(
+        first,
+        groups=(
+            attrs.evolve(
+                first.groups[0], games=(GameResult.from_order(list(first.groups[0].players)),) * 2
+            ),
+            first.groups[1],
+        ),
+    )
     with pytest.raises(Refused, match="round 1 group 2 is not in yet"):
         pair_round(players, [late], swiss=True)
     # balanced pairing only needs who met whom
@@ -201,8 +221,10 @@ def test_assignment_is_optimal_on_small_cases():
         cost = [[rng.randint(0, 9) for _ in range(cols)] for _ in range(rows)]
         chosen = _assign(cost)
         assert len(set(chosen)) == rows
-        best = min(sum(cost[r][c] for r, c in enumerate(perm))
-                   for perm in itertools.permutations(range(cols), rows))
+        best = min(
+            sum(cost[r][c] for r, c in enumerate(perm))
+            for perm in itertools.permutations(range(cols), rows)
+        )
         assert sum(cost[r][c] for r, c in enumerate(chosen)) == best
 
 
@@ -211,11 +233,9 @@ def test_no_machine_twice_while_there_are_enough():
     machines = [f"M{i}" for i in range(24)]
     rounds = []
     for number in range(1, 4):  # 3 rounds x 2 games x 4 groups = 24 machine seats
-        round_ = pair_round(players, rounds, machines=machines, games_per_round=2,
-                            rng_seed=number)
+        round_ = pair_round(players, rounds, machines=machines, games_per_round=2, rng_seed=number)
         rounds.append(round_)
-    seen = Counter((p, m) for r in rounds for g in r.groups for m in g.machines
-                   for p in g.players)
+    seen = Counter((p, m) for r in rounds for g in r.groups for m in g.machines for p in g.players)
     assert max(seen.values()) == 1
 
 
@@ -236,19 +256,36 @@ def test_machine_repeats_are_avoided_when_possible():
 
 def test_standings_by_points_then_countback():
     rounds = [
-        MatchRound(1, (MatchGroup(("a", "b", "c", "d"), games=(
-            GameResult.from_order(["a", "b", "c", "d"]),)),)),
-        MatchRound(2, (MatchGroup(("a", "b", "c", "d"), games=(
-            GameResult.from_order(["b", "c", "d", "a"]),)),)),
+        MatchRound(
+            1,
+            (
+                MatchGroup(
+                    ("a", "b", "c", "d"), games=(GameResult.from_order(["a", "b", "c", "d"]),)
+                ),
+            ),
+        ),
+        MatchRound(
+            2,
+            (
+                MatchGroup(
+                    ("a", "b", "c", "d"), games=(GameResult.from_order(["b", "c", "d", "a"]),)
+                ),
+            ),
+        ),
     ]
     table = match_standings(rounds, IFPA, players=["late"])
     # a 7+1 = 8 (one win), b 5+7 = 12, c 3+5 = 8 (no win), d 1+3 = 4, late 0
     assert [(s.player, s.rank, s.points) for s in table] == [
-        ("b", 1, 12), ("a", 2, 8), ("c", 3, 8), ("d", 4, 4), ("late", 5, 0),
+        ("b", 1, 12),
+        ("a", 2, 8),
+        ("c", 3, 8),
+        ("d", 4, 4),
+        ("late", 5, 0),
     ]
     assert table[1].places == (1, 0, 0, 1)
-    swapped = MatchRound(2, (MatchGroup(("a", "b", "c", "d"), games=(
-        GameResult.from_order(["b", "a", "d", "c"]),)),))
+    swapped = MatchRound(
+        2, (MatchGroup(("a", "b", "c", "d"), games=(GameResult.from_order(["b", "a", "d", "c"]),)),)
+    )
     even = match_standings([rounds[0], swapped], IFPA)
     # a and b: 12 points, one win and one 2nd each -> they share first place
     assert sorted((s.player, s.rank) for s in even[:2]) == [("a", 1), ("b", 1)]

@@ -36,23 +36,38 @@ class Strikes(PairingFormat):
 
     options_limit = 3
 
-    def next_round(self, options: Mapping[str, Any], qualifiers: int,
-                   history: Sequence[Sequence[FinishedGroup]]) -> tuple[GroupPlan, ...]:
+    def next_round(
+        self,
+        options: Mapping[str, Any],
+        qualifiers: int,
+        history: Sequence[Sequence[FinishedGroup]],
+    ) -> tuple[GroupPlan, ...]:
         alive = self._alive(qualifiers, history)
         if len(alive) < 2:
             return ()
         n = len(history) + 1
-        return tuple(GroupPlan(f"{n}{chr(65 + i)}", tuple(alive[j:j + 4]), 0, 1)
-                     for i, j in enumerate(range(0, len(alive), 4)) if alive[j:j + 2][1:])
+        return tuple(
+            GroupPlan(f"{n}{chr(65 + i)}", tuple(alive[j : j + 4]), 0, 1)
+            for i, j in enumerate(range(0, len(alive), 4))
+            if alive[j : j + 2][1:]
+        )
 
-    def advance(self, options: Mapping[str, Any], group: GroupPlan,
-                games: Sequence[Mapping[int, int]],
-                tiebreakers: Sequence[Mapping[int, int]]) -> GroupVerdict:
+    def advance(
+        self,
+        options: Mapping[str, Any],
+        group: GroupPlan,
+        games: Sequence[Mapping[int, int]],
+        tiebreakers: Sequence[Mapping[int, int]],
+    ) -> GroupVerdict:
         order = tuple(sorted(group.seeds, key=lambda s: (games[0][s], s))) if games else group.seeds
         return GroupVerdict(order, dict.fromkeys(group.seeds, 0), bool(games))
 
-    def final_positions(self, options: Mapping[str, Any], qualifiers: int,
-                        history: Sequence[Sequence[FinishedGroup]]) -> dict[int, int]:
+    def final_positions(
+        self,
+        options: Mapping[str, Any],
+        qualifiers: int,
+        history: Sequence[Sequence[FinishedGroup]],
+    ) -> dict[int, int]:
         if self.next_round(options, qualifiers, history):
             return {}
         out: list[int] = []
@@ -75,8 +90,10 @@ def run(fmt: PairingFormat, options: Mapping[str, Any], qualifiers: int) -> dict
             break
         finished = []
         for plan in plans:
-            games = [fmt.rank_game(options, scores={s: 1000 - s for s in plan.seeds})
-                     for _ in range(plan.games)]
+            games = [
+                fmt.rank_game(options, scores={s: 1000 - s for s in plan.seeds})
+                for _ in range(plan.games)
+            ]
             verdict = fmt.advance(options, plan, games, [])
             assert verdict.is_final
             finished.append(FinishedGroup(plan.label, verdict.order, plan.advance))
@@ -90,12 +107,19 @@ def test_a_strikes_knockout_plugin_registers_and_runs_to_final_positions() -> No
 
         @hookimpl
         def pss_register_formats(self, registry: Any) -> None:
-            registry.add(FormatSpec("strikes", "Strikes", "Three strikes and out.",
-                                    (OptionSpec("strikes", "int", 3, "Strikes"),),
-                                    format=Strikes()))
+            registry.add(
+                FormatSpec(
+                    "strikes",
+                    "Strikes",
+                    "Three strikes and out.",
+                    (OptionSpec("strikes", "int", 3, "Strikes"),),
+                    format=Strikes(),
+                )
+            )
 
     pss = get_plugin_manager([Plugin()], load_entrypoints=False)
     from pss_core.services.finals import pairing_formats
+
     assert {"strikes", "group_finals"} <= set(pairing_formats(pss))
     positions = run(pss.formats["strikes"].format, {}, 6)  # type: ignore[arg-type]
     # The favourites win every game: seed 1 wins, and every seed has one position.
@@ -104,6 +128,12 @@ def test_a_strikes_knockout_plugin_registers_and_runs_to_final_positions() -> No
 
 
 def test_the_built_in_group_finals_answers_the_same_questions() -> None:
-    options = {"byes": 0, "group_size": 4, "games": 3, "points": "papa", "advance": 2,
-               "last": "group"}
+    options = {
+        "byes": 0,
+        "group_size": 4,
+        "games": 3,
+        "points": "papa",
+        "advance": 2,
+        "last": "group",
+    }
     assert run(GroupFinals(), options, 8) == {s: s for s in range(1, 9)}

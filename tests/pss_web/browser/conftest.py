@@ -17,8 +17,13 @@ from typing import Any
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
@@ -67,8 +72,7 @@ def serve() -> Iterator[Callable[[dict[str, Any]], str]]:
     running: list[tuple[Any, threading.Thread]] = []
 
     def start(settings: dict[str, Any]) -> str:
-        server = waitress.create_server(make_app(settings), host="127.0.0.1", port=0,
-                                        threads=6)
+        server = waitress.create_server(make_app(settings), host="127.0.0.1", port=0, threads=6)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         running.append((server, thread))
@@ -165,7 +169,10 @@ def shot(request: pytest.FixtureRequest) -> Callable[[Any, str], None]:
 
     def take(page: Any, step: str) -> None:
         count[0] += 1
-        page.screenshot(path=str(ARTIFACTS / f"{prefix}-{count[0]:02d}-{step}.png"),
-                        full_page=True, animations="disabled")
+        page.screenshot(
+            path=str(ARTIFACTS / f"{prefix}-{count[0]:02d}-{step}.png"),
+            full_page=True,
+            animations="disabled",
+        )
 
     return take

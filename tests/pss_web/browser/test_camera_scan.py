@@ -26,14 +26,17 @@ def write_y4m(path: Path, text: str) -> None:
     qr = segno.make(text, error="m", micro=False)
     modules = qr.symbol_size(scale=1, border=4)[0]
     scale = min(WIDTH, HEIGHT) * 9 // 10 // modules
-    rows = [bytes(0 if dark else 255 for dark in row for _ in range(scale))
-            for row in qr.matrix_iter(scale=1, border=4) for _ in range(scale)]
+    rows = [
+        bytes(0 if dark else 255 for dark in row for _ in range(scale))
+        for row in qr.matrix_iter(scale=1, border=4)
+        for _ in range(scale)
+    ]
     size = len(rows)
     left, top = (WIDTH - size) // 2, (HEIGHT - size) // 2
     luma = bytearray(b"\xff" * (WIDTH * HEIGHT))
     for y, row in enumerate(rows):
         start = (top + y) * WIDTH + left
-        luma[start:start + size] = row
+        luma[start : start + size] = row
     chroma = b"\x80" * (WIDTH // 2 * HEIGHT // 2)
     frame = b"FRAME\n" + bytes(luma) + chroma + chroma
     with path.open("wb") as out:
@@ -43,8 +46,10 @@ def write_y4m(path: Path, text: str) -> None:
 
 
 @pytest.fixture
-def camera_browser(tmp_path: Path, chromium_command: tuple[str, list[str]],
-                   ) -> Iterator[Callable[[str], Any]]:
+def camera_browser(
+    tmp_path: Path,
+    chromium_command: tuple[str, list[str]],
+) -> Iterator[Callable[[str], Any]]:
     """``launch(text)``: Chromium whose camera shows ``text``'s QR code."""
     from playwright.sync_api import sync_playwright
 
@@ -55,9 +60,15 @@ def camera_browser(tmp_path: Path, chromium_command: tuple[str, list[str]],
         def launch(text: str) -> Any:
             video = tmp_path / "slip.y4m"
             write_y4m(video, text)
-            browser = p.chromium.launch(executable_path=executable, args=[
-                *args, "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={video}", "--use-fake-ui-for-media-stream"])
+            browser = p.chromium.launch(
+                executable_path=executable,
+                args=[
+                    *args,
+                    "--use-fake-device-for-media-stream",
+                    f"--use-file-for-fake-video-capture={video}",
+                    "--use-fake-ui-for-media-stream",
+                ],
+            )
             launched.append(browser)
             return browser
 
@@ -67,8 +78,12 @@ def camera_browser(tmp_path: Path, chromium_command: tuple[str, list[str]],
 
 
 def test_the_camera_reads_a_slip_into_the_desk_search(
-        sqlite_url: str, pss: Any, serve: Callable[[dict[str, Any]], str],
-        camera_browser: Callable[[str], Any], shot: Callable[[Any, str], None]) -> None:
+    sqlite_url: str,
+    pss: Any,
+    serve: Callable[[dict[str, Any]], str],
+    camera_browser: Callable[[str], Any],
+    shot: Callable[[Any, str], None],
+) -> None:
     from playwright.sync_api import expect
 
     engine = db.make_engine(sqlite_url)
@@ -81,8 +96,10 @@ def test_the_camera_reads_a_slip_into_the_desk_search(
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.grant_permissions(["camera"], origin=base)
     context.set_default_timeout(20_000)
-    context.route("**/*", lambda route: route.continue_()
-                  if route.request.url.startswith(base) else route.abort())
+    context.route(
+        "**/*",
+        lambda route: route.continue_() if route.request.url.startswith(base) else route.abort(),
+    )
     page = context.new_page()
     page.goto(f"{base}/events/demo/login")
     page.fill("#f-username", "desk")

@@ -32,8 +32,9 @@ def owner_account(url: str) -> None:
     the pss instance)."""
     engine = db.make_engine(url)
     with db.session_scope(engine) as session:
-        setup.create_user(session, "olive", password="olive-pass-1", full_name="Olive Owner",
-                          event_owner=True)
+        setup.create_user(
+            session, "olive", password="olive-pass-1", full_name="Olive Owner", event_owner=True
+        )
     engine.dispose()
 
 
@@ -65,8 +66,13 @@ def tv_points(page: Any) -> dict[str, int]:
     return out
 
 
-def test_event_day(served: str, sqlite_url: str, new_page: Callable[..., Any],
-                   shot: Callable[[Any, str], None], failed_requests: list[str]) -> None:
+def test_event_day(
+    served: str,
+    sqlite_url: str,
+    new_page: Callable[..., Any],
+    shot: Callable[[Any, str], None],
+    failed_requests: list[str],
+) -> None:
     from playwright.sync_api import expect
 
     # Live pages poll every 4 seconds: a change shows within about that, never instantly.
@@ -91,7 +97,8 @@ def test_event_day(served: str, sqlite_url: str, new_page: Callable[..., Any],
     shot(owner, "owner-staff")
     log_in(owner, base, f"/events/{EVENT}/login", username="olive", password="olive-pass-1")
     owner.get_by_role("navigation", name="Sections").get_by_role(
-        "link", name="Tournaments", exact=True).click()
+        "link", name="Tournaments", exact=True
+    ).click()
     expect(owner.locator("#f-format")).to_have_value("herb")
     owner.fill("#f-name", "Main")
     owner.fill("#f-price", "3.00")
@@ -110,8 +117,10 @@ def test_event_day(served: str, sqlite_url: str, new_page: Callable[..., Any],
     log_in(desk, base, f"/events/{EVENT}/login", username="dee", password="dee-pass-1")
     desk.get_by_role("link", name="Desk", exact=True).click()
     slips: dict[str, tuple[str, str]] = {}
-    for first, last, count, total in (("Ada", "Flipper", "3", "$8.00"),
-                                      ("Bo", "Tilt", "2", "$6.00")):
+    for first, last, count, total in (
+        ("Ada", "Flipper", "3", "$8.00"),
+        ("Bo", "Tilt", "2", "$6.00"),
+    ):
         desk.fill("#f-first_name", first)
         desk.fill("#f-last_name", last)
         with desk.expect_navigation():
@@ -156,8 +165,10 @@ def test_event_day(served: str, sqlite_url: str, new_page: Callable[..., Any],
     shot(keeper, "keeper-score-typed")
     with keeper.expect_navigation():
         keeper.click("#save-score")
-    assert ("12,345,670 recorded for Ada Flipper on Medieval Madness. "
-            "Bo Tilt is playing Medieval Madness.") in flash(keeper)
+    assert (
+        "12,345,670 recorded for Ada Flipper on Medieval Madness. "
+        "Bo Tilt is playing Medieval Madness."
+    ) in flash(keeper)
     expect(keeper.locator("#now-playing")).to_have_text("Bo Tilt")
     shot(keeper, "keeper-next-up")
 
@@ -194,7 +205,8 @@ def test_event_day(served: str, sqlite_url: str, new_page: Callable[..., Any],
     # The scorekeeper walks to Attack from Mars: Ada is waiting there, and starts her.
     keeper.goto(f"{base}/events/{EVENT}/board")
     expect(keeper.locator("li.machine", has_text="Attack from Mars")).to_contain_text(
-        "1 waiting · next: Ada Flipper")
+        "1 waiting · next: Ada Flipper"
+    )
     with keeper.expect_navigation():
         keeper.locator("li.machine", has_text="Attack from Mars").locator("a").click()
     with keeper.expect_navigation():
@@ -209,13 +221,17 @@ def test_event_day(served: str, sqlite_url: str, new_page: Callable[..., Any],
     with keeper.expect_navigation():
         keeper.click("#save-score")
     shot(keeper, "keeper-recorded")
-    standings = json.loads(keeper.request.get(
-        f"{base}/events/{EVENT}/tournaments/main/", headers={"Accept": "application/json"},
-    ).text())["standings"]["standings"]
+    standings = json.loads(
+        keeper.request.get(
+            f"{base}/events/{EVENT}/tournaments/main/",
+            headers={"Accept": "application/json"},
+        ).text()
+    )["standings"]["standings"]
     ada = next(row for row in standings if row["name"] == "Ada Flipper")
     assert ada["points"] > before
     expect(tv.locator("#live-tv table.standings tr", has_text="Ada Flipper")).to_contain_text(
-        str(ada["points"]))
+        str(ada["points"])
+    )
     assert tv.evaluate("window.sameTvPage") is True
     shot(tv, "tv-updated")
     expect(phone.locator("#live-results")).to_contain_text("Attack from Mars: 50,000,000")
@@ -226,17 +242,18 @@ def test_event_day(served: str, sqlite_url: str, new_page: Callable[..., Any],
     # What the pages showed is what the database holds.
     engine = db.make_engine(sqlite_url)
     with Session(engine) as session:
-        assert sorted(session.scalars(select(Score.score))) == [8_000_000, 12_345_670,
-                                                                 50_000_000]
-        assert sorted((p.tickets, p.amount_cents) for p in session.scalars(select(Purchase))) \
-            == [(2, 600), (3, 800)]
+        assert sorted(session.scalars(select(Score.score))) == [8_000_000, 12_345_670, 50_000_000]
+        assert sorted((p.tickets, p.amount_cents) for p in session.scalars(select(Purchase))) == [
+            (2, 600),
+            (3, 800),
+        ]
         assert len(session.scalars(select(Token).where(Token.used_at.is_not(None))).all()) == 3
     engine.dispose()
 
 
-def test_a_missing_browser_skips_or_fails_as_asked(browser_requirement: Callable[[str], None],
-                                                   monkeypatch: pytest.MonkeyPatch,
-                                                   tmp_path: Any) -> None:
+def test_a_missing_browser_skips_or_fails_as_asked(
+    browser_requirement: Callable[[str], None], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
     missing = str(tmp_path / "no-chromium-here")
     monkeypatch.setenv("PSS_REQUIRE_BROWSER", "1")
     with pytest.raises(pytest.fail.Exception, match="PSS_REQUIRE_BROWSER is set"):

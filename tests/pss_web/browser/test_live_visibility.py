@@ -44,9 +44,13 @@ def score(url: str, pss: Any, number: int, points: int) -> None:
 
 
 def test_a_tab_polls_again_when_it_comes_back_into_view(
-        sqlite_url: str, pss: Any, serve: Callable[[dict[str, Any]], str],
-        new_page: Callable[..., Any], shot: Callable[[Any, str], None],
-        failed_requests: list[str]) -> None:
+    sqlite_url: str,
+    pss: Any,
+    serve: Callable[[dict[str, Any]], str],
+    new_page: Callable[..., Any],
+    shot: Callable[[Any, str], None],
+    failed_requests: list[str],
+) -> None:
     from playwright.sync_api import expect
 
     engine = db.make_engine(sqlite_url)
@@ -58,8 +62,14 @@ def test_a_tab_polls_again_when_it_comes_back_into_view(
 
     page = new_page()
     polls: list[str] = []
-    page.on("request", lambda r: polls.append(r.url)
-            if r.resource_type == "fetch" and r.url.endswith(STANDINGS) else None)
+    page.on(
+        "request",
+        lambda r: (
+            polls.append(r.url)
+            if r.resource_type == "fetch" and r.url.endswith(STANDINGS)
+            else None
+        ),
+    )
     page.goto(base + STANDINGS)
     standings = page.locator("#live-standings")
     expect(standings).to_contain_text("Ada Flipper")

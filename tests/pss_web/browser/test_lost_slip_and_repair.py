@@ -29,8 +29,13 @@ def log_in(page: Any, url: str, **fields: str) -> None:
 
 
 def test_a_lost_slip_and_a_machine_down_for_repair(
-        served: str, sqlite_url: str, pss: Any, new_page: Callable[..., Any],
-        shot: Callable[[Any, str], None], failed_requests: list[str]) -> None:
+    served: str,
+    sqlite_url: str,
+    pss: Any,
+    new_page: Callable[..., Any],
+    shot: Callable[[Any, str], None],
+    failed_requests: list[str],
+) -> None:
     from playwright.sync_api import expect
 
     expect.set_options(timeout=12_000)  # live pages poll every 4 seconds
@@ -64,10 +69,13 @@ def test_a_lost_slip_and_a_machine_down_for_repair(
     desk.once("dialog", accept)
     with desk.expect_navigation():
         desk.click("#new-pin-button")
-    assert asked == ["Give Cy Nudge a new PIN? The old one stops working and they are logged "
-                     "out on every phone."]
-    assert "Cy Nudge has a new PIN; the old one no longer works." in desk.locator(
-        ".flash").inner_text()
+    assert asked == [
+        "Give Cy Nudge a new PIN? The old one stops working and they are logged out on every phone."
+    ]
+    assert (
+        "Cy Nudge has a new PIN; the old one no longer works."
+        in desk.locator(".flash").inner_text()
+    )
     pin = desk.locator("#slip-pin").inner_text()
     assert desk.locator("#slip-number").inner_text() == "103"
     assert pin.isdigit()
@@ -88,8 +96,11 @@ def test_a_lost_slip_and_a_machine_down_for_repair(
 
     # --- a scorekeeper marks Attack from Mars down, then back up ----------------------------
     with Session(engine) as session:
-        tm = session.scalars(select(TournamentMachine).join(TournamentMachine.machine).where(
-            TournamentMachine.machine.has(name="Attack from Mars"))).first()
+        tm = session.scalars(
+            select(TournamentMachine)
+            .join(TournamentMachine.machine)
+            .where(TournamentMachine.machine.has(name="Attack from Mars"))
+        ).first()
         assert tm is not None
         machine_id = tm.id
     keeper = new_page(phone=True)
@@ -116,7 +127,10 @@ def test_a_lost_slip_and_a_machine_down_for_repair(
     assert failed_requests == []
     with Session(engine) as session:
         assert session.get(TournamentMachine, machine_id).status == MachineStatus.ACTIVE  # type: ignore[union-attr]
-        actions = session.scalars(select(AuditLog.action).where(AuditLog.action.in_(
-            ("player.pin_reset", "machine.status"))).order_by(AuditLog.id)).all()
+        actions = session.scalars(
+            select(AuditLog.action)
+            .where(AuditLog.action.in_(("player.pin_reset", "machine.status")))
+            .order_by(AuditLog.id)
+        ).all()
         assert list(actions) == ["player.pin_reset", "machine.status", "machine.status"]
     engine.dispose()

@@ -16,8 +16,13 @@ from pss_core.demo import DEMO_PIN, create_demo
 pytestmark = pytest.mark.browser
 
 LOGINS = [
-    ("scorekeeper", "/login", {"username": "scorekeeper", "password": "scorekeeper-pass"},
-     "/board", "Scorekeeping"),
+    (
+        "scorekeeper",
+        "/login",
+        {"username": "scorekeeper", "password": "scorekeeper-pass"},
+        "/board",
+        "Scorekeeping",
+    ),
     ("desk", "/login", {"username": "desk", "password": "desk-pass"}, "/desk", "Desk"),
     ("player", "/player-login", {"number": "103", "pin": DEMO_PIN}, "/me", "My page"),
 ]
@@ -25,19 +30,34 @@ LOGINS = [
 
 def too_small(page: Any, selector: str) -> list[str]:
     """The visible controls matching ``selector`` that are under 44 px either way."""
-    return list(page.eval_on_selector_all(selector, """els => els
+    return list(
+        page.eval_on_selector_all(
+            selector,
+            """els => els
         .filter(e => e.offsetParent !== null)
         .map(e => [e.textContent.trim(), e.getBoundingClientRect()])
         .filter(([t, r]) => r.width < 44 || r.height < 44)
-        .map(([t, r]) => `${t}: ${Math.round(r.width)}x${Math.round(r.height)}`)"""))
+        .map(([t, r]) => `${t}: ${Math.round(r.width)}x${Math.round(r.height)}`)""",
+        )
+    )
 
 
-@pytest.mark.parametrize(("who", "login", "fields", "home", "tab"), LOGINS,
-                         ids=[w for w, *_ in LOGINS])
+@pytest.mark.parametrize(
+    ("who", "login", "fields", "home", "tab"), LOGINS, ids=[w for w, *_ in LOGINS]
+)
 def test_the_phone_header_shows_every_tab_and_has_big_enough_targets(
-        served: str, sqlite_url: str, pss: Any, new_page: Callable[..., Any],
-        shot: Callable[[Any, str], None], failed_requests: list[str], who: str, login: str,
-        fields: dict[str, str], home: str, tab: str) -> None:
+    served: str,
+    sqlite_url: str,
+    pss: Any,
+    new_page: Callable[..., Any],
+    shot: Callable[[Any, str], None],
+    failed_requests: list[str],
+    who: str,
+    login: str,
+    fields: dict[str, str],
+    home: str,
+    tab: str,
+) -> None:
     from playwright.sync_api import expect
 
     engine = db.make_engine(sqlite_url)
@@ -57,10 +77,13 @@ def test_the_phone_header_shows_every_tab_and_has_big_enough_targets(
     tabs = page.locator("nav.tabs a")
     assert tabs.count() >= 4
     width = page.viewport_size["width"]
-    off_screen = page.eval_on_selector_all("nav.tabs a", f"""els => els
+    off_screen = page.eval_on_selector_all(
+        "nav.tabs a",
+        f"""els => els
         .map(e => [e.textContent.trim(), e.getBoundingClientRect()])
         .filter(([t, r]) => r.left < 0 || r.right > {width})
-        .map(([t, r]) => t)""")
+        .map(([t, r]) => t)""",
+    )
     assert off_screen == []
     expect(page.locator('nav.tabs a[aria-current="page"]')).to_have_text(tab)
     assert too_small(page, "header.top a, header.top button, nav.crumbs a") == []

@@ -20,8 +20,12 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def shop(committed_engine: Engine, pss: Any, fake_stripe: FakeStripe,
-         serve: Callable[[dict[str, Any]], str]) -> str:
+def shop(
+    committed_engine: Engine,
+    pss: Any,
+    fake_stripe: FakeStripe,
+    serve: Callable[[dict[str, Any]], str],
+) -> str:
     """The demo event on the fake Stripe account, really committed, served on 127.0.0.1 (the
     server stops before the tables are emptied); its base URL."""
     with Session(committed_engine, expire_on_commit=False) as s:
@@ -30,16 +34,24 @@ def shop(committed_engine: Engine, pss: Any, fake_stripe: FakeStripe,
         event.stripe_publishable_key = "pk_test_browser"
         event.stripe_webhook_secret = "whsec_browser"
         s.commit()
-    return serve({
-        "pss.engine": committed_engine, "pss.plugins": pss,
-        "pss.stripe_api_base": fake_stripe.url, "pss.stripe_js_url": fake_stripe.js_url,
-        "pss.stripe_test_cards": "true",
-    })
+    return serve(
+        {
+            "pss.engine": committed_engine,
+            "pss.plugins": pss,
+            "pss.stripe_api_base": fake_stripe.url,
+            "pss.stripe_js_url": fake_stripe.js_url,
+            "pss.stripe_test_cards": "true",
+        }
+    )
 
 
-def test_player_buys_on_a_phone(shop: str, new_page: Callable[..., Any],
-                                shot: Callable[[Any, str], None], committed_engine: Engine,
-                                fake_stripe: FakeStripe) -> None:
+def test_player_buys_on_a_phone(
+    shop: str,
+    new_page: Callable[..., Any],
+    shot: Callable[[Any, str], None],
+    committed_engine: Engine,
+    fake_stripe: FakeStripe,
+) -> None:
     page = new_page(phone=True)
     page.goto(f"{shop}/events/demo/player-login")
     page.fill("#f-number", "101")
@@ -50,8 +62,7 @@ def test_player_buys_on_a_phone(shop: str, new_page: Callable[..., Any],
     page.goto(f"{shop}/events/demo/purchases/")
     page.select_option("#f-scope", "tournament:main")
     page.fill("#f-tickets", "3")
-    page.wait_for_function(
-        "document.getElementById('price').textContent.includes('Total: $8.00')")
+    page.wait_for_function("document.getElementById('price').textContent.includes('Total: $8.00')")
     shot(page, "price")
     page.click("#hold-button")
     page.wait_for_url(f"{shop}/events/demo/purchases/*/")
@@ -62,8 +73,10 @@ def test_player_buys_on_a_phone(shop: str, new_page: Callable[..., Any],
     page.select_option("#f-card", "pm_card_chargeDeclined")
     page.click("#pay-button")
     # First what Stripe.js told the browser, then what pss read from Stripe itself.
-    page.wait_for_function("document.getElementById('pay-message').textContent"
-                           ".includes('The last payment attempt failed')")
+    page.wait_for_function(
+        "document.getElementById('pay-message').textContent"
+        ".includes('The last payment attempt failed')"
+    )
     assert "declined" in page.inner_text("#pay-message")
     page.wait_for_selector("#pay-button:enabled")
     assert page.inner_text("#status-word") == "pending"
@@ -73,7 +86,8 @@ def test_player_buys_on_a_phone(shop: str, new_page: Callable[..., Any],
     page.click("#pay-button")
     page.wait_for_function(
         "document.getElementById('pay-message').textContent.includes('ready to play')"
-        " || document.getElementById('pay-message').textContent.includes('Paid')")
+        " || document.getElementById('pay-message').textContent.includes('Paid')"
+    )
     assert page.inner_text("#status-word") == "completed"
     shot(page, "paid")
 
@@ -81,10 +95,17 @@ def test_player_buys_on_a_phone(shop: str, new_page: Callable[..., Any],
     with Session(committed_engine) as s:
         purchase = s.scalars(select(Purchase)).one()
         assert (purchase.status, purchase.amount_cents) == (PurchaseStatus.COMPLETED, 800)
-        assert s.scalar(select(func.count(Token.id)).where(
-            Token.purchase_id == purchase.id, Token.paid_at.is_not(None))) == 3
-        failed = s.scalars(select(PaymentTransaction).where(
-            PaymentTransaction.action == "payment_failed")).all()
+        assert (
+            s.scalar(
+                select(func.count(Token.id)).where(
+                    Token.purchase_id == purchase.id, Token.paid_at.is_not(None)
+                )
+            )
+            == 3
+        )
+        failed = s.scalars(
+            select(PaymentTransaction).where(PaymentTransaction.action == "payment_failed")
+        ).all()
         assert [f.error_code for f in failed] == ["generic_decline"]
     [pi] = fake_stripe.payment_intents.values()
     assert (pi["status"], pi["amount"]) == ("succeeded", 800)

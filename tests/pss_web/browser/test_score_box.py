@@ -27,8 +27,13 @@ def scores(url: str) -> int:
 
 
 def test_the_score_box_refuses_what_is_not_a_score(
-        served: str, sqlite_url: str, pss: Any, new_page: Callable[..., Any],
-        shot: Callable[[Any, str], None], failed_requests: list[str]) -> None:
+    served: str,
+    sqlite_url: str,
+    pss: Any,
+    new_page: Callable[..., Any],
+    shot: Callable[[Any, str], None],
+    failed_requests: list[str],
+) -> None:
     from playwright.sync_api import expect
 
     engine = db.make_engine(sqlite_url)
@@ -48,10 +53,12 @@ def test_the_score_box_refuses_what_is_not_a_score(
     box = keeper.locator("#f-score")
     problem = keeper.locator("#score-problem")
 
-    for typed, says in (("12O45", "“O” is a letter, not a zero"),
-                        ("-5000", "a score has no sign"),
-                        ("12.5M", "“M” is not a digit"),
-                        ("12.5", "12500000, not 12.5 million")):
+    for typed, says in (
+        ("12O45", "“O” is a letter, not a zero"),
+        ("-5000", "a score has no sign"),
+        ("12.5M", "“M” is not a digit"),
+        ("12.5", "12500000, not 12.5 million"),
+    ):
         box.fill("")
         box.press_sequentially(typed)
         expect(box).to_have_value(typed)  # kept as typed, nothing dropped

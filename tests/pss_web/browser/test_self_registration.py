@@ -22,8 +22,12 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def open_event(committed_engine: Engine, pss: Any, fake_stripe: FakeStripe,
-               serve: Callable[[dict[str, Any]], str]) -> str:
+def open_event(
+    committed_engine: Engine,
+    pss: Any,
+    fake_stripe: FakeStripe,
+    serve: Callable[[dict[str, Any]], str],
+) -> str:
     """The demo event taking registrations online, with a t-shirt question, on the fake Stripe
     account; its base URL."""
     with Session(committed_engine, expire_on_commit=False) as s:
@@ -32,19 +36,28 @@ def open_event(committed_engine: Engine, pss: Any, fake_stripe: FakeStripe,
         event.stripe_publishable_key = "pk_test_browser"
         event.stripe_webhook_secret = "whsec_browser"
         players.set_self_registration(s, event, enabled=True)
-        players.add_question(s, event, "T-shirt size", "choice", choices=["S", "M", "L"],
-                             required=True)
+        players.add_question(
+            s, event, "T-shirt size", "choice", choices=["S", "M", "L"], required=True
+        )
         s.commit()
-    return serve({
-        "pss.engine": committed_engine, "pss.plugins": pss,
-        "pss.stripe_api_base": fake_stripe.url, "pss.stripe_js_url": fake_stripe.js_url,
-        "pss.stripe_test_cards": "true",
-    })
+    return serve(
+        {
+            "pss.engine": committed_engine,
+            "pss.plugins": pss,
+            "pss.stripe_api_base": fake_stripe.url,
+            "pss.stripe_js_url": fake_stripe.js_url,
+            "pss.stripe_test_cards": "true",
+        }
+    )
 
 
 def test_player_registers_on_a_phone_and_buys_online(
-        open_event: str, new_page: Callable[..., Any], shot: Callable[[Any, str], None],
-        committed_engine: Engine, failed_requests: list[str]) -> None:
+    open_event: str,
+    new_page: Callable[..., Any],
+    shot: Callable[[Any, str], None],
+    committed_engine: Engine,
+    failed_requests: list[str],
+) -> None:
     page = new_page(phone=True)
     page.goto(f"{open_event}/events/demo/")
     page.click("#register-link")
@@ -56,8 +69,9 @@ def test_player_registers_on_a_phone_and_buys_online(
     # The shirt size is required: the browser itself asks for it before sending.
     page.click("#register-button")
     assert page.url == f"{open_event}/events/demo/register"
-    [question] = [h for h in page.query_selector_all("select") if h.get_attribute("required")
-                  is not None]
+    [question] = [
+        h for h in page.query_selector_all("select") if h.get_attribute("required") is not None
+    ]
     question.select_option("M")
     page.click("#register-button")
     page.wait_for_url(f"{open_event}/events/demo/players/109/welcome")
@@ -69,15 +83,15 @@ def test_player_registers_on_a_phone_and_buys_online(
     page.wait_for_url(f"{open_event}/events/demo/purchases/")
     page.select_option("#f-scope", "tournament:main")
     page.fill("#f-tickets", "1")
-    page.wait_for_function(
-        "document.getElementById('price').textContent.includes('Total: $3.00')")
+    page.wait_for_function("document.getElementById('price').textContent.includes('Total: $3.00')")
     page.click("#hold-button")
     page.wait_for_url(f"{open_event}/events/demo/purchases/*/")
     page.select_option("#f-card", "pm_card_visa")
     page.click("#pay-button")
     page.wait_for_function(
         "document.getElementById('pay-message').textContent.includes('ready to play')"
-        " || document.getElementById('pay-message').textContent.includes('Paid')")
+        " || document.getElementById('pay-message').textContent.includes('Paid')"
+    )
     assert page.inner_text("#status-word") == "completed"
     shot(page, "paid")
 

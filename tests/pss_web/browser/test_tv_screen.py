@@ -27,9 +27,20 @@ def seed(url: str, pss: Any) -> None:
     with db.session_scope(engine) as session:
         event = create_demo(session, pss)
         main = event.tournaments[0]
-        names = ["Kim Castellanos-Whitfield", "Raj Patel", "Lena Sørensen", "Tom Baker",
-                 "Yuki Tanaka", "Owen Price", "Mia Rossi", "Sam Okafor", "Ivy Chen", "Leo Novak",
-                 "Ana Costa", "Ben Adler"]
+        names = [
+            "Kim Castellanos-Whitfield",
+            "Raj Patel",
+            "Lena Sørensen",
+            "Tom Baker",
+            "Yuki Tanaka",
+            "Owen Price",
+            "Mia Rossi",
+            "Sam Okafor",
+            "Ivy Chen",
+            "Leo Novak",
+            "Ana Costa",
+            "Ben Adler",
+        ]
         for i, name in enumerate(names):
             first, last = name.split(" ", 1)
             setup.register_player(session, event, first, last, number=201 + i, pin="4321")
@@ -39,10 +50,11 @@ def seed(url: str, pss: Any) -> None:
             ep = setup.player_by_number(session, event.id, number)
             tickets.sell_tickets(session, pss, player=ep, count=2, tournament=main, actor=DESK)
             games.start_game(session, pss, machine=tm, player=ep, actor=DESK)
-            games.record_score(session, pss, machine=tm, score=(300 - i) * 1_234_567,
-                               actor=DESK)
-        playing, *waiting = (setup.player_by_number(session, event.id, n)
-                             for n in (201, 202, 203, 204, 205, 206, 207))
+            games.record_score(session, pss, machine=tm, score=(300 - i) * 1_234_567, actor=DESK)
+        playing, *waiting = (
+            setup.player_by_number(session, event.id, n)
+            for n in (201, 202, 203, 204, 205, 206, 207)
+        )
         games.start_game(session, pss, machine=tm, player=playing, actor=DESK)
         for ep in waiting:
             queues.join_queue(session, pss, machine=tm, player=ep, actor=DESK)
@@ -50,15 +62,21 @@ def seed(url: str, pss: Any) -> None:
 
 
 def test_the_tv_fills_a_1080p_screen_and_reads_from_across_a_room(
-        sqlite_url: str, pss: Any, serve: Callable[[dict[str, Any]], str], browser: Any,
-        shot: Callable[[Any, str], None]) -> None:
+    sqlite_url: str,
+    pss: Any,
+    serve: Callable[[dict[str, Any]], str],
+    browser: Any,
+    shot: Callable[[Any, str], None],
+) -> None:
     from playwright.sync_api import expect
 
     seed(sqlite_url, pss)
     base = serve({"pss.database_url": sqlite_url, "pss.plugins": pss})
     context = browser.new_context(viewport=TV)
-    context.route("**/*", lambda route: route.continue_()
-                  if route.request.url.startswith(base) else route.abort())
+    context.route(
+        "**/*",
+        lambda route: route.continue_() if route.request.url.startswith(base) else route.abort(),
+    )
     context.set_default_timeout(12_000)
     page = context.new_page()
     # Long slides while the test looks; the last step checks that they move on by themselves.
@@ -71,8 +89,9 @@ def test_the_tv_fills_a_1080p_screen_and_reads_from_across_a_room(
     expect(page.locator("h1.tv-event")).to_have_text("PSS Demo Open")
 
     def fits() -> None:
-        size = page.evaluate("[document.documentElement.scrollWidth,"
-                             " document.documentElement.scrollHeight]")
+        size = page.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+        )
         assert size[0] <= TV["width"], size
         assert size[1] <= TV["height"], size
         shown = page.locator("#live-tv .slide.shown")
@@ -87,12 +106,16 @@ def test_the_tv_fills_a_1080p_screen_and_reads_from_across_a_room(
         assert qr["y"] + qr["height"] <= TV["height"]
 
     def px(selector: str) -> float:
-        return float(page.locator(selector).first.evaluate(
-            "e => parseFloat(getComputedStyle(e).fontSize)"))
+        return float(
+            page.locator(selector).first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+        )
 
     def show(index: int) -> None:
-        page.evaluate("i => document.querySelectorAll('#live-tv .slide').forEach("
-                      "(s, n) => s.classList.toggle('shown', n === i))", index)
+        page.evaluate(
+            "i => document.querySelectorAll('#live-tv .slide').forEach("
+            "(s, n) => s.classList.toggle('shown', n === i))",
+            index,
+        )
 
     shot(page, "standings-1")
     fits()

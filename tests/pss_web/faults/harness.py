@@ -47,8 +47,12 @@ PASSWORD = "faults-pass-123"
 JSON_HEADERS = {"Accept": "application/json"}
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = WAIT,
-               describe: Callable[[], str] = lambda: "") -> None:
+def wait_until(
+    condition: Callable[[], bool],
+    what: str,
+    timeout: float = WAIT,
+    describe: Callable[[], str] = lambda: "",
+) -> None:
     """Poll ``condition`` until it holds; fail (saying ``what`` was awaited) after ``timeout``."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -80,8 +84,7 @@ class Served:
     def command(self) -> list[str]:
         script = Path(sys.executable).with_name("pss")
         prefix = [str(script)] if script.exists() else [sys.executable, "-m", "pss_core.cli"]
-        return [*prefix, "--db", self.url, "serve", "--host", "127.0.0.1",
-                "--port", str(self.port)]
+        return [*prefix, "--db", self.url, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
 
     def start(self) -> None:
         assert self.proc is None or self.proc.poll() is not None
@@ -89,8 +92,12 @@ class Served:
         with self.log.open("ab") as out:
             out.write(f"\n--- start {self.starts} ---\n".encode())
             out.flush()
-            self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
-                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            self.proc = subprocess.Popen(
+                self.command(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
         wait_until(self._up, f"pss serve to answer on {self.base}", describe=self.tail)
 
     def _up(self) -> bool:
@@ -99,8 +106,8 @@ class Served:
             pytest.fail(f"pss serve exited with {self.proc.returncode}. {self.tail()}")
         try:
             with urllib.request.urlopen(
-                    urllib.request.Request(self.base + "/api/csrf", headers=JSON_HEADERS),
-                    timeout=5) as r:
+                urllib.request.Request(self.base + "/api/csrf", headers=JSON_HEADERS), timeout=5
+            ) as r:
                 return bool(r.status == 200)
         except (OSError, HTTPException):
             return False
@@ -152,8 +159,9 @@ class Plan:
     stations: tuple[tuple[int, tuple[int, ...]], ...]
 
 
-def seed(engine: Engine, pss: Pss, *, stations: int = 3, players_each: int = 2,
-         tickets_each: int = 60) -> Plan:
+def seed(
+    engine: Engine, pss: Pss, *, stations: int = 3, players_each: int = 2, tickets_each: int = 60
+) -> Plan:
     """An event with a HERB tournament, one machine per scorekeeping station, players with plenty
     of tickets, and a scorekeeper account."""
     n = secrets.token_hex(3)
@@ -162,8 +170,7 @@ def seed(engine: Engine, pss: Pss, *, stations: int = 3, players_each: int = 2,
         s.add(owner)
         s.flush()
         event = setup.create_event(s, owner, f"Fault Open {n}", slug=f"faults-{n}")
-        main = setup.create_tournament(s, pss, event, "Main", "herb", slug="main",
-                                       price_cents=100)
+        main = setup.create_tournament(s, pss, event, "Main", "herb", slug="main", price_cents=100)
         username = f"sk-{n}"
         setup.add_event_user(s, event, username, PASSWORD, [Role.SCOREKEEPER])
         desk = Actor("desk")
@@ -176,12 +183,14 @@ def seed(engine: Engine, pss: Pss, *, stations: int = 3, players_each: int = 2,
                 p = Player(first_name=f"Player{i}", last_name="Fault")
                 s.add(p)
                 s.flush()
-                ep = EventPlayer(event_id=event.id, player_id=p.id, number=next(numbers),
-                                 pin_hash="x")
+                ep = EventPlayer(
+                    event_id=event.id, player_id=p.id, number=next(numbers), pin_hash="x"
+                )
                 s.add(ep)
                 s.flush()
-                tickets.sell_tickets(s, pss, player=ep, count=tickets_each, tournament=main,
-                                     actor=desk)
+                tickets.sell_tickets(
+                    s, pss, player=ep, count=tickets_each, tournament=main, actor=desk
+                )
                 mine.append(ep.number)
             plan.append((machine.id, tuple(mine)))
         s.commit()
@@ -210,7 +219,8 @@ class Client:
         self.base = base
         self.jar = CookieJar()
         self.opener = urllib.request.build_opener(
-            urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(self.jar))
+            urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(self.jar)
+        )
 
     @property
     def csrf(self) -> str:
@@ -224,8 +234,9 @@ class Client:
             headers["Content-Type"] = "application/json"
             headers["X-CSRF-Token"] = self.csrf
             body = json.dumps(data or {}).encode()
-        request = urllib.request.Request(self.base + path, data=body, headers=headers,
-                                         method=method)
+        request = urllib.request.Request(
+            self.base + path, data=body, headers=headers, method=method
+        )
         try:
             with self.opener.open(request, timeout=REQUEST_TIMEOUT) as r:
                 return self._answer(r.status, r.headers, r.read())
@@ -247,8 +258,9 @@ class Client:
         got = self.call("GET", "/api/csrf")
         if got.status != 200:
             return got
-        return self.call("POST", f"/events/{plan.slug}/login",
-                         {"username": plan.username, "password": PASSWORD})
+        return self.call(
+            "POST", f"/events/{plan.slug}/login", {"username": plan.username, "password": PASSWORD}
+        )
 
 
 class Traffic:
@@ -265,8 +277,10 @@ class Traffic:
         self.answers: list[tuple[str, Answer]] = []
         self.acked: list[tuple[int, int]] = []  # (token id, score)
         self.failures: list[BaseException] = []
-        self.threads = [threading.Thread(target=self._station, args=(i, st), daemon=True)
-                        for i, st in enumerate(plan.stations)]
+        self.threads = [
+            threading.Thread(target=self._station, args=(i, st), daemon=True)
+            for i, st in enumerate(plan.stations)
+        ]
 
     def __enter__(self) -> Traffic:
         for t in self.threads:
@@ -298,8 +312,10 @@ class Traffic:
     def summary(self) -> str:
         with self.lock:
             seen = Counter((what, a.status, a.code) for what, a in self.answers)
-            return (f"{len(self.acked)} scores acknowledged; answers: "
-                    f"{dict(seen.most_common(20))}; failures: {self.failures!r}")
+            return (
+                f"{len(self.acked)} scores acknowledged; answers: "
+                f"{dict(seen.most_common(20))}; failures: {self.failures!r}"
+            )
 
     def _broken(self) -> bool:
         return bool(self.failures) or bool(self.bad_answers())
@@ -310,14 +326,20 @@ class Traffic:
 
     def wait_acked(self, more: int, what: str = "") -> None:
         target = self.n_acked() + more
-        wait_until(lambda: self.n_acked() >= target or self._broken(),
-                   f"{more} more acknowledged scores {what}", describe=self.summary)
+        wait_until(
+            lambda: self.n_acked() >= target or self._broken(),
+            f"{more} more acknowledged scores {what}",
+            describe=self.summary,
+        )
         self._check()
 
     def wait_unavailable(self, more: int) -> None:
         target = self.n_unavailable() + more
-        wait_until(lambda: self.n_unavailable() >= target or self._broken(),
-                   f"{more} more typed 503 answers", describe=self.summary)
+        wait_until(
+            lambda: self.n_unavailable() >= target or self._broken(),
+            f"{more} more typed 503 answers",
+            describe=self.summary,
+        )
         self._check()
 
     def bad_answers(self) -> list[tuple[str, Answer]]:
@@ -329,8 +351,11 @@ class Traffic:
                 if a.status is None:
                     continue
                 if a.status == 503:
-                    if a.code != "database_unavailable" or not a.retry_after or not (
-                            a.retry_after.isdigit()):
+                    if (
+                        a.code != "database_unavailable"
+                        or not a.retry_after
+                        or not (a.retry_after.isdigit())
+                    ):
                         bad.append((what, a))
                 elif a.status >= 500 or a.status in (400, 401, 403, 404):
                     bad.append((what, a))
@@ -373,8 +398,10 @@ class Traffic:
             if machine["game"] is not None:
                 token_id = machine["game"]["token_id"]
                 value = next(scores)
-                done = self._note("score", client.call(
-                    "POST", root + "/score", {"score": value, "token_id": token_id}))
+                done = self._note(
+                    "score",
+                    client.call("POST", root + "/score", {"score": value, "token_id": token_id}),
+                )
                 if done.status is not None and 200 <= done.status < 300:
                     with self.lock:
                         self.acked.append((token_id, value))
@@ -449,9 +476,14 @@ def check_aftermath(engine: Engine, traffic: Traffic) -> None:
 
 def postgres_bindir() -> Path | None:
     """The newest installed PostgreSQL server's bin directory (with initdb and pg_ctl)."""
-    found = sorted((Path(p) for p in glob("/usr/lib/postgresql/*/bin")
-                    if Path(p, "initdb").exists() and Path(p, "pg_ctl").exists()),
-                   key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
+    found = sorted(
+        (
+            Path(p)
+            for p in glob("/usr/lib/postgresql/*/bin")
+            if Path(p, "initdb").exists() and Path(p, "pg_ctl").exists()
+        ),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+    )
     return found[-1] if found else None
 
 
@@ -472,26 +504,55 @@ class Cluster:
                 pytest.skip("running as root without runuser: cannot start PostgreSQL as postgres")
             self.as_owner = [runuser, "-u", "postgres", "--"]
             shutil.chown(self.root, "postgres", "postgres")
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                  "--no-sync", "--no-instructions")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        )
 
     def url(self, database: str = "postgres", **query: str) -> str:
         q = "&".join(f"{k}={v}" for k, v in query.items())
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}" + (f"?{q}" if q else "")
 
     def _run(self, tool: str, *args: str) -> None:
-        done = subprocess.run([*self.as_owner, str(self.bindir / tool), *args],
-                              capture_output=True, text=True, timeout=WAIT, check=False)
+        done = subprocess.run(
+            [*self.as_owner, str(self.bindir / tool), *args],
+            capture_output=True,
+            text=True,
+            timeout=WAIT,
+            check=False,
+        )
         if done.returncode != 0:
             log = self.root / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             pytest.fail(f"{tool} {' '.join(args)} failed: {done.stdout}{done.stderr}{tail}")
 
     def start(self) -> None:
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c max_connections=40")
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w",
-                  "-t", str(int(WAIT)), "-o", options, "start")
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c max_connections=40"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            str(int(WAIT)),
+            "-o",
+            options,
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", str(int(WAIT)), "stop")

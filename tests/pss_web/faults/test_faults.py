@@ -34,11 +34,14 @@ def _url_of(engine: Engine, **query: str) -> str:
     return engine.url.update_query_dict(query).render_as_string(hide_password=False)
 
 
-def test_kill_9_mid_stream_loses_nothing_acknowledged(committed_engine: Engine, pss: Pss,
-                                                      tmp_path: Path) -> None:
+def test_kill_9_mid_stream_loses_nothing_acknowledged(
+    committed_engine: Engine, pss: Pss, tmp_path: Path
+) -> None:
     plan = seed(committed_engine, pss)
-    with serving(_url_of(committed_engine), tmp_path / "serve.log") as served, \
-            Traffic(served.base, plan) as traffic:
+    with (
+        serving(_url_of(committed_engine), tmp_path / "serve.log") as served,
+        Traffic(served.base, plan) as traffic,
+    ):
         traffic.wait_acked(BEFORE, "before the kill")
         served.kill9()
         served.start()  # same port, same database
@@ -48,26 +51,38 @@ def test_kill_9_mid_stream_loses_nothing_acknowledged(committed_engine: Engine, 
     check_aftermath(committed_engine, traffic)
 
 
-def test_terminated_connections_answer_503_and_recover(committed_engine: Engine, pss: Pss,
-                                                       tmp_path: Path) -> None:
+def test_terminated_connections_answer_503_and_recover(
+    committed_engine: Engine, pss: Pss, tmp_path: Path
+) -> None:
     """The server's backends are terminated and, so that the outage lasts, the database refuses
     new connections until the test lets them in again; pss answers typed 503s meanwhile and
     then carries on in the same process."""
     plan = seed(committed_engine, pss)
     app_name = f"pss-faults-{secrets.token_hex(3)}"
     database = committed_engine.url.database
-    admin = db.make_engine(committed_engine.url.set(database="postgres").render_as_string(
-        hide_password=False), isolation_level="AUTOCOMMIT")
+    admin = db.make_engine(
+        committed_engine.url.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
     try:
-        with serving(_url_of(committed_engine, application_name=app_name),
-                     tmp_path / "serve.log") as served, Traffic(served.base, plan) as traffic:
+        with (
+            serving(
+                _url_of(committed_engine, application_name=app_name), tmp_path / "serve.log"
+            ) as served,
+            Traffic(served.base, plan) as traffic,
+        ):
             pid = served.pid
             traffic.wait_acked(BEFORE, "before the connections are cut")
             with admin.connect() as conn:
                 conn.execute(text(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS false'))
                 try:
-                    conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                      "WHERE application_name = :app"), {"app": app_name})
+                    conn.execute(
+                        text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE application_name = :app"
+                        ),
+                        {"app": app_name},
+                    )
                     traffic.wait_unavailable(UNAVAILABLE)
                 finally:
                     conn.execute(text(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true'))
@@ -85,10 +100,14 @@ def cluster() -> Iterator[Cluster]:
     bindir = postgres_bindir()
     if bindir is None:
         if os.environ.get("PSS_REQUIRE_POSTGRES", "") not in ("", "0", "false", "no"):
-            pytest.fail("PSS_REQUIRE_POSTGRES is set but no PostgreSQL server binaries "
-                        "(/usr/lib/postgresql/*/bin/initdb, pg_ctl) are installed")
-        pytest.skip("no PostgreSQL server binaries (/usr/lib/postgresql/*/bin) to start a "
-                    "throwaway cluster with")
+            pytest.fail(
+                "PSS_REQUIRE_POSTGRES is set but no PostgreSQL server binaries "
+                "(/usr/lib/postgresql/*/bin/initdb, pg_ctl) are installed"
+            )
+        pytest.skip(
+            "no PostgreSQL server binaries (/usr/lib/postgresql/*/bin) to start a "
+            "throwaway cluster with"
+        )
     c = Cluster(bindir)
     try:
         c.start()
@@ -97,8 +116,9 @@ def cluster() -> Iterator[Cluster]:
         c.remove()
 
 
-def test_a_database_restart_answers_503_and_recovers(cluster: Cluster, pss: Pss,
-                                                     tmp_path: Path) -> None:
+def test_a_database_restart_answers_503_and_recovers(
+    cluster: Cluster, pss: Pss, tmp_path: Path
+) -> None:
     """A cluster of the test's own (nothing else is disturbed) is stopped mid-stream and started
     again: typed 503s while it is down, then pss carries on in the same process. It needs only
     the PostgreSQL server binaries, not ``PSS_TEST_DATABASE_URL``."""
@@ -111,8 +131,7 @@ def test_a_database_restart_answers_503_and_recovers(cluster: Cluster, pss: Pss,
         db.upgrade(engine)
         plan = seed(engine, pss)
         url = make_url(cluster.url("pss_faults")).render_as_string(hide_password=False)
-        with serving(url, tmp_path / "serve.log") as served, \
-                Traffic(served.base, plan) as traffic:
+        with serving(url, tmp_path / "serve.log") as served, Traffic(served.base, plan) as traffic:
             pid = served.pid
             traffic.wait_acked(BEFORE, "before the database stops")
             cluster.stop()
@@ -126,4 +145,3 @@ def test_a_database_restart_answers_503_and_recovers(cluster: Cluster, pss: Pss,
         check_aftermath(engine, traffic)
     finally:
         engine.dispose()
-

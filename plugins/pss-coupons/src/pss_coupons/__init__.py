@@ -36,8 +36,9 @@ def discounted(base_cents: int, config: Mapping[str, Any]) -> int:
     return max(base_cents - int(config["amount_off_cents"]), 0)
 
 
-def coupon_config(code: str, *, percent_off: int | None = None,
-                  amount_off_cents: int | None = None) -> dict[str, Any]:
+def coupon_config(
+    code: str, *, percent_off: int | None = None, amount_off_cents: int | None = None
+) -> dict[str, Any]:
     """The settings of a coupon, for ``pss_core.services.restrictions.create_restriction(...,
     kind=KIND, config=coupon_config(...))``."""
     return {"code": code, "percent_off": percent_off, "amount_off_cents": amount_off_cents}
@@ -49,15 +50,19 @@ class Coupon(RestrictionKind):
     def check_config(self, config: Mapping[str, Any]) -> dict[str, Any]:
         code = normalise_code(config.get("code"))
         if code is None or not code.replace("-", "").isalnum() or len(code) > 40:
-            raise InvalidInput("A coupon code is 1 to 40 letters, digits or dashes.",
-                               code="invalid_coupon_code")
+            raise InvalidInput(
+                "A coupon code is 1 to 40 letters, digits or dashes.", code="invalid_coupon_code"
+            )
         if (config.get("percent_off") is None) == (config.get("amount_off_cents") is None):
-            raise InvalidInput("Give a coupon either a percentage or an amount off, not both.",
-                               code="invalid_coupon_discount")
+            raise InvalidInput(
+                "Give a coupon either a percentage or an amount off, not both.",
+                code="invalid_coupon_discount",
+            )
         return {**config, "code": code}
 
-    def evaluate(self, session: Session, restriction: PriceRestriction,
-                 request: PriceRequest) -> RestrictionVerdict:
+    def evaluate(
+        self, session: Session, restriction: PriceRestriction, request: PriceRequest
+    ) -> RestrictionVerdict:
         config = restriction.config
         if request.code is None or request.code != config["code"]:
             return RestrictionVerdict(available=None)
@@ -75,12 +80,25 @@ COUPON = Coupon(
     "A percentage or an amount off a purchase for buyers who enter the code.",
     options=(
         OptionSpec("code", "str", "", "Code", "What the buyer types (letters and digits)."),
-        OptionSpec("percent_off", "int", None, "Percent off",
-                   "Take this percentage off the purchase.", minimum=1, maximum=100,
-                   nullable=True),
-        OptionSpec("amount_off_cents", "int", None, "Amount off (cents)",
-                   "Take this amount off the purchase (never below zero).", minimum=1,
-                   nullable=True),
+        OptionSpec(
+            "percent_off",
+            "int",
+            None,
+            "Percent off",
+            "Take this percentage off the purchase.",
+            minimum=1,
+            maximum=100,
+            nullable=True,
+        ),
+        OptionSpec(
+            "amount_off_cents",
+            "int",
+            None,
+            "Amount off (cents)",
+            "Take this amount off the purchase (never below zero).",
+            minimum=1,
+            nullable=True,
+        ),
     ),
     takes_code=True,
 )

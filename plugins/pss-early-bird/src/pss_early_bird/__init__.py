@@ -27,6 +27,7 @@ from pss_core.models import PriceRestriction
 
 KIND = "time_window"
 
+
 def parse_time(raw: str, name: str) -> datetime | None:
     """An ISO 8601 time with a time zone, in UTC; blank is ``None``."""
     raw = (raw or "").strip()
@@ -47,8 +48,9 @@ def parse_time(raw: str, name: str) -> datetime | None:
     try:
         return value.astimezone(UTC)
     except OverflowError:  # year 1 east of UTC, or 9999 west of it, is before or after any time
-        raise InvalidInput(f"{name} must be a date between the years 1 and 9999, not {raw!r}.",
-                           code="invalid_time") from None
+        raise InvalidInput(
+            f"{name} must be a date between the years 1 and 9999, not {raw!r}.", code="invalid_time"
+        ) from None
 
 
 def window(config: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
@@ -74,8 +76,9 @@ class TimeWindow(RestrictionKind):
             "ends_at": ends.isoformat() if ends else "",
         }
 
-    def evaluate(self, session: Session, restriction: PriceRestriction,
-                 request: PriceRequest) -> RestrictionVerdict:
+    def evaluate(
+        self, session: Session, restriction: PriceRestriction, request: PriceRequest
+    ) -> RestrictionVerdict:
         config = restriction.config
         starts, ends = window(config)
         inside = (starts is None or starts <= request.now) and (ends is None or request.now < ends)
@@ -101,16 +104,37 @@ TIME_WINDOW = TimeWindow(
     "Time window (early bird)",
     "A price per ticket between two times, and optionally no sales outside them.",
     options=(
-        OptionSpec("starts_at", "str", "", "Starts",
-                   "When the window opens, with a time zone (2026-05-01T09:00-04:00); "
-                   "blank: open from the start."),
-        OptionSpec("ends_at", "str", "", "Ends",
-                   "When the window closes (not included); blank: open to the end."),
-        OptionSpec("price_cents", "int", None, "Price per ticket (cents)",
-                   "The price of one ticket inside the window; blank: the usual price.",
-                   minimum=0, nullable=True),
-        OptionSpec("closed_outside", "bool", False, "No sales outside",
-                   "Tickets can be bought only inside this window (or another one)."),
+        OptionSpec(
+            "starts_at",
+            "str",
+            "",
+            "Starts",
+            "When the window opens, with a time zone (2026-05-01T09:00-04:00); "
+            "blank: open from the start.",
+        ),
+        OptionSpec(
+            "ends_at",
+            "str",
+            "",
+            "Ends",
+            "When the window closes (not included); blank: open to the end.",
+        ),
+        OptionSpec(
+            "price_cents",
+            "int",
+            None,
+            "Price per ticket (cents)",
+            "The price of one ticket inside the window; blank: the usual price.",
+            minimum=0,
+            nullable=True,
+        ),
+        OptionSpec(
+            "closed_outside",
+            "bool",
+            False,
+            "No sales outside",
+            "Tickets can be bought only inside this window (or another one).",
+        ),
     ),
 )
 

@@ -40,8 +40,10 @@ def player_numbers(raw: Any) -> list[int]:
         if not text:
             continue
         if not (text.isascii() and text.isdigit()) or int(text) > MAX_NUMBER:
-            raise InvalidInput(f"{text!r} is not a player number; list numbers like 101, 105.",
-                               code="invalid_group_players")
+            raise InvalidInput(
+                f"{text!r} is not a player number; list numbers like 101, 105.",
+                code="invalid_group_players",
+            )
         numbers.add(int(text))
     return sorted(numbers)
 
@@ -52,23 +54,33 @@ class GroupPrice(RestrictionKind):
     def check_config(self, config: Mapping[str, Any]) -> dict[str, Any]:
         group = str(config.get("group") or "").strip()
         if not group or len(group) > 60:
-            raise InvalidInput("Name the group (1 to 60 characters), like Juniors.",
-                               code="invalid_group_name")
+            raise InvalidInput(
+                "Name the group (1 to 60 characters), like Juniors.", code="invalid_group_name"
+            )
         numbers = player_numbers(config.get("players"))
         if not numbers:
-            raise InvalidInput("List the group's player numbers, like 101, 105.",
-                               code="empty_group")
+            raise InvalidInput(
+                "List the group's player numbers, like 101, 105.", code="empty_group"
+            )
         if config.get("price_cents") is None:
             raise InvalidInput("Give the group's price per ticket.", code="missing_group_price")
-        return {**config, "group": group, "players": numbers,
-                "price_cents": int(config["price_cents"])}
+        return {
+            **config,
+            "group": group,
+            "players": numbers,
+            "price_cents": int(config["price_cents"]),
+        }
 
-    def evaluate(self, session: Session, restriction: PriceRestriction,
-                 request: PriceRequest) -> RestrictionVerdict:
+    def evaluate(
+        self, session: Session, restriction: PriceRestriction, request: PriceRequest
+    ) -> RestrictionVerdict:
         if request.player_id is None:
             return RestrictionVerdict(available=None)
-        number = session.scalar(select(EventPlayer.number).where(
-            EventPlayer.id == request.player_id, EventPlayer.event_id == request.event_id))
+        number = session.scalar(
+            select(EventPlayer.number).where(
+                EventPlayer.id == request.player_id, EventPlayer.event_id == request.event_id
+            )
+        )
         config = restriction.config
         if number is None or int(number) not in set(config.get("players") or ()):
             return RestrictionVerdict(available=None)
@@ -85,10 +97,22 @@ GROUP_PRICE = GroupPrice(
     "Its own price per ticket for a group of players you name.",
     options=(
         OptionSpec("group", "str", "", "Group", "What the group is called, like Juniors."),
-        OptionSpec("players", "str", "", "Players",
-                   "The group's player numbers, separated by commas or spaces."),
-        OptionSpec("price_cents", "int", None, "Price per ticket (cents)",
-                   "What one ticket costs a player of the group.", minimum=0, nullable=True),
+        OptionSpec(
+            "players",
+            "str",
+            "",
+            "Players",
+            "The group's player numbers, separated by commas or spaces.",
+        ),
+        OptionSpec(
+            "price_cents",
+            "int",
+            None,
+            "Price per ticket (cents)",
+            "What one ticket costs a player of the group.",
+            minimum=0,
+            nullable=True,
+        ),
     ),
 )
 

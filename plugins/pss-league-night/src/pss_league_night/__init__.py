@@ -7,20 +7,32 @@ from __future__ import annotations
 from pss_core import Format, FormatSpec, OptionSpec, PointsCurve, hookimpl
 
 #: N - rank + 1, where N is how many played the machine.
-FIELD = PointsCurve("field", "Field size (N, N - 1 … 1)",
-                    lambda place: place.players - place.rank + 1,
-                    "The winner gets one point per player on the machine, each place one fewer.",
-                    by_place=True)
+FIELD = PointsCurve(
+    "field",
+    "Field size (N, N - 1 … 1)",
+    lambda place: place.players - place.rank + 1,
+    "The winner gets one point per player on the machine, each place one fewer.",
+    by_place=True,
+)
 
 
 class LeagueNight(Format):
     def standings_from_sql(self, session, tournament, options, ranking):
-        return ranking.sql_herb(session, tournament, machines_counted=options["machines_counted"],
-                                curve=ranking.curve(options), ties=options["ties"])
+        return ranking.sql_herb(
+            session,
+            tournament,
+            machines_counted=options["machines_counted"],
+            curve=ranking.curve(options),
+            ties=options["ties"],
+        )
 
     def standings_from_rows(self, rows, options, ranking):
-        return ranking.herb(rows, machines_counted=options["machines_counted"],
-                            curve=ranking.curve(options), ties=options["ties"])
+        return ranking.herb(
+            rows,
+            machines_counted=options["machines_counted"],
+            curve=ranking.curve(options),
+            ties=options["ties"],
+        )
 
 
 @hookimpl
@@ -30,13 +42,24 @@ def pss_register_points_curves(registry):
 
 @hookimpl
 def pss_register_formats(registry):
-    registry.add(FormatSpec(
-        "league_night", "League night", "Field-size points on every machine, ties averaged.",
-        options=(
-            OptionSpec("machines_counted", "int", 5, "Machines counted", minimum=1),
-            OptionSpec("points_curve", "points_curve", "field", "Points curve"),
-            OptionSpec("ties", "choice", "average", "Ties", "Average: tied players share their "
-                       "places' points; share: each gets the higher place's.",
-                       choices=("average", "share")),
-        ),
-        format=LeagueNight()))
+    registry.add(
+        FormatSpec(
+            "league_night",
+            "League night",
+            "Field-size points on every machine, ties averaged.",
+            options=(
+                OptionSpec("machines_counted", "int", 5, "Machines counted", minimum=1),
+                OptionSpec("points_curve", "points_curve", "field", "Points curve"),
+                OptionSpec(
+                    "ties",
+                    "choice",
+                    "average",
+                    "Ties",
+                    "Average: tied players share their "
+                    "places' points; share: each gets the higher place's.",
+                    choices=("average", "share"),
+                ),
+            ),
+            format=LeagueNight(),
+        )
+    )

@@ -34,9 +34,16 @@ class Pingolf(Format):
         hole = game.machine.machine.name
         if hole not in options["targets"]:
             raise Refused(f"{hole} has no target yet.", code="no_target")
-        scores = session.scalars(select(Score.score).join(Entry).where(
-            Entry.player_id == game.player.id, Entry.status == EntryStatus.COMPLETE,
-            Score.tournament_machine_id == game.machine.id).order_by(Score.id)).all()
+        scores = session.scalars(
+            select(Score.score)
+            .join(Entry)
+            .where(
+                Entry.player_id == game.player.id,
+                Entry.status == EntryStatus.COMPLETE,
+                Score.tournament_machine_id == game.machine.id,
+            )
+            .order_by(Score.id)
+        ).all()
         if strokes(scores, options["targets"][hole], options["max_strokes"]) is not None:
             raise Refused(f"{game.player.name} has finished {hole}.", code="hole_finished")
 
@@ -45,20 +52,42 @@ class Pingolf(Format):
         for row in rows:
             games[row.player, row.player_id, row.machine].append(row.score)
         most = options["max_strokes"]
-        holes = [ScoreRow(p, hole, strokes(games[p, pid, hole], target, most) or most,
-                          player_id=pid)
-                 for p, pid in {(p, pid) for p, pid, _ in games}
-                 for hole, target in options["targets"].items()]
-        return ranking.herb(holes, machines_counted=max(len(options["targets"]), 1),
-                            curve=STROKES, lowest_wins=True, fewest_points_win=True)
+        holes = [
+            ScoreRow(p, hole, strokes(games[p, pid, hole], target, most) or most, player_id=pid)
+            for p, pid in {(p, pid) for p, pid, _ in games}
+            for hole, target in options["targets"].items()
+        ]
+        return ranking.herb(
+            holes,
+            machines_counted=max(len(options["targets"]), 1),
+            curve=STROKES,
+            lowest_wins=True,
+            fewest_points_win=True,
+        )
 
 
 @hookimpl
 def pss_register_formats(registry):
-    registry.add(FormatSpec(
-        "pingolf", "Pingolf", "Reach each machine's target in as few games as you can.",
-        options=(OptionSpec("targets", "per_machine", {}, "Targets", "The score to reach on "
-                            "each machine.", minimum=1),
-                 OptionSpec("max_strokes", "int", 5, "Most strokes", "Games a hole may take.",
-                            minimum=1)),
-        format=Pingolf(), points_label="Strokes", score_label="Strokes"))
+    registry.add(
+        FormatSpec(
+            "pingolf",
+            "Pingolf",
+            "Reach each machine's target in as few games as you can.",
+            options=(
+                OptionSpec(
+                    "targets",
+                    "per_machine",
+                    {},
+                    "Targets",
+                    "The score to reach on each machine.",
+                    minimum=1,
+                ),
+                OptionSpec(
+                    "max_strokes", "int", 5, "Most strokes", "Games a hole may take.", minimum=1
+                ),
+            ),
+            format=Pingolf(),
+            points_label="Strokes",
+            score_label="Strokes",
+        )
+    )
