@@ -26,6 +26,7 @@ __all__ = [
     "JS_PATH",
     "FakeStripe",
     "FaultKind",
+    "Hold",
     "IdempotencyStats",
     "RecordedRequest",
     "parse_form",
@@ -34,6 +35,8 @@ __all__ = [
 
 JSONDict = dict[str, Any]
 FaultKind = Literal["rate_limit", "server_error", "drop_before", "drop_after"]
+#: Seconds a held answer waits for its release before it goes out anyway.
+HOLD_TIMEOUT = 60.0
 
 #: API version stamped on events built by :meth:`FakeStripe.event_for`.
 API_VERSION = "2026-10-28.endive"
@@ -252,6 +255,29 @@ class _Fault:
         if self.method is not None and self.method.upper() != method:
             return False
         return self.path_contains is None or self.path_contains in path
+
+
+class Hold:
+    """A request the fake has executed but not answered yet (see :meth:`FakeStripe.hold_next`):
+    ``arrived`` is set when it is held; :meth:`release` lets the answer go out."""
+
+    def __init__(self, path_contains: str, method: str | None, skip: int) -> None:
+        self.path_contains = path_contains
+        self.method = method
+        self.skip = skip
+        self.arrived = threading.Event()
+        self._released = threading.Event()
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method is not None and self.method.upper() != method:
+            return False
+        return self.path_contains in path
+
+    def release(self) -> None:
+        self._released.set()
+
+    def wait_for_release(self, timeout: float) -> None:
+        self._released.wait(timeout)
 
 
 @dataclass
@@ -478,7 +504,9 @@ class _Handler(BaseHTTPRequestHandler):
         response = fake._handle(method, self.path, headers, body)
         if response is None:
             self._drop()
-        else:
+            return
+        # A client killed while its answer was held (or one that gave up) is simply gone.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self._send(response)
 
     def _send(self, response: _Response) -> None:
@@ -553,6 +581,7 @@ class FakeStripe:
         self._events: list[JSONDict] = []
         self._requests: list[RecordedRequest] = []
         self._faults: list[_Fault] = []
+        self._holds: list[Hold] = []
         self._declines: list[str] = []
         self._idempotent: dict[str, _IdempotentResult] = {}
         self._idempotency_stats: dict[str, IdempotencyStats] = {}
@@ -638,6 +667,16 @@ class FakeStripe:
             raise ValueError("times must be >= 1")
         with self._lock:
             self._faults.append(_Fault(kind, times, path_contains, method, should_retry))
+
+    def hold_next(self, path_contains: str, *, method: str | None = "POST", skip: int = 0) -> Hold:
+        """Execute the next matching request (after ``skip`` others) but keep its answer back
+        until the returned :class:`Hold` is released: the moment after Stripe did the work and
+        before the client heard of it, where a test kills the client's process. A hold that is
+        never released lets the answer go after a minute."""
+        hold = Hold(path_contains, method, skip)
+        with self._lock:
+            self._holds.append(hold)
+        return hold
 
     def decline_next(self, decline_code: str = "generic_decline") -> None:
         """Make the next confirm decline with ``decline_code``, whatever the payment method."""
@@ -774,7 +813,21 @@ class FakeStripe:
                     request_id=request_id,
                 )
             )
-            return response
+            hold = self._take_hold(method, path)
+        if hold is not None:
+            hold.arrived.set()
+            hold.wait_for_release(HOLD_TIMEOUT)
+        return response
+
+    def _take_hold(self, method: str, path: str) -> Hold | None:
+        for index, hold in enumerate(self._holds):
+            if hold.matches(method, path):
+                if hold.skip > 0:
+                    hold.skip -= 1
+                    return None
+                del self._holds[index]
+                return hold
+        return None
 
     def _take_fault(self, method: str, path: str) -> _Fault | None:
         for index, fault in enumerate(self._faults):

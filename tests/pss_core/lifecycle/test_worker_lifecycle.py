@@ -3,6 +3,10 @@ locked from the status change until a worker has run its job, and two workers ru
 
 from __future__ import annotations
 
+import os
+import signal
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -11,6 +15,7 @@ from pss_core import demo, lifecycle
 from pss_core.audit import Actor
 from pss_core.models import (
     AuditLog,
+    Event,
     EventPlayer,
     LifecycleJob,
     LifecycleJobState,
@@ -20,8 +25,11 @@ from pss_core.models import (
     PurchaseStatus,
     Refund,
     Tournament,
+    utcnow,
 )
-from pss_core.payments import refunds
+from pss_core.payments import online, refunds
+from pss_core.payments.providers import Payments
+from pss_core.payments.stripe_gateway import StripeProvider
 from pss_core.services import tickets
 from pss_core.services.locking import Locked
 
@@ -135,3 +143,113 @@ def test_two_workers_run_one_job_once(played, database_url):
             assert sum(r.tokens for r in rows) + sum(
                 tok.used_at is not None or tok.entry_id is not None for tok in purchase.tokens
             ) == len(purchase.tokens)
+
+
+@pytest.fixture
+def card_buyers(played, pss, fake_stripe):
+    """Three players of the demo who each paid 3 games of the PAPA-style tournament online (through
+    the fake Stripe server), committed; ``(engine, fake, purchase ids)``."""
+    payments = Payments.only(StripeProvider(api_base=fake_stripe.url, max_network_retries=0))
+    with Session(played, expire_on_commit=False) as session:
+        event = session.scalars(select(Event).where(Event.slug == "demo")).one()
+        event.stripe_secret_key = fake_stripe.api_key
+        event.stripe_publishable_key = "pk_test_fake_publishable"
+        event.stripe_webhook_secret = "whsec_test_pss_secret"
+        session.commit()
+        classics = session.scalars(select(Tournament).where(Tournament.slug == "classics")).one()
+        buyers = session.scalars(
+            select(EventPlayer).where(EventPlayer.event_id == event.id).order_by(EventPlayer.id)
+        ).all()[:3]
+        ids = []
+        for player in buyers:
+            checkout = online.start_online_purchase(
+                session,
+                pss,
+                payments,
+                commit=session.commit,
+                event=event,
+                player=player,
+                tickets=3,
+                tournament=classics,
+            )
+            fake_stripe.succeed(checkout.payment_intent_id)
+            online.confirm_from_payment_intent(
+                session, pss, payments, checkout.purchase_id, commit=session.commit
+            )
+            ids.append(checkout.purchase_id)
+    return played, fake_stripe, ids
+
+
+def _card_refunds(engine, fake, ids) -> list[tuple[int, int, int]]:
+    """Per card purchase: (refund rows, games they refund, cents Stripe refunded), for
+    purchases of which no game was played."""
+    out = []
+    with Session(engine) as session:
+        for pid in ids:
+            purchase = session.get(Purchase, pid)
+            rows = session.scalars(select(Refund).where(Refund.purchase_id == pid)).all()
+            out.append(
+                (
+                    len(rows),
+                    sum(r.tokens for r in rows),
+                    fake.amount_refunded(purchase.stripe_payment_intent_id),
+                )
+            )
+    return out
+
+
+def test_a_worker_killed_mid_cancel_leaves_every_card_refunded_exactly_once(
+    card_buyers, database_url
+):
+    """SIGKILL of a real ``pss worker`` just after Stripe executed a refund and before the worker
+    heard of it; the TD's repair run by the next worker refunds what is left, none twice."""
+    engine, fake, ids = card_buyers
+    with Session(engine) as session:
+        classics = session.scalars(select(Tournament).where(Tournament.slug == "classics")).one()
+        bought = [session.get(Purchase, pid) for pid in ids]
+        paid = [(len(p.tokens), p.amount_cents) for p in bought]
+        assert all(games and cents for games, cents in paid)
+        change = lifecycle.change_status(session, classics, "draft", actor=TD)
+        session.commit()
+    # The second card refund is done at Stripe, and its answer held back: the worker is
+    # killed while it waits for it.
+    hold = fake.hold_next("/v1/refunds", skip=1)
+    env = {**os.environ, "PSS_STRIPE_API_BASE": fake.url}
+    worker = start_worker(database_url, env=env)
+    try:
+        assert hold.arrived.wait(180), worker.communicate(timeout=5)[0]
+        worker.send_signal(signal.SIGKILL)
+        worker.communicate(timeout=60)
+    finally:
+        hold.release()
+    assert worker.returncode == -signal.SIGKILL
+    assert len(fake.refunds) == 2
+    with Session(engine) as session:
+        job = session.get(LifecycleJob, change.job_id)
+        assert job.state == LifecycleJobState.RUNNING  # it died: nobody marked it
+        done_before = _card_refunds(engine, fake, ids)
+    # Stripe refunded two purchases; pss recorded the first one's answer only.
+    assert [cents for *_, cents in done_before] == [paid[0][1], paid[1][1], 0]
+
+    # Later: the dead worker's heartbeat and the job's are old, and the TD repairs the cancel.
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE procrastinate_workers "
+                "SET last_heartbeat = last_heartbeat - interval '1 hour'"
+            )
+        )
+    with Session(engine) as session:
+        classics = session.scalars(select(Tournament).where(Tournament.slug == "classics")).one()
+        repair = lifecycle.change_status(
+            session, classics, "draft", actor=TD, now=utcnow() + timedelta(minutes=5)
+        )
+        session.commit()
+    finish(start_worker(database_url, env=env))
+    with Session(engine) as session:
+        assert session.get(LifecycleJob, repair.job_id).state == LifecycleJobState.DONE
+        assert session.get(LifecycleJob, change.job_id).state == LifecycleJobState.SUPERSEDED
+        statuses = [session.get(Purchase, pid).status for pid in ids]
+    assert _card_refunds(engine, fake, ids) == [(1, games, cents) for games, cents in paid]
+    assert len(fake.refunds) == 3
+    assert statuses == [PurchaseStatus.REFUNDED] * 3
