@@ -1,6 +1,7 @@
 """The pss test kit for pss itself and for plugin authors: a pytest plugin with databases on SQLite
 and PostgreSQL (a rolled-back session per test), a plugin manager with your plugins, the demo
-event, the fake Stripe server, a seeded event builder and a WebTest app with login helpers.
+event, the fake Stripe server, a local SMTP server, a seeded event builder and a WebTest app
+with login helpers.
 
 It is registered through the ``pytest11`` entry point ``pss_testing`` and does nothing to a test
 that asks for none of its fixtures. Where plugin autoloading is off, opt in from your top-level
@@ -32,6 +33,7 @@ from pss_testing.database import (
     pytest_terminal_summary,
     stripe_shop,
 )
+from pss_testing.mail import inbox
 from pss_testing.web import make_webapp, two_events, webapp
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "fake_stripe",
     "fake_stripe_server",
     "fast_hashing",
+    "inbox",
     "installed_pss",
     "make_pss",
     "make_webapp",

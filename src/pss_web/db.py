@@ -8,6 +8,8 @@ import zope.sqlalchemy
 from sqlalchemy.orm import Session
 
 from pss_core.db import make_engine, make_session_factory
+from pss_core.jobs.queue import RUNTIME_INFO
+from pss_web.runtime import job_runtime, plugins_of
 
 
 def get_tm_session(session_factory: Any, transaction_manager: Any, request: Any = None) -> Session:
@@ -31,13 +33,15 @@ def includeme(config: Any) -> None:
         session = request.environ.get("app.dbsession")
         if session is None:
             session = get_tm_session(factory, request.tm, request=request)
+        # Jobs it defers that run here after commit (SQLite) get the app's plugins, payment
+        # providers and SMTP settings (a test's own runtime stays).
+        registry = request.registry
+        session.info.setdefault(RUNTIME_INFO, lambda: job_runtime(registry, session.get_bind()))
         return session
 
     config.add_request_method(dbsession, reify=True)
 
     def pss(request: Any) -> Any:
-        from pss_core.plugins import default_pss
-
-        return request.registry.settings.get("pss.plugins") or default_pss()
+        return plugins_of(request.registry)
 
     config.add_request_method(pss, reify=True)

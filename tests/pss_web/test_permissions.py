@@ -122,6 +122,7 @@ VIEWS = [
     View("GET", "/events/{slug}/metatournaments/{meta}/remove-tournament", td_here),
     View("POST", "/events/{slug}/metatournaments/{meta}/remove-tournament", td_here),
     View("POST", "/events/{slug}/teams/", desk_here),
+    View("GET", "/events/{slug}/mail", desk_here),
     View("GET", "/events/{slug}/teams/{team}/members", td_here),
     View("POST", "/events/{slug}/teams/{team}/members", td_here),
     View("GET", "/events/{slug}/teams/{team}/remove-member", td_here),

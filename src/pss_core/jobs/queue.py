@@ -19,7 +19,8 @@ log = logging.getLogger("pss.jobs")
 _PENDING = "pss.jobs.pending"  # jobs deferred in the open transaction (SQLite)
 _READY = "pss.jobs.ready"  # jobs whose transaction committed, run once it has ended (SQLite)
 _LISTENING = "pss.jobs.listening"
-#: A session's ``info`` may name the :class:`~pss_core.jobs.Runtime` its in-process jobs get.
+#: A session's ``info`` may name the :class:`~pss_core.jobs.Runtime` its in-process jobs get
+#: (or a function that makes it, called when the first of them runs).
 RUNTIME_INFO = "pss.jobs.runtime"
 
 
@@ -140,6 +141,8 @@ def _run_ready(session: Session, transaction: SessionTransaction) -> None:
         return
     ready: list[_Deferred] = session.info.pop(_READY)
     base = session.info.get(RUNTIME_INFO)
+    if callable(base):
+        base = base()
     bind = session.get_bind()
     runtime = attrs.evolve(base, bind=bind) if base else registry.runtime_for(bind)
     for job in ready:

@@ -12,11 +12,14 @@ from email.utils import format_datetime, make_msgid
 from functools import cache
 from typing import Any
 
+import attrs
 import jinja2
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pss_core import jobs
+from pss_core import audit, jobs
+from pss_core.audit import Actor
+from pss_core.errors import Refused
 from pss_core.mail.settings import MailSettings
 from pss_core.models import Event, EventPlayer, MailStatus, OutgoingMail, utcnow
 
@@ -178,3 +181,67 @@ def retry_now(session: Session, mail_id: int) -> None:
         mail.attempts = 0
     session.flush()
     jobs.defer(session, "pss.mail.send", lock=f"pss.mail.{mail.id}", mail_id=mail.id)
+
+
+@attrs.frozen
+class MailPage:
+    """One page of an event's outgoing mail, newest first, and how many match in all."""
+
+    mails: Sequence[OutgoingMail]
+    total: int
+    #: How many of the event's mails are in each status (for the filter's counts).
+    by_status: dict[str, int]
+
+
+def event_mail(
+    session: Session,
+    event_id: int,
+    *,
+    status: MailStatus | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> MailPage:
+    """The event's mails (only those in ``status`` if given), newest first."""
+    where = [OutgoingMail.event_id == event_id]
+    if status is not None:
+        where.append(OutgoingMail.status == status)
+    mails = session.scalars(
+        select(OutgoingMail)
+        .where(*where)
+        .order_by(OutgoingMail.created_at.desc(), OutgoingMail.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    total = session.scalar(select(func.count(OutgoingMail.id)).where(*where)) or 0
+    counts = dict(
+        session.execute(
+            select(OutgoingMail.status, func.count(OutgoingMail.id))
+            .where(OutgoingMail.event_id == event_id)
+            .group_by(OutgoingMail.status)
+        ).all()
+    )
+    return MailPage(mails, int(total), {s.value: int(counts.get(s, 0)) for s in MailStatus})
+
+
+def send_again(session: Session, mail: OutgoingMail, *, actor: Actor) -> None:
+    """The desk's "send again" for a mail that failed or still waits (after the address or the
+    mail server was put right): due at once, with a fresh count of attempts. A sent mail is
+    refused (``mail_already_sent``): the player has it."""
+    if mail.status == MailStatus.SENT:
+        raise Refused(
+            f"This mail to {mail.to_address} was sent already; it is not sent twice.",
+            code="mail_already_sent",
+        )
+    audit.record(
+        session,
+        actor,
+        "mail.send_again",
+        event_id=mail.event_id,
+        subject=mail,
+        player_id=mail.player_id,
+        kind=mail.kind,
+        status=mail.status.value,
+        attempts=mail.attempts,
+        last_error=mail.last_error,
+    )
+    retry_now(session, mail.id)

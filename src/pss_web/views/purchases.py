@@ -42,7 +42,6 @@ from pss_core.models import (
 )
 from pss_core.payments import online, refunds
 from pss_core.payments.providers import (
-    Payments,
     provider_name,
     sells_online,
     takes_online_payments,
@@ -58,6 +57,7 @@ from pss_web.resources import (
     add_event_child,
     add_event_child_lookup,
 )
+from pss_web.runtime import payments_of
 from pss_web.sanity import plain_number
 from pss_web.security import Permission
 from pss_web.viewkit import action, done, json_response, page
@@ -118,16 +118,6 @@ add_event_nav(
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def payments_of(request: Any) -> Payments:
-    """The installed payment providers, made from the app's settings on first use (tests put
-    their own in ``registry["pss.payments"]``)."""
-    registry = request.registry
-    payments = registry.get("pss.payments")
-    if payments is None:
-        payments = registry["pss.payments"] = Payments.of(request.pss, registry.settings)
-    return payments
 
 
 def committer(request: Any) -> Callable[[], None]:

@@ -275,6 +275,6 @@ def test_no_address_no_mail(stripe_shop, pss, inbox, mail_runtime):
 
 
 def _closed_port() -> int:
-    from .conftest import free_port
+    from pss_testing.mail import free_port
 
     return free_port()  # bound and released: nothing listens there
