@@ -1033,7 +1033,7 @@ class OutgoingMail(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     player_id: Mapped[int | None] = mapped_column(ForeignKey("event_players.id"), index=True)
     #: purchase_confirmation, payment_failed, payment_refunded, hold_expired, tournament_refund,
-    #: up_next
+    #: tournament_cancelled, up_next
     kind: Mapped[str] = mapped_column(String(64))
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))

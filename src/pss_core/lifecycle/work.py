@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from pss_core import audit
 from pss_core.audit import Actor
 from pss_core.jobs.registry import Runtime, session_for
-from pss_core.mail import TOURNAMENT_CANCELLED
+from pss_core.mail import TOURNAMENT_CANCELLED, notices
 from pss_core.models import (
     Channel,
     LifecycleJob,
@@ -259,6 +259,7 @@ def refund_scope(
             "tournament_cancelled",
             f"{scope.name} was cancelled: your held tickets were released and nothing was charged.",
         )
+        notices.tournament_cancelled(session, purchase)
         counts["holds_cancelled"] += 1
         step()
     if isinstance(scope, Tournament):
@@ -324,6 +325,7 @@ def refund_scope(
                 f"game{'s' if len(unused) != 1 else ''} there "
                 f"{'are' if len(unused) != 1 else 'is'} void.",
             )
+            notices.tournament_cancelled(session, purchase, games=len(unused))
             counts["comps_voided"] += len(unused)
             step()
             continue

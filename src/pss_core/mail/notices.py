@@ -105,6 +105,15 @@ def hold_expired(session: Session, purchase: Purchase) -> OutgoingMail | None:
     return _purchase_mail(session, purchase, "hold_expired")
 
 
+def tournament_cancelled(
+    session: Session, purchase: Purchase, *, games: int = 0
+) -> OutgoingMail | None:
+    """A cancelled tournament's news for what has no money to give back: a hold released
+    (``purchase`` still pending when cancelled) or ``games`` free games voided (a comp). Paid
+    games get :func:`refund_done`'s mail instead."""
+    return _purchase_mail(session, purchase, "tournament_cancelled", held=games == 0, games=games)
+
+
 def up_next(
     session: Session, player: EventPlayer, *, machine: str, tournament: str
 ) -> OutgoingMail | None:

@@ -303,6 +303,15 @@ def test_cancel_refunds_every_unused_paid_game_once_and_tells_the_players(with_f
     notices = {(n.player_id, n.kind) for n in world.session.scalars(select(Notification))}
     for who in ("comp", "hold"):
         assert (bought[who].player_id, "tournament_cancelled") in notices
+    # ... and by e-mail too: the comp's voided games and the released hold, one mail each.
+    cancel_mails = world.session.scalars(
+        select(OutgoingMail).where(OutgoingMail.kind == "tournament_cancelled")
+    ).all()
+    by_player = {m.player_id: m for m in cancel_mails}
+    assert set(by_player) >= {bought["comp"].player_id, bought["hold"].player_id}
+    assert "released and nothing was charged" in by_player[bought["hold"].player_id].text_body
+    assert "free games there" in by_player[bought["comp"].player_id].text_body
+    assert "are void" in by_player[bought["comp"].player_id].text_body
     assert job.result["card_refunds"] == 1
     assert job.result["comps_voided"] == comps_unused
     desk_list = lifecycle.desk_refunds(world.session, world.main)
@@ -328,6 +337,11 @@ def test_cancel_refunds_every_unused_paid_game_once_and_tells_the_players(with_f
     assert again.state == LifecycleJobState.DONE
     assert _state(world, bought) == after
     assert again.result["games_refunded"] == 0
+    assert len(
+        world.session.scalars(
+            select(OutgoingMail).where(OutgoingMail.kind == "tournament_cancelled")
+        ).all()
+    ) == len(cancel_mails)
 
 
 class CrashingPayments:
