@@ -253,3 +253,20 @@ def test_a_worker_killed_mid_cancel_leaves_every_card_refunded_exactly_once(
     assert _card_refunds(engine, fake, ids) == [(1, games, cents) for games, cents in paid]
     assert len(fake.refunds) == 3
     assert statuses == [PurchaseStatus.REFUNDED] * 3
+
+
+def test_two_workers_refund_each_card_of_one_cancel_once(card_buyers, database_url):
+    engine, fake, ids = card_buyers
+    with Session(engine) as session:
+        classics = session.scalars(select(Tournament).where(Tournament.slug == "classics")).one()
+        paid = [(len(p.tokens), p.amount_cents) for p in (session.get(Purchase, i) for i in ids)]
+        lifecycle.change_status(session, classics, "draft", actor=TD)
+        session.commit()
+    env = {**os.environ, "PSS_STRIPE_API_BASE": fake.url}
+    outs = [finish(w) for w in [start_worker(database_url, env=env) for _ in range(2)]]
+    assert sum(o.count("pss.lifecycle.run: done=1") for o in outs) == 1
+    assert _card_refunds(engine, fake, ids) == [(1, games, cents) for games, cents in paid]
+    assert len(fake.refunds) == len(ids)
+    # Each refund was asked of Stripe once: no second request, not even an idempotent replay.
+    refund_posts = [r for r in fake.requests if r.method == "POST" and r.path == "/v1/refunds"]
+    assert len(refund_posts) == len(ids)
