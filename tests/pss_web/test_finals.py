@@ -189,3 +189,69 @@ def test_finals_pages_need_their_roles(
         webapp, base, {"tournament": "quals", "name": "F", "slug": "f", "cut": "4"}, status="*"
     )
     assert anonymous.status_int in (302, 303, 403)
+
+
+def test_byes_and_a_final_of_two(webapp: TestApp, dbsession: Session, demo_event: Event) -> None:
+    """Six qualifiers, seeds 1 and 2 with byes, ending in a final of 2 that ties and needs a
+    tiebreaker game; positions worked out by hand below."""
+    _t, qualifiers = qualifying(dbsession, demo_event)
+    login_as(webapp, demo_event, "td")
+    base = f"/events/{demo_event.slug}/finals/"
+    options = {"byes": "2", "games": "2", "points": "papa", "last": "two"}
+    post_json(
+        webapp,
+        base,
+        {"tournament": "quals", "name": "Bye finals", "slug": "byes", "cut": "6", **options},
+    )
+    url = base + "byes/"
+    bracket = webapp.get(url, headers=JSON).json
+    # No tie at the cut (6th 400, 7th 300) nor at the bye line (800, 700): seeded at once.
+    assert [s["player_id"] for s in bracket["seeds"]] == [q.id for q in qualifiers[:6]]
+    first = post_json(webapp, url + "start-round", {}).json
+    # The byes (seeds 1 and 2) are not in round 1.
+    assert [(g["label"], g["seeds"]) for g in first["groups"]] == [("1A", [3, 4, 5, 6])]
+
+    login_as(webapp, demo_event, "scorekeeper")
+    record(webapp, url + "1A", [6, 3, 4, 5])
+    record(webapp, url + "1A", [6, 3, 5, 4])
+    # 6: 4+4, 3: 2+2, 4: 1+0, 5: 0+1; 4 and 5 tie below the advancing line: the better seed.
+    live = webapp.get(url, headers=JSON).json
+    assert live["rounds"][0]["groups"][0]["finished"] is True
+    assert [p["seed"] for p in live["rounds"][0]["groups"][0]["players"]] == [6, 3, 4, 5]
+    # Those out in round 1 already have their places, 5th and 6th.
+    assert [(p["seed"], p["position"]) for p in live["positions"]] == [(4, 5), (5, 6)]
+    assert live["complete"] is False
+
+    login_as(webapp, demo_event, "td")
+    second = post_json(webapp, url + "start-round", {}).json
+    # The byes enter in round 2 with the two who came through 1A.
+    assert [(g["label"], sorted(g["seeds"])) for g in second["groups"]] == [("2A", [1, 2, 3, 6])]
+    login_as(webapp, demo_event, "scorekeeper")
+    record(webapp, url + "2A", [2, 6, 1, 3])
+    record(webapp, url + "2A", [6, 2, 3, 1])
+    # 2: 4+2 = 6 and 6: 2+4 = 6 both advance (seed order: 2 first); 1: 1+0, 3: 0+1 (seed: 1).
+
+    login_as(webapp, demo_event, "td")
+    final = post_json(webapp, url + "start-round", {}).json
+    assert [(g["label"], sorted(g["seeds"])) for g in final["groups"]] == [("3A", [2, 6])]
+    login_as(webapp, demo_event, "scorekeeper")
+    record(webapp, url + "3A", [6, 2])
+    record(webapp, url + "3A", [2, 6])
+    # One game each: a tie for first in the final is a tiebreaker game.
+    live = webapp.get(url, headers=JSON).json
+    final_group = live["rounds"][2]["groups"][0]
+    assert final_group["players"][0]["points"] == final_group["players"][1]["points"] == 1
+    assert final_group["tiebreakers_needed"] == [[2, 6]]
+    assert live["complete"] is False
+    post_json(webapp, url + "3A", {"seeds": ["6", "2"], "scores": ["70", "20"]})
+
+    done = webapp.get(url, headers=JSON).json
+    assert done["complete"] is True
+    # 6 won the tiebreaker; 2 runner-up; 2A's 3rd and 4th (1, 3); 1A's 3rd and 4th (4, 5).
+    assert [p["seed"] for p in done["positions"]] == [6, 2, 1, 3, 4, 5]
+    assert [p["player_id"] for p in done["positions"]] == [
+        qualifiers[i - 1].id for i in (6, 2, 1, 3, 4, 5)
+    ]
+    login_as(webapp, demo_event, "td")
+    over = post_json(webapp, url + "start-round", {}, status=409)
+    assert over.json["error"] == "finals_over"
