@@ -17,7 +17,9 @@ from pss_core.models import (
     EntryStatus,
     Event,
     EventPlayer,
+    FinalsGame,
     Machine,
+    MachineStatus,
     Player,
     Score,
     Tournament,
@@ -255,3 +257,84 @@ def test_byes_and_a_final_of_two(webapp: TestApp, dbsession: Session, demo_event
     login_as(webapp, demo_event, "td")
     over = post_json(webapp, url + "start-round", {}, status=409)
     assert over.json["error"] == "finals_over"
+
+
+def test_free_machines_go_to_groups_by_seed(
+    webapp: TestApp, dbsession: Session, demo_event: Event
+) -> None:
+    """Two groups of three; the bank has three machines up and one down. Free machines go to the
+    group with the best seed first, a group gets one it has not played this round, and playing
+    order rotates from the top seed."""
+    t, _qualifiers = qualifying(dbsession, demo_event)
+    first_machine = t.machines[0]
+    bank = [first_machine]
+    for name, status in (("Second", MachineStatus.ACTIVE), ("Third", MachineStatus.ACTIVE)):
+        machine = Machine(name=f"{name} Finals Machine")
+        dbsession.add(machine)
+        dbsession.flush()
+        tm = TournamentMachine(
+            event_id=demo_event.id, tournament_id=t.id, machine_id=machine.id, status=status
+        )
+        dbsession.add(tm)
+        dbsession.flush()
+        bank.append(tm)
+    down = Machine(name="Broken Finals Machine")
+    dbsession.add(down)
+    dbsession.flush()
+    dbsession.add(
+        TournamentMachine(
+            event_id=demo_event.id,
+            tournament_id=t.id,
+            machine_id=down.id,
+            status=MachineStatus.DISABLED,
+        )
+    )
+    dbsession.flush()
+    login_as(webapp, demo_event, "td")
+    base = f"/events/{demo_event.slug}/finals/"
+    post_json(
+        webapp,
+        base,
+        {"tournament": "quals", "name": "Bank", "slug": "bank", "cut": "6", "games": "3"},
+    )
+    url = base + "bank/"
+    started = post_json(webapp, url + "start-round", {}).json
+    assert [(g["label"], sorted(g["seeds"])) for g in started["groups"]] == [
+        ("1A", [1, 4, 5]),
+        ("1B", [2, 3, 6]),
+    ]
+    bracket = webapp.get(url, headers=JSON).json
+    assert [g["play_order"] for g in bracket["rounds"][0]["groups"]] == [[1, 4, 5], [2, 3, 6]]
+    # Before any machine is handed out the top seed picks.
+    login_as(webapp, demo_event, "scorekeeper")
+    assert "Seed 1 picks the machine." in webapp.get(url + "1A").text
+    refused = post_json(webapp, url + "assign-machines", {}, status=403)
+    assert refused.json["error"] == "forbidden"
+
+    login_as(webapp, demo_event, "td")
+    given = post_json(webapp, url + "assign-machines", {}).json["assigned"]
+    # 1A holds seed 1, so it is served first; the machine that is down is never given.
+    assert given == {"1A": bank[0].id, "1B": bank[1].id}
+    login_as(webapp, demo_event, "scorekeeper")
+    record(webapp, url + "1A", [4, 1, 5])
+    game = dbsession.scalars(select(FinalsGame).order_by(FinalsGame.id.desc())).first()
+    assert game is not None
+    assert game.tournament_machine_id == bank[0].id
+    bracket = webapp.get(url, headers=JSON).json
+    group_1a, group_1b = bracket["rounds"][0]["groups"]
+    # Recording the game freed 1A's machine; seed 4 plays first in game 2.
+    assert group_1a["machine_id"] is None
+    assert group_1b["machine_id"] == bank[1].id
+    assert group_1a["play_order"] == [4, 5, 1]
+    assert "Seed 4 picks the machine." in webapp.get(url + "1A").text
+
+    login_as(webapp, demo_event, "td")
+    # Free now: the first machine (1A played it) and the third: 1A gets the third.
+    again = post_json(webapp, url + "assign-machines", {}).json["assigned"]
+    assert again == {"1A": bank[2].id}
+    # Nobody is waiting: nothing changes, and no audit row is written for it.
+    assert post_json(webapp, url + "assign-machines", {}).json["assigned"] == {}
+    rows = dbsession.scalars(
+        select(AuditLog).where(AuditLog.action == "finals_machines_assigned")
+    ).all()
+    assert len(rows) == 2

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.orm import Session
 from webtest import TestApp
 
-from pss_core.models import Event, Role
+from pss_core.models import Event, Finals, FinalsGroup, FinalsPlayer, Role, Tournament
 from pss_core.plugins import Pss
 from pss_core.services import setup
 from pss_testing.web import JSON, csrf_token, login_admin, login_as, login_player
@@ -132,6 +132,15 @@ VIEWS = [
     View("POST", "/events/{slug}/users/", owner_here),
     View("POST", "/events/{slug}/users/desk/", owner_here),
     View("POST", "/events/{slug}/users/desk/remove", owner_here),
+    View("GET", "/events/{slug}/finals/", everyone),
+    View("GET", "/events/{slug}/finals/f/", everyone),
+    View("GET", "/events/{slug}/finals/f/1A", scorekeeper_here),
+    View("POST", "/events/{slug}/finals/", td_here),
+    View("POST", "/events/{slug}/finals/f/start-round", td_here),
+    View("POST", "/events/{slug}/finals/f/assign-machines", td_here),
+    View("POST", "/events/{slug}/finals/f/tiebreaker", scorekeeper_here),
+    View("POST", "/events/{slug}/finals/f/1A", scorekeeper_here),
+    View("POST", "/events/{slug}/finals/f/1A/machine", td_here),
     View("POST", "/admin/events/", any_admin, "admin"),
     View("POST", "/admin/events/{slug}/", admin_owner, "admin"),
     View("POST", "/admin/events/{slug}/users/", admin_owner, "admin"),
@@ -169,6 +178,8 @@ def world(dbsession: Session, pss: Pss, demo_event: Event) -> dict[str, Any]:
         "b": setup.create_metatournament(dbsession, other, "Pass", [main], slug="pass"),
     }
     dbsession.flush()
+    for event, tournament in ((demo_event, demo_event.tournaments[0]), (other, main)):
+        started_finals(dbsession, pss, event, tournament)
     demo_machine = demo_event.tournaments[0].machines[0].id
     return {
         "a": {
@@ -192,6 +203,30 @@ def world(dbsession: Session, pss: Pss, demo_event: Event) -> dict[str, Any]:
             "meta": metas["b"].slug,
         },
     }
+
+
+def started_finals(session: Session, pss: Pss, event: Event, tournament: Tournament) -> None:
+    """Finals ``f`` of four players with its one group ``1A`` under way."""
+    finals = Finals(
+        event_id=event.id,
+        tournament_id=tournament.id,
+        slug="f",
+        name="Finals",
+        format="group_finals",
+        format_options=pss.formats["group_finals"].resolve_options({}),
+        cut=4,
+    )
+    session.add(finals)
+    session.flush()
+    for seed, number in enumerate((201, 202, 203, 204), start=1):
+        person, _ = setup.register_player(session, event, f"F{seed}", "Finalist", number=number)
+        session.add(FinalsPlayer(finals_id=finals.id, event_player_id=person.id, seed=seed))
+    session.add(
+        FinalsGroup(
+            finals_id=finals.id, round_number=1, label="1A", seeds=[1, 2, 3, 4], advance=0, games=3
+        )
+    )
+    session.flush()
 
 
 def log_in(app: TestApp, who: Who, world: dict[str, Any]) -> None:

@@ -406,6 +406,8 @@ def record_game(
             recorded_by_id=recorded_by_id,
         )
         session.add(game)
+        # The machine was for this game; it is free for the next group that needs one.
+        group.tournament_machine_id = None
         before = None
         action = "finals_game_recorded"
     session.flush()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from pss_core.errors import InvalidInput
 from pss_core.models import EventUser, Finals, FinalsGroup, Tournament, TournamentMachine
 from pss_core.services import finals as service
+from pss_core.services import finals_play
 from pss_web.forms import Field, parse
 from pss_web.live import event_fingerprint
 from pss_web.present import event_json
@@ -209,9 +210,11 @@ def bracket_page(context: FinalsResource, request: Any) -> dict[str, Any]:
     """The bracket: seeds, every round's groups with points and games, final positions."""
     finals = context.finals
     data = service.bracket(request.dbsession, request.pss, finals)
+    orders = finals_play.play_orders(request.dbsession, request.pss, finals)
     for round_ in data["rounds"]:
         for group in round_["groups"]:
             group["url"] = request.resource_url(context, group["label"])
+            group["play_order"] = orders[group["id"]]
     return {
         "event": event_json(request, context.event),
         "finals": finals_json(request, finals),
@@ -231,6 +234,21 @@ def start_round(context: FinalsResource, request: Any) -> Any:
         request.resource_url(context),
         {"groups": [{"label": g.label, "seeds": g.seeds} for g in made]},
         message=f"Round {made[0].round_number} started.",
+    )
+
+
+@action(context=FinalsResource, name="assign-machines", permission=P.MANAGE)
+def assign_machines(context: FinalsResource, request: Any) -> Any:
+    """Hand the free machines to the current round's groups waiting for one, best seed first,
+    each a machine it has not played this round when one is free."""
+    given = finals_play.assign_free_machines(
+        request.dbsession, request.pss, request.actor, context.finals
+    )
+    return done(
+        request,
+        request.resource_url(context),
+        {"assigned": given},
+        message=f"Machines assigned to {len(given)} group{'' if len(given) == 1 else 's'}.",
     )
 
 
@@ -263,11 +281,13 @@ def group_page(context: FinalsGroupResource, request: Any) -> dict[str, Any]:
     data = service.bracket(request.dbsession, request.pss, finals)
     mine = next(g for r in data["rounds"] for g in r["groups"] if g["id"] == group.id)
     seeds = {s["seed"]: s for s in data["seeds"]}
+    order = finals_play.play_order(request.dbsession, request.pss, finals, group)
     return {
         "event": event_json(request, context.event),
         "finals": finals_json(request, finals),
-        "group": mine,
+        "group": {**mine, "play_order": order},
         "dealt": [seeds[int(s)] for s in group.seeds],
+        "playing": [seeds[s] for s in order],
         "machines": _machines(request, context.event.id),
         "bracket_url": request.resource_url(context.__parent__),
     }
