@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -73,6 +74,15 @@ def record(app: TestApp, url: str, order: list[int]) -> None:
             "scores": [str(1000 - 10 * i) for i in range(len(order))],
         },
     )
+
+
+def create(app: TestApp, event: Event, slug: str, cut: int, **options: str) -> str:
+    """Finals ``slug`` of the ``quals`` tournament, made by the director; their URL."""
+    login_as(app, event, "td")
+    base = f"/events/{event.slug}/finals/"
+    made = {"tournament": "quals", "name": f"{slug} finals", "slug": slug, "cut": str(cut)}
+    post_json(app, base, {**made, **options})
+    return f"{base}{slug}/"
 
 
 def test_a_whole_finals_run(webapp: TestApp, dbsession: Session, demo_event: Event) -> None:
@@ -197,15 +207,7 @@ def test_byes_and_a_final_of_two(webapp: TestApp, dbsession: Session, demo_event
     """Six qualifiers, seeds 1 and 2 with byes, ending in a final of 2 that ties and needs a
     tiebreaker game; positions worked out by hand below."""
     _t, qualifiers = qualifying(dbsession, demo_event)
-    login_as(webapp, demo_event, "td")
-    base = f"/events/{demo_event.slug}/finals/"
-    options = {"byes": "2", "games": "2", "points": "papa", "last": "two"}
-    post_json(
-        webapp,
-        base,
-        {"tournament": "quals", "name": "Bye finals", "slug": "byes", "cut": "6", **options},
-    )
-    url = base + "byes/"
+    url = create(webapp, demo_event, "byes", 6, byes="2", games="2", points="papa", last="two")
     bracket = webapp.get(url, headers=JSON).json
     # No tie at the cut (6th 400, 7th 300) nor at the bye line (800, 700): seeded at once.
     assert [s["player_id"] for s in bracket["seeds"]] == [q.id for q in qualifiers[:6]]
@@ -290,14 +292,7 @@ def test_free_machines_go_to_groups_by_seed(
         )
     )
     dbsession.flush()
-    login_as(webapp, demo_event, "td")
-    base = f"/events/{demo_event.slug}/finals/"
-    post_json(
-        webapp,
-        base,
-        {"tournament": "quals", "name": "Bank", "slug": "bank", "cut": "6", "games": "3"},
-    )
-    url = base + "bank/"
+    url = create(webapp, demo_event, "bank", 6, games="3")
     started = post_json(webapp, url + "start-round", {}).json
     assert [(g["label"], sorted(g["seeds"])) for g in started["groups"]] == [
         ("1A", [1, 4, 5]),
@@ -338,3 +333,38 @@ def test_free_machines_go_to_groups_by_seed(
         select(AuditLog).where(AuditLog.action == "finals_machines_assigned")
     ).all()
     assert len(rows) == 2
+
+
+def test_the_tv_shows_the_finals(webapp: TestApp, dbsession: Session, demo_event: Event) -> None:
+    """No finals slide before a round starts; then the round's groups with points, best first;
+    once the finals are over, the final positions."""
+    qualifying(dbsession, demo_event)
+    url = create(webapp, demo_event, "tv", 4, games="1")
+    tv_url = f"/events/{demo_event.slug}/tv"
+
+    def finals_slides() -> list[dict[str, Any]]:
+        slides = webapp.get(tv_url, headers=JSON).json["slides"]
+        return [s for s in slides if s["kind"] == "finals"]
+
+    assert finals_slides() == []
+    post_json(webapp, url + "start-round", {})
+    [slide] = finals_slides()
+    assert slide["tournament"]["name"] == "Qualifying: tv finals"
+    assert slide["title"] == "Round 1"
+    assert [(g["label"], [p["seed"] for p in g["players"]]) for g in slide["groups"]] == [
+        ("1A", [1, 2, 3, 4])
+    ]
+    assert "Group 1A · 0/1 games" in webapp.get(tv_url).text
+    login_as(webapp, demo_event, "scorekeeper")
+    record(webapp, url + "1A", [3, 1, 4, 2])
+    [slide] = finals_slides()
+    assert slide["title"] == "Final positions"
+    assert [(p["position"], p["seed"], p["name"]) for p in slide["positions"]] == [
+        (1, 3, "Q3 Finalist"),
+        (2, 1, "Q1 Finalist"),
+        (3, 4, "Q4 Finalist"),
+        (4, 2, "Q2 Finalist"),
+    ]
+    page = webapp.get(tv_url).text
+    assert "tv finals" in page
+    assert "Final positions" in page

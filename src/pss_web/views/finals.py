@@ -9,15 +9,16 @@ from typing import Any
 from sqlalchemy import select
 
 from pss_core.errors import InvalidInput
-from pss_core.models import EventUser, Finals, FinalsGroup, Tournament, TournamentMachine
+from pss_core.models import Event, EventUser, Finals, FinalsGroup, Tournament, TournamentMachine
 from pss_core.services import finals as service
 from pss_core.services import finals_play
 from pss_web.forms import Field, parse
 from pss_web.live import event_fingerprint
-from pss_web.present import event_json
+from pss_web.present import event_json, tournament_json
 from pss_web.resources import EventChild, add_event_child, text_key
 from pss_web.security import Permission
 from pss_web.viewkit import action, done, page
+from pss_web.views.tv import add_tv_slides, paged
 
 P = Permission
 
@@ -330,3 +331,54 @@ def assign_machine(context: FinalsGroupResource, request: Any) -> Any:
         request.dbsession, request.actor, context.finals, context.group, values["machine"]
     )
     return done(request, request.resource_url(context.__parent__), message="Machine assigned.")
+
+
+#: Groups one TV slide shows (two rows of three at 1080p).
+TV_GROUPS_PER_SLIDE = 6
+
+
+def finals_slides(
+    request: Any, t: Tournament, event: Event, settings: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """TV slides for the tournament's finals that have started: the latest round's groups with
+    their points (paged), and the final positions once the finals are over."""
+    slides: list[dict[str, Any]] = []
+    rows = request.dbsession.scalars(
+        select(Finals).where(Finals.tournament_id == t.id).order_by(Finals.id)
+    )
+    for finals in rows:
+        data = service.bracket(request.dbsession, request.pss, finals)
+        if not data["rounds"]:
+            continue
+        info = {**tournament_json(request, t, event), "name": f"{t.name}: {finals.name}"}
+        if data["complete"]:
+            slides.extend(
+                {
+                    "kind": "finals",
+                    "tournament": info,
+                    "title": "Final positions",
+                    "page": n,
+                    "pages": pages,
+                    "positions": chunk,
+                    "groups": [],
+                }
+                for n, pages, chunk in paged(data["positions"], settings["rows"])
+            )
+            continue
+        latest = data["rounds"][-1]
+        slides.extend(
+            {
+                "kind": "finals",
+                "tournament": info,
+                "title": f"Round {latest['number']}",
+                "page": n,
+                "pages": pages,
+                "positions": [],
+                "groups": chunk,
+            }
+            for n, pages, chunk in paged(latest["groups"], TV_GROUPS_PER_SLIDE)
+        )
+    return slides
+
+
+add_tv_slides("finals", finals_slides, order=15)
