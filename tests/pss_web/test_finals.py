@@ -368,3 +368,73 @@ def test_the_tv_shows_the_finals(webapp: TestApp, dbsession: Session, demo_event
     page = webapp.get(tv_url).text
     assert "tv finals" in page
     assert "Final positions" in page
+
+
+def test_group_match_play_standings(webapp: TestApp, dbsession: Session, demo_event: Event) -> None:
+    """Six players, two rounds of one game in groups of three, IFPA points (7-4-1): the
+    standings after each group worked out by hand, countback splitting equal points."""
+    qualifying(dbsession, demo_event)
+    url = create(webapp, demo_event, "mp", 6, format="group_match_play", rounds="2", points="ifpa")
+    first = post_json(webapp, url + "start-round", {}).json
+    assert [(g["label"], g["seeds"]) for g in first["groups"]] == [
+        ("1A", [1, 4, 5]),
+        ("1B", [2, 3, 6]),
+    ]
+
+    def table() -> list[tuple[int, int, int, int]]:
+        rows = webapp.get(url + "standings", headers=JSON).json["standings"]
+        return [(r["rank"], r["seed"], r["points"], r["games"]) for r in rows]
+
+    # Before any result everyone is on 0, level.
+    assert table() == [(1, seed, 0, 0) for seed in range(1, 7)]
+    login_as(webapp, demo_event, "scorekeeper")
+    record(webapp, url + "1A", [4, 1, 5])
+    record(webapp, url + "1B", [2, 6, 3])
+    # 4 and 2 won (7), 1 and 6 second (4), 5 and 3 third (1): level pairs share the rank.
+    assert table() == [
+        (1, 2, 7, 1),
+        (1, 4, 7, 1),
+        (3, 1, 4, 1),
+        (3, 6, 4, 1),
+        (5, 3, 1, 1),
+        (5, 5, 1, 1),
+    ]
+    login_as(webapp, demo_event, "td")
+    second = post_json(webapp, url + "start-round", {}).json
+    # Three-player groups from two groups of three always repeat one pair; no more than that.
+    assert [(g["label"], sorted(g["seeds"])) for g in second["groups"]] == [
+        ("2A", [1, 5, 6]),
+        ("2B", [2, 3, 4]),
+    ]
+    login_as(webapp, demo_event, "scorekeeper")
+    record(webapp, url + "2A", [5, 1, 6])
+    # One group of round 2 in: 5 (1 + 7, a win) is ahead of 1 (4 + 4, no win) on countback.
+    assert table() == [
+        (1, 5, 8, 2),
+        (2, 1, 8, 2),
+        (3, 2, 7, 1),
+        (3, 4, 7, 1),
+        (5, 6, 5, 2),
+        (6, 3, 1, 1),
+    ]
+    record(webapp, url + "2B", [3, 2, 4])
+    # 2: 7 + 4; 3, 4 and 5: a win and a third each (8); 1: two seconds (8); 6: 4 + 1.
+    assert table() == [
+        (1, 2, 11, 2),
+        (2, 3, 8, 2),
+        (2, 4, 8, 2),
+        (2, 5, 8, 2),
+        (5, 1, 8, 2),
+        (6, 6, 5, 2),
+    ]
+    done = webapp.get(url, headers=JSON).json
+    # Final positions: level players after countback go by seed.
+    assert done["complete"] is True
+    assert [p["seed"] for p in done["positions"]] == [2, 3, 4, 5, 1, 6]
+    page = webapp.get(url + "standings").text
+    assert "After 2 complete rounds" in page
+    assert "Q2 Finalist" in page
+    assert "Standings" in webapp.get(url).text
+    # A bracket has no running standings.
+    bracket = create(webapp, demo_event, "plain", 4)
+    assert webapp.get(bracket + "standings", headers=JSON).json["standings"] == []

@@ -21,6 +21,7 @@ from pss_core.contract.pairing import (
     GroupVerdict,
     PairingFormat,
     Seeding,
+    StandingRow,
 )
 from pss_core.contract.payments import (
     PaymentBusy,
@@ -102,6 +103,7 @@ __all__ = [
     "ScoreRow",
     "Seeding",
     "Standing",
+    "StandingRow",
     "Standings",
     "TicketSale",
     "TokenScope",

@@ -90,6 +90,18 @@ def places_from_order(order: Sequence[int]) -> dict[int, int]:
     return {p: i + 1 for i, p in enumerate(order)}
 
 
+@attrs.frozen
+class StandingRow:
+    """One line of a pairing format's running standings."""
+
+    seed: int
+    #: Equal ranks are ties the format's rules leave standing.
+    rank: int
+    points: int
+    #: Games played so far.
+    games: int
+
+
 class PairingFormat(Format):
     """What pss asks a pairing format. ``options`` are the finals' resolved options; ``history``
     is every finished round so far, oldest first, as its finished groups."""
@@ -142,6 +154,17 @@ class PairingFormat(Format):
     ) -> dict[int, int]:
         """Seed -> final position for every player whose finals are over."""
         raise NotImplementedError
+
+    def standings(
+        self,
+        options: Mapping[str, Any],
+        qualifiers: int,
+        history: Sequence[Sequence[FinishedGroup]],
+    ) -> tuple[StandingRow, ...]:
+        """Running standings over every seed, best first, from the finished groups so far (here
+        the last round may be partly finished); ``()`` for formats that have none (a bracket
+        has final positions instead)."""
+        return ()
 
     def seed(
         self,

@@ -6,12 +6,15 @@ A group's machine is for its next game only: recording the game frees it (see
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pss_core import audit
 from pss_core.audit import Actor
-from pss_core.models import Finals, FinalsGroup, MachineStatus, TournamentMachine
+from pss_core.contract import FinishedGroup
+from pss_core.models import EventPlayer, Finals, FinalsGroup, MachineStatus, TournamentMachine
 from pss_core.plugins import Pss
 from pss_core.services import finals as service
 
@@ -96,3 +99,35 @@ def assign_free_machines(
 def play_orders(session: Session, pss: Pss, finals: Finals) -> dict[int, list[int]]:
     """``FinalsGroup.id`` -> :func:`play_order` for every group of the finals."""
     return {g.id: play_order(session, pss, finals, g) for g in service.groups(session, finals)}
+
+
+def standings(session: Session, pss: Pss, finals: Finals) -> list[dict[str, Any]]:
+    """The format's running standings (group match play) over the groups finished so far, with
+    each seed's player; empty for formats without any (a bracket)."""
+    rounds: dict[int, list[FinishedGroup]] = {}
+    for group in service.groups(session, finals):
+        if group.result is not None:
+            rounds.setdefault(group.round_number, []).append(
+                FinishedGroup(group.label, tuple(int(s) for s in group.result), group.advance)
+            )
+    rows = service.format_of(pss, finals).standings(
+        finals.format_options, finals.cut, [rounds[n] for n in sorted(rounds)]
+    )
+    people = {p.seed: p.event_player_id for p in service.players(session, finals)}
+    names = {
+        ep.id: ep
+        for ep in session.scalars(select(EventPlayer).where(EventPlayer.id.in_(people.values())))
+    }
+    return [
+        {
+            "rank": row.rank,
+            "seed": row.seed,
+            "player_id": people[row.seed],
+            "number": names[people[row.seed]].number,
+            "name": names[people[row.seed]].name,
+            "points": row.points,
+            "games": row.games,
+        }
+        for row in rows
+        if row.seed in people
+    ]

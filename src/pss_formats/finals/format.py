@@ -16,6 +16,7 @@ from pss_core.contract import (
     PairingFormat,
     Registry,
     Seeding,
+    StandingRow,
 )
 from pss_core.errors import InvalidInput
 from pss_formats.finals import matchplay
@@ -245,6 +246,22 @@ class GroupMatchPlay(PairingFormat):
                 points[int(p)] += v  # type: ignore[call-overload]
         order = tuple(sorted(group.seeds, key=lambda s: (games[-1][s] if games else 0, s)))
         return GroupVerdict(order, points, len(games) >= group.games)
+
+    def standings(
+        self,
+        options: Mapping[str, Any],
+        qualifiers: int,
+        history: Sequence[Sequence[FinishedGroup]],
+    ) -> tuple[StandingRow, ...]:
+        table = matchplay.match_standings(
+            self._rounds(history, options),
+            parse_points(str(options["points"])),
+            players=range(1, qualifiers + 1),
+        )
+        return tuple(
+            StandingRow(int(row.player), row.rank, row.points, row.games)  # type: ignore[call-overload]
+            for row in sorted(table, key=lambda row: (row.rank, row.player))
+        )
 
     def final_positions(
         self,

@@ -221,8 +221,29 @@ def bracket_page(context: FinalsResource, request: Any) -> dict[str, Any]:
         "finals": finals_json(request, finals),
         **data,
         "machines": _machines(request, context.event.id),
+        "has_standings": bool(finals_play.standings(request.dbsession, request.pss, finals)),
         "can_manage": bool(request.has_permission(P.MANAGE)),
         "can_score": bool(request.has_permission(P.SCOREKEEP)),
+    }
+
+
+@page(
+    context=FinalsResource,
+    name="standings",
+    permission=P.VIEW,
+    template="finals/standings.html",
+    live=event_fingerprint,
+)
+def standings_page(context: FinalsResource, request: Any) -> dict[str, Any]:
+    """Running standings of group match play over the groups finished so far: points, then
+    countback; every player, those yet to play on 0. Empty for a bracket (see its positions)."""
+    finals = context.finals
+    return {
+        "event": event_json(request, context.event),
+        "finals": finals_json(request, finals),
+        "standings": finals_play.standings(request.dbsession, request.pss, finals),
+        "rounds_played": len(service.history(request.dbsession, finals)),
+        "bracket_url": request.resource_url(context),
     }
 
 
