@@ -94,9 +94,11 @@ def places_from_order(order: Sequence[int]) -> dict[int, int]:
 class StandingRow:
     """One line of a pairing format's running standings."""
 
+    #: The player's finals seed (for match play, their place in the qualifying order).
     seed: int
     #: Equal ranks are ties the format's rules leave standing.
     rank: int
+    #: Points so far (or whatever the format counts).
     points: int
     #: Games played so far.
     games: int
