@@ -134,6 +134,7 @@ VIEWS = [
     View("POST", "/events/{slug}/users/desk/remove", owner_here),
     View("GET", "/events/{slug}/finals/", everyone),
     View("GET", "/events/{slug}/finals/f/", everyone),
+    View("GET", "/events/{slug}/finals/f/standings", everyone),
     View("GET", "/events/{slug}/finals/f/1A", scorekeeper_here),
     View("POST", "/events/{slug}/finals/", td_here),
     View("POST", "/events/{slug}/finals/f/start-round", td_here),
