@@ -1173,3 +1173,41 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     __table_args__ = (UniqueConstraint("scope", "key"),)
+
+
+class PushSubscription(Base):
+    """A player's browser that asked for Web Push: where to send (the push service's endpoint)
+    and the keys its messages are encrypted for. Messages go there as well as to their page."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    player_id: Mapped[int] = mapped_column(
+        ForeignKey("event_players.id", ondelete="CASCADE"), index=True
+    )
+    #: The push service's URL for this browser (unique: one browser, one subscription).
+    endpoint: Mapped[str] = mapped_column(String(1000), unique=True)
+    #: The browser's P-256 public key and auth secret (base64url), for RFC 8291 encryption.
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_sent_at: Mapped[datetime | None] = mapped_column()
+    #: Deliveries that failed in a row (the push service refused or could not be reached).
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class PushKeys(Base):
+    """The instance's VAPID key pair, made on first use: push services know pss by it."""
+
+    __tablename__ = "push_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Always ``vapid``: the unique name keeps two processes from making two pairs.
+    name: Mapped[str] = mapped_column(String(20), unique=True, default="vapid")
+    #: The private key (PEM, PKCS#8).
+    private_pem: Mapped[str] = mapped_column(Text)
+    #: The public key as browsers want it (``applicationServerKey``: base64url, uncompressed).
+    public_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

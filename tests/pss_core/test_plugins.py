@@ -68,6 +68,7 @@ def test_builtins_are_entry_points_of_pss_itself():
     names = {ep.name for ep in builtin_entry_points()}
     assert names == {
         "pss_core.notify",
+        "pss_core.push",
         "pss_core.payments.stripe_gateway",
         "pss_formats.curves",
         "pss_formats.herb",
