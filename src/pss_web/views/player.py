@@ -161,6 +161,7 @@ def play_page(context: PlayerResource, request: Any) -> dict[str, Any]:
         "join_url": base + "join",
         "leave_url": base + "leave",
         "give_up_url": base + "give-up",
+        "push_url": base + "push",
         "buy_url": event_url(request, event, "purchases", ""),
         # Links to buying online only where the event sells online.
         "sells_online": sells_online(session, request.pss, event),
