@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///pss.sqlite"
@@ -32,7 +34,36 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A read that needs no transaction (``pss_autocommit``) sends no BEGIN: with pysqlite's own
+    # transactions off, each statement then runs on its own.
+    if not connection.get_execution_options().get("pss_autocommit"):
+        connection.exec_driver_sql("BEGIN")
+
+
+#: A pooled connection idle longer than this is tested before use; one used more recently is not
+#: (a ping per checkout doubled the round trips of a poll).
+PING_AFTER_IDLE_SECONDS = 10.0
+#: Connections are replaced after this long, whatever their use.
+POOL_RECYCLE_SECONDS = 1800
+
+
+def _checkin(dbapi_connection: Any, record: Any) -> None:
+    record.info["pss_idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    idle_since = record.info.get("pss_idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return
+    record.info["pss_pings"] = record.info.get("pss_pings", 0) + 1
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        dbapi_connection.rollback()
+    except Exception as exc:
+        # The pool discards this connection and checks out (or opens) another.
+        raise DisconnectionError() from exc
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
@@ -47,9 +78,15 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         # pss speaks to PostgreSQL through psycopg2; name the driver so no other is guessed.
         url = "postgresql+psycopg2://" + url.split("://", 1)[1]
     # A pooled connection may have died while idle (the server restarted, a backend was
-    # terminated): test it on checkout and reconnect, so a request never starts on a dead one.
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    # terminated): one idle for a while is tested on checkout and replaced, so a request never
+    # starts on a dead one; a busy one is not pinged on every checkout.
+    kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
+    ping = not kwargs.get("pool_pre_ping")
+    engine = create_engine(url, **kwargs)
+    if ping:
+        event.listen(engine.pool, "checkin", _checkin)
+        event.listen(engine.pool, "checkout", _ping_if_idle)
+    return engine
 
 
 #: PostgreSQL error codes that mean the server or the connection is gone, not the statement

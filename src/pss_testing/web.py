@@ -73,6 +73,9 @@ def app_for(dbsession: Session, engine: Engine, pss: Pss, **environ: Any) -> Tes
 
     app = wsgi_app(engine, pss)
     app.registry["pss.standings_cache"].clear()  # ids repeat across rolled-back tests
+    from pss_web.readcache import clear
+
+    clear(app.registry)
     return TestApp(
         app, extra_environ={"app.dbsession": dbsession, "REMOTE_ADDR": CLIENT_ADDR, **environ}
     )

@@ -55,6 +55,7 @@ def make_app(settings: dict[str, Any] | None = None, **overrides: Any) -> Any:
     settings.setdefault("tm.annotate_user", False)
     with Configurator(settings=settings) as config:
         config.include(".db")
+        config.include(".readcache")
         config.include(".limits")
         config.include("pyramid_jinja2")
         config.add_jinja2_renderer(".html")

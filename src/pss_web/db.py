@@ -27,6 +27,9 @@ def includeme(config: Any) -> None:
         engine = settings.get("pss.engine") or make_engine(settings.get("pss.database_url"))
         factory = make_session_factory(engine)
     config.registry["dbsession_factory"] = factory
+    from pss_web.readcache import read_engine
+
+    config.registry["pss.read_engine"] = read_engine(factory.kw["bind"])
 
     def dbsession(request: Any) -> Session:
         # Tests hand in their own session through the environ to keep each test rolled back.

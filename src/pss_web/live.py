@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from pss_core.models import AuditLog, Event, Tournament
-from pss_web.resources import find_event
+from pss_core.models import AuditLog, Tournament
+from pss_web.readcache import event_facts
+from pss_web.resources import find_event_id
 
 
 def event_version(session: Any, event_id: int) -> str:
@@ -29,8 +30,9 @@ def event_version(session: Any, event_id: int) -> str:
 
 
 def event_fingerprint(context: Any, request: Any) -> str:
-    """For any page inside an event."""
-    event: Event | None = find_event(context)
-    if event is None:
+    """For any page inside an event: one statement outside any transaction (see
+    :mod:`pss_web.readcache`)."""
+    event_id = find_event_id(context)
+    if event_id is None:
         return "-"
-    return event_version(request.dbsession, event.id)
+    return event_facts(request, event_id).fingerprint

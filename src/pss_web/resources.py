@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from pyramid.authorization import DENY_ALL, Allow, Deny, Everyone
+from pyramid.location import lineage
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -126,15 +127,21 @@ class EventsContainer(Resource):
     title = "Events"
 
     def __getitem__(self, slug: str) -> EventResource:
+        from pss_web import readcache
+
+        ids = readcache.ids(self.request)
+        event_id = ids.get(("event", slug))
+        if event_id is not None:  # slugs never change: the row is loaded only if a view needs it
+            return EventResource(self.request, slug, self, event_id=event_id)
         event = self.dbsession.scalars(select(Event).where(Event.slug == text_key(slug))).first()
         if event is None:
             raise KeyError(slug)
+        ids.put(("event", slug), event.id)
         return EventResource(self.request, slug, self, event)
 
 
-def _event_acl(event: Event) -> list[ACE]:
+def _event_acl(eid: int) -> list[ACE]:
     """The event's ACL: each role principal of THIS event gets that role's permissions."""
-    eid = event.id
     acl: list[ACE] = [
         (Allow, Everyone, P.VIEW),
         (Allow, sec.event_owner(eid), P.MANAGE_USERS),
@@ -151,17 +158,31 @@ class EventResource(Resource):
 
     api_paths = ("/events/{event}",)
 
-    def __init__(self, request: Any, name: str, parent: Any, event: Event) -> None:
+    def __init__(
+        self, request: Any, name: str, parent: Any, event: Event | None = None, *, event_id: int = 0
+    ) -> None:
         super().__init__(request, name, parent)
-        self.event = event
-        self.title = event.name
-        self.__acl__ = _event_acl(event)
+        self._event = event
+        self.event_id = event.id if event is not None else event_id
+        self.__acl__ = _event_acl(self.event_id)
+
+    @property
+    def event(self) -> Event:
+        """The event's row, loaded on first use (a 304 poll never needs it)."""
+        if self._event is None:
+            self._event = self.dbsession.get(Event, self.event_id)
+            if self._event is None:
+                raise KeyError(self.__name__)
+        return self._event
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        return self.event.name
 
     def login_scope(self, request: Any) -> LoginScope:
         path = request.resource_path(self).rstrip("/")
-        return LoginScope(
-            "event", self.event.id, f"pss_event_{self.event.id}", path, f"{path}/login"
-        )
+        eid = self.event_id
+        return LoginScope("event", eid, f"pss_event_{eid}", path, f"{path}/login")
 
     def __getitem__(self, name: str) -> Any:
         child = _EVENT_CHILDREN.get(name)
@@ -199,31 +220,68 @@ class TournamentsContainer(EventChild):
     title = "Tournaments"
 
     def __getitem__(self, slug: str) -> TournamentResource:
+        from pss_web import readcache
+
+        event_id = self.__parent__.event_id
+        ids = readcache.ids(self.request)
+        tournament_id = ids.get(("tournament", event_id, slug))
+        if tournament_id is not None:
+            # Its status (a draft is hidden) can change: it comes with the page's fingerprint,
+            # in the one query a poll makes.
+            status = readcache.event_facts(self.request, event_id, tournament_id).status
+            if status is not None:
+                return TournamentResource(
+                    self.request, slug, self, tournament_id=tournament_id, status=status
+                )
+            ids.drop(("tournament", event_id, slug))
         t = self.dbsession.scalars(
             select(Tournament).where(
-                Tournament.event_id == self.event.id, Tournament.slug == text_key(slug)
+                Tournament.event_id == event_id, Tournament.slug == text_key(slug)
             )
         ).first()
         if t is None:
             raise KeyError(slug)
+        ids.put(("tournament", event_id, slug), t.id)
         return TournamentResource(self.request, slug, self, t)
 
 
 class TournamentResource(EventChild):
     api_paths = ("/events/{event}/tournaments/{tournament}",)
 
-    def __init__(self, request: Any, name: str, parent: Any, tournament: Tournament) -> None:
+    def __init__(
+        self,
+        request: Any,
+        name: str,
+        parent: Any,
+        tournament: Tournament | None = None,
+        *,
+        tournament_id: int = 0,
+        status: TournamentStatus | None = None,
+    ) -> None:
         super().__init__(request, name, parent)
-        self.tournament = tournament
-        self.title = tournament.name
-        if tournament.status == TournamentStatus.DRAFT:
-            self.__acl__ = _draft_acl(tournament)
+        self._tournament = tournament
+        self.tournament_id = tournament.id if tournament is not None else tournament_id
+        status = tournament.status if tournament is not None else status
+        if status == TournamentStatus.DRAFT:
+            self.__acl__ = _draft_acl(parent.__parent__.event_id)
             self.hidden = True
 
+    @property
+    def tournament(self) -> Tournament:
+        """The tournament's row, loaded on first use (a 304 poll never needs it)."""
+        if self._tournament is None:
+            self._tournament = self.dbsession.get(Tournament, self.tournament_id)
+            if self._tournament is None:
+                raise KeyError(self.__name__)
+        return self._tournament
 
-def _draft_acl(tournament: Tournament) -> list[ACE]:
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        return self.tournament.name
+
+
+def _draft_acl(eid: int) -> list[ACE]:
     """A draft is the directors' until it opens: only roles that may manage see it."""
-    eid = tournament.event_id
     return [
         *[
             (Allow, sec.event_role(eid, role), P.VIEW)
@@ -251,7 +309,7 @@ class MachineResource(EventChild):
         self.title = tm.machine.name
         if tm.tournament.status == TournamentStatus.DRAFT:
             # Its page names the draft tournament it belongs to.
-            self.__acl__ = _draft_acl(tm.tournament)
+            self.__acl__ = _draft_acl(tm.tournament.event_id)
             self.hidden = True
 
 
@@ -466,6 +524,15 @@ class AdminEventResource(Resource):
         if name == "users":
             return EventUsersContainer(self.request, name, self)
         raise KeyError(name)
+
+
+def find_event_id(context: Any) -> int | None:
+    """The id of the event a context belongs to, if any, without loading the event."""
+    for node in lineage(context):
+        if isinstance(node, EventResource):
+            return node.event_id
+    event = find_event(context)
+    return event.id if event is not None else None
 
 
 def find_event(context: Any) -> Event | None:

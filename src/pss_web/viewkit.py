@@ -255,10 +255,13 @@ def etag_for(request: Any, fingerprint: str) -> str:
 
 
 def _live(view: Any, info: Any) -> Any:
-    """Pages with a ``live`` fingerprint answer ``If-None-Match`` with 304 before doing work."""
+    """Pages with a ``live`` fingerprint answer ``If-None-Match`` with 304 before doing work, and
+    serve the body rendered for the same fingerprint and requester to everyone who asks again
+    (:mod:`pss_web.readcache`)."""
     fingerprint = info.options.get("live")
     if fingerprint is None:
         return view
+    from pss_web import readcache
 
     def live(context: Any, request: Any) -> Any:
         if request.cookies.get(FLASH_COOKIE):
@@ -267,9 +270,32 @@ def _live(view: Any, info: Any) -> Any:
         headers = {"ETag": f'"{tag}"', "Cache-Control": "no-cache", "Vary": "Accept, Cookie"}
         if tag in request.if_none_match:
             return HTTPNotModified(headers=headers)
+        # The ETag covers the fingerprint, the representation, the requester and the query;
+        # the path tells pages apart.
+        # A logged-in HTML page carries one-time form keys, so only JSON and what anybody sees
+        # are kept.
+        shared = request.method == "GET" and (request.identity is None or wants_json(request))
+        key = (request.host_url, request.path, tag)
+        cached = readcache.bodies(request).get(key) if shared else None
+        if cached is not None:
+            response = Response(
+                body=cached.body,
+                status=cached.status,
+                content_type=cached.content_type,
+                charset=cached.charset,
+            )
+            response.headers.update(headers)
+            return response
         request.environ["pss.etag"] = tag  # the page tells its script which version it shows
         response = view(context, request)
         response.headers.update(headers)
+        if shared and response.status_code == 200 and "Set-Cookie" not in response.headers:
+            readcache.bodies(request).put(
+                key,
+                readcache.CachedBody(
+                    response.status_code, response.content_type, response.charset, response.body
+                ),
+            )
         return response
 
     return live
