@@ -53,9 +53,10 @@ def _checkin(dbapi_connection: Any, record: Any) -> None:
 
 def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
     idle_since = record.info.get("pss_idle_since")
+    record.info["pss_pinged"] = False
     if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
         return
-    record.info["pss_pings"] = record.info.get("pss_pings", 0) + 1
+    record.info["pss_pinged"] = True
     try:
         cursor = dbapi_connection.cursor()
         cursor.execute("SELECT 1")
