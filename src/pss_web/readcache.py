@@ -23,7 +23,7 @@ from collections import OrderedDict
 from typing import Any
 
 import attrs
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Integer, bindparam, func, select
 
 from pss_core.models import AuditLog, Tournament, TournamentStatus
 
@@ -95,15 +95,39 @@ def clear(registry: Any) -> None:
     registry["pss.bodies"].clear()
 
 
-def read_rows(request: Any, statement: Any) -> list[Any]:
+def read_rows(request: Any, statement: Any, params: dict[str, Any] | None = None) -> list[Any]:
     """Run one read statement outside the request's transaction (an autocommit connection), or in
     the test's own session when a test hands one in."""
     session = request.environ.get("app.dbsession")
     if session is not None:
-        return list(session.execute(statement).all())
+        return list(session.execute(statement, params).all())
     engine: Engine = request.registry["pss.read_engine"]
     with engine.connect() as conn:
-        return list(conn.execute(statement).all())
+        return list(conn.execute(statement, params).all())
+
+
+def _facts_statement(with_status: bool) -> Any:
+    """Built once: a poll pays for executing it, not for building it."""
+    event_id = bindparam("event_id", type_=Integer)
+    newest = select(func.max(AuditLog.id)).where(AuditLog.event_id == event_id)
+    versions = select(func.coalesce(func.sum(Tournament.version), 0)).where(
+        Tournament.event_id == event_id
+    )
+    columns = [newest.scalar_subquery(), versions.scalar_subquery()]
+    if with_status:
+        columns.append(
+            select(Tournament.status)
+            .where(
+                Tournament.id == bindparam("tournament_id", type_=Integer),
+                Tournament.event_id == event_id,
+            )
+            .scalar_subquery()
+        )
+    return select(*columns)
+
+
+_FACTS = _facts_statement(False)
+_FACTS_AND_STATUS = _facts_statement(True)
 
 
 def event_facts(request: Any, event_id: int, tournament_id: int | None = None) -> EventFacts:
@@ -113,18 +137,11 @@ def event_facts(request: Any, event_id: int, tournament_id: int | None = None) -
     key = (event_id, tournament_id)
     if key in cache:
         return cache[key]
-    newest = select(func.max(AuditLog.id)).where(AuditLog.event_id == event_id)
-    versions = select(func.coalesce(func.sum(Tournament.version), 0)).where(
-        Tournament.event_id == event_id
-    )
-    columns = [newest.scalar_subquery(), versions.scalar_subquery()]
+    statement = _FACTS if tournament_id is None else _FACTS_AND_STATUS
+    params: dict[str, Any] = {"event_id": event_id}
     if tournament_id is not None:
-        columns.append(
-            select(Tournament.status)
-            .where(Tournament.id == tournament_id, Tournament.event_id == event_id)
-            .scalar_subquery()
-        )
-    row = read_rows(request, select(*columns))[0]
+        params["tournament_id"] = tournament_id
+    row = read_rows(request, statement, params)[0]
     status = row[2] if tournament_id is not None else None
     facts = EventFacts(
         f"{event_id}.{row[0] or 0}.{row[1]}",
