@@ -64,8 +64,15 @@ def wants_json(request: Any) -> bool:
     return bool(cached)
 
 
+class JsonReady(dict[str, Any]):
+    """View data that is plain JSON already (no ``_`` keys, times, enums or objects):
+    :func:`jsonable` passes it through as it is."""
+
+
 def jsonable(value: Any) -> Any:
     """Plain JSON data from view data: ``_`` keys dropped, times ISO 8601, enums by value."""
+    if isinstance(value, JsonReady):
+        return value
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items() if not str(k).startswith("_")}
     if isinstance(value, list | tuple | set | frozenset):

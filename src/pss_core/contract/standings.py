@@ -212,16 +212,19 @@ class Standing:
     def counted_entries(self) -> tuple[EntryResult, ...]:
         return tuple(e for e in self.entries if e.counted)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
+    def as_dict(self, *, breakdown: bool = True) -> dict[str, Any]:
+        """Without ``breakdown`` the row leaves out its machines and entries."""
+        data = {
             "rank": self.rank,
             "competitor": self.competitor.as_dict(),
             "name": self.competitor.name,
             **_points_json(self.points),
             "qualified": self.qualified,
-            "machines": [m.as_dict() for m in self.machines],
-            "entries": [e.as_dict() for e in self.entries],
         }
+        if breakdown:
+            data["machines"] = [m.as_dict() for m in self.machines]
+            data["entries"] = [e.as_dict() for e in self.entries]
+        return data
 
 
 def _points_json(points: Points) -> dict[str, Any]:
@@ -311,10 +314,11 @@ class Standings:
             for row in self.rows
         ]
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, *, breakdown: bool = True) -> dict[str, Any]:
         """A JSON-ready form: plain dicts, lists, strings and numbers. Points are JSON numbers
         (whole ones integers, others to six decimals) with ``points_exact`` (``"35/2"``) beside
-        those that are not whole; decimal options are text (``"2.5"``)."""
+        those that are not whole; decimal options are text (``"2.5"``). Without ``breakdown``
+        the rows leave out their machines and entries."""
         return {
             "format": self.format,
             "options": _json_value(dict(self.options)),
@@ -328,7 +332,7 @@ class Standings:
             "lowest_wins": self.lowest_wins,
             "points_label": self.points_label,
             "score_label": self.score_label,
-            "standings": [row.as_dict() for row in self.rows],
+            "standings": [row.as_dict(breakdown=breakdown) for row in self.rows],
         }
 
     def to_json(self, **kwargs: Any) -> str:
