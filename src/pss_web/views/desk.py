@@ -656,6 +656,8 @@ ACTION_WORDS = {
     "score.add_missing": "Missing score {score} added on {machine}",
     "entry.void": "Entry voided",
     "entry.unvoid": "Entry counted again",
+    "entry.abandon": "Entry given up",
+    "game.misconduct_reversed": "Misconduct reversed (ticket unused again)",
     "login": "Logged in",
     "logout": "Logged out",
     "login.failed": "Wrong PIN typed",
@@ -742,10 +744,8 @@ def history_json(
     }
 
 
-def latest_history(
-    request: Any, event: Event, ep: EventPlayer, limit: int = HISTORY_LIMIT
-) -> list[dict[str, Any]]:
-    session = request.dbsession
+def scope_names(session: Any, event: Event) -> dict[str, str]:
+    """The names of the event's tournaments and metatournaments by the audit log's scope key."""
     names = {scope_key(t): t.name for t in event.tournaments}
     names.update(
         {
@@ -755,6 +755,14 @@ def latest_history(
             )
         }
     )
+    return names
+
+
+def latest_history(
+    request: Any, event: Event, ep: EventPlayer, limit: int = HISTORY_LIMIT
+) -> list[dict[str, Any]]:
+    session = request.dbsession
+    names = scope_names(session, event)
     rows = session.scalars(
         select(AuditLog)
         .where(

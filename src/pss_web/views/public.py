@@ -54,6 +54,7 @@ from pss_web.resources import (
 from pss_web.sanity import plain_number
 from pss_web.security import Permission
 from pss_web.viewkit import JsonReady, page
+from pss_web.views.shared_queue import shared_queue_json
 
 P = Permission
 EVENTS_PER_PAGE = 20
@@ -314,7 +315,8 @@ def machines_list(context: MachinesContainer, request: Any) -> dict[str, Any]:
     live=event_fingerprint,
 )
 def machine_page(context: MachineResource, request: Any) -> dict[str, Any]:
-    """One machine: who is on it, how long its queue is, and every score on it."""
+    """One machine: who is on it, how long its queue is, and every score on it; for a machine
+    that several tournaments share, everyone waiting for it (``shared_queue``)."""
     tm = context.machine
     event = context.event
     return {
@@ -325,6 +327,7 @@ def machine_page(context: MachineResource, request: Any) -> dict[str, Any]:
             "queue": queue_lengths(request, event.id).get(tm.id, 0),
         },
         "results": machine_results(standings_of(request, tm.tournament), tm.id),
+        "shared_queue": shared_queue_json(request, event, tm),
         "can_manage": bool(request.has_permission(P.MANAGE)),
     }
 
