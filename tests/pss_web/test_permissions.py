@@ -147,6 +147,15 @@ VIEWS = [
     View("POST", "/admin/events/{slug}/users/", admin_owner, "admin"),
     View("POST", "/admin/events/{slug}/users/desk/", admin_owner, "admin"),
     View("POST", "/admin/events/{slug}/users/desk/remove", admin_owner, "admin"),
+    # The tournament director's corrections and audit trail.
+    View("GET", "/events/{slug}/audit", td_here),
+    View("GET", "/events/{slug}/machines/{machine}/corrections", td_here),
+    View("POST", "/events/{slug}/machines/{machine}/correct-score", td_here),
+    View("POST", "/events/{slug}/machines/{machine}/add-score", td_here),
+    View("GET", "/events/{slug}/players/101/corrections", td_here),
+    View("POST", "/events/{slug}/players/101/void-entry", td_here),
+    View("POST", "/events/{slug}/players/101/unvoid-entry", td_here),
+    View("POST", "/events/{slug}/players/101/reverse-misconduct", td_here),
 ]
 
 
