@@ -9,6 +9,7 @@ import re
 from collections import defaultdict
 from typing import Any
 
+from pss_core.services.idempotency import MAX_KEY_LENGTH
 from pss_web.viewkit import ViewDecl
 
 ERROR_SCHEMA = {
@@ -116,9 +117,51 @@ def _operation(decl: ViewDecl, method: str, path: str) -> dict[str, Any]:
             "description": "created",
             "content": {"application/json": {"schema": {"type": "object"}}},
         }
+        if decl.idempotent:
+            _takes_idempotency_key(op)
     elif decl.permission not in ("view", ""):
         op["security"] = [{"session": []}]
     return op
+
+
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Send the request again safely: the same key with the same request (method, path and "
+        "body) gets the first answer again, with Idempotent-Replayed: true, and nothing is done "
+        "twice; the same key with another request is 409 idempotency_key_reused. Keys belong "
+        "to the login that sent them and are kept for 24 hours; a refused request is not kept."
+    ),
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_LENGTH,
+        "pattern": "^[!-~]+$",
+        "description": f"1 to {MAX_KEY_LENGTH} visible ASCII characters (a random UUID)",
+    },
+}
+REPLAYED_HEADER = {
+    "description": "true when this is the first answer to the same Idempotency-Key, replayed",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+
+
+def _takes_idempotency_key(op: dict[str, Any]) -> None:
+    """An ``@action``: document its ``Idempotency-Key`` header and what a repeat answers."""
+    op["parameters"].append(IDEMPOTENCY_PARAMETER)
+    for code in ("200", "201"):
+        op["responses"][code] = {
+            **op["responses"][code],
+            "headers": {"Idempotent-Replayed": REPLAYED_HEADER},
+        }
+    op["responses"]["409"] = {
+        **op["responses"]["409"],
+        "description": ERROR_RESPONSES["409"]
+        + "; or the Idempotency-Key was used for another request (idempotency_key_reused) or "
+        "its first request still runs (idempotency_in_progress)",
+    }
 
 
 def openapi_document(request: Any) -> dict[str, Any]:

@@ -330,6 +330,7 @@ def _declare(view: Any, info: Any) -> Any:
             fields=tuple(info.options.get("fields") or ()),
             live=info.options.get("live") is not None,
             template=str(getattr(info.options.get("renderer"), "name", "") or ""),
+            idempotent=bool(info.options.get("atomic")),
         )
     )
     return view
@@ -348,6 +349,8 @@ class ViewDecl:
     fields: tuple[Field, ...] = ()
     live: bool = False
     template: str = ""
+    #: An ``@action``: it takes an ``Idempotency-Key`` header (see :mod:`pss_web.idempotency`).
+    idempotent: bool = False
 
 
 def includeme(config: Any) -> None:
