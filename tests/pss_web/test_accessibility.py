@@ -72,6 +72,8 @@ TD = [
     "/events/demo/teams/",
     "/events/demo/users/",
     "/events/demo/users/desk/",
+    "/events/demo/audit",
+    "/events/demo/players/101/corrections",
 ]
 ADMIN = ["/admin/", "/admin/events/demo/", "/admin/events/demo/users/"]
 
@@ -81,7 +83,8 @@ def test_pages_are_labelled(webapp: TestApp, demo_event: Event, who: str) -> Non
     urls = PUBLIC
     if who == "td":
         login_as(webapp, demo_event, "owner", username="owner", password="owner-pass")
-        urls = TD
+        machine = demo_event.tournaments[0].machines[0].id
+        urls = [*TD, f"/events/demo/machines/{machine}/corrections"]
     elif who == "admin":
         login_admin(webapp)
         urls = ADMIN
