@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
+from webtest import TestApp
 
 from benchmarks.standings import DEFAULT_PG, scratch_engine, timed
 from pss_core import db, stats
@@ -45,7 +46,10 @@ from pss_core.models import (
     TournamentMachine,
     User,
 )
+from pss_core.plugins import get_plugin_manager
 from pss_core.security import hash_secret
+from pss_testing.web import JSON, post_json
+from pss_web import make_app
 
 BATCH = 20_000
 T0 = datetime(2030, 6, 5, 9, 0, tzinfo=UTC)
@@ -319,12 +323,6 @@ def baseline(dialect: str) -> list[str]:
 
 
 def measure(engine: Engine, repeat: int) -> dict[str, Any]:
-    from webtest import TestApp
-
-    from pss_core.plugins import get_plugin_manager
-    from pss_testing.web import JSON, post_json
-    from pss_web import make_app
-
     statements = [text(s) for s in baseline(engine.dialect.name)]
     app = TestApp(
         make_app({"pss.engine": engine, "pss.plugins": get_plugin_manager(load_entrypoints=False)})

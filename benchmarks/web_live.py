@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import logging
 import os
 import statistics
 import sys
@@ -30,12 +31,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import waitress
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from benchmarks.standings import build, scratch_engine
 from pss_core import db
 from pss_core.models import AuditLog
+from pss_web import make_app
+from pss_web.live import event_version
 
 PAGE = "/events/bench/tournaments/main/"
 
@@ -117,14 +121,7 @@ def poll_load(port: int, etag: str, clients: int, seconds: float) -> dict[str, f
 
 
 def measure(engine: Engine, *, repeat: int, clients: int, seconds: float) -> dict[str, Any]:
-    import logging
-
-    import waitress
-
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" at load
-
-    from pss_web import make_app
-    from pss_web.live import event_version
 
     app = make_app({"pss.engine": engine})
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -99,7 +100,6 @@ _PG_UNAVAILABLE = ("57P01", "57P02", "57P03", "53300")
 def database_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` says the database cannot be reached right now (refused, killed, restarting,
     the pool exhausted) rather than that a statement is wrong: a "try again shortly", not a bug."""
-    from sqlalchemy import exc as sa_exc
 
     if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came free in time
         return True
@@ -135,7 +135,7 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 def alembic_config(engine_or_url: Engine | str) -> Any:
-    from alembic.config import Config
+    from alembic.config import Config  # noqa: PLC0415  alembic loads only when a command migrates
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -148,17 +148,17 @@ def alembic_config(engine_or_url: Engine | str) -> Any:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the database behind ``engine`` to ``revision`` (head by default)."""
-    from alembic import command
+    from alembic import command  # noqa: PLC0415  alembic loads only when a command migrates
 
     command.upgrade(alembic_config(engine), revision)
     if revision == "head":
-        from pss_core.jobs.schema import ensure_schema
+        from pss_core.jobs.schema import ensure_schema  # noqa: PLC0415  the job queue sits above the database layer
 
         ensure_schema(engine)
 
 
 def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
+    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415  alembic loads only when a command migrates
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

@@ -80,7 +80,11 @@ def create_demo(session: Session, pss: Pss, *, play: bool = False) -> Event:
             play_demo(session, pss, event)
         return event
     owner = setup.user_by_name(session, "owner") or setup.create_user(
-        session, "owner", password="owner-pass", full_name="Demo Owner", event_owner=True
+        session,
+        "owner",
+        password="owner-pass",  # noqa: S106  the demo's documented login
+        full_name="Demo Owner",
+        event_owner=True,
     )
     session.flush()
     event = setup.create_event(session, owner, "PSS Demo Open", slug=DEMO_SLUG)

@@ -18,16 +18,22 @@ import secrets
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from argon2 import PasswordHasher
+from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from pss_core import db
-from pss_core.models import Base
+from pss_core import db, security
+from pss_core.demo import create_demo
+from pss_core.models import Base, EventPlayer, Tournament
+from pss_core.payments.providers import Payments
+from pss_core.payments.stripe_gateway import StripeProvider
 from pss_core.plugins import Pss, get_plugin_manager
+from pss_testing.fakestripe import FakeStripe
 
 PG_ENV = "PSS_TEST_DATABASE_URL"
 REQUIRE_PG_ENV = "PSS_REQUIRE_POSTGRES"
@@ -205,9 +211,6 @@ def fast_hashing() -> Iterator[None]:
     """Argon2 with small parameters from the first database test on: real hashing and
     verification, but milliseconds instead of a fifth of a second for each of the many PINs
     tests create (``engine`` asks for it)."""
-    from argon2 import PasswordHasher
-
-    from pss_core import security
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(
@@ -225,7 +228,6 @@ def installed_pss(make_pss: Callable[..., Pss]) -> Pss:
 @pytest.fixture(scope="session")
 def fake_stripe_server() -> Iterator[Any]:
     """A fake Stripe API on 127.0.0.1 for the whole run (see :mod:`pss_testing.fakestripe`)."""
-    from pss_testing.fakestripe import FakeStripe
 
     with FakeStripe(api_key="sk_test_pss_event_secret_0123456789") as fake:
         yield fake
@@ -235,7 +237,7 @@ def fake_stripe_server() -> Iterator[Any]:
 def fake_stripe(fake_stripe_server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The fake Stripe server, emptied for this test; the stripe library's retry pauses (half a
     second and more) shortened, since the fake answers at once."""
-    import stripe
+    import stripe  # noqa: PLC0415  stripe is slow to import; only tests that pay need it
 
     fake_stripe_server.reset()
     monkeypatch.setattr(stripe.HTTPClient, "INITIAL_DELAY", 0.005)
@@ -248,13 +250,6 @@ def stripe_shop(dbsession: Session, demo_event: Any, fake_stripe: Any) -> Any:
     """The demo event connected to the fake Stripe account: ``session``, ``event``, ``players``
     (by number), ``main`` (HERB), ``classics`` (PAPA-style) and ``payments`` (a
     :class:`~pss_core.payments.providers.Payments` whose Stripe provider talks to the fake)."""
-    from types import SimpleNamespace
-
-    from sqlalchemy import select
-
-    from pss_core.models import EventPlayer, Tournament
-    from pss_core.payments.providers import Payments
-    from pss_core.payments.stripe_gateway import StripeProvider
 
     demo_event.stripe_secret_key = fake_stripe.api_key
     demo_event.stripe_publishable_key = SHOP_PUBLISHABLE_KEY
@@ -289,7 +284,6 @@ SHOP_WEBHOOK_SECRET = "whsec_test_pss_secret"
 @pytest.fixture
 def demo_event(dbsession: Session, pss: Pss) -> Any:
     """The demo event (staff, players 101-108 with PIN 4321, a HERB and a PAPA-style tournament)."""
-    from pss_core.demo import create_demo
 
     event = create_demo(dbsession, pss)
     dbsession.flush()

@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from pss_core import db
@@ -212,7 +213,7 @@ def race(
             except DomainError as exc:
                 session.rollback()
                 return exc.code
-            except Exception as exc:  # a race the services did not stop: the database refused
+            except SQLAlchemyError as exc:  # a race the services did not stop: the database refused
                 session.rollback()
                 return type(exc).__name__
 

@@ -36,6 +36,7 @@ from pss_core.demo import DEMO_PIN
 from pss_core.models import Event, EventUser, Role
 from pss_core.plugins import Pss
 from pss_core.security import hash_secret
+from pss_core.services import setup
 
 if TYPE_CHECKING:
     from webtest import TestApp
@@ -58,7 +59,7 @@ _apps: dict[tuple[int, int], Any] = {}
 
 def wsgi_app(engine: Engine, pss: Pss) -> Any:
     """One app per engine and plugin manager (building one scans every view module)."""
-    from pss_web import make_app
+    from pss_web import make_app  # noqa: PLC0415  the web app loads for web tests only
 
     key = (id(engine), id(pss))
     if key not in _apps:
@@ -69,7 +70,7 @@ def wsgi_app(engine: Engine, pss: Pss) -> Any:
 
 
 def app_for(dbsession: Session, engine: Engine, pss: Pss, **environ: Any) -> TestApp:
-    from webtest import TestApp
+    from webtest import TestApp  # noqa: PLC0415  the web app loads for web tests only
 
     app = wsgi_app(engine, pss)
     app.registry["pss.standings_cache"].clear()  # ids repeat across rolled-back tests
@@ -143,7 +144,6 @@ def post_form(
 def ensure_staff(session: Session, event: Event, role: str, password: str = TEST_PASSWORD) -> str:
     """A staff account with ``role`` in ``event`` (``owner`` is the event's owner); returns the
     username, whose event password is then ``password``."""
-    from pss_core.services import setup
 
     if role == "owner":
         eu = session.query(EventUser).filter_by(event_id=event.id, user_id=event.owner_id).one()
@@ -246,7 +246,6 @@ WHO: tuple[Who, ...] = (
 def two_events(dbsession: Session, pss: Pss, demo_event: Event) -> dict[str, Event]:
     """Event ``a`` (the demo) and event ``b`` of the same shape: tournament ``main`` (HERB,
     $3.00) with a machine, players 101 and 102 (PIN ``4321`` in a, :data:`OTHER_PIN` in b)."""
-    from pss_core.services import setup
 
     owner2 = setup.create_user(dbsession, "owner2", password="owner2-pass", event_owner=True)
     dbsession.flush()

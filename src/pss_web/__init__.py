@@ -15,6 +15,8 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="'cgi' is deprecated", category=DeprecationWarning)
     import webob  # type: ignore[import-untyped]  # noqa: F401
 
+from datetime import timedelta
+
 from pyramid.config import Configurator
 from pyramid.settings import asbool
 from pyramid.static import QueryStringConstantCacheBuster
@@ -25,7 +27,6 @@ from pss_web.assets import STATIC_DIR, static_digest
 
 def throttle_policy(settings: dict[str, Any]) -> ThrottlePolicy:
     """Login throttling from settings (``pss.login.max_failures`` and friends)."""
-    from datetime import timedelta
 
     def number(name: str, default: int) -> int:
         return int(settings.get(f"pss.login.{name}", default))
@@ -48,7 +49,7 @@ def make_app(settings: dict[str, Any] | None = None, **overrides: Any) -> Any:
     """Build the WSGI app. ``settings["pss.database_url"]`` names the database; tests may pass
     ``pss.engine`` (an Engine) or ``pss.session_factory`` instead, and ``pss.plugins`` (a
     ``Pss`` manager)."""
-    from pss_core.standings import StandingsCache
+    from pss_core.standings import StandingsCache  # noqa: PLC0415  pss --help imports this package (pss_web.cli)
 
     settings = {**(settings or {}), **overrides}
     # The transaction is annotated before traversal, when no login scope is known yet.
@@ -62,7 +63,7 @@ def make_app(settings: dict[str, Any] | None = None, **overrides: Any) -> Any:
         config.add_jinja2_search_path("pss_web:templates", name=".html")
         config.commit()
         env = config.get_jinja2_environment(".html")
-        from pss_web import templating
+        from pss_web import templating  # noqa: PLC0415  pss --help imports this package (pss_web.cli)
 
         templating.configure(env)
         config.include(".security")

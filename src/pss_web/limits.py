@@ -16,6 +16,7 @@ import io
 import re
 from typing import Any
 
+from pyramid.renderers import render_to_response
 from pyramid.tweens import EXCVIEW
 
 from pss_web.viewkit import json_response, wants_json
@@ -53,8 +54,6 @@ def too_large(request: Any, limit: int) -> Any:
             {"error": "body_too_large", "message": message, "limit": limit}, status=413
         )
     else:
-        from pyramid.renderers import render_to_response
-
         response = render_to_response(
             "error.html",
             {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from pss_core.lifecycle.service import is_locked, job_view, status_of
 from pss_core.models import (
@@ -18,7 +19,6 @@ from pss_core.models import (
 
 def app_url(request: Any, *segments: str | int, query: dict[str, Any] | None = None) -> str:
     """An absolute URL below the application root; a trailing ``""`` segment adds a slash."""
-    from urllib.parse import quote, urlencode
 
     path = "/".join(quote(str(s), safe="") for s in segments)
     url = f"{request.application_url}/{path}"

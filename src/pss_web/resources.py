@@ -24,6 +24,8 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from pyramid.authorization import DENY_ALL, Allow, Deny, Everyone
+from pyramid.events import ContextFound
+from pyramid.httpexceptions import HTTPNotFound
 from pyramid.location import lineage
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -40,6 +42,7 @@ from pss_core.models import (
     TournamentStatus,
     User,
 )
+from pss_web import readcache
 from pss_web import security as sec
 from pss_web.sanity import INT_MAX, storable
 from pss_web.security import LoginScope, Permission
@@ -127,7 +130,6 @@ class EventsContainer(Resource):
     title = "Events"
 
     def __getitem__(self, slug: str) -> EventResource:
-        from pss_web import readcache
 
         ids = readcache.ids(self.request)
         event_id = ids.get(("event", slug))
@@ -220,7 +222,6 @@ class TournamentsContainer(EventChild):
     title = "Tournaments"
 
     def __getitem__(self, slug: str) -> TournamentResource:
-        from pss_web import readcache
 
         event_id = self.__parent__.event_id
         ids = readcache.ids(self.request)
@@ -549,8 +550,6 @@ def find_event(context: Any) -> Event | None:
 def _hide_what_may_not_be_seen(event: Any) -> None:
     """After traversal: a hidden node (or anything below it) the requester may not VIEW is not
     found, whatever the view's own permission would have answered (a login prompt, a 403)."""
-    from pyramid.httpexceptions import HTTPNotFound
-    from pyramid.location import lineage
 
     request = event.request
     for node in lineage(request.context):
@@ -559,6 +558,4 @@ def _hide_what_may_not_be_seen(event: Any) -> None:
 
 
 def includeme(config: Any) -> None:
-    from pyramid.events import ContextFound
-
     config.add_subscriber(_hide_what_may_not_be_seen, ContextFound)

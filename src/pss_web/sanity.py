@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyramid.events import ContextFound, NewRequest
+from webob.cookies import parse_cookie  # type: ignore[import-untyped]
+
 from pss_core.errors import InvalidInput
 
 #: The largest whole number an input may be: every count, number and id column is a 32-bit
@@ -82,7 +85,6 @@ def check_request(event: Any) -> None:
 def drop_unreadable_cookies(event: Any) -> None:
     """Cookies whose values are not UTF-8 (a quoted ``"\\377"`` decodes to such bytes) are
     dropped before anything reads them, so such a request is simply one without them."""
-    from webob.cookies import parse_cookie  # type: ignore[import-untyped]
 
     request = event.request
     try:
@@ -101,7 +103,5 @@ def drop_unreadable_cookies(event: Any) -> None:
 
 
 def includeme(config: Any) -> None:
-    from pyramid.events import ContextFound, NewRequest
-
     config.add_subscriber(drop_unreadable_cookies, NewRequest)
     config.add_subscriber(check_request, ContextFound)

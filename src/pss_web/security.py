@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
+from pyramid.csrf import CookieCSRFStoragePolicy
 from pyramid.interfaces import ISecurityPolicy
 from pyramid.location import lineage
 from zope.interface import implementer
@@ -254,8 +255,6 @@ def request_actor(request: Any) -> Actor:
 
 
 def includeme(config: Any) -> None:
-    from pyramid.csrf import CookieCSRFStoragePolicy
-
     # A property, not reified: remember() and forget() drop the cached identity, so who is
     # acting can change within a request.
     config.add_request_method(request_actor, "actor", property=True)

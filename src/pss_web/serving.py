@@ -40,13 +40,13 @@ def server_options(**overrides: Any) -> dict[str, Any]:
 
 def create_server(app: Any, **overrides: Any) -> Any:
     """A waitress server for ``app`` with pss's limits (not yet running: call ``.run()``)."""
-    import waitress
+    import waitress  # noqa: PLC0415  waitress loads when a server starts
 
     return waitress.create_server(app, **server_options(**overrides))
 
 
 def serve(app: Any, **overrides: Any) -> None:
     """Serve ``app`` until interrupted."""
-    import waitress
+    import waitress  # noqa: PLC0415  waitress loads when a server starts
 
     waitress.serve(app, **server_options(**overrides))

@@ -665,7 +665,7 @@ def test_curve_expression_gives_the_curves_points_for_every_rank(values, bound):
     con = sqlite3.connect(":memory:")
     ranks = range(1, bound + 1)
     got = [
-        con.execute(f"SELECT {lookup.sql()} FROM (SELECT ? AS place)", (r,)).fetchone()[0]
+        con.execute(f"SELECT {lookup.sql()} FROM (SELECT ? AS place)", (r,)).fetchone()[0]  # noqa: S608  integers only
         for r in ranks
     ]
     assert got == [curve.points(r) for r in ranks]

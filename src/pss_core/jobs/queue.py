@@ -74,7 +74,7 @@ def _on_connection() -> manager.JobManager:
     connector is never opened; the worker has an asyncio connector of its own. Made on first use,
     as psycopg2 is there only with PostgreSQL (the ``postgresql`` extra)."""
     if not _managers:
-        from procrastinate.contrib.sqlalchemy import SQLAlchemyPsycopg2Connector
+        from procrastinate.contrib.sqlalchemy import SQLAlchemyPsycopg2Connector  # noqa: PLC0415  psycopg2 comes with the postgresql extra only
 
         _managers.append(manager.JobManager(SQLAlchemyPsycopg2Connector()))
     return _managers[0]

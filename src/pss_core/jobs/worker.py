@@ -55,7 +55,7 @@ def periodic_names() -> list[str]:
 
 
 async def _run_postgres(conninfo: str, *, once: bool, concurrency: int) -> None:
-    from procrastinate import PsycopgConnector
+    from procrastinate import PsycopgConnector  # noqa: PLC0415  the worker's own connector, made when it starts
 
     with registry.app.replace_connector(PsycopgConnector(conninfo=conninfo)) as worker_app:
         async with worker_app.open_async():

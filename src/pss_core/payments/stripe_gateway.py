@@ -58,7 +58,7 @@ def stripe_library() -> Any:
     """The stripe library, imported only when a payment is actually made: pss without the
     ``stripe`` extra does everything else."""
     try:
-        import stripe
+        import stripe  # noqa: PLC0415  stripe is an extra
     except ImportError as exc:
         raise ImportError(
             "Online payments need the stripe library: pip install 'pss[stripe]'"
@@ -95,7 +95,7 @@ _DECLINE_WORDS = {
 
 def payment_error(exc: stripe.StripeError) -> PaymentError:
     """Plain words for a Stripe error (the technical details go to the transaction record)."""
-    import stripe
+    import stripe  # noqa: PLC0415  stripe is an extra
 
     err: PaymentError
     if isinstance(exc, stripe.CardError):
@@ -484,7 +484,7 @@ class StripeProvider(PaymentProvider):
         unexpected: list[Any] = []
 
         def cancel(c: stripe.StripeClient) -> Any:
-            import stripe
+            import stripe  # noqa: PLC0415  stripe is an extra
 
             try:
                 return c.v1.payment_intents.cancel(

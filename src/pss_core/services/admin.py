@@ -23,6 +23,7 @@ from pss_core.models import (
 from pss_core.plugins import Pss
 from pss_core.security import hash_secret, verify_secret
 from pss_core.services import api_tokens
+from pss_core.services.auth import revoke_sessions
 from pss_core.services.setup import (
     check_format_options,
     require_text,
@@ -193,7 +194,6 @@ def set_event_user(
     A new password ends every login of theirs to this event (whoever knew the old one is out),
     except ``keep_session_id``: the session of a person changing their own password. New roles
     need no such step: every request reads them afresh."""
-    from pss_core.services.auth import revoke_sessions
 
     try:
         role_set = {Role(r) for r in roles}
@@ -247,7 +247,6 @@ def remove_event_user(
     The membership is marked removed, not deleted: the sales, scores and refunds they made
     keep pointing at it, and history shows them as removed. Adding them again later brings
     the same membership back."""
-    from pss_core.services.auth import revoke_sessions
 
     if event_user.event_id != event.id or event_user.removed_at is not None:
         raise InvalidInput("That user is not on this event's staff.", code="wrong_event")

@@ -5,6 +5,7 @@ and stops working when they leave the staff."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -43,7 +44,6 @@ def create_token(
 ) -> tuple[ApiToken, str]:
     """A new token for ``role`` in ``event``, made by the staff member ``user_id``, who must hold
     that role there; returns the row and the token itself, which is never shown again."""
-    import secrets
 
     try:
         role = Role(role)

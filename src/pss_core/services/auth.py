@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import attrs
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -167,8 +168,6 @@ def _ensure_row(session: Session, event_id: int | None, key: str, now: datetime)
     values = {"event_id": event_id, "key": key, "failures": 0, "window_started_at": now}
     dialect = session.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
-        from sqlalchemy.dialects import postgresql, sqlite
-
         stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(LoginThrottle)
         stmt = stmt.values(**values)
         if event_id is None:

@@ -44,6 +44,7 @@ from pss_core.models import (
     Tournament,
     utcnow,
 )
+from pss_core.services import locking
 
 if TYPE_CHECKING:
     from pss_core.plugins import Pss
@@ -236,7 +237,6 @@ def update_restriction(
 
     Uses already made stay counted when ``max_uses`` is lowered (it then simply allows no
     more); uses are recorded only while a restriction has a maximum."""
-    from pss_core.services import locking
 
     # Under its row lock, so a sale counting its uses sees the old or the new maximum.
     locking.lock_rows(session, PriceRestriction, [restriction.id])
@@ -457,7 +457,6 @@ def lock_counted(session: Session, rows: Sequence[PriceRestriction]) -> None:
     """Lock the restrictions that have ``max_uses`` (in id order, after the quota lock: they come
     after ``metatournaments`` in :mod:`pss_core.services.locking`'s order) so that counting and
     recording a use is atomic."""
-    from pss_core.services import locking
 
     locking.lock_rows(session, PriceRestriction, [r.id for r in rows if r.max_uses is not None])
 

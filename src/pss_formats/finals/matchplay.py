@@ -350,7 +350,7 @@ def group_players(
     shorts = [shorts_count[p] for p in active]
     standing_points = {s.player: s.points for s in match_standings(rounds, scheme, active)}
     points = [standing_points[p] for p in active]
-    rng = random.Random(rng_seed)
+    rng = random.Random(rng_seed)  # noqa: S311  a seeded, repeatable draw, not a secret
     if swiss:
         base = sorted(range(n), key=lambda i: (-points[i], rng.random()))
     else:
@@ -446,7 +446,7 @@ def assign_machines(
     if len(set(machines)) != len(machines):
         raise InvalidInput("Each machine is listed once.", code="duplicate_machine")
     pool = list(machines)
-    random.Random(rng_seed).shuffle(pool)
+    random.Random(rng_seed).shuffle(pool)  # noqa: S311  a seeded, repeatable draw, not a secret
     played = machine_counts(rounds)
     copies = -(-len(groups) // len(pool))
     columns = [(machine, copy) for copy in range(copies) for machine in pool]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyramid.renderers import render_to_response
 from pyramid.response import Response
 
 from pss_core.errors import PermissionDenied
@@ -103,8 +104,6 @@ def create_token(context: EventResource, request: Any) -> Any:
 
 
 def render_tokens(request: Any, result: dict[str, Any]) -> Response:
-    from pyramid.renderers import render_to_response
-
     response = render_to_response("manage/api_tokens.html", result, request=request)
     response.status_int = 201
     response.cache_control.no_store = True

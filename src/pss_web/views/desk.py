@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from pyramid.response import Response
 from pyramid.view import view_config
@@ -233,8 +234,6 @@ def slip_answer(
 
 
 def _path_of(url: str) -> str:
-    from urllib.parse import urlsplit
-
     return urlsplit(url).path
 
 

@@ -131,7 +131,8 @@ def _unavailable_response(request: Any, exc: DomainError) -> Response:
             {"error": {"code": exc.code, "message": exc.message}, "status": 503},
             503,
         )
-    except Exception:  # the layout needed the database too
+    # Whatever broke (most likely the database the layout needs too), the plain page answers.
+    except Exception:  # noqa: BLE001
         response = Response(
             "<!doctype html><html lang=en><meta charset=utf-8><title>Try again shortly</title>"
             f"<h1>Try again shortly</h1><p>{exc.message}</p></html>",
@@ -247,5 +248,5 @@ def server_error(exc: Exception, request: Any) -> Response:
             {"error": {"code": "server_error", "message": message}, "status": 500},
             500,
         )
-    except Exception:  # the page itself failed: plain text is all that is left
+    except Exception:  # noqa: BLE001  the page itself failed: plain text is all that is left
         return Response(message, status=500, content_type="text/plain")

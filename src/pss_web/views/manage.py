@@ -30,7 +30,7 @@ from pss_core.models import (
 )
 from pss_core.services import admin as admin_service
 from pss_core.services import machines, queues, setup
-from pss_web.forms import Field, parse
+from pss_web.forms import Field, parse, parse_money
 from pss_web.present import (
     event_json,
     event_url,
@@ -173,7 +173,6 @@ BUNDLE_RE = re.compile(r"^\s*(\d{1,9})\s*(?:for|@|x|:)\s*\$?\s*(\d{1,12}(?:\.\d{
 def parse_bundles(raw: Any) -> list[dict[str, int]]:
     """Bundles from a JSON list of ``{"count", "price_cents"}`` or from text like
     ``3 for 8.00; 7 for 15``."""
-    from pss_web.forms import parse_money
 
     if raw is None or raw == "":
         return []

@@ -55,6 +55,7 @@ from pss_web.sanity import plain_number
 from pss_web.security import Permission
 from pss_web.viewkit import JsonReady, page
 from pss_web.views.shared_queue import shared_queue_json
+from pss_web.views.manage import new_tournament_form
 
 P = Permission
 EVENTS_PER_PAGE = 20
@@ -201,7 +202,6 @@ def event_home(context: EventResource, request: Any) -> dict[str, Any]:
 @page(context=TournamentsContainer, permission=P.VIEW, template="public/tournaments.html")
 def tournaments_list(context: TournamentsContainer, request: Any) -> dict[str, Any]:
     """The event's tournaments (a tournament director also gets the form to add one)."""
-    from pss_web.views.manage import new_tournament_form
 
     event = context.event
     data: dict[str, Any] = {

@@ -29,6 +29,7 @@ from pss_core.errors import DomainError, InvalidInput, PermissionDenied
 from pss_core.models import (
     Event,
     EventPlayer,
+    EventUser,
     Metatournament,
     PaymentTransaction,
     PriceRestriction,
@@ -575,8 +576,6 @@ def refund_purchase(context: PurchaseResource, request: Any) -> Response:
 
 
 def _event_user_id(request: Any, event_id: int) -> int | None:
-    from pss_core.models import EventUser
-
     identity = request.identity
     if identity is None or identity.user_id is None:
         return None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 from typing import Any
+from urllib.parse import urlsplit
 
 from pyramid.csrf import get_csrf_token, new_csrf_token
 from pyramid.response import Response
@@ -26,7 +27,7 @@ from pyramid.security import remember
 from pyramid.view import view_config
 
 from pss_core.models import RegistrationQuestion, utcnow
-from pss_core.services import players
+from pss_core.services import players, setup
 from pss_web.forms import Field, parse
 from pss_web.layout import add_event_nav
 from pss_web.present import event_json, event_url
@@ -176,8 +177,6 @@ def merge(context: PlayerResource, request: Any) -> Response:
 
 
 def _event_player(request: Any, event: Any, number: int) -> Any:
-    from pss_core.services import setup
-
     return setup.player_by_number(request.dbsession, event.id, number)
 
 
@@ -492,8 +491,6 @@ def self_register(context: EventResource, request: Any) -> Response:
         headers=headers,
     )
     if not request.wants_json:
-        from urllib.parse import urlsplit
-
         response.set_cookie(
             WELCOME_COOKIE,
             f"{ep.id}:{pin}",

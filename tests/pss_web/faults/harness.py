@@ -373,7 +373,7 @@ class Traffic:
     def _station(self, index: int, station: tuple[int, tuple[int, ...]]) -> None:
         try:
             self._play(index, station)
-        except BaseException as exc:  # reported by the waits and by the test
+        except BaseException as exc:  # noqa: BLE001  reported by the waits and by the test
             with self.lock:
                 self.failures.append(exc)
 
