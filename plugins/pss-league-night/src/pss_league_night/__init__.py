@@ -4,7 +4,14 @@ below one fewer (N - rank + 1); tied players share their places' points evenly, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
 from pss_core import Format, FormatSpec, OptionSpec, PointsCurve, hookimpl
+from pss_core.contract import Ranking, Registry, ScoreRow, Standings
+from pss_core.models import Tournament
 
 #: N - rank + 1, where N is how many played the machine.
 FIELD = PointsCurve(
@@ -17,7 +24,9 @@ FIELD = PointsCurve(
 
 
 class LeagueNight(Format):
-    def standings_from_sql(self, session, tournament, options, ranking):
+    def standings_from_sql(
+        self, session: Session, tournament: Tournament, options: Mapping[str, Any], ranking: Ranking
+    ) -> Standings:
         return ranking.sql_herb(
             session,
             tournament,
@@ -26,7 +35,9 @@ class LeagueNight(Format):
             ties=options["ties"],
         )
 
-    def standings_from_rows(self, rows, options, ranking):
+    def standings_from_rows(
+        self, rows: Sequence[ScoreRow], options: Mapping[str, Any], ranking: Ranking
+    ) -> Standings:
         return ranking.herb(
             rows,
             machines_counted=options["machines_counted"],
@@ -36,12 +47,12 @@ class LeagueNight(Format):
 
 
 @hookimpl
-def pss_register_points_curves(registry):
+def pss_register_points_curves(registry: Registry[PointsCurve]) -> None:
     registry.add(FIELD)
 
 
 @hookimpl
-def pss_register_formats(registry):
+def pss_register_formats(registry: Registry[FormatSpec]) -> None:
     registry.add(
         FormatSpec(
             "league_night",

@@ -5,10 +5,14 @@ first that reaches its target, or ``max_strokes`` if none does; a hole not finis
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from pss_core import Format, FormatSpec, OptionSpec, PointsCurve, ScoreRow, hookimpl
+from pss_core.contract import GameStart, Ranking, Registry, Standings
 from pss_core.errors import InvalidInput, Refused
 from pss_core.models import Entry, EntryStatus, Score
 
@@ -16,7 +20,7 @@ from pss_core.models import Entry, EntryStatus, Score
 STROKES = PointsCurve("strokes", "Strokes", lambda place: place.score, by_place=True)
 
 
-def strokes(scores, target, most):
+def strokes(scores: Sequence[int], target: int, most: int) -> int | None:
     """The strokes a hole took, or ``None`` while it is not finished."""
     for n, score in enumerate(scores, 1):
         if score >= target:
@@ -25,12 +29,14 @@ def strokes(scores, target, most):
 
 
 class Pingolf(Format):
-    def check_options(self, options, machines):
+    def check_options(self, options: Mapping[str, Any], machines: Sequence[str]) -> None:
         missing = [m for m in machines if m not in options["targets"]]
         if missing:
             raise InvalidInput(f"Every hole needs a target: {', '.join(missing)} has none.")
 
-    def check_game_start(self, session, game, options):
+    def check_game_start(
+        self, session: Session, game: GameStart, options: Mapping[str, Any]
+    ) -> None:
         hole = game.machine.machine.name
         if hole not in options["targets"]:
             raise Refused(f"{hole} has no target yet.", code="no_target")
@@ -47,8 +53,10 @@ class Pingolf(Format):
         if strokes(scores, options["targets"][hole], options["max_strokes"]) is not None:
             raise Refused(f"{game.player.name} has finished {hole}.", code="hole_finished")
 
-    def standings_from_rows(self, rows, options, ranking):
-        games = defaultdict(list)
+    def standings_from_rows(
+        self, rows: Sequence[ScoreRow], options: Mapping[str, Any], ranking: Ranking
+    ) -> Standings:
+        games: defaultdict[tuple[str, int | None, str], list[int]] = defaultdict(list)
         for row in rows:
             games[row.player, row.player_id, row.machine].append(row.score)
         most = options["max_strokes"]
@@ -67,7 +75,7 @@ class Pingolf(Format):
 
 
 @hookimpl
-def pss_register_formats(registry):
+def pss_register_formats(registry: Registry[FormatSpec]) -> None:
     registry.add(
         FormatSpec(
             "pingolf",
