@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import waitress
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
 from benchmarks.standings import build, scratch_engine
@@ -49,7 +49,7 @@ def add_audit_rows(engine: Engine, count: int) -> None:
     with engine.begin() as conn:
         for start in range(0, count, 5000):
             conn.execute(
-                AuditLog.__table__.insert(),
+                insert(AuditLog),
                 [
                     {
                         "event_id": 1,
@@ -125,7 +125,7 @@ def measure(engine: Engine, *, repeat: int, clients: int, seconds: float) -> dic
 
     app = make_app({"pss.engine": engine})
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
-    port = server.socket.getsockname()[1]  # type: ignore[union-attr]
+    port = server.socket.getsockname()[1]
     # A daemon thread: the server lives until the benchmark exits (closing its socket under
     # the running loop only makes noise).
     threading.Thread(target=server.run, daemon=True).start()

@@ -15,7 +15,8 @@ autodoc_typehints = "description"
 nitpicky = True
 intersphinx_mapping = {
     "python": ("https://docs.python.org/3", None),
-    "sqlalchemy": ("https://docs.sqlalchemy.org/en/20", None),
+    # The release series pss installs and is tested with (SQLAlchemy 2.1).
+    "sqlalchemy": ("https://docs.sqlalchemy.org/en/21", None),
     "pluggy": ("https://pluggy.readthedocs.io/en/stable", None),
 }
 #: The projects whose names the inventories resolve.

@@ -180,7 +180,7 @@ def login_as(
 
 
 def login_player(
-    app: TestApp, event: Event, number: int, pin: str, *, status: int | None = None
+    app: TestApp, event: Event, number: int, pin: str, *, status: int | str | None = None
 ) -> Any:
     """Log this browser into ``event`` as the player with ``number`` and ``pin``."""
     return post_json(

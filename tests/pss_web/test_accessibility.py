@@ -15,7 +15,7 @@ from pss_testing.web import login_admin, login_as
 class Page(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
-        self.lang = None
+        self.lang: str | None = None
         self.h1 = 0
         self.inputs: list[tuple[str, str | None]] = []
         self.labels: set[str] = set()

@@ -139,7 +139,7 @@ def test_revoked_and_removed_tokens_stop_working(
     admin.remove_event_user(dbsession, demo_event, eu, actor=OWNER)
     dbsession.flush()
     register(script, second, status=401)
-    assert dbsession.get(ApiToken, row2.id).revoked_at is not None
+    assert dbsession.get_one(ApiToken, row2.id).revoked_at is not None
     revokes = dbsession.scalars(select(AuditLog).where(AuditLog.action == "api_token.revoke")).all()
     assert len(revokes) == 2
 

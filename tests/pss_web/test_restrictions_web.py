@@ -276,7 +276,7 @@ def test_a_coupon_made_with_the_form_prices_the_players_purchase(
         status=201,
     ).json["purchase"]
     assert (held["amount_cents"], held["price_rule"]) == (150, "Coupon SPRING")
-    assert dbsession.get(Purchase, held["id"]).amount_cents == 150
+    assert dbsession.get_one(Purchase, held["id"]).amount_cents == 150
 
     # The TD sees the use against the maximum, as a page and as JSON.
     offers = td.get("/events/demo/restrictions/", headers=JSON).json["restrictions"]

@@ -247,9 +247,9 @@ def test_a_worker_killed_mid_cancel_leaves_every_card_refunded_exactly_once(
         session.commit()
     finish(start_worker(database_url, env=env))
     with Session(engine) as session:
-        assert session.get(LifecycleJob, repair.job_id).state == LifecycleJobState.DONE
-        assert session.get(LifecycleJob, change.job_id).state == LifecycleJobState.SUPERSEDED
-        statuses = [session.get(Purchase, pid).status for pid in ids]
+        assert session.get_one(LifecycleJob, repair.job_id).state == LifecycleJobState.DONE
+        assert session.get_one(LifecycleJob, change.job_id).state == LifecycleJobState.SUPERSEDED
+        statuses = [session.get_one(Purchase, pid).status for pid in ids]
     assert _card_refunds(engine, fake, ids) == [(1, games, cents) for games, cents in paid]
     assert len(fake.refunds) == 3
     assert statuses == [PurchaseStatus.REFUNDED] * 3
@@ -259,7 +259,9 @@ def test_two_workers_refund_each_card_of_one_cancel_once(card_buyers, database_u
     engine, fake, ids = card_buyers
     with Session(engine) as session:
         classics = session.scalars(select(Tournament).where(Tournament.slug == "classics")).one()
-        paid = [(len(p.tokens), p.amount_cents) for p in (session.get(Purchase, i) for i in ids)]
+        paid = [
+            (len(p.tokens), p.amount_cents) for p in (session.get_one(Purchase, i) for i in ids)
+        ]
         lifecycle.change_status(session, classics, "draft", actor=TD)
         session.commit()
     env = {**os.environ, "PSS_STRIPE_API_BASE": fake.url}

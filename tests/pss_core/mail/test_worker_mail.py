@@ -26,6 +26,7 @@ def _sell_committed(engine, pss, smtp_settings=None) -> str:
         player = s.scalars(
             select(EventPlayer).where(EventPlayer.event_id == event.id).order_by(EventPlayer.number)
         ).first()
+        assert player is not None
         player.player.email = "carol@players.example"
         main = s.scalars(
             select(Tournament).where(Tournament.event_id == event.id, Tournament.slug == "main")
@@ -92,7 +93,7 @@ def test_worker_reads_smtp_settings_from_the_ini_file(tmp_path, pss, inbox, monk
     with Session(engine) as s:
         [waiting] = s.scalars(select(OutgoingMail)).all()
         assert waiting.status == MailStatus.PENDING
-        assert "no SMTP server is configured" in waiting.last_error
+        assert "no SMTP server is configured" in (waiting.last_error or "")
     ini = tmp_path / "pss.ini"
     ini.write_text(
         f"[app:main]\npss.mail.smtp_host = 127.0.0.1\n"

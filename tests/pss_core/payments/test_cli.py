@@ -22,7 +22,7 @@ def test_sweep_holds_and_the_worker(tmp_path, pss, fake, monkeypatch, capsys):
     now = utcnow()
     with Session(engine, expire_on_commit=False) as s:
         shop = build_shop(s, players=3, secret_key=fake.api_key)
-        event, main = s.get(Event, shop.event_id), s.get(Tournament, shop.tournament_id)
+        event, main = s.get_one(Event, shop.event_id), s.get_one(Tournament, shop.tournament_id)
         started = [
             online.start_online_purchase(
                 s,
@@ -30,7 +30,7 @@ def test_sweep_holds_and_the_worker(tmp_path, pss, fake, monkeypatch, capsys):
                 payments,
                 commit=s.commit,
                 event=event,
-                player=s.get(EventPlayer, pid),
+                player=s.get_one(EventPlayer, pid),
                 tickets=1,
                 tournament=main,
                 now=at,
@@ -48,6 +48,6 @@ def test_sweep_holds_and_the_worker(tmp_path, pss, fake, monkeypatch, capsys):
     assert cli.main(["--db", url, "payments-worker", "--once"]) == 0
     assert "paid=1" in capsys.readouterr().out
     with Session(engine) as s:
-        statuses = [s.get(Purchase, c.purchase_id).status for c in started]
+        statuses = [s.get_one(Purchase, c.purchase_id).status for c in started]
     assert statuses == [PurchaseStatus.CANCELLED, PurchaseStatus.COMPLETED, PurchaseStatus.PENDING]
     engine.dispose()

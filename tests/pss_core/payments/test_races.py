@@ -28,7 +28,7 @@ def test_500_buyers_for_the_last_50_entries_never_oversell(committed_engine, pss
             tickets.sell_tickets(
                 s,
                 pss,
-                player=s.get(EventPlayer, pid),
+                player=s.get_one(EventPlayer, pid),
                 count=1,
                 tournament=tournament,
                 actor=Actor("desk"),

@@ -603,7 +603,7 @@ def _first_attempts_at_once(engine: Any, pss: Pss, hasher: CountingHasher) -> tu
             try:
                 auth.login_player(
                     s,
-                    s.get(Event, event.id),
+                    s.get_one(Event, event.id),
                     101,
                     f"{i:04d}",  # type: ignore[arg-type]
                     auth.Client(f"10.2.{i}.1"),

@@ -18,9 +18,11 @@ def test_demo_with_play_is_consistent_and_idempotent(dbsession, pss):
     assert purchases == 8 + 4 + 1
     assert dbsession.scalar(select(func.count(Score.id))) == len(MAIN_SCORES) + 2
     godzilla = main.machines[4]
+    assert godzilla.player is not None
     assert godzilla.player.name == "Cy Nudge"
     assert [p.name for p in queues.queue_for(dbsession, godzilla)] == ["Di Drain", "Ed Multiball"]
     ada = setup.player_by_number(dbsession, event.id, 101)
+    assert ada is not None
     [ada_entry] = [s for s in tickets.ticket_summary(dbsession, ada) if s.slug == "classics"]
     assert (ada_entry.paid, ada_entry.used, ada_entry.remaining) == (3, 2, 1)
     assert problems(dbsession, event.id, pss) == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
+from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -89,7 +90,7 @@ def test_random_play_keeps_the_invariants(dbsession, pss):
             # Mostly end a game that is in progress; sometimes try a free machine.
             busy = [x for x in self.machines if x.token_id is not None]
             machine = busy[m % len(busy)] if busy and m < 5 else self.machines[m]
-            kw = {"machine": machine, "actor": self.w.sk, "advance": advance}
+            kw: dict[str, Any] = {"machine": machine, "actor": self.w.sk, "advance": advance}
             try:
                 if how == "score":
                     ended = games.record_score(dbsession, pss, score=score, **kw)

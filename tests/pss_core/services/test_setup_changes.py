@@ -27,7 +27,7 @@ def audit_rows(world: World, action: str) -> list[AuditLog]:
     )
 
 
-def refused(code: str, call, *args, **kw):  # type: ignore[no-untyped-def]
+def refused(code: str, call, *args, **kw):
     """Run a service that must be refused with ``code``; returns the error."""
     with pytest.raises((Refused, InvalidInput, PermissionDenied)) as err:
         call(*args, **kw)

@@ -57,7 +57,7 @@ def one_player_two_teams(engine: Any, pss: Any) -> Round:
     def job(team_id: int) -> Callable[[Session], Any]:
         return lambda s: (
             setup.add_team_member(
-                s, s.get(Team, team_id), s.get(EventPlayer, player_id), actor=w.td
+                s, s.get_one(Team, team_id), s.get_one(EventPlayer, player_id), actor=w.td
             ).id
         )
 
@@ -88,7 +88,7 @@ def last_place_twice(engine: Any, pss: Any) -> Round:
     def job(player_id: int) -> Callable[[Session], Any]:
         return lambda s: (
             setup.add_team_member(
-                s, s.get(Team, team_id), s.get(EventPlayer, player_id), actor=w.td
+                s, s.get_one(Team, team_id), s.get_one(EventPlayer, player_id), actor=w.td
             ).id
         )
 
