@@ -178,6 +178,7 @@ def test_refund_answer_lost_is_retried_with_the_same_key_and_refunds_once(
     fake.fail_next("drop_after", times=3, path_contains="/v1/refunds")
     outcome = refund(shop, payments, purchase, 1)
     assert (outcome.ok, outcome.pending) == (False, True)
+    assert outcome.error is not None
     assert outcome.error.code == "payment_connection_lost"
     assert len(fake.refunds) == 1  # Stripe did it once
     assert purchase.refunded_cents == 0
@@ -202,6 +203,7 @@ def test_refund_refused_by_stripe_is_withdrawn_and_the_games_are_usable_again(
     shop.event.stripe_secret_key = "sk_test_revoked_key_000000000000"
     outcome = refund(shop, payments, purchase, 2)
     assert (outcome.ok, outcome.pending, outcome.refund_id) == (False, False, None)
+    assert outcome.error is not None
     assert outcome.error.code == "payment_not_configured"
     assert "usable again" in outcome.message
     assert refund_rows(shop.session, purchase) == []

@@ -605,7 +605,7 @@ def _first_attempts_at_once(engine: Any, pss: Pss, hasher: CountingHasher) -> tu
                     s,
                     s.get_one(Event, event.id),
                     101,
-                    f"{i:04d}",  # type: ignore[arg-type]
+                    f"{i:04d}",
                     auth.Client(f"10.2.{i}.1"),
                     policy=policy,
                 )

@@ -77,7 +77,7 @@ def test_same_name_ifpa_or_email_asks_before_a_second_registration(world: World)
         actor=world.desk,
     )
     assert err.details["candidates"][0]["reasons"] == ["email"]
-    before = session.scalar(select(func.count(EventPlayer.id)))
+    before = session.scalars(select(func.count(EventPlayer.id))).one()
     # Somebody else with the same name: confirmed, a second registration.
     second, _ = players.register(
         session, event, "Jose", "Perez", confirm_new=True, actor=world.desk

@@ -26,7 +26,9 @@ def test_join_in_order_and_leave_closes_the_gap(world):
     queues.leave_queue(world.session, world.pss, player=bo, actor=world.sk)
     assert world.queue(m) == [ada.id, cy.id, di.id]
     assert [p.position for p in queues.queue_for(world.session, m)] == [1, 2, 3]
-    assert queues.place_of(world.session, di).position == 3
+    place = queues.place_of(world.session, di)
+    assert place is not None
+    assert place.position == 3
     assert queues.place_of(world.session, bo) is None
     with pytest.raises(Refused) as err:
         queues.leave_queue(world.session, world.pss, player=bo, actor=world.sk)
@@ -147,6 +149,7 @@ def test_score_starts_the_next_player(world):
     assert world.queue(m) == [cy.id]
     assert world.notes(bo) == ["your_turn"]
     ended = games.void_game(world.session, world.pss, machine=m, actor=world.sk)
+    assert ended.next_game is not None
     assert ended.next_game.player_id == cy.id
 
 
@@ -255,7 +258,9 @@ def test_team_queues_as_one(world):
     with pytest.raises(Refused) as err:
         world.join(ada, m)
     assert err.value.code == "already_queued"
-    assert queues.place_of(world.session, ada).team_id == team.id
+    place = queues.place_of(world.session, ada)
+    assert place is not None
+    assert place.team_id == team.id
     started = queues.start_from_head(world.session, world.pss, machine=m, actor=world.sk)
     assert started.team_id == team.id
     assert sorted(world.notes(ada) + world.notes(bo)) == ["your_turn", "your_turn"]

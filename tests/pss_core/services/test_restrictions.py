@@ -109,6 +109,7 @@ def test_cheapest_price_wins_among_restrictions_that_allow():
         ],
     )
     assert quote.amount_cents == 400
+    assert quote.winner is not None
     assert quote.winner.id == 2
     assert quote.breakdown()["price_rule"] == {"id": 2, "label": "Coupon SPRING"}
     assert [r.won for r in quote.restrictions] == [False, True, False]
@@ -122,6 +123,7 @@ def test_a_restriction_price_replaces_the_base_even_when_dearer():
 
 def test_ties_go_to_the_oldest_restriction():
     quote = combine(request(), [(row(7, "a"), allow(300)), (row(3, "b"), allow(300))])
+    assert quote.winner is not None
     assert quote.winner.id == 3
 
 
