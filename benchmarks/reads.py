@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import logging
 import os
 import subprocess
 import sys
@@ -31,8 +32,15 @@ import threading
 import time
 from typing import Any
 
+import waitress
+from pyramid.config import Configurator
+from pyramid.response import Response
+from sqlalchemy import text
+
 from benchmarks.standings import build, scratch_engine
 from pss_core import db
+from pss_web import make_app
+from pss_web.readcache import read_engine
 
 PAGE = "/events/bench/tournaments/main/"
 JSON = {"Accept": "application/json"}
@@ -42,12 +50,6 @@ JSON = {"Accept": "application/json"}
 
 
 def baseline_app(url: str) -> Any:
-    from pyramid.config import Configurator
-    from pyramid.response import Response
-    from sqlalchemy import text
-
-    from pss_web.readcache import read_engine
-
     engine = read_engine(db.make_engine(url))
     query = text("SELECT version FROM tournaments WHERE id = 1")
 
@@ -64,19 +66,11 @@ def baseline_app(url: str) -> Any:
 
 def serve(url: str, kind: str) -> None:
     """In a server process: print the port, then serve until killed."""
-    import logging
-
-    import waitress
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    if kind == "baseline":
-        app = baseline_app(url)
-    else:
-        from pss_web import make_app
-
-        app = make_app({"pss.database_url": url})
+    app = baseline_app(url) if kind == "baseline" else make_app({"pss.database_url": url})
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
-    print(server.socket.getsockname()[1], flush=True)  # type: ignore[union-attr]
+    print(server.socket.getsockname()[1], flush=True)
     server.run()
 
 

@@ -74,7 +74,7 @@ def app_for(dbsession: Session, engine: Engine, pss: Pss, **environ: Any) -> Tes
 
     app = wsgi_app(engine, pss)
     app.registry["pss.standings_cache"].clear()  # ids repeat across rolled-back tests
-    from pss_web.readcache import clear
+    from pss_web.readcache import clear  # noqa: PLC0415  the web app loads for web tests only
 
     clear(app.registry)
     return TestApp(

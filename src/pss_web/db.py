@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from pss_core.db import make_engine, make_session_factory
 from pss_core.jobs.queue import RUNTIME_INFO
+from pss_web.readcache import read_engine
 from pss_web.runtime import job_runtime, plugins_of
 
 
@@ -27,7 +28,6 @@ def includeme(config: Any) -> None:
         engine = settings.get("pss.engine") or make_engine(settings.get("pss.database_url"))
         factory = make_session_factory(engine)
     config.registry["dbsession_factory"] = factory
-    from pss_web.readcache import read_engine
 
     config.registry["pss.read_engine"] = read_engine(factory.kw["bind"])
 

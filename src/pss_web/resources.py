@@ -130,7 +130,6 @@ class EventsContainer(Resource):
     title = "Events"
 
     def __getitem__(self, slug: str) -> EventResource:
-
         ids = readcache.ids(self.request)
         event_id = ids.get(("event", slug))
         if event_id is not None:  # slugs never change: the row is loaded only if a view needs it
@@ -222,7 +221,6 @@ class TournamentsContainer(EventChild):
     title = "Tournaments"
 
     def __getitem__(self, slug: str) -> TournamentResource:
-
         event_id = self.__parent__.event_id
         ids = readcache.ids(self.request)
         tournament_id = ids.get(("tournament", event_id, slug))

@@ -37,6 +37,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from pyramid.viewderivers import VIEW
 
+from pss_web import readcache
 from pss_web.forms import JSON_TYPE, Field
 from pss_web.resources import Resource
 from pss_web.security import principals_for
@@ -268,7 +269,6 @@ def _live(view: Any, info: Any) -> Any:
     fingerprint = info.options.get("live")
     if fingerprint is None:
         return view
-    from pss_web import readcache
 
     def live(context: Any, request: Any) -> Any:
         if request.cookies.get(FLASH_COOKIE):

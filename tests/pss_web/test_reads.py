@@ -57,7 +57,7 @@ def new_app(engine: Engine, pss: Pss) -> TestApp:
 
 
 def engine_of(app: TestApp) -> Engine:
-    return app.app.registry["dbsession_factory"].kw["bind"]  # type: ignore[no-any-return]
+    return app.app.registry["dbsession_factory"].kw["bind"]
 
 
 class RoundTrips:
