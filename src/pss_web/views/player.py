@@ -46,7 +46,7 @@ P = Permission
 add_event_nav("My page", "me", permission=P.PLAY, order=5)
 
 
-def _me(request: Any, context: Any) -> EventPlayer:
+def own_player(request: Any, context: Any) -> EventPlayer:
     """The logged-in player, who must be the page's player."""
     identity = request.identity
     player: EventPlayer = context.player
@@ -183,7 +183,7 @@ GIVE_UP_FIELDS = (
 @action(context=PlayerResource, name="give-up", permission=P.PLAY, fields=GIVE_UP_FIELDS)
 def give_up(context: PlayerResource, request: Any) -> Response:
     """Give up your unfinished entry: its remaining games are used up and it never counts."""
-    ep = _me(request, context)
+    ep = own_player(request, context)
     values = parse(request, GIVE_UP_FIELDS)
     entry = request.dbsession.get(Entry, values["entry"])
     if entry is None or entry.event_id != context.event.id or entry.player_id != ep.id:
@@ -225,7 +225,7 @@ JOIN_FIELDS = (
 def join(context: PlayerResource, request: Any) -> Response:
     """Join a machine's queue (leaving any other queue); refused without games left, when the
     queue is full or closed, or while playing."""
-    ep = _me(request, context)
+    ep = own_player(request, context)
     values = parse(request, JOIN_FIELDS)
     event = context.event
     tm = request.dbsession.get(TournamentMachine, values["machine"])
@@ -250,7 +250,7 @@ def join(context: PlayerResource, request: Any) -> Response:
 @action(context=PlayerResource, name="leave", permission=P.PLAY)
 def leave(context: PlayerResource, request: Any) -> Response:
     """Leave the queue you are in."""
-    ep = _me(request, context)
+    ep = own_player(request, context)
     event = context.event
     left = queues.leave_queue(
         request.dbsession, request.pss, player=ep, actor=request.identity.actor

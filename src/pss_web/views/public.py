@@ -54,8 +54,8 @@ from pss_web.resources import (
 from pss_web.sanity import plain_number
 from pss_web.security import Permission
 from pss_web.viewkit import JsonReady, page
-from pss_web.views.shared_queue import shared_queue_json
 from pss_web.views.manage import new_tournament_form
+from pss_web.views.shared_queue import shared_queue_json
 
 P = Permission
 EVENTS_PER_PAGE = 20

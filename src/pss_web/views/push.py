@@ -24,7 +24,7 @@ from pss_web.present import event_json, event_url
 from pss_web.resources import PlayerResource, Root
 from pss_web.security import Permission
 from pss_web.viewkit import action, done, page
-from pss_web.views.player import _me
+from pss_web.views.player import own_player
 
 P = Permission
 
@@ -69,7 +69,7 @@ def _state(request: Any, context: PlayerResource) -> dict[str, Any]:
 def push_page(context: PlayerResource, request: Any) -> dict[str, Any]:
     """Notifications on this phone: the instance's VAPID public key the browser subscribes with,
     and how many of the player's browsers get pushed messages."""
-    _me(request, context)
+    own_player(request, context)
     return _state(request, context)
 
 
@@ -78,7 +78,7 @@ def push_subscribe(context: PlayerResource, request: Any) -> Response:
     """Keep this browser's push subscription: every message to the player ("you're up next",
     "your game was recorded") is pushed there too. Refused with ``invalid_push_subscription``
     for an address that is not a push service's or keys of the wrong shape."""
-    ep = _me(request, context)
+    ep = own_player(request, context)
     values = parse(request, SUBSCRIBE_FIELDS)
     push.subscribe(
         request.dbsession,
@@ -101,7 +101,7 @@ def push_subscribe(context: PlayerResource, request: Any) -> Response:
 @action(context=PlayerResource, name="push-unsubscribe", permission=P.PLAY, fields=(ENDPOINT,))
 def push_unsubscribe(context: PlayerResource, request: Any) -> Response:
     """Stop pushing to this browser."""
-    ep = _me(request, context)
+    ep = own_player(request, context)
     values = parse(request, (ENDPOINT,))
     gone = push.unsubscribe(
         request.dbsession, ep, endpoint=values["endpoint"], actor=request.identity.actor
