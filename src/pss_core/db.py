@@ -15,6 +15,9 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///pss.sqlite"
+#: How long a statement waits for a row lock somebody else holds before PostgreSQL gives up
+#: (which the services answer with "busy, try again"): set once per connection, as it opens.
+LOCK_TIMEOUT_MS = 5000
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

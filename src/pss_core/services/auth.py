@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import attrs
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -34,6 +34,7 @@ from pss_core.models import (
     Event,
     EventPlayer,
     EventUser,
+    EventUserRole,
     LoginDevice,
     LoginKind,
     LoginSession,
@@ -847,10 +848,58 @@ def identity_for(
 ) -> Identity | None:
     """The identity behind a session token, or ``None`` when it is unknown, expired or revoked,
     or its user or player no longer belongs to the event."""
-    row = _live_session(session, token, now or utcnow())
-    if row is None:
+    if not token:
         return None
-    return _identity(session, row)
+    now = now or utcnow()
+    # One query for a staff login (the commonest by far: every scorekeeper's save): the session,
+    # its user, event, staff row and roles; the other kinds look up what is not joined here.
+    staff = and_(
+        EventUser.event_id == LoginSession.event_id,
+        EventUser.user_id == LoginSession.user_id,
+        EventUser.removed_at.is_(None),
+    )
+    rows = session.execute(
+        select(LoginSession, User, Event, EventUser, EventUserRole.role)
+        .outerjoin(User, User.id == LoginSession.user_id)
+        .outerjoin(Event, Event.id == LoginSession.event_id)
+        .outerjoin(EventUser, staff)
+        .outerjoin(EventUserRole, EventUserRole.event_user_id == EventUser.id)
+        .where(
+            LoginSession.token_hash == token_digest(token),
+            LoginSession.revoked_at.is_(None),
+            LoginSession.expires_at > now,
+        )
+    ).all()
+    if not rows:
+        return None
+    row, user, event, eu = rows[0][:4]
+    if row.kind != LoginKind.STAFF:
+        return _identity(session, row)
+    if user is None or event is None:
+        return None
+    roles = {r[4] for r in rows if r[4] is not None}
+    return _staff_identity(row, user, event, roles if eu is not None else set())
+
+
+def _staff_identity(
+    row: LoginSession, user: User, event: Event, roles: set[Role]
+) -> Identity | None:
+    is_owner = event.owner_id == user.id
+    if is_owner:
+        roles.add(Role.TOURNAMENT_DIRECTOR)
+    if not roles:
+        return None
+    return Identity(
+        session_id=row.id,
+        kind=row.kind,
+        event_id=event.id,
+        user_id=user.id,
+        player_id=None,
+        name=user.username,
+        roles=frozenset(roles),
+        is_owner=is_owner,
+        expires_at=row.expires_at,
+    )
 
 
 def _identity(session: Session, row: LoginSession) -> Identity | None:
@@ -881,23 +930,7 @@ def _identity(session: Session, row: LoginSession) -> Identity | None:
                 EventUser.removed_at.is_(None),
             )
         ).first()
-        roles: set[Role] = set(eu.role_set) if eu is not None else set()
-        is_owner = event.owner_id == user.id
-        if is_owner:
-            roles.add(Role.TOURNAMENT_DIRECTOR)
-        if not roles:
-            return None
-        return Identity(
-            session_id=row.id,
-            kind=row.kind,
-            event_id=event.id,
-            user_id=user.id,
-            player_id=None,
-            name=user.username,
-            roles=frozenset(roles),
-            is_owner=is_owner,
-            expires_at=row.expires_at,
-        )
+        return _staff_identity(row, user, event, set(eu.role_set) if eu is not None else set())
     ep = session.get(EventPlayer, row.player_id)
     if ep is None or ep.event_id != row.event_id:
         return None

@@ -97,6 +97,8 @@ class GameStarted:
     team_id: int | None
     #: The machine whose queue the player left by starting (this machine when started from it).
     left_queue_of: int | None = None
+    #: Who started, as the scorekeeper's page names them ("Ada Flipper", "Team Tilt").
+    name: str = ""
 
 
 @attrs.frozen
@@ -118,6 +120,8 @@ class GameEnded:
     next_game: GameStarted | None = None
     #: Why the player at the head of the queue could not be started, if they could not.
     advance_refused: str | None = None
+    #: Who played, as the scorekeeper's page names them.
+    name: str = ""
 
 
 def _staff_only(actor: Actor) -> None:
@@ -180,7 +184,9 @@ def _check_can_start(machine: TournamentMachine, tournament: Tournament) -> None
 
 
 def bump_version(tournament: Tournament) -> None:
-    """Mark the tournament's standings as changed (a score or an entry changed)."""
+    """Mark the tournament's standings as changed (a score or an entry changed), for a caller
+    that holds the tournament's lock; games use :func:`pss_core.services.locking.bump_version`,
+    one ``UPDATE`` that needs no lock beforehand."""
     # The tournament row is locked (and re-read) by the caller, so this cannot lose an update.
     tournament.version = (tournament.version or 0) + 1
 
@@ -216,13 +222,12 @@ def start_game(
         )
         locking.lock_machines(session, machine_ids)
         occupants.lock_occupants(session, [occ])
-        locking.lock_tournaments(session, [tournament.id])
         slot = occupants.slot_of(session, occ)
         if slot is not None and slot.tournament_machine_id not in machine_ids:
             raise locking.LockSetChanged
         return start_locked(session, pss, machine, tournament, occ, actor, now, from_queue=False)
 
-    return locking.retrying(session, attempt, what=machine.machine.name)
+    return locking.retrying(session, attempt, what=machine.machine.name, reads_first=True)
 
 
 def start_locked(
@@ -236,8 +241,9 @@ def start_locked(
     *,
     from_queue: bool,
 ) -> GameStarted:
-    """Start ``occ`` on ``machine``; the caller holds the machine, occupant and tournament
-    locks (a start from the desk and one from the head of the queue share this)."""
+    """Start ``occ`` on ``machine``; the caller holds the machine and occupant locks (a start
+    from the desk and one from the head of the queue share this). The tournament is checked
+    again as its version is bumped, the last write."""
     name = machine.machine.name
     _check_can_start(machine, tournament)
     if machine.token_id is not None:
@@ -293,8 +299,6 @@ def start_locked(
         occupants.queue_changed(
             session, pss, left_machine, "advance" if left == machine.id else "leave", occ
         )
-    bump_version(tournament)
-    session.flush()
     occupants.audit_at_machine(
         session,
         actor,
@@ -307,6 +311,10 @@ def start_locked(
         from_queue=from_queue,
         left_queue_of=left,
     )
+    session.flush()
+    locking.bump_version(session, tournament)
+    # A status change that committed while this game was being set up is seen here.
+    _check_can_start(machine, tournament)
     return GameStarted(
         machine_id=machine.id,
         token_id=token.id,
@@ -314,6 +322,7 @@ def start_locked(
         player_id=occ.player_id,
         team_id=occ.team_id,
         left_queue_of=left,
+        name=occ.name,
     )
 
 
@@ -540,7 +549,6 @@ def _end_game(
             ],
         )
         siblings = [session.get(TournamentMachine, mid) for mid in ids]
-        locking.lock_tournaments(session, sorted({m.tournament_id for m in siblings if m}))
         if (
             (machine.player_id, machine.team_id) != seen
             or heads(ids) != seen_heads
@@ -565,7 +573,7 @@ def _end_game(
         started, refused = _advance(session, pss, nxt, nxt.tournament, actor, now)
         return attrs.evolve(ended, next_game=started, advance_refused=refused)
 
-    return locking.retrying(session, attempt, what=machine.machine.name)
+    return locking.retrying(session, attempt, what=machine.machine.name, reads_first=True)
 
 
 def end_locked(
@@ -582,8 +590,8 @@ def end_locked(
     reason: str,
 ) -> GameEnded:
     """End the game on ``machine`` (``kind``: score, void, misconduct or remove); the caller holds
-    the machine, occupant and tournament locks (ending at the machine and removing the machine
-    share this)."""
+    the machine and occupant locks (ending at the machine and removing the machine share this).
+    The tournament's version is bumped as the last write."""
     name = machine.machine.name
     if token_id is not None and machine.token_id != token_id:
         raise Refused(
@@ -644,7 +652,6 @@ def end_locked(
             person = session.get(EventPlayer, pid)
             assert person is not None
             person.offences = (person.offences or 0) + 1
-    bump_version(tournament)
     session.flush()
     action = {
         "score": "game.score",
@@ -658,6 +665,8 @@ def end_locked(
     if reason:
         details["reason"] = reason
     occupants.audit_at_machine(session, actor, action, occ, machine, now, **details)
+    session.flush()
+    locking.bump_version(session, tournament)
     return GameEnded(
         machine_id=machine.id,
         token_id=token.id,
@@ -669,6 +678,7 @@ def end_locked(
         voided=kind in ("void", "misconduct"),
         misconduct=kind == "misconduct",
         removed=kind == "remove",
+        name=occ.name,
     )
 
 

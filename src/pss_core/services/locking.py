@@ -11,7 +11,10 @@ service may skip levels and may re-lock a row it already holds, but never goes b
 1. ``tournament_machines`` — a machine's game in progress, its status and its queue slots.
 2. ``teams`` — a team's tokens and its game in progress.
 3. ``event_players`` — a player's tokens, their game in progress, their queue place, offences.
-4. ``tournaments`` — ticket quota and sales of a tournament, its ``version``.
+4. ``tournaments`` — ticket quota and sales of a tournament, its ``version``. Games do not lock
+   the tournament to decide anything: they bump its ``version`` with one ``UPDATE`` as their
+   last write (:func:`bump_version`), so 16 machines do not wait on each other for the whole of
+   every start and score, only for that last statement to commit.
 5. ``metatournaments`` — ticket quota and sales of a metatournament.
 
 Machines come first because a scorekeeper names a machine and only then learns who is on it and
@@ -36,10 +39,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from pss_core.db import LOCK_TIMEOUT_MS as LOCK_TIMEOUT_MS
 from pss_core.errors import Busy, Refused
 from pss_core.models import (
     EventPlayer,
@@ -53,8 +58,8 @@ from pss_core.models import (
     utcnow,
 )
 
-#: How long a service waits for a row somebody else holds before answering "busy".
-LOCK_TIMEOUT_MS = 5000
+# LOCK_TIMEOUT_MS (imported above): how long a service waits for a row somebody else holds
+# before answering "busy"; set on every PostgreSQL connection pss opens (pss_core.db).
 
 #: The lock order, lowest first (see the module docstring).
 LOCK_ORDER: tuple[type[Any], ...] = (
@@ -133,7 +138,7 @@ def lock_rows(session: Session, model: type[M], ids: Iterable[int | None]) -> li
     stmt = stmt.execution_options(populate_existing=True)
     if PROTECTION.enabled:
         if is_postgres(session):
-            session.execute(text(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}"))
+            # The wait is bounded by lock_timeout, set once per connection (pss_core.db).
             # key_share on a write lock renders FOR NO KEY UPDATE.
             stmt = stmt.with_for_update(key_share=True, of=model)
         else:
@@ -274,6 +279,30 @@ def refuse_if_held(
         )
 
 
+def bump_version(session: Session, tournament: Tournament) -> None:
+    """Mark ``tournament``'s standings as changed (its ``version`` is the standings' ETag), with
+    one ``UPDATE ... SET version = version + 1`` that cannot lose an update without a lock taken
+    beforehand, and read back its status as it is now.
+
+    The update holds the tournament row until commit, so no lifecycle job (cancel, finalize,
+    reopen) can begin before this transaction ends; the check that follows sees any job that
+    began before it (:class:`Locked`). A status change waited for is also seen: the caller
+    re-checks ``tournament.active`` and ``tournament.status`` after this."""
+    with busy_on_lock_timeout(_what(Tournament)):
+        version, active, status = session.execute(
+            update(Tournament)
+            .where(Tournament.id == tournament.id)
+            .values(version=func.coalesce(Tournament.version, 0) + 1)
+            .returning(Tournament.version, Tournament.active, Tournament.status)
+            .execution_options(synchronize_session=False)
+        ).one()
+    set_committed_value(tournament, "version", version)
+    set_committed_value(tournament, "active", active)
+    set_committed_value(tournament, "status", status)
+    if PROTECTION.enabled:
+        refuse_if_held(session, tournament)
+
+
 def lock_scope(session: Session, scope: Tournament | Metatournament) -> None:
     """Lock a ticket scope (its quota, its sales switch)."""
     if isinstance(scope, Tournament):
@@ -304,23 +333,41 @@ class LockSetChanged(Exception):
 
 
 def retrying(
-    session: Session, attempt: Callable[[], R], *, tries: int = 5, what: str = "This"
+    session: Session,
+    attempt: Callable[[], R],
+    *,
+    tries: int = 5,
+    what: str = "This",
+    reads_first: bool = False,
 ) -> R:
     """Run ``attempt`` in a savepoint; if it raises :class:`LockSetChanged`, roll the savepoint
-    back (which releases the locks taken in it) and try again, up to ``tries`` times."""
-    for _ in range(tries):
-        savepoint = session.begin_nested()
-        try:
-            result = attempt()
-        except LockSetChanged:
-            savepoint.rollback()
-            continue
-        except BaseException:
-            if savepoint.is_active:
+    back (which releases the locks taken in it) and try again, up to ``tries`` times.
+
+    ``reads_first``: ``attempt`` writes nothing before it may raise :class:`LockSetChanged` (it
+    only reads and locks). When the caller already runs in a savepoint (every web action does),
+    that savepoint undoes a failure, so the attempt needs none of its own — two round trips
+    fewer. The rows a changed attempt locked then stay locked until commit, which is safe: a
+    lock only ever waits, and a deadlock is detected and answered "busy"."""
+    if reads_first and session.in_nested_transaction():
+        for _ in range(tries):
+            try:
+                return attempt()
+            except LockSetChanged:
+                continue
+    else:
+        for _ in range(tries):
+            savepoint = session.begin_nested()
+            try:
+                result = attempt()
+            except LockSetChanged:
                 savepoint.rollback()
-            raise
-        savepoint.commit()
-        return result
+                continue
+            except BaseException:
+                if savepoint.is_active:
+                    savepoint.rollback()
+                raise
+            savepoint.commit()
+            return result
     raise Busy(f"{what} keeps changing under us; try again in a moment.", code="busy")
 
 

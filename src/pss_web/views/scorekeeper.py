@@ -23,6 +23,7 @@ from typing import Any
 
 from pyramid.response import Response
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from pss_core.models import (
     Entry,
@@ -165,19 +166,23 @@ def machine_state(request: Any, event: Event, tm: TournamentMachine) -> dict[str
         for place in queues.queue_for(session, tm)
     ]
     recent = []
-    for score, entry in session.execute(
-        select(Score, Entry)
+    # One query names them all (not a lookup per score).
+    for score, entry, ep, team in session.execute(
+        select(Score, Entry, EventPlayer, Team)
         .join(Entry, Entry.id == Score.entry_id)
+        .outerjoin(EventPlayer, EventPlayer.id == Entry.player_id)
+        .outerjoin(Team, Team.id == Entry.team_id)
         .where(Score.tournament_machine_id == tm.id)
         .order_by(Score.id.desc())
         .limit(RECENT_SCORES)
+        .options(joinedload(EventPlayer.player))
     ):
-        who = person_json(request, event, entry.player_id, entry.team_id)
+        name = f"Team {team.name}" if team is not None else ep.name if ep is not None else "?"
         recent.append(
             {
                 "score": score.score,
                 "recorded_at": score.recorded_at,
-                "name": who["name"] if who else "?",
+                "name": name,
                 "entry_status": entry.status,
             }
         )
@@ -253,10 +258,7 @@ def _answer(
 def _started_words(
     request: Any, event: Event, started: games.GameStarted, tm: TournamentMachine
 ) -> str:
-    return (
-        f"{_name_of(request, event, started.player_id, started.team_id)} is playing "
-        f"{tm.machine.name}."
-    )
+    return f"{started.name} is playing {tm.machine.name}."
 
 
 def _started_json(started: games.GameStarted | None) -> dict[str, Any] | None:
@@ -372,8 +374,7 @@ def score(context: MachineResource, request: Any) -> Response:
         token_id=values["token_id"],
         actor=request.actor,
     )
-    who = _name_of(request, event, ended.player_id, ended.team_id)
-    message = f"{ended.score:,} recorded for {who} on {tm.machine.name}." + _after(
+    message = f"{ended.score:,} recorded for {ended.name} on {tm.machine.name}." + _after(
         request, event, ended, tm
     )
     return _answer(context, request, message, {"ended": _ended_json(ended)})
@@ -396,7 +397,7 @@ def _end(context: MachineResource, request: Any, how: str) -> Response:
         reason=values["reason"] or "",
         actor=request.actor,
     )
-    who = _name_of(request, event, ended.player_id, ended.team_id)
+    who = ended.name
     words = {
         "void": f"The game of {who} on {tm.machine.name} is void; the ticket is used.",
         "misconduct": f"The game of {who} on {tm.machine.name} is void for misconduct; "

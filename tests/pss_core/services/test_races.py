@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -592,13 +592,13 @@ def test_control_scores_lost_from_version_without_locks(committed_engine, slow_p
 
 
 @pytest.mark.postgres_only
-def test_a_held_lock_answers_busy_and_leaves_the_session_usable(committed_engine, pss, monkeypatch):
+def test_a_held_lock_answers_busy_and_leaves_the_session_usable(committed_engine, pss):
     w, mid = _fresh(
         committed_engine, pss, lambda w: (w.sell(w.players[0], 1), w.m().id)[1], players=1
     )
     pid = w.players[0].id
-    monkeypatch.setattr(locking, "LOCK_TIMEOUT_MS", 200)
     with Session(bind=committed_engine) as holder, Session(bind=committed_engine) as other:
+        other.execute(text("SET LOCAL lock_timeout = 200"))  # not the usual 5 s
         locking.lock_machines(holder, [mid])  # a scorekeeper's transaction, still open
         with pytest.raises(Busy) as err:
             games.start_game(
