@@ -15,8 +15,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///pss.sqlite"
-#: How long a statement waits for a row lock somebody else holds before PostgreSQL gives up
-#: (which the services answer with "busy, try again"): set once per connection, as it opens.
+#: How long a service's row lock waits for somebody else's before PostgreSQL gives up (which
+#: the services answer with "busy, try again"): set once per transaction, by its first lock.
 LOCK_TIMEOUT_MS = 5000
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -91,7 +91,23 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     if ping:
         event.listen(engine.pool, "checkin", _checkin)
         event.listen(engine.pool, "checkout", _ping_if_idle)
+    event.listen(engine, "begin", _forget_lock_timeout)
+    event.listen(engine, "rollback_savepoint", _forget_lock_timeout_after_savepoint)
     return engine
+
+
+#: ``Connection.info`` key: this transaction has its ``SET LOCAL lock_timeout`` (see
+#: :func:`pss_core.services.locking.lock_rows`), so the next lock needs no second one.
+LOCK_TIMEOUT_SET = "pss.lock_timeout_set"
+
+
+def _forget_lock_timeout(connection: Any) -> None:
+    connection.info.pop(LOCK_TIMEOUT_SET, None)
+
+
+def _forget_lock_timeout_after_savepoint(connection: Any, name: Any, context: Any) -> None:
+    # A SET LOCAL made inside a savepoint that is rolled back is undone with it.
+    connection.info.pop(LOCK_TIMEOUT_SET, None)
 
 
 #: PostgreSQL error codes that mean the server or the connection is gone, not the statement

@@ -28,7 +28,7 @@ from pyramid.events import ContextFound
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.location import lineage
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from pss_core.models import (
     Event,
@@ -296,7 +296,18 @@ class MachinesContainer(EventChild):
     title = "Machines"
 
     def __getitem__(self, name: str) -> MachineResource:
-        return MachineResource(self.request, name, self, self.event_row(TournamentMachine, name))
+        # Its machine and tournament in the same query: every scorekeeper's save comes here.
+        tm = self.dbsession.get(
+            TournamentMachine,
+            row_id(name),
+            options=[
+                joinedload(TournamentMachine.machine),
+                joinedload(TournamentMachine.tournament),
+            ],
+        )
+        if tm is None or tm.event_id != self.event.id:
+            raise KeyError(name)
+        return MachineResource(self.request, name, self, tm)
 
 
 class MachineResource(EventChild):

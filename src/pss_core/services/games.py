@@ -28,6 +28,7 @@ from pss_core.models import (
     EventPlayer,
     EventUser,
     MachineStatus,
+    QueueSlot,
     Score,
     Token,
     Tournament,
@@ -152,6 +153,30 @@ def same_machine_ids(session: Session, machine: TournamentMachine) -> list[int]:
             .order_by(TournamentMachine.id)
         )
     )
+
+
+def _machine_and_heads(
+    session: Session, machine: TournamentMachine
+) -> tuple[list[int], dict[int, tuple[int | None, int | None]]]:
+    """In one query: the rows of ``machine``'s physical machine (as :func:`same_machine_ids`)
+    and who is at the head of each one's queue (player id, team id), for those with a queue."""
+    rows = session.execute(
+        select(TournamentMachine.id, QueueSlot.player_id, QueueSlot.team_id)
+        .outerjoin(QueueSlot, QueueSlot.tournament_machine_id == TournamentMachine.id)
+        .where(
+            TournamentMachine.event_id == machine.event_id,
+            TournamentMachine.machine_id == machine.machine_id,
+        )
+        .order_by(TournamentMachine.id, QueueSlot.position, QueueSlot.id)
+    ).all()
+    ids: list[int] = []
+    heads: dict[int, tuple[int | None, int | None]] = {}
+    for mid, player_id, team_id in rows:
+        if not ids or ids[-1] != mid:
+            ids.append(mid)
+            if player_id is not None or team_id is not None:
+                heads[mid] = (player_id, team_id)
+    return ids, heads
 
 
 def _busy_elsewhere(session: Session, machine: TournamentMachine) -> TournamentMachine | None:
@@ -524,37 +549,25 @@ def _end_game(
     _staff_only(actor)
     now = now or utcnow()
     tournament = machine.tournament
-
-    def heads(ids: list[int]) -> dict[int, tuple[int | None, int | None]]:
-        found = {}
-        for mid in ids:
-            first = occupants.head(session, mid)
-            if first is not None:
-                found[mid] = (first.player_id, first.team_id)
-        return found
+    # Held, so that re-reading the machine under its lock does not send for its name again.
+    physical = machine.machine  # noqa: F841
 
     def attempt() -> GameEnded:
-        fresh_machine(session, machine)
-        seen = (machine.player_id, machine.team_id)
-        # The queues of the physical machine in every tournament: whoever has waited longest
-        # plays it next.
-        ids = same_machine_ids(session, machine)
-        seen_heads = heads(ids)
+        # The rows of the physical machine in every tournament (HERB and PAPA on one bank
+        # machine): whoever has waited longest in their queues plays it next. Locked first, so
+        # who plays and who waits (queues change under the machine's lock) are read as they are.
+        ids, _ = _machine_and_heads(session, machine)
         locking.lock_machines(session, ids)
-        occupants.lock_occupants(
-            session,
-            [
-                occupants.from_row(session, *seen),
-                *(occupants.from_row(session, *h) for h in seen_heads.values()),
-            ],
-        )
-        siblings = [session.get(TournamentMachine, mid) for mid in ids]
-        if (
-            (machine.player_id, machine.team_id) != seen
-            or heads(ids) != seen_heads
-            or same_machine_ids(session, machine) != ids
-        ):
+        ids_now, heads = _machine_and_heads(session, machine)
+        if ids_now != ids:
             raise locking.LockSetChanged
+        # Kept referenced, so what is locked stays in the session for end_locked to use.
+        people = [
+            occupants.from_row(session, machine.player_id, machine.team_id),
+            *(occupants.from_row(session, *h) for h in heads.values()),
+        ]
+        occupants.lock_occupants(session, people)
+        siblings = [session.get(TournamentMachine, mid) for mid in ids]
         ended = end_locked(
             session,
             pss,
@@ -567,7 +580,7 @@ def _end_game(
             now=now,
             reason=reason,
         )
-        if not advance:
+        if not advance or not heads:  # nobody waits (read under the lock): nothing to start
             return ended
         nxt = _next_to_play(session, machine, [m for m in siblings if m is not None])
         started, refused = _advance(session, pss, nxt, nxt.tournament, actor, now)

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from pss_core.db import LOCK_TIMEOUT_MS as LOCK_TIMEOUT_MS
+from pss_core.db import LOCK_TIMEOUT_SET
 from pss_core.errors import Busy, Refused
 from pss_core.models import (
     EventPlayer,
@@ -59,7 +60,7 @@ from pss_core.models import (
 )
 
 # LOCK_TIMEOUT_MS (imported above): how long a service waits for a row somebody else holds
-# before answering "busy"; set on every PostgreSQL connection pss opens (pss_core.db).
+# before answering "busy"; set by the first lock of each transaction.
 
 #: The lock order, lowest first (see the module docstring).
 LOCK_ORDER: tuple[type[Any], ...] = (
@@ -138,7 +139,12 @@ def lock_rows(session: Session, model: type[M], ids: Iterable[int | None]) -> li
     stmt = stmt.execution_options(populate_existing=True)
     if PROTECTION.enabled:
         if is_postgres(session):
-            # The wait is bounded by lock_timeout, set once per connection (pss_core.db).
+            # Once per transaction, not before every lock (pss_core.db forgets it when a
+            # transaction begins or a savepoint is rolled back).
+            conn = session.connection()
+            if not conn.info.get(LOCK_TIMEOUT_SET):
+                conn.execute(text(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}"))
+                conn.info[LOCK_TIMEOUT_SET] = True
             # key_share on a write lock renders FOR NO KEY UPDATE.
             stmt = stmt.with_for_update(key_share=True, of=model)
         else:
@@ -288,6 +294,17 @@ def bump_version(session: Session, tournament: Tournament) -> None:
     reopen) can begin before this transaction ends; the check that follows sees any job that
     began before it (:class:`Locked`). A status change waited for is also seen: the caller
     re-checks ``tournament.active`` and ``tournament.status`` after this."""
+    if not PROTECTION.enabled:
+        # The race tests' negative control: the version as read earlier, plus one, written
+        # back — what an update without a lock or an atomic increment does.
+        session.execute(
+            update(Tournament)
+            .where(Tournament.id == tournament.id)
+            .values(version=(tournament.version or 0) + 1)
+            .execution_options(synchronize_session=False)
+        )
+        set_committed_value(tournament, "version", (tournament.version or 0) + 1)
+        return
     with busy_on_lock_timeout(_what(Tournament)):
         version, active, status = session.execute(
             update(Tournament)
@@ -299,8 +316,7 @@ def bump_version(session: Session, tournament: Tournament) -> None:
     set_committed_value(tournament, "version", version)
     set_committed_value(tournament, "active", active)
     set_committed_value(tournament, "status", status)
-    if PROTECTION.enabled:
-        refuse_if_held(session, tournament)
+    refuse_if_held(session, tournament)
 
 
 def lock_scope(session: Session, scope: Tournament | Metatournament) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from pss_core import notify as notify_
 from pss_core.audit import Actor
@@ -85,7 +85,8 @@ def from_row(session: Session, player_id: int | None, team_id: int | None) -> Oc
             raise Refused(f"Team {team.name} has no players.", code="team_empty")
         return Occupant(player=first, team=team)
     if player_id is not None:
-        player = session.get(EventPlayer, player_id)
+        # With the person: what a scorekeeper is told names them.
+        player = session.get(EventPlayer, player_id, options=[joinedload(EventPlayer.player)])
         assert player is not None
         return Occupant(player=player)
     return None

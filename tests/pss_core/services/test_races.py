@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -573,15 +573,16 @@ def scores_on_every_machine(engine, pss) -> Round:
 
 @pytest.mark.postgres_only
 def test_no_score_is_lost_when_all_machines_finish_at_once(committed_engine, slow_pss):
-    """Protected by row locks only (the tournament row, whose version counts every score)."""
+    """Protected by the machine locks and one atomic ``version = version + 1`` per score (the
+    tournament's version counts every score; the tournament row is not locked beforehand)."""
     for r in _check_protected(scores_on_every_machine, committed_engine, slow_pss):
         assert r.oks == 3
 
 
 @pytest.mark.postgres_only
 def test_control_scores_lost_from_version_without_locks(committed_engine, slow_pss):
-    """Without the tournament lock two version bumps collapse into one: standings would miss a
-    score."""
+    """Without the atomic bump (the version read before, plus one, written back) two bumps
+    collapse into one: standings would miss a score."""
     r = _control(
         scores_on_every_machine, committed_engine, slow_pss, shows="missing from what standings see"
     )
@@ -592,13 +593,13 @@ def test_control_scores_lost_from_version_without_locks(committed_engine, slow_p
 
 
 @pytest.mark.postgres_only
-def test_a_held_lock_answers_busy_and_leaves_the_session_usable(committed_engine, pss):
+def test_a_held_lock_answers_busy_and_leaves_the_session_usable(committed_engine, pss, monkeypatch):
     w, mid = _fresh(
         committed_engine, pss, lambda w: (w.sell(w.players[0], 1), w.m().id)[1], players=1
     )
     pid = w.players[0].id
+    monkeypatch.setattr(locking, "LOCK_TIMEOUT_MS", 200)
     with Session(bind=committed_engine) as holder, Session(bind=committed_engine) as other:
-        other.execute(text("SET LOCAL lock_timeout = 200"))  # not the usual 5 s
         locking.lock_machines(holder, [mid])  # a scorekeeper's transaction, still open
         with pytest.raises(Busy) as err:
             games.start_game(
