@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         event.listen(engine.pool, "checkin", _checkin)
         event.listen(engine.pool, "checkout", _ping_if_idle)
     event.listen(engine, "begin", _forget_lock_timeout)
-    event.listen(engine, "rollback_savepoint", _forget_lock_timeout_after_savepoint)
+    event.listen(engine, "rollback_savepoint", _forget_lock_timeout)
     return engine
 
 
@@ -101,13 +101,16 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
 LOCK_TIMEOUT_SET = "pss.lock_timeout_set"
 
 
-def _forget_lock_timeout(connection: Any) -> None:
-    connection.info.pop(LOCK_TIMEOUT_SET, None)
+def _forget_lock_timeout(connection: Any, *args: Any) -> None:
+    # Called as a transaction begins, and as a savepoint is rolled back (a SET LOCAL made in it
+    # is undone with it). A connection that was lost needs nothing: its next DBAPI connection
+    # begins a new transaction.
+    if connection.invalidated:
+        return
+    from sqlalchemy import exc as sa_exc
 
-
-def _forget_lock_timeout_after_savepoint(connection: Any, name: Any, context: Any) -> None:
-    # A SET LOCAL made inside a savepoint that is rolled back is undone with it.
-    connection.info.pop(LOCK_TIMEOUT_SET, None)
+    with suppress(sa_exc.InvalidRequestError):  # the connection died under the savepoint
+        connection.info.pop(LOCK_TIMEOUT_SET, None)
 
 
 #: PostgreSQL error codes that mean the server or the connection is gone, not the statement

@@ -270,6 +270,10 @@ def start_locked(
     from the desk and one from the head of the queue share this). The tournament is checked
     again as its version is bumped, the last write."""
     name = machine.machine.name
+    if not tournament.active or tournament.status != TournamentStatus.ACTIVE:
+        # A lifecycle job holding the tournament is the better answer (and says when it ends);
+        # the happy path learns of one as it bumps the version.
+        locking.refuse_if_held(session, tournament)
     _check_can_start(machine, tournament)
     if machine.token_id is not None:
         current = occupants.from_row(session, machine.player_id, machine.team_id)

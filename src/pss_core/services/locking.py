@@ -3,7 +3,8 @@
 On PostgreSQL every service that changes play state first locks the rows whose state it decides on
 (``SELECT ... FOR NO KEY UPDATE``, which serialises lockers but does not block inserts of rows that
 merely reference the locked row). Locks are held until the transaction ends. A lock that cannot be
-had within :data:`LOCK_TIMEOUT_MS` becomes :class:`pss_core.errors.Busy` ("busy, try again").
+had within ``LOCK_TIMEOUT_MS`` (``pss_core.db``) becomes :class:`pss_core.errors.Busy` ("busy,
+try again").
 
 Lock order — always acquire in this order, each level sorted by id, to rule out deadlocks. A
 service may skip levels and may re-lock a row it already holds, but never goes back up a level:
@@ -13,7 +14,7 @@ service may skip levels and may re-lock a row it already holds, but never goes b
 3. ``event_players`` — a player's tokens, their game in progress, their queue place, offences.
 4. ``tournaments`` — ticket quota and sales of a tournament, its ``version``. Games do not lock
    the tournament to decide anything: they bump its ``version`` with one ``UPDATE`` as their
-   last write (:func:`bump_version`), so 16 machines do not wait on each other for the whole of
+   last write (``bump_version``), so 16 machines do not wait on each other for the whole of
    every start and score, only for that last statement to commit.
 5. ``metatournaments`` — ticket quota and sales of a metatournament.
 
