@@ -42,13 +42,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text
+import waitress
+from pyramid.config import Configurator
+from pyramid.response import Response
+from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from benchmarks.standings import build, scratch_engine
 from pss_core import db
-from pss_core.models import Score, Token, TournamentMachine
+from pss_core.models import Event, Score, Token, TournamentMachine
 from pss_core.plugins import get_plugin_manager
+from pss_core.services import setup
+from pss_web import make_app
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "bench-pass-123"
@@ -61,8 +66,6 @@ THREADS = 16  # waitress threads, the same for both apps
 def prepare(engine: Engine, *, machines: int, games: int) -> None:
     """The bench event (HERB, ``machines`` machines, one player per machine with ``games``
     paid tokens) and a scorekeeper."""
-    from pss_core.models import Event
-    from pss_core.services import setup
 
     build(engine, players=machines, machines=machines, scores=0, seed=1)
     now = datetime.now(UTC)
@@ -84,7 +87,7 @@ def prepare(engine: Engine, *, machines: int, games: int) -> None:
                 )
             )
         conn.execute(
-            Token.__table__.insert(),
+            insert(Token),
             [
                 {
                     "event_id": 1,
@@ -113,8 +116,6 @@ def prepare(engine: Engine, *, machines: int, games: int) -> None:
 
 def minimal_app(engine: Engine) -> Any:
     """Pyramid + SQLAlchemy, a session per request, only the writes a game must make."""
-    from pyramid.config import Configurator
-    from pyramid.response import Response
 
     factory = sessionmaker(bind=engine, expire_on_commit=False)
 
@@ -204,7 +205,6 @@ def minimal_app(engine: Engine) -> Any:
 
 
 def serve(app: Any) -> tuple[Any, int]:
-    import waitress
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=THREADS)
@@ -409,7 +409,6 @@ def run_side(
 
 
 def pss_app(engine: Engine) -> Any:
-    from pss_web import make_app
 
     return make_app(
         {"pss.engine": engine, "pss.plugins": get_plugin_manager(load_entrypoints=False)}

@@ -107,8 +107,6 @@ def _forget_lock_timeout(connection: Any, *args: Any) -> None:
     # begins a new transaction.
     if connection.invalidated:
         return
-    from sqlalchemy import exc as sa_exc
-
     with suppress(sa_exc.InvalidRequestError):  # the connection died under the savepoint
         connection.info.pop(LOCK_TIMEOUT_SET, None)
 
