@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -133,6 +134,25 @@ def database_unavailable(exc: BaseException) -> bool:
     # psycopg2 gives no code when it could not connect at all, or the connection is closed.
     return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError) and (
         type(exc.orig).__module__.startswith("psycopg2")
+    )
+
+
+#: SQLite's answers when another connection held the database longer than the busy timeout.
+_SQLITE_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
+
+
+def database_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite's "database is locked": another connection held the one write
+    lock for longer than the busy timeout, so nothing of this transaction was written. Outside
+    the lock helpers (which answer "busy") any write can meet it; like a lost database it is a
+    "try again shortly", not a bug."""
+    if not isinstance(exc, sa_exc.OperationalError) or not isinstance(
+        exc.orig, sqlite3.OperationalError
+    ):
+        return False
+    name = getattr(exc.orig, "sqlite_errorname", "")
+    return name in _SQLITE_BUSY or str(exc.orig).startswith(
+        ("database is locked", "database table is locked")
     )
 
 

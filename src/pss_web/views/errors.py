@@ -4,7 +4,8 @@ A domain error raised by a form action re-renders that form with the message and
 An anonymous visitor who needs a login is sent to the right login page (JSON clients get a 401).
 A lost database (refused, killed, restarting) is a 503 with Retry-After: its transaction did not
 commit (unless the connection died during the COMMIT itself), and the request works again once
-the database is back.
+the database is back. So is SQLite's "database is locked" from a write outside the lock helpers
+(another connection held the one write lock past the busy timeout; nothing was written).
 Anything else is a bug and a 500.
 """
 
@@ -23,7 +24,7 @@ from pyramid.settings import asbool
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from sqlalchemy import exc as sa_exc
 
-from pss_core.db import database_unavailable
+from pss_core.db import database_busy, database_unavailable
 from pss_core.errors import DomainError, Unavailable
 from pss_web.security import scope_of
 from pss_web.viewkit import json_response
@@ -147,8 +148,9 @@ def _unavailable_response(request: Any, exc: DomainError) -> Response:
 @exception_view_config(sa_exc.DBAPIError)
 @exception_view_config(sa_exc.TimeoutError)
 def database_error(exc: Exception, request: Any) -> Response:
-    """A lost database becomes a typed 503; any other database error is a bug (a 500)."""
-    if database_unavailable(exc):
+    """A lost or (SQLite) locked database becomes a typed 503; any other database error is a bug
+    (a 500)."""
+    if database_unavailable(exc) or database_busy(exc):
         log.warning(
             "database unavailable on %s %s: %s",
             request.method,
