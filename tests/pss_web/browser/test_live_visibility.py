@@ -62,14 +62,14 @@ def test_a_tab_polls_again_when_it_comes_back_into_view(
 
     page = new_page()
     polls: list[str] = []
-    page.on(
-        "request",
-        lambda r: (
-            polls.append(r.url)
-            if r.resource_type == "fetch" and r.url.endswith(STANDINGS)
-            else None
-        ),
-    )
+    answered: list[str] = []
+
+    def is_poll(r: Any) -> bool:
+        return bool(r.resource_type == "fetch" and r.url.endswith(STANDINGS))
+
+    page.on("request", lambda r: polls.append(r.url) if is_poll(r) else None)
+    page.on("requestfinished", lambda r: answered.append(r.url) if is_poll(r) else None)
+    page.on("requestfailed", lambda r: answered.append(r.url) if is_poll(r) else None)
     page.goto(base + STANDINGS)
     standings = page.locator("#live-standings")
     expect(standings).to_contain_text("Ada Flipper")
@@ -83,7 +83,12 @@ def test_a_tab_polls_again_when_it_comes_back_into_view(
     # once a minute); here they stop, so only coming into view itself can bring the change.
     page.evaluate("window.setTimeout = () => 0")
     page.evaluate(HIDE, True)
-    page.wait_for_timeout(500)  # a poll already on its way may still land
+    # A poll already on its way may still land: wait until every one sent has its answer.
+    for _ in range(240):  # a safety net of 12 s; polls answer in milliseconds
+        if len(answered) == len(polls):
+            break
+        page.wait_for_timeout(50)
+    assert len(answered) == len(polls), (polls, answered)
     before = len(polls)
     score(sqlite_url, pss, 102, 20_000_000)
     # Longer than a poll interval (4 s): a hidden tab makes no request in that time, and the
