@@ -438,7 +438,9 @@ herb_games = st.lists(
     st.tuples(st.sampled_from(PLAYERS), st.sampled_from(MACHINES), scores), max_size=16
 )
 db_settings = settings(
-    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
 
