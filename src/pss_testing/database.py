@@ -13,8 +13,10 @@ kit loaded into another project's test run changes nothing there.
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -131,6 +133,30 @@ def _create_pg_database() -> tuple[str, Callable[[], None]]:
     return url, drop
 
 
+_migrated_template: Path | None = None
+
+
+def migrated_sqlite(path: Path) -> str:
+    """A SQLite file at ``path`` at the newest schema; returns its URL. The schema is migrated
+    once per test run and copied from then on: a fresh migration takes seconds (a dozen
+    revisions and the job queue's schema), a copy of the closed file none, and the two are the
+    same file. Tests of the migrations themselves migrate for real."""
+    global _migrated_template
+    if _migrated_template is None or not _migrated_template.exists():
+        folder = Path(tempfile.mkdtemp(prefix="pss-schema-"))
+        atexit.register(shutil.rmtree, folder, True)
+        template = folder / "migrated.sqlite"
+        engine = db.make_engine(f"sqlite:///{template}")
+        try:
+            db.upgrade(engine)
+        finally:
+            engine.dispose()
+        _migrated_template = template
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_migrated_template, path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture(scope="session")
 def database_url(db_backend: str) -> Iterator[str]:
     """A freshly created database on the backend, migrated to head, dropped after the run."""
@@ -145,11 +171,7 @@ def database_url(db_backend: str) -> Iterator[str]:
             drop()
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite:///{Path(tmp) / 'pss-test.sqlite'}"
-            engine = db.make_engine(url)
-            db.upgrade(engine)
-            engine.dispose()
-            yield url
+            yield migrated_sqlite(Path(tmp) / "pss-test.sqlite")
 
 
 @pytest.fixture(scope="session")

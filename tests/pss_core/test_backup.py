@@ -21,6 +21,7 @@ from pss_core.demo import create_demo
 from pss_core.models import Event, Tournament
 from pss_core.plugins import Pss
 from pss_core.standings import compute_standings
+from pss_testing.database import migrated_sqlite
 
 
 def pss_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -45,9 +46,8 @@ def standings_of(engine: Engine, pss: Pss) -> dict[str, list[Any]]:
 
 @pytest.fixture
 def live_sqlite(tmp_path: Path, pss: Pss) -> str:
-    url = f"sqlite:///{tmp_path / 'venue.sqlite'}"
+    url = migrated_sqlite(tmp_path / "venue.sqlite")
     engine = db.make_engine(url)
-    db.upgrade(engine)
     with db.session_scope(engine) as session:
         create_demo(session, pss, play=True)
     engine.dispose()
@@ -87,10 +87,7 @@ def test_restore_does_not_overwrite_a_database_unless_asked(
 ) -> None:
     copy = tmp_path / "copy.sqlite"
     assert pss_cli("--db", live_sqlite, "backup", "-o", str(copy)).returncode == 0
-    target = f"sqlite:///{tmp_path / 'used.sqlite'}"
-    engine = db.make_engine(target)
-    db.upgrade(engine)
-    engine.dispose()
+    target = migrated_sqlite(tmp_path / "used.sqlite")
     done = pss_cli("--db", target, "restore", str(copy))
     assert done.returncode == 2
     assert "not empty; use --replace" in done.stderr

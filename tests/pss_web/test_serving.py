@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from webtest import TestApp
 
+from pss_testing.database import migrated_sqlite
 from pss_testing.web import JSON, csrf_token
 from pss_web import limits
 from pss_web.serving import SERVE_OPTIONS, create_server
@@ -139,13 +140,9 @@ def test_no_route_may_allow_more_than_the_server_reads() -> None:
 def served(tmp_path: Path, pss: Any) -> Iterator[tuple[str, int]]:
     """The app over a fresh SQLite file, served with ``pss serve``'s waitress options on
     127.0.0.1 at a free port."""
-    from pss_core import db
     from pss_web import make_app
 
-    url = f"sqlite:///{tmp_path / 'served.sqlite'}"
-    engine = db.make_engine(url)
-    db.upgrade(engine)
-    engine.dispose()
+    url = migrated_sqlite(tmp_path / "served.sqlite")
     server = create_server(
         make_app({"pss.database_url": url, "pss.plugins": pss}), host="127.0.0.1", port=0
     )

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from pss_core import db, jobs
+from pss_testing.database import migrated_sqlite
 
 CALLS: list[dict[str, object]] = []
 
@@ -19,8 +20,7 @@ def record(runtime: jobs.Runtime, **kwargs: object) -> None:
 
 @pytest.fixture
 def sqlite_engine(tmp_path):
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'jobs.sqlite'}")
-    db.upgrade(engine)
+    engine = db.make_engine(migrated_sqlite(tmp_path / "jobs.sqlite"))
     CALLS.clear()
     yield engine
     engine.dispose()

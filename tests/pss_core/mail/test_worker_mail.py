@@ -15,6 +15,7 @@ from pss_core.audit import Actor
 from pss_core.demo import create_demo
 from pss_core.models import EventPlayer, MailStatus, OutgoingMail, Tournament
 from pss_core.services import tickets as tickets_svc
+from pss_testing.database import migrated_sqlite
 
 from .conftest import parts
 
@@ -84,9 +85,8 @@ def test_worker_process_sends_what_was_committed(committed_engine, database_url,
 def test_worker_reads_smtp_settings_from_the_ini_file(tmp_path, pss, inbox, monkeypatch, capsys):
     from pss_core import db
 
-    url = f"sqlite:///{tmp_path / 'pss.sqlite'}"
+    url = migrated_sqlite(tmp_path / "pss.sqlite")
     engine = db.make_engine(url)
-    db.upgrade(engine)
     for var in ("PSS_SMTP_HOST", "PSS_SMTP_PORT"):
         monkeypatch.delenv(var, raising=False)
     _sell_committed(engine, pss)  # no SMTP configured in this process: the mail waits

@@ -11,13 +11,13 @@ from pss_core.models import Event, EventPlayer, Purchase, PurchaseStatus, Tourna
 from pss_core.payments import online
 from pss_core.payments.providers import Payments
 from pss_core.payments.stripe_gateway import API_BASE_ENV, StripeProvider
+from pss_testing.database import migrated_sqlite
 from pss_testing.loadtest import build_shop
 
 
 def test_sweep_holds_and_the_worker(tmp_path, pss, fake, monkeypatch, capsys):
-    url = f"sqlite:///{tmp_path / 'pss.sqlite'}"
+    url = migrated_sqlite(tmp_path / "pss.sqlite")
     engine = db.make_engine(url)
-    db.upgrade(engine)
     payments = Payments.only(StripeProvider(api_base=fake.url))
     now = utcnow()
     with Session(engine, expire_on_commit=False) as s:

@@ -50,13 +50,9 @@ def browser_requirement() -> Callable[[str], None]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A fresh SQLite file migrated to the newest schema."""
-    from pss_core import db
+    from pss_testing.database import migrated_sqlite
 
-    url = f"sqlite:///{tmp_path / 'pss-browser.sqlite'}"
-    engine = db.make_engine(url)
-    db.upgrade(engine)
-    engine.dispose()
-    return url
+    return migrated_sqlite(tmp_path / "pss-browser.sqlite")
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from webtest import TestApp
 from pss_core import db
 from pss_core.demo import DEMO_PIN, create_demo
 from pss_core.plugins import get_plugin_manager
+from pss_testing.database import migrated_sqlite
 from pss_testing.web import post_json
 from pss_web import make_app
 
@@ -25,8 +26,7 @@ LOGIN = "/events/demo/player-login"
 @pytest.fixture(scope="module")
 def database(tmp_path_factory: pytest.TempPathFactory, fast_hashing: None) -> Path:
     path = tmp_path_factory.mktemp("busy") / "pss.sqlite"
-    engine = db.make_engine(f"sqlite:///{path}")
-    db.upgrade(engine)
+    engine = db.make_engine(migrated_sqlite(path))
     with Session(engine) as s:
         create_demo(s, get_plugin_manager(load_entrypoints=False))
         s.commit()
