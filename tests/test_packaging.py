@@ -65,13 +65,13 @@ def core_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
     )
     env_dir = base / "venv"
-    venv.create(env_dir, with_pip=True, system_site_packages=False)
+    # No pip of its own: this environment's pip installs into it (``--python``), which saves
+    # bootstrapping one there.
+    venv.create(env_dir, with_pip=False, system_site_packages=False)
     python = env_dir / "bin" / "python"
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q"]
     core = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    for cmd in (
-        [str(python), "-m", "pip", "install", "-q", *core],
-        [str(python), "-m", "pip", "install", "-q", "--no-deps", str(source)],
-    ):
+    for cmd in ([*pip, *core], [*pip, "--no-deps", str(source)]):
         done = _run(cmd, timeout=INSTALL_TIMEOUT, cwd=base)
         assert done.returncode == 0, done.stdout + done.stderr
     return python
