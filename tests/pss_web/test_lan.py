@@ -19,6 +19,7 @@ from webtest import TestApp
 
 from pss_core.models import Event
 from pss_core.plugins import Pss
+from pss_testing.database import migrated_sqlite
 from pss_web import lan
 
 
@@ -118,7 +119,7 @@ def test_serve_prints_the_address_and_its_qr_code(tmp_path: Path) -> None:
                 "-m",
                 "pss_core.cli",
                 "--db",
-                f"sqlite:///{tmp_path / 'p.sqlite'}",
+                migrated_sqlite(tmp_path / "p.sqlite"),
                 "serve",
                 "--demo",
                 "--host",
