@@ -12,16 +12,16 @@ import argparse
 import getpass
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
-from sqlalchemy.engine import Engine
 
-from pss_core import db
-from pss_core.audit import Actor
 from pss_core.errors import DomainError
-from pss_core.services import accounts
-from pss_core.services.setup import user_by_name
+
+if TYPE_CHECKING:  # the services are imported when a command runs, not for ``pss --help``
+    from sqlalchemy.engine import Engine
+
+    from pss_core.audit import Actor
 
 #: What the first-run messages tell a person to run.
 CREATE_ADMIN_HINT = "pss admin create-owner USERNAME --admin"
@@ -58,6 +58,8 @@ class CommandError(Exception):
 
 
 def _cli_actor() -> Actor:
+    from pss_core.audit import Actor
+
     # The audit log says the change came from the command line of this machine's user.
     try:
         who = getpass.getuser()
@@ -66,10 +68,13 @@ def _cli_actor() -> Actor:
     return Actor(f"command line ({who})")
 
 
-def ask_new_password(
-    term: Terminal, *, minimum: int = accounts.ACCOUNT_PASSWORD_MIN, tries: int = 3
-) -> str:
-    """A new password typed twice on the terminal (not echoed)."""
+def ask_new_password(term: Terminal, *, minimum: int | None = None, tries: int = 3) -> str:
+    """A new password typed twice on the terminal (not echoed); at least ``minimum``
+    characters (default: an account password's minimum)."""
+    from pss_core.services import accounts
+
+    if minimum is None:
+        minimum = accounts.ACCOUNT_PASSWORD_MIN
     for _ in range(tries):
         first = term.ask_secret(f"New password (at least {minimum} characters): ")
         second = term.ask_secret("The same password again: ")
@@ -83,6 +88,8 @@ def ask_new_password(
 def _password_from(args: argparse.Namespace, term: Terminal) -> str:
     """The new password from ``--password-stdin``, ``--password-file``, ``--password`` or, on a
     terminal, a prompt."""
+    from pss_core.services import accounts
+
     if args.password_stdin:
         line = term.stdin.readline()
         return accounts.check_new_password(line.rstrip("\r\n"))
@@ -111,6 +118,9 @@ def _password_from(args: argparse.Namespace, term: Terminal) -> str:
 def create_admin_interactively(engine: Engine, term: Terminal, *, optional: bool) -> bool:
     """Ask for the instance administrator's username and password and create the account.
     With ``optional``, an empty username skips it; returns whether an account was made."""
+    from pss_core import db
+    from pss_core.services import accounts
+
     term.stdout.write(
         "This pss instance has no accounts yet. Create its administrator: an event owner who "
         "can also create other event owners' accounts.\n"
@@ -147,6 +157,9 @@ def first_run(engine: Engine, term: Terminal, *, optional: bool) -> bool:
     without accounts, ask for one on a terminal, else raise :class:`CommandError` saying how to
     create one (with ``optional``, as for ``pss initdb``, only say so). Returns whether the
     instance has an account now."""
+    from pss_core import db
+    from pss_core.services import accounts
+
     with db.session_scope(engine) as session:
         if accounts.has_users(session):
             return True
@@ -168,6 +181,9 @@ def first_run(engine: Engine, term: Terminal, *, optional: bool) -> bool:
 
 
 def cmd_create_owner(args: argparse.Namespace, term: Terminal | None = None) -> int:
+    from pss_core import db
+    from pss_core.services import accounts
+
     term = term or Terminal()
     engine = db.make_engine(args.db)
     db.upgrade(engine)
@@ -193,6 +209,10 @@ def cmd_create_owner(args: argparse.Namespace, term: Terminal | None = None) -> 
 
 
 def cmd_set_password(args: argparse.Namespace, term: Terminal | None = None) -> int:
+    from pss_core import db
+    from pss_core.services import accounts
+    from pss_core.services.setup import user_by_name
+
     term = term or Terminal()
     engine = db.make_engine(args.db)
     db.upgrade(engine)
@@ -224,6 +244,9 @@ def cmd_set_password(args: argparse.Namespace, term: Terminal | None = None) -> 
 
 
 def cmd_owners(args: argparse.Namespace, term: Terminal | None = None) -> int:
+    from pss_core import db
+    from pss_core.services import accounts
+
     term = term or Terminal()
     engine = db.make_engine(args.db)
     db.upgrade(engine)

@@ -8,9 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pss_core import backup as backups
-from pss_core import db
-
 EXIT_FAILED = 2
 
 
@@ -59,6 +56,9 @@ def add_parser(subparsers: Any) -> None:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    from pss_core import backup as backups
+    from pss_core import db
+
     url = db.database_url(args.db)
     dest = Path(args.output) if args.output else backups.timestamped(Path(args.dir), url)
     try:
@@ -73,6 +73,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    from pss_core import backup as backups
+    from pss_core import db
+
     url = db.database_url(args.db)
     try:
         backups.restore(Path(args.file), url, replace=args.replace)

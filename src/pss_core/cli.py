@@ -8,8 +8,14 @@ import importlib
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
 
-from pss_core import db
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+# Nothing heavy at import time (SQLAlchemy, Pyramid, argon2, the job engine): ``pss --help``
+# only builds the parser, and each command imports what it needs when it runs. The subcommand
+# modules below follow the same rule; tests/pss_core/test_cli_startup.py checks it.
 
 #: Modules that add subcommands: each has ``add_parser(subparsers)``.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
@@ -27,11 +33,15 @@ COMMANDS_GROUP = "pss.commands"
 EXTRA_COMMANDS = {"serve": "web"}
 
 
-def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _engine(args: argparse.Namespace) -> Engine:
+    from pss_core import db
+
     return db.make_engine(args.db)
 
 
 def cmd_initdb(args: argparse.Namespace) -> int:
+    from pss_core import db
+
     engine = _engine(args)
     db.upgrade(engine)
     print(
@@ -50,6 +60,7 @@ def cmd_initdb(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from pss_core import db
     from pss_core.demo import create_demo
     from pss_core.plugins import default_pss
 

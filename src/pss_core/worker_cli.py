@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine
+if TYPE_CHECKING:  # imported when the worker runs, not for ``pss --help``
+    from sqlalchemy import Connection, Engine
 
-from pss_core import db
-from pss_core.jobs.registry import Runtime
+    from pss_core.jobs.registry import Runtime
 
 WORKER_HELP = (
     "On PostgreSQL this is a procrastinate worker: it runs jobs deferred by the web app (e-mail) "
@@ -74,6 +74,7 @@ def environment_runtime(
     """A runtime from the environment: the installed plugins, their payment providers (made from
     ``settings``; Stripe's API base also from ``PSS_STRIPE_API_BASE``) and SMTP (``PSS_SMTP_*``
     over ``settings``)."""
+    from pss_core.jobs.registry import Runtime
     from pss_core.mail.settings import MailSettings
     from pss_core.payments.providers import Payments
     from pss_core.plugins import default_pss
@@ -88,6 +89,7 @@ def environment_runtime(
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from pss_core import db
     from pss_core.jobs import worker
     from pss_core.mail.settings import MailSettings
 

@@ -7,26 +7,26 @@ Each web subpackage has an ``includeme``; all includes happen before the one ``c
 from __future__ import annotations
 
 import warnings
-from typing import Any
-
-with warnings.catch_warnings():
-    # WebOb 1.8 imports the standard library's ``cgi`` module, deprecated since Python 3.11 (it
-    # is not removed before 3.13); silence just that, so running with -W error still works.
-    warnings.filterwarnings("ignore", message="'cgi' is deprecated", category=DeprecationWarning)
-    import webob  # type: ignore[import-untyped]  # noqa: F401
-
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
-from pyramid.config import Configurator
-from pyramid.settings import asbool
-from pyramid.static import QueryStringConstantCacheBuster
+# WebOb 1.8 imports the standard library's ``cgi`` module, deprecated since Python 3.11 (it is
+# not removed before 3.13); silence just that, so running with -W error still works. A filter,
+# not an import of WebOb under one: WebOb comes with Pyramid, which this package imports only
+# when an app is made (``pss --help`` loads this package for ``pss serve``'s options).
+warnings.filterwarnings("ignore", message="'cgi' is deprecated", category=DeprecationWarning)
 
-from pss_core.services.auth import DEFAULT_POLICY, ThrottlePolicy
-from pss_web.assets import STATIC_DIR, static_digest
+if TYPE_CHECKING:
+    from pss_core.services.auth import ThrottlePolicy
+
+# Pyramid, the services and the models are imported by make_app, not with the package:
+# ``pss --help`` loads ``pss_web.cli`` (the ``pss serve`` entry point) and nothing more.
 
 
 def throttle_policy(settings: dict[str, Any]) -> ThrottlePolicy:
     """Login throttling from settings (``pss.login.max_failures`` and friends)."""
+
+    from pss_core.services.auth import DEFAULT_POLICY, ThrottlePolicy
 
     def number(name: str, default: int) -> int:
         return int(settings.get(f"pss.login.{name}", default))
@@ -49,7 +49,12 @@ def make_app(settings: dict[str, Any] | None = None, **overrides: Any) -> Any:
     """Build the WSGI app. ``settings["pss.database_url"]`` names the database; tests may pass
     ``pss.engine`` (an Engine) or ``pss.session_factory`` instead, and ``pss.plugins`` (a
     ``Pss`` manager)."""
-    from pss_core.standings import StandingsCache  # noqa: PLC0415  pss --help imports this package (pss_web.cli)
+    from pyramid.config import Configurator
+    from pyramid.settings import asbool
+    from pyramid.static import QueryStringConstantCacheBuster
+
+    from pss_core.standings import StandingsCache
+    from pss_web.assets import STATIC_DIR, static_digest
 
     settings = {**(settings or {}), **overrides}
     # The transaction is annotated before traversal, when no login scope is known yet.

@@ -14,14 +14,16 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from pss_core.contract.options import OptionSpec, find_option, resolve_options, store_options
-from pss_core.models import Entry, EntryStatus
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from pss_core.contract.plays import GameResult, GameStart, QueueJoin, TicketSale
     from pss_core.contract.standings import Ranking, ScoreRow, Standings
-    from pss_core.models import EventPlayer, Tournament
+    from pss_core.models import Entry, EventPlayer, Tournament
+
+# The models (SQLAlchemy) are imported where a default method needs them, not with the contract:
+# ``import pss_core`` (and so ``pss --help``) stays free of the ORM.
 
 
 class Format:
@@ -81,6 +83,8 @@ class Format:
         """Called when a game starts: the entry it belongs to, either an open entry of the
         owner's or a new (unsaved) :class:`~pss_core.models.Entry`. Default: every game is its own
         one-game entry, as in HERB."""
+        from pss_core.models import Entry
+
         t = game.tournament
         if game.team is not None:
             return Entry(
@@ -96,6 +100,8 @@ class Format:
         """Called after a game ends (score recorded or voided), in the same transaction and
         before the ``pss_game_finished`` hook. Close entries here. Default: the game's entry is
         complete, or voided with the game, as in HERB."""
+        from pss_core.models import EntryStatus
+
         entry = result.entry
         if result.voided:
             entry.status = EntryStatus.VOIDED

@@ -6,8 +6,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pss_core import db
-
 
 def add_parser(subparsers: Any) -> None:
     sweep = subparsers.add_parser(
@@ -22,6 +20,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def cmd_sweep_holds(args: argparse.Namespace) -> int:
+    from pss_core import db
     from pss_core.payments.online import sweep_expired_holds
 
     engine = db.make_engine(args.db)
