@@ -62,7 +62,13 @@ def one_round(
         threads=threads,
     )
     served = race(
-        engine, pss, payments, one_by_one, buyers=one_by_one.player_ids, succeed=fake.succeed, threads=1
+        engine,
+        pss,
+        payments,
+        one_by_one,
+        buyers=one_by_one.player_ids,
+        succeed=fake.succeed,
+        threads=1,
     )
     for result, what in ((raced, "race"), (served, "sequential")):
         if result.oversold or result.completed_tickets != left:

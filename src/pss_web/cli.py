@@ -47,7 +47,17 @@ def add_parser(subparsers: Any) -> None:
     )
     serve.add_argument("--port", type=int, default=6543)
     serve.add_argument("--demo", action="store_true", help="create the demo event first")
-    serve.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    serve.add_argument(
+        "--threads", type=int, default=8, help="threads per worker process (default 8)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes sharing the port (default 1); for a busy event on a "
+        "server with several cores, one per core (see the deployment guide)",
+    )
     serve.add_argument(
         "--trusted-proxy",
         metavar="ADDRESS",
@@ -82,10 +92,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if missing:
         print(f"{WEB_EXTRA_HINT} (missing: {', '.join(missing)})", file=sys.stderr)
         return 2
+    if args.workers < 1:
+        print("pss serve: --workers is at least 1", file=sys.stderr)
+        return 2
     from pss_core import db
     from pss_core.cli import print_logins
     from pss_web import make_app
-    from pss_web.serving import serve
+    from pss_web.serving import Workers, serve
 
     engine = db.make_engine(args.db)
     db.upgrade(engine)
@@ -122,19 +135,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
             lan_url = f"http://{address}:{args.port}/"
             print(f"Phones on the venue Wi-Fi open {lan_url}")
             print(terminal_qr(lan_url))
-    app = make_app({"pss.database_url": url, "pss.lan_url": lan_url})
-    if args.backup_every > 0:
-        from pathlib import Path
+    settings = {"pss.database_url": url, "pss.lan_url": lan_url}
+    # One process: the app now. Several: each worker makes its own app, and so its own
+    # database pool, after the fork; no connection is shared between processes.
+    app = make_app(settings) if args.workers == 1 else None
+    engine.dispose()
 
-        from pss_core.backup import BackupSchedule
+    def start_backups() -> None:
+        if args.backup_every > 0:
+            from pathlib import Path
 
-        BackupSchedule(
-            url,
-            Path(args.backup_dir),
-            args.backup_every,
-            args.backup_keep,
-            report=lambda line: print(line, flush=True),
-        ).start()
+            from pss_core.backup import BackupSchedule
+
+            BackupSchedule(
+                url,
+                Path(args.backup_dir),
+                args.backup_every,
+                args.backup_keep,
+                report=lambda line: print(line, flush=True),
+            ).start()
+
     base = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{args.port}"
     print(f"pss is serving on {base}/  (Ctrl-C stops it)")
     if args.demo:
@@ -149,5 +169,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto x-forwarded-host",
             "clear_untrusted_proxy_headers": True,
         }
-    serve(app, host=host, port=args.port, threads=args.threads, **proxy)
-    return 0
+    if app is not None:
+        start_backups()
+        serve(app, host=host, port=args.port, threads=args.threads, **proxy)
+        return 0
+    # The backups' thread starts after the forks (a thread's locks do not survive a fork).
+    return Workers(
+        lambda: make_app(settings),
+        args.workers,
+        host=host,
+        port=args.port,
+        threads=args.threads,
+        **proxy,
+    ).run(after_start=start_backups)

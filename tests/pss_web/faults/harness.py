@@ -73,8 +73,10 @@ def free_port() -> int:
 class Served:
     """``pss --db URL serve`` on 127.0.0.1 at a spare port; restartable on the same port."""
 
-    def __init__(self, url: str, log: Path) -> None:
+    def __init__(self, url: str, log: Path, *options: str) -> None:
         self.url = url
+        #: More ``pss serve`` options (``--workers 2``).
+        self.options = options
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -84,7 +86,17 @@ class Served:
     def command(self) -> list[str]:
         script = Path(sys.executable).with_name("pss")
         prefix = [str(script)] if script.exists() else [sys.executable, "-m", "pss_core.cli"]
-        return [*prefix, "--db", self.url, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        return [
+            *prefix,
+            "--db",
+            self.url,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            *self.options,
+        ]
 
     def start(self) -> None:
         assert self.proc is None or self.proc.poll() is not None
@@ -139,8 +151,8 @@ class Served:
 
 
 @contextlib.contextmanager
-def serving(url: str, log: Path) -> Iterator[Served]:
-    served = Served(url, log)
+def serving(url: str, log: Path, *options: str) -> Iterator[Served]:
+    served = Served(url, log, *options)
     try:
         served.start()
         yield served
@@ -155,6 +167,8 @@ def serving(url: str, log: Path) -> Iterator[Served]:
 class Plan:
     slug: str
     username: str
+    #: A desk account (same password).
+    desk_username: str
     #: Per scorekeeper: (tournament machine id, the numbers of the players it plays).
     stations: tuple[tuple[int, tuple[int, ...]], ...]
 
@@ -162,8 +176,8 @@ class Plan:
 def seed(
     engine: Engine, pss: Pss, *, stations: int = 3, players_each: int = 2, tickets_each: int = 60
 ) -> Plan:
-    """An event with a HERB tournament, one machine per scorekeeping station, players with plenty
-    of tickets, and a scorekeeper account."""
+    """An event with a HERB tournament, one machine per scorekeeping station, players with
+    ``tickets_each`` tickets, a scorekeeper and a desk account."""
     n = secrets.token_hex(3)
     with Session(bind=engine, expire_on_commit=False) as s:
         owner = User(username=f"owner-{n}", password_hash="x", is_event_owner=True)
@@ -173,6 +187,7 @@ def seed(
         main = setup.create_tournament(s, pss, event, "Main", "herb", slug="main", price_cents=100)
         username = f"sk-{n}"
         setup.add_event_user(s, event, username, PASSWORD, [Role.SCOREKEEPER])
+        setup.add_event_user(s, event, f"desk-{n}", PASSWORD, [Role.DESK])
         desk = Actor("desk")
         numbers = itertools.count(101)
         plan = []
@@ -188,13 +203,19 @@ def seed(
                 )
                 s.add(ep)
                 s.flush()
-                tickets.sell_tickets(
-                    s, pss, player=ep, count=tickets_each, tournament=main, actor=desk
-                )
+                if tickets_each:
+                    tickets.sell_tickets(
+                        s, pss, player=ep, count=tickets_each, tournament=main, actor=desk
+                    )
                 mine.append(ep.number)
             plan.append((machine.id, tuple(mine)))
         s.commit()
-        return Plan(slug=event.slug, username=username, stations=tuple(plan))
+        return Plan(
+            slug=event.slug,
+            username=username,
+            desk_username=f"desk-{n}",
+            stations=tuple(plan),
+        )
 
 
 # --- scorekeepers over HTTP ---------------------------------------------------------------------
@@ -205,6 +226,7 @@ class Answer:
     status: int | None  # None: no answer (refused, reset, timed out)
     body: Any = None
     retry_after: str | None = None
+    etag: str | None = None
 
     @property
     def code(self) -> str | None:
@@ -214,10 +236,13 @@ class Answer:
 class Client:
     """One scorekeeper's browser: cookies, the CSRF token, JSON in and out; 127.0.0.1 only."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, jar: CookieJar | None = None, host: str | None = None) -> None:
         assert base.startswith("http://127.0.0.1:")
         self.base = base
-        self.jar = CookieJar()
+        #: Another client's jar: the same browser talking to another server.
+        self.jar = CookieJar() if jar is None else jar
+        #: The Host header to send (a proxy in front of several servers sends its own name).
+        self.host = host
         self.opener = urllib.request.build_opener(
             urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(self.jar)
         )
@@ -227,8 +252,17 @@ class Client:
         # Double submit: the token is whatever the csrf_token cookie says now (a login renews it).
         return next((c.value or "" for c in self.jar if c.name == "csrf_token"), "")
 
-    def call(self, method: str, path: str, data: dict[str, Any] | None = None) -> Answer:
-        headers = dict(JSON_HEADERS)
+    def call(
+        self,
+        method: str,
+        path: str,
+        data: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        headers = {**JSON_HEADERS, **(headers or {})}
+        if self.host:
+            headers["Host"] = self.host
         body = None
         if method != "GET":
             headers["Content-Type"] = "application/json"
@@ -252,14 +286,16 @@ class Client:
             body: Any = json.loads(raw) if raw else None
         except ValueError:
             body = raw[:200].decode(errors="replace")
-        return Answer(status, body, headers.get("Retry-After"))
+        return Answer(status, body, headers.get("Retry-After"), headers.get("ETag"))
 
-    def login(self, plan: Plan) -> Answer:
+    def login(self, plan: Plan, username: str | None = None) -> Answer:
         got = self.call("GET", "/api/csrf")
         if got.status != 200:
             return got
         return self.call(
-            "POST", f"/events/{plan.slug}/login", {"username": plan.username, "password": PASSWORD}
+            "POST",
+            f"/events/{plan.slug}/login",
+            {"username": username or plan.username, "password": PASSWORD},
         )
 
 
@@ -469,6 +505,25 @@ def check_aftermath(engine: Engine, traffic: Traffic) -> None:
     assert traffic.bad_answers() == [], traffic.summary()
     assert missing_acknowledged(engine, traffic) == [], traffic.summary()
     assert broken_invariants(engine) == {}
+
+
+@contextlib.contextmanager
+def database_refused(admin: Engine, database: str, app_name: str) -> Iterator[None]:
+    """While inside: ``database`` refuses new connections and the backends of ``app_name`` are
+    terminated (``admin`` is an AUTOCOMMIT engine on another database of the server)."""
+    with admin.connect() as conn:
+        conn.execute(text(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS false'))
+        try:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = :app"
+                ),
+                {"app": app_name},
+            )
+            yield
+        finally:
+            conn.execute(text(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true'))
 
 
 # --- a throwaway PostgreSQL cluster -------------------------------------------------------------

@@ -19,7 +19,15 @@ from sqlalchemy.engine import make_url
 from pss_core import db
 from pss_core.plugins import Pss
 
-from .harness import Cluster, Traffic, check_aftermath, postgres_bindir, seed, serving
+from .harness import (
+    Cluster,
+    Traffic,
+    check_aftermath,
+    database_refused,
+    postgres_bindir,
+    seed,
+    serving,
+)
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
 
@@ -73,19 +81,9 @@ def test_terminated_connections_answer_503_and_recover(
         ):
             pid = served.pid
             traffic.wait_acked(BEFORE, "before the connections are cut")
-            with admin.connect() as conn:
-                conn.execute(text(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS false'))
-                try:
-                    conn.execute(
-                        text(
-                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE application_name = :app"
-                        ),
-                        {"app": app_name},
-                    )
-                    traffic.wait_unavailable(UNAVAILABLE)
-                finally:
-                    conn.execute(text(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true'))
+            assert database is not None
+            with database_refused(admin, database, app_name):
+                traffic.wait_unavailable(UNAVAILABLE)
             traffic.wait_acked(AFTER, "after the connections are allowed again")
             # Recovered without a restart.
             assert served.pid == pid
