@@ -10,7 +10,16 @@ import subprocess
 import sys
 
 #: Libraries none of which ``pss --help`` may load.
-HEAVY = ("sqlalchemy", "pyramid", "argon2", "procrastinate", "psycopg", "psycopg2", "jinja2")
+HEAVY = (
+    "sqlalchemy",
+    "pyramid",
+    "argon2",
+    "procrastinate",
+    "psycopg",
+    "psycopg2",
+    "jinja2",
+    "webob",
+)
 
 PROBE = """
 import contextlib, io, json, sys

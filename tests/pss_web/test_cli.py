@@ -24,6 +24,7 @@ def test_serve_is_contributed_through_the_entry_point() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "--demo" in done.stdout
+    assert "--workers" in done.stdout
 
 
 def test_with_the_web_libraries_installed_nothing_is_missing() -> None:
@@ -42,3 +43,8 @@ def test_an_unknown_argument_is_still_an_error(capsys) -> None:
     with pytest.raises(SystemExit):
         cli.main(["formats", "--no-such-option"])
     assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
+
+
+def test_workers_are_at_least_one(capsys) -> None:
+    assert cli.main(["--db", "sqlite://", "serve", "--workers", "0"]) == 2
+    assert "--workers is at least 1" in capsys.readouterr().err
