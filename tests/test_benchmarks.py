@@ -9,13 +9,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _quick(name: str, tmp_path: Path, *args: str) -> object:
+def _quick(name: str, tmp_path: Path, *args: str) -> Any:
     out = tmp_path / f"{name}.json"
     done = subprocess.run(
         [sys.executable, "-m", f"benchmarks.{name}", "--quick", "--json", str(out), *args],
@@ -40,6 +41,7 @@ def test_purchases_race_and_sequential_sell_exactly_the_entries_left(tmp_path: P
     url = os.environ.get("PSS_TEST_DATABASE_URL")
     if not url:
         pytest.skip("needs PostgreSQL (PSS_TEST_DATABASE_URL)")
-    (result,) = _quick("purchases", tmp_path, "--pg-url", url)  # type: ignore[misc]
+    results: list[dict[str, Any]] = _quick("purchases", tmp_path, "--pg-url", url)
+    (result,) = results
     assert result["race_outcomes"] == {"paid": 5, "sold_out": 45}
     assert result["sequential_outcomes"] == {"paid": 5, "sold_out": 45}

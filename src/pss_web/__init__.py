@@ -68,7 +68,7 @@ def make_app(settings: dict[str, Any] | None = None, **overrides: Any) -> Any:
         config.add_jinja2_search_path("pss_web:templates", name=".html")
         config.commit()
         env = config.get_jinja2_environment(".html")
-        from pss_web import templating  # noqa: PLC0415  pss --help imports this package (pss_web.cli)
+        from pss_web import templating
 
         templating.configure(env)
         config.include(".security")

@@ -118,7 +118,7 @@ class Workers:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 create_server(self.make_app(), sockets=[self.sock], **self.options).run()
                 code = 0
-            except BaseException:
+            except BaseException:  # noqa: BLE001  a forked worker reports and exits, whatever it was
                 traceback.print_exc()
             finally:
                 sys.stdout.flush()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -124,7 +125,10 @@ def test_two_servers_on_one_database_are_one_pss(
 
 def _children(pid: int) -> set[int]:
     done = subprocess.run(
-        ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False
+        [shutil.which("ps") or "ps", "-o", "pid=", "--ppid", str(pid)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return {int(p) for p in done.stdout.split()}
 
