@@ -140,6 +140,9 @@ def test_a_database_restart_answers_503_and_recovers(
             traffic.wait_acked(AFTER, "after the database is back")
             assert served.pid == pid
             assert served.starts == 1
+        # The test's own pooled connections died with the server (pss's were replaced as they
+        # failed); the checks read through new ones.
+        engine.dispose()
         check_aftermath(engine, traffic)
     finally:
         engine.dispose()
