@@ -703,6 +703,32 @@ class Score(Base):
     )
 
 
+class BestScore(Base):
+    """What the standings read instead of every score, kept by
+    :mod:`pss_core.services.best_scores` in the transaction of each change: with ``entry_id``,
+    one game of a complete entry (PAPA-style standings count an entry's games); without, a
+    player's (or team's) best and lowest score on a machine over their complete entries (HERB).
+    Rows on removed machines stay: whether they count is the tournament's choice, read with them."""
+
+    __tablename__ = "best_scores"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id"))
+    tournament_machine_id: Mapped[int] = mapped_column(ForeignKey("tournament_machines.id"))
+    player_id: Mapped[int | None] = mapped_column(ForeignKey("event_players.id"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"), index=True)
+    high: Mapped[int] = mapped_column(BigInteger)
+    low: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_best_scores_tournament", "tournament_id", "tournament_machine_id"),
+        Index("ix_best_scores_player", "tournament_id", "player_id"),
+        Index("ix_best_scores_team", "tournament_id", "team_id"),
+    )
+
+
 class QueueSlot(Base):
     """A place in one tournament machine's queue. A player waits in at most one queue."""
 

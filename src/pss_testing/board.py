@@ -31,7 +31,7 @@ from pss_core.models import (
     User,
 )
 from pss_core.plugins import Pss
-from pss_core.services import admin, games, setup, tickets
+from pss_core.services import admin, best_scores, games, setup, tickets
 from pss_core.standings import Standings, compute_standings
 
 
@@ -148,7 +148,7 @@ class Board:
                 )
             )
         t.version += 1
-        self.session.flush()
+        best_scores.refresh_entry(self.session, entry.id)
         return entry
 
     # --- playing through the services, as the desk and scorekeepers do ----------------------

@@ -107,3 +107,49 @@ def test_webhook_events_keep_their_rows_when_keyed_per_event(tmp_path):
             (1, "evt_1")
         ]
     engine.dispose()
+
+
+def test_best_scores_are_filled_from_the_scores_already_stored(tmp_path, make_pss):
+    """0013 creates ``best_scores`` and works its rows out from the stored scores: the same rows
+    the services keep (each complete entry's games, each player's best and lowest per machine;
+    open and voided entries never)."""
+    from alembic import command
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from pss_core.models import BestScore, EntryStatus
+    from pss_testing.board import new_board
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    db.upgrade(engine)
+    columns = (
+        BestScore.tournament_machine_id,
+        BestScore.player_id,
+        BestScore.entry_id,
+        BestScore.high,
+        BestScore.low,
+    )
+
+    def rows(session):
+        found = session.execute(select(*columns)).all()
+        return sorted((tuple(r) for r in found), key=lambda r: [v or 0 for v in r])
+
+    with Session(engine) as session:
+        board = new_board(session, make_pss())
+        herb = board.tournament("herb", ["A", "B"])
+        papa = board.tournament("papa", ["A", "B"], options={"games_per_entry": 2})
+        board.game(herb, "P1", "A", 50)
+        board.game(herb, "P1", "A", 70)
+        board.game(herb, "P2", "B", 30)
+        board.game(herb, "P2", "B", 90, status=EntryStatus.VOIDED)
+        board.game(herb, "P3", "A", 10, status=EntryStatus.OPEN)
+        board.entry(papa, "P1", [("A", 5), ("B", 6)])
+        board.entry(papa, "P2", [("A", 7)], status=EntryStatus.OPEN)
+        session.commit()
+        kept = rows(session)
+    assert len(kept) == 9  # 3 complete HERB games + 2 bests, 2 PAPA games + 2 bests
+    command.downgrade(db.alembic_config(engine), "0012")
+    command.upgrade(db.alembic_config(engine), "0013")
+    with Session(engine) as session:
+        assert rows(session) == kept
+    engine.dispose()

@@ -13,6 +13,7 @@ from pss_core import hookimpl
 from pss_core.contract import Format, FormatSpec, OptionSpec, PointsCurve
 from pss_core.errors import Refused
 from pss_core.models import EntryStatus, MachineStatus
+from pss_core.services import corrections
 from pss_core.standings import (
     ScoreRow,
     Standings,
@@ -239,8 +240,7 @@ def test_papa_voiding_an_entry_takes_it_out(board, pss):
     entry = board.entry(t, "Ada", [("A", 10), ("B", 10)])
     board.entry(t, "Bo", [("A", 5), ("B", 5)])
     assert table(compute_standings(board.session, pss, t)) == [(1, "Ada", 200), (2, "Bo", 180)]
-    entry.status = EntryStatus.VOIDED
-    board.session.flush()
+    corrections.void_entry(board.session, pss, entry=entry, actor=board.td)
     assert table(compute_standings(board.session, pss, t)) == [(1, "Bo", 200)]
 
 

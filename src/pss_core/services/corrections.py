@@ -26,7 +26,7 @@ from pss_core.models import (
     utcnow,
 )
 from pss_core.plugins import Pss
-from pss_core.services import games, locking, occupants
+from pss_core.services import best_scores, games, locking, occupants
 from pss_core.services.occupants import Occupant
 from pss_core.services.tickets import audit_for_player, usable_tokens
 
@@ -97,6 +97,7 @@ def edit_score(
     if before == value:
         return score
     score.score = value
+    best_scores.refresh_entry(session, score.entry_id)
     games.bump_version(tournament)
     session.flush()
     _correction_audit(
@@ -149,6 +150,7 @@ def void_entry(
         )
     before = entry.status.value
     consumed = _void_rest_of_entry(session, pss, entry, occ, tournament, now)
+    best_scores.refresh_entry(session, entry.id)
     games.bump_version(tournament)
     session.flush()
     _correction_audit(
@@ -293,6 +295,7 @@ def unvoid_entry(
             )
         entry.status = EntryStatus.OPEN
     entry.voided_at = None
+    best_scores.refresh_entry(session, entry.id)
     games.bump_version(tournament)
     session.flush()
     _correction_audit(
@@ -400,6 +403,7 @@ def add_missing_score(
     )
     fmt.game_finished(session, finished, options)
     pss.hook.pss_game_finished(session=session, result=finished)
+    best_scores.refresh_entry(session, entry.id)
     games.bump_version(tournament)
     session.flush()
     _correction_audit(
@@ -489,6 +493,7 @@ def reverse_misconduct(
         person = session.get(EventPlayer, pid)
         assert person is not None
         person.offences = max(0, (person.offences or 0) - 1)
+    best_scores.refresh_entry(session, entry.id if entry is not None else None)
     games.bump_version(tournament)
     session.flush()
     _correction_audit(

@@ -37,7 +37,7 @@ from pss_core.models import (
     utcnow,
 )
 from pss_core.plugins import Pss
-from pss_core.services import locking, occupants
+from pss_core.services import best_scores, locking, occupants
 from pss_core.services.occupants import Occupant
 from pss_core.services.tickets import usable_tokens
 
@@ -669,6 +669,7 @@ def end_locked(
             person = session.get(EventPlayer, pid)
             assert person is not None
             person.offences = (person.offences or 0) + 1
+    best_scores.refresh_entry(session, entry_id)
     session.flush()
     action = {
         "score": "game.score",

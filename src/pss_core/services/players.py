@@ -46,7 +46,7 @@ from pss_core.models import (
 )
 from pss_core.plugins import Pss
 from pss_core.security import new_session_token, token_digest
-from pss_core.services import auth, locking, setup
+from pss_core.services import auth, best_scores, locking, setup
 from pss_core.standings import ranking_for, score_rows
 
 #: Self-registrations one client address may make per event in :data:`SELF_REGISTRATION_WINDOW`
@@ -875,7 +875,7 @@ def merge(
             keep.ifpa_rank = other.ifpa_rank
         for t in session.scalars(select(Tournament).where(Tournament.id.in_(touched))):
             t.version += 1
-        session.flush()
+        best_scores.rebuild(session, touched)
         session.expire_all()
         _check_formats(session, pss, keep, touched, a, b)
 

@@ -211,6 +211,23 @@ def _orders(lowest_wins: bool, fewest_points_win: bool) -> tuple[str, str, str]:
     )
 
 
+def _counted(owner: str, *, entries: bool, best: str) -> str:
+    """The scores that count, read from ``best_scores`` (kept by
+    :mod:`pss_core.services.best_scores`): every game of every complete entry (``entries``) or each
+    competitor's best per machine over their complete entries (``best``: ``MAX`` or ``MIN``);
+    machines removed from the bank left out unless the tournament counts them. Columns
+    ``entry_id, owner_id, machine_id, score``; parameters ``:tournament_id``,
+    ``:count_removed``. The one definition every standings query starts from."""
+    column = "high" if best == "MAX" else "low"
+    return f"""
+    SELECT {"b.entry_id" if entries else "NULL"} AS entry_id, b.{owner} AS owner_id,
+           b.tournament_machine_id AS machine_id, b.{column} AS score
+    FROM best_scores b
+    JOIN tournament_machines tm ON tm.id = b.tournament_machine_id
+    WHERE b.tournament_id = :tournament_id AND b.entry_id IS {"NOT NULL" if entries else "NULL"}
+      AND (tm.status <> 'removed' OR :count_removed = 1)"""
+
+
 def herb_sql(
     dialect: str,
     lookup: CurveLookup,
@@ -226,14 +243,7 @@ def herb_sql(
     agg = _aggregate(dialect)
     best, by_score, by_points = _orders(lowest_wins, fewest_points_win)
     return f"""
-WITH best AS (
-    SELECT e.{owner} AS owner_id, s.tournament_machine_id AS machine_id, {best}(s.score) AS score
-    FROM scores s
-    JOIN entries e ON e.id = s.entry_id
-    JOIN tournament_machines tm ON tm.id = s.tournament_machine_id
-    WHERE e.tournament_id = :tournament_id AND e.status = 'complete'
-      AND (tm.status <> 'removed' OR :count_removed = 1)
-    GROUP BY e.{owner}, s.tournament_machine_id
+WITH best AS ({_counted(owner, entries=False, best=best)}
 ),
 placed AS (
     SELECT owner_id, machine_id, score,
@@ -278,14 +288,10 @@ def entry_sql(
     _, by_score, by_points = _orders(lowest_wins, fewest_points_win)
     return f"""
 WITH games AS (
-    SELECT s.entry_id, e.{owner} AS owner_id, s.tournament_machine_id AS machine_id, s.score,
-           RANK() OVER (PARTITION BY s.tournament_machine_id ORDER BY s.score {by_score})
-               AS place
-    FROM scores s
-    JOIN entries e ON e.id = s.entry_id
-    JOIN tournament_machines tm ON tm.id = s.tournament_machine_id
-    WHERE e.tournament_id = :tournament_id AND e.status = 'complete'
-      AND (tm.status <> 'removed' OR :count_removed = 1)
+    SELECT entry_id, owner_id, machine_id, score,
+           RANK() OVER (PARTITION BY machine_id ORDER BY score {by_score}) AS place
+    FROM ({_counted(owner, entries=True, best="MAX")}
+    ) counted
 ),
 entry_points AS (
     SELECT entry_id, owner_id, SUM({lookup.sql()}) AS points,
@@ -517,23 +523,8 @@ def placed_sql(*, entries: bool, team: bool = False, lowest_wins: bool = False) 
     complete entry. Parameter: ``:tournament_id``."""
     owner = _OWNER_COLUMNS[team]
     best, by_score, _ = _orders(lowest_wins, False)
-    if entries:
-        scores = f"""
-    SELECT e.{owner} AS owner_id, s.tournament_machine_id AS machine_id, s.entry_id, s.score"""
-        group = ""
-    else:
-        scores = f"""
-    SELECT e.{owner} AS owner_id, s.tournament_machine_id AS machine_id,
-           NULL AS entry_id, {best}(s.score) AS score"""
-        group = f"GROUP BY e.{owner}, s.tournament_machine_id"
     return f"""
-WITH counted AS ({scores}
-    FROM scores s
-    JOIN entries e ON e.id = s.entry_id
-    JOIN tournament_machines tm ON tm.id = s.tournament_machine_id
-    WHERE e.tournament_id = :tournament_id AND e.status = 'complete'
-      AND (tm.status <> 'removed' OR :count_removed = 1)
-    {group}
+WITH counted AS ({_counted(owner, entries=entries, best=best)}
 )
 SELECT owner_id, machine_id, entry_id, score,
        RANK() OVER (PARTITION BY machine_id ORDER BY score {by_score}) AS place,
