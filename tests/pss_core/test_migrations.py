@@ -110,7 +110,7 @@ def test_webhook_events_keep_their_rows_when_keyed_per_event(tmp_path):
 
 
 def test_best_scores_are_filled_from_the_scores_already_stored(tmp_path, make_pss):
-    """0013 creates ``best_scores`` and works its rows out from the stored scores: the same rows
+    """0014 creates ``best_scores`` and works its rows out from the stored scores: the same rows
     the services keep (each complete entry's games, each player's best and lowest per machine;
     open and voided entries never)."""
     from alembic import command
@@ -148,8 +148,8 @@ def test_best_scores_are_filled_from_the_scores_already_stored(tmp_path, make_ps
         session.commit()
         kept = rows(session)
     assert len(kept) == 9  # 3 complete HERB games + 2 bests, 2 PAPA games + 2 bests
-    command.downgrade(db.alembic_config(engine), "0012")
-    command.upgrade(db.alembic_config(engine), "0013")
+    command.downgrade(db.alembic_config(engine), "0013")
+    command.upgrade(db.alembic_config(engine), "0014")
     with Session(engine) as session:
         assert rows(session) == kept
     engine.dispose()
