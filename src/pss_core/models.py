@@ -705,7 +705,7 @@ class Score(Base):
 
 class BestScore(Base):
     """What the standings read instead of every score, kept by
-    :mod:`pss_core.services.best_scores` in the transaction of each change: with ``entry_id``,
+    ``pss_core.services.best_scores`` in the transaction of each change: with ``entry_id``,
     one game of a complete entry (PAPA-style standings count an entry's games); without, a
     player's (or team's) best and lowest score on a machine over their complete entries (HERB).
     Rows on removed machines stay: whether they count is the tournament's choice, read with them."""

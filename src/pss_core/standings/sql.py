@@ -213,7 +213,7 @@ def _orders(lowest_wins: bool, fewest_points_win: bool) -> tuple[str, str, str]:
 
 def _counted(owner: str, *, entries: bool, best: str) -> str:
     """The scores that count, read from ``best_scores`` (kept by
-    :mod:`pss_core.services.best_scores`): every game of every complete entry (``entries``) or each
+    ``pss_core.services.best_scores``): every game of every complete entry (``entries``) or each
     competitor's best per machine over their complete entries (``best``: ``MAX`` or ``MIN``);
     machines removed from the bank left out unless the tournament counts them. Columns
     ``entry_id, owner_id, machine_id, score``; parameters ``:tournament_id``,
