@@ -200,6 +200,9 @@ class Event(Base):
     stripe_secret_key: Mapped[str | None] = mapped_column(String(255))
     stripe_publishable_key: Mapped[str | None] = mapped_column(String(255))
     stripe_webhook_secret: Mapped[str | None] = mapped_column(String(255))
+    #: The owner's IFPA API key: players' IFPA numbers and ranks are looked up when they register
+    #: (:mod:`pss_core.ifpa`). Never logged, never shown back.
+    ifpa_api_key: Mapped[str | None] = mapped_column(String(255))
     #: Players may register themselves online (``/events/<slug>/register``) until the closing time.
     self_registration: Mapped[bool] = mapped_column(Boolean, default=False)
     self_registration_closes_at: Mapped[datetime | None] = mapped_column()
@@ -300,6 +303,13 @@ class EventPlayer(Base):
     email_when_next: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")
     )
+    #: The IFPA look-up (:mod:`pss_core.ifpa`): ``None`` where none was asked for, else
+    #: pending, found, several, none or failed, with a note for the desk.
+    ifpa_lookup: Mapped[str | None] = mapped_column(String(16))
+    ifpa_lookup_note: Mapped[str | None] = mapped_column(String(300))
+    ifpa_lookup_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    #: When a pending look-up is next tried (after the IFPA did not answer).
+    ifpa_lookup_due_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     player: Mapped[Player] = relationship()

@@ -33,6 +33,7 @@ from pss_testing.database import (
     pytest_terminal_summary,
     stripe_shop,
 )
+from pss_testing.fakeifpa import fake_ifpa
 from pss_testing.mail import inbox
 from pss_testing.web import make_webapp, two_events, webapp
 
@@ -44,6 +45,7 @@ __all__ = [
     "dbsession",
     "demo_event",
     "engine",
+    "fake_ifpa",
     "fake_stripe",
     "fake_stripe_server",
     "fast_hashing",

@@ -23,6 +23,7 @@ TASK_MODULES = [
     "pss_core.mail.tasks",
     "pss_core.lifecycle.tasks",
     "pss_core.notify",
+    "pss_core.services.ifpa",
 ]
 
 # The tasks' app. Its connector is a placeholder that is never opened: jobs are deferred on the

@@ -46,7 +46,7 @@ from pss_core.models import (
 )
 from pss_core.plugins import Pss
 from pss_core.security import new_session_token, token_digest
-from pss_core.services import auth, best_scores, locking, setup
+from pss_core.services import auth, best_scores, ifpa, locking, setup
 from pss_core.standings import ranking_for, score_rows
 
 #: Self-registrations one client address may make per event in :data:`SELF_REGISTRATION_WINDOW`
@@ -595,6 +595,9 @@ def edit_player(
     )
     ep.ifpa_rank = ifpa_rank
     session.flush()
+    if ifpa_id is not None and ifpa_id != before["ifpa_id"] and ifpa_rank is None:
+        # A number entered after the look-up found several (or none): the rank is looked up.
+        ifpa.request_lookup(session, ep.event, ep)
     after = _state(ep)
     if after != before:
         audit.record(

@@ -39,7 +39,7 @@ from pss_core.models import (
 )
 from pss_core.plugins import Pss
 from pss_core.security import hash_secret, new_pin, verify_secret
-from pss_core.services import auth, locking
+from pss_core.services import auth, ifpa, locking
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
@@ -318,6 +318,8 @@ def register_player(
         number=number,
         name=player.name,
     )
+    # The IFPA number and rank, looked up after the commit where the event has an IFPA key.
+    ifpa.request_lookup(session, event, ep)
     return ep, pin
 
 
