@@ -21,10 +21,16 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from pss_core import ifpa
+from pss_core.jobs import Runtime, registry
+from pss_core.jobs.queue import RUNTIME_INFO
+from pss_core.mail.settings import MailSettings
+from pss_core.services.ifpa import RETRY_TASK
 
-__all__ = ["FakeIfpa", "IfpaFault", "fake_ifpa", "running_fake_ifpa"]
+__all__ = ["FakeIfpa", "IfpaFault", "IfpaJobs", "fake_ifpa", "running_fake_ifpa"]
 
 IfpaFault = Literal["server_error", "drop", "hang"]
 #: Seconds a hanging answer waits at most for its release.
@@ -202,3 +208,40 @@ def fake_ifpa(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeIfpa]:
         monkeypatch.setenv(ifpa.API_BASE_ENV, fake.url)
         monkeypatch.setenv(ifpa.TIMEOUT_ENV, "2")
         yield fake
+
+
+class IfpaJobs:
+    """Runs the IFPA look-ups the commits deferred: SQLite runs them in this process after each
+    commit; on PostgreSQL :meth:`run` runs the committed job rows as ``pss worker`` would."""
+
+    def __init__(self, session: Session, pss: Any) -> None:
+        self.session = session
+        self.runtime = Runtime(bind=session.get_bind(), pss=pss, payments=None, mail=MailSettings())
+        self.done: set[int] = set()
+        session.info[RUNTIME_INFO] = self.runtime
+
+    def commit(self) -> None:
+        self.session.commit()
+        self.run()
+
+    def run(self) -> None:
+        if self.session.get_bind().dialect.name == "postgresql":
+            rows = self.session.execute(
+                text(
+                    "SELECT id, task_name, args FROM procrastinate_jobs "
+                    "WHERE task_name LIKE 'pss.ifpa.%' ORDER BY id"
+                )
+            ).all()
+            for job_id, name, args in rows:
+                if job_id not in self.done:
+                    self.done.add(job_id)
+                    registry.TASKS[name].function(self.runtime, **args)
+        self.session.expire_all()
+
+    def retry_pass(self, at: Any) -> dict[str, int]:
+        """The minutely pass of ``pss worker``, as of ``at``."""
+        result: dict[str, int] = registry.TASKS[RETRY_TASK].function(
+            self.runtime, now=at.isoformat()
+        )
+        self.session.expire_all()
+        return result

@@ -54,6 +54,7 @@ from pss_web.resources import EventResource, PlayerResource
 from pss_web.sanity import plain_number
 from pss_web.security import Permission
 from pss_web.viewkit import action, done, json_response, page
+from pss_web.views.ifpa import lookup_json
 
 P = Permission
 
@@ -96,6 +97,7 @@ def player_links(request: Any, event: Event, ep: EventPlayer) -> dict[str, Any]:
         "history_url": base + "history",
         "play_url": base + "play",
         "purchases_url": base + "purchases",
+        "ifpa_lookup": lookup_json(request, event, ep),
     }
 
 

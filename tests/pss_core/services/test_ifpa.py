@@ -8,53 +8,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pss_core.errors import InvalidInput
 from pss_core.ifpa import IfpaClient, IfpaUnavailable
-from pss_core.jobs import Runtime, registry
-from pss_core.jobs.queue import RUNTIME_INFO
-from pss_core.mail.settings import MailSettings
 from pss_core.models import AuditLog, EventPlayer, Player, utcnow
 from pss_core.services import ifpa, players, setup
 from pss_testing.fakeifpa import FakeIfpa
+from pss_testing.fakeifpa import IfpaJobs as Jobs
 
 from .conftest import World, build_world
-
-
-class Jobs:
-    """Runs what the commits deferred: SQLite runs it in this process after each commit; on
-    PostgreSQL the committed IFPA job rows are run here as ``pss worker`` would."""
-
-    def __init__(self, session: Session, pss: Any) -> None:
-        self.session = session
-        self.runtime = Runtime(bind=session.get_bind(), pss=pss, payments=None, mail=MailSettings())
-        self.done: set[int] = set()
-        session.info[RUNTIME_INFO] = self.runtime
-
-    def commit(self) -> None:
-        self.session.commit()
-        if self.session.get_bind().dialect.name == "postgresql":
-            rows = self.session.execute(
-                text(
-                    "SELECT id, task_name, args FROM procrastinate_jobs "
-                    "WHERE task_name LIKE 'pss.ifpa.%' ORDER BY id"
-                )
-            ).all()
-            for job_id, name, args in rows:
-                if job_id not in self.done:
-                    self.done.add(job_id)
-                    registry.TASKS[name].function(self.runtime, **args)
-        self.session.expire_all()
-
-    def retry_pass(self, at: Any) -> dict[str, int]:
-        """The minutely pass of ``pss worker``, as of ``at``."""
-        result: dict[str, int] = registry.TASKS[ifpa.RETRY_TASK].function(
-            self.runtime, now=at.isoformat()
-        )
-        self.session.expire_all()
-        return result
 
 
 @pytest.fixture
