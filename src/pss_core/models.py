@@ -201,7 +201,7 @@ class Event(Base):
     stripe_publishable_key: Mapped[str | None] = mapped_column(String(255))
     stripe_webhook_secret: Mapped[str | None] = mapped_column(String(255))
     #: The owner's IFPA API key: players' IFPA numbers and ranks are looked up when they register
-    #: (:mod:`pss_core.ifpa`). Never logged, never shown back.
+    #: (``pss_core.ifpa``). Never logged, never shown back.
     ifpa_api_key: Mapped[str | None] = mapped_column(String(255))
     #: Players may register themselves online (``/events/<slug>/register``) until the closing time.
     self_registration: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -303,7 +303,7 @@ class EventPlayer(Base):
     email_when_next: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")
     )
-    #: The IFPA look-up (:mod:`pss_core.ifpa`): ``None`` where none was asked for, else
+    #: The IFPA look-up (``pss_core.ifpa``): ``None`` where none was asked for, else
     #: pending, found, several, none or failed, with a note for the desk.
     ifpa_lookup: Mapped[str | None] = mapped_column(String(16))
     ifpa_lookup_note: Mapped[str | None] = mapped_column(String(300))
