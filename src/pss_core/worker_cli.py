@@ -15,11 +15,11 @@ if TYPE_CHECKING:  # imported when the worker runs, not for ``pss --help``
 WORKER_HELP = (
     "On PostgreSQL this is a procrastinate worker: it runs jobs deferred by the web app (e-mail) "
     "and, every minute, the payment passes (reconcile payments with Stripe, retry refunds, "
-    "expire holds and cancel their PaymentIntents), the e-mail retries and the IFPA look-ups' retries. Several workers may "
-    "run against one database. On SQLite jobs run in the web process after commit, and this "
-    "runs only the periodic passes. SMTP settings come from --config (the pss.mail.* keys) "
-    "and PSS_SMTP_* variables; the Stripe API is Stripe's unless PSS_STRIPE_API_BASE names "
-    "another."
+    "expire holds and cancel their PaymentIntents), the e-mail retries and the IFPA look-ups' "
+    "retries. Several workers may run against one database. On SQLite jobs run in the web "
+    "process after commit, and this runs only the periodic passes. SMTP settings come from "
+    "--config (the pss.mail.* keys) and PSS_SMTP_* variables; the Stripe API is Stripe's unless "
+    "PSS_STRIPE_API_BASE names another."
 )
 
 
