@@ -1,7 +1,7 @@
 """IFPA look-ups: the event's IFPA API key, each registration's look-up state
 
 Revision ID: 0018
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-02
 """
 
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0018'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
