@@ -101,14 +101,17 @@ class IfpaClient:
     def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
         """The JSON answer of ``GET path``, or ``None`` for "no such player" (a 404)."""
         url = self.base.rstrip("/") + path
+        if not url.startswith(("https://", "http://")):
+            raise IfpaUnavailable(f"the IFPA address {self.base!r} is not http(s)")
         if params:
             url += "?" + urllib.parse.urlencode(params)
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310  http(s) only, checked above
             url,
             headers={"X-API-Key": self.api_key, "Accept": "application/json"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            # http(s) only, checked above
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 body = response.read()
         except urllib.error.HTTPError as error:
             if error.code == 404:
