@@ -54,6 +54,11 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def public_key(session: Session) -> str | None:
+    """The instance's VAPID public key, if it has been made (reading never makes it)."""
+    return session.scalar(select(PushKeys.public_key).where(PushKeys.name == "vapid"))
+
+
 def vapid_keys(session: Session) -> PushKeys:
     """The instance's VAPID key pair, made (and committed by the caller) on first use; two
     processes making it at once keep the one that was stored first."""

@@ -173,7 +173,15 @@ def test_score_corrections_refuse_bad_input(
     )
     assert res.json["error"] == "no_such_score"
     res = post_json(webapp, url, {"score_id": on_first.id, "score": "5"}, status=400)
+    assert (res.json["error"], res.json["field"]) == ("missing_field", "confirm")
+    assert "Yes, I checked" in res.json["message"]
+    res = post_json(
+        webapp, url, {"score_id": on_first.id, "score": "5", "confirm": False}, status=400
+    )
     assert (res.json["error"], res.json["field"]) == ("not_confirmed", "confirm")
+    # Unconfirmed is refused before anything is looked up.
+    res = post_json(webapp, url, {"score_id": 999_999, "score": "5"}, status=400)
+    assert res.json["error"] == "missing_field"
     # Without the CSRF token nothing happens.
     webapp.post_json(
         url,

@@ -27,8 +27,8 @@
     }).then((r) => r.json().then((j) => { if (!r.ok) throw new Error(j.message || r.statusText); return j; }));
   const registration = () => navigator.serviceWorker.register(box.dataset.worker);
   on.addEventListener("click", () => {
-    registration()
-      .then((reg) => reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key(box.dataset.key) }))
+    Promise.all([registration(), send(box.dataset.keyUrl, {})])
+      .then(([reg, j]) => reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key(j.public_key) }))
       .then((sub) => {
         const json = sub.toJSON();
         return send(box.dataset.subscribe, { endpoint: json.endpoint, p256dh: json.keys.p256dh, auth: json.keys.auth });

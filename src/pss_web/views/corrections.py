@@ -45,13 +45,17 @@ REASON_FIELD = Field("reason", label="Why (for the log)")
 SCORE_FIELD = SCORE_FIELDS[0]
 
 
-def _confirmed(values: dict[str, Any], what: str) -> None:
-    if not values["confirm"]:
-        raise InvalidInput(
-            f"Tick “Yes, I checked” to {what}; nothing was changed.",
-            code="not_confirmed",
-            field="confirm",
-        )
+def _confirmed(request: Any, values: dict[str, Any], what: str) -> None:
+    """Refuse the correction unless ``confirm`` is true: ``missing_field`` when it was not sent
+    at all (a form's unticked box), ``not_confirmed`` when it was sent false. Checked before any
+    lookup, so an unconfirmed request is refused the same way whatever it names."""
+    if values["confirm"]:
+        return
+    raise InvalidInput(
+        f"Tick “Yes, I checked” to {what}; nothing was changed.",
+        code="missing_field" if request.submitted.get("confirm") in (None, "") else "not_confirmed",
+        field="confirm",
+    )
 
 
 def _tournament_url(request: Any, event: Event, tournament: Tournament) -> str:
@@ -139,9 +143,9 @@ def correct_score(context: MachineResource, request: Any) -> Response:
     """Change a score recorded on this machine (a typo); the standings follow. ``score_id``
     names the score (the corrections page's ``scores[].id``); ``confirm`` must be true."""
     values = parse(request, CORRECT_SCORE_FIELDS)
+    _confirmed(request, values, "change this score")
     session = request.dbsession
     row = correctable.score_on_machine(session, context.machine, values["score_id"])
-    _confirmed(values, "change this score")
     before = row.score
     corrections.edit_score(
         session,
@@ -185,6 +189,7 @@ def add_score(context: MachineResource, request: Any) -> Response:
     """Add a score that was played on this machine but never recorded. It uses one of the
     player's (or team's) unused tickets; ``confirm`` must be true."""
     values = parse(request, ADD_SCORE_FIELDS)
+    _confirmed(request, values, "add this score")
     session = request.dbsession
     event = context.event
     ep = setup.player_by_number(session, event.id, values["player"])
@@ -193,7 +198,6 @@ def add_score(context: MachineResource, request: Any) -> Response:
         if values["entry_id"] is not None
         else None
     )
-    _confirmed(values, "add this score")
     row = corrections.add_missing_score(
         session,
         request.pss,
@@ -297,9 +301,9 @@ def _entry_action(
     context: PlayerResource, request: Any, service: Any, what: str, words: str
 ) -> Response:
     values = parse(request, ENTRY_FIELDS)
+    _confirmed(request, values, what)
     session = request.dbsession
     entry = correctable.entry_of_player(session, context.player, values["entry_id"])
-    _confirmed(values, what)
     service(session, request.pss, entry=entry, actor=request.actor, reason=values["reason"] or "")
     return done(
         request,
@@ -353,9 +357,9 @@ def reverse_misconduct(context: PlayerResource, request: Any) -> Response:
     unused. Should the game have stood, add its score on the machine afterwards. ``token_id``
     is the page's ``misconduct[].token_id``; ``confirm`` must be true."""
     values = parse(request, MISCONDUCT_FIELDS)
+    _confirmed(request, values, "reverse this misconduct")
     session = request.dbsession
     token = correctable.misconduct_token_of_player(session, context.player, values["token_id"])
-    _confirmed(values, "reverse this misconduct")
     corrections.reverse_misconduct(
         session, request.pss, token=token, actor=request.actor, reason=values["reason"] or ""
     )

@@ -2,6 +2,7 @@
 browser made kept (or forgotten), and the service worker that shows the messages.
 
     /events/<slug>/players/<number>/push               GET: the VAPID key and this player's state
+    /events/<slug>/players/<number>/push-key           POST: the VAPID key (made on first use)
     /events/<slug>/players/<number>/push-subscribe     POST endpoint, p256dh, auth
     /events/<slug>/players/<number>/push-unsubscribe   POST endpoint
     /push-sw.js                                        the service worker (scope: the whole app)
@@ -17,6 +18,7 @@ from pyramid.view import view_config
 from sqlalchemy import func, select
 
 from pss_core import push
+from pss_core.errors import Refused
 from pss_core.models import PushSubscription
 from pss_web.assets import STATIC_DIR
 from pss_web.forms import Field, parse
@@ -53,11 +55,13 @@ def _state(request: Any, context: PlayerResource) -> dict[str, Any]:
     return {
         "event": event_json(request, context.event),
         "available": available,
-        "public_key": push.vapid_keys(session).public_key if available else None,
+        # Made by the first ``push-key`` request, never by a GET.
+        "public_key": push.public_key(session) if available else None,
         "subscriptions": session.scalar(
             select(func.count(PushSubscription.id)).where(PushSubscription.player_id == ep.id)
         )
         or 0,
+        "key_url": base + "push-key",
         "subscribe_url": base + "push-subscribe",
         "unsubscribe_url": base + "push-unsubscribe",
         "worker_url": request.application_url + "/push-sw.js",
@@ -71,6 +75,21 @@ def push_page(context: PlayerResource, request: Any) -> dict[str, Any]:
     and how many of the player's browsers get pushed messages."""
     own_player(request, context)
     return _state(request, context)
+
+
+@action(context=PlayerResource, name="push-key", permission=P.PLAY)
+def push_key(context: PlayerResource, request: Any) -> Response:
+    """The instance's VAPID public key, which the browser subscribes with (made on the first
+    request for it). Refused with ``push_unavailable`` (409) where pss cannot push."""
+    own_player(request, context)
+    if not push.available():
+        raise Refused("This pss cannot send notifications to phones.", code="push_unavailable")
+    key = push.vapid_keys(request.dbsession).public_key
+    return done(
+        request,
+        event_url(request, context.event, "players", context.player.number, "push"),
+        {"public_key": key},
+    )
 
 
 @action(context=PlayerResource, name="push-subscribe", permission=P.PLAY, fields=SUBSCRIBE_FIELDS)
