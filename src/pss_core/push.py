@@ -59,9 +59,13 @@ def public_key(session: Session) -> str | None:
     return session.scalar(select(PushKeys.public_key).where(PushKeys.name == "vapid"))
 
 
-def vapid_keys(session: Session) -> PushKeys:
-    """The instance's VAPID key pair, made (and committed by the caller) on first use; two
-    processes making it at once keep the one that was stored first."""
+#: Who makes the keys when no person asked for them (a delivery before any key request).
+SYSTEM = Actor.system("push")
+
+
+def vapid_keys(session: Session, *, actor: Actor = SYSTEM, event_id: int | None = None) -> PushKeys:
+    """The instance's VAPID key pair, made (and committed by the caller) on first use, with an
+    audit row naming ``actor``; two processes making it at once keep the one stored first."""
     keys = session.scalars(select(PushKeys).where(PushKeys.name == "vapid")).first()
     if keys is not None:
         return keys
@@ -81,6 +85,10 @@ def vapid_keys(session: Session) -> PushKeys:
     try:
         with session.begin_nested():
             session.add(keys)
+            session.flush()
+            audit.record(
+                session, actor, "push.keys_made", event_id=event_id, public_key=keys.public_key
+            )
     except IntegrityError:
         keys = session.scalars(select(PushKeys).where(PushKeys.name == "vapid")).one()
     return keys

@@ -26,6 +26,7 @@ from pss_core.models import (
     Tournament,
     TournamentMachine,
 )
+from pss_core.services import best_scores
 from pss_testing.web import JSON, login_as, post_form, post_json
 
 
@@ -60,7 +61,8 @@ def qualifying(session: Session, event: Event) -> tuple[Tournament, list[EventPl
             Score(event_id=event.id, entry_id=entry.id, tournament_machine_id=tm.id, score=score)
         )
         players.append(ep)
-    session.flush()
+    # Written straight into the tables, so the kept best scores are worked out as after a load.
+    best_scores.rebuild(session, [t.id])
     return t, players
 
 

@@ -84,7 +84,9 @@ def push_key(context: PlayerResource, request: Any) -> Response:
     own_player(request, context)
     if not push.available():
         raise Refused("This pss cannot send notifications to phones.", code="push_unavailable")
-    key = push.vapid_keys(request.dbsession).public_key
+    key = push.vapid_keys(
+        request.dbsession, actor=request.identity.actor, event_id=context.event.id
+    ).public_key
     return done(
         request,
         event_url(request, context.event, "players", context.player.number, "push"),
