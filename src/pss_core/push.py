@@ -24,8 +24,9 @@ from pss_core import audit, hookimpl
 from pss_core.audit import Actor
 from pss_core.contract import GameResult, PlayerNotification
 from pss_core.errors import InvalidInput
-from pss_core.models import EventPlayer, PushKeys, PushSubscription, TeamMember, utcnow
+from pss_core.models import EventPlayer, PushKeys, PushSubscription, utcnow
 from pss_core.notify import tell
+from pss_core.services import occupants
 
 log = logging.getLogger("pss.push")
 
@@ -268,11 +269,7 @@ def pss_game_finished(session: Session, result: GameResult) -> None:
         return
     entry = result.entry
     if entry.team_id is not None:
-        people = list(
-            session.scalars(
-                select(TeamMember.event_player_id).where(TeamMember.team_id == entry.team_id)
-            )
-        )
+        people = occupants.members_of(session, entry.team_id)
     else:
         people = [entry.player_id] if entry.player_id is not None else []
     subscribed = sorted({s.player_id for s in subscriptions(session, people)})
